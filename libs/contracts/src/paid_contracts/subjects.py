@@ -1,0 +1,30 @@
+"""NATS subject names and JetStream streams: the only place they are spelled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GITHUB_BUILD_REQUESTED = "paid.github.build_requested"
+GITHUB_PLAN_REQUESTED = "paid.github.plan_requested"
+PLAN_TASK_READY = "paid.plan.task_ready"
+RUN_STARTED = "paid.run.started"
+RUN_FINISHED = "paid.run.finished"
+RUN_PULL_REQUEST_OPENED = "paid.run.pull_request_opened"
+DEAD_LETTER_PREFIX = "paid.dead"
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    name: str
+    subjects: tuple[str, ...]
+
+
+STREAM_GITHUB = StreamSpec("PAID_GITHUB", ("paid.github.>",))
+STREAM_PLAN = StreamSpec("PAID_PLAN", ("paid.plan.>",))
+STREAM_RUN = StreamSpec("PAID_RUN", ("paid.run.>",))
+STREAM_DEAD = StreamSpec("PAID_DEAD", (f"{DEAD_LETTER_PREFIX}.>",))
+ALL_STREAMS = (STREAM_GITHUB, STREAM_PLAN, STREAM_RUN, STREAM_DEAD)
+
+
+def dead_letter_subject(subject: str) -> str:
+    return f"{DEAD_LETTER_PREFIX}.{subject}"
