@@ -6,7 +6,9 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = {p.name: f"paid_{p.name}" for p in (ROOT / "services").iterdir() if (p / "pyproject.toml").exists()}
+SERVICES = {
+    p.name: f"paid_{p.name}" for p in (ROOT / "services").iterdir() if (p / "pyproject.toml").exists()
+}
 
 
 def _imported_modules(path: Path) -> set[str]:

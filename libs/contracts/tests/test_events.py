@@ -1,8 +1,6 @@
 import pytest
+from paid_contracts import BuildRequested, IssueRef, RepoRef, RunFinished, RunOutcome, TriggerSource, subjects
 from pydantic import ValidationError
-
-from paid_contracts import BuildRequested, IssueRef, RepoRef, RunFinished, RunOutcome, TriggerSource
-from paid_contracts import subjects
 
 
 def _build_requested() -> BuildRequested:

@@ -38,7 +38,7 @@ class Event(BaseModel):
 
     event_id: str = Field(
         default_factory=lambda: str(uuid.uuid4()),
-        description="Unique and stable: used as Nats-Msg-Id, so a re-published event is dropped as duplicate.",
+        description="Unique and stable: the Nats-Msg-Id, so a re-published event is dropped as duplicate.",
     )
     type: str
     schema_version: int = 1

@@ -1,1 +1,1 @@
-"""paid-runtime."""
+"""Runtime plumbing every Paid service shares: settings, telemetry, NATS, Temporal, database, HTTP."""

@@ -1,0 +1,67 @@
+"""Async database access and per-service schema migrations (Alembic, one version table per schema)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+def async_url(url: str) -> str:
+    """Accepts libpq URLs (postgresql://...) and gives SQLAlchemy's asyncpg form."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url.removeprefix(prefix)
+    raise ValueError(f"not a PostgreSQL URL: {url!r}")
+
+
+def make_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
+    return create_async_engine(async_url(url), pool_size=pool_size, pool_pre_ping=True)
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def migrate(engine: AsyncEngine, *, schema: str, migrations_dir: Path) -> list[str]:
+    """Brings `schema` to the newest revision in `migrations_dir` (which holds Alembic's `versions/`).
+
+    Returns the revisions applied. Safe to run concurrently from several replicas: a transaction-level
+    advisory lock keyed on the schema serialises them.
+    """
+    async with engine.begin() as conn:
+        await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": f"paid:{schema}"})
+        await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        return await conn.run_sync(_upgrade, schema, migrations_dir)
+
+
+def _upgrade(connection: Connection, schema: str, migrations_dir: Path) -> list[str]:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    script = ScriptDirectory.from_config(config)
+    applied: list[str] = []
+
+    def upgrade(revision: Any, _context: Any) -> Iterable[Any]:
+        steps = script._upgrade_revs("head", revision)
+        applied.extend(step.revision.revision for step in steps)
+        return steps
+
+    with EnvironmentContext(config, script, fn=upgrade, destination_rev="head") as env:
+        env.configure(
+            connection=connection,
+            version_table="alembic_version",
+            version_table_schema=schema,
+            target_metadata=None,
+        )
+        connection.execute(text(f'SET LOCAL search_path TO "{schema}"'))
+        with env.begin_transaction():
+            env.run_migrations()
+    return applied

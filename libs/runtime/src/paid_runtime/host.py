@@ -1,0 +1,62 @@
+"""Runs a service's long-lived parts together and stops them cleanly on SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+import uvicorn
+from faststream.nats import NatsBroker
+from temporalio.worker import Worker
+
+from paid_runtime.telemetry import shutdown_tracing
+
+log = logging.getLogger(__name__)
+Cleanup = Callable[[], Awaitable[None]]
+
+
+class ServiceHost:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.stopping = asyncio.Event()
+        self._cleanups: list[Cleanup] = []
+
+    def on_stop(self, cleanup: Cleanup) -> None:
+        self._cleanups.append(cleanup)
+
+    def install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+
+    async def run(
+        self, *, http: uvicorn.Server, broker: NatsBroker | None = None, worker: Worker | None = None
+    ) -> None:
+        """Starts the broker's subscribers, the Temporal worker and the HTTP server; returns once stopped."""
+        self.install_signal_handlers()
+        tasks = [asyncio.create_task(http.serve(), name=f"{self.name}-http")]
+        if worker is not None:
+            tasks.append(asyncio.create_task(worker.run(), name=f"{self.name}-worker"))
+        if broker is not None:
+            await broker.start()
+        log.info("%s started", self.name)
+        stop_wait = asyncio.create_task(self.stopping.wait())
+        done, _ = await asyncio.wait([stop_wait, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        failed = [t for t in done if t is not stop_wait and t.exception() is not None]
+        log.info("%s stopping", self.name)
+        if broker is not None:
+            await broker.stop()
+        if worker is not None:
+            await worker.shutdown()
+        http.should_exit = True
+        for cleanup in reversed(self._cleanups):
+            with contextlib.suppress(Exception):
+                await cleanup()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        stop_wait.cancel()
+        shutdown_tracing()
+        if failed:
+            raise RuntimeError(f"{self.name}: a component failed") from failed[0].exception()

@@ -1,0 +1,69 @@
+"""NATS JetStream through FastStream: one broker per service, traced, publishing with Nats-Msg-Id."""
+
+from __future__ import annotations
+
+from faststream.nats import JStream, NatsBroker
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from nats.js.api import StorageType
+from nats.js.errors import BadRequestError
+from paid_contracts import Event
+from paid_contracts.subjects import ALL_STREAMS, StreamSpec
+
+from paid_runtime.telemetry import current_trace_context
+
+DUPLICATE_WINDOW_SECONDS = 2 * 60 * 60
+
+
+def jstream(spec: StreamSpec) -> JStream:
+    """File-backed streams with a two-hour duplicate window for Nats-Msg-Id de-duplication."""
+    return JStream(
+        name=spec.name,
+        subjects=list(spec.subjects),
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+    )
+
+
+STREAMS: dict[str, JStream] = {spec.name: jstream(spec) for spec in ALL_STREAMS}
+
+
+def make_broker(nats_url: str, service_name: str) -> NatsBroker:
+    return NatsBroker(
+        nats_url,
+        middlewares=[NatsTelemetryMiddleware()],
+        name=f"paid-{service_name}",
+        connect_timeout=5,
+        max_reconnect_attempts=-1,
+    )
+
+
+async def ensure_streams(broker: NatsBroker) -> None:
+    """Creates (or updates) every stream so that publishers never publish into the void."""
+    js = broker.connection.jetstream()
+    for stream in STREAMS.values():
+        try:
+            await js.add_stream(config=stream.config)
+        except BadRequestError:  # the stream exists with other options: bring it to ours
+            await js.update_stream(config=stream.config)
+
+
+async def publish_event(broker: NatsBroker, event: Event, *, timeout: float = 5.0) -> Event:
+    """Publishes to JetStream and waits for the server's ack; the event id is the Nats-Msg-Id."""
+    if event.trace.traceparent is None:
+        event = event.model_copy(update={"trace": current_trace_context()})
+    await broker.publish(
+        event,
+        subject=event.subject,
+        headers={"Nats-Msg-Id": event.event_id},
+        stream=_stream_for(event.subject),
+        timeout=timeout,
+    )
+    return event
+
+
+def _stream_for(subject: str) -> str:
+    for stream in STREAMS.values():
+        for pattern in stream.subjects:
+            if subject.startswith(pattern.removesuffix(">")):
+                return stream.name
+    raise LookupError(f"no stream captures subject {subject!r}")

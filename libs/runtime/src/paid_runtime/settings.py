@@ -1,0 +1,41 @@
+"""Settings every service shares; each service subclasses with its own env prefix (PAID_<SERVICE>_)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "development"})
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAID_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    nats_url: str = "nats://127.0.0.1:4222"
+    temporal_target: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    otlp_endpoint: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    log_level: str = "INFO"
+
+    def require_real_secret(self, name: str, value: str) -> None:
+        if self.environment == "production" and value.strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError(f"{name} must be set to a real secret outside development")
+
+
+class GitHubSettings(ServiceSettings):
+    """For services that call GitHub (or the emulator, which serves the same REST API)."""
+
+    github_api_url: str = "https://api.github.com"
+    github_token: str = ""
+
+    @model_validator(mode="after")
+    def _token_is_real(self) -> GitHubSettings:
+        self.require_real_secret("github_token", self.github_token)
+        return self
