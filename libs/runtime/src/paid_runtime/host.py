@@ -12,6 +12,7 @@ import uvicorn
 from faststream.nats import NatsBroker
 from temporalio.worker import Worker
 
+from paid_runtime.messaging import ensure_streams
 from paid_runtime.telemetry import shutdown_tracing
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class ServiceHost:
         if worker is not None:
             tasks.append(asyncio.create_task(worker.run(), name=f"{self.name}-worker"))
         if broker is not None:
+            await broker.connect()
+            await ensure_streams(broker)
             await broker.start()
         log.info("%s started", self.name)
         stop_wait = asyncio.create_task(self.stopping.wait())

@@ -6,22 +6,29 @@ from faststream.nats import JStream, NatsBroker
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from nats.js.api import StorageType
 from nats.js.errors import BadRequestError
+
 from paid_contracts import Event
 from paid_contracts.subjects import ALL_STREAMS, StreamSpec
-
 from paid_runtime.telemetry import current_trace_context
 
 DUPLICATE_WINDOW_SECONDS = 2 * 60 * 60
 
 
 def jstream(spec: StreamSpec) -> JStream:
-    """File-backed streams with a two-hour duplicate window for Nats-Msg-Id de-duplication."""
-    return JStream(
+    """File-backed streams with a two-hour duplicate window for Nats-Msg-Id de-duplication.
+
+    `declare=False`: FastStream would declare a stream with only its subscribers' subjects; every
+    service instead calls `ensure_streams`, which declares the whole domain's subjects.
+    """
+    stream = JStream(
         name=spec.name,
         subjects=list(spec.subjects),
         storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        declare=False,
     )
+    stream.config.subjects = list(spec.subjects)
+    return stream
 
 
 STREAMS: dict[str, JStream] = {spec.name: jstream(spec) for spec in ALL_STREAMS}
@@ -38,7 +45,10 @@ def make_broker(nats_url: str, service_name: str) -> NatsBroker:
 
 
 async def ensure_streams(broker: NatsBroker) -> None:
-    """Creates (or updates) every stream so that publishers never publish into the void."""
+    """Creates (or updates) every stream so that publishers never publish into the void.
+
+    Call after `broker.connect()` and before `broker.start()`, which binds consumers to the streams.
+    """
     js = broker.connection.jetstream()
     for stream in STREAMS.values():
         try:

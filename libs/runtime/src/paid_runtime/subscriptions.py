@@ -1,0 +1,48 @@
+"""How every service consumes JetStream: durable pull consumers, explicit acks, bounded redelivery."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
+
+from faststream import AckPolicy
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
+from nats.js.api import AckPolicy as JsAckPolicy
+from nats.js.api import DeliverPolicy
+
+MAX_DELIVER = 20
+ACK_WAIT_SECONDS = 30.0
+
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
+
+
+def durable_consumer(durable: str, subject: str) -> ConsumerConfig:
+    return ConsumerConfig(
+        durable_name=durable,
+        filter_subject=subject,
+        ack_policy=JsAckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        max_deliver=MAX_DELIVER,
+        ack_wait=ACK_WAIT_SECONDS,
+    )
+
+
+def durable_subscriber(
+    broker: NatsBroker, *, service: str, name: str, subject: str, stream: JStream, max_workers: int = 1
+) -> Callable[[Handler], Handler]:
+    """A pull consumer whose durable is shared by the service's replicas, so each message goes to one.
+
+    The message is acked after the handler returns and nacked (redelivered, at most MAX_DELIVER times)
+    when it raises.
+    """
+    durable = f"{service}-{name}"
+    decorator = broker.subscriber(
+        subject,
+        stream=stream,
+        durable=durable,
+        config=durable_consumer(durable, subject),
+        pull_sub=PullSub(batch_size=16, timeout=2.0),
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        max_workers=max_workers,
+    )
+    return cast(Callable[[Handler], Handler], decorator)
