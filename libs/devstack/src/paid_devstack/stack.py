@@ -1,0 +1,160 @@
+"""Temporal, NATS and PostgreSQL together: each started locally or given by URL."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from paid_devstack.endpoints import ENDPOINTS_FILE, InfraEndpoints, default_home
+from paid_devstack.nats import NatsServer
+from paid_devstack.postgres import EmbeddedPostgres, libpq_url
+from paid_devstack.server import LocalServer
+from paid_devstack.temporal import TemporalDevServer
+
+log = logging.getLogger("paid_devstack")
+
+
+@dataclass(frozen=True)
+class StackPorts:
+    """Ports for the locally started servers; None picks a free one."""
+
+    temporal: int | None = None
+    temporal_ui: int | None = None
+    nats: int | None = None
+    nats_monitor: int | None = None
+    postgres: int | None = None
+
+    @classmethod
+    def well_known(cls) -> StackPorts:
+        """The defaults of each product, which `ServiceSettings` also assumes."""
+        return cls(temporal=7233, temporal_ui=8233, nats=4222, nats_monitor=8222, postgres=5432)
+
+
+class InfraStack:
+    """Starts what is not given by URL, in parallel, under `data_dir/{temporal,nats,postgres}`.
+
+    `stop()` stops in reverse order of start. Data persists across runs in the same `data_dir`.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        *,
+        temporal_target: str | None = None,
+        temporal_ui_url: str | None = None,
+        nats_url: str | None = None,
+        database_url: str | None = None,
+        ports: StackPorts | None = None,
+        nats_sync_always: bool = True,
+    ) -> None:
+        self.data_dir = Path(data_dir) if data_dir else default_home()
+        ports = ports or StackPorts()
+        self._temporal_target = temporal_target
+        self._temporal_ui_url = temporal_ui_url
+        self._nats_url = nats_url
+        self._database_url = libpq_url(database_url) if database_url else None
+        self.temporal = (
+            None
+            if temporal_target
+            else TemporalDevServer(self.data_dir / "temporal", ports.temporal, ports.temporal_ui)
+        )
+        self.nats = (
+            None
+            if nats_url
+            else NatsServer(
+                self.data_dir / "nats", ports.nats, ports.nats_monitor, sync_always=nats_sync_always
+            )
+        )
+        self.postgres = None if database_url else EmbeddedPostgres(self.data_dir / "postgres", ports.postgres)
+        self.startup_seconds: dict[str, float] = {}
+
+    @classmethod
+    def from_env(cls, data_dir: Path | None = None, *, ports: StackPorts | None = None) -> InfraStack:
+        """External servers from PAID_TEMPORAL_TARGET, PAID_NATS_URL, PAID_DATABASE_URL when set."""
+        return cls(
+            data_dir,
+            temporal_target=os.environ.get("PAID_TEMPORAL_TARGET") or None,
+            temporal_ui_url=os.environ.get("PAID_TEMPORAL_UI_URL") or None,
+            nats_url=os.environ.get("PAID_NATS_URL") or None,
+            database_url=os.environ.get("PAID_DATABASE_URL") or None,
+            ports=ports,
+        )
+
+    @property
+    def servers(self) -> list[LocalServer]:
+        """The locally started servers, in start order."""
+        return [server for server in (self.temporal, self.nats, self.postgres) if server is not None]
+
+    @property
+    def temporal_target(self) -> str:
+        return self.temporal.target if self.temporal else _given(self._temporal_target)
+
+    @property
+    def temporal_ui_url(self) -> str | None:
+        return self.temporal.ui_url if self.temporal else self._temporal_ui_url
+
+    @property
+    def nats_url(self) -> str:
+        return self.nats.url if self.nats else _given(self._nats_url)
+
+    @property
+    def database_url(self) -> str:
+        """libpq form: postgresql://user@host:port/db."""
+        return self.postgres.url if self.postgres else _given(self._database_url)
+
+    @property
+    def endpoints(self) -> InfraEndpoints:
+        return InfraEndpoints(self.temporal_target, self.temporal_ui_url, self.nats_url, self.database_url)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.endpoints.sqlalchemy_url
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start every local server at once and return when all answer; on failure stop them all."""
+        began = time.monotonic()
+        servers = self.servers
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with ThreadPoolExecutor(max_workers=max(len(servers), 1), thread_name_prefix="devstack") as pool:
+            futures = [pool.submit(self._start_timed, server, timeout) for server in servers]
+            errors = [error for future in futures if (error := future.exception()) is not None]
+        if errors:
+            self.stop()
+            raise errors[0]
+        self.startup_seconds["total"] = time.monotonic() - began
+        self.endpoints.save(self.data_dir)
+        log.info("infrastructure ready in %.2fs: %s", self.startup_seconds["total"], self.startup_seconds)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        (self.data_dir / ENDPOINTS_FILE).unlink(missing_ok=True)
+        for server in reversed(self.servers):
+            try:
+                server.stop(timeout)
+            except Exception:
+                log.exception("stopping %s failed", server.process.name)
+
+    def _start_timed(self, server: LocalServer, timeout: float) -> None:
+        began = time.monotonic()
+        server.start(timeout)
+        self.startup_seconds[server.process.name] = time.monotonic() - began
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def _given(url: str | None) -> str:
+    if url is None:
+        raise RuntimeError("neither started locally nor given by URL")
+    return url
