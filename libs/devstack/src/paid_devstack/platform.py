@@ -1,0 +1,134 @@
+"""The whole of Paid on one machine: the infrastructure servers plus the five services as processes.
+
+Services are launched by their console scripts, never imported, and configured only through their
+`PAID_<SERVICE>_*` environment variables, exactly as a deployment would configure them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from paid_devstack.ports import free_port
+from paid_devstack.stack import InfraStack
+from paid_devstack.supervisor import ServiceSpec, ServiceSupervisor
+
+SERVICES = ("gateway", "poller", "planner", "executor", "evolution")
+
+
+@dataclass
+class PlatformConfig:
+    home: Path
+    github_api_url: str
+    github_token: str
+    webhook_secret: str
+    otlp_endpoint: str | None = None
+    temporal_target: str | None = None
+    temporal_ui_url: str | None = None
+    nats_url: str | None = None
+    database_url: str | None = None
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Extra variables per service name, e.g. {"executor": {"PAID_EXECUTOR_AGENT": "command"}}."""
+    services: tuple[str, ...] = SERVICES
+
+
+class PaidPlatform:
+    def __init__(self, config: PlatformConfig) -> None:
+        self.config = config
+        self.infra = InfraStack(
+            config.home / "infra",
+            temporal_target=config.temporal_target,
+            temporal_ui_url=config.temporal_ui_url,
+            nats_url=config.nats_url,
+            database_url=config.database_url,
+        )
+        self.supervisor = ServiceSupervisor(config.home / "logs")
+        self.http_ports = {name: free_port() for name in config.services}
+
+    def start(self, timeout: float = 90.0) -> None:
+        self.infra.start(timeout)
+        try:
+            self.supervisor.launch(*(self._spec(name) for name in self.config.services))
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        self.supervisor.stop_all()
+        self.infra.stop()
+
+    def kill(self, service: str) -> None:
+        self.supervisor.kill(service)
+
+    def start_service(self, service: str) -> None:
+        self.supervisor.start(service)
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.http_ports[service]}"
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.url('gateway')}/webhooks/github"
+
+    def log_path(self, service: str) -> Path:
+        return self.supervisor.log_dir / f"{service}.log"
+
+    def _spec(self, name: str) -> ServiceSpec:
+        return ServiceSpec(
+            name=name,
+            argv=[_console_script(f"paid-{name}")],
+            env=self._env(name),
+            health_url=f"{self.url(name)}/readyz",
+            ready_timeout=60.0,
+        )
+
+    def _env(self, name: str) -> dict[str, str]:
+        infra = self.infra.endpoints
+        shared: dict[str, str] = {
+            "NATS_URL": infra.nats_url,
+            "TEMPORAL_TARGET": infra.temporal_target,
+            "DATABASE_URL": infra.sqlalchemy_url,
+            "HTTP_PORT": str(self.http_ports[name]),
+            "GITHUB_API_URL": self.config.github_api_url,
+            "GITHUB_TOKEN": self.config.github_token,
+        }
+        if infra.temporal_ui_url:
+            shared["TEMPORAL_UI_URL"] = infra.temporal_ui_url
+        if self.config.otlp_endpoint:
+            shared["OTLP_ENDPOINT"] = self.config.otlp_endpoint
+        if name == "gateway":
+            shared["WEBHOOK_SECRETS"] = json.dumps([self.config.webhook_secret])
+        if name == "executor":
+            shared["WORKSPACE_ROOT"] = str(self.config.home / "workspaces")
+        prefix = f"PAID_{name.upper()}_"
+        env = {prefix + key: value for key, value in shared.items()}
+        return {**env, **_extra(self.config.service_env, name)}
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def _extra(service_env: Mapping[str, Mapping[str, str]], name: str) -> dict[str, str]:
+    return dict(service_env.get(name, {}))
+
+
+def _console_script(name: str) -> str:
+    beside_python = Path(sys.executable).parent / name
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} is not installed; run scripts/bootstrap")
+    return found

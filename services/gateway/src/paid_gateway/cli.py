@@ -1,0 +1,87 @@
+"""`paid`: the command line of Paid (stack, demo)."""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from paid_devstack import default_home
+from paid_devstack.platform import PaidPlatform, PlatformConfig
+
+app = typer.Typer(help="Paid: labeled GitHub issues become pull requests, made by AI coding agents.")
+console = Console()
+
+HomeOption = Annotated[Path | None, typer.Option(help="data directory (default $PAID_HOME or ./.paid)")]
+
+
+@app.command()
+def up(
+    home: HomeOption = None,
+    temporal: Annotated[str | None, typer.Option(help="use this Temporal frontend (host:port)")] = None,
+    temporal_ui: Annotated[str | None, typer.Option(help="its Web UI address")] = None,
+    nats: Annotated[str | None, typer.Option(help="use this NATS server (nats://...)")] = None,
+    database: Annotated[str | None, typer.Option(help="use this PostgreSQL (postgresql://...)")] = None,
+    otlp_endpoint: Annotated[str | None, typer.Option(envvar="PAID_OTLP_ENDPOINT")] = None,
+    github_api_url: Annotated[str, typer.Option(envvar="PAID_GITHUB_API_URL")] = "https://api.github.com",
+    github_token: Annotated[str, typer.Option(envvar="PAID_GITHUB_TOKEN")] = "",
+    webhook_secret: Annotated[
+        str | None, typer.Option(envvar="PAID_WEBHOOK_SECRET", help="default: a fresh random secret")
+    ] = None,
+) -> None:
+    """Start Temporal, NATS, PostgreSQL (embedded unless given) and the five services; Ctrl-C stops all."""
+    config = PlatformConfig(
+        home=(home or default_home()).resolve(),
+        github_api_url=github_api_url,
+        github_token=github_token,
+        webhook_secret=webhook_secret or secrets.token_hex(20),
+        otlp_endpoint=otlp_endpoint,
+        temporal_target=temporal,
+        temporal_ui_url=temporal_ui,
+        nats_url=nats,
+        database_url=database,
+    )
+    platform = PaidPlatform(config)
+    started = time.monotonic()
+    with console.status("starting Temporal, NATS, PostgreSQL and the services..."):
+        platform.start()
+    console.print(f"[green]ready[/green] in {time.monotonic() - started:.1f} s")
+    console.print(endpoints_table(platform))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        stop.wait()
+    finally:
+        with console.status("stopping..."):
+            platform.stop()
+        console.print("stopped")
+
+
+def endpoints_table(platform: PaidPlatform) -> Table:
+    infra = platform.infra.endpoints
+    table = Table(title="Paid is running", show_header=True)
+    table.add_column("what")
+    table.add_column("where")
+    if infra.temporal_ui_url:
+        table.add_row("Temporal Web UI", infra.temporal_ui_url)
+    table.add_row("Temporal frontend", infra.temporal_target)
+    table.add_row("NATS JetStream", infra.nats_url)
+    table.add_row("PostgreSQL", infra.database_url)
+    table.add_row("GitHub webhook URL", platform.webhook_url)
+    table.add_row("GitHub webhook secret", platform.config.webhook_secret)
+    for name in platform.config.services:
+        table.add_row(f"{name} (health, metrics)", f"{platform.url(name)}/readyz")
+    table.add_row("logs", str(platform.supervisor.log_dir))
+    return table
+
+
+if __name__ == "__main__":
+    app()
