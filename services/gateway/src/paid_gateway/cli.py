@@ -65,6 +65,14 @@ def up(
         console.print("stopped")
 
 
+@app.command()
+def demo(home: HomeOption = None) -> None:
+    """Run the offline demo: a labeled issue on the local GitHub emulator becomes a pull request."""
+    from paid_gateway.demo import run_demo
+
+    raise typer.Exit(run_demo(console, home))
+
+
 def endpoints_table(platform: PaidPlatform) -> Table:
     infra = platform.infra.endpoints
     table = Table(title="Paid is running", show_header=True)

@@ -1,0 +1,44 @@
+"""The whole platform on real servers (Temporal dev server, NATS JetStream, PostgreSQL, git over HTTP),
+the GitHub emulator, and a real OTLP receiver collecting every service's spans."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from paid_devstack import OtlpSink
+from paid_devstack.demo_repo import DemoIssue
+from paid_devstack.sandbox import EmulatedPaid
+
+GATED_AGENT = Path(__file__).parent / "agents" / "gated_agent.py"
+_repo_numbers = itertools.count(1)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def spans() -> Iterator[OtlpSink]:
+    with OtlpSink() as sink:
+        yield sink
+
+
+@pytest.fixture(scope="session")
+def paid(tmp_path_factory: pytest.TempPathFactory, spans: OtlpSink) -> Iterator[EmulatedPaid]:
+    executor_env = {
+        "PAID_EXECUTOR_AGENT": "command",
+        "PAID_EXECUTOR_AGENT_COMMAND": f"{sys.executable} {GATED_AGENT} {{prompt_file}}",
+        "PAID_EXECUTOR_HEARTBEAT_TIMEOUT_SECONDS": "2",
+    }
+    home = tmp_path_factory.mktemp("paid")
+    with EmulatedPaid(home, service_env={"executor": executor_env}, otlp_endpoint=spans.endpoint) as stack:
+        yield stack
+
+
+@pytest.fixture
+def issue(paid: EmulatedPaid) -> DemoIssue:
+    """A fresh repository (so runs of different tests never share a workflow id) with its issue."""
+    return paid.create_repository("acme", f"calculator-{next(_repo_numbers)}")

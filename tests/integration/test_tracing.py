@@ -1,0 +1,45 @@
+"""One run is one trace: the gateway's request span, the executor's workflow and activity spans share it."""
+
+from __future__ import annotations
+
+import pytest
+
+from paid_devstack import OtlpSink, SpanRecord
+from paid_devstack.demo_repo import DemoIssue
+from paid_devstack.sandbox import EmulatedPaid
+
+pytestmark = pytest.mark.integration
+
+
+def test_gateway_request_and_executor_workflow_and_activities_share_one_trace(
+    paid: EmulatedPaid, issue: DemoIssue, spans: OtlpSink
+) -> None:
+    workflow_id = f"exec:{issue.owner}/{issue.repo}#{issue.number}"
+    paid.label(issue)
+    paid.wait_for_result_comment(issue)
+
+    def of_this_workflow(span: SpanRecord) -> bool:
+        return span.attributes.get("temporalWorkflowID") == workflow_id
+
+    workflow_span = spans.wait_for_span(
+        lambda s: of_this_workflow(s) and s.name.startswith("RunWorkflow:"), timeout=30
+    )
+
+    def complete(all_spans: list[SpanRecord]) -> bool:
+        in_trace = [s for s in all_spans if s.trace_id == workflow_span.trace_id]
+        return any(s.service_name == "gateway" and s.kind == "SERVER" for s in in_trace) and any(
+            s.name.startswith("RunActivity:") for s in in_trace
+        )
+
+    spans.wait_for(complete, timeout=30)
+    trace = spans.spans_for_trace(workflow_span.trace_id)
+    by_service = {(s.service_name, s.name) for s in trace}
+
+    gateway_request = [s for s in trace if s.service_name == "gateway" and s.kind == "SERVER"]
+    assert gateway_request, by_service
+    assert any("/webhooks/github" in s.name for s in gateway_request), by_service
+    assert workflow_span.service_name == "executor"
+    assert workflow_span.name == "RunWorkflow:AgentExecutionWorkflow"
+    activities = {s.name for s in trace if s.name.startswith("RunActivity:") and s.service_name == "executor"}
+    assert len(activities) >= 3, activities
+    assert any(s.service_name == "executor" and s.kind == "CONSUMER" for s in trace), by_service
