@@ -4,6 +4,7 @@ the GitHub emulator, and a real OTLP receiver collecting every service's spans."
 from __future__ import annotations
 
 import itertools
+import tempfile
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,13 +28,15 @@ def spans() -> Iterator[OtlpSink]:
 
 
 @pytest.fixture(scope="session")
-def paid(tmp_path_factory: pytest.TempPathFactory, spans: OtlpSink) -> Iterator[EmulatedPaid]:
+def paid(spans: OtlpSink) -> Iterator[EmulatedPaid]:
     executor_env = {
         "PAID_EXECUTOR_AGENT": "command",
         "PAID_EXECUTOR_AGENT_COMMAND": f"{sys.executable} {GATED_AGENT} {{prompt_file}}",
         "PAID_EXECUTOR_HEARTBEAT_TIMEOUT_SECONDS": "2",
     }
-    home = tmp_path_factory.mktemp("paid")
+    # Not under pytest's tmp root: pytest makes that 0700 when a session starts, and the embedded
+    # PostgreSQL runs as an unprivileged user that must keep reaching its data directory.
+    home = Path(tempfile.mkdtemp(prefix="paid-integration-"))
     with EmulatedPaid(home, service_env={"executor": executor_env}, otlp_endpoint=spans.endpoint) as stack:
         yield stack
 

@@ -1,6 +1,7 @@
 import pytest
-from paid_contracts import BuildRequested, IssueRef, RepoRef, RunFinished, RunOutcome, TriggerSource, subjects
 from pydantic import ValidationError
+
+from paid_contracts import BuildRequested, IssueRef, RepoRef, RunFinished, RunOutcome, TriggerSource, subjects
 
 
 def _build_requested() -> BuildRequested:

@@ -1,0 +1,67 @@
+"""Webhook -> agent process started, p50/p99: an issue is labeled on the GitHub emulator, whose signed
+delivery goes through the gateway, JetStream, the executor's subscriber, a Temporal workflow and the
+activity that starts the agent; a trivial agent stamps the time it started.
+
+Prints `name value unit` lines. Usage: bench/webhook_to_agent_start.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from paid_devstack import wait_until
+from paid_devstack.demo_repo import MAINTAINER
+from paid_devstack.sandbox import EmulatedPaid
+
+STAMP_AGENT = Path(__file__).parent / "agents" / "stamp_agent.sh"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=50)
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="paid-bench-"))
+    stamps = home / "agent-starts.txt"
+    stamps.touch()
+    executor_env = {
+        "PAID_EXECUTOR_AGENT": "command",
+        "PAID_EXECUTOR_AGENT_COMMAND": f"sh {STAMP_AGENT} {stamps}",
+    }
+    with EmulatedPaid(home / "paid", service_env={"executor": executor_env}) as paid:
+        first = paid.create_repository("bench", "latency")
+        numbers = [first.number] + [
+            int(
+                paid.github.create_issue("bench", "latency", title=f"bench {i}", as_user=MAINTAINER)["number"]
+            )
+            for i in range(args.runs - 1)
+        ]
+        latencies_ms = []
+        for number in numbers:
+            seen = len(stamps.read_text().splitlines())
+            sent = time.time()
+            paid.github.add_labels("bench", "latency", number, ["paid-build"], as_user=MAINTAINER)
+            wait_until(
+                lambda seen=seen: len(stamps.read_text().splitlines()) > seen,  # type: ignore[misc]
+                timeout=30,
+                what=f"the agent of issue {number}",
+            )
+            started_at = float(stamps.read_text().splitlines()[seen].split()[0])
+            latencies_ms.append((started_at - sent) * 1000)
+    print(f"webhook_to_agent_start_runs {len(latencies_ms)} runs")
+    print(f"webhook_to_agent_start_p50 {statistics.median(latencies_ms):.0f} ms")
+    print(f"webhook_to_agent_start_p99 {percentile(latencies_ms, 0.99):.0f} ms")
+    print(f"webhook_to_agent_start_max {max(latencies_ms):.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""The run's agent side: render the prompt, and run the agent in a fresh clone, then push its change."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from pathlib import Path
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from paid_executor.activities.deps import ExecutorDeps
+from paid_executor.agents.process import AgentTimeoutError, kill_recorded_group, run_agent_process
+from paid_executor.agents.registry import adapter_for, describe_agent
+from paid_executor.params import AgentRunInput, AgentRunOutput, PromptInput
+from paid_executor.prompts import render_prompt
+from paid_executor.workspace import GitError, Identity, Worktree, hermetic_git_env, sanitise
+from paid_runtime.telemetry import current_trace_context
+
+SECRET_PREFIXES = ("PAID_", "GIT_CONFIG_")
+SECRET_NAMES = frozenset({"GITHUB_TOKEN", "GH_TOKEN"})
+
+
+def agent_env(identity: Identity) -> dict[str, str]:
+    """The worker's environment without Paid's settings and GitHub tokens: the agent edits files,
+    Paid pushes. TRACEPARENT lets tools that speak OpenTelemetry join the run's trace."""
+    env = {
+        key: value
+        for key, value in hermetic_git_env(identity.env()).items()
+        if not key.startswith(SECRET_PREFIXES) and key not in SECRET_NAMES
+    }
+    if traceparent := current_trace_context().traceparent:
+        env["TRACEPARENT"] = traceparent
+    return env
+
+
+class AgentActivities:
+    def __init__(self, deps: ExecutorDeps) -> None:
+        self.deps = deps
+
+    @activity.defn(name="render_prompt")
+    async def render_prompt(self, request: PromptInput) -> str:
+        run = request.run
+        try:
+            return render_prompt(
+                run.prompt_version,
+                repo=run.issue.repo.full_name,
+                branch=request.branch,
+                number=run.issue.number,
+                title=request.issue.title,
+                body=request.issue.body,
+            )
+        except LookupError as error:
+            raise ApplicationError(str(error), type="UnknownPrompt", non_retryable=True) from error
+
+    @activity.defn(name="run_agent")
+    async def run_agent(self, request: AgentRunInput) -> AgentRunOutput:
+        settings = self.deps.settings
+        run = request.run
+        run_dir = settings.workspace_root / sanitise(run.workflow_id)
+        pgid_file = run_dir / f"{run.run_id}.agent-pgid"
+        prompt_file = run_dir / f"{run.run_id}.prompt.md"  # beside the clone, so it is never committed
+        identity = Identity(settings.git_author_name, settings.git_author_email)
+        worktree = Worktree(run_dir / run.run_id, token=settings.github_token, identity=identity)
+        try:
+            adapter = adapter_for(run.agent, settings)
+        except ValueError as error:
+            raise ApplicationError(str(error), type="AgentNotConfigured", non_retryable=True) from error
+
+        kill_recorded_group(pgid_file)  # an earlier attempt's agent, if its worker was killed
+        activity.heartbeat({"step": "clone"})
+        await worktree.fresh_clone(request.issue.clone_url)
+        base_sha = await worktree.head()
+        await worktree.checkout_new_branch(request.branch)
+        prompt_file.write_text(request.prompt)
+
+        activity.heartbeat({"step": "agent"})
+        try:
+            process = await run_agent_process(
+                adapter.invocation(request.prompt, prompt_file),
+                cwd=worktree.path,
+                base_env=agent_env(identity),
+                timeout=request.timeout_seconds,
+                pgid_file=pgid_file,
+                on_progress=lambda line: activity.heartbeat({"step": "agent", "last_output": line}),
+            )
+        except AgentTimeoutError as error:
+            raise ApplicationError(str(error), type="AgentTimedOut", non_retryable=True) from error
+        except FileNotFoundError as error:
+            raise ApplicationError(
+                f"the {adapter.name} agent could not be started: {error}",
+                type="AgentNotFound",
+                non_retryable=True,
+            ) from error
+        result = adapter.parse(process.stdout, process.exit_code)
+        if result.is_error:
+            reason = result.summary.strip() or process.stderr.strip()[-2000:] or process.last_line
+            raise ApplicationError(
+                f"the {adapter.name} agent failed (exit code {process.exit_code}): {reason}",
+                type="AgentFailed",
+                non_retryable=True,
+            )
+
+        activity.heartbeat({"step": "push"})
+        await worktree.commit_all(commit_message(request, result.summary, identity))
+        changed = await worktree.changed_files(base_sha)
+        if changed:
+            try:
+                await worktree.force_push(request.branch)
+            except GitError as error:
+                raise ApplicationError(str(error), type="PushFailed") from error
+        head_sha = await worktree.head()
+        _remove(worktree.path, prompt_file)
+        return AgentRunOutput(
+            branch=request.branch,
+            base_sha=base_sha,
+            head_sha=head_sha,
+            changed_files=len(changed),
+            result=result,
+            last_output=process.last_line,
+        )
+
+
+def commit_message(request: AgentRunInput, summary: str, identity: Identity) -> str:
+    run = request.run
+    body = summary.strip()[:2000]
+    return "\n".join(
+        [
+            f"Fix #{run.issue.number}: {request.issue.title}",
+            "",
+            *([body, ""] if body else []),
+            f"Made by {describe_agent(run.agent)}, for {request.issue.html_url} (Paid run {run.run_id}).",
+            "",
+            f"Co-authored-by: {identity.name} <{identity.email}>",
+        ]
+    )
+
+
+def _remove(worktree: Path, prompt_file: Path) -> None:
+    # Kept when the step fails, for inspection; the next attempt wipes it anyway.
+    shutil.rmtree(worktree, ignore_errors=True)
+    prompt_file.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # only when empty
+        worktree.parent.rmdir()

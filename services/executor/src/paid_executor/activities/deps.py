@@ -1,0 +1,54 @@
+"""What the activities need from the worker process: settings, NATS, the database, GitHub."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from faststream.nats import NatsBroker
+from githubkit import GitHub, TokenAuthStrategy
+from githubkit.exception import RequestFailed
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.exceptions import ApplicationError
+
+from paid_executor.config import ExecutorSettings
+
+GitHubClient = GitHub[TokenAuthStrategy]
+PRODUCER = "executor"
+
+
+@dataclass(frozen=True)
+class ExecutorDeps:
+    settings: ExecutorSettings
+    broker: NatsBroker
+    sessions: async_sessionmaker[AsyncSession]
+    github: Callable[[], GitHubClient]
+
+
+def github_client(settings: ExecutorSettings) -> Callable[[], GitHubClient]:
+    def make() -> GitHubClient:
+        # No HTTP cache (an idempotency check must see the server's present state) and no retries
+        # inside githubkit: Temporal's retry policy is the one place that retries.
+        return GitHub(
+            TokenAuthStrategy(settings.github_token),
+            base_url=settings.github_api_url,
+            http_cache=False,
+            auto_retry=False,
+            timeout=30.0,
+        )
+
+    return make
+
+
+RETRYABLE_STATUS = frozenset({408, 409, 429})
+
+
+def github_failure(error: RequestFailed, doing: str) -> Exception:
+    """A GitHub error as Temporal should treat it: 4xx answers are permanent, except rate limits."""
+    status = error.response.status_code
+    rate_limited = status == 403 and error.response.headers.get("x-ratelimit-remaining") == "0"
+    permanent = 400 <= status < 500 and status not in RETRYABLE_STATUS and not rate_limited
+    return ApplicationError(
+        f"GitHub answered {status} when {doing}", type="GitHubRequestFailed", non_retryable=permanent
+    )

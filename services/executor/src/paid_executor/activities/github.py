@@ -1,0 +1,183 @@
+"""The run's GitHub side: read the issue, open the pull request, report on the issue. Each step
+looks for what an earlier attempt made (branch, marker) before it creates anything."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from githubkit.exception import RequestFailed
+from githubkit_schemas.latest.models import PullRequest, PullRequestSimple
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from paid_contracts import PullRequestOpened, RunOutcome
+from paid_executor import repo
+from paid_executor.activities.deps import PRODUCER, ExecutorDeps, GitHubClient, github_failure
+from paid_executor.activities.runs import correlation
+from paid_executor.agents.registry import describe_agent
+from paid_executor.params import IssueDetails, PullRequestInfo, PullRequestInput, RunContext, RunReport
+from paid_runtime.messaging import publish_event
+from paid_runtime.temporal import workflow_ui_url
+
+PAGE_SIZE = 100
+
+
+def pr_marker(run_id: str) -> str:
+    return f"<!-- paid:run={run_id} -->"
+
+
+def result_marker(run_id: str) -> str:
+    return f"<!-- paid:run={run_id}:result -->"
+
+
+class GitHubActivities:
+    def __init__(self, deps: ExecutorDeps) -> None:
+        self.deps = deps
+
+    @activity.defn(name="fetch_issue")
+    async def fetch_issue(self, run: RunContext) -> IssueDetails:
+        owner, name, number = run.issue.repo.owner, run.issue.repo.name, run.issue.number
+        try:
+            async with self.deps.github() as github:
+                issue = (await github.rest.issues.async_get(owner, name, number)).parsed_data
+                repository = (await github.rest.repos.async_get(owner, name)).parsed_data
+        except RequestFailed as error:
+            raise github_failure(error, f"reading {run.issue.key}") from error
+        if issue.pull_request:
+            raise ApplicationError(f"{run.issue.key} is a pull request, not an issue", non_retryable=True)
+        clone_url = run.issue.repo.clone_url or repository.clone_url
+        return IssueDetails(
+            title=issue.title,
+            body=issue.body or None,
+            html_url=issue.html_url,
+            state=issue.state,
+            default_branch=repository.default_branch,
+            clone_url=clone_url or f"{self.deps.settings.github_web_url}/{owner}/{name}.git",
+        )
+
+    @activity.defn(name="open_pull_request")
+    async def open_pull_request(self, request: PullRequestInput) -> PullRequestInfo:
+        run, issue, change = request.run, request.issue, request.change
+        owner, name = run.issue.repo.owner, run.issue.repo.name
+        try:
+            async with self.deps.github() as github:
+                pull: PullRequest | PullRequestSimple | None
+                pull = await self._open_pull(github, owner, name, change.branch)
+                created = pull is None
+                if pull is None:
+                    pull = (
+                        await github.rest.pulls.async_create(
+                            owner,
+                            name,
+                            title=f"Fix #{run.issue.number}: {issue.title}",
+                            head=change.branch,
+                            base=issue.default_branch,
+                            body=self._pull_body(request),
+                        )
+                    ).parsed_data
+        except RequestFailed as error:
+            raise github_failure(error, f"opening the pull request for {run.issue.key}") from error
+        info = PullRequestInfo(
+            number=pull.number,
+            url=pull.html_url,
+            branch=change.branch,
+            head_sha=pull.head.sha,
+            created=created,
+        )
+        async with self.deps.sessions() as session:
+            await repo.update_run(
+                session,
+                run_id=run.run_id,
+                branch=info.branch,
+                head_sha=info.head_sha,
+                pull_request_url=info.url,
+                pull_request_number=info.number,
+            )
+        event = PullRequestOpened(
+            event_id=f"{run.run_id}:pr",
+            producer=PRODUCER,
+            correlation=correlation(run),
+            run_id=run.run_id,
+            issue=run.issue,
+            number=info.number,
+            url=info.url,
+            branch=info.branch,
+            head_sha=info.head_sha,
+        )
+        await publish_event(self.deps.broker, event)
+        return info
+
+    @staticmethod
+    async def _open_pull(
+        github: GitHubClient, owner: str, name: str, branch: str
+    ) -> PullRequestSimple | None:
+        response = await github.rest.pulls.async_list(owner, name, state="open", head=f"{owner}:{branch}")
+        pulls = cast(list[PullRequestSimple], response.parsed_data)
+        # The head filter is exact on GitHub; checking again guards against servers that ignore it.
+        return next((p for p in pulls if p.head.ref == branch), None)
+
+    def _pull_body(self, request: PullRequestInput) -> str:
+        run, change = request.run, request.change
+        settings = self.deps.settings
+        workflow = workflow_ui_url(settings.temporal_ui_url, settings.temporal_namespace, run.workflow_id)
+        summary = change.result.summary.strip() or "(the agent gave no summary)"
+        return "\n".join(
+            [
+                f"Closes #{run.issue.number}",
+                "",
+                f"This change was made by {describe_agent(run.agent)}, run by Paid.",
+                "",
+                "### What the agent reported",
+                "",
+                summary,
+                "",
+                f"{change.changed_files} file(s) changed on `{change.branch}`. "
+                f"Run `{run.run_id}`, prompt `{run.prompt_version}`, [workflow]({workflow}).",
+                "",
+                pr_marker(run.run_id),
+            ]
+        )
+
+    @activity.defn(name="comment_on_issue")
+    async def comment_on_issue(self, report: RunReport) -> None:
+        run = report.run
+        owner, name, number = run.issue.repo.owner, run.issue.repo.name, run.issue.number
+        marker = result_marker(run.run_id)
+        try:
+            async with self.deps.github() as github:
+                page = 1
+                while True:
+                    comments = (
+                        await github.rest.issues.async_list_comments(
+                            owner, name, number, per_page=PAGE_SIZE, page=page
+                        )
+                    ).parsed_data
+                    if any(marker in (comment.body or "") for comment in comments):
+                        return
+                    if len(comments) < PAGE_SIZE:
+                        break
+                    page += 1
+                await github.rest.issues.async_create_comment(
+                    owner, name, number, body=result_comment(report)
+                )
+        except RequestFailed as error:
+            raise github_failure(error, f"commenting on {run.issue.key}") from error
+
+
+def result_comment(report: RunReport) -> str:
+    run, pr = report.run, report.pull_request
+    agent = describe_agent(run.agent)
+    duration = f"{report.duration_seconds:.0f} s"
+    if report.outcome is RunOutcome.SUCCEEDED and pr is not None:
+        headline = f"Paid opened {pr.url} for this issue in {duration}. The change was made by {agent}."
+    elif report.outcome is RunOutcome.NO_CHANGES:
+        headline = (
+            f"Paid ran {agent} on this issue for {duration}, but it changed no file, so there is no PR."
+        )
+    else:
+        headline = f"Paid could not finish this issue ({report.outcome.value}, after {duration})."
+    lines = [result_marker(run.run_id), headline]
+    if report.detail:
+        lines += ["", f"> {report.detail}"]
+    lines += ["", f"Outcome: **{report.outcome.value}** · run `{run.run_id}` · prompt `{run.prompt_version}`"]
+    return "\n".join(lines)

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from paid_runtime.settings import GitHubSettings
+
+AgentName = Literal["demo", "claude", "command"]
+
+
+class ExecutorSettings(GitHubSettings):
+    model_config = SettingsConfigDict(env_prefix="PAID_EXECUTOR_", extra="ignore")
+
+    http_port: int = 8103
+    db_schema: str = "executor"
+    task_queue: str = "paid-executor"
+    workspace_root: Path = Field(default_factory=lambda: Path.home() / ".paid" / "workspaces")
+    agent: AgentName = "demo"
+    agent_command: str = Field(
+        default="",
+        description="argv template of the `command` agent, split like a shell; {prompt_file} and {prompt} "
+        "are replaced. The prompt is also on stdin and in $PAID_PROMPT_FILE.",
+    )
+    agent_model: str | None = Field(default=None, description="model flag for agents that take one")
+    agent_timeout_seconds: float = 30 * 60
+    heartbeat_timeout_seconds: float = Field(
+        default=5, description="how soon a killed worker's agent run is noticed and retried elsewhere"
+    )
+    git_author_name: str = "Paid"
+    git_author_email: str = "paid@localhost"
+
+    @property
+    def github_web_url(self) -> str:
+        """https://github.com for api.github.com; the host root for GitHub Enterprise and the emulator."""
+        parts = urlsplit(self.github_api_url)
+        if parts.hostname == "api.github.com":
+            return "https://github.com"
+        path = parts.path.rstrip("/").removesuffix("/api/v3")
+        return urlunsplit((parts.scheme, parts.netloc, path, "", ""))

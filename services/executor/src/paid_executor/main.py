@@ -1,0 +1,49 @@
+"""Entry point: `paid-executor`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from paid_executor import subscribers
+from paid_executor.activities import ExecutorDeps, github_client
+from paid_executor.config import ExecutorSettings
+from paid_executor.worker import make_worker
+from paid_runtime.database import make_engine, migrate, session_factory
+from paid_runtime.host import ServiceHost
+from paid_runtime.http import health_app, make_server
+from paid_runtime.logs import setup_logging
+from paid_runtime.messaging import make_broker
+from paid_runtime.readiness import database_ready, nats_ready, temporal_ready
+from paid_runtime.telemetry import setup_tracing
+from paid_runtime.temporal import connect_temporal
+
+SERVICE = "executor"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def serve(settings: ExecutorSettings) -> None:
+    setup_logging(SERVICE, settings.log_level)
+    setup_tracing(SERVICE, settings.otlp_endpoint)
+    engine = make_engine(settings.database_url)
+    await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
+    broker = make_broker(settings.nats_url, SERVICE)
+    client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+    subscribers.register(broker, client, settings)
+    deps = ExecutorDeps(
+        settings=settings, broker=broker, sessions=session_factory(engine), github=github_client(settings)
+    )
+    worker = make_worker(client, deps)
+    checks = {
+        "nats": nats_ready(broker),
+        "database": database_ready(engine),
+        "temporal": temporal_ready(client),
+    }
+    http = make_server(health_app(SERVICE, checks), settings.http_host, settings.http_port)
+    host = ServiceHost(SERVICE)
+    host.on_stop(engine.dispose)
+    await host.run(http=http, broker=broker, worker=worker)
+
+
+def main() -> None:
+    asyncio.run(serve(ExecutorSettings()))

@@ -1,0 +1,37 @@
+"""The coding prompt: a versioned, built-in template until prompts move to evolution's registry."""
+
+from __future__ import annotations
+
+from jinja2 import StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+PROMPT_VERSION = "coding@1"
+
+TEMPLATES: dict[str, str] = {
+    "coding@1": """\
+You are working in a git checkout of the repository {{ repo }}, on the branch {{ branch }}.
+Resolve GitHub issue #{{ number }}: {{ title }}
+
+The issue, as its author wrote it:
+<issue>
+{{ body }}
+</issue>
+
+Change the files in this checkout so that the issue is resolved, and keep the existing tests passing.
+Make the smallest change that does it. Do not commit or push: Paid commits your changes to
+{{ branch }} and opens the pull request.
+""",
+}
+
+# Issue text is data, rendered into the template, never compiled as one; the sandbox is a second fence.
+_environment = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+def render_prompt(version: str, *, repo: str, branch: str, number: int, title: str, body: str | None) -> str:
+    try:
+        template = TEMPLATES[version]
+    except KeyError:
+        raise LookupError(f"no built-in prompt {version!r}") from None
+    return _environment.from_string(template).render(
+        repo=repo, branch=branch, number=number, title=title, body=(body or "").strip() or "(no description)"
+    )

@@ -1,0 +1,98 @@
+"""The executor's NATS handlers: a build request or a ready task starts one AgentExecutionWorkflow."""
+
+from __future__ import annotations
+
+import logging
+
+from faststream.nats import NatsBroker
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from paid_contracts import BuildRequested, TaskReady, subjects
+from paid_executor.config import ExecutorSettings
+from paid_executor.params import ExecutionInput
+from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
+from paid_runtime.messaging import STREAMS
+from paid_runtime.subscriptions import durable_subscriber
+
+log = logging.getLogger(__name__)
+SERVICE = "executor"
+
+
+def from_build_requested(event: BuildRequested, settings: ExecutorSettings) -> ExecutionInput:
+    return ExecutionInput(
+        issue=event.issue,
+        source=event.source.value,
+        source_id=event.source_id,
+        request_event_id=event.event_id,
+        label=event.label,
+        actor=event.actor,
+        **_policy(settings),
+    )
+
+
+def from_task_ready(event: TaskReady, settings: ExecutorSettings) -> ExecutionInput:
+    return ExecutionInput(
+        issue=event.issue,
+        source="plan",
+        source_id=f"{event.plan_id}/{event.task_id}",
+        request_event_id=event.event_id,
+        plan_id=event.plan_id,
+        task_id=event.task_id,
+        **_policy(settings),
+    )
+
+
+def _policy(settings: ExecutorSettings) -> dict[str, object]:
+    # Fixed when the workflow starts, so a configuration change never alters a running workflow.
+    return {
+        "agent": settings.agent,
+        "agent_timeout_seconds": settings.agent_timeout_seconds,
+        "heartbeat_timeout_seconds": settings.heartbeat_timeout_seconds,
+    }
+
+
+async def start_execution(client: Client, request: ExecutionInput, *, task_queue: str) -> str | None:
+    """Starts the issue's workflow unless one is running or has succeeded (a failed one starts anew).
+
+    Returns the run id of the execution that handles the request, a new or the running one, or None
+    when the issue's workflow has already completed.
+    """
+    workflow_id = workflow_id_for(request.issue)
+    try:
+        handle = await client.start_workflow(
+            AgentExecutionWorkflow.run,
+            request,
+            id=workflow_id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+    except WorkflowAlreadyStartedError:
+        log.info("%s has already run; nothing to start", workflow_id, extra={"workflow_id": workflow_id})
+        return None
+    log.info("%s runs as %s", workflow_id, handle.result_run_id, extra={"workflow_id": workflow_id})
+    return handle.result_run_id
+
+
+def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> None:
+    @durable_subscriber(
+        broker,
+        service=SERVICE,
+        name="build-requested",
+        subject=subjects.GITHUB_BUILD_REQUESTED,
+        stream=STREAMS["PAID_GITHUB"],
+    )
+    async def on_build_requested(event: BuildRequested) -> None:
+        await start_execution(client, from_build_requested(event, settings), task_queue=settings.task_queue)
+
+    @durable_subscriber(
+        broker,
+        service=SERVICE,
+        name="task-ready",
+        subject=subjects.PLAN_TASK_READY,
+        stream=STREAMS["PAID_PLAN"],
+    )
+    async def on_task_ready(event: TaskReady) -> None:
+        await start_execution(client, from_task_ready(event, settings), task_queue=settings.task_queue)

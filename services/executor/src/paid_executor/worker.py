@@ -1,0 +1,36 @@
+"""The executor's Temporal worker: the workflow and every activity, bound to the process's clients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from paid_executor.activities import AgentActivities, ExecutorDeps, GitHubActivities, RunActivities
+from paid_executor.workflows import AgentExecutionWorkflow
+
+
+def activities(deps: ExecutorDeps) -> list[Callable[..., Any]]:
+    runs, github, agent = RunActivities(deps), GitHubActivities(deps), AgentActivities(deps)
+    return [
+        runs.start_run,
+        runs.finish_run,
+        github.fetch_issue,
+        github.open_pull_request,
+        github.comment_on_issue,
+        agent.render_prompt,
+        agent.run_agent,
+    ]
+
+
+def make_worker(client: Client, deps: ExecutorDeps, *, task_queue: str | None = None) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue or deps.settings.task_queue,
+        workflows=[AgentExecutionWorkflow],
+        activities=activities(deps),
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )

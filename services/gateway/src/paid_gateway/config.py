@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from paid_runtime.settings import ServiceSettings
+
+MIB = 1024 * 1024
+
+
+class GatewaySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="PAID_GATEWAY_", extra="ignore")
+
+    http_port: int = 8100
+    db_schema: str = "gateway"
+    # Every secret listed is accepted, so a new one can be configured on the GitHub side and here
+    # before the old one is retired.
+    webhook_secrets: Annotated[list[str], NoDecode] = []
+    max_body_bytes: int = 25 * MIB  # GitHub caps webhook payloads at 25 MB
+    publish_timeout_seconds: float = 5.0
+    build_label: str = "paid-build"
+    plan_label: str = "paid-plan"
+
+    @field_validator("webhook_secrets", mode="before")
+    @classmethod
+    def _split_secrets(cls, value: object) -> object:
+        """Accepts a JSON list (`["old","new"]`) or a comma-separated string."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _secrets_are_real(self) -> GatewaySettings:
+        if self.environment == "production" and not self.webhook_secrets:
+            raise ValueError("webhook_secrets must list at least one secret outside development")
+        for secret in self.webhook_secrets:
+            self.require_real_secret("webhook_secrets", secret)
+        return self

@@ -1,0 +1,46 @@
+"""Entry point: `paid-gateway`."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from pathlib import Path
+
+from paid_gateway.app import SERVICE, create_app
+from paid_gateway.config import GatewaySettings
+from paid_runtime.database import make_engine, migrate, session_factory
+from paid_runtime.host import ServiceHost
+from paid_runtime.http import make_server
+from paid_runtime.logs import setup_logging
+from paid_runtime.messaging import make_broker, publish_event
+from paid_runtime.readiness import database_ready, nats_ready
+from paid_runtime.telemetry import setup_tracing
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
+
+
+async def serve(settings: GatewaySettings) -> None:
+    setup_logging(SERVICE, settings.log_level)
+    setup_tracing(SERVICE, settings.otlp_endpoint)
+    if not settings.webhook_secrets:
+        log.warning("no webhook secret configured: every webhook delivery will be refused with 401")
+    engine = make_engine(settings.database_url)
+    await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
+    # Publishes only for now; ServiceHost still connects it and declares the streams before serving.
+    broker = make_broker(settings.nats_url, SERVICE)
+    app = create_app(
+        settings,
+        publisher=functools.partial(publish_event, broker, timeout=settings.publish_timeout_seconds),
+        sessions=session_factory(engine),
+        checks={"nats": nats_ready(broker), "database": database_ready(engine)},
+    )
+    http = make_server(app, settings.http_host, settings.http_port)
+    host = ServiceHost(SERVICE)
+    host.on_stop(engine.dispose)
+    await host.run(http=http, broker=broker)
+
+
+def main() -> None:
+    asyncio.run(serve(GatewaySettings()))

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from faststream.nats import NatsBroker
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from paid_devstack.nats import NatsServer
+from paid_devstack.postgres import EmbeddedPostgres
+from paid_gateway.app import create_app
+from paid_gateway.config import GatewaySettings
+from paid_gateway.main import MIGRATIONS
+from paid_runtime.database import make_engine, migrate, session_factory
+from paid_runtime.messaging import ensure_streams, make_broker, publish_event
+from paid_runtime.telemetry import setup_tracing
+
+FIXTURES = Path("/work/shared/fixtures/github-webhooks")
+SECRET = "test-webhook-secret"
+ROTATED_SECRET = "the-next-webhook-secret"
+GitHubFixture = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture(scope="session")
+def github_fixture() -> GitHubFixture:
+    """Loads a real webhook payload: `github_fixture("issues", "labeled")`, `github_fixture("ping")`."""
+
+    def load(event: str, action: str | None = None) -> dict[str, Any]:
+        name = f"{action}.payload.json" if action else "payload.json"
+        payload: dict[str, Any] = json.loads((FIXTURES / event / name).read_text())
+        return payload
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def spans() -> InMemorySpanExporter:
+    exporter = InMemorySpanExporter()
+    setup_tracing("gateway-tests", None).add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[EmbeddedPostgres]:
+    # Not under pytest's basetemp: each pytest session chmods /tmp/pytest-of-<user> to 0700 when it
+    # starts, which locks out postgres (it runs as an unprivileged user) in any concurrent session.
+    data_dir = Path(tempfile.mkdtemp(prefix="paid-gateway-tests-pg-"))
+    try:
+        with EmbeddedPostgres(data_dir) as server:
+            yield server
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+async def engine(postgres: EmbeddedPostgres) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(postgres.url)
+    await migrate(engine, schema="gateway", migrations_dir=MIGRATIONS)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return session_factory(engine)
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    with NatsServer(tmp_path_factory.mktemp("nats"), sync_always=False) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+async def broker(nats_server: NatsServer) -> AsyncIterator[NatsBroker]:
+    broker = make_broker(nats_server.url, "gateway-tests")
+    await broker.connect()
+    await ensure_streams(broker)
+    yield broker
+    await broker.stop()
+
+
+@pytest.fixture
+def settings() -> GatewaySettings:
+    return GatewaySettings(
+        webhook_secrets=[SECRET, ROTATED_SECRET], max_body_bytes=64 * 1024, publish_timeout_seconds=2.0
+    )
+
+
+@pytest.fixture
+async def client(
+    settings: GatewaySettings,
+    broker: NatsBroker,
+    sessions: async_sessionmaker[AsyncSession],
+    spans: InMemorySpanExporter,
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, publisher=functools.partial(publish_event, broker), sessions=sessions)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        yield client

@@ -1,0 +1,56 @@
+"""Entry point: `paid-planner`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from paid_planner import subscribers
+from paid_planner.activities import PlannerActivities
+from paid_planner.config import PlannerSettings
+from paid_planner.github import github_factory
+from paid_planner.worker import build_worker
+from paid_runtime.database import make_engine, migrate, session_factory
+from paid_runtime.host import ServiceHost
+from paid_runtime.http import health_app, make_server
+from paid_runtime.logs import setup_logging
+from paid_runtime.messaging import make_broker
+from paid_runtime.readiness import database_ready, nats_ready, temporal_ready
+from paid_runtime.telemetry import setup_tracing
+from paid_runtime.temporal import connect_temporal
+
+SERVICE = "planner"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def serve(settings: PlannerSettings) -> None:
+    setup_logging(SERVICE, settings.log_level)
+    setup_tracing(SERVICE, settings.otlp_endpoint)
+    engine = make_engine(settings.database_url)
+    await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
+    client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+    activities = PlannerActivities(
+        sessions=session_factory(engine),
+        github=github_factory(settings.github_api_url, settings.github_token),
+    )
+    worker = build_worker(
+        client,
+        task_queue=settings.task_queue,
+        activities=activities,
+        graceful_shutdown_seconds=settings.graceful_shutdown_seconds,
+    )
+    broker = make_broker(settings.nats_url, SERVICE)
+    subscribers.register(broker, client, task_queue=settings.task_queue)
+    checks = {
+        "nats": nats_ready(broker),
+        "database": database_ready(engine),
+        "temporal": temporal_ready(client),
+    }
+    http = make_server(health_app(SERVICE, checks), settings.http_host, settings.http_port)
+    host = ServiceHost(SERVICE)
+    host.on_stop(engine.dispose)
+    await host.run(http=http, broker=broker, worker=worker)
+
+
+def main() -> None:
+    asyncio.run(serve(PlannerSettings()))

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from paid_devstack.binaries import temporal_test_server_binary
+from paid_devstack.postgres import EmbeddedPostgres
+from paid_github_emulator import GitHubEmulator
+from paid_poller.activities import PollerActivities
+from paid_poller.github import http_factory
+from paid_poller.main import MIGRATIONS
+from paid_runtime.database import make_engine, migrate, session_factory
+
+OWNER = "octo-org"
+TOKEN = "ghs_paid_poller"
+
+
+@dataclass(frozen=True)
+class World:
+    emulator: GitHubEmulator
+    owner: str
+    name: str
+    token: str = TOKEN
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    def requests_counted(self) -> int:
+        return self.emulator.rate_limit_usage(self.token).used
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[EmbeddedPostgres]:
+    # Not under pytest's basetemp: each pytest session chmods /tmp/pytest-of-<user> to 0700 when it
+    # starts, which locks out postgres (it runs as an unprivileged user) in any concurrent session.
+    data_dir = Path(tempfile.mkdtemp(prefix="paid-poller-tests-pg-"))
+    try:
+        with EmbeddedPostgres(data_dir) as server:
+            yield server
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+async def sessions(postgres: EmbeddedPostgres) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(postgres.url)
+    await migrate(engine, schema="poller", migrations_dir=MIGRATIONS)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def temporal() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter, test_server_existing_path=str(temporal_test_server_binary())
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    """A repository of its own per test (poll state and workflow ids are keyed on it) with one issue."""
+    with GitHubEmulator() as emulator:
+        emulator.add_user(OWNER, "ghp_owner")
+        emulator.add_user("paid-poller", TOKEN)
+        name = f"widgets-{uuid.uuid4().hex[:8]}"
+        emulator.create_repository(OWNER, name, {"README.md": "# Widgets\n"})
+        emulator.create_issue(OWNER, name, title="First issue", as_user=OWNER)
+        yield World(emulator=emulator, owner=OWNER, name=name)
+
+
+@pytest.fixture
+def activities(world: World, sessions: async_sessionmaker[AsyncSession]) -> PollerActivities:
+    return PollerActivities(sessions=sessions, http=http_factory(world.emulator.api_url, world.token))

@@ -1,0 +1,86 @@
+"""GitHubPollWorkflow with its real activity on the time-skipping test server."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from paid_poller.activities import PollerActivities
+from paid_poller.params import PollInput, PollResult, PollStatus
+from paid_poller.polls import ensure_polling
+from paid_poller.worker import build_worker
+from paid_poller.workflows import GitHubPollWorkflow, poll_workflow_id
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met before the deadline"
+        await asyncio.sleep(0.05)
+
+
+async def status_of(handle: WorkflowHandle[Any, Any]) -> PollStatus:
+    status: PollStatus = await handle.query(GitHubPollWorkflow.status)
+    return status
+
+
+async def test_polls_on_a_durable_timer_and_continues_as_new(
+    temporal: WorkflowEnvironment, activities: PollerActivities, world: Any
+) -> None:
+    task_queue = f"poller-test-{uuid.uuid4()}"
+    poll = PollInput(owner=world.owner, name=world.name, interval_seconds=300, cycles_per_run=2)
+
+    async with build_worker(temporal.client, task_queue=task_queue, activities=activities):
+        handle = await temporal.client.start_workflow(
+            GitHubPollWorkflow.run, poll, id=poll_workflow_id(world.owner, world.name), task_queue=task_queue
+        )
+        first_run = (await handle.describe()).run_id
+
+        async def polled(cycles: int) -> bool:
+            return (await status_of(handle)).cycles >= cycles
+
+        await eventually(lambda: polled(1))
+        assert (await status_of(handle)).last == PollResult(changed_issues=1, not_modified=False)
+
+        world.emulator.create_issue(world.owner, world.name, title="Second issue", as_user=world.owner)
+        await temporal.sleep(301)
+        await eventually(lambda: polled(2))
+        assert (await status_of(handle)).last == PollResult(changed_issues=1, not_modified=False)
+        assert (await handle.describe()).run_id == first_run
+
+        await temporal.sleep(301)  # the second cycle's timer ends the run: continue-as-new
+
+        async def continued() -> bool:
+            return (await handle.describe()).run_id != first_run and await polled(1)
+
+        await eventually(continued)
+        assert (await status_of(handle)).last == PollResult(changed_issues=0, not_modified=True)
+        await handle.terminate("test over")
+
+
+async def test_ensure_polling_starts_one_poll_per_repository_and_keeps_running_ones(
+    temporal: WorkflowEnvironment, activities: PollerActivities, world: Any
+) -> None:
+    task_queue = f"poller-test-{uuid.uuid4()}"
+    async with build_worker(temporal.client, task_queue=task_queue, activities=activities):
+
+        async def ensure() -> list[str]:
+            return await ensure_polling(
+                temporal.client,
+                repositories=[world.full_name],
+                interval_seconds=300.0,
+                cycles_per_run=5,
+                task_queue=task_queue,
+            )
+
+        [workflow_id] = await ensure()
+        handle = temporal.client.get_workflow_handle(workflow_id)
+        first_run = (await handle.describe()).run_id
+        assert await ensure() == [workflow_id]
+        assert (await handle.describe()).run_id == first_run
+        await handle.terminate("test over")
