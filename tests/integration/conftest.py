@@ -4,8 +4,8 @@ the GitHub emulator, and a real OTLP receiver collecting every service's spans."
 from __future__ import annotations
 
 import itertools
-import tempfile
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
