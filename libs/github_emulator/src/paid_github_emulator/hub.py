@@ -1,0 +1,104 @@
+"""The emulated GitHub as one object: state, git repositories, webhooks, and JSON rendering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paid_github_emulator import shapes, shapes_issues
+from paid_github_emulator.errors import not_found
+from paid_github_emulator.git_repos import GitRepos
+from paid_github_emulator.shapes import Json, Urls
+from paid_github_emulator.state import Comment, Hook, Issue, Label, Repo, Store, User
+from paid_github_emulator.webhooks import WebhookDispatcher
+
+
+class Hub:
+    def __init__(self, store: Store, git: GitRepos, webhooks: WebhookDispatcher, urls: Urls) -> None:
+        self.store = store
+        self.git = git
+        self.webhooks = webhooks
+        self.urls = urls
+
+    # Lookups: private repositories are invisible (404, as on GitHub) to users without access.
+    def repo(self, owner: str, name: str, actor: User | None = None) -> Repo:
+        repo = self.store.find_repo(owner, name)
+        if repo is None or (repo.private and (actor is None or not repo.can(actor.login, "read"))):
+            raise not_found()
+        return repo
+
+    def user(self, login: str) -> User:
+        user = self.store.find_user(login)
+        if user is None:
+            raise not_found()
+        return user
+
+    @staticmethod
+    def issue(repo: Repo, number: int) -> Issue:
+        item = repo.issues.get(number)
+        if item is None:
+            raise not_found()
+        return item
+
+    @staticmethod
+    def pull(repo: Repo, number: int) -> Issue:
+        item = repo.issues.get(number)
+        if item is None or item.pull is None:
+            raise not_found()
+        return item
+
+    # Rendering, bound to this emulator's URLs and users.
+    def open_issues(self, repo: Repo) -> int:
+        return sum(1 for item in repo.issues.values() if item.state == "open")
+
+    def repo_json(self, repo: Repo, *, full: bool = True) -> Json:
+        owner = self.store.users[repo.owner.lower()]
+        return shapes.repository(self.urls, repo, owner, open_issues=self.open_issues(repo), full=full)
+
+    def user_json(self, user: User) -> Json:
+        return shapes.simple_user(self.urls, user)
+
+    def issue_json(self, repo: Repo, item: Issue) -> Json:
+        return shapes_issues.issue(self.urls, repo, item, self.store.users)
+
+    def pull_json(self, repo: Repo, item: Issue, *, full: bool = True) -> Json:
+        return shapes_issues.pull_request(
+            self.urls, repo, item, self.store.users, open_issues=self.open_issues(repo), full=full
+        )
+
+    def label_json(self, repo: Repo, item: Label) -> Json:
+        return shapes.label(self.urls, repo, item)
+
+    def comment_json(self, repo: Repo, item: Comment) -> Json:
+        return shapes_issues.comment(self.urls, repo, item, self.store.users)
+
+    def hook_json(self, repo: Repo, item: Hook) -> Json:
+        return shapes.hook(self.urls, repo, item)
+
+    def refresh_pull(self, repo: Repo, item: Issue) -> None:
+        """Re-read head/base shas and diff stats from the bare repo, as pushes may have moved them."""
+        pull = item.pull
+        if pull is None or pull.merged_at is not None:
+            return
+        pull.head_sha = self.git.branch_sha(repo.owner, repo.name, pull.head_ref) or pull.head_sha
+        pull.base_sha = self.git.branch_sha(repo.owner, repo.name, pull.base_ref) or pull.base_sha
+        stats = self.git.diff_stats(repo.owner, repo.name, pull.base_sha, pull.head_sha)
+        pull.commits, pull.additions = stats.commits, stats.additions
+        pull.deletions, pull.changed_files = stats.deletions, stats.changed_files
+
+    def emit(self, repo: Repo, event: str, sender: User, payload: dict[str, Any]) -> None:
+        """Queue one delivery per active hook of `repo` that subscribes to `event`."""
+        body = payload | {"repository": self.repo_json(repo, full=False), "sender": self.user_json(sender)}
+        for hook in list(repo.hooks.values()):
+            if hook.wants(event):
+                self.webhooks.enqueue(hook, repo=repo.full_name, repo_id=repo.id, event=event, payload=body)
+
+    def emit_issue_event(self, repo: Repo, item: Issue, action: str, sender: User, **extra: Any) -> None:
+        """`issues` for issues, `pull_request` for pull requests, as GitHub splits them."""
+        if item.pull is not None:
+            self.refresh_pull(repo, item)
+            payload = {"action": action, "number": item.number, "pull_request": self.pull_json(repo, item)}
+            self.emit(repo, "pull_request", sender, payload | extra)
+        else:
+            self.emit(
+                repo, "issues", sender, {"action": action, "issue": self.issue_json(repo, item)} | extra
+            )

@@ -1,0 +1,180 @@
+"""Pull requests: issues with a head and base branch of the same bare repository."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paid_github_emulator.errors import ApiError, validation_failed
+from paid_github_emulator.git_repos import GitError
+from paid_github_emulator.hub import Hub
+from paid_github_emulator.issue_ops import UNSET, set_state
+from paid_github_emulator.state import Issue, PullDetails, Repo, User
+
+
+def parse_head(repo: Repo, head: str) -> str:
+    """Accept `branch` or `owner:branch`; forks are not emulated, so the owner must be the repo's."""
+    owner, _, branch = head.rpartition(":")
+    if owner and owner.lower() != repo.owner.lower():
+        raise validation_failed("PullRequest", "head", "invalid")
+    return branch
+
+
+def create_pull(
+    hub: Hub,
+    repo: Repo,
+    actor: User,
+    *,
+    title: str,
+    head: str,
+    base: str,
+    body: str | None = None,
+    draft: bool = False,
+) -> Issue:
+    branch = parse_head(repo, head)
+    with hub.store.lock:
+        head_sha = hub.git.branch_sha(repo.owner, repo.name, branch)
+        base_sha = hub.git.branch_sha(repo.owner, repo.name, base)
+        if head_sha is None:
+            raise validation_failed("PullRequest", "head", "invalid")
+        if base_sha is None:
+            raise validation_failed("PullRequest", "base", "invalid")
+        if head_sha == base_sha or branch == base:
+            raise ApiError(
+                422,
+                "Validation Failed",
+                [
+                    {
+                        "resource": "PullRequest",
+                        "code": "custom",
+                        "message": f"No commits between {base} and {branch}",
+                    }
+                ],
+            )
+        for other in repo.issues.values():
+            if (
+                other.pull
+                and other.state == "open"
+                and other.pull.head_ref == branch
+                and other.pull.base_ref == base
+            ):
+                raise ApiError(
+                    422,
+                    "Validation Failed",
+                    [
+                        {
+                            "resource": "PullRequest",
+                            "code": "custom",
+                            "message": f"A pull request already exists for {repo.owner}:{branch}.",
+                        }
+                    ],
+                )
+        now = hub.store.now()
+        repo.last_number += 1
+        item = Issue(
+            id=hub.store.new_id(),
+            number=repo.last_number,
+            title=title,
+            body=body,
+            user=actor.login,
+            created_at=now,
+            updated_at=now,
+        )
+        item.pull = PullDetails(
+            id=hub.store.new_id(),
+            head_ref=branch,
+            base_ref=base,
+            head_sha=head_sha,
+            base_sha=base_sha,
+            draft=draft,
+        )
+        repo.issues[item.number] = item
+        hub.emit_issue_event(repo, item, "opened", actor)
+        return item
+
+
+def update_pull(
+    hub: Hub,
+    repo: Repo,
+    actor: User,
+    number: int,
+    *,
+    title: str | None = None,
+    body: str | None = UNSET,
+    state: str | None = None,
+    base: str | None = None,
+) -> Issue:
+    with hub.store.lock:
+        item = hub.pull(repo, number)
+        pull = item.pull
+        assert pull is not None
+        changes: dict[str, Any] = {}
+        if title is not None and title != item.title:
+            changes["title"] = {"from": item.title}
+            item.title = title
+        if body is not UNSET and body != item.body:
+            changes["body"] = {"from": item.body}
+            item.body = body
+        if base is not None and base != pull.base_ref:
+            if hub.git.branch_sha(repo.owner, repo.name, base) is None:
+                raise validation_failed("PullRequest", "base", "invalid")
+            changes["base"] = {"ref": {"from": pull.base_ref}, "sha": {"from": pull.base_sha}}
+            pull.base_ref = base
+        if changes:
+            item.updated_at = hub.store.now()
+            hub.emit_issue_event(repo, item, "edited", actor, changes=changes)
+        if state is not None and state != item.state:
+            set_state(hub, repo, actor, item, state, None)
+        return item
+
+
+def merge_pull(hub: Hub, repo: Repo, actor: User, number: int) -> Issue:
+    """Mark a pull request merged and closed, moving the base branch to the head commit (fast-forward)."""
+    with hub.store.lock:
+        item = hub.pull(repo, number)
+        pull = item.pull
+        assert pull is not None
+        if item.state != "open":
+            raise ApiError(405, "Pull Request is not mergeable")
+        hub.refresh_pull(repo, item)
+        try:
+            merged_sha = hub.git.merge(
+                repo.owner,
+                repo.name,
+                base=pull.base_ref,
+                head_sha=pull.head_sha,
+                message=f"Merge pull request #{number}\n\n{item.title}",
+                author=actor.login,
+            )
+        except GitError as exc:
+            raise ApiError(405, "Pull Request is not mergeable") from exc
+        pull.merge_commit_sha = merged_sha
+        now = hub.store.now()
+        pull.merged_at, pull.merged_by = now, actor.login
+        item.state, item.closed_at, item.updated_at = "closed", now, now
+        hub.emit_issue_event(repo, item, "closed", actor)
+        return item
+
+
+def list_pulls(
+    hub: Hub,
+    repo: Repo,
+    *,
+    state: str = "open",
+    head: str | None = None,
+    base: str | None = None,
+    direction: str = "desc",
+) -> list[Issue]:
+    branch = None
+    if head:
+        owner, _, branch = head.rpartition(":")
+        if owner and owner.lower() != repo.owner.lower():
+            return []
+    found = [
+        item
+        for item in repo.issues.values()
+        if item.pull is not None
+        and state in ("all", item.state)
+        and branch in (None, item.pull.head_ref)
+        and base in (None, item.pull.base_ref)
+    ]
+    return sorted(found, key=lambda i: i.number, reverse=direction != "asc")

@@ -1,0 +1,98 @@
+"""The /api/v3 application: routers, GitHub-shaped errors, rate-limit headers and ETags."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from paid_github_emulator.errors import DOCS, ApiError
+from paid_github_emulator.hub import Hub
+from paid_github_emulator.ratelimit import RateLimiter
+from paid_github_emulator.rest import comments_labels, issues, pulls, repos
+from paid_github_emulator.rest.deps import bearer_token
+
+
+def rate_key(hub: Hub, request: Request) -> str:
+    token = bearer_token(request)
+    if token and hub.store.user_for_token(token):
+        return token
+    return f"anonymous:{request.client.host if request.client else 'unknown'}"
+
+
+def etag_matches(header: str, etag: str) -> bool:
+    def strip(tag: str) -> str:
+        return tag.strip().removeprefix("W/")
+
+    return any(strip(candidate) == strip(etag) for candidate in header.split(","))
+
+
+class RateLimitAndETag(BaseHTTPMiddleware):
+    """Counts each request against its token, except conditional GETs answered 304 (as GitHub does)."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        hub: Hub = request.app.state.hub
+        limiter: RateLimiter = request.app.state.rate_limiter
+        key = rate_key(hub, request)
+        if not limiter.admit(key):
+            usage = limiter.peek(key)
+            headers = usage.headers() | {"retry-after": str(max(usage.reset - int(time.time()), 0))}
+            error = ApiError(403, "API rate limit exceeded")
+            return JSONResponse(error.body(), status_code=403, headers=headers)
+        response = await call_next(request)
+        body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+        headers = dict(response.headers)
+        if request.method == "GET" and response.status_code == 200:
+            etag = f'W/"{hashlib.sha256(body).hexdigest()}"'
+            headers["etag"] = etag
+            if etag_matches(request.headers.get("if-none-match", ""), etag):
+                headers.pop("content-length", None)
+                headers.pop("content-type", None)
+                return Response(status_code=304, headers=headers | limiter.peek(key).headers())
+        headers |= limiter.consume(key).headers()
+        headers["x-github-media-type"] = "github.v3; format=json"
+        headers["x-github-api-version-selected"] = request.headers.get("x-github-api-version", "2022-11-28")
+        return Response(
+            content=body, status_code=response.status_code, headers=headers, media_type=response.media_type
+        )
+
+
+def api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(exc.body(), status_code=exc.status)
+
+
+def http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse(ApiError(exc.status_code, str(exc.detail)).body(), status_code=exc.status_code)
+
+
+def invalid_request(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(
+        {
+            "message": "Invalid request.",
+            "errors": [str(e.get("msg")) for e in exc.errors()],
+            "documentation_url": DOCS,
+            "status": "422",
+        },
+        status_code=422,
+    )
+
+
+def create_rest_app(hub: Hub, limiter: RateLimiter) -> FastAPI:
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.hub = hub
+    app.state.rate_limiter = limiter
+    app.add_middleware(RateLimitAndETag)
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(HTTPException, http_error)
+    for module in (repos, issues, comments_labels, pulls):
+        app.include_router(module.router)
+    return app
