@@ -1,8 +1,8 @@
 """Paid's wire format: event models, NATS subjects and streams. No I/O lives here."""
 
+from paid_contracts.catalog import ALL_EVENTS
 from paid_contracts.envelope import Correlation, Event, TraceContext
 from paid_contracts.events import (
-    ALL_EVENTS,
     BuildRequested,
     PlanRequested,
     PullRequestOpened,
@@ -14,14 +14,17 @@ from paid_contracts.events import (
     WorkRequested,
 )
 from paid_contracts.github import IssueRef, RepoRef
+from paid_contracts.github_events import IssueCommented, PullRequestClosed
 
 __all__ = [
     "ALL_EVENTS",
     "BuildRequested",
     "Correlation",
     "Event",
+    "IssueCommented",
     "IssueRef",
     "PlanRequested",
+    "PullRequestClosed",
     "PullRequestOpened",
     "RepoRef",
     "RunFinished",

@@ -102,7 +102,7 @@ class RunFinished(Event):
     cost_usd: float | None = None
 
 
-ALL_EVENTS: tuple[type[Event], ...] = (
+EVENTS: tuple[type[Event], ...] = (
     BuildRequested,
     PlanRequested,
     TaskReady,

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from paid_contracts.events import ALL_EVENTS
+from paid_contracts.catalog import ALL_EVENTS
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "schemas"
 

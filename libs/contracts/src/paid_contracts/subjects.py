@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 GITHUB_BUILD_REQUESTED = "paid.github.build_requested"
 GITHUB_PLAN_REQUESTED = "paid.github.plan_requested"
+GITHUB_ISSUE_COMMENTED = "paid.github.issue_commented"
+GITHUB_PULL_REQUEST_CLOSED = "paid.github.pull_request_closed"
 PLAN_TASK_READY = "paid.plan.task_ready"
 RUN_STARTED = "paid.run.started"
 RUN_FINISHED = "paid.run.finished"

@@ -1,0 +1,11 @@
+"""Every event type Paid puts on the wire: one line per contracts module, used by the schema export."""
+
+from __future__ import annotations
+
+from paid_contracts import events, github_events
+from paid_contracts.envelope import Event
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    *events.EVENTS,
+    *github_events.EVENTS,
+)
