@@ -13,6 +13,7 @@ from paid_devstack.spans import SpanEvent, SpanLink, SpanRecord
 from paid_devstack.stack import InfraStack, StackPorts
 from paid_devstack.supervisor import ServiceSpec, ServiceSupervisor
 from paid_devstack.temporal import TemporalDevServer
+from paid_devstack.waiting import wait_until_async
 
 __all__ = [
     "BinaryNotFoundError",
@@ -39,4 +40,5 @@ __all__ = [
     "wait_http_ok",
     "wait_tcp",
     "wait_until",
+    "wait_until_async",
 ]

@@ -9,6 +9,7 @@ from nats.js.errors import BadRequestError
 
 from paid_contracts import Event
 from paid_contracts.subjects import ALL_STREAMS, StreamSpec
+from paid_runtime.redelivery import RedeliveryMiddleware
 from paid_runtime.telemetry import current_trace_context
 
 DUPLICATE_WINDOW_SECONDS = 2 * 60 * 60
@@ -37,7 +38,7 @@ STREAMS: dict[str, JStream] = {spec.name: jstream(spec) for spec in ALL_STREAMS}
 def make_broker(nats_url: str, service_name: str) -> NatsBroker:
     return NatsBroker(
         nats_url,
-        middlewares=[NatsTelemetryMiddleware()],
+        middlewares=[NatsTelemetryMiddleware(), RedeliveryMiddleware],
         name=f"paid-{service_name}",
         connect_timeout=5,
         max_reconnect_attempts=-1,

@@ -10,7 +10,8 @@ from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy
 
-MAX_DELIVER = 20
+from paid_runtime.redelivery import MAX_DELIVER
+
 ACK_WAIT_SECONDS = 30.0
 
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
@@ -32,8 +33,8 @@ def durable_subscriber(
 ) -> Callable[[Handler], Handler]:
     """A pull consumer whose durable is shared by the service's replicas, so each message goes to one.
 
-    The message is acked after the handler returns and nacked (redelivered, at most MAX_DELIVER times)
-    when it raises.
+    The message is acked after the handler returns; when it raises, `RedeliveryMiddleware` (installed by
+    `make_broker`) retries it with backoff or parks it as a dead letter.
     """
     durable = f"{service}-{name}"
     decorator = broker.subscriber(
