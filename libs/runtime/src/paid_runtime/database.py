@@ -14,6 +14,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from paid_runtime.startup import until_available
+
 
 def async_url(url: str) -> str:
     """Accepts libpq URLs (postgresql://...) and gives SQLAlchemy's asyncpg form."""
@@ -35,12 +37,18 @@ async def migrate(engine: AsyncEngine, *, schema: str, migrations_dir: Path) -> 
     """Brings `schema` to the newest revision in `migrations_dir` (which holds Alembic's `versions/`).
 
     Returns the revisions applied. Safe to run concurrently from several replicas: a transaction-level
-    advisory lock keyed on the schema serialises them.
+    advisory lock keyed on the schema serialises them. Waits for the database while it is not up yet.
     """
+    await until_available("PostgreSQL", lambda: _ping(engine))
     async with engine.begin() as conn:
         await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": f"paid:{schema}"})
         await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         return await conn.run_sync(_upgrade, schema, migrations_dir)
+
+
+async def _ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
 
 
 def _upgrade(connection: Connection, schema: str, migrations_dir: Path) -> list[str]:

@@ -13,6 +13,7 @@ from faststream.nats import NatsBroker
 from temporalio.worker import Worker
 
 from paid_runtime.messaging import ensure_streams
+from paid_runtime.startup import until_available
 from paid_runtime.telemetry import shutdown_tracing
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,7 @@ class ServiceHost:
         if worker is not None:
             tasks.append(asyncio.create_task(worker.run(), name=f"{self.name}-worker"))
         if broker is not None:
-            await broker.connect()
-            await ensure_streams(broker)
+            await until_available("NATS", lambda: _connect(broker))
             await broker.start()
         log.info("%s started", self.name)
         stop_wait = asyncio.create_task(self.stopping.wait())
@@ -63,3 +63,8 @@ class ServiceHost:
         shutdown_tracing()
         if failed:
             raise RuntimeError(f"{self.name}: a component failed") from failed[0].exception()
+
+
+async def _connect(broker: NatsBroker) -> None:
+    await broker.connect()
+    await ensure_streams(broker)

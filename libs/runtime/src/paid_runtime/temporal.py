@@ -6,13 +6,19 @@ from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from paid_runtime.startup import until_available
+
 
 async def connect_temporal(target: str, namespace: str = "default") -> Client:
-    return await Client.connect(
-        target,
-        namespace=namespace,
-        data_converter=pydantic_data_converter,
-        interceptors=[TracingInterceptor()],
+    """A client for `target`, waiting (up to the startup deadline) while the server is not up yet."""
+    return await until_available(
+        "Temporal",
+        lambda: Client.connect(
+            target,
+            namespace=namespace,
+            data_converter=pydantic_data_converter,
+            interceptors=[TracingInterceptor()],
+        ),
     )
 
 

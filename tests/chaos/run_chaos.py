@@ -1,0 +1,51 @@
+"""`scripts/chaos`: N pipeline runs while random processes are SIGKILLed; prints runs, kills, lost,
+duplicated. Exits 1 when anything was lost or done twice."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from paid_devstack.chaos import ALL_VICTIMS, ChaosDriver, ChaosReport
+from paid_devstack.sandbox import EmulatedPaid
+
+
+def executor_env() -> dict[str, str]:
+    demo = Path(sys.executable).parent / "paid-demo-agent"
+    return {
+        "PAID_EXECUTOR_AGENT": "command",
+        # The demo agent, a second slower, so that kills land while agents run.
+        "PAID_EXECUTOR_AGENT_COMMAND": f"sh -c 'sleep 1; exec {demo}'",
+        "PAID_EXECUTOR_HEARTBEAT_TIMEOUT_SECONDS": "2",
+    }
+
+
+def run_chaos(*, runs: int, seed: int, victims: tuple[str, ...], min_seconds: float) -> ChaosReport:
+    home = Path(tempfile.mkdtemp(prefix="paid-chaos-"))
+    with EmulatedPaid(home, service_env={"executor": executor_env()}) as paid:
+        driver = ChaosDriver(paid, runs=runs, seed=seed, victims=victims, min_chaos_seconds=min_seconds)
+        return driver.run()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--min-seconds", type=float, default=60.0, help="keep killing at least this long")
+    parser.add_argument("--victims", default=",".join(ALL_VICTIMS))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    report = run_chaos(
+        runs=args.runs, seed=args.seed, victims=tuple(args.victims.split(",")), min_seconds=args.min_seconds
+    )
+    print("\n".join(report.lines()))
+    for problem in report.lost + report.duplicated:
+        print(f"problem: {problem}", file=sys.stderr)
+    return 1 if report.lost or report.duplicated else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,22 @@
+"""The short form of the chaos suite (`scripts/chaos` runs the long one): runs go through while every
+kind of process is SIGKILLed; each labeled issue still ends in exactly one PR or one failure comment."""
+
+from __future__ import annotations
+
+import pytest
+
+from paid_devstack.chaos import ALL_VICTIMS
+
+from .run_chaos import run_chaos
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.chaos]
+
+
+@pytest.mark.timeout(900)
+def test_runs_survive_random_kills_of_every_process_without_loss_or_duplicates() -> None:
+    report = run_chaos(runs=4, seed=11, victims=ALL_VICTIMS, min_seconds=20.0)
+    print("\n".join(report.lines()))
+    assert sum(report.kills.values()) >= 5, report.kills
+    assert report.lost == []
+    assert report.duplicated == []
+    assert len(report.failed) < report.runs, "every run failing would mean chaos broke the pipeline"
