@@ -1,4 +1,4 @@
-"""Structured JSON logs carrying the current trace and span ids."""
+"""Structured JSON logs carrying the current trace and span ids, with secrets redacted."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import sys
 from datetime import UTC, datetime
 
 from opentelemetry import trace
+
+from paid_runtime.redaction import redact
 
 
 class JsonFormatter(logging.Formatter):
@@ -21,7 +23,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "service": self.service,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": redact(record.getMessage()),
         }
         span = trace.get_current_span().get_span_context()
         if span.is_valid:
@@ -31,7 +33,7 @@ class JsonFormatter(logging.Formatter):
             if (value := record.__dict__.get(key)) is not None:
                 entry[key] = value
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
 
 

@@ -7,7 +7,10 @@ from typing import Literal
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from paid_runtime.redaction import register_secret
+
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "development"})
+SECRET_WORDS = ("secret", "token", "password", "api_key", "encryption_key")
 
 
 class ServiceSettings(BaseSettings):
@@ -23,6 +26,16 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 0
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _register_secrets(self) -> ServiceSettings:
+        """Every setting named like a credential is redacted from logs from now on."""
+        for name, value in self:
+            if any(word in name for word in SECRET_WORDS):
+                for item in value if isinstance(value, list | tuple | set) else [value]:
+                    if isinstance(item, str):
+                        register_secret(item)
+        return self
 
     def require_real_secret(self, name: str, value: str) -> None:
         if self.environment == "production" and value.strip().lower() in PLACEHOLDER_SECRETS:

@@ -1,0 +1,59 @@
+"""Secrets are redacted from log lines: configured values and anything shaped like a credential."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from paid_runtime.logs import JsonFormatter
+from paid_runtime.redaction import REDACTED, find_secrets, redact, register_secret
+from paid_runtime.settings import GitHubSettings
+
+GITHUB_TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+
+
+def test_credential_shapes_are_redacted_without_being_configured() -> None:
+    text = (
+        f"token {GITHUB_TOKEN} key sk-ant-api03-abcdefghijklmnopqrstuvwxyz "
+        "clone https://x-access-token:s3cr3tvalue@github.example/acme/calc.git "
+        "Authorization: Bearer abc.def.ghi"
+    )
+    cleaned = redact(text)
+    assert GITHUB_TOKEN not in cleaned
+    assert "sk-ant-api03" not in cleaned
+    assert "s3cr3tvalue" not in cleaned
+    assert "abc.def.ghi" not in cleaned
+    assert cleaned.count(REDACTED) == 4
+    assert "github.example/acme/calc.git" in cleaned, "only the secret goes, not the context"
+
+
+def test_a_configured_secret_of_any_shape_is_redacted() -> None:
+    register_secret("correct-horse-battery-staple")
+    assert redact("secret=correct-horse-battery-staple;") == f"secret={REDACTED};"
+    assert find_secrets("nothing here") == []
+
+
+def test_settings_named_like_credentials_register_themselves() -> None:
+    settings = GitHubSettings(github_token="plain-looking-but-configured-token")
+    assert redact(f"using {settings.github_token}") == f"using {REDACTED}"
+
+
+def test_json_log_lines_carry_no_secret() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("test"))
+    logger = logging.getLogger("redaction-test")
+    logger.addHandler(handler)
+    try:
+        logger.warning("pushing with %s", GITHUB_TOKEN)
+        try:
+            raise RuntimeError(f"clone failed for https://bot:{GITHUB_TOKEN}@host/repo")
+        except RuntimeError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert all(GITHUB_TOKEN not in json.dumps(line) for line in lines)
+    assert lines[0]["msg"] == f"pushing with {REDACTED}"
+    assert REDACTED in lines[1]["exc"]

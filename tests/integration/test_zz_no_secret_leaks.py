@@ -1,0 +1,85 @@
+"""Runs after the other integration tests of the session (the name sorts last) and scans everything
+they made Paid emit: every service's log, every span, every event on NATS, and every issue, comment,
+pull request and commit on the GitHub emulator. No secret may appear in any of it."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import subprocess
+
+import nats
+import pytest
+
+from paid_devstack import OtlpSink
+from paid_devstack.sandbox import EmulatedPaid
+from paid_runtime.redaction import find_secrets
+
+pytestmark = pytest.mark.integration
+
+
+def secrets_of(paid: EmulatedPaid) -> frozenset[str]:
+    return frozenset({paid.bot_token, paid.maintainer_token, paid.webhook_secret})
+
+
+def service_logs(paid: EmulatedPaid) -> dict[str, str]:
+    logs = paid.platform.supervisor.log_dir.glob("*.log")
+    return {str(path): path.read_text(errors="replace") for path in logs}
+
+
+def github_texts(paid: EmulatedPaid) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    store = paid.github.hub.store
+    with store.lock:
+        for repo in store.repos.values():
+            for issue in repo.issues.values():
+                texts[f"{repo.full_name}#{issue.number}"] = f"{issue.title}\n{issue.body or ''}"
+            for comment in repo.comments.values():
+                texts[f"{repo.full_name} comment {comment.id}"] = comment.body
+    for bare in paid.github.hub.git.root.glob("*/*.git"):
+        log = subprocess.run(
+            ["git", "log", "--all", "-p", "--format=%H%n%an <%ae>%n%B"],
+            cwd=bare,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        texts[f"git {bare}"] = log.stdout
+    return texts
+
+
+def nats_events(paid: EmulatedPaid) -> dict[str, str]:
+    async def read() -> dict[str, str]:
+        connection = await nats.connect(paid.platform.infra.nats_url)
+        found: dict[str, str] = {}
+        try:
+            js = connection.jetstream()
+            for name in await js.streams_info():
+                stream = name.config.name
+                for sequence in range(max(name.state.first_seq, 1), name.state.last_seq + 1):
+                    try:
+                        message = await js.get_msg(stream, sequence)
+                    except nats.js.errors.NotFoundError:
+                        continue
+                    body = (message.data or b"").decode(errors="replace")
+                    found[f"{stream}#{sequence}"] = body + json.dumps(message.headers or {})
+        finally:
+            await connection.close()
+        return found
+
+    return asyncio.run(read())
+
+
+def spans_text(spans: OtlpSink) -> dict[str, str]:
+    return {f"span {span.name}": json.dumps(dataclasses.asdict(span), default=str) for span in spans.spans()}
+
+
+def test_no_secret_in_any_log_span_event_comment_pull_request_or_commit(
+    paid: EmulatedPaid, spans: OtlpSink
+) -> None:
+    known = secrets_of(paid)
+    emitted = {**service_logs(paid), **github_texts(paid), **nats_events(paid), **spans_text(spans)}
+    assert len(emitted) > 20, "the scan must see what the other tests produced"
+    leaks = {where: found for where, text in emitted.items() if (found := find_secrets(text, known))}
+    assert leaks == {}
