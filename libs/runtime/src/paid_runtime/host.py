@@ -13,6 +13,7 @@ from faststream.nats import NatsBroker
 from temporalio.worker import Worker
 
 from paid_runtime.messaging import ensure_streams
+from paid_runtime.metrics import poll_consumer_lag
 from paid_runtime.startup import until_available
 from paid_runtime.telemetry import shutdown_tracing
 
@@ -44,11 +45,15 @@ class ServiceHost:
             tasks.append(asyncio.create_task(worker.run(), name=f"{self.name}-worker"))
         if broker is not None:
             await until_available("NATS", lambda: _connect(broker))
+            tasks.append(asyncio.create_task(poll_consumer_lag(lambda: broker.connection), name="lag"))
             await broker.start()
         log.info("%s started", self.name)
         stop_wait = asyncio.create_task(self.stopping.wait())
         done, _ = await asyncio.wait([stop_wait, *tasks], return_when=asyncio.FIRST_COMPLETED)
         failed = [t for t in done if t is not stop_wait and t.exception() is not None]
+        for task in tasks:
+            if task.get_name() == "lag":
+                task.cancel()
         log.info("%s stopping", self.name)
         if broker is not None:
             await broker.stop()

@@ -7,10 +7,13 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Literal
 
+import httpx
 import uvicorn
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from paid_runtime.temporal import TEMPORAL_METRICS_URL
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -30,7 +33,19 @@ def add_health_routes(app: FastAPI, service: str, checks: dict[str, ReadinessChe
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest() + await _temporal_metrics(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _temporal_metrics() -> bytes:
+    """The Temporal core's own figures (worker slots, polls, latencies), when this process has a client."""
+    if not TEMPORAL_METRICS_URL:
+        return b""
+    try:
+        async with httpx.AsyncClient(timeout=1.0) as client:
+            response = await client.get(TEMPORAL_METRICS_URL[0])
+        return response.content if response.status_code == 200 else b""
+    except httpx.HTTPError:
+        return b""
 
 
 async def _safe(check: ReadinessCheck) -> bool:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from faststream.nats import JStream, NatsBroker
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.js.api import StorageType
 from nats.js.errors import BadRequestError
+from prometheus_client import REGISTRY
 
 from paid_contracts import Event
 from paid_contracts.subjects import ALL_STREAMS, StreamSpec
@@ -38,7 +40,11 @@ STREAMS: dict[str, JStream] = {spec.name: jstream(spec) for spec in ALL_STREAMS}
 def make_broker(nats_url: str, service_name: str) -> NatsBroker:
     return NatsBroker(
         nats_url,
-        middlewares=[NatsTelemetryMiddleware(), RedeliveryMiddleware],
+        middlewares=[
+            NatsTelemetryMiddleware(),
+            NatsPrometheusMiddleware(registry=REGISTRY, app_name=f"paid-{service_name}"),
+            RedeliveryMiddleware,
+        ],
         name=f"paid-{service_name}",
         connect_timeout=5,
         max_reconnect_attempts=-1,

@@ -10,6 +10,7 @@ from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy
 
+from paid_runtime.metrics import DURABLE_CONSUMERS, ConsumerRef
 from paid_runtime.redelivery import MAX_DELIVER
 
 ACK_WAIT_SECONDS = 30.0
@@ -37,6 +38,7 @@ def durable_subscriber(
     `make_broker`) retries it with backoff or parks it as a dead letter.
     """
     durable = f"{service}-{name}"
+    DURABLE_CONSUMERS.add(ConsumerRef(stream.name, durable))
     decorator = broker.subscriber(
         subject,
         stream=stream,

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.exceptions import ApplicationError
 
 from paid_executor.config import ExecutorSettings
+from paid_runtime.metrics import observe_github_response, observe_github_response_async
 
 GitHubClient = GitHub[TokenAuthStrategy]
 PRODUCER = "executor"
@@ -36,6 +37,8 @@ def github_client(settings: ExecutorSettings) -> Callable[[], GitHubClient]:
             http_cache=False,
             auto_retry=False,
             timeout=30.0,
+            event_hooks={"response": [observe_github_response]},
+            async_event_hooks={"response": [observe_github_response_async]},
         )
 
     return make

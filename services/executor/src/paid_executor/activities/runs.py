@@ -11,6 +11,7 @@ from paid_executor import repo
 from paid_executor.activities.deps import PRODUCER, ExecutorDeps
 from paid_executor.params import RunContext, RunReport
 from paid_runtime.messaging import publish_event
+from paid_runtime.metrics import record_run_finished
 
 
 def correlation(run: RunContext) -> Correlation:
@@ -86,3 +87,4 @@ class RunActivities:
             cost_usd=usage.cost_usd if usage else None,
         )
         await publish_event(self.deps.broker, event)
+        record_run_finished(event)
