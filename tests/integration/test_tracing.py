@@ -43,3 +43,44 @@ def test_gateway_request_and_executor_workflow_and_activities_share_one_trace(
     activities = {s.name for s in trace if s.name.startswith("RunActivity:") and s.service_name == "executor"}
     assert len(activities) >= 3, activities
     assert any(s.service_name == "executor" and s.kind == "CONSUMER" for s in trace), by_service
+
+
+BUILD_PATH_EDGES = {("gateway", "executor"), ("executor", "evolution")}
+"""Service hops of a labeled `paid-build` issue: webhook -> run, run finished -> run record.
+
+Asynchronous hops are parent/child (not links) wherever one message causes the work: the consumer's
+span is a child of the producer's publish span, so the whole run reads as one tree."""
+
+
+def service_edges(trace: list[SpanRecord]) -> set[tuple[str, str]]:
+    """(from, to) for every span whose parent, or a linked span, belongs to another service."""
+    by_id = {span.span_id: span for span in trace}
+    edges = set()
+    for span in trace:
+        sources = [by_id.get(span.parent_span_id or "")] + [by_id.get(link.span_id) for link in span.links]
+        for source in sources:
+            hop = (source.service_name, span.service_name) if source else (None, None)
+            if None not in hop and hop[0] != hop[1]:
+                edges.add((str(hop[0]), str(hop[1])))
+    return edges
+
+
+def test_the_build_path_crosses_the_expected_service_edges_in_one_trace(
+    paid: EmulatedPaid, issue: DemoIssue, spans: OtlpSink
+) -> None:
+    workflow_id = f"exec:{issue.owner}/{issue.repo}#{issue.number}"
+    paid.label(issue)
+    paid.wait_for_result_comment(issue)
+    workflow_span = spans.wait_for_span(
+        lambda s: s.attributes.get("temporalWorkflowID") == workflow_id and s.name.startswith("RunWorkflow:"),
+        timeout=30,
+    )
+
+    def edges_present(all_spans: list[SpanRecord]) -> bool:
+        in_trace = [s for s in all_spans if s.trace_id == workflow_span.trace_id]
+        return service_edges(in_trace) >= BUILD_PATH_EDGES
+
+    spans.wait_for(edges_present, timeout=30)
+    trace = spans.spans_for_trace(workflow_span.trace_id)
+    assert service_edges(trace) >= BUILD_PATH_EDGES
+    assert {"gateway", "executor", "evolution"} <= {s.service_name for s in trace}
