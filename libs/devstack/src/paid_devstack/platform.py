@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from paid_devstack.phoenix import PhoenixServer
 from paid_devstack.ports import free_port
 from paid_devstack.stack import InfraStack
 from paid_devstack.supervisor import ServiceSpec, ServiceSupervisor
@@ -36,6 +37,8 @@ class PlatformConfig:
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     """Extra variables per service name, e.g. {"executor": {"PAID_EXECUTOR_AGENT": "command"}}."""
     services: tuple[str, ...] = SERVICES
+    trace_explorer: bool = False
+    """Start Arize Phoenix locally and send every service's spans to it (unless otlp_endpoint is set)."""
 
 
 class PaidPlatform:
@@ -49,9 +52,12 @@ class PaidPlatform:
             database_url=config.database_url,
         )
         self.supervisor = ServiceSupervisor(config.home / "logs")
+        self.trace_explorer = PhoenixServer(config.home / "phoenix") if config.trace_explorer else None
         self.http_ports = {name: free_port() for name in config.services}
 
     def start(self, timeout: float = 90.0) -> None:
+        if self.trace_explorer is not None:
+            self.trace_explorer.start(timeout=300.0)  # the first start installs Phoenix
         self.infra.start(timeout)
         try:
             self.supervisor.launch(*(self._spec(name) for name in self.config.services))
@@ -62,6 +68,14 @@ class PaidPlatform:
     def stop(self) -> None:
         self.supervisor.stop_all()
         self.infra.stop()
+        if self.trace_explorer is not None:
+            self.trace_explorer.stop()
+
+    @property
+    def otlp_endpoint(self) -> str | None:
+        if self.config.otlp_endpoint:
+            return self.config.otlp_endpoint
+        return self.trace_explorer.otlp_endpoint if self.trace_explorer else None
 
     def kill(self, service: str) -> None:
         self.supervisor.kill(service)
@@ -100,8 +114,8 @@ class PaidPlatform:
         }
         if infra.temporal_ui_url:
             shared["TEMPORAL_UI_URL"] = infra.temporal_ui_url
-        if self.config.otlp_endpoint:
-            shared["OTLP_ENDPOINT"] = self.config.otlp_endpoint
+        if self.otlp_endpoint:
+            shared["OTLP_ENDPOINT"] = self.otlp_endpoint
         if name == "gateway":
             shared["WEBHOOK_SECRETS"] = json.dumps([self.config.webhook_secret])
         if name == "executor":

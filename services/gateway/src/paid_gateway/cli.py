@@ -30,6 +30,9 @@ def up(
     nats: Annotated[str | None, typer.Option(help="use this NATS server (nats://...)")] = None,
     database: Annotated[str | None, typer.Option(help="use this PostgreSQL (postgresql://...)")] = None,
     otlp_endpoint: Annotated[str | None, typer.Option(envvar="PAID_OTLP_ENDPOINT")] = None,
+    trace_explorer: Annotated[
+        bool, typer.Option(help="start Arize Phoenix (installed on first use) and send traces to it")
+    ] = False,
     github_api_url: Annotated[str, typer.Option(envvar="PAID_GITHUB_API_URL")] = "https://api.github.com",
     github_token: Annotated[str, typer.Option(envvar="PAID_GITHUB_TOKEN")] = "",
     webhook_secret: Annotated[
@@ -47,6 +50,7 @@ def up(
         temporal_ui_url=temporal_ui,
         nats_url=nats,
         database_url=database,
+        trace_explorer=trace_explorer,
     )
     platform = PaidPlatform(config)
     started = time.monotonic()
@@ -83,6 +87,10 @@ def endpoints_table(platform: PaidPlatform) -> Table:
     table.add_row("Temporal frontend", infra.temporal_target)
     table.add_row("NATS JetStream", infra.nats_url)
     table.add_row("PostgreSQL", infra.database_url)
+    if platform.trace_explorer is not None:
+        table.add_row("Trace explorer (Phoenix)", platform.trace_explorer.ui_url)
+    if platform.otlp_endpoint:
+        table.add_row("OTLP traces sent to", platform.otlp_endpoint)
     table.add_row("GitHub webhook URL", platform.webhook_url)
     table.add_row("GitHub webhook secret", platform.config.webhook_secret)
     for name in platform.config.services:
