@@ -19,6 +19,7 @@ import pytest
 from paid_devstack.nats import NatsServer
 from paid_devstack.ports import free_port
 from paid_devstack.postgres import EmbeddedPostgres
+from paid_gateway.config import GatewaySettings
 from paid_gateway.signatures import sign
 
 SECRET = "main-test-secret"
@@ -39,7 +40,7 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0
 
 @pytest.fixture
 def gateway(
-    tmp_path: Path, postgres: EmbeddedPostgres, nats_server: NatsServer
+    tmp_path: Path, postgres: EmbeddedPostgres, nats_server: NatsServer, settings: GatewaySettings
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     env = {
@@ -48,6 +49,8 @@ def gateway(
         "PAID_GATEWAY_NATS_URL": nats_server.url,
         "PAID_GATEWAY_DATABASE_URL": postgres.url,
         "PAID_GATEWAY_WEBHOOK_SECRETS": json.dumps(["old-secret", SECRET]),
+        "PAID_GATEWAY_GITHUB_API_URL": settings.github_api_url,
+        "PAID_GATEWAY_GITHUB_TOKEN": settings.github_token,
     }
     executable = Path(sys.executable).parent / "paid-gateway"
     log = (tmp_path / "gateway.log").open("wb")
@@ -71,6 +74,7 @@ def test_serves_webhooks_and_health_then_stops_on_sigterm(
     assert httpx.get(f"{base}/healthz").status_code == 200
     payload = github_fixture("issues", "labeled")
     payload["label"]["name"] = "paid-plan"
+    payload["issue"]["number"] = 9002  # a labeling no other test publishes
     body = json.dumps(payload).encode()
     headers = {
         "X-GitHub-Event": "issues",
