@@ -111,6 +111,13 @@ class Emulator:
         with self.hub.store.lock:
             return self.hub.hook_json(found, hook)
 
+    def set_hooks_active(self, owner: str, repo: str, active: bool) -> None:
+        """Turn every hook of the repository off (no deliveries at all) or on again."""
+        found = self._repo(owner, repo)
+        with self.hub.store.lock:
+            for hook in found.hooks.values():
+                hook.active = active
+
     # Acting as a user: the same code paths as REST, so the same webhooks fire
     def create_issue(
         self,
