@@ -55,9 +55,9 @@ class PollerActivities:
         token = self.box.decrypt(project.token_ciphertext) if project and project.token_ciphertext else ""
         rate_limited_until: float | None = None
         try:
-            async with self.http(token or self.default_token) as client:
-                await cycle.read_issue_events(client)
-                await cycle.read_comments(client)
+            client = self.http(token or self.default_token)
+            await cycle.read_issue_events(client)
+            await cycle.read_comments(client)
         except RateLimitedError as limited:
             rate_limited_until = limited.reset_at
             log.warning("%s: rate limit exhausted, waiting until %.0f", key, limited.reset_at)

@@ -50,16 +50,23 @@ async def _raise_when_rate_limited(response: httpx.Response) -> None:
 
 
 def http_factory(api_url: str) -> HttpFactory:
+    """One long-lived client per token, so successive polls reuse their connections."""
+    clients: dict[str, httpx.AsyncClient] = {}
+
     def make(token: str) -> httpx.AsyncClient:
-        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        return httpx.AsyncClient(
-            base_url=api_url.rstrip("/"),
-            headers=headers,
-            timeout=30.0,
-            event_hooks={"response": [_raise_when_rate_limited]},
-        )
+        client = clients.get(token)
+        if client is None or client.is_closed:
+            headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            client = clients[token] = httpx.AsyncClient(
+                base_url=api_url.rstrip("/"),
+                headers=headers,
+                timeout=30.0,
+                limits=httpx.Limits(max_connections=50, max_keepalive_connections=50),
+                event_hooks={"response": [_raise_when_rate_limited]},
+            )
+        return client
 
     return make
 
