@@ -21,6 +21,9 @@ class GatewaySettings(ServiceSettings):
     webhook_secrets: Annotated[list[str], NoDecode] = []
     max_body_bytes: int = 25 * MIB  # GitHub caps webhook payloads at 25 MB
     publish_timeout_seconds: float = 5.0
+    # Every delivery that asks for work reads and writes the deliveries table: under bursts the
+    # connections, not the CPU, are what requests would queue for.
+    database_pool_size: int = Field(default=20, gt=0)
     build_label: str = "paid-build"
     plan_label: str = "paid-plan"
     # Fernet keys, newest first, for the tokens and webhook secrets of projects (shared with the poller).

@@ -3,8 +3,8 @@
 Signatures: any of the gateway's global secrets, or the secrets of the project the payload names
 (its current one and, during a rotation, the previous one). Order for a delivery that asks for work:
 look up the delivery record (already published -> duplicate), check that the labeler is trusted,
-publish (idempotent: the event id comes from the GitHub change and is the Nats-Msg-Id), then record
-it. A crash between publishing and recording loses nothing: GitHub's redelivery is dropped by
+publish (idempotent: the event id comes from the GitHub change and is the Nats-Msg-Id), answer, then
+record it. A crash between publishing and recording loses nothing: GitHub's redelivery is dropped by
 JetStream inside its duplicate window, and the record covers redeliveries after the window.
 """
 
@@ -19,6 +19,8 @@ from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.background import BackgroundTask
 
 from paid_contracts import LabelMapping, WorkRequested
@@ -103,18 +105,6 @@ async def receive_github_webhook(
         DELIVERIES.labels(event=x_github_event, outcome="unavailable").inc()
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "event bus unavailable") from None
 
-    try:
-        await repo.record_delivery(
-            session,
-            delivery_id=delivery.delivery_id,
-            event=delivery.event,
-            action=delivery.action,
-            repo=delivery.repo,
-            published_event_id=event.event_id,
-        )
-    except Exception:
-        # Published already, so the work is accepted; only dedup beyond JetStream's window is at risk.
-        log.exception("delivery %s: published but not recorded", delivery.delivery_id)
     DELIVERIES.labels(event=x_github_event, outcome="published").inc()
     log.info(
         "delivery %s published as %s",
@@ -122,7 +112,28 @@ async def receive_github_webhook(
         event.type,
         extra={"repo": event.correlation.repo, "issue": event.correlation.issue},
     )
-    return JSONResponse({"accepted": True, "event_id": event.event_id}, status.HTTP_202_ACCEPTED)
+    # Recorded after answering: the record only matters for a redelivery beyond JetStream's duplicate
+    # window, and its write (a commit, so an fsync) would otherwise sit in every acknowledgement.
+    record = BackgroundTask(_record, request.app.state.sessions, delivery, event.event_id)
+    return JSONResponse(
+        {"accepted": True, "event_id": event.event_id}, status.HTTP_202_ACCEPTED, background=record
+    )
+
+
+async def _record(sessions: async_sessionmaker[AsyncSession], delivery: Delivery, event_id: str) -> None:
+    try:
+        async with sessions() as session:
+            await repo.record_delivery(
+                session,
+                delivery_id=delivery.delivery_id,
+                event=delivery.event,
+                action=delivery.action,
+                repo=delivery.repo,
+                published_event_id=event_id,
+            )
+    except Exception:
+        # Published already, so the work is accepted; only dedup beyond JetStream's window is at risk.
+        log.exception("delivery %s: published but not recorded", delivery.delivery_id)
 
 
 async def _authenticate(
