@@ -21,6 +21,7 @@ from paid_devstack.postgres import EmbeddedPostgres
 from paid_gateway.app import create_app
 from paid_gateway.config import GatewaySettings
 from paid_gateway.main import MIGRATIONS
+from paid_github_emulator import GitHubEmulator
 from paid_runtime.database import make_engine, migrate, session_factory
 from paid_runtime.messaging import ensure_streams, make_broker, publish_event
 from paid_runtime.telemetry import setup_tracing
@@ -28,6 +29,9 @@ from paid_runtime.telemetry import setup_tracing
 FIXTURES = Path("/work/shared/fixtures/github-webhooks")
 SECRET = "test-webhook-secret"
 ROTATED_SECRET = "the-next-webhook-secret"
+FIXTURE_OWNER, FIXTURE_REPO = "Codertocat", "Hello-World"  # as in the octokit payload examples
+OUTSIDER = "outsider"
+GITHUB_TOKEN = "ghp_gateway_tests"
 GitHubFixture = Callable[..., dict[str, Any]]
 
 
@@ -90,10 +94,25 @@ async def broker(nats_server: NatsServer) -> AsyncIterator[NatsBroker]:
     await broker.stop()
 
 
+@pytest.fixture(scope="session")
+def github() -> Iterator[GitHubEmulator]:
+    """The GitHub the gateway asks about permissions: the fixtures' repository, owned by their sender."""
+    with GitHubEmulator() as emu:
+        emu.add_user(FIXTURE_OWNER, GITHUB_TOKEN)
+        emu.add_user(OUTSIDER)
+        emu.create_repository(FIXTURE_OWNER, FIXTURE_REPO, {"README.md": "# Hello\n"})
+        yield emu
+
+
 @pytest.fixture
-def settings() -> GatewaySettings:
+def settings(github: GitHubEmulator) -> GatewaySettings:
     return GatewaySettings(
-        webhook_secrets=[SECRET, ROTATED_SECRET], max_body_bytes=64 * 1024, publish_timeout_seconds=2.0
+        webhook_secrets=[SECRET, ROTATED_SECRET],
+        max_body_bytes=64 * 1024,
+        publish_timeout_seconds=2.0,
+        github_api_url=github.api_url,
+        github_token=GITHUB_TOKEN,
+        cache_seconds=0,
     )
 
 

@@ -15,10 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from paid_devstack.nats import NatsServer
 from paid_devstack.ports import free_port
 from paid_devstack.postgres import EmbeddedPostgres
+from paid_gateway.cli import app
+from paid_gateway.config import GatewaySettings
 from paid_gateway.signatures import sign
 
 SECRET = "main-test-secret"
@@ -39,7 +42,7 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0
 
 @pytest.fixture
 def gateway(
-    tmp_path: Path, postgres: EmbeddedPostgres, nats_server: NatsServer
+    tmp_path: Path, postgres: EmbeddedPostgres, nats_server: NatsServer, settings: GatewaySettings
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     env = {
@@ -48,6 +51,8 @@ def gateway(
         "PAID_GATEWAY_NATS_URL": nats_server.url,
         "PAID_GATEWAY_DATABASE_URL": postgres.url,
         "PAID_GATEWAY_WEBHOOK_SECRETS": json.dumps(["old-secret", SECRET]),
+        "PAID_GATEWAY_GITHUB_API_URL": settings.github_api_url,
+        "PAID_GATEWAY_GITHUB_TOKEN": settings.github_token,
     }
     executable = Path(sys.executable).parent / "paid-gateway"
     log = (tmp_path / "gateway.log").open("wb")
@@ -71,6 +76,7 @@ def test_serves_webhooks_and_health_then_stops_on_sigterm(
     assert httpx.get(f"{base}/healthz").status_code == 200
     payload = github_fixture("issues", "labeled")
     payload["label"]["name"] = "paid-plan"
+    payload["issue"]["number"] = 9002  # a labeling no other test publishes
     body = json.dumps(payload).encode()
     headers = {
         "X-GitHub-Event": "issues",
@@ -86,3 +92,34 @@ def test_serves_webhooks_and_health_then_stops_on_sigterm(
     assert "paid_gateway_webhook_deliveries_total" in httpx.get(f"{base}/metrics").text
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 0
+
+
+def test_the_cli_registers_and_lists_projects_without_showing_secrets(
+    gateway: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    base, process = gateway
+    wait_ready(f"{base}/readyz", process)
+    runner = CliRunner()
+    env = {"PAID_GATEWAY_URL": base, "PAID_PROJECT_TOKEN": "ghp_cli_secret_token"}
+    name = f"acme/cli-{uuid.uuid4().hex[:6]}"
+
+    added = runner.invoke(
+        app,
+        ["project", "add", name, "--label", "build=robot", "--allow", "alice", "--poll-interval", "15"],
+        env=env,
+    )
+    listed = runner.invoke(app, ["project", "list"], env={"PAID_GATEWAY_URL": base, "COLUMNS": "200"})
+    again = runner.invoke(app, ["project", "add", name], env=env)
+    bad = runner.invoke(app, ["project", "add", name, "--label", "nonsense"], env=env)
+
+    assert added.exit_code == 0, added.output
+    assert f"registered {name}" in added.output
+    assert listed.exit_code == 0, listed.output
+    assert name in listed.output
+    assert "alice" in listed.output
+    assert "ghp_cli_secret_token" not in listed.output + added.output
+    assert again.exit_code == 1
+    assert "already registered" in again.output
+    assert bad.exit_code == 2
+    assert "registered" in (tmp_path / "gateway.log").read_text()
+    assert "ghp_cli_secret_token" not in (tmp_path / "gateway.log").read_text()

@@ -47,13 +47,15 @@ async def test_nats_down_answers_503_records_nothing_and_the_redelivery_succeeds
     doomed_nats: tuple[NatsServer, NatsBroker],
     sessions: async_sessionmaker[AsyncSession],
     github_fixture: Any,
+    settings: GatewaySettings,
 ) -> None:
     server, broker = doomed_nats
-    settings = GatewaySettings(webhook_secrets=["s"], publish_timeout_seconds=0.5)
+    settings = settings.model_copy(update={"webhook_secrets": ["s"], "publish_timeout_seconds": 0.5})
     publisher = functools.partial(publish_event, broker, timeout=0.5)
     app = create_app(settings, publisher=publisher, sessions=sessions)
     payload = github_fixture("issues", "labeled")
     payload["label"]["name"] = "paid-build"
+    payload["issue"]["number"] = 9001  # a labeling no other test publishes
     body = json.dumps(payload).encode()
     delivery = str(uuid.uuid4())
     headers = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paid_contracts import BuildRequested, PlanRequested, subjects
+from paid_contracts.identity import labeled_event_id
 from paid_gateway import repo
 from paid_gateway.config import GatewaySettings
 from paid_gateway.signatures import sign
@@ -36,10 +38,30 @@ def headers_for(
     }
 
 
-def labeled_body(github_fixture: Any, label: str) -> bytes:
+_numbers = itertools.count(1000)
+
+
+def labeled_body(
+    github_fixture: Any, label: str, *, number: int | None = None, sender: str | None = None
+) -> bytes:
+    """The fixture's labeling, moved to an issue number no other test labels (so each is a new change)."""
     payload = github_fixture("issues", "labeled")
     payload["label"]["name"] = label
+    payload["issue"]["number"] = number or next(_numbers)
+    if sender is not None:
+        payload["sender"]["login"] = sender
     return json.dumps(payload).encode()
+
+
+def labeling_id(body: bytes) -> str:
+    payload = json.loads(body)
+    return labeled_event_id(
+        "Codertocat",
+        "Hello-World",
+        payload["issue"]["number"],
+        payload["label"]["name"],
+        payload["issue"]["updated_at"],
+    )
 
 
 async def stream_count(broker: NatsBroker) -> int:
@@ -57,7 +79,7 @@ def secret(settings: GatewaySettings) -> str:
     return settings.webhook_secrets[0]
 
 
-async def test_build_label_publishes_build_requested_with_the_delivery_id_as_msg_id(
+async def test_build_label_publishes_build_requested_with_the_labelings_identity_as_msg_id(
     client: httpx.AsyncClient,
     broker: NatsBroker,
     sessions: async_sessionmaker[AsyncSession],
@@ -73,18 +95,19 @@ async def test_build_label_publishes_build_requested_with_the_delivery_id_as_msg
     )
 
     assert response.status_code == 202
-    assert response.json() == {"accepted": True, "event_id": delivery}
+    event_id = labeling_id(body)
+    assert response.json() == {"accepted": True, "event_id": event_id}
     assert await stream_count(broker) == before + 1
     headers, data = await last_message(broker, subjects.GITHUB_BUILD_REQUESTED)
-    assert headers["Nats-Msg-Id"] == delivery
+    assert headers["Nats-Msg-Id"] == event_id
     event = BuildRequested.model_validate_json(data)
-    assert (event.event_id, event.source_id, event.actor) == (delivery, delivery, "Codertocat")
-    assert event.issue.key == "Codertocat/Hello-World#1"
+    assert (event.event_id, event.source_id, event.actor) == (event_id, delivery, "Codertocat")
+    assert event.issue.key == f"Codertocat/Hello-World#{json.loads(body)['issue']['number']}"
     async with sessions() as session:
         record = await repo.find_delivery(session, delivery_id=delivery)
     assert record is not None
     assert (record.event, record.action, record.repo) == ("issues", "labeled", "Codertocat/Hello-World")
-    assert record.published_event_id == delivery
+    assert record.published_event_id == event_id
 
 
 async def test_the_request_span_starts_the_trace_the_event_carries(
@@ -122,7 +145,22 @@ async def test_a_redelivered_delivery_is_published_once(
 
     assert first.status_code == 202
     assert second.status_code == 200
-    assert second.json() == {"duplicate": True, "event_id": headers["X-GitHub-Delivery"]}
+    assert second.json() == {"duplicate": True, "event_id": labeling_id(body)}
+    assert await stream_count(broker) == before + 1
+
+
+async def test_one_labeling_delivered_twice_under_new_delivery_ids_is_published_once(
+    client: httpx.AsyncClient, broker: NatsBroker, github_fixture: Any, secret: str
+) -> None:
+    """As when a hook and an org hook both fire, or the poller already published the labeling."""
+    body = labeled_body(github_fixture, "paid-build")
+    before = await stream_count(broker)
+
+    answers = [
+        await client.post(WEBHOOK, content=body, headers=headers_for(body, secret=secret)) for _ in range(2)
+    ]
+
+    assert [answer.json()["event_id"] for answer in answers] == [labeling_id(body)] * 2
     assert await stream_count(broker) == before + 1
 
 

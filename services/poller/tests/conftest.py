@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 import uuid
@@ -8,18 +9,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from paid_devstack.binaries import temporal_test_server_binary
+from paid_devstack.nats import NatsServer
 from paid_devstack.postgres import EmbeddedPostgres
 from paid_github_emulator import GitHubEmulator
 from paid_poller.activities import PollerActivities
 from paid_poller.github import http_factory
 from paid_poller.main import MIGRATIONS
 from paid_runtime.database import make_engine, migrate, session_factory
+from paid_runtime.messaging import ensure_streams, make_broker, publish_event
+from paid_runtime.secretbox import SecretBox, generate_key
 
 OWNER = "octo-org"
 TOKEN = "ghs_paid_poller"
@@ -81,6 +86,29 @@ def world() -> Iterator[World]:
         yield World(emulator=emulator, owner=OWNER, name=name)
 
 
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    with NatsServer(tmp_path_factory.mktemp("nats"), sync_always=False) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+async def broker(nats_server: NatsServer) -> AsyncIterator[NatsBroker]:
+    broker = make_broker(nats_server.url, "poller-tests")
+    await broker.connect()
+    await ensure_streams(broker)
+    yield broker
+    await broker.stop()
+
+
 @pytest.fixture
-def activities(world: World, sessions: async_sessionmaker[AsyncSession]) -> PollerActivities:
-    return PollerActivities(sessions=sessions, http=http_factory(world.emulator.api_url, world.token))
+def activities(
+    world: World, sessions: async_sessionmaker[AsyncSession], broker: NatsBroker
+) -> PollerActivities:
+    return PollerActivities(
+        sessions=sessions,
+        http=http_factory(world.emulator.api_url),
+        publish=functools.partial(publish_event, broker),
+        box=SecretBox([generate_key()]),
+        default_token=world.token,
+    )

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from paid_devstack.nats import NatsServer
 from paid_devstack.ports import free_port
 from paid_devstack.postgres import EmbeddedPostgres
 from paid_devstack.temporal import TemporalDevServer
@@ -43,6 +44,7 @@ async def test_polls_the_configured_repository_and_stops_on_sigterm(
     temporal_server: TemporalDevServer,
     postgres: EmbeddedPostgres,
     sessions: async_sessionmaker[AsyncSession],
+    nats_server: NatsServer,
     world: Any,
 ) -> None:
     port = free_port()
@@ -51,6 +53,7 @@ async def test_polls_the_configured_repository_and_stops_on_sigterm(
         "PAID_POLLER_HTTP_PORT": str(port),
         "PAID_POLLER_TEMPORAL_TARGET": temporal_server.target,
         "PAID_POLLER_DATABASE_URL": postgres.url,
+        "PAID_POLLER_NATS_URL": nats_server.url,
         "PAID_POLLER_GITHUB_API_URL": world.emulator.api_url,
         "PAID_POLLER_GITHUB_TOKEN": world.token,
         "PAID_POLLER_TASK_QUEUE": f"poller-{uuid.uuid4()}",

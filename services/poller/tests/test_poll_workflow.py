@@ -7,14 +7,16 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from paid_poller.activities import PollerActivities
 from paid_poller.params import PollInput, PollResult, PollStatus
-from paid_poller.polls import ensure_polling
+from paid_poller.polls import apply_polling, ensure_polling
 from paid_poller.worker import build_worker
 from paid_poller.workflows import GitHubPollWorkflow, poll_workflow_id
+
+RUNNING = WorkflowExecutionStatus.RUNNING
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
@@ -45,12 +47,12 @@ async def test_polls_on_a_durable_timer_and_continues_as_new(
             return (await status_of(handle)).cycles >= cycles
 
         await eventually(lambda: polled(1))
-        assert (await status_of(handle)).last == PollResult(changed_issues=1, not_modified=False)
+        assert (await status_of(handle)).last == PollResult(not_modified=False)
 
-        world.emulator.create_issue(world.owner, world.name, title="Second issue", as_user=world.owner)
+        world.emulator.add_labels(world.owner, world.name, 1, ["paid-build"], as_user=world.owner)
         await temporal.sleep(301)
         await eventually(lambda: polled(2))
-        assert (await status_of(handle)).last == PollResult(changed_issues=1, not_modified=False)
+        assert (await status_of(handle)).last == PollResult(not_modified=False, published=1)
         assert (await handle.describe()).run_id == first_run
 
         await temporal.sleep(301)  # the second cycle's timer ends the run: continue-as-new
@@ -59,8 +61,64 @@ async def test_polls_on_a_durable_timer_and_continues_as_new(
             return (await handle.describe()).run_id != first_run and await polled(1)
 
         await eventually(continued)
-        assert (await status_of(handle)).last == PollResult(changed_issues=0, not_modified=True)
+        assert (await status_of(handle)).last == PollResult(not_modified=True)
         await handle.terminate("test over")
+
+
+async def test_an_exhausted_rate_limit_is_a_durable_wait_for_the_reset(
+    temporal: WorkflowEnvironment, activities: PollerActivities, world: Any
+) -> None:
+    task_queue = f"poller-test-{uuid.uuid4()}"
+    poll = PollInput(owner=world.owner, name=world.name, interval_seconds=300)
+    world.emulator.set_rate_limit(world.token, limit=0, window_seconds=2)
+
+    async with build_worker(temporal.client, task_queue=task_queue, activities=activities):
+        handle = await temporal.client.start_workflow(
+            GitHubPollWorkflow.run, poll, id=poll_workflow_id(world.owner, world.name), task_queue=task_queue
+        )
+        await eventually(lambda: rate_limited(handle))
+        world.emulator.set_rate_limit(world.token, limit=100, window_seconds=2)
+        world.emulator.add_labels(world.owner, world.name, 1, ["paid-build"], as_user=world.owner)
+
+        async def published() -> bool:
+            return (await status_of(handle)).published == 1
+
+        await eventually(published)
+        status = await status_of(handle)
+        assert status.rate_limit_waits >= 1
+        assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+        await handle.terminate("test over")
+
+
+async def rate_limited(handle: WorkflowHandle[Any, Any]) -> bool:
+    return (await status_of(handle)).rate_limit_waits >= 1
+
+
+async def test_polling_is_paused_resumed_and_stopped_per_project(
+    temporal: WorkflowEnvironment, activities: PollerActivities, world: Any
+) -> None:
+    task_queue = f"poller-test-{uuid.uuid4()}"
+    poll = PollInput(owner=world.owner, name=world.name, interval_seconds=300)
+    async with build_worker(temporal.client, task_queue=task_queue, activities=activities):
+        assert await apply_polling(temporal.client, poll, polling="paused", task_queue=task_queue) == RUNNING
+        handle = temporal.client.get_workflow_handle(poll_workflow_id(world.owner, world.name))
+        assert (await status_of(handle)).cycles == 0
+        assert (await status_of(handle)).paused
+
+        await apply_polling(temporal.client, poll, polling="active", task_queue=task_queue)
+        await eventually(lambda: polled_once(handle))
+
+        await apply_polling(temporal.client, poll, polling="stopped", task_queue=task_queue)
+        await eventually(lambda: cancelled(handle))
+        await apply_polling(temporal.client, poll, polling="stopped", task_queue=task_queue)  # idempotent
+
+
+async def polled_once(handle: WorkflowHandle[Any, Any]) -> bool:
+    return (await status_of(handle)).cycles >= 1
+
+
+async def cancelled(handle: WorkflowHandle[Any, Any]) -> bool:
+    return (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
 
 
 async def test_ensure_polling_starts_one_poll_per_repository_and_keeps_running_ones(

@@ -15,6 +15,7 @@ from paid_contracts.events import (
 )
 from paid_contracts.github import IssueRef, RepoRef
 from paid_contracts.github_events import IssueCommented, PullRequestClosed
+from paid_contracts.projects import LabelMapping, ProjectRegistered, ProjectSnapshot, ProjectUpdated
 
 __all__ = [
     "ALL_EVENTS",
@@ -23,7 +24,11 @@ __all__ = [
     "Event",
     "IssueCommented",
     "IssueRef",
+    "LabelMapping",
     "PlanRequested",
+    "ProjectRegistered",
+    "ProjectSnapshot",
+    "ProjectUpdated",
     "PullRequestClosed",
     "PullRequestOpened",
     "RepoRef",

@@ -13,6 +13,8 @@ RUN_STARTED = "paid.run.started"
 RUN_FINISHED = "paid.run.finished"
 RUN_PULL_REQUEST_OPENED = "paid.run.pull_request_opened"
 DEAD_LETTER_PREFIX = "paid.dead"
+PROJECT_REGISTERED = "paid.project.registered"
+PROJECT_UPDATED = "paid.project.updated"
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,8 @@ STREAM_GITHUB = StreamSpec("PAID_GITHUB", ("paid.github.>",))
 STREAM_PLAN = StreamSpec("PAID_PLAN", ("paid.plan.>",))
 STREAM_RUN = StreamSpec("PAID_RUN", ("paid.run.>",))
 STREAM_DEAD = StreamSpec("PAID_DEAD", (f"{DEAD_LETTER_PREFIX}.>",))
-ALL_STREAMS = (STREAM_GITHUB, STREAM_PLAN, STREAM_RUN, STREAM_DEAD)
+STREAM_PROJECT = StreamSpec("PAID_PROJECT", ("paid.project.>",))
+ALL_STREAMS = (STREAM_GITHUB, STREAM_PLAN, STREAM_RUN, STREAM_DEAD, STREAM_PROJECT)
 
 
 def dead_letter_subject(subject: str) -> str:

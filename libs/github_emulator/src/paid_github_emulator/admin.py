@@ -209,6 +209,17 @@ def rate_limits(emu: EmulatorDep) -> Json:
     }
 
 
+class RateLimitSet(BaseModel):
+    limit: int = Field(ge=0)
+    window_seconds: int = Field(default=3600, gt=0)
+
+
+@router.put("/rate-limits/{token}", status_code=status.HTTP_204_NO_CONTENT)
+def set_rate_limit(token: str, body: RateLimitSet, emu: EmulatorDep) -> Response:
+    emu.set_rate_limit(token, limit=body.limit, window_seconds=body.window_seconds)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.post("/reset", status_code=status.HTTP_204_NO_CONTENT)
 def reset(emu: EmulatorDep) -> Response:
     emu.reset()

@@ -111,6 +111,13 @@ class Emulator:
         with self.hub.store.lock:
             return self.hub.hook_json(found, hook)
 
+    def set_hooks_active(self, owner: str, repo: str, active: bool) -> None:
+        """Turn every hook of the repository off (no deliveries at all) or on again."""
+        found = self._repo(owner, repo)
+        with self.hub.store.lock:
+            for hook in found.hooks.values():
+                hook.active = active
+
     # Acting as a user: the same code paths as REST, so the same webhooks fire
     def create_issue(
         self,
@@ -200,6 +207,15 @@ class Emulator:
     # Rate limits
     def rate_limit_usage(self, token: str) -> Usage:
         return self.rate_limiter.peek(token)
+
+    def set_rate_limit(self, token: str, *, limit: int, window_seconds: int = 3600) -> None:
+        """Enforce `limit` requests per window for this token only (403 with retry-after beyond it)."""
+        self.rate_limiter.configure(token, limit=limit, window_seconds=window_seconds)
+
+    def issue_events(self, owner: str, repo: str) -> list[Json]:
+        found = self._repo(owner, repo)
+        with self.hub.store.lock:
+            return [self.hub.issue_event_json(found, event, with_issue=False) for event in found.issue_events]
 
     def advance_clock(self, seconds: float) -> None:
         """Move the emulator's clock forward: later changes get later timestamps without sleeping.

@@ -8,8 +8,10 @@ from paid_github_emulator import shapes, shapes_issues
 from paid_github_emulator.errors import not_found
 from paid_github_emulator.git_repos import GitRepos
 from paid_github_emulator.shapes import Json, Urls
-from paid_github_emulator.state import Comment, Hook, Issue, Label, Repo, Store, User
+from paid_github_emulator.state import Comment, Hook, Issue, IssueEvent, Label, Repo, Store, User
 from paid_github_emulator.webhooks import WebhookDispatcher
+
+TIMELINE_ACTIONS = frozenset({"labeled", "unlabeled", "closed", "reopened"})
 
 
 class Hub:
@@ -85,6 +87,31 @@ class Hub:
         pull.commits, pull.additions = stats.commits, stats.additions
         pull.deletions, pull.changed_files = stats.deletions, stats.changed_files
 
+    def record_issue_event(
+        self, repo: Repo, item: Issue, action: str, actor: User, label: Json | None = None
+    ) -> None:
+        if action not in TIMELINE_ACTIONS:
+            return
+        now = item.updated_at  # set by the change itself, so the event and the issue agree to the second
+        if action == "closed" and item.pull is not None and item.pull.merged_at is not None:
+            merged = IssueEvent(
+                self.store.new_id(),
+                item.number,
+                "merged",
+                actor.login,
+                now,
+                commit_id=item.pull.merge_commit_sha,
+            )
+            repo.issue_events.append(merged)
+        name = str(label["name"]) if label else None
+        repo.issue_events.append(IssueEvent(self.store.new_id(), item.number, action, actor.login, now, name))
+
+    def issue_event_json(self, repo: Repo, event: IssueEvent, *, with_issue: bool) -> Json:
+        shape = shapes_issues.issue_event(self.urls, repo, event, self.store.users)
+        if with_issue:
+            shape["issue"] = self.issue_json(repo, self.issue(repo, event.issue_number))
+        return shape
+
     def emit(self, repo: Repo, event: str, sender: User, payload: dict[str, Any]) -> None:
         """Queue one delivery per active hook of `repo` that subscribes to `event`."""
         body = payload | {"repository": self.repo_json(repo, full=False), "sender": self.user_json(sender)}
@@ -93,7 +120,9 @@ class Hub:
                 self.webhooks.enqueue(hook, repo=repo.full_name, repo_id=repo.id, event=event, payload=body)
 
     def emit_issue_event(self, repo: Repo, item: Issue, action: str, sender: User, **extra: Any) -> None:
-        """`issues` for issues, `pull_request` for pull requests, as GitHub splits them."""
+        """`issues` for issues, `pull_request` for pull requests, as GitHub splits them; the actions that
+        GitHub's Issue Events API lists are recorded there too, at the same moment."""
+        self.record_issue_event(repo, item, action, sender, extra.get("label"))
         if item.pull is not None:
             self.refresh_pull(repo, item)
             payload = {"action": action, "number": item.number, "pull_request": self.pull_json(repo, item)}

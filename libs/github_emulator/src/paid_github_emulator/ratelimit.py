@@ -44,15 +44,25 @@ class RateLimiter:
         self.window_seconds = window_seconds
         self._lock = threading.Lock()
         self._windows: dict[str, tuple[int, int]] = {}  # key -> (used, reset)
+        self._overrides: dict[str, tuple[int, int]] = {}  # key -> (limit, window_seconds), enforced
+
+    def configure(self, key: str, *, limit: int, window_seconds: int) -> None:
+        """An enforced limit of its own for one token, starting a fresh window (tests of one client)."""
+        with self._lock:
+            self._overrides[key] = (limit, window_seconds)
+            self._windows.pop(key, None)
 
     def _limit_for(self, key: str) -> int:
+        if key in self._overrides:
+            return self._overrides[key][0]
         return self.anonymous_limit if key.startswith("anonymous:") else self.limit
 
     def _window(self, key: str) -> tuple[int, int]:
         now = int(time.time())
-        used, reset = self._windows.get(key, (0, now + self.window_seconds))
+        window = self._overrides[key][1] if key in self._overrides else self.window_seconds
+        used, reset = self._windows.get(key, (0, now + window))
         if now >= reset:
-            used, reset = 0, now + self.window_seconds
+            used, reset = 0, now + window
         return used, reset
 
     def peek(self, key: str) -> Usage:
@@ -62,7 +72,7 @@ class RateLimiter:
 
     def admit(self, key: str) -> bool:
         """Whether a request may run: the seam where secondary limits and retry-after will go."""
-        return not self.enforce or self.peek(key).remaining > 0
+        return not (self.enforce or key in self._overrides) or self.peek(key).remaining > 0
 
     def consume(self, key: str) -> Usage:
         with self._lock:
@@ -77,3 +87,4 @@ class RateLimiter:
     def reset(self) -> None:
         with self._lock:
             self._windows.clear()
+            self._overrides.clear()

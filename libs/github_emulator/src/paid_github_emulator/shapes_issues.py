@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from paid_github_emulator.shapes import Json, Urls, label, node_id, repository, simple_user, timestamp
-from paid_github_emulator.state import Comment, Issue, PullDetails, Repo, User
+from paid_github_emulator.state import Comment, Issue, IssueEvent, PullDetails, Repo, User
 
 
 def author_association(repo: Repo, login: str) -> str:
@@ -164,4 +164,25 @@ def pull_request(
             "deletions": pull.deletions,
             "changed_files": pull.changed_files,
         }
+    return shape
+
+
+def issue_event(urls: Urls, repo: Repo, event: IssueEvent, users: dict[str, User]) -> Json:
+    """An entry of `GET /repos/{owner}/{repo}/issues/events` (the repository-wide list adds `issue`)."""
+    shape: Json = {
+        "id": event.id,
+        "node_id": node_id(f"{event.event.capitalize()}Event", event.id),
+        "url": f"{urls.repo_api(repo)}/issues/events/{event.id}",
+        "actor": simple_user(urls, users[event.actor.lower()]),
+        "event": event.event,
+        "commit_id": event.commit_id,
+        "commit_url": f"{urls.repo_api(repo)}/commits/{event.commit_id}" if event.commit_id else None,
+        "created_at": timestamp(event.created_at),
+        "performed_via_github_app": None,
+    }
+    if event.event in ("closed", "reopened"):
+        shape["state_reason"] = None
+    if event.label is not None:
+        found = repo.labels.get(event.label.lower())
+        shape["label"] = {"name": event.label, "color": found.color if found else "ededed"}
     return shape

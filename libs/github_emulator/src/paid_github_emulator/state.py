@@ -82,6 +82,19 @@ class Comment:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class IssueEvent:
+    """One entry of GitHub's Issue Events API (`labeled`, `unlabeled`, `closed`, `reopened`, `merged`)."""
+
+    id: int
+    issue_number: int
+    event: str
+    actor: str
+    created_at: datetime
+    label: str | None = None
+    commit_id: str | None = None
+
+
 @dataclass
 class Hook:
     id: int
@@ -113,6 +126,7 @@ class Repo:
     labels: dict[str, Label] = field(default_factory=dict)  # keyed by lower-cased name
     issues: dict[int, Issue] = field(default_factory=dict)
     comments: dict[int, Comment] = field(default_factory=dict)
+    issue_events: list[IssueEvent] = field(default_factory=list)  # oldest first
     hooks: dict[int, Hook] = field(default_factory=dict)
     permissions: dict[str, Permission] = field(default_factory=dict)  # keyed by lower-cased login
     last_number: int = 0

@@ -15,8 +15,10 @@ from rich.table import Table
 
 from paid_devstack import default_home
 from paid_devstack.platform import PaidPlatform, PlatformConfig
+from paid_gateway.cli_projects import projects_app
 
 app = typer.Typer(help="Paid: labeled GitHub issues become pull requests, made by AI coding agents.")
+app.add_typer(projects_app, name="project")
 console = Console()
 
 HomeOption = Annotated[Path | None, typer.Option(help="data directory (default $PAID_HOME or ./.paid)")]

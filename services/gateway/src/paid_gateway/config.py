@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from paid_runtime.settings import ServiceSettings
@@ -21,10 +21,24 @@ class GatewaySettings(ServiceSettings):
     webhook_secrets: Annotated[list[str], NoDecode] = []
     max_body_bytes: int = 25 * MIB  # GitHub caps webhook payloads at 25 MB
     publish_timeout_seconds: float = 5.0
+    # Every delivery that asks for work reads and writes the deliveries table: under bursts the
+    # connections, not the CPU, are what requests would queue for.
+    database_pool_size: int = Field(default=20, gt=0)
     build_label: str = "paid-build"
     plan_label: str = "paid-plan"
+    # Fernet keys, newest first, for the tokens and webhook secrets of projects (shared with the poller).
+    secrets_keys: Annotated[list[str], NoDecode] = []
+    # Bearer token for the projects API; empty means open, which only development allows.
+    admin_token: str = ""
+    github_api_url: str = "https://api.github.com"
+    github_token: str = ""
+    default_poll_interval_seconds: float = Field(default=60.0, gt=0)
+    # How long a project's previous webhook secret stays valid after a new one is set.
+    secret_rotation_hours: float = Field(default=72.0, gt=0)
+    # How long a project's secrets and a collaborator's permission are reused before asking again.
+    cache_seconds: float = Field(default=30.0, ge=0)
 
-    @field_validator("webhook_secrets", mode="before")
+    @field_validator("webhook_secrets", "secrets_keys", mode="before")
     @classmethod
     def _split_secrets(cls, value: object) -> object:
         """Accepts a JSON list (`["old","new"]`) or a comma-separated string."""
@@ -41,4 +55,8 @@ class GatewaySettings(ServiceSettings):
             raise ValueError("webhook_secrets must list at least one secret outside development")
         for secret in self.webhook_secrets:
             self.require_real_secret("webhook_secrets", secret)
+        if self.environment == "production":
+            self.require_real_secret("admin_token", self.admin_token)
+            if not self.secrets_keys:
+                raise ValueError("secrets_keys must list at least one Fernet key outside development")
         return self

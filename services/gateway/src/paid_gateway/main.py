@@ -26,7 +26,7 @@ async def serve(settings: GatewaySettings) -> None:
     setup_tracing(SERVICE, settings.otlp_endpoint)
     if not settings.webhook_secrets:
         log.warning("no webhook secret configured: every webhook delivery will be refused with 401")
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
     # Publishes only for now; ServiceHost still connects it and declares the streams before serving.
     broker = make_broker(settings.nats_url, SERVICE)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Column
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 
@@ -19,3 +21,27 @@ class WebhookDelivery(SQLModel, table=True):
     repo: str | None = Field(default=None, index=True)
     received_at: datetime
     published_event_id: str
+
+
+class Project(SQLModel, table=True):
+    """A registered repository. Tokens and webhook secrets are stored only as Fernet ciphertexts."""
+
+    __tablename__ = "projects"
+    __table_args__ = {"schema": "gateway"}
+
+    key: str = Field(primary_key=True, description="lower-cased owner/name")
+    owner: str
+    name: str
+    auth: str
+    token_ciphertext: str | None = None
+    installation_id: int | None = None
+    labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    poll_interval_seconds: float
+    polling: str
+    allowlist: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    webhook_secret_ciphertext: str | None = None
+    previous_webhook_secret_ciphertext: str | None = None
+    previous_secret_valid_until: datetime | None = None
+    version: int
+    created_at: datetime
+    updated_at: datetime

@@ -14,6 +14,11 @@ class _Lenient(BaseModel):
 
 class Account(_Lenient):
     login: str
+    type: str = "User"
+
+    @property
+    def is_bot(self) -> bool:
+        return self.type == "Bot" or self.login.endswith("[bot]")
 
 
 class Repository(_Lenient):
@@ -28,6 +33,7 @@ class Label(_Lenient):
 
 class Issue(_Lenient):
     number: int
+    updated_at: str
 
 
 class IssuesLabeled(_Lenient):
@@ -36,5 +42,44 @@ class IssuesLabeled(_Lenient):
     action: str
     issue: Issue
     label: Label
+    repository: Repository
+    sender: Account
+
+
+class Comment(_Lenient):
+    id: int
+    body: str | None = None
+    user: Account
+    author_association: str = "NONE"
+
+
+class IssueCommentCreated(_Lenient):
+    """`X-GitHub-Event: issue_comment`, `action: created`."""
+
+    action: str
+    issue: Issue
+    comment: Comment
+    repository: Repository
+    sender: Account
+
+
+class Branch(_Lenient):
+    ref: str
+
+
+class PullRequest(_Lenient):
+    number: int
+    merged: bool | None = None
+    merged_at: str | None = None
+    closed_at: str | None = None
+    body: str | None = None
+    head: Branch
+
+
+class PullRequestClosedPayload(_Lenient):
+    """`X-GitHub-Event: pull_request`, `action: closed`."""
+
+    action: str
+    pull_request: PullRequest
     repository: Repository
     sender: Account

@@ -1,9 +1,11 @@
 """`POST /webhooks/github`: verify, deduplicate, translate and publish GitHub's webhook deliveries.
 
-Order for a delivery that asks for work: look up the delivery record (already published -> duplicate),
-publish (idempotent: the delivery id is the Nats-Msg-Id), then record it. A crash between publishing
-and recording loses nothing: GitHub's redelivery is dropped by JetStream inside its duplicate window,
-and the record covers redeliveries after the window.
+Signatures: any of the gateway's global secrets, or the secrets of the project the payload names
+(its current one and, during a rotation, the previous one). Order for a delivery that asks for work:
+look up the delivery record (already published -> duplicate), check that the labeler is trusted,
+publish (idempotent: the event id comes from the GitHub change and is the Nats-Msg-Id), answer, then
+record it. A crash between publishing and recording loses nothing: GitHub's redelivery is dropped by
+JetStream inside its duplicate window, and the record covers redeliveries after the window.
 """
 
 from __future__ import annotations
@@ -17,12 +19,20 @@ from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.background import BackgroundTask
 
+from paid_contracts import LabelMapping, WorkRequested
 from paid_gateway import repo
 from paid_gateway.bodies import BadContentLengthError, BodyTooLargeError, read_limited_body
+from paid_gateway.config import GatewaySettings
 from paid_gateway.deps import PublisherDep, SessionDep, SettingsDep
+from paid_gateway.project_registry import ProjectCache, ProjectView
 from paid_gateway.signatures import verify
 from paid_gateway.triggers import Delivery, Ignored, interpret
+from paid_gateway.trust import TrustChecker
+from paid_runtime.github_trust import GitHubUnavailableError
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -42,15 +52,15 @@ async def receive_github_webhook(
     x_github_event: Annotated[str | None, Header()] = None,
     x_github_delivery: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
+    projects: ProjectCache = request.app.state.projects
+    trust: TrustChecker = request.app.state.trust
     try:
         body = await read_limited_body(request, settings.max_body_bytes)
     except BodyTooLargeError:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "payload too large") from None
     except BadContentLengthError:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "invalid Content-Length") from None
-    if not verify(settings.webhook_secrets, body, x_hub_signature_256):
-        DELIVERIES.labels(event="-", outcome="unauthorized").inc()
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "signature missing or invalid")
+    project = await _authenticate(projects, settings, body, x_hub_signature_256)
     if not x_github_event or not x_github_delivery:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "X-GitHub-Event and X-GitHub-Delivery are required")
     payload = _parse_json_object(body)
@@ -62,7 +72,10 @@ async def receive_github_webhook(
         DELIVERIES.labels(event="ping", outcome="pong").inc()
         return JSONResponse({"pong": True})
     delivery = Delivery(event=x_github_event, delivery_id=x_github_delivery, payload=payload)
-    event = interpret(delivery, build_label=settings.build_label, plan_label=settings.plan_label)
+    if project is None and delivery.repo:
+        project = await _project(projects, delivery.repo)
+    labels = project.labels if project else LabelMapping(build=settings.build_label, plan=settings.plan_label)
+    event = interpret(delivery, labels=labels)
     if isinstance(event, Ignored):
         DELIVERIES.labels(event=x_github_event, outcome="ignored").inc()
         return JSONResponse({"accepted": False, "reason": event.reason}, status.HTTP_202_ACCEPTED)
@@ -76,6 +89,14 @@ async def receive_github_webhook(
         DELIVERIES.labels(event=x_github_event, outcome="duplicate").inc()
         return JSONResponse({"duplicate": True, "event_id": known.published_event_id})
 
+    if isinstance(event, WorkRequested):
+        refusal = await _refusal_if_untrusted(trust, event, project)
+        if refusal is not None:
+            DELIVERIES.labels(event=x_github_event, outcome="untrusted").inc()
+            return JSONResponse(
+                {"accepted": False, "reason": refusal[0]}, status.HTTP_202_ACCEPTED, background=refusal[1]
+            )
+
     try:
         async with asyncio.timeout(settings.publish_timeout_seconds):
             await publish(event)
@@ -84,26 +105,99 @@ async def receive_github_webhook(
         DELIVERIES.labels(event=x_github_event, outcome="unavailable").inc()
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "event bus unavailable") from None
 
-    try:
-        await repo.record_delivery(
-            session,
-            delivery_id=delivery.delivery_id,
-            event=delivery.event,
-            action=delivery.action,
-            repo=delivery.repo,
-            published_event_id=event.event_id,
-        )
-    except Exception:
-        # Published already, so the work is accepted; only dedup beyond JetStream's window is at risk.
-        log.exception("delivery %s: published but not recorded", delivery.delivery_id)
     DELIVERIES.labels(event=x_github_event, outcome="published").inc()
     log.info(
         "delivery %s published as %s",
         delivery.delivery_id,
         event.type,
-        extra={"repo": event.issue.repo.full_name, "issue": event.issue.number},
+        extra={"repo": event.correlation.repo, "issue": event.correlation.issue},
     )
-    return JSONResponse({"accepted": True, "event_id": event.event_id}, status.HTTP_202_ACCEPTED)
+    # Recorded after answering: the record only matters for a redelivery beyond JetStream's duplicate
+    # window, and its write (a commit, so an fsync) would otherwise sit in every acknowledgement.
+    record = BackgroundTask(_record, request.app.state.sessions, delivery, event.event_id)
+    return JSONResponse(
+        {"accepted": True, "event_id": event.event_id}, status.HTTP_202_ACCEPTED, background=record
+    )
+
+
+async def _record(sessions: async_sessionmaker[AsyncSession], delivery: Delivery, event_id: str) -> None:
+    try:
+        async with sessions() as session:
+            await repo.record_delivery(
+                session,
+                delivery_id=delivery.delivery_id,
+                event=delivery.event,
+                action=delivery.action,
+                repo=delivery.repo,
+                published_event_id=event_id,
+            )
+    except Exception:
+        # Published already, so the work is accepted; only dedup beyond JetStream's window is at risk.
+        log.exception("delivery %s: published but not recorded", delivery.delivery_id)
+
+
+async def _authenticate(
+    projects: ProjectCache, settings: GatewaySettings, body: bytes, signature: str | None
+) -> ProjectView | None:
+    """Verifies the signature; returns the delivery's project when its secret was the one that matched."""
+    if verify(settings.webhook_secrets, body, signature):
+        return None
+    repository = _repository_named(body)
+    project = await _project(projects, repository) if repository else None
+    if project is None or not verify(project.webhook_secrets, body, signature):
+        DELIVERIES.labels(event="-", outcome="unauthorized").inc()
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "signature missing or invalid")
+    return project
+
+
+async def _project(projects: ProjectCache, repository: str) -> ProjectView | None:
+    try:
+        return await projects.get(repository)
+    except Exception:
+        log.exception("cannot read the project of %s", repository)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "database unavailable") from None
+
+
+async def _refusal_if_untrusted(
+    trust: TrustChecker, event: WorkRequested, project: ProjectView | None
+) -> tuple[str, BackgroundTask] | None:
+    issue = event.issue
+    token = project.token if project else None
+    try:
+        decision = await trust.decide(
+            owner=issue.repo.owner,
+            name=issue.repo.name,
+            login=event.actor,
+            allowlist=project.allowlist if project else (),
+            token=token,
+        )
+    except GitHubUnavailableError:
+        log.exception("cannot tell whether %s may trigger Paid on %s", event.actor, issue.key)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "GitHub unavailable") from None
+    if decision.trusted:
+        return None
+    task = BackgroundTask(
+        trust.refuse,
+        owner=issue.repo.owner,
+        name=issue.repo.name,
+        number=issue.number,
+        login=event.actor,
+        label=event.label,
+        trigger_id=event.event_id,
+        token=token,
+    )
+    return f"untrusted trigger: {decision.reason}", task
+
+
+def _repository_named(body: bytes) -> str | None:
+    """The repository an (as yet unverified) payload names, only to choose which secrets to try."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    repository = payload.get("repository") if isinstance(payload, dict) else None
+    full_name = repository.get("full_name") if isinstance(repository, dict) else None
+    return full_name if isinstance(full_name, str) and full_name.count("/") == 1 else None
 
 
 def _parse_json_object(body: bytes) -> dict[str, Any]:

@@ -1,9 +1,15 @@
-"""The poller's activities."""
+"""The poller's activity: one poll of one repository, publishing what changed as Paid's events.
+
+Publishing happens here (not in the workflow) with ids derived from the GitHub change, so a retried
+activity republishes the same ids and JetStream drops the copies. Cursors advance only past what was
+handled, and are saved even when the rate limit interrupts the cycle, so nothing is lost or repeated.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,51 +18,166 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
-from paid_poller import repo
-from paid_poller.github import HttpFactory, read_recent_issues
+from paid_contracts import Event, LabelMapping, RepoRef, WorkRequested
+from paid_contracts.identity import github_second
+from paid_poller import changes, repo
+from paid_poller.github import PAGE_SIZE, HttpFactory, Json, RateLimitedError, get_json, read_list
+from paid_poller.models import PolledProject, PollState
 from paid_poller.params import PollRepositoryInput, PollResult
+from paid_runtime.github_trust import comment_once, decide_trust, refusal_marker, refusal_text
+from paid_runtime.secretbox import SecretBox
+
+log = logging.getLogger(__name__)
+Publisher = Callable[[Event], Awaitable[object]]
 
 
 @dataclass(frozen=True)
 class PollerActivities:
     sessions: async_sessionmaker[AsyncSession]
     http: HttpFactory
+    publish: Publisher
+    box: SecretBox
+    default_token: str = ""
+    default_labels: LabelMapping = field(default_factory=LabelMapping)
 
     @activity.defn(name="poller.poll_repository")
     async def poll_repository(self, target: PollRepositoryInput) -> PollResult:
-        """Reads the repository's issues if they changed since the last poll; counts the changed ones.
-
-        An issue has changed when its `updated_at` differs from the previous read (or it is new).
-        Skeleton: it does not publish events yet (turning changes into `paid.github.*` events, like
-        the gateway does for webhooks, is the GitHub-integration work). Limits: only the most recently
-        updated page (100) is read, so a larger burst between two polls is counted as 100; and
-        `updated_at` has one-second resolution, so a second update of an issue within the second of
-        the previous read is not seen as a change (its ETag still makes the read a full one).
-        """
-        full_name = f"{target.owner}/{target.name}"
+        key = f"{target.owner}/{target.name}".lower()
         async with self.sessions() as session:
-            state = await repo.get_poll_state(session, repo=full_name)
-        etag = state.etag if state else None
-        seen = state.seen if state else {}
-        try:
-            async with self.http() as client:
-                read = await read_recent_issues(client, target.owner, target.name, etag)
-        except httpx.TransportError as error:
-            raise RuntimeError(f"GitHub unreachable when polling {full_name}: {error!r}") from error
-        if read.not_modified:
-            changed, now_seen = 0, seen
-        else:
-            changed = sum(1 for number, updated in read.updated_at.items() if seen.get(number) != updated)
-            now_seen = read.updated_at
-        async with self.sessions() as session:
-            await repo.save_poll_state(
-                session,
-                repo=full_name,
-                etag=read.etag,
-                seen=now_seen,
-                polled_at=datetime.now(UTC),
+            project = await repo.get_project(session, repo=key)
+            state = await repo.get_poll_state(session, repo=key)
+        now = datetime.now(UTC)
+        if state is None:
+            state = PollState(
+                repo=key, baseline_at=project.registered_at if project else now, last_polled_at=now
             )
-        return PollResult(changed_issues=changed, not_modified=read.not_modified)
+        cycle = _Cycle(self, RepoRef(owner=target.owner, name=target.name), project, state)
+        token = self.box.decrypt(project.token_ciphertext) if project and project.token_ciphertext else ""
+        rate_limited_until: float | None = None
+        try:
+            client = self.http(token or self.default_token)
+            await cycle.read_issue_events(client)
+            await cycle.read_comments(client)
+        except RateLimitedError as limited:
+            rate_limited_until = limited.reset_at
+            log.warning("%s: rate limit exhausted, waiting until %.0f", key, limited.reset_at)
+        except httpx.TransportError as error:
+            raise RuntimeError(f"GitHub unreachable when polling {key}: {error!r}") from error
+        finally:
+            state.last_polled_at = datetime.now(UTC)
+            async with self.sessions() as session:
+                await repo.save_poll_state(session, state=state)
+        return PollResult(
+            not_modified=cycle.not_modified and rate_limited_until is None,
+            published=cycle.published,
+            refused=cycle.refused,
+            interval_seconds=project.poll_interval_seconds if project else None,
+            rate_limited_until=rate_limited_until,
+        )
 
     def all(self) -> list[Callable[..., Any]]:
         return [self.poll_repository]
+
+
+class _Cycle:
+    """One poll's progress; mutates `state` as each change is handled."""
+
+    def __init__(
+        self, owner: PollerActivities, repo_ref: RepoRef, project: PolledProject | None, state: PollState
+    ) -> None:
+        self.activities = owner
+        self.repo = repo_ref
+        self.state = state
+        self.labels = LabelMapping.model_validate(project.labels) if project else owner.default_labels
+        self.allowlist = tuple(project.allowlist) if project else ()
+        self.published = 0
+        self.refused = 0
+        self.not_modified = True
+
+    @property
+    def path(self) -> str:
+        return f"/repos/{self.repo.owner}/{self.repo.name}"
+
+    def _is_new(self, event: Json) -> bool:
+        if self.state.last_event_id is not None:
+            return int(event["id"]) > self.state.last_event_id
+        return github_second(str(event["created_at"])) >= github_second(self.state.baseline_at)
+
+    async def read_issue_events(self, client: httpx.AsyncClient) -> None:
+        read = await read_list(
+            client,
+            f"{self.path}/issues/events",
+            etag=self.state.events_etag,
+            more=lambda page: self._is_new(page[-1]),  # newest first: the last is the oldest
+        )
+        if read.not_modified:
+            return
+        self.not_modified = False
+        for event in sorted((e for e in read.items if self._is_new(e)), key=lambda e: int(e["id"])):
+            await self._handle_issue_event(client, event)
+            self.state.last_event_id = int(event["id"])
+        newest = max((int(e["id"]) for e in read.items), default=None)
+        if newest is not None:
+            self.state.last_event_id = max(self.state.last_event_id or 0, newest)
+        self.state.events_etag = read.etag
+
+    async def _handle_issue_event(self, client: httpx.AsyncClient, event: Json) -> None:
+        work = changes.work_requested(self.repo, event, self.labels)
+        if work is not None:
+            await self._trigger(client, work)
+            return
+        number = changes.closed_pull_number(event)
+        if number is not None:
+            pull = await get_json(client, f"{self.path}/pulls/{number}")
+            closed = changes.pull_request_closed(self.repo, event, pull)
+            if closed is not None:
+                await self._publish(closed)
+
+    async def _trigger(self, client: httpx.AsyncClient, work: WorkRequested) -> None:
+        decision = await decide_trust(
+            client, owner=self.repo.owner, name=self.repo.name, login=work.actor, allowlist=self.allowlist
+        )
+        if decision.trusted:
+            await self._publish(work)
+            return
+        self.refused += 1
+        await comment_once(
+            client,
+            owner=self.repo.owner,
+            name=self.repo.name,
+            number=work.issue.number,
+            marker=refusal_marker(work.event_id),
+            body=refusal_text(work.actor, work.label, work.event_id),
+        )
+        log.info("%s: refused %s (%s)", self.repo.full_name, work.event_id, decision.reason)
+
+    async def read_comments(self, client: httpx.AsyncClient) -> None:
+        since = self.state.comments_since or github_second(self.state.baseline_at)
+        read = await read_list(
+            client,
+            f"{self.path}/issues/comments",
+            etag=self.state.comments_etag,
+            params={"since": since, "sort": "updated", "direction": "asc"},
+            more=lambda page: len(page) == PAGE_SIZE,
+        )
+        if read.not_modified:
+            return
+        self.not_modified = False
+        baseline = github_second(self.state.baseline_at)
+        # In id order, so that `max_comment_id` never passes over a comment not yet handled.
+        for comment in sorted(read.items, key=lambda c: int(c["id"])):
+            if self.state.max_comment_id is not None and int(comment["id"]) <= self.state.max_comment_id:
+                continue  # handled before (GitHub's `since` is inclusive), or an edit of an old comment
+            if github_second(str(comment["created_at"])) >= baseline:
+                commented = changes.issue_commented(self.repo, comment)
+                if commented is not None:
+                    await self._publish(commented)
+            self.state.max_comment_id = int(comment["id"])
+        latest = max((github_second(str(c["updated_at"])) for c in read.items), default=None)
+        self.state.comments_since = max(filter(None, [since, latest]))
+        self.state.comments_etag = read.etag
+
+    async def _publish(self, event: Event) -> None:
+        await self.activities.publish(event)
+        self.published += 1
+        log.info("%s: published %s", self.repo.full_name, event.event_id, extra={"repo": self.repo.full_name})

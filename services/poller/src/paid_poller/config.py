@@ -20,8 +20,12 @@ class PollerSettings(GitHubSettings):
     # Until the project registry publishes projects, the repositories to poll are configured here.
     repositories: Annotated[list[str], NoDecode] = []
     graceful_shutdown_seconds: float = 30.0
+    # Fernet keys (newest first) that decrypt the project tokens the gateway announces; as the gateway's.
+    secrets_keys: Annotated[list[str], NoDecode] = []
+    build_label: str = "paid-build"
+    plan_label: str = "paid-plan"
 
-    @field_validator("repositories", mode="before")
+    @field_validator("repositories", "secrets_keys", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 
+from paid_contracts import LabelMapping
 from paid_poller.activities import PollerActivities
 from paid_poller.config import PollerSettings
 from paid_poller.github import http_factory
 from paid_poller.polls import ensure_polling
+from paid_poller.subscribers import register
 from paid_poller.worker import build_worker
 from paid_runtime.database import make_engine, migrate, session_factory
 from paid_runtime.host import ServiceHost
 from paid_runtime.http import health_app, make_server
 from paid_runtime.logs import setup_logging
-from paid_runtime.readiness import database_ready, temporal_ready
+from paid_runtime.messaging import make_broker, publish_event
+from paid_runtime.readiness import database_ready, nats_ready, temporal_ready
+from paid_runtime.secretbox import secret_box
 from paid_runtime.telemetry import setup_tracing
 from paid_runtime.temporal import connect_temporal
 
@@ -28,8 +33,15 @@ async def serve(settings: PollerSettings) -> None:
     engine = make_engine(settings.database_url)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
     client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+    sessions = session_factory(engine)
+    broker = make_broker(settings.nats_url, SERVICE)
     activities = PollerActivities(
-        sessions=session_factory(engine), http=http_factory(settings.github_api_url, settings.github_token)
+        sessions=sessions,
+        http=http_factory(settings.github_api_url),
+        publish=functools.partial(publish_event, broker),
+        box=secret_box(settings.secrets_keys, environment=settings.environment),
+        default_token=settings.github_token,
+        default_labels=LabelMapping(build=settings.build_label, plan=settings.plan_label),
     )
     worker = build_worker(
         client,
@@ -44,12 +56,16 @@ async def serve(settings: PollerSettings) -> None:
         cycles_per_run=settings.cycles_per_run,
         task_queue=settings.task_queue,
     )
-    # No NATS yet: the poller publishes nothing until polling is turned into events.
-    checks = {"database": database_ready(engine), "temporal": temporal_ready(client)}
+    register(broker, client, sessions, settings)
+    checks = {
+        "database": database_ready(engine),
+        "temporal": temporal_ready(client),
+        "nats": nats_ready(broker),
+    }
     http = make_server(health_app(SERVICE, checks), settings.http_host, settings.http_port)
     host = ServiceHost(SERVICE)
     host.on_stop(engine.dispose)
-    await host.run(http=http, worker=worker)
+    await host.run(http=http, worker=worker, broker=broker)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ class PollInput(_Params):
     name: str
     interval_seconds: float = Field(gt=0)
     cycles_per_run: int = Field(default=200, gt=0)
+    paused: bool = False
 
     @property
     def full_name(self) -> str:
@@ -26,13 +27,18 @@ class PollRepositoryInput(_Params):
 
 
 class PollResult(_Params):
-    changed_issues: int
-    not_modified: bool
+    not_modified: bool = Field(description="nothing changed: every read was answered 304")
+    published: int = 0
+    refused: int = Field(default=0, description="triggers by untrusted users, answered with a comment")
+    interval_seconds: float | None = Field(default=None, description="the project's interval, if registered")
+    rate_limited_until: float | None = Field(default=None, description="epoch seconds; retry after it")
 
 
 class PollStatus(_Params):
     """What a poll run has done so far (this run only: continue-as-new starts counting afresh)."""
 
     cycles: int = 0
-    changed_issues: int = 0
+    published: int = 0
+    rate_limit_waits: int = 0
+    paused: bool = False
     last: PollResult | None = None

@@ -1,0 +1,60 @@
+"""Projects: repositories registered with Paid. The gateway owns the registry and announces changes.
+
+Credentials never travel in clear: `token_ciphertext` is the project's GitHub token encrypted with the
+platform's secrets key (Fernet), so only services holding that key (the poller) can use it, and the
+stream's files hold no usable secret. Webhook secrets stay in the gateway and are not announced.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from paid_contracts import subjects
+from paid_contracts.envelope import Event
+from paid_contracts.github import RepoRef
+
+
+class LabelMapping(BaseModel):
+    """The labels that ask Paid for work on this project (GitHub compares label names case-insensitively)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    plan: str = "paid-plan"
+    build: str = "paid-build"
+    needs_input: str = "paid-needs-input"
+    auto: str = "paid-auto"
+    review: str = "paid-review"
+    fix_ci: str = "paid-fix-ci"
+    rebase: str = "paid-rebase"
+
+
+class ProjectSnapshot(Event):
+    """The whole project as registered after a change; consumers keep the highest `version`."""
+
+    project_id: str = Field(description="owner/name of the repository, as registered")
+    version: int = Field(ge=1, description="incremented by every change to the project")
+    repo: RepoRef
+    auth: Literal["token", "app"] = "token"
+    token_ciphertext: str | None = Field(
+        default=None, description="the GitHub token, Fernet-encrypted with the platform's secrets key"
+    )
+    installation_id: int | None = Field(default=None, description="GitHub App installation (auth=app)")
+    labels: LabelMapping = Field(default_factory=LabelMapping)
+    poll_interval_seconds: float = Field(gt=0)
+    polling: Literal["active", "paused", "stopped"] = "active"
+    allowlist: tuple[str, ...] = Field(default=(), description="logins trusted to trigger Paid")
+
+
+class ProjectRegistered(ProjectSnapshot):
+    SUBJECT: ClassVar[str] = subjects.PROJECT_REGISTERED
+    type: Literal["paid.project.registered"] = "paid.project.registered"
+
+
+class ProjectUpdated(ProjectSnapshot):
+    SUBJECT: ClassVar[str] = subjects.PROJECT_UPDATED
+    type: Literal["paid.project.updated"] = "paid.project.updated"
+
+
+EVENTS: tuple[type[Event], ...] = (ProjectRegistered, ProjectUpdated)

@@ -1,0 +1,75 @@
+"""The projects API's model families: what a client sends (Create, Update) and sees (Public).
+
+Tokens and webhook secrets are `SecretStr` on the way in (never printed by repr or logs) and never
+part of `ProjectPublic`: a client only learns whether they are set.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from paid_contracts import LabelMapping
+
+REPOSITORY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$"
+LOGIN_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\])?$"
+Polling = Literal["active", "paused", "stopped"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_logins(logins: list[str] | None) -> list[str] | None:
+    for login in logins or []:
+        if not re.fullmatch(LOGIN_PATTERN, login):
+            raise ValueError(f"{login!r} is not a GitHub login")
+    return logins
+
+
+class ProjectCreate(_Strict):
+    repository: str = Field(pattern=REPOSITORY_PATTERN, description="owner/name")
+    token: SecretStr | None = Field(default=None, description="GitHub token Paid uses for this repository")
+    installation_id: int | None = Field(default=None, gt=0, description="GitHub App installation")
+    labels: LabelMapping = Field(default_factory=LabelMapping)
+    poll_interval_seconds: float | None = Field(default=None, gt=0, le=86_400)
+    polling: Polling = "active"
+    webhook_secret: SecretStr | None = Field(default=None, min_length=8)
+    allowlist: list[str] = Field(default_factory=list)
+
+    _logins = field_validator("allowlist")(_check_logins)
+
+
+class ProjectUpdate(_Strict):
+    """Only the fields given change. A new `webhook_secret` starts a rotation: the previous one stays
+    valid for the gateway's `secret_rotation_hours`, or until `end_secret_rotation`."""
+
+    token: SecretStr | None = None
+    installation_id: int | None = Field(default=None, gt=0)
+    labels: LabelMapping | None = None
+    poll_interval_seconds: float | None = Field(default=None, gt=0, le=86_400)
+    polling: Polling | None = None
+    webhook_secret: SecretStr | None = Field(default=None, min_length=8)
+    end_secret_rotation: bool = False
+    allowlist: list[str] | None = None
+
+    _logins = field_validator("allowlist")(_check_logins)
+
+
+class ProjectPublic(BaseModel):
+    repository: str
+    auth: Literal["token", "app"]
+    has_token: bool
+    installation_id: int | None
+    labels: LabelMapping
+    poll_interval_seconds: float
+    polling: Polling
+    allowlist: list[str]
+    has_webhook_secret: bool
+    previous_secret_valid_until: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
