@@ -15,17 +15,34 @@ from paid_contracts.events import (
 )
 from paid_contracts.github import IssueRef, RepoRef
 from paid_contracts.github_events import IssueCommented, PullRequestClosed
+from paid_contracts.prompts import (
+    ArmSummary,
+    ExperimentConcluded,
+    PromptCategory,
+    PromptPromoted,
+    PromptResolveReply,
+    PromptResolveRequest,
+)
+from paid_contracts.reactions import ReactionAction, ReactionChanged
 
 __all__ = [
     "ALL_EVENTS",
+    "ArmSummary",
     "BuildRequested",
     "Correlation",
     "Event",
+    "ExperimentConcluded",
     "IssueCommented",
     "IssueRef",
     "PlanRequested",
+    "PromptCategory",
+    "PromptPromoted",
+    "PromptResolveReply",
+    "PromptResolveRequest",
     "PullRequestClosed",
     "PullRequestOpened",
+    "ReactionAction",
+    "ReactionChanged",
     "RepoRef",
     "RunFinished",
     "RunOutcome",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from paid_contracts import events, github_events
+from paid_contracts import events, github_events, prompts, reactions
 from paid_contracts.envelope import Event
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     *events.EVENTS,
     *github_events.EVENTS,
+    *prompts.EVENTS,
+    *reactions.EVENTS,
 )

@@ -25,8 +25,18 @@ STREAM_GITHUB = StreamSpec("PAID_GITHUB", ("paid.github.>",))
 STREAM_PLAN = StreamSpec("PAID_PLAN", ("paid.plan.>",))
 STREAM_RUN = StreamSpec("PAID_RUN", ("paid.run.>",))
 STREAM_DEAD = StreamSpec("PAID_DEAD", (f"{DEAD_LETTER_PREFIX}.>",))
-ALL_STREAMS = (STREAM_GITHUB, STREAM_PLAN, STREAM_RUN, STREAM_DEAD)
+ALL_STREAMS: tuple[StreamSpec, ...] = (STREAM_GITHUB, STREAM_PLAN, STREAM_RUN, STREAM_DEAD)
 
 
 def dead_letter_subject(subject: str) -> str:
     return f"{DEAD_LETTER_PREFIX}.{subject}"
+
+
+# Appended by evolution (issue 6): prompt resolution (core NATS request-reply, not JetStream),
+# evolution's events, and human reactions on Paid's pull requests and comments.
+PROMPT_RESOLVE = "paid.prompt.resolve"
+EVOLUTION_PROMPT_PROMOTED = "paid.evolution.prompt_promoted"
+EVOLUTION_EXPERIMENT_CONCLUDED = "paid.evolution.experiment_concluded"
+GITHUB_REACTION_CHANGED = "paid.github.reaction_changed"
+STREAM_EVOLUTION = StreamSpec("PAID_EVOLUTION", ("paid.evolution.>",))
+ALL_STREAMS = (*ALL_STREAMS, STREAM_EVOLUTION)
