@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from paid_evolution import subscribers
+from paid_evolution import registry, subscribers
 from paid_evolution.config import EvolutionSettings
 from paid_runtime.database import make_engine, migrate, session_factory
 from paid_runtime.host import ServiceHost
@@ -24,8 +24,11 @@ async def serve(settings: EvolutionSettings) -> None:
     setup_tracing(SERVICE, settings.otlp_endpoint)
     engine = make_engine(settings.database_url)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
+    sessions = session_factory(engine)
+    async with sessions() as session:
+        await registry.seed_defaults(session)
     broker = make_broker(settings.nats_url, SERVICE)
-    subscribers.register(broker, session_factory(engine))
+    subscribers.register(broker, sessions)
     checks = {"nats": nats_ready(broker), "database": database_ready(engine)}
     http = make_server(health_app(SERVICE, checks), settings.http_host, settings.http_port)
     host = ServiceHost(SERVICE)
