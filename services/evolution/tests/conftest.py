@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,14 +23,24 @@ MIGRATIONS = Path(__file__).resolve().parents[1] / "src" / "paid_evolution" / "m
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    with EmbeddedPostgres(tmp_path_factory.mktemp("postgres")) as server:
+def data_root() -> Iterator[Path]:
+    """Outside pytest's tmp root, which pytest runs started elsewhere on the machine prune (keeping 3),
+    and which it makes 0700, out of reach of the embedded PostgreSQL's unprivileged user."""
+    root = Path(tempfile.mkdtemp(prefix="paid-evolution-tests-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres(data_root: Path) -> Iterator[EmbeddedPostgres]:
+    with EmbeddedPostgres(data_root / "postgres") as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    with NatsServer(tmp_path_factory.mktemp("nats"), sync_always=False) as server:
+def nats_server(data_root: Path) -> Iterator[NatsServer]:
+    with NatsServer(data_root / "nats", sync_always=False) as server:
         yield server
 
 

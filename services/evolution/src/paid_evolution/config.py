@@ -10,3 +10,7 @@ class EvolutionSettings(ServiceSettings):
 
     http_port: int = 8104
     db_schema: str = "evolution"
+    task_queue: str = "evolution"
+    sweep_every_hours: float = 24.0
+    # "none": observe and score only; "llm": reflective mutation through paid_llm (see README).
+    mutation_generator: str = "none"

@@ -143,14 +143,16 @@ class Evaluation:
     winner_version: str | None
 
 
-async def evaluate(session: AsyncSession, *, experiment_id: str, now: datetime | None = None) -> Evaluation:
+async def evaluate(
+    session: AsyncSession, *, experiment_id: str, now: datetime | None = None, out_of_time: bool = False
+) -> Evaluation:
     """Applies the sequential test to the scores so far; stops clearly worse arms (committed)."""
     experiment = await _get(session, experiment_id)
     settings = ExperimentSettings.model_validate(experiment.settings)
     arms = await arms_of(session, experiment_id=experiment_id)
     open_candidates = tuple(arm.arm for arm in arms if arm.arm != CONTROL and arm.stopped_at is None)
     now = now or datetime.now(UTC)
-    out_of_time = now - experiment.started_at >= timedelta(days=settings.max_days)
+    out_of_time = out_of_time or now - experiment.started_at >= timedelta(days=settings.max_days)
     decision = decide(
         await samples(session, experiment_id=experiment_id),
         open_candidates=open_candidates,
