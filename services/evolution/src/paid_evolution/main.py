@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from paid_evolution import registry, subscribers
+from paid_evolution import api, registry, subscribers
 from paid_evolution.activities import EvolutionDeps
 from paid_evolution.config import EvolutionSettings
 from paid_evolution.mutation import MutationGenerator, NoMutations
@@ -55,7 +55,8 @@ async def serve(settings: EvolutionSettings) -> None:
         "database": database_ready(engine),
         "temporal": temporal_ready(client),
     }
-    http = make_server(health_app(SERVICE, checks), settings.http_host, settings.http_port)
+    app = api.mount(health_app(SERVICE, checks), sessions)
+    http = make_server(app, settings.http_host, settings.http_port)
     host = ServiceHost(SERVICE)
     host.on_stop(engine.dispose)
     await host.run(http=http, broker=broker, worker=worker)
