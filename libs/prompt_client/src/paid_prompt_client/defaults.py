@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from paid_contracts import PromptCategory
 
 # The values each caller passes when it renders a category's prompt: a version may use any subset.
 CATEGORY_VARIABLES: dict[PromptCategory, tuple[str, ...]] = {
     PromptCategory.CODING: ("repo", "branch", "number", "title", "body"),
-    PromptCategory.PLANNING: ("repo", "number", "title", "body"),
+    PromptCategory.PLANNING: (
+        "repo",
+        "default_branch",
+        "number",
+        "title",
+        "body",
+        "tree",
+        "tree_truncated",
+        "files",
+        "answers",
+        "max_tasks",
+    ),
     PromptCategory.REVIEW: ("repo", "number", "title", "body", "diff"),
     PromptCategory.FIX_CI: ("repo", "branch", "number", "title", "body", "ci_log"),
     PromptCategory.MUTATION: ("category", "template", "variables", "feedback", "count"),
@@ -24,57 +36,36 @@ class DefaultPrompt:
     variables: tuple[str, ...]
 
 
-CODING_1 = """\
-You are working in a git checkout of the repository {{ repo }}, on the branch {{ branch }}.
-Resolve GitHub issue #{{ number }}: {{ title }}
+PROMPTS_DIR = Path(__file__).parent / "prompts"
 
-The issue, as its author wrote it:
-<issue>
-{{ body }}
-</issue>
 
-Change the files in this checkout so that the issue is resolved, and keep the existing tests passing.
-Make the smallest change that does it. Do not commit or push: Paid commits your changes to
-{{ branch }} and opens the pull request.
-"""
+def _bundled(version: str) -> str:
+    return (PROMPTS_DIR / f"{version}.md").read_text()
 
-PLANNING_1 = """\
-You plan work on the repository {{ repo }}. Split GitHub issue #{{ number }} into small tasks, each of
-which one pull request can resolve on its own, in the order they can be done.
 
-Issue #{{ number }}: {{ title }}
-<issue>
-{{ body }}
-</issue>
-
-For each task give a title, a description a developer can act on without reading the others, and the
-titles of the tasks it depends on. When the issue is unclear, ask the questions that block planning
-instead of guessing.
-"""
-
-MUTATION_1 = """\
-You improve prompt templates for AI agents from evidence. Below is the current {{ category }} prompt
-(a Jinja2 template whose variables are {{ variables }}), then feedback from runs that used it and failed.
-
-<template>
-{{ template }}
-</template>
-
-<feedback>
-{{ feedback }}
-</feedback>
-
-Reflect on what in the prompt led to these failures, then write {{ count }} improved versions of the
-template. Keep every variable in double braces exactly as named; add no new ones. Return each version
-between <prompt> and </prompt>, nothing else.
-"""
+# planning@1 is the planner's prompt as it ships (services/planner/src/paid_planner/prompts/planning@1.md).
+CODING_1, PLANNING_1, MUTATION_1 = _bundled("coding@1"), _bundled("planning@1"), _bundled("mutation@1")
 
 DEFAULT_PROMPTS: dict[PromptCategory, DefaultPrompt] = {
     PromptCategory.CODING: DefaultPrompt(
         "coding@1", PromptCategory.CODING, CODING_1, ("repo", "branch", "number", "title", "body")
     ),
     PromptCategory.PLANNING: DefaultPrompt(
-        "planning@1", PromptCategory.PLANNING, PLANNING_1, ("repo", "number", "title", "body")
+        "planning@1",
+        PromptCategory.PLANNING,
+        PLANNING_1,
+        (
+            "answers",
+            "body",
+            "default_branch",
+            "files",
+            "max_tasks",
+            "number",
+            "repo",
+            "title",
+            "tree",
+            "tree_truncated",
+        ),
     ),
     PromptCategory.MUTATION: DefaultPrompt(
         "mutation@1",
