@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from fastapi import FastAPI
+from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paid_contracts import PromptCategory
+from paid_contracts import PromptCategory, PromptPromoted
 from paid_evolution import api, experiments, registry
 from paid_evolution.decisions import ExperimentSettings
 from paid_evolution.models import RunRecord
@@ -104,3 +105,57 @@ async def test_an_experiment_shows_each_arms_statistics(
     assert low < 0.5 < high
     assert 0 < arms["candidate-1"]["p_value"] <= 1
     assert (await http.get("/api/experiments/nope")).status_code == 404
+
+
+async def test_a_promotion_is_rolled_back_and_announced(
+    sessions: async_sessionmaker[AsyncSession], session: AsyncSession, broker: NatsBroker, project: str
+) -> None:
+    app = api.mount(FastAPI(), sessions, broker=broker)
+    candidate = await registry.register_version(
+        session,
+        category=CODING,
+        template="{{ repo }}#{{ number }} {{ branch }} {{ title }}\n{{ body }}\nrollback " + project,
+        variables=("repo", "branch", "number", "title", "body"),
+    )
+    await registry.activate(session, version_id=candidate.id, project=project, reason="manual")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://evolution") as http:
+        rolled = await http.post(f"/api/prompts/coding/projects/{project}/rollback")
+        again = await http.post(f"/api/prompts/coding/projects/{project}/rollback")
+        nothing = await http.post("/api/prompts/coding/projects/nobody/nothing/rollback")
+
+    assert rolled.json() == {"from": candidate.id, "to": "coding@1"}
+    assert again.status_code == 409  # a rollback is not undone by another
+    assert nothing.status_code == 409
+    async with sessions() as fresh:
+        assert (await registry.active_version(fresh, category=CODING, project=project)).id == "coding@1"
+    js = broker.connection.jetstream()
+    info = await js.stream_info("PAID_EVOLUTION")
+    last = await js.get_msg("PAID_EVOLUTION", info.state.last_seq)
+    event = PromptPromoted.model_validate_json(last.data or b"")
+    assert (event.project, event.version, event.previous_version, event.reason) == (
+        project,
+        "coding@1",
+        candidate.id,
+        "rollback",
+    )
+
+
+async def test_approving_an_experiment_that_waits_for_nothing_is_a_conflict(
+    sessions: async_sessionmaker[AsyncSession], session: AsyncSession, project: str
+) -> None:
+    candidate = await registry.register_version(
+        session,
+        category=CODING,
+        template="{{ repo }}#{{ number }} {{ branch }} {{ title }}\n{{ body }}\napproval " + project,
+        variables=("repo", "branch", "number", "title", "body"),
+    )
+    experiment = await experiments.start_experiment(
+        session, category=CODING, project=project, candidates=[candidate.id], settings=ExperimentSettings()
+    )
+    app = api.mount(FastAPI(), sessions)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://evolution") as http:
+        running = await http.post(f"/api/experiments/{experiment.id}/approval", json={"approved": True})
+        missing = await http.post("/api/experiments/nope/approval", json={"approved": True})
+        malformed = await http.post(f"/api/experiments/{experiment.id}/approval", json={"approved": "maybe"})
+
+    assert (running.status_code, missing.status_code, malformed.status_code) == (409, 404, 422)

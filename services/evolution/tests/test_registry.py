@@ -112,6 +112,8 @@ async def test_activation_is_per_project_and_rollback_restores_the_previous_vers
     assert await registry.rollback(session, category=CODING, project=project) == (candidate.id, "coding@1")
     assert (await registry.active_version(session, category=CODING, project=project)).id == "coding@1"
     assert (await registry.get_version(session, version_id=candidate.id)).status == "retired"
+    with pytest.raises(registry.RegistryError, match="rolled back already"):
+        await registry.rollback(session, category=CODING, project=project)
 
 
 async def test_rollback_without_a_promotion_is_refused(session: AsyncSession, project: str) -> None:

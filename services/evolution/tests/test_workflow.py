@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,7 +32,7 @@ from paid_contracts import (
     TriggerSource,
 )
 from paid_devstack.binaries import temporal_test_server_binary
-from paid_evolution import experiments, registry, repo
+from paid_evolution import api, experiments, registry, repo
 from paid_evolution.activities import EvolutionDeps
 from paid_evolution.decisions import ExperimentSettings
 from paid_evolution.mutation import reflection_prompt
@@ -261,7 +263,11 @@ async def test_a_project_that_requires_approval_promotes_only_when_approved(
     await eventually(waiting, what="the winner to wait for approval")
     async with sessions() as session:
         assert (await registry.active_version(session, category=CODING, project=project)).id == "coding@1"
-    await handle.signal(PromptEvolutionWorkflow.answer_approval, True)
+    experiment_id = await handle.query(PromptEvolutionWorkflow.experiment_id)
+    app = api.mount(FastAPI(), sessions, temporal=env.client)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://evolution") as http:
+        answered = await http.post(f"/api/experiments/{experiment_id}/approval", json={"approved": True})
+        assert answered.status_code == 200, answered.text
 
     result = await handle.result()
 

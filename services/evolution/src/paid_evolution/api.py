@@ -8,13 +8,15 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from faststream.nats import NatsBroker
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
 
 from paid_contracts import PromptCategory
-from paid_evolution import experiments, registry
+from paid_evolution import experiments, operations, registry
 from paid_evolution.decisions import CONTROL, ExperimentSettings
 from paid_evolution.models import ActivePrompt, Experiment
 from paid_evolution.stats import ArmSample, compare
@@ -160,7 +162,38 @@ def make_router() -> APIRouter:
             public.arms.append(entry)
         return public
 
+    @router.post("/prompts/{category}/projects/{project:path}/rollback")
+    async def rollback(category: PromptCategory, project: str, request: Request) -> dict[str, str]:
+        state = request.app.state
+        try:
+            current, restored = await operations.rollback(
+                state.evolution_sessions, state.evolution_broker, category=category, project=project
+            )
+        except registry.RegistryError as error:
+            raise HTTPException(409, str(error)) from None
+        return {"from": current, "to": restored}
+
+    @router.post("/experiments/{experiment_id}/approval")
+    async def approval(experiment_id: str, answer: ApprovalAnswer, request: Request) -> dict[str, str]:
+        state = request.app.state
+        try:
+            await operations.answer_approval(
+                state.evolution_sessions,
+                state.evolution_temporal,
+                experiment_id=experiment_id,
+                approved=answer.approved,
+            )
+        except LookupError as error:
+            raise HTTPException(404, str(error)) from None
+        except ValueError as error:
+            raise HTTPException(409, str(error)) from None
+        return {"experiment_id": experiment_id, "answer": "approved" if answer.approved else "rejected"}
+
     return router
+
+
+class ApprovalAnswer(BaseModel):
+    approved: bool
 
 
 def _experiment(row: Experiment) -> ExperimentPublic:
@@ -178,7 +211,16 @@ def _experiment(row: Experiment) -> ExperimentPublic:
     )
 
 
-def mount(app: FastAPI, sessions: async_sessionmaker[AsyncSession]) -> FastAPI:
+def mount(
+    app: FastAPI,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    broker: NatsBroker | None = None,
+    temporal: Client | None = None,
+) -> FastAPI:
+    """The read routes need only the database; rollback needs the broker, approval the Temporal client."""
     app.state.evolution_sessions = sessions
+    app.state.evolution_broker = broker
+    app.state.evolution_temporal = temporal
     app.include_router(make_router())
     return app

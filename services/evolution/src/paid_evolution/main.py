@@ -55,7 +55,7 @@ async def serve(settings: EvolutionSettings) -> None:
         "database": database_ready(engine),
         "temporal": temporal_ready(client),
     }
-    app = api.mount(health_app(SERVICE, checks), sessions)
+    app = api.mount(health_app(SERVICE, checks), sessions, broker=broker, temporal=client)
     http = make_server(app, settings.http_host, settings.http_port)
     host = ServiceHost(SERVICE)
     host.on_stop(engine.dispose)

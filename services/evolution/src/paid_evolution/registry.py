@@ -177,16 +177,21 @@ async def activate(
 
 
 async def rollback(session: AsyncSession, *, category: PromptCategory, project: str) -> tuple[str, str]:
-    """Re-activates the version that was active before the last promotion. Returns (from, to)."""
+    """Undoes the last promotion: re-activates the version active before it. Returns (from, to).
+
+    A rollback is itself recorded, so rolling back twice is refused rather than flip-flopping."""
     query = (
         select(Promotion)
         .where(Promotion.category == category.value, Promotion.project == project)
-        .where(Promotion.reason != "rollback")
         .order_by(col(Promotion.id).desc())
     )
     last = (await session.exec(query)).first()
     if last is None or last.previous_version_id is None:
         raise RegistryError(f"nothing to roll back for {category.value} prompts of {project}")
+    if last.reason == "rollback":
+        raise RegistryError(
+            f"the last promotion of {category.value} prompts of {project} is rolled back already"
+        )
     current = await active_version(session, category=category, project=project)
     await activate(session, version_id=last.previous_version_id, project=project, reason="rollback")
     return current.id, last.previous_version_id
