@@ -17,7 +17,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from paid_contracts import ExperimentConcluded, PromptCategory, PromptPromoted
 from paid_evolution import experiments, registry
-from paid_evolution.models import Experiment, RunRecord
+from paid_evolution.models import ALL_PROJECTS, Experiment, RunRecord
 from paid_evolution.mutation import MutationGenerator
 from paid_evolution.params import (
     ApproveInput,
@@ -89,7 +89,12 @@ class EvolutionActivities:
 
     @activity.defn(name="evolution.generate_mutations")
     async def generate_mutations(self, request: MutationInput) -> list[str]:
+        async with self.deps.sessions() as session:
+            mutation = await registry.active_version(
+                session, category=PromptCategory.MUTATION, project=ALL_PROJECTS
+            )
         activity.heartbeat("asking for mutations")
+        request = request.model_copy(update={"mutation_template": mutation.template})
         return (await self.deps.generator.generate(request))[: request.count]
 
     @activity.defn(name="evolution.register_candidates")

@@ -20,12 +20,12 @@ class MutationGenerator(Protocol):
         ...
 
 
-def reflection_prompt(request: MutationInput, *, template: str | None = None) -> str:
-    """The mutation prompt (itself a category in the registry; the bundled mutation@1 by default)."""
+def reflection_prompt(request: MutationInput) -> str:
+    """The mutation prompt, itself a category in the registry (the bundled mutation@1 when none is given)."""
     mutation = DEFAULT_PROMPTS[PromptCategory.MUTATION]
     feedback = "\n".join(f"- {line}" for line in request.feedback) or "- (no failed run left feedback)"
     return render_template(
-        template or mutation.template,
+        request.mutation_template or mutation.template,
         mutation.variables,
         {
             "category": request.category.value,

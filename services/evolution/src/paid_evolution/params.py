@@ -58,6 +58,9 @@ class MutationInput(BaseModel):
     variables: list[str]
     feedback: list[str]
     count: int
+    mutation_template: str | None = Field(
+        default=None, description="the registry's active mutation prompt, filled in by the activity"
+    )
 
 
 class RegisterInput(BaseModel):
