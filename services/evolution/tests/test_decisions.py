@@ -67,3 +67,10 @@ def test_more_candidates_need_stronger_evidence() -> None:
         settings=POLICY,
     )
     assert single.comparisons["candidate-1"].lower > crowded.comparisons["candidate-1"].lower
+
+
+def test_a_stopped_arm_still_counts_in_the_correction() -> None:
+    samples = {CONTROL: arm(100, 300), "candidate-1": arm(140, 300), "candidate-2": arm(10, 300)}
+    alone = decide(samples, open_candidates=("candidate-1",), settings=POLICY)
+    kept = decide(samples, open_candidates=("candidate-1",), settings=POLICY, candidates_in_experiment=2)
+    assert kept.comparisons["candidate-1"].lower < alone.comparisons["candidate-1"].lower

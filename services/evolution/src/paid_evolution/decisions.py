@@ -48,11 +48,14 @@ def decide(
     open_candidates: tuple[str, ...],
     settings: ExperimentSettings,
     out_of_time: bool = False,
+    candidates_in_experiment: int | None = None,
 ) -> Decision:
-    """Compares every open candidate with the control at alpha / (number of candidates) (Bonferroni,
-    so the chance of any false winner stays below alpha), once each has the minimum sample."""
+    """Compares every open candidate with the control at alpha / k, k the number of candidates the
+    experiment started with, stopped ones included (Bonferroni: the chance of any false winner stays
+    below alpha; loosening the bound when an arm stops would break that), once each has the minimum
+    sample."""
     control = samples.get(CONTROL, ArmSample())
-    alpha = settings.alpha / max(1, len(open_candidates))
+    alpha = settings.alpha / max(1, candidates_in_experiment or len(open_candidates))
     comparisons: dict[str, Comparison] = {}
     winners: list[tuple[float, str]] = []
     stopped: list[str] = []

@@ -158,6 +158,7 @@ async def evaluate(
         open_candidates=open_candidates,
         settings=settings,
         out_of_time=out_of_time,
+        candidates_in_experiment=sum(1 for arm in arms if arm.arm != CONTROL),
     )
     for arm in arms:
         if arm.arm in decision.newly_stopped:
