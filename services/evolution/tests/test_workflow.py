@@ -204,7 +204,7 @@ async def test_a_failing_prompt_is_mutated_tested_for_days_and_the_better_candid
 ) -> None:
     await seed_failures(sessions, project)
     handle = await start(env, worker, evolution_input(project))
-    versions = await feed_experiment(sessions, project, runs=100, winning_arm="candidate-1")
+    versions = await feed_experiment(sessions, project, runs=140, winning_arm="candidate-1")
 
     result = await handle.result()
 
@@ -253,7 +253,7 @@ async def test_a_project_that_requires_approval_promotes_only_when_approved(
         await experiments.set_policy(session, project=project, require_approval=True)
     await seed_failures(sessions, project)
     handle = await start(env, worker, evolution_input(project))
-    versions = await feed_experiment(sessions, project, runs=100, winning_arm="candidate-2")
+    versions = await feed_experiment(sessions, project, runs=140, winning_arm="candidate-2")
 
     await env.sleep(timedelta(hours=25))  # the first daily check runs and finds the winner
 
