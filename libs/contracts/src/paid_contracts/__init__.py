@@ -15,6 +15,7 @@ from paid_contracts.events import (
 )
 from paid_contracts.github import IssueRef, RepoRef
 from paid_contracts.github_events import IssueCommented, PullRequestClosed
+from paid_contracts.planning import PlanCompleted, PlanCreated, PlannedTask
 
 __all__ = [
     "ALL_EVENTS",
@@ -23,7 +24,10 @@ __all__ = [
     "Event",
     "IssueCommented",
     "IssueRef",
+    "PlanCompleted",
+    "PlanCreated",
     "PlanRequested",
+    "PlannedTask",
     "PullRequestClosed",
     "PullRequestOpened",
     "RepoRef",
