@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -46,6 +48,16 @@ async def merge_every_task(handle: WorkflowHandle, world: World) -> PlanningResu
     result: PlanningResult = await handle.result()
     assert result.status is PlanStatus.COMPLETED
     return result
+
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def record_history(handle: WorkflowHandle, name: str) -> None:
+    """With PAID_RECORD_HISTORIES=1, keeps the finished history for test_replay.py."""
+    if os.environ.get("PAID_RECORD_HISTORIES"):
+        HISTORIES.mkdir(exist_ok=True)
+        (HISTORIES / f"{name}.json").write_text((await handle.fetch_history()).to_json())
 
 
 def with_marker(items: list[dict[str, object]], marker: str) -> list[dict[str, object]]:
@@ -101,6 +113,7 @@ async def test_a_plan_becomes_ordered_sub_issues_released_in_dependency_order(
     result: PlanningResult = await handle.result()
 
     assert result.status is PlanStatus.COMPLETED
+    await record_history(handle, "planned_and_released")
     assert [t.task_id for t in result.tasks] == ["t1", "t2", "t3"]
     ready = published.of("paid.plan.task_ready", plan_id)
     assert [e["event_id"] for e in ready] == [
@@ -162,6 +175,7 @@ async def test_questions_wait_for_days_then_the_answer_is_planned_with(
     [created] = published.of("paid.plan.created", plan_id)
     assert created["question_rounds"] == 1
     await merge_every_task(handle, world)
+    await record_history(handle, "questions_answered")
 
 
 async def test_unanswered_questions_end_the_plan_after_the_timeout(
