@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from githubkit.exception import RequestFailed
+from temporalio import activity
 
 from paid_planner.github import GitHubClient, github_failure
 from paid_planner.params import CommentInput, CommentResult, LabelChange, SubIssue, SubIssueInput
@@ -58,6 +59,7 @@ async def ensure_sub_issue(github: GitHubClient, request: SubIssueInput) -> SubI
     owner, name = request.parent.repo.owner, request.parent.repo.name
     marker = task_marker(request.plan_id, request.task.id)
     try:
+        _heartbeat("searching")
         found = await _find_issue_with(github, owner, name, marker)
         created = found is None
         if found is None:
@@ -72,6 +74,7 @@ async def ensure_sub_issue(github: GitHubClient, request: SubIssueInput) -> SubI
             ).parsed_data
             found = (issue.number, issue.id, issue.html_url)
         number, issue_id, url = found
+        _heartbeat("linking")
         children = await _sub_issue_numbers(github, owner, name, request.parent.number)
         if number not in children:
             await github.rest.issues.async_add_sub_issue(
@@ -80,6 +83,11 @@ async def ensure_sub_issue(github: GitHubClient, request: SubIssueInput) -> SubI
     except RequestFailed as error:
         raise github_failure(error, f"creating the sub-issue for task {request.task.id}") from error
     return SubIssue(task_id=request.task.id, number=number, url=url, created=created)
+
+
+def _heartbeat(step: str) -> None:
+    if activity.in_activity():  # so a killed worker's attempt is retried in seconds, not minutes
+        activity.heartbeat(step)
 
 
 async def _find_issue_with(

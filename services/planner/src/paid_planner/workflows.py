@@ -244,6 +244,7 @@ class PlanningWorkflow:
                     dependency_numbers=tuple(issues[d].number for d in task.depends_on),
                 ),
                 start_to_close_timeout=SHORT,
+                heartbeat_timeout=timedelta(seconds=5),
                 retry_policy=GITHUB_RETRY,
             )
         return issues
