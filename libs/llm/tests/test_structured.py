@@ -89,6 +89,9 @@ def test_json_is_found_in_prose_and_fences() -> None:
     assert extract_json('Here: {"a": 1} done') == '{"a": 1}'
     assert extract_json('```\n{"a": 2}\n```') == '{"a": 2}'
     assert extract_json(' {"a": 3} ') == '{"a": 3}'
+    with_fence_inside = '{"text": "```diff\\n-a\\n+b\\n```"}'
+    assert extract_json(with_fence_inside) == with_fence_inside
+    assert extract_json('Plan:\n```json\n{"a": 4}\n```\nand ```diff\n-x\n```') == '{"a": 4}'
 
 
 def test_the_price_table_is_data(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from paid_llm.errors import StructuredOutputError
 from paid_llm.types import ChatRequest, Completion, Message, Usage
 
 T = TypeVar("T", bound=BaseModel)
-FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+FENCE = re.compile(r"```(?:json)?\s*\n(\{.*?\})\s*```", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,11 @@ def schema_instructions(schema: type[BaseModel]) -> str:
 def extract_json(text: str) -> str:
     """The JSON in a reply: the whole text, a fenced block, or from the first `{` to the last `}`."""
     stripped = text.strip()
+    if stripped.startswith("{"):  # the JSON itself, whose strings may well contain fences
+        return stripped
     if fenced := FENCE.search(stripped):
         return fenced.group(1).strip()
-    if not stripped.startswith("{") and "{" in stripped and "}" in stripped:
+    if "{" in stripped and "}" in stripped:
         return stripped[stripped.index("{") : stripped.rindex("}") + 1]
     return stripped
 
