@@ -11,7 +11,15 @@ import time
 
 from pydantic import BaseModel
 
-from paid_llm import ChatRequest, LLMSettings, Message, Provider, complete_structured, make_client
+from paid_llm import (
+    HTTP_PROVIDERS,
+    ChatRequest,
+    LLMSettings,
+    Message,
+    Provider,
+    complete_structured,
+    make_client,
+)
 from paid_llm_emulator import LLMEmulator
 
 
@@ -43,7 +51,7 @@ async def measure(llm: LLMEmulator, provider: Provider, runs: int) -> dict[str, 
 async def main(runs: int) -> None:
     with LLMEmulator() as llm:
         llm.reply(json.dumps({"summary": "s" * 200, "steps": ["a step"] * 20}))
-        for provider in Provider:
+        for provider in HTTP_PROVIDERS:
             for name, value in (await measure(llm, provider, runs)).items():
                 print(f"llm_{provider.value}_{name}_p50 {value:.2f} ms")
 

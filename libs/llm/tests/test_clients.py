@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paid_llm import (
+    HTTP_PROVIDERS,
     AnthropicClient,
     AuthenticationFailed,
     BadRequest,
@@ -43,7 +44,7 @@ def ask(text: str, **extra: object) -> ChatRequest:
     return ChatRequest(messages=(Message(role="user", content=text),), system="be brief", **extra)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 async def test_answers_with_tokens_and_cost_from_the_price_table(
     llm: LLMEmulator, provider: Provider
 ) -> None:
@@ -80,7 +81,7 @@ async def test_an_unknown_model_is_metered_in_tokens_without_a_cost(llm: LLMEmul
     assert "authorization" not in llm.requests[0].headers
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 async def test_streams_text_then_the_whole_completion(llm: LLMEmulator, provider: Provider) -> None:
     answer = "A streamed answer that spans several chunks of the event stream."
     llm.reply(answer, input_tokens=40, output_tokens=12)
@@ -101,7 +102,7 @@ async def test_streams_text_then_the_whole_completion(llm: LLMEmulator, provider
     assert llm.requests[0].stream
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 @pytest.mark.parametrize("streamed", [False, True])
 async def test_tool_calls(llm: LLMEmulator, provider: Provider, streamed: bool) -> None:
     call = EmulatedToolCall(name="create_issue", arguments={"title": "Split the API", "labels": ["a", "b"]})
@@ -125,7 +126,7 @@ async def test_tool_calls(llm: LLMEmulator, provider: Provider, streamed: bool) 
     assert llm.requests[0].tools == ("create_issue",)
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 @pytest.mark.parametrize(
     ("status", "error", "retryable"),
     [

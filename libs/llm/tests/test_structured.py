@@ -9,6 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from paid_llm import (
+    HTTP_PROVIDERS,
     ChatRequest,
     LLMSettings,
     Message,
@@ -33,7 +34,7 @@ def request() -> ChatRequest:
     return ChatRequest(messages=(Message(role="user", content="judge this"),))
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", HTTP_PROVIDERS)
 async def test_a_valid_answer_needs_one_call(llm: LLMEmulator, provider: Provider) -> None:
     llm.reply('```json\n{"answer": "yes", "confidence": 0.9}\n```', output_tokens=10, input_tokens=100)
     base = llm.anthropic_base_url if provider is Provider.ANTHROPIC else llm.openai_base_url

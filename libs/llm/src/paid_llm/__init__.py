@@ -6,6 +6,7 @@ structured output with one repair attempt, tokens and cost per call from a price
 
 from paid_llm.anthropic import AnthropicClient
 from paid_llm.client import LLMClient, LLMSettings, make_client
+from paid_llm.command import CommandClient, claude_argv, codex_argv
 from paid_llm.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -21,13 +22,25 @@ from paid_llm.errors import (
 from paid_llm.openai import OpenAIClient
 from paid_llm.pricing import Price, PriceTable, cost_usd, default_prices, load_prices
 from paid_llm.structured import Structured, complete_structured, extract_json
-from paid_llm.types import ChatRequest, Completion, Message, Provider, StreamChunk, ToolCall, ToolSpec, Usage
+from paid_llm.types import (
+    HTTP_PROVIDERS,
+    ChatRequest,
+    Completion,
+    Message,
+    Provider,
+    StreamChunk,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
 
 __all__ = [
+    "HTTP_PROVIDERS",
     "AnthropicClient",
     "AuthenticationFailed",
     "BadRequest",
     "ChatRequest",
+    "CommandClient",
     "Completion",
     "InvalidResponse",
     "LLMClient",
@@ -49,6 +62,8 @@ __all__ = [
     "ToolSpec",
     "Unreachable",
     "Usage",
+    "claude_argv",
+    "codex_argv",
     "complete_structured",
     "cost_usd",
     "default_prices",

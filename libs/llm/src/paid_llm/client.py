@@ -8,6 +8,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from paid_llm.anthropic import AnthropicClient
+from paid_llm.command import CommandClient
 from paid_llm.openai import OpenAIClient
 from paid_llm.pricing import PriceTable
 from paid_llm.types import ChatRequest, Completion, Provider, StreamChunk
@@ -34,10 +35,13 @@ class LLMSettings(BaseModel):
     model: str = "claude-sonnet-4-5"
     api_key: SecretStr = SecretStr("")
     timeout_seconds: float = Field(default=120.0, gt=0)
+    command: tuple[str, ...] = Field(default=(), description="argv of the agent CLI (provider command)")
 
 
 def make_client(settings: LLMSettings, *, prices: PriceTable | None = None) -> LLMClient:
     key = settings.api_key.get_secret_value()
+    if settings.provider is Provider.COMMAND:
+        return CommandClient(argv=settings.command, model=settings.model, timeout=settings.timeout_seconds)
     if settings.provider is Provider.ANTHROPIC:
         return AnthropicClient(
             api_key=key,

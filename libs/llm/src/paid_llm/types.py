@@ -15,6 +15,10 @@ class _Frozen(BaseModel):
 class Provider(StrEnum):
     ANTHROPIC = "anthropic"
     OPENAI = "openai"
+    COMMAND = "command"  # an agent CLI such as `claude -p` or `codex exec`
+
+
+HTTP_PROVIDERS = (Provider.ANTHROPIC, Provider.OPENAI)
 
 
 class Message(_Frozen):

@@ -21,6 +21,8 @@ class PlannerSettings(GitHubSettings):
     llm_model: str = "claude-sonnet-4-5"
     llm_api_key: SecretStr = SecretStr("")
     llm_timeout_seconds: float = 180.0
+    # With LLM_PROVIDER=command: the agent CLI, as JSON, e.g. ["claude", "-p", "--output-format", "json"].
+    llm_command: tuple[str, ...] = ()
 
     needs_input_label: str = "paid-needs-input"
     answer_timeout_days: float = 14.0
@@ -35,4 +37,5 @@ class PlannerSettings(GitHubSettings):
             model=self.llm_model,
             api_key=self.llm_api_key,
             timeout_seconds=self.llm_timeout_seconds,
+            command=self.llm_command,
         )
