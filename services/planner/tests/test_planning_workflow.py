@@ -5,18 +5,24 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Awaitable
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from paid_contracts import PlanRequested, TriggerSource
 from paid_llm_emulator import LLMEmulator
 from paid_planner import repo
+from paid_planner.config import PlannerSettings
 from paid_planner.params import Answer, PlanningResult, PlanStatus, TaskMerged
+from paid_planner.subscribers import start_planning
 from paid_planner.texts import comment_marker, task_marker
 from paid_planner.workflows import PlanningWorkflow, plan_workflow_id
 
@@ -58,6 +64,13 @@ async def record_history(handle: WorkflowHandle, name: str) -> None:
     if os.environ.get("PAID_RECORD_HISTORIES"):
         HISTORIES.mkdir(exist_ok=True)
         (HISTORIES / f"{name}.json").write_text((await handle.fetch_history()).to_json())
+
+
+async def plan_failure(result: Awaitable[object]) -> ApplicationError:
+    with pytest.raises(WorkflowFailureError) as failed:
+        await result
+    assert isinstance(failed.value.cause, ApplicationError)
+    return failed.value.cause
 
 
 def with_marker(items: list[dict[str, object]], marker: str) -> list[dict[str, object]]:
@@ -186,10 +199,14 @@ async def test_unanswered_questions_end_the_plan_after_the_timeout(
     questions = comment_marker(handle.id, "questions-1")
     await eventually(lambda: with_marker(world.comments(), questions), "the questions comment")
 
-    result: PlanningResult = await handle.result()  # the time-skipping server jumps the ten days
+    failure = await plan_failure(handle.result())  # the time-skipping server jumps the ten days
 
-    assert result.status is PlanStatus.UNANSWERED
+    assert (failure.type, failure.message) == (
+        "PlanUnanswered",
+        "nobody answered the questions within 10 days",
+    )
     assert not world.sub_issues()
+    assert with_marker(world.comments(), comment_marker(handle.id, "failed"))
 
 
 async def test_invalid_output_is_repaired_once(
@@ -209,21 +226,31 @@ async def test_invalid_output_is_repaired_once(
     await merge_every_task(handle, world)
 
 
-async def test_invalid_output_twice_fails_with_one_comment_and_creates_nothing(
-    temporal: WorkflowEnvironment, worker: Worker, world: World, llm: LLMEmulator
+async def test_invalid_output_twice_fails_with_one_comment_and_creates_nothing_until_relabelled(
+    temporal: WorkflowEnvironment, worker: Worker, world: World, llm: LLMEmulator, published: Published
 ) -> None:
-    llm.reply('{"summary": "no tasks and no questions"}')
+    llm.reply('{"summary": "no tasks and no questions"}', times=2)
     handle = await start(temporal, worker, world)
 
-    result: PlanningResult = await handle.result()
+    failure = await plan_failure(handle.result())
 
-    assert result.status is PlanStatus.FAILED
-    assert "after one repair" in result.detail
+    assert failure.type == "PlanFailed"
+    assert "after one repair" in failure.message
     assert len(llm.requests) == 2
     assert world.sub_issues() == []
     assert [i["number"] for i in world.issues()] == [world.issue.number]
-    [failure] = with_marker(world.comments(), comment_marker(handle.id, "failed"))
-    assert "created nothing" in str(failure["body"])
+    [comment] = with_marker(world.comments(), comment_marker(handle.id, "failed"))
+    assert "created nothing" in str(comment["body"])
+
+    # "Apply the plan label again to retry": the failed plan starts afresh, as the same plan.
+    llm.reply(THREE_TASKS)
+    relabel = PlanRequested(
+        producer="gateway", issue=world.issue, label="paid-plan", actor="octo-org",
+        source=TriggerSource.WEBHOOK, source_id="again",
+    )  # fmt: skip
+    await start_planning(temporal.client, relabel, PlannerSettings(task_queue=worker.task_queue))
+    await eventually(lambda: published.of("paid.plan.task_ready", handle.id), "the plan after the re-label")
+    await merge_every_task(temporal.client.get_workflow_handle_for(PlanningWorkflow.run, handle.id), world)
 
 
 async def test_a_rejected_request_fails_at_once_and_overload_is_retried(
@@ -242,12 +269,14 @@ async def test_a_rejected_request_fails_at_once_and_overload_is_retried(
         world.issue.repo.owner, world.issue.repo.name, title="Another", as_user="octo-org"
     )
     issue = world.issue.model_copy(update={"number": other["number"]})
-    result: PlanningResult = await temporal.client.execute_workflow(
-        PlanningWorkflow.run,
-        planning_input(issue),
-        id=f"{plan_workflow_id(issue)}:{uuid.uuid4()}",
-        task_queue=worker.task_queue,
+    failure = await plan_failure(
+        temporal.client.execute_workflow(
+            PlanningWorkflow.run,
+            planning_input(issue),
+            id=f"{plan_workflow_id(issue)}:{uuid.uuid4()}",
+            task_queue=worker.task_queue,
+        )
     )
-    assert result.status is PlanStatus.FAILED
-    assert "prompt is too long" in result.detail
+    assert failure.type == "PlanFailed"
+    assert "prompt is too long" in failure.message
     assert len(llm.requests) == 1

@@ -36,7 +36,7 @@ def questions_text(questions: Sequence[str], *, label: str) -> str:
 def failure_text(reason: str) -> str:
     return "\n".join(
         [
-            "Paid could not plan this issue, and created nothing:",
+            "Paid did not plan this issue, and created nothing:",
             "",
             f"> {reason}",
             "",

@@ -7,6 +7,7 @@ nothing is created on GitHub until a complete, valid plan exists.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import NoReturn
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -97,43 +98,20 @@ class PlanningWorkflow:
                 )
             )
             if outcome.plan is None:
-                await self._comment(
-                    plan_id, request.issue, "failed", texts.failure_text(outcome.failure or "no plan")
-                )
-                await self._status(plan_id, request.issue, PlanStatus.FAILED)
-                return PlanningResult(
-                    plan_id=plan_id,
-                    status=PlanStatus.FAILED,
-                    issue_title=context.issue.title,
-                    detail=outcome.failure or "",
-                    question_rounds=rounds,
-                )
+                await self._give_up(plan_id, request.issue, PlanStatus.FAILED, outcome.failure or "no plan")
             plan = outcome.plan
             if not plan.questions or rounds >= request.max_question_rounds:
                 break
             rounds += 1
             answer = await self._ask(plan_id, request, plan.questions, rounds)
             if answer is None:
-                await self._status(plan_id, request.issue, PlanStatus.UNANSWERED)
-                return PlanningResult(
-                    plan_id=plan_id,
-                    status=PlanStatus.UNANSWERED,
-                    issue_title=context.issue.title,
-                    detail="no answer to the questions in time",
-                    question_rounds=rounds,
-                )
+                days = f"{request.answer_timeout_days:g}"
+                detail = f"nobody answered the questions within {days} days"
+                await self._give_up(plan_id, request.issue, PlanStatus.UNANSWERED, detail)
             answers.append(answer)
         if not plan.tasks:
             failure = "the model still had questions after every round of answers"
-            await self._comment(plan_id, request.issue, "failed", texts.failure_text(failure))
-            await self._status(plan_id, request.issue, PlanStatus.FAILED)
-            return PlanningResult(
-                plan_id=plan_id,
-                status=PlanStatus.FAILED,
-                issue_title=context.issue.title,
-                detail=failure,
-                question_rounds=rounds,
-            )
+            await self._give_up(plan_id, request.issue, PlanStatus.FAILED, failure)
         issues = await self._create_sub_issues(plan_id, request.issue, plan)
         await self._store(plan_id, request.issue, plan, issues, outcome)
         statuses = {task.id: TaskStatus.PENDING for task in plan.tasks}
@@ -191,6 +169,15 @@ class PlanningWorkflow:
             comment_url=comment,
             tasks=tuple(issues[t.id] for t in plan.tasks),
             question_rounds=rounds,
+        )
+
+    async def _give_up(self, plan_id: str, issue: IssueRef, status: PlanStatus, detail: str) -> NoReturn:
+        """One comment saying why, nothing created; the workflow fails, so the label applied again
+        starts a fresh plan (the subscriber restarts failed plans only)."""
+        await self._comment(plan_id, issue, "failed", texts.failure_text(detail))
+        await self._status(plan_id, issue, status)
+        raise ApplicationError(
+            detail, type=f"Plan{status.value.title().replace('_', '')}", non_retryable=True
         )
 
     async def _draft(self, request: DraftInput) -> DraftOutcome:
