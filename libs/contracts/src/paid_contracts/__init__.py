@@ -15,6 +15,7 @@ from paid_contracts.events import (
 )
 from paid_contracts.github import IssueRef, RepoRef
 from paid_contracts.github_events import IssueCommented, PullRequestClosed
+from paid_contracts.planning import PlanCompleted, PlanCreated, PlannedTask
 from paid_contracts.prompts import (
     ArmSummary,
     ExperimentConcluded,
@@ -34,7 +35,10 @@ __all__ = [
     "ExperimentConcluded",
     "IssueCommented",
     "IssueRef",
+    "PlanCompleted",
+    "PlanCreated",
     "PlanRequested",
+    "PlannedTask",
     "PromptCategory",
     "PromptPromoted",
     "PromptResolveReply",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from paid_contracts import events, github_events, prompts, reactions
+from paid_contracts import events, github_events, planning, prompts, reactions
 from paid_contracts.envelope import Event
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     *events.EVENTS,
     *github_events.EVENTS,
+    *planning.EVENTS,
     *prompts.EVENTS,
     *reactions.EVENTS,
 )
