@@ -35,10 +35,13 @@ from paid_devstack.binaries import temporal_test_server_binary
 from paid_evolution import api, experiments, registry, repo
 from paid_evolution.activities import EvolutionDeps
 from paid_evolution.decisions import ExperimentSettings
+from paid_evolution.llm_mutation import LlmMutationGenerator
 from paid_evolution.mutation import reflection_prompt
 from paid_evolution.params import EvolutionInput, EvolutionResult, MutationInput, SweepInput
 from paid_evolution.worker import make_worker
 from paid_evolution.workflows import EvolutionSweepWorkflow, PromptEvolutionWorkflow, evolution_workflow_id
+from paid_llm import LLMSettings, Provider, make_client
+from paid_llm_emulator import LLMEmulator
 
 HISTORIES = Path(__file__).parent / "histories"
 CODING = PromptCategory.CODING
@@ -337,3 +340,43 @@ async def test_recorded_histories_still_replay(recorded: Path) -> None:
     replayer = Replayer(workflows=[PromptEvolutionWorkflow], data_converter=pydantic_data_converter)
 
     await replayer.replay_workflow(history)
+
+
+async def test_the_model_writes_the_candidates_through_the_llm_layer(
+    env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], broker: NatsBroker, project: str
+) -> None:
+    good = "Issue {{ repo }}#{{ number }} on {{ branch }}: {{ title }}\n{{ body }}\nFor " + project + ".\n"
+    bad = "Issue {{ repo }}: {{ secrets }}\n"  # a variable no caller provides: dropped, never stored
+    await seed_failures(sessions, project)
+    with LLMEmulator() as llm:
+        llm.reply(
+            f"<prompt>{good}</prompt>\n<prompt>{bad}</prompt>", contains="Reflect on what in the prompt"
+        )
+        settings = LLMSettings(
+            provider=Provider.ANTHROPIC,
+            base_url=llm.anthropic_base_url,
+            model="claude-sonnet-4-5",
+            api_key="k",
+        )
+        deps = EvolutionDeps(
+            sessions=sessions,
+            broker=broker,
+            generator=LlmMutationGenerator(make_client(settings)),
+            client=env.client,
+            task_queue=f"evolution-llm-{uuid.uuid4()}",
+        )
+        async with make_worker(env.client, deps) as worker:
+            result = await env.client.execute_workflow(
+                PromptEvolutionWorkflow.run,
+                evolution_input(project, max_days=2),
+                id=evolution_workflow_id(CODING, project),
+                task_queue=worker.task_queue,
+            )
+        (asked,) = llm.requests
+
+    assert "the tests still fail" in asked.last_user_message
+    assert result.outcome == "inconclusive"
+    (candidate,) = result.candidates
+    async with sessions() as session:
+        version = await registry.get_version(session, version_id=candidate)
+    assert (version.template, version.parent_id) == (good, "coding@1")

@@ -9,9 +9,11 @@ from pathlib import Path
 from paid_evolution import api, registry, subscribers
 from paid_evolution.activities import EvolutionDeps
 from paid_evolution.config import EvolutionSettings
+from paid_evolution.llm_mutation import LlmMutationGenerator
 from paid_evolution.mutation import MutationGenerator, NoMutations
 from paid_evolution.params import SweepInput
 from paid_evolution.worker import ensure_schedule, make_worker
+from paid_llm import make_client
 from paid_runtime.database import make_engine, migrate, session_factory
 from paid_runtime.host import ServiceHost
 from paid_runtime.http import health_app, make_server
@@ -63,9 +65,9 @@ async def serve(settings: EvolutionSettings) -> None:
 
 
 def mutation_generator(settings: EvolutionSettings) -> MutationGenerator:
-    if settings.mutation_generator == "none":
-        return NoMutations()
-    raise ValueError(f"PAID_EVOLUTION_MUTATION_GENERATOR={settings.mutation_generator!r}: expected none")
+    if settings.mutation_generator == "llm":
+        return LlmMutationGenerator(make_client(settings.llm()))
+    return NoMutations()
 
 
 def main() -> None:
