@@ -14,6 +14,7 @@ import pytest
 from paid_devstack import OtlpSink
 from paid_devstack.demo_repo import DemoIssue
 from paid_devstack.sandbox import EmulatedPaid
+from paid_llm_emulator import LLMEmulator
 
 GATED_AGENT = Path(__file__).parent / "agents" / "gated_agent.py"
 _repo_numbers = itertools.count(1)
@@ -28,7 +29,14 @@ def spans() -> Iterator[OtlpSink]:
 
 
 @pytest.fixture(scope="session")
-def paid(spans: OtlpSink) -> Iterator[EmulatedPaid]:
+def llm() -> Iterator[LLMEmulator]:
+    """The planner's model: each test scripts its answers, matched on its own issue."""
+    with LLMEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="session")
+def paid(spans: OtlpSink, llm: LLMEmulator) -> Iterator[EmulatedPaid]:
     executor_env = {
         "PAID_EXECUTOR_AGENT": "command",
         "PAID_EXECUTOR_AGENT_COMMAND": f"{sys.executable} {GATED_AGENT} {{prompt_file}}",
@@ -37,7 +45,13 @@ def paid(spans: OtlpSink) -> Iterator[EmulatedPaid]:
     # Not under pytest's tmp root: pytest makes that 0700 when a session starts, and the embedded
     # PostgreSQL runs as an unprivileged user that must keep reaching its data directory.
     home = Path(tempfile.mkdtemp(prefix="paid-integration-"))
-    with EmulatedPaid(home, service_env={"executor": executor_env}, otlp_endpoint=spans.endpoint) as stack:
+    planner_env = {
+        "PAID_PLANNER_LLM_PROVIDER": "anthropic",
+        "PAID_PLANNER_LLM_BASE_URL": llm.anthropic_base_url,
+        "PAID_PLANNER_LLM_MODEL": "claude-sonnet-4-5",
+    }
+    service_env = {"executor": executor_env, "planner": planner_env}
+    with EmulatedPaid(home, service_env=service_env, otlp_endpoint=spans.endpoint) as stack:
         yield stack
 
 

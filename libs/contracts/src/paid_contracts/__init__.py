@@ -15,22 +15,43 @@ from paid_contracts.events import (
 )
 from paid_contracts.github import IssueRef, RepoRef
 from paid_contracts.github_events import IssueCommented, PullRequestClosed
+from paid_contracts.planning import PlanCompleted, PlanCreated, PlannedTask
 from paid_contracts.projects import LabelMapping, ProjectRegistered, ProjectSnapshot, ProjectUpdated
+from paid_contracts.prompts import (
+    ArmSummary,
+    ExperimentConcluded,
+    PromptCategory,
+    PromptPromoted,
+    PromptResolveReply,
+    PromptResolveRequest,
+)
+from paid_contracts.reactions import ReactionAction, ReactionChanged
 
 __all__ = [
     "ALL_EVENTS",
+    "ArmSummary",
     "BuildRequested",
     "Correlation",
     "Event",
+    "ExperimentConcluded",
     "IssueCommented",
     "IssueRef",
     "LabelMapping",
+    "PlanCompleted",
+    "PlanCreated",
     "PlanRequested",
+    "PlannedTask",
     "ProjectRegistered",
     "ProjectSnapshot",
     "ProjectUpdated",
+    "PromptCategory",
+    "PromptPromoted",
+    "PromptResolveReply",
+    "PromptResolveRequest",
     "PullRequestClosed",
     "PullRequestOpened",
+    "ReactionAction",
+    "ReactionChanged",
     "RepoRef",
     "RunFinished",
     "RunOutcome",

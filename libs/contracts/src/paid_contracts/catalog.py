@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from paid_contracts import events, github_events, projects
+from paid_contracts import events, github_events, planning, projects, prompts, reactions
 from paid_contracts.envelope import Event
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     *events.EVENTS,
     *github_events.EVENTS,
     *projects.EVENTS,
+    *planning.EVENTS,
+    *prompts.EVENTS,
+    *reactions.EVENTS,
 )

@@ -9,6 +9,8 @@ GITHUB_PLAN_REQUESTED = "paid.github.plan_requested"
 GITHUB_ISSUE_COMMENTED = "paid.github.issue_commented"
 GITHUB_PULL_REQUEST_CLOSED = "paid.github.pull_request_closed"
 PLAN_TASK_READY = "paid.plan.task_ready"
+PLAN_CREATED = "paid.plan.created"
+PLAN_COMPLETED = "paid.plan.completed"
 RUN_STARTED = "paid.run.started"
 RUN_FINISHED = "paid.run.finished"
 RUN_PULL_REQUEST_OPENED = "paid.run.pull_request_opened"
@@ -28,8 +30,18 @@ STREAM_PLAN = StreamSpec("PAID_PLAN", ("paid.plan.>",))
 STREAM_RUN = StreamSpec("PAID_RUN", ("paid.run.>",))
 STREAM_DEAD = StreamSpec("PAID_DEAD", (f"{DEAD_LETTER_PREFIX}.>",))
 STREAM_PROJECT = StreamSpec("PAID_PROJECT", ("paid.project.>",))
-ALL_STREAMS = (STREAM_GITHUB, STREAM_PLAN, STREAM_RUN, STREAM_DEAD, STREAM_PROJECT)
+ALL_STREAMS: tuple[StreamSpec, ...] = (STREAM_GITHUB, STREAM_PLAN, STREAM_RUN, STREAM_DEAD, STREAM_PROJECT)
 
 
 def dead_letter_subject(subject: str) -> str:
     return f"{DEAD_LETTER_PREFIX}.{subject}"
+
+
+# Appended by evolution (issue 6): prompt resolution (core NATS request-reply, not JetStream),
+# evolution's events, and human reactions on Paid's pull requests and comments.
+PROMPT_RESOLVE = "paid.prompt.resolve"
+EVOLUTION_PROMPT_PROMOTED = "paid.evolution.prompt_promoted"
+EVOLUTION_EXPERIMENT_CONCLUDED = "paid.evolution.experiment_concluded"
+GITHUB_REACTION_CHANGED = "paid.github.reaction_changed"
+STREAM_EVOLUTION = StreamSpec("PAID_EVOLUTION", ("paid.evolution.>",))
+ALL_STREAMS = (*ALL_STREAMS, STREAM_EVOLUTION)

@@ -179,6 +179,19 @@ class Emulator:
             item = self.hub.issue(found, number)
             return [self.hub.comment_json(found, found.comments[cid]) for cid in item.comment_ids]
 
+    def issues(self, owner: str, repo: str) -> list[Json]:
+        """Every issue (not pull request), oldest first."""
+        found = self._repo(owner, repo)
+        with self.hub.store.lock:
+            items = sorted(found.issues.values(), key=lambda item: item.number)
+            return [self.hub.issue_json(found, item) for item in items if item.pull is None]
+
+    def sub_issues(self, owner: str, repo: str, number: int) -> list[Json]:
+        found = self._repo(owner, repo)
+        with self.hub.store.lock:
+            item = self.hub.issue(found, number)
+            return [self.hub.issue_json(found, found.issues[n]) for n in item.sub_issues]
+
     def branch_sha(self, owner: str, repo: str, branch: str) -> str | None:
         found = self._repo(owner, repo)
         return self.hub.git.branch_sha(found.owner, found.name, branch)

@@ -99,6 +99,19 @@ class GitRepos:
         except GitError:
             return None
 
+    def tree(self, owner: str, name: str, ref: str) -> list[tuple[str, str, str, str, int | None]] | None:
+        """(mode, type, sha, path, size) of every entry under `ref`, recursively; None if `ref` is unknown."""
+        try:
+            out = self._git(owner, name, "ls-tree", "-r", "-t", "--long", "--full-tree", ref)
+        except GitError:
+            return None
+        entries = []
+        for line in out.splitlines():
+            meta, _, path = line.partition("\t")
+            mode, kind, sha, size = meta.split()
+            entries.append((mode, kind, sha, path, int(size) if size.isdigit() else None))
+        return entries
+
     def diff_stats(self, owner: str, name: str, base: str, head: str) -> DiffStats:
         commits = int(self._git(owner, name, "rev-list", "--count", f"{base}..{head}").strip() or 0)
         additions = deletions = changed = 0

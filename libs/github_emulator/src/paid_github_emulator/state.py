@@ -70,6 +70,8 @@ class Issue:
     labels: list[str] = field(default_factory=list)
     comment_ids: list[int] = field(default_factory=list)
     pull: PullDetails | None = None
+    sub_issues: list[int] = field(default_factory=list)  # numbers, in the order added
+    parent: int | None = None
 
 
 @dataclass

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
-from paid_evolution import subscribers
+from paid_evolution import api, registry, subscribers
+from paid_evolution.activities import EvolutionDeps
 from paid_evolution.config import EvolutionSettings
+from paid_evolution.llm_mutation import LlmMutationGenerator
+from paid_evolution.mutation import MutationGenerator, NoMutations
+from paid_evolution.params import SweepInput
+from paid_evolution.worker import ensure_schedule, make_worker
+from paid_llm import make_client
 from paid_runtime.database import make_engine, migrate, session_factory
 from paid_runtime.host import ServiceHost
 from paid_runtime.http import health_app, make_server
 from paid_runtime.logs import setup_logging
 from paid_runtime.messaging import make_broker
-from paid_runtime.readiness import database_ready, nats_ready
+from paid_runtime.readiness import database_ready, nats_ready, temporal_ready
 from paid_runtime.telemetry import setup_tracing
+from paid_runtime.temporal import connect_temporal
 
 SERVICE = "evolution"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -24,13 +32,42 @@ async def serve(settings: EvolutionSettings) -> None:
     setup_tracing(SERVICE, settings.otlp_endpoint)
     engine = make_engine(settings.database_url)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
+    sessions = session_factory(engine)
+    async with sessions() as session:
+        await registry.seed_defaults(session)
     broker = make_broker(settings.nats_url, SERVICE)
-    subscribers.register(broker, session_factory(engine))
-    checks = {"nats": nats_ready(broker), "database": database_ready(engine)}
-    http = make_server(health_app(SERVICE, checks), settings.http_host, settings.http_port)
+    subscribers.register(broker, sessions)
+    client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+    deps = EvolutionDeps(
+        sessions=sessions,
+        broker=broker,
+        generator=mutation_generator(settings),
+        client=client,
+        task_queue=settings.task_queue,
+    )
+    worker = make_worker(client, deps)
+    await ensure_schedule(
+        client,
+        task_queue=settings.task_queue,
+        every=timedelta(hours=settings.sweep_every_hours),
+        sweep=SweepInput(),
+    )
+    checks = {
+        "nats": nats_ready(broker),
+        "database": database_ready(engine),
+        "temporal": temporal_ready(client),
+    }
+    app = api.mount(health_app(SERVICE, checks), sessions, broker=broker, temporal=client)
+    http = make_server(app, settings.http_host, settings.http_port)
     host = ServiceHost(SERVICE)
     host.on_stop(engine.dispose)
-    await host.run(http=http, broker=broker)
+    await host.run(http=http, broker=broker, worker=worker)
+
+
+def mutation_generator(settings: EvolutionSettings) -> MutationGenerator:
+    if settings.mutation_generator == "llm":
+        return LlmMutationGenerator(make_client(settings.llm()))
+    return NoMutations()
 
 
 def main() -> None:

@@ -1,20 +1,52 @@
-"""Evolution's NATS handlers."""
+"""Evolution's NATS handlers: runs and their late outcomes (JetStream), prompt resolution (request-reply)."""
 
 from __future__ import annotations
 
 import logging
 
 from faststream.nats import NatsBroker
+from faststream.nats.annotations import NatsMessage
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paid_contracts import RunFinished, subjects
-from paid_evolution import repo
+from paid_contracts import (
+    PromptResolveReply,
+    PromptResolveRequest,
+    PullRequestClosed,
+    ReactionChanged,
+    RunFinished,
+    subjects,
+)
+from paid_evolution import experiments, repo
+from paid_evolution.registry import RegistryError
 from paid_runtime.messaging import STREAMS
 from paid_runtime.subscriptions import durable_subscriber
 from paid_runtime.telemetry import current_trace_id
 
 log = logging.getLogger(__name__)
+
+
+async def resolve_prompt(
+    sessions: async_sessionmaker[AsyncSession], request: PromptResolveRequest
+) -> PromptResolveReply:
+    """The answer to `paid.prompt.resolve`: an error reply (never silence) when nothing can be resolved."""
+    async with sessions() as session:
+        try:
+            version, experiment_id, arm = await experiments.resolve(
+                session, category=request.category, project=request.project, run_key=request.run_key
+            )
+        except RegistryError as error:
+            return PromptResolveReply(error=str(error))
+    return PromptResolveReply(
+        version=version.id,
+        category=request.category,
+        template=version.template,
+        variables=tuple(version.variables),
+        content_hash=version.content_hash,
+        experiment_id=experiment_id,
+        arm=arm,
+    )
 
 
 def register(broker: NatsBroker, sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -30,3 +62,40 @@ def register(broker: NatsBroker, sessions: async_sessionmaker[AsyncSession]) -> 
             added = await repo.record_run(session, event=event, trace_id=current_trace_id())
         state = "new" if added else "already known"
         log.info("run %s recorded (%s)", event.run_id, state, extra={"run_id": event.run_id})
+
+    @durable_subscriber(
+        broker,
+        service="evolution",
+        name="pull-request-closed",
+        subject=subjects.GITHUB_PULL_REQUEST_CLOSED,
+        stream=STREAMS["PAID_GITHUB"],
+    )
+    async def on_pull_request_closed(event: PullRequestClosed) -> None:
+        async with sessions() as session:
+            runs = await repo.record_pull_request_closed(session, event=event)
+        state = "merged" if event.merged else "closed"
+        log.info("%s#%d %s: re-scored runs %s", event.repo.full_name, event.number, state, runs)
+
+    @durable_subscriber(
+        broker,
+        service="evolution",
+        name="reaction-changed",
+        subject=subjects.GITHUB_REACTION_CHANGED,
+        stream=STREAMS["PAID_GITHUB"],
+    )
+    async def on_reaction_changed(event: ReactionChanged) -> None:
+        async with sessions() as session:
+            runs = await repo.record_reaction(session, event=event)
+        if runs:
+            log.info(
+                "vote %s on %s#%d: re-scored %s", event.content, event.repo.full_name, event.number, runs
+            )
+
+    # Core NATS request-reply: a queue group spreads requests over replicas; the return value is the reply.
+    @broker.subscriber(subjects.PROMPT_RESOLVE, queue="evolution")
+    async def on_prompt_resolve(message: NatsMessage) -> PromptResolveReply:
+        try:
+            request = PromptResolveRequest.model_validate_json(message.body)
+        except ValidationError as error:
+            return PromptResolveReply(error=f"invalid {subjects.PROMPT_RESOLVE} request: {error}")
+        return await resolve_prompt(sessions, request)

@@ -2,46 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from githubkit.exception import RequestFailed
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from paid_contracts import IssueRef
-from paid_planner import repo
-from paid_planner.github import GitHubFactory, github_failure
-from paid_planner.params import AcknowledgeInput, Acknowledgement, IssueDetails, PlanStatusUpdate
+from paid_contracts import Event, IssueRef, PlanCompleted, PlanCreated, TaskReady
+from paid_planner import context, drafting, issue_writes, repo
+from paid_planner.drafting import LLMFactory
+from paid_planner.github import GitHubFactory
+from paid_planner.params import (
+    CommentInput,
+    CommentResult,
+    DraftInput,
+    DraftOutcome,
+    IssueDetails,
+    LabelChange,
+    PlanStatus,
+    PlanStatusUpdate,
+    RepositoryContext,
+    StorePlanInput,
+    SubIssue,
+    SubIssueInput,
+    TaskStatusUpdate,
+)
 
-PAGE_SIZE = 100
-
-
-def ack_marker(plan_id: str) -> str:
-    return f"<!-- paid:plan={plan_id}:ack -->"
-
-
-def acknowledgement_text(request: AcknowledgeInput) -> str:
-    return "\n".join(
-        [
-            f"Paid received a planning request for this issue (label `{request.label}`, "
-            f"applied by @{request.actor}).",
-            "",
-            "Planning, that is decomposing the issue into sub-issues that Paid then builds one by one, "
-            "is not implemented in this version of Paid yet: no plan will be posted for this request.",
-            "",
-            ack_marker(request.plan_id),
-        ]
-    )
+Publisher = Callable[[Event], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
 class PlannerActivities:
     sessions: async_sessionmaker[AsyncSession]
     github: GitHubFactory
+    llm: LLMFactory
+    publish: Publisher
 
     @activity.defn(name="planner.save_plan_status")
     async def save_plan_status(self, update: PlanStatusUpdate) -> None:
@@ -56,42 +53,73 @@ class PlannerActivities:
 
     @activity.defn(name="planner.fetch_issue")
     async def fetch_issue(self, issue: IssueRef) -> IssueDetails:
-        try:
-            async with self.github() as github:
-                response = await github.rest.issues.async_get(issue.repo.owner, issue.repo.name, issue.number)
-        except RequestFailed as error:
-            raise github_failure(error, f"reading {issue.key}") from error
-        found = response.parsed_data
-        if found.pull_request:
-            raise ApplicationError(f"{issue.key} is a pull request, not an issue", non_retryable=True)
-        return IssueDetails(title=found.title, state=found.state, html_url=found.html_url)
+        async with self.github() as github:
+            return await context.fetch_issue(github, issue)
 
-    @activity.defn(name="planner.acknowledge_plan_request")
-    async def acknowledge_plan_request(self, request: AcknowledgeInput) -> Acknowledgement:
-        """Posts one comment per plan: a retry or a replay finds its marker and posts nothing."""
-        owner, name, number = request.issue.repo.owner, request.issue.repo.name, request.issue.number
-        marker = ack_marker(request.plan_id)
-        try:
-            async with self.github() as github:
-                page = 1
-                while True:
-                    comments = (
-                        await github.rest.issues.async_list_comments(
-                            owner, name, number, per_page=PAGE_SIZE, page=page
-                        )
-                    ).parsed_data
-                    for comment in comments:
-                        if marker in (comment.body or ""):
-                            return Acknowledgement(comment_url=comment.html_url, already_posted=True)
-                    if len(comments) < PAGE_SIZE:
-                        break
-                    page += 1
-                created = await github.rest.issues.async_create_comment(
-                    owner, name, number, body=acknowledgement_text(request)
-                )
-        except RequestFailed as error:
-            raise github_failure(error, f"acknowledging the plan request on {request.issue.key}") from error
-        return Acknowledgement(comment_url=created.parsed_data.html_url, already_posted=False)
+    @activity.defn(name="planner.fetch_context")
+    async def fetch_context(self, issue: IssueRef) -> RepositoryContext:
+        async with self.github() as github:
+            return await context.fetch_context(github, issue)
+
+    @activity.defn(name="planner.draft_plan")
+    async def draft_plan(self, request: DraftInput) -> DraftOutcome:
+        return await drafting.draft_plan(self.llm, request)
+
+    @activity.defn(name="planner.upsert_comment")
+    async def upsert_comment(self, request: CommentInput) -> CommentResult:
+        async with self.github() as github:
+            return await issue_writes.upsert_comment(github, request)
+
+    @activity.defn(name="planner.set_label")
+    async def set_label(self, change: LabelChange) -> None:
+        async with self.github() as github:
+            await issue_writes.set_label(github, change)
+
+    @activity.defn(name="planner.ensure_sub_issue")
+    async def ensure_sub_issue(self, request: SubIssueInput) -> SubIssue:
+        async with self.github() as github:
+            return await issue_writes.ensure_sub_issue(github, request)
+
+    @activity.defn(name="planner.store_plan")
+    async def store_plan(self, plan: StorePlanInput) -> None:
+        async with self.sessions() as session:
+            await repo.store_plan(session, plan=plan, status=PlanStatus.PLANNED.value)
+
+    @activity.defn(name="planner.set_task_status")
+    async def set_task_status(self, update: TaskStatusUpdate) -> None:
+        async with self.sessions() as session:
+            await repo.set_task_status(
+                session,
+                plan_id=update.plan_id,
+                task_id=update.task_id,
+                status=update.status.value,
+                pull_request=update.pull_request,
+            )
+
+    @activity.defn(name="planner.publish_plan_created")
+    async def publish_plan_created(self, event: PlanCreated) -> None:
+        await self.publish(event)
+
+    @activity.defn(name="planner.publish_task_ready")
+    async def publish_task_ready(self, event: TaskReady) -> None:
+        await self.publish(event)
+
+    @activity.defn(name="planner.publish_plan_completed")
+    async def publish_plan_completed(self, event: PlanCompleted) -> None:
+        await self.publish(event)
 
     def all(self) -> list[Callable[..., Any]]:
-        return [self.save_plan_status, self.fetch_issue, self.acknowledge_plan_request]
+        return [
+            self.save_plan_status,
+            self.fetch_issue,
+            self.fetch_context,
+            self.draft_plan,
+            self.upsert_comment,
+            self.set_label,
+            self.ensure_sub_issue,
+            self.store_plan,
+            self.set_task_status,
+            self.publish_plan_created,
+            self.publish_task_ready,
+            self.publish_plan_completed,
+        ]

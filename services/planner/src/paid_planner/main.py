@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from paid_contracts import Event
+from paid_llm import make_client
 from paid_planner import subscribers
 from paid_planner.activities import PlannerActivities
 from paid_planner.config import PlannerSettings
@@ -14,7 +16,7 @@ from paid_runtime.database import make_engine, migrate, session_factory
 from paid_runtime.host import ServiceHost
 from paid_runtime.http import health_app, make_server
 from paid_runtime.logs import setup_logging
-from paid_runtime.messaging import make_broker
+from paid_runtime.messaging import make_broker, publish_event
 from paid_runtime.readiness import database_ready, nats_ready, temporal_ready
 from paid_runtime.telemetry import setup_tracing
 from paid_runtime.temporal import connect_temporal
@@ -29,9 +31,18 @@ async def serve(settings: PlannerSettings) -> None:
     engine = make_engine(settings.database_url)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
     client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+    sessions = session_factory(engine)
+    broker = make_broker(settings.nats_url, SERVICE)
+    llm_settings = settings.llm()
+
+    async def publish(event: Event) -> None:
+        await publish_event(broker, event)
+
     activities = PlannerActivities(
-        sessions=session_factory(engine),
+        sessions=sessions,
         github=github_factory(settings.github_api_url, settings.github_token),
+        llm=lambda: make_client(llm_settings),
+        publish=publish,
     )
     worker = build_worker(
         client,
@@ -39,8 +50,7 @@ async def serve(settings: PlannerSettings) -> None:
         activities=activities,
         graceful_shutdown_seconds=settings.graceful_shutdown_seconds,
     )
-    broker = make_broker(settings.nats_url, SERVICE)
-    subscribers.register(broker, client, task_queue=settings.task_queue)
+    subscribers.register(broker, client, settings, sessions)
     checks = {
         "nats": nats_ready(broker),
         "database": database_ready(engine),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from paid_contracts import IssueRef
+from paid_planner.plan_schema import PlanDraft, TaskDraft
 
 
 class _Params(BaseModel):
@@ -15,7 +16,17 @@ class _Params(BaseModel):
 
 class PlanStatus(StrEnum):
     REQUESTED = "requested"
-    ACKNOWLEDGED = "acknowledged"
+    NEEDS_INPUT = "needs_input"
+    PLANNED = "planned"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    UNANSWERED = "unanswered"
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    DONE = "done"
 
 
 class PlanningInput(_Params):
@@ -23,6 +34,9 @@ class PlanningInput(_Params):
     label: str
     actor: str
     request_event_id: str
+    needs_input_label: str = "paid-needs-input"
+    answer_timeout_days: float = 14.0
+    max_question_rounds: int = 3
 
 
 class PlanStatusUpdate(_Params):
@@ -35,23 +49,120 @@ class IssueDetails(_Params):
     title: str
     state: str
     html_url: str
+    body: str = ""
 
 
-class AcknowledgeInput(_Params):
+class RepositoryContext(_Params):
+    """What the model sees: the issue, the file tree and the files that say how to contribute."""
+
+    issue: IssueDetails
+    default_branch: str
+    tree: tuple[str, ...]
+    tree_truncated: bool
+    files: dict[str, str]
+
+
+class Answer(_Params):
+    """A reply to the planner's questions: a trusted comment, or the label applied again."""
+
+    author: str
+    body: str = ""
+    comment_id: int | None = None
+    trusted: bool = True
+
+
+class TaskMerged(_Params):
+    issue_number: int
+    pull_request: int
+
+
+class DraftInput(_Params):
     plan_id: str
     issue: IssueRef
-    actor: str
+    context: RepositoryContext
+    answers: tuple[Answer, ...] = ()
+    prompt_version: str
+
+
+class DraftOutcome(_Params):
+    """A validated plan, or why there is none (`failure`, to be posted on the issue)."""
+
+    plan: PlanDraft | None = None
+    failure: str | None = None
+    model: str
+    repaired: bool = False
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+
+
+class CommentInput(_Params):
+    """One comment per `key` and plan: posted once, then edited in place."""
+
+    plan_id: str
+    issue: IssueRef
+    key: str
+    body: str
+
+
+class CommentResult(_Params):
+    url: str
+    created: bool
+
+
+class LabelChange(_Params):
+    issue: IssueRef
     label: str
+    present: bool
 
 
-class Acknowledgement(_Params):
-    comment_url: str
-    already_posted: bool
+class SubIssueInput(_Params):
+    plan_id: str
+    parent: IssueRef
+    task: TaskDraft
+    position: int
+    dependency_numbers: tuple[int, ...] = ()
+
+
+class SubIssue(_Params):
+    task_id: str
+    number: int
+    url: str
+    created: bool
+
+
+class StoredTask(_Params):
+    task_id: str
+    position: int
+    title: str
+    issue_number: int
+    depends_on: tuple[str, ...] = ()
+
+
+class StorePlanInput(_Params):
+    plan_id: str
+    issue: IssueRef
+    summary: str
+    prompt_version: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    tasks: tuple[StoredTask, ...]
+
+
+class TaskStatusUpdate(_Params):
+    plan_id: str
+    task_id: str
+    status: TaskStatus
+    pull_request: int | None = None
 
 
 class PlanningResult(_Params):
     plan_id: str
     status: PlanStatus
     issue_title: str
-    comment_url: str
-    detail: str
+    comment_url: str = ""
+    detail: str = ""
+    tasks: tuple[SubIssue, ...] = Field(default=())
+    question_rounds: int = 0

@@ -1,16 +1,22 @@
-"""The planner's NATS handlers: a plan request starts (at most one) PlanningWorkflow per issue."""
+"""The planner's NATS handlers: plan requests start PlanningWorkflow; answers and merges signal it."""
 
 from __future__ import annotations
 
 import logging
 
 from faststream.nats import NatsBroker
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
-from paid_contracts import PlanRequested, subjects
-from paid_planner.params import PlanningInput
+from paid_contracts import IssueCommented, PlanRequested, PullRequestClosed, subjects
+from paid_planner import repo
+from paid_planner.config import PlannerSettings
+from paid_planner.params import Answer, PlanningInput, TaskMerged
+from paid_planner.texts import is_paid_text
 from paid_planner.workflows import PlanningWorkflow, plan_workflow_id
 from paid_runtime.messaging import STREAMS
 from paid_runtime.subscriptions import durable_subscriber
@@ -18,7 +24,9 @@ from paid_runtime.subscriptions import durable_subscriber
 log = logging.getLogger(__name__)
 
 
-def register(broker: NatsBroker, client: Client, *, task_queue: str) -> None:
+def register(
+    broker: NatsBroker, client: Client, settings: PlannerSettings, sessions: async_sessionmaker[AsyncSession]
+) -> None:
     @durable_subscriber(
         broker,
         service="planner",
@@ -27,31 +35,94 @@ def register(broker: NatsBroker, client: Client, *, task_queue: str) -> None:
         stream=STREAMS["PAID_GITHUB"],
     )
     async def on_plan_requested(event: PlanRequested) -> None:
-        await start_planning(client, event, task_queue=task_queue)
+        await start_planning(client, event, settings)
+
+    @durable_subscriber(
+        broker,
+        service="planner",
+        name="issue-commented",
+        subject=subjects.GITHUB_ISSUE_COMMENTED,
+        stream=STREAMS["PAID_GITHUB"],
+    )
+    async def on_issue_commented(event: IssueCommented) -> None:
+        await forward_answer(client, event, settings)
+
+    @durable_subscriber(
+        broker,
+        service="planner",
+        name="pull-request-closed",
+        subject=subjects.GITHUB_PULL_REQUEST_CLOSED,
+        stream=STREAMS["PAID_GITHUB"],
+    )
+    async def on_pull_request_closed(event: PullRequestClosed) -> None:
+        await release_merged(client, event, sessions)
 
 
-async def start_planning(client: Client, event: PlanRequested, *, task_queue: str) -> str:
-    """Starts the issue's PlanningWorkflow; a redelivered request finds it and starts nothing.
+async def start_planning(client: Client, event: PlanRequested, settings: PlannerSettings) -> str:
+    """Starts the issue's PlanningWorkflow, or tells the running one the label was applied again.
 
-    A running workflow is kept (USE_EXISTING); a completed one is not restarted either, while a
-    failed one may be (ALLOW_DUPLICATE_FAILED_ONLY). Returns the workflow id. Raising makes the
-    subscriber nack, so the message is redelivered until the start succeeds.
+    Signal-with-start: a running plan receives the signal (it counts as an answer while questions are
+    open, and changes nothing otherwise); a completed plan is not restarted, a failed one may be
+    (ALLOW_DUPLICATE_FAILED_ONLY). Raising makes the subscriber nack, so the message is redelivered.
     """
     workflow_id = plan_workflow_id(event.issue)
     request = PlanningInput(
-        issue=event.issue, label=event.label, actor=event.actor, request_event_id=event.event_id
+        issue=event.issue,
+        label=event.label,
+        actor=event.actor,
+        request_event_id=event.event_id,
+        needs_input_label=settings.needs_input_label,
+        answer_timeout_days=settings.answer_timeout_days,
+        max_question_rounds=settings.max_question_rounds,
     )
     try:
         await client.start_workflow(
             PlanningWorkflow.run,
             request,
             id=workflow_id,
-            task_queue=task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            start_signal="answer",
+            start_signal_args=[Answer(author=event.actor, body="", trusted=True)],
         )
     except WorkflowAlreadyStartedError:
         log.info("%s already planned; request %s changes nothing", workflow_id, event.event_id)
     else:
-        log.info("%s started for request %s", workflow_id, event.event_id, extra={"workflow_id": workflow_id})
+        log.info("%s started or signalled for request %s", workflow_id, event.event_id)
     return workflow_id
+
+
+async def forward_answer(client: Client, event: IssueCommented, settings: PlannerSettings) -> bool:
+    """Signals the issue's running plan with a comment that may answer its questions."""
+    if is_paid_text(event.body):
+        return False
+    trusted = event.author_association.upper() in settings.trusted_associations
+    answer = Answer(author=event.author, body=event.body, comment_id=event.comment_id, trusted=trusted)
+    return await _signal(client, plan_workflow_id(event.issue), "answer", answer)
+
+
+async def release_merged(
+    client: Client, event: PullRequestClosed, sessions: async_sessionmaker[AsyncSession]
+) -> int:
+    """A merged pull request that closes planned sub-issues marks their tasks done in their plans."""
+    if not event.merged:
+        return 0
+    signalled = 0
+    for number in event.closes:
+        async with sessions() as session:
+            task = await repo.task_for_issue(session, repo=event.repo.full_name, issue_number=number)
+        if task is None:
+            continue
+        merged = TaskMerged(issue_number=number, pull_request=event.number)
+        signalled += await _signal(client, task.plan_id, "task_merged", merged)
+    return signalled
+
+
+async def _signal(client: Client, workflow_id: str, signal: str, payload: Answer | TaskMerged) -> bool:
+    try:
+        await client.get_workflow_handle(workflow_id).signal(signal, payload)
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:  # no plan, or it has finished: nothing to tell
+            return False
+        raise
+    return True

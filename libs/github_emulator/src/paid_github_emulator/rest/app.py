@@ -14,7 +14,15 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from paid_github_emulator.errors import DOCS, ApiError
 from paid_github_emulator.hub import Hub
 from paid_github_emulator.ratelimit import RateLimiter
-from paid_github_emulator.rest import comments_labels, issue_events, issues, pulls, repos
+from paid_github_emulator.rest import (
+    comments_labels,
+    issue_events,
+    issues,
+    pulls,
+    repo_files,
+    repos,
+    sub_issues,
+)
 from paid_github_emulator.rest.deps import bearer_token
 
 
@@ -93,6 +101,6 @@ def create_rest_app(hub: Hub, limiter: RateLimiter) -> FastAPI:
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(HTTPException, http_error)
-    for module in (repos, issue_events, issues, comments_labels, pulls):
+    for module in (repos, issue_events, issues, comments_labels, pulls, repo_files, sub_issues):
         app.include_router(module.router)
     return app

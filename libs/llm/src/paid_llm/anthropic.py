@@ -1,0 +1,145 @@
+"""Anthropic Messages API (`POST {base_url}/v1/messages`), plain and streamed."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from paid_llm.errors import InvalidResponse, error_for_status
+from paid_llm.http import HttpTransport, Json, parse_json_object
+from paid_llm.pricing import PriceTable, cost_usd
+from paid_llm.types import ChatRequest, Completion, Provider, StreamChunk, ToolCall, Usage
+
+API_VERSION = "2023-06-01"
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+
+
+class AnthropicClient:
+    provider = Provider.ANTHROPIC
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = 120.0,
+        prices: PriceTable | None = None,
+    ) -> None:
+        self.model = model
+        self._prices = prices
+        self._http = HttpTransport(
+            base_url=base_url,
+            headers={"x-api-key": api_key, "anthropic-version": API_VERSION},
+            timeout=timeout,
+            provider=self.provider.value,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def body(self, request: ChatRequest, *, stream: bool = False) -> Json:
+        body: Json = {
+            "model": request.model or self.model,
+            "max_tokens": request.max_tokens,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        }
+        if request.system:
+            body["system"] = request.system
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.tools:
+            body["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": t.input_schema}
+                for t in request.tools
+            ]
+        if stream:
+            body["stream"] = True
+        return body
+
+    async def complete(self, request: ChatRequest) -> Completion:
+        started = time.monotonic()
+        data = await self._http.post_json("v1/messages", self.body(request))
+        try:
+            text = "".join(b["text"] for b in data["content"] if b.get("type") == "text")
+            calls = tuple(
+                ToolCall(id=b["id"], name=b["name"], arguments=b.get("input") or {})
+                for b in data["content"]
+                if b.get("type") == "tool_use"
+            )
+            usage = Usage(
+                input_tokens=int(data["usage"]["input_tokens"]),
+                output_tokens=int(data["usage"]["output_tokens"]),
+            )
+            model = str(data.get("model") or request.model or self.model)
+        except (KeyError, TypeError, ValueError) as error:
+            raise InvalidResponse(f"anthropic answer lacks {error}", provider="anthropic") from error
+        return self._completion(model, text, calls, data.get("stop_reason"), usage, started)
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
+        started = time.monotonic()
+        model, stop_reason = request.model or self.model, None
+        text: list[str] = []
+        usage = Usage()
+        tools: dict[int, dict[str, Any]] = {}
+        async for _event, data in self._http.post_sse("v1/messages", self.body(request, stream=True)):
+            event = parse_json_object(data, "anthropic")
+            kind = event.get("type")
+            if kind == "message_start":
+                message = event.get("message", {})
+                model = message.get("model", model)
+                usage = usage + _usage(message.get("usage", {}))
+            elif kind == "content_block_start":
+                block = event.get("content_block", {})
+                if block.get("type") == "tool_use":
+                    tools[event["index"]] = {"id": block["id"], "name": block["name"], "json": ""}
+            elif kind == "content_block_delta":
+                delta = event.get("delta", {})
+                if delta.get("type") == "text_delta":
+                    text.append(delta["text"])
+                    yield StreamChunk(text=delta["text"])
+                elif delta.get("type") == "input_json_delta":
+                    tools[event["index"]]["json"] += delta.get("partial_json", "")
+            elif kind == "message_delta":
+                stop_reason = event.get("delta", {}).get("stop_reason", stop_reason)
+                usage = Usage(
+                    input_tokens=usage.input_tokens,
+                    output_tokens=int(event.get("usage", {}).get("output_tokens", usage.output_tokens)),
+                )
+            elif kind == "error":
+                error = event.get("error", {})
+                status = 529 if error.get("type") == "overloaded_error" else 500
+                raise error_for_status(status, str(error.get("message")), provider="anthropic")
+        calls = tuple(
+            ToolCall(id=t["id"], name=t["name"], arguments=json.loads(t["json"] or "{}"))
+            for _, t in sorted(tools.items())
+        )
+        yield StreamChunk(
+            completion=self._completion(model, "".join(text), calls, stop_reason, usage, started)
+        )
+
+    def _completion(
+        self,
+        model: str,
+        text: str,
+        calls: tuple[ToolCall, ...],
+        stop_reason: str | None,
+        usage: Usage,
+        started: float,
+    ) -> Completion:
+        return Completion(
+            provider=self.provider,
+            model=model,
+            text=text,
+            tool_calls=calls,
+            stop_reason=stop_reason,
+            usage=usage,
+            cost_usd=cost_usd(usage, provider=self.provider.value, model=model, table=self._prices),
+            duration_seconds=time.monotonic() - started,
+        )
+
+
+def _usage(raw: dict[str, Any]) -> Usage:
+    return Usage(input_tokens=int(raw.get("input_tokens", 0)), output_tokens=int(raw.get("output_tokens", 0)))

@@ -1,0 +1,78 @@
+"""The emulator's HTTP API: `/v1/messages` (Anthropic), `/v1/chat/completions` (OpenAI), `/_emulator`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from paid_llm_emulator import wire
+from paid_llm_emulator.rules import Api, Rule, RuleBook
+
+RECORDED_HEADERS = ("x-api-key", "authorization", "anthropic-version", "content-type")
+
+
+def create_app(book: RuleBook) -> FastAPI:
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+    async def answer(api: Api, request: Request) -> Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse(wire.error_body(api, 400, "the body is not JSON"), status_code=400)
+        if not isinstance(body, dict) or not body.get("model") or not isinstance(body.get("messages"), list):
+            return JSONResponse(wire.error_body(api, 400, "model and messages are required"), status_code=400)
+        headers = {k: v for k, v in request.headers.items() if k in RECORDED_HEADERS}
+        recorded = wire.record(api, request.url.path, body, headers)
+        reply = book.answer(recorded)
+        if reply is None:
+            last = recorded.last_user_message[:200]
+            message = f"llm-emulator: no rule matches the request (last user message: {last!r})"
+            return JSONResponse(wire.error_body(api, 400, message), status_code=400)
+        if reply.delay_seconds:
+            await asyncio.sleep(reply.delay_seconds)
+        if reply.status >= 400:
+            extra = {"retry-after": str(reply.retry_after)} if reply.retry_after is not None else None
+            return JSONResponse(
+                wire.error_body(api, reply.status, reply.error_message),
+                status_code=reply.status,
+                headers=extra,
+            )
+        if recorded.stream:
+            events = (
+                wire.anthropic_stream(reply, recorded)
+                if api == "anthropic"
+                else wire.openai_stream(reply, recorded)
+            )
+            return StreamingResponse(events, media_type="text/event-stream")
+        shaped = (
+            wire.anthropic_message(reply, recorded)
+            if api == "anthropic"
+            else wire.openai_completion(reply, recorded)
+        )
+        return JSONResponse(shaped)
+
+    @app.post("/v1/messages")
+    async def anthropic_messages(request: Request) -> Response:
+        return await answer("anthropic", request)
+
+    @app.post("/v1/chat/completions")
+    async def openai_chat(request: Request) -> Response:
+        return await answer("openai", request)
+
+    @app.post("/_emulator/rules", status_code=201)
+    async def add_rule(rule: Rule) -> dict[str, str]:
+        book.add(rule)
+        return {"status": "added"}
+
+    @app.delete("/_emulator/rules", status_code=204)
+    async def clear_rules() -> None:
+        book.clear()
+
+    @app.get("/_emulator/requests")
+    async def requests() -> list[dict[str, Any]]:
+        return [r.model_dump() for r in book.requests]
+
+    return app

@@ -1,0 +1,226 @@
+"""Read API for the gateway: prompts, versions, diffs, experiments with their statistics."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from faststream.nats import NatsBroker
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+
+from paid_contracts import PromptCategory
+from paid_evolution import experiments, operations, registry
+from paid_evolution.decisions import CONTROL, ExperimentSettings
+from paid_evolution.models import ActivePrompt, Experiment
+from paid_evolution.stats import ArmSample, compare
+
+
+class VersionPublic(BaseModel):
+    id: str
+    category: str
+    number: int
+    template: str
+    variables: list[str]
+    content_hash: str
+    parent_id: str | None
+    reason: str
+    status: str
+    created_at: datetime
+
+
+class ActivePublic(BaseModel):
+    category: str
+    project: str
+    version_id: str
+    since: datetime
+
+
+class ArmPublic(BaseModel):
+    arm: str
+    version_id: str
+    weight: float
+    stopped: bool
+    stop_reason: str | None
+    samples: int
+    mean_score: float | None
+    difference: float | None = None  # against the control
+    interval: tuple[float, float] | None = None  # always-valid, at the experiment's corrected alpha
+    p_value: float | None = None  # always-valid
+
+
+class ExperimentPublic(BaseModel):
+    id: str
+    category: str
+    project: str
+    control_version: str
+    status: str
+    decision: str | None
+    winner_version: str | None
+    started_at: datetime
+    concluded_at: datetime | None
+    settings: ExperimentSettings
+    arms: list[ArmPublic] = []
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.evolution_sessions
+    async with sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(_session)]
+
+
+def make_router() -> APIRouter:
+    router = APIRouter(prefix="/api")
+
+    @router.get("/prompts")
+    async def active_prompts(session: SessionDep) -> list[ActivePublic]:
+        rows = await session.exec(
+            select(ActivePrompt).order_by(col(ActivePrompt.category), col(ActivePrompt.project))
+        )
+        return [ActivePublic.model_validate(row, from_attributes=True) for row in rows.all()]
+
+    @router.get("/prompts/{category}/versions")
+    async def versions(category: PromptCategory, session: SessionDep) -> list[VersionPublic]:
+        found = await registry.list_versions(session, category=category)
+        return [VersionPublic.model_validate(v, from_attributes=True) for v in found]
+
+    @router.get("/versions/{version_id}")
+    async def version(version_id: str, session: SessionDep) -> VersionPublic:
+        try:
+            return VersionPublic.model_validate(
+                await registry.get_version(session, version_id=version_id), from_attributes=True
+            )
+        except registry.RegistryError as error:
+            raise HTTPException(404, str(error)) from None
+
+    @router.get("/versions/{version_id}/diff")
+    async def diff(
+        version_id: str, session: SessionDep, against: Annotated[str | None, Query()] = None
+    ) -> dict[str, str]:
+        """Unified diff from `against` (default: the version's parent) to the version."""
+        try:
+            new = await registry.get_version(session, version_id=version_id)
+            base_id = against or new.parent_id
+            if base_id is None:
+                raise HTTPException(400, f"{version_id} has no parent: name one with ?against=")
+            old = await registry.get_version(session, version_id=base_id)
+        except registry.RegistryError as error:
+            raise HTTPException(404, str(error)) from None
+        lines = difflib.unified_diff(
+            old.template.splitlines(keepends=True), new.template.splitlines(keepends=True), old.id, new.id
+        )
+        return {"from": old.id, "to": new.id, "diff": "".join(lines)}
+
+    @router.get("/experiments")
+    async def list_experiments(
+        session: SessionDep,
+        project: Annotated[str | None, Query()] = None,
+        status: Annotated[str | None, Query()] = None,
+    ) -> list[ExperimentPublic]:
+        query = select(Experiment).order_by(col(Experiment.started_at).desc())
+        if project is not None:
+            query = query.where(Experiment.project == project)
+        if status is not None:
+            query = query.where(Experiment.status == status)
+        return [_experiment(row) for row in (await session.exec(query)).all()]
+
+    @router.get("/experiments/{experiment_id}")
+    async def experiment(experiment_id: str, session: SessionDep) -> ExperimentPublic:
+        row = await session.get(Experiment, experiment_id)
+        if row is None:
+            raise HTTPException(404, f"no experiment {experiment_id!r}")
+        public = _experiment(row)
+        samples = await experiments.samples(session, experiment_id=experiment_id)
+        arms = await experiments.arms_of(session, experiment_id=experiment_id)
+        control = samples.get(CONTROL, ArmSample())
+        alpha = public.settings.alpha / max(1, len(arms) - 1)
+        for arm in arms:
+            sample = samples.get(arm.arm, ArmSample())
+            entry = ArmPublic(
+                arm=arm.arm,
+                version_id=arm.version_id,
+                weight=arm.weight,
+                stopped=arm.stopped_at is not None,
+                stop_reason=arm.stop_reason,
+                samples=sample.n,
+                mean_score=sample.mean,
+            )
+            if arm.arm != CONTROL and sample.n and control.n:
+                comparison = compare(control, sample, alpha=alpha, tau2=public.settings.tau2)
+                entry.difference = comparison.difference
+                entry.interval = (comparison.lower, comparison.upper)
+                entry.p_value = comparison.p_value
+            public.arms.append(entry)
+        return public
+
+    @router.post("/prompts/{category}/projects/{project:path}/rollback")
+    async def rollback(category: PromptCategory, project: str, request: Request) -> dict[str, str]:
+        state = request.app.state
+        try:
+            current, restored = await operations.rollback(
+                state.evolution_sessions, state.evolution_broker, category=category, project=project
+            )
+        except registry.RegistryError as error:
+            raise HTTPException(409, str(error)) from None
+        return {"from": current, "to": restored}
+
+    @router.post("/experiments/{experiment_id}/approval")
+    async def approval(experiment_id: str, answer: ApprovalAnswer, request: Request) -> dict[str, str]:
+        state = request.app.state
+        try:
+            await operations.answer_approval(
+                state.evolution_sessions,
+                state.evolution_temporal,
+                experiment_id=experiment_id,
+                approved=answer.approved,
+            )
+        except LookupError as error:
+            raise HTTPException(404, str(error)) from None
+        except ValueError as error:
+            raise HTTPException(409, str(error)) from None
+        return {"experiment_id": experiment_id, "answer": "approved" if answer.approved else "rejected"}
+
+    return router
+
+
+class ApprovalAnswer(BaseModel):
+    approved: bool
+
+
+def _experiment(row: Experiment) -> ExperimentPublic:
+    return ExperimentPublic(
+        id=row.id,
+        category=row.category,
+        project=row.project,
+        control_version=row.control_version,
+        status=row.status,
+        decision=row.decision,
+        winner_version=row.winner_version,
+        started_at=row.started_at,
+        concluded_at=row.concluded_at,
+        settings=ExperimentSettings.model_validate(row.settings),
+    )
+
+
+def mount(
+    app: FastAPI,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    broker: NatsBroker | None = None,
+    temporal: Client | None = None,
+) -> FastAPI:
+    """The read routes need only the database; rollback needs the broker, approval the Temporal client."""
+    app.state.evolution_sessions = sessions
+    app.state.evolution_broker = broker
+    app.state.evolution_temporal = temporal
+    app.include_router(make_router())
+    return app
