@@ -198,12 +198,13 @@ class PlanningWorkflow:
     ) -> Answer | None:
         """Posts the questions, labels the issue and waits (a durable timer, no worker held) for an answer."""
         text = texts.questions_text(questions, label=request.needs_input_label)
-        await self._comment(plan_id, request.issue, f"questions-{round_}", text)
-        await self._label(request.issue, request.needs_input_label, present=True)
-        await self._status(plan_id, request.issue, PlanStatus.NEEDS_INPUT)
+        # Listen before asking: an answer may arrive while the label and status are still being set.
         self._answers.clear()
         self._waiting_for_answer = True
         try:
+            await self._comment(plan_id, request.issue, f"questions-{round_}", text)
+            await self._label(request.issue, request.needs_input_label, present=True)
+            await self._status(plan_id, request.issue, PlanStatus.NEEDS_INPUT)
             await workflow.wait_condition(
                 lambda: bool(self._answers), timeout=timedelta(days=request.answer_timeout_days)
             )
