@@ -15,6 +15,7 @@ from paid_contracts.events import (
 )
 from paid_contracts.github import IssueRef, RepoRef
 from paid_contracts.github_events import IssueCommented, PullRequestClosed
+from paid_contracts.progress import RunOutputAppended
 
 __all__ = [
     "ALL_EVENTS",
@@ -29,6 +30,7 @@ __all__ = [
     "RepoRef",
     "RunFinished",
     "RunOutcome",
+    "RunOutputAppended",
     "RunStarted",
     "TaskReady",
     "TraceContext",

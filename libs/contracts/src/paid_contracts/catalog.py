@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from paid_contracts import events, github_events
+from paid_contracts import events, github_events, progress
 from paid_contracts.envelope import Event
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     *events.EVENTS,
     *github_events.EVENTS,
+    *progress.EVENTS,
 )

@@ -30,3 +30,7 @@ ALL_STREAMS = (STREAM_GITHUB, STREAM_PLAN, STREAM_RUN, STREAM_DEAD)
 
 def dead_letter_subject(subject: str) -> str:
     return f"{DEAD_LETTER_PREFIX}.{subject}"
+
+
+# Live output of a run's agent (see progress.py); kept apart from the lines above for easy merging.
+RUN_OUTPUT_APPENDED = "paid.run.output_appended"

@@ -1,4 +1,4 @@
-"""The gateway's FastAPI application: GitHub webhooks plus the health routes every service has."""
+"""The gateway's FastAPI application: GitHub webhooks, the API, the dashboard and the health routes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paid_gateway import webhooks
 from paid_gateway.config import GatewaySettings
-from paid_gateway.deps import Publisher
+from paid_gateway.deps import Publisher, TemporalProvider
+from paid_gateway.errors import install_error_handlers
+from paid_gateway.projections.hub import ChangeHub
+from paid_gateway.routers import control, costs, runs, tokens
+from paid_gateway.temporal_client import LazyTemporal
 from paid_runtime.http import ReadinessCheck, add_health_routes
 
 SERVICE = "gateway"
@@ -21,12 +25,27 @@ def create_app(
     publisher: Publisher,
     sessions: async_sessionmaker[AsyncSession],
     checks: dict[str, ReadinessCheck] | None = None,
+    temporal: TemporalProvider | None = None,
+    hub: ChangeHub | None = None,
 ) -> FastAPI:
-    app = FastAPI(title="paid-gateway", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="paid-gateway",
+        summary="Paid's API: runs, their live output and their control",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
     app.state.settings = settings
     app.state.publisher = publisher
     app.state.sessions = sessions
+    app.state.temporal = temporal or LazyTemporal(settings.temporal_target, settings.temporal_namespace)
+    app.state.hub = hub or ChangeHub()
+    install_error_handlers(app)
     app.include_router(webhooks.router)
+    # API routers (issue 7); the projects router (issue 3) is included the same way.
+    for api in (runs.router, control.router, costs.router, tokens.router):
+        app.include_router(api)
     add_health_routes(app, SERVICE, checks or {})
     # The request's server span starts the trace that the published event carries on.
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")

@@ -23,6 +23,11 @@ class GatewaySettings(ServiceSettings):
     publish_timeout_seconds: float = 5.0
     build_label: str = "paid-build"
     plan_label: str = "paid-plan"
+    # API, dashboard and live streams (issue 7).
+    admin_token: str = ""  # bootstrap admin: accepted as an admin API token, never stored
+    trace_ui_url: str | None = None  # e.g. http://jaeger:16686/trace/{trace_id}
+    stream_poll_seconds: float = 1.0  # live streams re-read this often without a local wake-up
+    output_tail_lines: int = 200
 
     @field_validator("webhook_secrets", mode="before")
     @classmethod
@@ -41,4 +46,8 @@ class GatewaySettings(ServiceSettings):
             raise ValueError("webhook_secrets must list at least one secret outside development")
         for secret in self.webhook_secrets:
             self.require_real_secret("webhook_secrets", secret)
+        if self.admin_token:
+            self.require_real_secret("admin_token", self.admin_token)
+            if len(self.admin_token) < 24:
+                raise ValueError("admin_token must be at least 24 characters (a random string)")
         return self
