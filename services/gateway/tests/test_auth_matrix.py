@@ -22,6 +22,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/readyz"): "public",
     ("GET", "/metrics"): "public",
     ("GET", "/openapi.json"): "public",
+    ("GET", "/"): "public",  # the dashboard's page and script hold no data: they call the API
+    ("GET", "/static"): "public",
     ("GET", "/api/runs"): V,
     ("GET", "/api/runs/stream"): V,
     ("GET", "/api/runs/{run_id}"): V,

@@ -7,7 +7,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paid_gateway import webhooks
+from paid_gateway import dashboard, webhooks
 from paid_gateway.config import GatewaySettings
 from paid_gateway.deps import Publisher, TemporalProvider
 from paid_gateway.errors import install_error_handlers
@@ -47,6 +47,7 @@ def create_app(
     for api in (runs.router, control.router, costs.router, tokens.router):
         app.include_router(api)
     add_health_routes(app, SERVICE, checks or {})
+    dashboard.install(app)
     # The request's server span starts the trace that the published event carries on.
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     return app
