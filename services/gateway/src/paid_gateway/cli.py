@@ -15,6 +15,7 @@ from rich.table import Table
 
 from paid_devstack import default_home
 from paid_devstack.platform import PaidPlatform, PlatformConfig
+from paid_gateway import cli_runs
 
 app = typer.Typer(help="Paid: labeled GitHub issues become pull requests, made by AI coding agents.")
 console = Console()
@@ -90,6 +91,8 @@ def endpoints_table(platform: PaidPlatform) -> Table:
     table.add_row("logs", str(platform.supervisor.log_dir))
     return table
 
+
+cli_runs.register(app)  # runs, logs, cancel/pause/resume/instruct, token (issue 7)
 
 if __name__ == "__main__":
     app()
