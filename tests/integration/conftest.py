@@ -16,6 +16,7 @@ from paid_devstack.demo_repo import DemoIssue
 from paid_devstack.sandbox import EmulatedPaid
 
 GATED_AGENT = Path(__file__).parent / "agents" / "gated_agent.py"
+ADMIN_TOKEN = "integration-admin-token-0123456789abcdef"  # the gateway's bootstrap admin token
 _repo_numbers = itertools.count(1)
 
 pytestmark = pytest.mark.integration
@@ -37,8 +38,14 @@ def paid(spans: OtlpSink) -> Iterator[EmulatedPaid]:
     # Not under pytest's tmp root: pytest makes that 0700 when a session starts, and the embedded
     # PostgreSQL runs as an unprivileged user that must keep reaching its data directory.
     home = Path(tempfile.mkdtemp(prefix="paid-integration-"))
-    with EmulatedPaid(home, service_env={"executor": executor_env}, otlp_endpoint=spans.endpoint) as stack:
+    service_env = {"executor": executor_env, "gateway": {"PAID_GATEWAY_ADMIN_TOKEN": ADMIN_TOKEN}}
+    with EmulatedPaid(home, service_env=service_env, otlp_endpoint=spans.endpoint) as stack:
         yield stack
+
+
+@pytest.fixture(scope="session")
+def admin_token() -> str:
+    return ADMIN_TOKEN
 
 
 @pytest.fixture

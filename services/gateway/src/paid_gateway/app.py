@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from paid_gateway import dashboard, webhooks
 from paid_gateway.config import GatewaySettings
 from paid_gateway.deps import Publisher, TemporalProvider
-from paid_gateway.errors import install_error_handlers
+from paid_gateway.errors import install_error_handlers, refuse_nul_characters
 from paid_gateway.projections.hub import ChangeHub
 from paid_gateway.routers import control, costs, runs, tokens
 from paid_gateway.temporal_client import LazyTemporal
@@ -45,7 +45,7 @@ def create_app(
     app.include_router(webhooks.router)
     # API routers (issue 7); the projects router (issue 3) is included the same way.
     for api in (runs.router, control.router, costs.router, tokens.router):
-        app.include_router(api)
+        app.include_router(api, dependencies=[Depends(refuse_nul_characters)])
     add_health_routes(app, SERVICE, checks or {})
     dashboard.install(app)
     # The request's server span starts the trace that the published event carries on.

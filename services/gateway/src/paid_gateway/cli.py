@@ -36,8 +36,13 @@ def up(
     webhook_secret: Annotated[
         str | None, typer.Option(envvar="PAID_WEBHOOK_SECRET", help="default: a fresh random secret")
     ] = None,
+    admin_token: Annotated[
+        str | None,
+        typer.Option(envvar="PAID_ADMIN_TOKEN", help="the API's admin token; default: a fresh one"),
+    ] = None,
 ) -> None:
     """Start Temporal, NATS, PostgreSQL (embedded unless given) and the five services; Ctrl-C stops all."""
+    admin_token = admin_token or f"paid_{secrets.token_urlsafe(32)}"
     config = PlatformConfig(
         home=(home or default_home()).resolve(),
         github_api_url=github_api_url,
@@ -48,6 +53,7 @@ def up(
         temporal_ui_url=temporal_ui,
         nats_url=nats,
         database_url=database,
+        service_env={"gateway": {"PAID_GATEWAY_ADMIN_TOKEN": admin_token}},
     )
     platform = PaidPlatform(config)
     started = time.monotonic()
@@ -84,6 +90,10 @@ def endpoints_table(platform: PaidPlatform) -> Table:
     table.add_row("Temporal frontend", infra.temporal_target)
     table.add_row("NATS JetStream", infra.nats_url)
     table.add_row("PostgreSQL", infra.database_url)
+    table.add_row("dashboard and API", f"{platform.url('gateway')}/")
+    table.add_row(
+        "API admin token", platform.config.service_env.get("gateway", {}).get("PAID_GATEWAY_ADMIN_TOKEN", "")
+    )
     table.add_row("GitHub webhook URL", platform.webhook_url)
     table.add_row("GitHub webhook secret", platform.config.webhook_secret)
     for name in platform.config.services:

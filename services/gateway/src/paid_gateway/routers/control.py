@@ -8,7 +8,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -35,6 +35,13 @@ class CancelRequest(BaseModel):
 
 class InstructRequest(BaseModel):
     text: str = Field(min_length=1, max_length=20_000, description="an instruction for the agent")
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("the instruction is blank")
+        return text.strip()
 
 
 class ControlAccepted(BaseModel):
@@ -118,10 +125,8 @@ async def instruct_run(
     run_id: RunId, request: InstructRequest, _: Operator, session: SessionDep, temporal: TemporalDep
 ) -> ControlAccepted:
     """Gives the agent an extra instruction, taken into account at its next iteration."""
-    text = request.text.strip()
-    if not text:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the instruction is blank")
-    return await _signal(temporal, await find_run(session, run_id), SIGNAL_INSTRUCT, text, "instruct")
+    run = await find_run(session, run_id)
+    return await _signal(temporal, run, SIGNAL_INSTRUCT, request.text, "instruct")
 
 
 @router.post("/{run_id}/retry", status_code=status.HTTP_202_ACCEPTED)
