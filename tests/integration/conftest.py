@@ -17,6 +17,7 @@ from paid_devstack.sandbox import EmulatedPaid
 from paid_llm_emulator import LLMEmulator
 
 GATED_AGENT = Path(__file__).parent / "agents" / "gated_agent.py"
+ADMIN_TOKEN = "integration-admin-token-0123456789abcdef"  # the gateway's bootstrap admin token
 _repo_numbers = itertools.count(1)
 
 pytestmark = pytest.mark.integration
@@ -50,9 +51,18 @@ def paid(spans: OtlpSink, llm: LLMEmulator) -> Iterator[EmulatedPaid]:
         "PAID_PLANNER_LLM_BASE_URL": llm.anthropic_base_url,
         "PAID_PLANNER_LLM_MODEL": "claude-sonnet-4-5",
     }
-    service_env = {"executor": executor_env, "planner": planner_env}
+    service_env = {
+        "executor": executor_env,
+        "planner": planner_env,
+        "gateway": {"PAID_GATEWAY_ADMIN_TOKEN": ADMIN_TOKEN},
+    }
     with EmulatedPaid(home, service_env=service_env, otlp_endpoint=spans.endpoint) as stack:
         yield stack
+
+
+@pytest.fixture(scope="session")
+def admin_token() -> str:
+    return ADMIN_TOKEN
 
 
 @pytest.fixture

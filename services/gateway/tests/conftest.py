@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import shutil
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -10,21 +12,29 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from faststream.nats import NatsBroker
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from paid_devstack import free_port, wait_until_async
 from paid_devstack.nats import NatsServer
 from paid_devstack.postgres import EmbeddedPostgres
 from paid_gateway.app import create_app
+from paid_gateway.auth.repo import create_token
+from paid_gateway.auth.tokens import Role
 from paid_gateway.config import GatewaySettings
 from paid_gateway.main import MIGRATIONS
 from paid_github_emulator import GitHubEmulator
 from paid_runtime.database import make_engine, migrate, session_factory
+from paid_runtime.http import make_server
 from paid_runtime.messaging import ensure_streams, make_broker, publish_event
 from paid_runtime.telemetry import setup_tracing
+
+# Helper modules beside the tests (gateway_run_events.py) import by name under --import-mode=importlib.
+sys.path.insert(0, str(Path(__file__).parent))
 
 FIXTURES = Path("/work/shared/fixtures/github-webhooks")
 SECRET = "test-webhook-secret"
@@ -127,3 +137,56 @@ async def client(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
         yield client
+
+
+# --- API (issue 7): an app with a bootstrap admin token and one stored token per role -------------
+
+ADMIN_TOKEN = "bootstrap-admin-token-for-the-gateway-tests"
+
+
+@pytest.fixture
+def api_settings() -> GatewaySettings:
+    return GatewaySettings(
+        webhook_secrets=[SECRET],
+        admin_token=ADMIN_TOKEN,
+        temporal_ui_url="http://temporal-ui.test",
+        trace_ui_url="http://traces.test/trace/{trace_id}",
+        stream_poll_seconds=0.2,
+    )
+
+
+@pytest.fixture
+def api_app(
+    api_settings: GatewaySettings, broker: NatsBroker, sessions: async_sessionmaker[AsyncSession]
+) -> FastAPI:
+    return create_app(api_settings, publisher=functools.partial(publish_event, broker), sessions=sessions)
+
+
+@pytest.fixture
+async def api(api_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=api_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        yield client
+
+
+@pytest.fixture
+async def role_tokens(sessions: async_sessionmaker[AsyncSession]) -> dict[Role, str]:
+    tokens: dict[Role, str] = {}
+    async with sessions() as session:
+        for role in Role:
+            _, tokens[role] = await create_token(session, name=f"test-{role.value}", role=role)
+    return tokens
+
+
+@pytest.fixture
+async def live_api(api_app: FastAPI) -> AsyncIterator[str]:
+    """The API on a real HTTP server (uvicorn), for streams and clients outside the process."""
+    port = free_port()
+    server = make_server(api_app, "127.0.0.1", port)
+    task = asyncio.create_task(server.serve())
+    await wait_until_async(lambda: server.started, timeout=10, what="the gateway's HTTP server")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -28,7 +28,7 @@ def test_production_refuses_placeholder_or_missing_secrets(secrets: list[str]) -
         GatewaySettings(environment="production", webhook_secrets=secrets)
 
 
-PRODUCTION = {"admin_token": "a-real-admin-token", "secrets_keys": [generate_key()]}
+PRODUCTION = {"admin_token": "a-real-admin-token-of-32-characters", "secrets_keys": [generate_key()]}
 
 
 def test_production_accepts_real_secrets() -> None:

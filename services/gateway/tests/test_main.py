@@ -27,6 +27,9 @@ from paid_gateway.signatures import sign
 SECRET = "main-test-secret"
 
 
+CLI_ADMIN_TOKEN = "admin-token-of-the-cli-under-test"
+
+
 def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -53,6 +56,7 @@ def gateway(
         "PAID_GATEWAY_WEBHOOK_SECRETS": json.dumps(["old-secret", SECRET]),
         "PAID_GATEWAY_GITHUB_API_URL": settings.github_api_url,
         "PAID_GATEWAY_GITHUB_TOKEN": settings.github_token,
+        "PAID_GATEWAY_ADMIN_TOKEN": CLI_ADMIN_TOKEN,
     }
     executable = Path(sys.executable).parent / "paid-gateway"
     log = (tmp_path / "gateway.log").open("wb")
@@ -100,7 +104,11 @@ def test_the_cli_registers_and_lists_projects_without_showing_secrets(
     base, process = gateway
     wait_ready(f"{base}/readyz", process)
     runner = CliRunner()
-    env = {"PAID_GATEWAY_URL": base, "PAID_PROJECT_TOKEN": "ghp_cli_secret_token"}
+    env = {
+        "PAID_GATEWAY_URL": base,
+        "PAID_TOKEN": CLI_ADMIN_TOKEN,
+        "PAID_PROJECT_TOKEN": "ghp_cli_secret_token",
+    }
     name = f"acme/cli-{uuid.uuid4().hex[:6]}"
 
     added = runner.invoke(
@@ -108,7 +116,11 @@ def test_the_cli_registers_and_lists_projects_without_showing_secrets(
         ["project", "add", name, "--label", "build=robot", "--allow", "alice", "--poll-interval", "15"],
         env=env,
     )
-    listed = runner.invoke(app, ["project", "list"], env={"PAID_GATEWAY_URL": base, "COLUMNS": "200"})
+    listed = runner.invoke(
+        app,
+        ["project", "list"],
+        env={"PAID_GATEWAY_URL": base, "PAID_TOKEN": CLI_ADMIN_TOKEN, "COLUMNS": "200"},
+    )
     again = runner.invoke(app, ["project", "add", name], env=env)
     bad = runner.invoke(app, ["project", "add", name, "--label", "nonsense"], env=env)
 

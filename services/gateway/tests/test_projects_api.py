@@ -26,7 +26,7 @@ from paid_runtime.secretbox import SecretBox, generate_key
 TOKEN = "ghp_project_token_value_1234"
 HOOK_SECRET = "project-hook-secret-1"
 NEXT_HOOK_SECRET = "project-hook-secret-2"
-ADMIN = "admin-token-for-tests"
+ADMIN = "admin-token-for-the-projects-tests"
 
 
 @pytest.fixture

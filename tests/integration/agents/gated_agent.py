@@ -22,6 +22,7 @@ def main() -> int:
         gate = Path(match.group(1))
         with gate.with_suffix(".started").open("a") as started:
             started.write(f"{os.getpid()}\n")
+        print(f"waiting at the gate {gate.name}", flush=True)  # for live tails of the output
         deadline = time.monotonic() + WAIT_LIMIT_SECONDS
         while not gate.exists():
             if time.monotonic() > deadline:

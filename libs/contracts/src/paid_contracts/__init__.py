@@ -16,6 +16,7 @@ from paid_contracts.events import (
 from paid_contracts.github import IssueRef, RepoRef
 from paid_contracts.github_events import IssueCommented, PullRequestClosed
 from paid_contracts.planning import PlanCompleted, PlanCreated, PlannedTask
+from paid_contracts.progress import RunOutputAppended
 from paid_contracts.projects import LabelMapping, ProjectRegistered, ProjectSnapshot, ProjectUpdated
 from paid_contracts.prompts import (
     ArmSummary,
@@ -55,6 +56,7 @@ __all__ = [
     "RepoRef",
     "RunFinished",
     "RunOutcome",
+    "RunOutputAppended",
     "RunStarted",
     "TaskReady",
     "TraceContext",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from paid_contracts import events, github_events, planning, projects, prompts, reactions
+from paid_contracts import events, github_events, planning, progress, projects, prompts, reactions
 from paid_contracts.envelope import Event
 
 ALL_EVENTS: tuple[type[Event], ...] = (
@@ -12,4 +12,5 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     *planning.EVENTS,
     *prompts.EVENTS,
     *reactions.EVENTS,
+    *progress.EVENTS,
 )

@@ -45,3 +45,6 @@ EVOLUTION_EXPERIMENT_CONCLUDED = "paid.evolution.experiment_concluded"
 GITHUB_REACTION_CHANGED = "paid.github.reaction_changed"
 STREAM_EVOLUTION = StreamSpec("PAID_EVOLUTION", ("paid.evolution.>",))
 ALL_STREAMS = (*ALL_STREAMS, STREAM_EVOLUTION)
+
+# Live output of a run's agent (see progress.py); kept apart from the lines above for easy merging.
+RUN_OUTPUT_APPENDED = "paid.run.output_appended"

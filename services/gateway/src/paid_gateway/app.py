@@ -1,17 +1,20 @@
-"""The gateway's FastAPI application: GitHub webhooks plus the health routes every service has."""
+"""The gateway's FastAPI application: GitHub webhooks, the API, the dashboard and the health routes."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paid_gateway import webhooks
+from paid_gateway import dashboard, webhooks
 from paid_gateway.config import GatewaySettings
-from paid_gateway.deps import Publisher
+from paid_gateway.deps import Publisher, TemporalProvider
+from paid_gateway.errors import install_error_handlers, refuse_nul_characters
 from paid_gateway.project_registry import ProjectCache
-from paid_gateway.routers import projects
+from paid_gateway.projections.hub import ChangeHub
+from paid_gateway.routers import control, costs, projects, runs, tokens
+from paid_gateway.temporal_client import LazyTemporal
 from paid_gateway.trust import TrustChecker
 from paid_runtime.http import ReadinessCheck, add_health_routes
 from paid_runtime.secretbox import secret_box
@@ -25,17 +28,31 @@ def create_app(
     publisher: Publisher,
     sessions: async_sessionmaker[AsyncSession],
     checks: dict[str, ReadinessCheck] | None = None,
+    temporal: TemporalProvider | None = None,
+    hub: ChangeHub | None = None,
 ) -> FastAPI:
-    app = FastAPI(title="paid-gateway", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="paid-gateway",
+        summary="Paid's API: runs, their live output and their control",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
     app.state.settings = settings
     app.state.publisher = publisher
     app.state.sessions = sessions
     app.state.secret_box = box = secret_box(settings.secrets_keys, environment=settings.environment)
     app.state.projects = ProjectCache(sessions, box, settings.cache_seconds)
     app.state.trust = TrustChecker(settings.github_api_url, settings.github_token, settings.cache_seconds)
+    app.state.temporal = temporal or LazyTemporal(settings.temporal_target, settings.temporal_namespace)
+    app.state.hub = hub or ChangeHub()
+    install_error_handlers(app)
     app.include_router(webhooks.router)
-    app.include_router(projects.router)
+    for api in (projects.router, runs.router, control.router, costs.router, tokens.router):
+        app.include_router(api, dependencies=[Depends(refuse_nul_characters)])
     add_health_routes(app, SERVICE, checks or {})
+    dashboard.install(app)
     # The request's server span starts the trace that the published event carries on.
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     return app

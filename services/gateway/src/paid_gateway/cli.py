@@ -15,6 +15,7 @@ from rich.table import Table
 
 from paid_devstack import default_home
 from paid_devstack.platform import PaidPlatform, PlatformConfig
+from paid_gateway import cli_runs
 from paid_gateway.cli_projects import projects_app
 
 app = typer.Typer(help="Paid: labeled GitHub issues become pull requests, made by AI coding agents.")
@@ -40,8 +41,13 @@ def up(
     webhook_secret: Annotated[
         str | None, typer.Option(envvar="PAID_WEBHOOK_SECRET", help="default: a fresh random secret")
     ] = None,
+    admin_token: Annotated[
+        str | None,
+        typer.Option(envvar="PAID_ADMIN_TOKEN", help="the API's admin token; default: a fresh one"),
+    ] = None,
 ) -> None:
     """Start Temporal, NATS, PostgreSQL (embedded unless given) and the five services; Ctrl-C stops all."""
+    admin_token = admin_token or f"paid_{secrets.token_urlsafe(32)}"
     config = PlatformConfig(
         home=(home or default_home()).resolve(),
         github_api_url=github_api_url,
@@ -53,6 +59,7 @@ def up(
         nats_url=nats,
         database_url=database,
         trace_explorer=trace_explorer,
+        service_env={"gateway": {"PAID_GATEWAY_ADMIN_TOKEN": admin_token}},
     )
     platform = PaidPlatform(config)
     started = time.monotonic()
@@ -93,6 +100,10 @@ def endpoints_table(platform: PaidPlatform) -> Table:
         table.add_row("Trace explorer (Phoenix)", platform.trace_explorer.ui_url)
     if platform.otlp_endpoint:
         table.add_row("OTLP traces sent to", platform.otlp_endpoint)
+    table.add_row("dashboard and API", f"{platform.url('gateway')}/")
+    table.add_row(
+        "API admin token", platform.config.service_env.get("gateway", {}).get("PAID_GATEWAY_ADMIN_TOKEN", "")
+    )
     table.add_row("GitHub webhook URL", platform.webhook_url)
     table.add_row("GitHub webhook secret", platform.config.webhook_secret)
     for name in platform.config.services:
@@ -100,6 +111,8 @@ def endpoints_table(platform: PaidPlatform) -> Table:
     table.add_row("logs", str(platform.supervisor.log_dir))
     return table
 
+
+cli_runs.register(app)  # runs, logs, cancel/pause/resume/instruct, token (issue 7)
 
 if __name__ == "__main__":
     app()

@@ -16,9 +16,12 @@ from rich.table import Table
 projects_app = typer.Typer(help="Register repositories with Paid and list them.", no_args_is_help=True)
 console = Console()
 
-GatewayOption = Annotated[str, typer.Option(envvar="PAID_GATEWAY_URL", help="the gateway's address")]
+GatewayOption = Annotated[
+    str, typer.Option(envvar=["PAID_URL", "PAID_GATEWAY_URL"], help="the gateway's address")
+]
 AdminOption = Annotated[
-    str, typer.Option(envvar="PAID_ADMIN_TOKEN", help="admin bearer token", show_default=False)
+    str,
+    typer.Option(envvar=["PAID_TOKEN", "PAID_ADMIN_TOKEN"], help="an admin API token", show_default=False),
 ]
 
 

@@ -28,7 +28,7 @@ class GatewaySettings(ServiceSettings):
     plan_label: str = "paid-plan"
     # Fernet keys, newest first, for the tokens and webhook secrets of projects (shared with the poller).
     secrets_keys: Annotated[list[str], NoDecode] = []
-    # Bearer token for the projects API; empty means open, which only development allows.
+    # The bootstrap admin: accepted as an admin API token, never stored; empty means only stored tokens.
     admin_token: str = ""
     github_api_url: str = "https://api.github.com"
     github_token: str = ""
@@ -37,6 +37,10 @@ class GatewaySettings(ServiceSettings):
     secret_rotation_hours: float = Field(default=72.0, gt=0)
     # How long a project's secrets and a collaborator's permission are reused before asking again.
     cache_seconds: float = Field(default=30.0, ge=0)
+    # API, dashboard and live streams.
+    trace_ui_url: str | None = None  # e.g. http://jaeger:16686/trace/{trace_id}
+    stream_poll_seconds: float = 1.0  # live streams re-read this often without a local wake-up
+    output_tail_lines: int = 200
 
     @field_validator("webhook_secrets", "secrets_keys", mode="before")
     @classmethod
@@ -59,4 +63,8 @@ class GatewaySettings(ServiceSettings):
             self.require_real_secret("admin_token", self.admin_token)
             if not self.secrets_keys:
                 raise ValueError("secrets_keys must list at least one Fernet key outside development")
+        if self.admin_token:
+            self.require_real_secret("admin_token", self.admin_token)
+            if len(self.admin_token) < 24:
+                raise ValueError("admin_token must be at least 24 characters (a random string)")
         return self

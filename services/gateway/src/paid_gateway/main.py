@@ -9,6 +9,8 @@ from pathlib import Path
 
 from paid_gateway.app import SERVICE, create_app
 from paid_gateway.config import GatewaySettings
+from paid_gateway.projections import subscriber as projections
+from paid_gateway.projections.hub import ChangeHub
 from paid_runtime.database import make_engine, migrate, session_factory
 from paid_runtime.host import ServiceHost
 from paid_runtime.http import make_server
@@ -28,13 +30,16 @@ async def serve(settings: GatewaySettings) -> None:
         log.warning("no webhook secret configured: every webhook delivery will be refused with 401")
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
-    # Publishes only for now; ServiceHost still connects it and declares the streams before serving.
     broker = make_broker(settings.nats_url, SERVICE)
+    hub = ChangeHub()
+    sessions = session_factory(engine)
+    projections.register(broker, sessions, hub)  # the read models of runs, from paid.run.>
     app = create_app(
         settings,
         publisher=functools.partial(publish_event, broker, timeout=settings.publish_timeout_seconds),
-        sessions=session_factory(engine),
+        sessions=sessions,
         checks={"nats": nats_ready(broker), "database": database_ready(engine)},
+        hub=hub,
     )
     http = make_server(app, settings.http_host, settings.http_port)
     host = ServiceHost(SERVICE)

@@ -10,6 +10,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from paid_executor.activities.deps import ExecutorDeps
+from paid_executor.activities.output import OutputPublisher
 from paid_executor.agents.process import AgentTimeoutError, kill_recorded_group, run_agent_process
 from paid_executor.agents.registry import adapter_for, describe_agent
 from paid_executor.params import AgentRunInput, AgentRunOutput, PromptInput
@@ -76,14 +77,16 @@ class AgentActivities:
 
         activity.heartbeat({"step": "agent"})
         try:
-            process = await run_agent_process(
-                adapter.invocation(request.prompt, prompt_file),
-                cwd=worktree.path,
-                base_env=agent_env(identity),
-                timeout=request.timeout_seconds,
-                pgid_file=pgid_file,
-                on_progress=lambda line: activity.heartbeat({"step": "agent", "last_output": line}),
-            )
+            async with OutputPublisher(self.deps.broker, run, activity.info().attempt) as output:
+                process = await run_agent_process(
+                    adapter.invocation(request.prompt, prompt_file),
+                    cwd=worktree.path,
+                    base_env=agent_env(identity),
+                    timeout=request.timeout_seconds,
+                    pgid_file=pgid_file,
+                    on_progress=lambda line: activity.heartbeat({"step": "agent", "last_output": line}),
+                    on_line=output.line,
+                )
         except AgentTimeoutError as error:
             raise ApplicationError(str(error), type="AgentTimedOut", non_retryable=True) from error
         except FileNotFoundError as error:

@@ -77,6 +77,7 @@ async def run_agent_process(
     pgid_file: Path,
     on_progress: Callable[[str], None],
     progress_interval: float = 1.0,
+    on_line: Callable[[str], None] | None = None,
 ) -> ProcessOutcome:
     """Runs to completion, calling `on_progress(last output line)` every `progress_interval` seconds.
 
@@ -108,6 +109,8 @@ async def run_agent_process(
                 size += len(text)
             if text.strip():
                 last_line[0] = text.strip()
+            if on_line is not None:
+                on_line(text)
 
     async def feed() -> None:
         if process.stdin is None or invocation.stdin is None:

@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from sqlalchemy.exc import IntegrityError
 
 from paid_contracts import ProjectSnapshot
 from paid_gateway import project_registry, projects_repo
+from paid_gateway.auth.deps import Admin, Viewer
 from paid_gateway.deps import PublisherDep, SessionDep, SettingsDep
 from paid_gateway.project_registry import ProjectCache
 from paid_gateway.project_schemas import ProjectCreate, ProjectPublic, ProjectUpdate
 from paid_runtime.secretbox import SecretBox
 
 log = logging.getLogger(__name__)
-
-
-def require_admin(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> None:
-    """Until API tokens with roles exist: one admin bearer token, or no check when none is configured
-    (which the settings allow only in development)."""
-    if not settings.admin_token:
-        return
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), settings.admin_token):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid admin bearer token is required")
 
 
 def get_box(request: Request) -> SecretBox:
@@ -43,7 +33,7 @@ def get_cache(request: Request) -> ProjectCache:
 
 BoxDep = Annotated[SecretBox, Depends(get_box)]
 CacheDep = Annotated[ProjectCache, Depends(get_cache)]
-router = APIRouter(prefix="/api/projects", tags=["projects"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/api/projects", tags=["projects"])
 
 
 async def _announce(publish: PublisherDep, event: ProjectSnapshot, timeout: float) -> None:
@@ -57,6 +47,7 @@ async def _announce(publish: PublisherDep, event: ProjectSnapshot, timeout: floa
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def register_project(
+    _: Admin,
     body: ProjectCreate,
     settings: SettingsDep,
     session: SessionDep,
@@ -80,12 +71,12 @@ async def register_project(
 
 
 @router.get("")
-async def list_projects(session: SessionDep) -> list[ProjectPublic]:
+async def list_projects(_: Viewer, session: SessionDep) -> list[ProjectPublic]:
     return [project_registry.public(project) for project in await projects_repo.list_projects(session)]
 
 
 @router.get("/{owner}/{name}")
-async def get_project(owner: str, name: str, session: SessionDep) -> ProjectPublic:
+async def get_project(_: Viewer, owner: str, name: str, session: SessionDep) -> ProjectPublic:
     project = await projects_repo.get_project(session, key=projects_repo.project_key(f"{owner}/{name}"))
     if project is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{owner}/{name} is not registered")
@@ -94,6 +85,7 @@ async def get_project(owner: str, name: str, session: SessionDep) -> ProjectPubl
 
 @router.patch("/{owner}/{name}")
 async def update_project(
+    _: Admin,
     owner: str,
     name: str,
     body: ProjectUpdate,

@@ -1,0 +1,109 @@
+"""`paid` against a live gateway, as a user runs it (a subprocess): output, --json and exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from gateway_run_events import RunScript
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from paid_contracts import RunOutcome
+from paid_gateway.auth.tokens import Role
+from paid_gateway.projections import projector
+
+PAID = str(Path(sys.executable).parent / "paid")
+
+
+async def project(sessions: async_sessionmaker[AsyncSession], *events: projector.RunEvent) -> None:
+    for event in events:
+        async with sessions() as session:
+            await projector.apply(session, event)
+
+
+async def paid(*args: str, url: str, token: str | None) -> tuple[int, str, str]:
+    env_args = ["--url", url] + (["--token", token] if token else [])
+    process = await asyncio.create_subprocess_exec(
+        PAID, *args, *env_args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+async def test_runs_list_and_show_as_json(
+    live_api: str, sessions: async_sessionmaker[AsyncSession], role_tokens: dict[Role, str]
+) -> None:
+    run = RunScript()
+    await project(sessions, run.started(), run.output(0, "hello"))
+    code, stdout, _ = await paid(
+        "runs",
+        "list",
+        "--json",
+        "--repo",
+        run.issue.repo.full_name,
+        url=live_api,
+        token=role_tokens[Role.VIEWER],
+    )
+    assert code == 0
+    assert [r["run_id"] for r in json.loads(stdout)] == [run.run_id]
+
+    code, stdout, _ = await paid(
+        "runs", "show", run.run_id[:8], "--json", url=live_api, token=role_tokens[Role.VIEWER]
+    )
+    assert code == 0
+    assert json.loads(stdout)["output_tail"][0]["text"] == "hello"
+    code, stdout, _ = await paid("runs", "show", run.issue.key, url=live_api, token=role_tokens[Role.VIEWER])
+    assert code == 0
+    assert run.run_id in stdout
+
+
+async def test_exit_codes(
+    live_api: str, sessions: async_sessionmaker[AsyncSession], role_tokens: dict[Role, str]
+) -> None:
+    run = RunScript()
+    await project(sessions, run.started())
+    code, _, stderr = await paid(
+        "runs", "show", "no-such-run-at-all", url=live_api, token=role_tokens[Role.VIEWER]
+    )
+    assert (code, "no run" in stderr) == (3, True)
+    code, _, stderr = await paid("runs", "list", url=live_api, token=None)
+    assert (code, "missing API token" in stderr) == (4, True)
+    code, _, stderr = await paid("cancel", run.run_id, url=live_api, token=role_tokens[Role.VIEWER])
+    assert (code, "needs the operator role" in stderr) == (4, True)
+    code, _, _ = await paid("instruct", url=live_api, token=role_tokens[Role.OPERATOR])
+    assert code == 2
+    code, _, stderr = await paid("runs", "list", url="http://127.0.0.1:9", token="x")
+    assert (code, "cannot reach the gateway" in stderr) == (1, True)
+
+
+async def test_logs_follow_streams_until_the_run_ends(
+    live_api: str, sessions: async_sessionmaker[AsyncSession], role_tokens: dict[Role, str]
+) -> None:
+    run = RunScript()
+    await project(sessions, run.started(), run.output(0, "first line"))
+    process = await asyncio.create_subprocess_exec(
+        PAID,
+        "logs",
+        "--follow",
+        run.run_id,
+        "--url",
+        live_api,
+        "--token",
+        role_tokens[Role.VIEWER],
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert (await asyncio.wait_for(process.stdout.readline(), timeout=30)).decode() == "first line\n"
+    await project(sessions, run.output(1, "second line"))
+    assert (await asyncio.wait_for(process.stdout.readline(), timeout=30)).decode() == "second line\n"
+    assert process.returncode is None, "still following while the run runs"
+    await project(sessions, run.finished(RunOutcome.CANCELLED))
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0
+    assert stdout == b""
+    assert "ended: cancelled" in stderr.decode()
