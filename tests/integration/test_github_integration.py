@@ -22,6 +22,8 @@ from paid_devstack.demo_repo import MAINTAINER, DemoIssue
 from paid_devstack.sandbox import EmulatedPaid
 from paid_runtime.github_trust import MARKER_PREFIX
 
+from .conftest import ADMIN_TOKEN
+
 pytestmark = pytest.mark.integration
 POLL_SECONDS = 2.0
 _numbers = itertools.count(1)
@@ -37,7 +39,12 @@ def register(paid: EmulatedPaid, issue: DemoIssue, **fields: Any) -> str:
         "token": token,
         "poll_interval_seconds": POLL_SECONDS,
     }
-    response = httpx.post(f"{paid.platform.url('gateway')}/api/projects", json=body | fields, timeout=10)
+    response = httpx.post(
+        f"{paid.platform.url('gateway')}/api/projects",
+        json=body | fields,
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=10,
+    )
     assert response.status_code == 201, response.text
     assert token not in response.text
     return token
