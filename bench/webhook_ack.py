@@ -19,6 +19,7 @@ import hmac
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -111,6 +112,8 @@ async def load(url: str, rate: float, seconds: float) -> tuple[list[float], int,
 
 
 def main() -> None:
+    # Interrupted (timeout, Ctrl-C): unwind, so the servers started here are stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=300.0)
     parser.add_argument("--seconds", type=float, default=60.0)
