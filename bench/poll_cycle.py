@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import functools
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -123,6 +124,8 @@ async def measure(
 
 
 def main() -> None:
+    # Interrupted (timeout, Ctrl-C): unwind, so the servers started here are stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser()
     parser.add_argument("--repos", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=50)
