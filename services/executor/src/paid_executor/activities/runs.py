@@ -62,7 +62,11 @@ class RunActivities:
                 pull_request_number=pr.number if pr else None,
                 input_tokens=usage.input_tokens if usage else None,
                 output_tokens=usage.output_tokens if usage else None,
-                cost_usd=usage.cost_usd if usage else None,
+                cost_usd=report.cost_usd
+                if report.cost_usd is not None
+                else usage.cost_usd
+                if usage
+                else None,
                 finished_at=datetime.now(UTC),
             )
         event = RunFinished(
@@ -83,6 +87,6 @@ class RunActivities:
             detail=report.detail,
             input_tokens=usage.input_tokens if usage else None,
             output_tokens=usage.output_tokens if usage else None,
-            cost_usd=usage.cost_usd if usage else None,
+            cost_usd=report.cost_usd if report.cost_usd is not None else usage.cost_usd if usage else None,
         )
         await publish_event(self.deps.broker, event)
