@@ -63,7 +63,7 @@ class BubblewrapSandbox:
             inside = "/run/paid/proxy.sock"
             args += ["--ro-bind", str(request.proxy_socket), inside]
             command = [sys.executable, "-S", bridge.__file__, str(request.proxy_port), inside, "--", *command]
-        args += ["--clearenv"]
+        args += ["--remount-ro", "/", "--clearenv"]
         for key, value in sorted(env.items()):
             args += ["--setenv", key, value]
         group = create_pids_cgroup(request.run_key, request.pids_limit)
