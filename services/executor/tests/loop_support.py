@@ -7,7 +7,7 @@ import json
 import sys
 import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -79,9 +79,17 @@ class ScriptedAnthropic:
     """An Anthropic-style /v1/messages endpoint answering every call with a fixed usage, streamed
     when asked; counts the calls it served."""
 
-    def __init__(self, *, input_tokens: int = 1000, output_tokens: int = 500, text: str = "ok") -> None:
+    def __init__(
+        self,
+        *,
+        input_tokens: int = 1000,
+        output_tokens: int = 500,
+        text: str = "ok",
+        respond: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None,
+    ) -> None:
         self.calls = 0
         self.input_tokens, self.output_tokens, self.text = input_tokens, output_tokens, text
+        self.respond = respond or (lambda request: [{"type": "text", "text": text}])
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -110,33 +118,37 @@ class ScriptedAnthropic:
 
             def _stream(self, request: dict[str, Any]) -> None:
                 message = outer.message(request)
-                start = dict(
-                    message, content=[], usage={"input_tokens": outer.input_tokens, "output_tokens": 1}
-                )
-                events = [
-                    ("message_start", {"type": "message_start", "message": start}),
+                usage = {"input_tokens": outer.input_tokens, "output_tokens": 1}
+                events: list[tuple[str, dict[str, Any]]] = [
                     (
-                        "content_block_start",
-                        {
-                            "type": "content_block_start",
-                            "index": 0,
-                            "content_block": {"type": "text", "text": ""},
-                        },
-                    ),
-                    (
-                        "content_block_delta",
-                        {
-                            "type": "content_block_delta",
-                            "index": 0,
-                            "delta": {"type": "text_delta", "text": outer.text},
-                        },
-                    ),
-                    ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+                        "message_start",
+                        {"type": "message_start", "message": dict(message, content=[], usage=usage)},
+                    )
+                ]
+                for index, block in enumerate(message["content"]):
+                    if block["type"] == "tool_use":
+                        start = dict(block, input={})
+                        delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+                    else:
+                        start = {"type": "text", "text": ""}
+                        delta = {"type": "text_delta", "text": block["text"]}
+                    events += [
+                        (
+                            "content_block_start",
+                            {"type": "content_block_start", "index": index, "content_block": start},
+                        ),
+                        (
+                            "content_block_delta",
+                            {"type": "content_block_delta", "index": index, "delta": delta},
+                        ),
+                        ("content_block_stop", {"type": "content_block_stop", "index": index}),
+                    ]
+                events += [
                     (
                         "message_delta",
                         {
                             "type": "message_delta",
-                            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                            "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
                             "usage": {"output_tokens": outer.output_tokens},
                         },
                     ),
@@ -156,13 +168,15 @@ class ScriptedAnthropic:
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def message(self, request: dict[str, Any]) -> dict[str, Any]:
+        content = self.respond(request)
+        tools = any(block["type"] == "tool_use" for block in content)
         return {
             "id": f"msg_{uuid.uuid4().hex[:12]}",
             "type": "message",
             "role": "assistant",
             "model": request.get("model", "claude-sonnet-4-5"),
-            "content": [{"type": "text", "text": self.text}],
-            "stop_reason": "end_turn",
+            "content": content,
+            "stop_reason": "tool_use" if tools else "end_turn",
             "stop_sequence": None,
             "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens},
         }

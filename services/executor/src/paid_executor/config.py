@@ -26,6 +26,7 @@ class ExecutorSettings(GitHubSettings):
         description="argv template of the `command` agent, split like a shell; {prompt_file} and {prompt} "
         "are replaced. The prompt is also on stdin and in $PAID_PROMPT_FILE.",
     )
+    claude_executable: str = Field(default="claude", description="path of Claude Code's `claude`")
     agent_model: str | None = Field(default=None, description="model flag for agents that take one")
     agent_timeout_seconds: float = 30 * 60
     heartbeat_timeout_seconds: float = Field(
