@@ -30,3 +30,12 @@ ALL_STREAMS = (STREAM_GITHUB, STREAM_PLAN, STREAM_RUN, STREAM_DEAD)
 
 def dead_letter_subject(subject: str) -> str:
     return f"{DEAD_LETTER_PREFIX}.{subject}"
+
+
+# Commands: core NATS request-reply (not streamed), owned by the executor, which runs the workflows.
+EXECUTOR_CMD_PREFIX = "paid.executor.cmd"
+EXECUTOR_CMD_CANCEL = f"{EXECUTOR_CMD_PREFIX}.cancel"
+EXECUTOR_CMD_PAUSE = f"{EXECUTOR_CMD_PREFIX}.pause"
+EXECUTOR_CMD_RESUME = f"{EXECUTOR_CMD_PREFIX}.resume"
+EXECUTOR_CMD_INSTRUCT = f"{EXECUTOR_CMD_PREFIX}.instruct"
+EXECUTOR_CMD_STATUS = f"{EXECUTOR_CMD_PREFIX}.status"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from paid_executor import subscribers
+from paid_executor import commands, subscribers
 from paid_executor.activities import ExecutorDeps, github_client
 from paid_executor.config import ExecutorSettings
 from paid_executor.worker import make_worker
@@ -30,6 +30,7 @@ async def serve(settings: ExecutorSettings) -> None:
     broker = make_broker(settings.nats_url, SERVICE)
     client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
     subscribers.register(broker, client, settings)
+    commands.register(broker, client)
     deps = ExecutorDeps(
         settings=settings, broker=broker, sessions=session_factory(engine), github=github_client(settings)
     )
