@@ -10,7 +10,7 @@ from pydantic_settings import SettingsConfigDict
 from paid_runtime.settings import GitHubSettings
 
 AgentName = Literal["demo", "claude", "command"]
-SandboxName = Literal["bwrap", "local"]
+SandboxName = Literal["bwrap", "docker", "local"]
 
 
 class ExecutorSettings(GitHubSettings):
@@ -36,6 +36,9 @@ class ExecutorSettings(GitHubSettings):
         default="bwrap",
         description="where agents run: bwrap (no network but the proxy, only the worktree writable) "
         "or local (a plain process, for development only)",
+    )
+    sandbox_image: str = Field(
+        default="paid/python:3.11", description="the docker sandbox's image: the agent's tools and python3"
     )
     sandbox_read_only: list[Path] = Field(
         default_factory=list, description="extra host paths sandboxed agents may read, e.g. a node install"

@@ -136,7 +136,7 @@ class IterationActivities:
                 non_retryable=True,
             )
         try:
-            sandbox = sandbox_for(request.sandbox)
+            sandbox = sandbox_for(request.sandbox, image=settings.sandbox_image)
             adapter = adapter_for(config.agent or run.agent, settings, model=config.model)
         except (SandboxError, ValueError) as error:
             raise ApplicationError(str(error), type="NotConfigured", non_retryable=True) from error

@@ -30,6 +30,7 @@ class Prepared:
     invocation: Invocation
     cgroup_procs: Path | None = None  # the child joins this cgroup before exec
     cleanup_paths: tuple[Path, ...] = field(default=())
+    container_id: str | None = None
 
 
 class Sandbox(Protocol):
@@ -40,12 +41,15 @@ class Sandbox(Protocol):
     def release(self, prepared: Prepared) -> None: ...
 
 
-def sandbox_for(name: str) -> Sandbox:
+def sandbox_for(name: str, *, image: str = "paid/python:3.11") -> Sandbox:
     from paid_executor.sandbox.bwrap import BubblewrapSandbox
+    from paid_executor.sandbox.docker import DockerSandbox
     from paid_executor.sandbox.local import LocalSandbox
 
     if name == "local":
         return LocalSandbox()
     if name == "bwrap":
         return BubblewrapSandbox()
-    raise SandboxError(f"unknown sandbox {name!r} (choose local or bwrap)")
+    if name == "docker":
+        return DockerSandbox(image)
+    raise SandboxError(f"unknown sandbox {name!r} (choose bwrap, docker or local)")

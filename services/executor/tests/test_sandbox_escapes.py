@@ -1,5 +1,6 @@
-"""Escape attempts against the bubblewrap sandbox on the real bwrap: the network, the host's
-environment and files, writes outside the worktree, and a fork bomb against the pids limit."""
+"""Escape attempts against each sandbox on the real thing (bubblewrap; Docker on a real engine with
+a locally imported image): the network, the host's environment and files, writes outside the
+worktree, and a fork bomb against the pids limit."""
 
 from __future__ import annotations
 
@@ -19,14 +20,44 @@ from paid_executor.sandbox import SandboxRequest, sandbox_for
 from paid_executor.sandbox.bwrap import bwrap_path
 from paid_executor.sandbox.cgroup import pids_cgroup_root
 
+from .docker_support import can_build_image, docker_client, ensure_test_image
 from .loop_support import ScriptedAnthropic
 
-pytestmark = pytest.mark.skipif(bwrap_path() is None, reason="needs bubblewrap (bwrap), not installed")
+DOCKER = docker_client()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(
+            "bwrap",
+            marks=pytest.mark.skipif(bwrap_path() is None, reason="needs bubblewrap (bwrap), not installed"),
+        ),
+        pytest.param(
+            "docker",
+            marks=[
+                pytest.mark.skipif(DOCKER is None, reason="needs a Docker engine (dockerd), not reachable"),
+                pytest.mark.skipif(
+                    not can_build_image(), reason="needs the host's python3.11 to build a test image"
+                ),
+            ],
+        ),
+    ]
+)
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def image(kind: str) -> str:
+    return ensure_test_image(DOCKER) if kind == "docker" and DOCKER is not None else ""
+
 
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
 
 
 async def sandboxed(
+    kind: str,
+    image: str,
     tmp_path: Path,
     code: str,
     *,
@@ -36,7 +67,8 @@ async def sandboxed(
 ) -> ProcessOutcome:
     worktree = tmp_path / "worktree"
     worktree.mkdir(exist_ok=True)
-    sandbox = sandbox_for("bwrap")
+    sandbox = sandbox_for(kind, image=image)
+    python = "python3" if kind == "docker" else sys.executable
     request = SandboxRequest(
         run_key=f"test-{uuid.uuid4().hex[:8]}",
         worktree=worktree,
@@ -45,7 +77,7 @@ async def sandboxed(
         proxy_port=proxy.port if proxy else None,
         pids_limit=pids,
     )
-    prepared = sandbox.prepare(Invocation(argv=[sys.executable, "-c", code], stdin=None, env={}), request)
+    prepared = sandbox.prepare(Invocation(argv=[python, "-c", code], stdin=None, env={}), request)
     try:
         return await run_agent_process(
             prepared.invocation,
@@ -58,9 +90,12 @@ async def sandboxed(
         )
     finally:
         sandbox.release(prepared)
+        if DOCKER is not None and kind == "docker":
+            left = DOCKER.containers.list(all=True, filters={"label": f"paid.sandbox={request.run_key}"})
+            assert not left, "the container outlived its run"
 
 
-async def test_no_network_but_the_metering_proxy(tmp_path: Path) -> None:
+async def test_no_network_but_the_metering_proxy(kind: str, image: str, tmp_path: Path) -> None:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -86,7 +121,7 @@ print(json.dumps({{"host_loopback": reach("127.0.0.1", {host_port}), "internet":
         try:
             token, ledger = proxy.open_run("r", Budget())
             env = {"ANTHROPIC_BASE_URL": proxy.url, "ANTHROPIC_API_KEY": token}
-            outcome = await sandboxed(tmp_path, code, proxy=proxy, env=env)
+            outcome = await sandboxed(kind, image, tmp_path, code, proxy=proxy, env=env)
         finally:
             await proxy.stop()
             listener.close()
@@ -101,7 +136,9 @@ print(json.dumps({{"host_loopback": reach("127.0.0.1", {host_port}), "internet":
     assert ledger.tokens == 1500
 
 
-async def test_no_host_environment_or_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_no_host_environment_or_secrets(
+    kind: str, image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PAID_EXECUTOR_GITHUB_TOKEN", "ghp_host_secret")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws_host_secret")
     secret_file = tmp_path / "secret.txt"
@@ -116,18 +153,18 @@ def read(path):
 print(json.dumps({{"env": dict(os.environ), "file": read({str(secret_file)!r}), "root": read("/root/.bashrc"),
                   "uid": os.getuid()}}))
 """
-    outcome = await sandboxed(tmp_path, code)
+    outcome = await sandboxed(kind, image, tmp_path, code)
     assert outcome.exit_code == 0, outcome.stderr
     seen = json.loads(outcome.last_line)
     assert "ghp_host_secret" not in outcome.stdout
     assert "aws_host_secret" not in outcome.stdout
-    assert set(seen["env"]) <= set(ENV) | {"HOME", "USER", "LOGNAME", "PWD"}
+    assert set(seen["env"]) <= set(ENV) | {"HOME", "USER", "LOGNAME", "PWD", "HOSTNAME"}
     assert seen["file"] == "FileNotFoundError"
     assert seen["root"] == "FileNotFoundError"
     assert seen["uid"] != 0
 
 
-async def test_no_writes_outside_the_worktree(tmp_path: Path) -> None:
+async def test_no_writes_outside_the_worktree(kind: str, image: str, tmp_path: Path) -> None:
     outside = tmp_path / "outside.txt"
     outside.write_text("original")
     code = f"""
@@ -142,7 +179,7 @@ for path in targets + [{str(sys.prefix)!r} + "/x"]:
         results[path] = type(error).__name__
 print(json.dumps(results))
 """
-    outcome = await sandboxed(tmp_path, code)
+    outcome = await sandboxed(kind, image, tmp_path, code)
     assert outcome.exit_code == 0, outcome.stderr
     results = json.loads(outcome.last_line)
     assert results.pop("written.txt") == "written"
@@ -155,7 +192,7 @@ print(json.dumps(results))
 
 
 @pytest.mark.skipif(pids_cgroup_root() is None, reason="needs a writable cgroup pids controller")
-async def test_a_fork_bomb_hits_the_pids_limit(tmp_path: Path) -> None:
+async def test_a_fork_bomb_hits_the_pids_limit(kind: str, image: str, tmp_path: Path) -> None:
     code = """
 import os, subprocess, time
 children = []
@@ -167,7 +204,7 @@ except OSError as error:
 else:
     print(f"started {len(children)}")
 """
-    outcome = await sandboxed(tmp_path, code, pids=32)
+    outcome = await sandboxed(kind, image, tmp_path, code, pids=32)
     assert outcome.last_line.startswith("stopped at"), outcome.stdout + outcome.stderr
     started = int(outcome.last_line.split()[2].rstrip(":"))
     assert started < 32
