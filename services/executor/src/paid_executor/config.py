@@ -53,6 +53,9 @@ class ExecutorSettings(GitHubSettings):
     anthropic_api_key: str = ""
     openai_base_url: str = "https://api.openai.com"
     openai_api_key: str = ""
+    max_concurrent_activities: int = Field(
+        default=1000, ge=1, description="runs one worker holds at once (an agent is a process, not a thread)"
+    )
     git_author_name: str = "Paid"
     git_author_email: str = "paid@localhost"
 

@@ -39,6 +39,7 @@ def make_worker(client: Client, deps: ExecutorDeps, *, task_queue: str | None = 
         workflows=[AgentExecutionWorkflow],
         activities=activities(deps),
         graceful_shutdown_timeout=timedelta(seconds=10),
+        max_concurrent_activities=deps.settings.max_concurrent_activities,
         # Cancellation reaches an activity with its next heartbeat: send them often enough that a
         # cancelled agent is killed within a second.
         max_heartbeat_throttle_interval=timedelta(milliseconds=500),
