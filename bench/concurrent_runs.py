@@ -29,6 +29,10 @@ def started(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
+def alive_agents(path: Path) -> int:
+    return sum(1 for line in path.read_text().splitlines() if Path(f"/proc/{line.strip()}").exists())
+
+
 async def hold(args: argparse.Namespace) -> None:
     home = Path(tempfile.mkdtemp(prefix="paid-bench-concurrent-"))
     announce = home / "started.txt"
@@ -68,7 +72,7 @@ async def hold(args: argparse.Namespace) -> None:
         ramp = time.monotonic() - began
         held = started(announce)
         rss = stack.rss_mib()
-        alive = sum(1 for line in announce.read_text().splitlines() if Path(f"/proc/{line.strip()}").exists())
+        alive = alive_agents(announce)
     print(f"concurrent_runs_held {min(held, alive)} runs")
     print(f"concurrent_runs_requested {args.runs} runs")
     print(f"concurrent_runs_ramp {ramp:.1f} s")

@@ -20,7 +20,7 @@ from paid_devstack.temporal import TemporalDevServer
 from paid_github_emulator.server import GitHubEmulator
 
 EXECUTOR = Path(sys.executable).parent / "paid-executor"
-TOKEN = "ghp_bench_token"
+TOKEN = "ghp_bench_token"  # noqa: S105 - a user of the local GitHub emulator
 OWNER = "bench"
 
 
