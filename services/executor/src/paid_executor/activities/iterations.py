@@ -12,6 +12,7 @@ import shutil
 import sys
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,25 @@ from paid_runtime.telemetry import current_trace_context
 
 CHECK_OUTPUT_LIMIT = 4000
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+@contextlib.asynccontextmanager
+async def heartbeating(details: dict[str, object], interval: float = 0.5) -> AsyncIterator[None]:
+    """Heartbeats while a step without progress of its own (a clone, a push) runs, so a slow host is
+    not mistaken for a dead worker; cancellation still arrives through these heartbeats."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat(details)
+            await asyncio.sleep(interval)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @dataclass(frozen=True)
@@ -112,11 +132,11 @@ class IterationActivities:
         paths = self.paths(request.run)
         kill_recorded_group(paths.pgid_file)  # an earlier attempt's agent, if its worker was killed
         worktree = self.worktree(request.run)
-        activity.heartbeat({"step": "clone"})
         try:
-            await worktree.fresh_clone(request.issue.clone_url)
-            base_sha = await worktree.head()
-            await worktree.checkout_new_branch(request.branch)
+            async with heartbeating({"step": "clone"}):
+                await worktree.fresh_clone(request.issue.clone_url)
+                base_sha = await worktree.head()
+                await worktree.checkout_new_branch(request.branch)
         except GitError as error:
             raise ApplicationError(str(error), type="CloneFailed") from error
         try:
@@ -206,15 +226,14 @@ class IterationActivities:
             checks.append(await self._check(command, sandbox, sandbox_request, check_env, paths, request))
 
         worktree = self.worktree(run)
-        await worktree.git("add", "-A")
-        diff = await worktree.git("diff", "--cached", "--no-color", request.base_sha)
-        changed = [
-            line
-            for line in (await worktree.git("diff", "--cached", "--name-only", request.base_sha)).splitlines()
-            if line
-        ]
+        async with heartbeating({"step": "diff", "iteration": request.iteration}):
+            await worktree.git("add", "-A")
+            diff = await worktree.git("diff", "--cached", "--no-color", request.base_sha)
+            names = await worktree.git("diff", "--cached", "--name-only", request.base_sha)
+            numstat = await worktree.git("diff", "--cached", "--numstat", request.base_sha)
+        changed = [line for line in names.splitlines() if line]
         lines = 0
-        for row in (await worktree.git("diff", "--cached", "--numstat", request.base_sha)).splitlines():
+        for row in numstat.splitlines():
             added, removed, *_ = row.split("\t")
             lines += int(added) if added.isdigit() else 0
             lines += int(removed) if removed.isdigit() else 0
@@ -354,18 +373,19 @@ class IterationActivities:
     @activity.defn(name="publish_change")
     async def publish_change(self, request: PublishInput) -> AgentRunOutput:
         worktree = self.worktree(request.run)
-        activity.heartbeat({"step": "push"})
-        await worktree.commit_all(commit_message(request, self.identity))
-        changed = await worktree.changed_files(request.base_sha)
-        if changed:
-            try:
-                await worktree.force_push(request.branch)
-            except GitError as error:
-                raise ApplicationError(str(error), type="PushFailed") from error
+        async with heartbeating({"step": "push"}):
+            await worktree.commit_all(commit_message(request, self.identity))
+            changed = await worktree.changed_files(request.base_sha)
+            if changed:
+                try:
+                    await worktree.force_push(request.branch)
+                except GitError as error:
+                    raise ApplicationError(str(error), type="PushFailed") from error
+            head_sha = await worktree.head()
         return AgentRunOutput(
             branch=request.branch,
             base_sha=request.base_sha,
-            head_sha=await worktree.head(),
+            head_sha=head_sha,
             changed_files=len(changed),
             result=request.result,
             last_output=request.last_output,
