@@ -15,6 +15,7 @@ from rich.table import Table
 
 from paid_devstack import default_home
 from paid_devstack.platform import PaidPlatform, PlatformConfig
+from paid_gateway import run_control
 
 app = typer.Typer(help="Paid: labeled GitHub issues become pull requests, made by AI coding agents.")
 console = Console()
@@ -93,3 +94,6 @@ def endpoints_table(platform: PaidPlatform) -> Table:
 
 if __name__ == "__main__":
     app()
+
+
+run_control.register(app)
