@@ -30,7 +30,9 @@ class ExecutorSettings(GitHubSettings):
     agent_model: str | None = Field(default=None, description="model flag for agents that take one")
     agent_timeout_seconds: float = 30 * 60
     heartbeat_timeout_seconds: float = Field(
-        default=5, description="how soon a killed worker's agent run is noticed and retried elsewhere"
+        default=20,
+        description="how soon a killed worker's agent run is noticed and retried elsewhere; short "
+        "values make a busy host's runs look dead",
     )
     sandbox: SandboxName = Field(
         default="bwrap",

@@ -40,8 +40,8 @@ def make_worker(client: Client, deps: ExecutorDeps, *, task_queue: str | None = 
         activities=activities(deps),
         graceful_shutdown_timeout=timedelta(seconds=10),
         max_concurrent_activities=deps.settings.max_concurrent_activities,
-        # Cancellation reaches an activity with its next heartbeat: send them often enough that a
-        # cancelled agent is killed within a second.
-        max_heartbeat_throttle_interval=timedelta(milliseconds=500),
-        default_heartbeat_throttle_interval=timedelta(milliseconds=500),
+        # Cancellation reaches an activity with its next heartbeat: one a second per running agent
+        # kills a cancelled one within about a second, without flooding the server at 200+ runs.
+        max_heartbeat_throttle_interval=timedelta(seconds=1),
+        default_heartbeat_throttle_interval=timedelta(seconds=1),
     )
