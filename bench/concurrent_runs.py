@@ -58,6 +58,7 @@ async def hold(args: argparse.Namespace) -> None:
                 agent="command",
                 sandbox="local",
                 agent_timeout_seconds=3600,
+                heartbeat_timeout_seconds=30,
             )
             await start_execution(client, request, task_queue=stack.task_queue)
         deadline = time.monotonic() + args.timeout

@@ -30,7 +30,7 @@ class ExecutionInput(_Params):
     agent: str = "demo"
     prompt_version: str = PROMPT_VERSION
     agent_timeout_seconds: float = 30 * 60
-    heartbeat_timeout_seconds: float = 5
+    heartbeat_timeout_seconds: float = 20
     # Added with the fix-forward loop; the defaults keep older histories' inputs meaning the same.
     sandbox: str = "local"
     max_iterations: int | None = None  # overrides the repository's .paid.yml when set
