@@ -67,8 +67,8 @@ async def hold(args: argparse.Namespace) -> None:
             now = started(announce)
             if now != last:
                 last, stalled_since = now, time.monotonic()
-            elif time.monotonic() - stalled_since > 60:
-                break  # no new agent for a minute: this is what the worker holds
+            elif time.monotonic() - stalled_since > 120:
+                break  # no new agent for two minutes: this is what the worker holds
             await asyncio.sleep(0.2)
         ramp = time.monotonic() - began
         held = started(announce)
