@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shlex
+import signal
+import sys
 import tempfile
 import time
 import uuid
@@ -83,6 +85,8 @@ async def hold(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    # A terminated bench still stops the servers and the executor it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--timeout", type=float, default=600)

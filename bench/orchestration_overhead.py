@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -99,6 +101,8 @@ async def measure(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    # A terminated bench still stops the servers and the executor it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--sandbox", default="bwrap", choices=["bwrap", "docker", "local"])

@@ -292,7 +292,7 @@ class IterationActivities:
                 timeout=timeout,
                 pgid_file=paths.pgid_file,
                 on_progress=lambda line: activity.heartbeat(step | {"last_output": line}),
-                progress_interval=0.2,
+                progress_interval=0.5,
                 cgroup_procs=prepared.cgroup_procs,
             )
         )
@@ -342,7 +342,7 @@ class IterationActivities:
                 on_progress=lambda line: activity.heartbeat(
                     {"step": "checks", "iteration": request.iteration, "last_output": line}
                 ),
-                progress_interval=0.2,
+                progress_interval=0.5,
                 cgroup_procs=prepared.cgroup_procs,
             )
         except AgentTimeoutError as error:
