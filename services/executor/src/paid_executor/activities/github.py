@@ -3,6 +3,7 @@ looks for what an earlier attempt made (branch, marker) before it creates anythi
 
 from __future__ import annotations
 
+import asyncio
 from typing import cast
 
 from githubkit.exception import RequestFailed
@@ -39,8 +40,11 @@ class GitHubActivities:
         owner, name, number = run.issue.repo.owner, run.issue.repo.name, run.issue.number
         try:
             async with self.deps.github() as github:
-                issue = (await github.rest.issues.async_get(owner, name, number)).parsed_data
-                repository = (await github.rest.repos.async_get(owner, name)).parsed_data
+                issue_response, repository_response = await asyncio.gather(
+                    github.rest.issues.async_get(owner, name, number),
+                    github.rest.repos.async_get(owner, name),
+                )
+                issue, repository = issue_response.parsed_data, repository_response.parsed_data
         except RequestFailed as error:
             raise github_failure(error, f"reading {run.issue.key}") from error
         if issue.pull_request:
