@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import sys
 import uuid
 from pathlib import Path
@@ -19,6 +20,8 @@ from paid_executor.sandbox.base import Prepared, SandboxError, SandboxRequest
 
 SANDBOX_UID = 1000
 LABEL = "paid.sandbox"
+WORKER_HOST_LABEL = "paid.worker.host"
+WORKER_PID_LABEL = "paid.worker.pid"
 INSIDE_SOCKET = "/run/paid/proxy.sock"
 INSIDE_BRIDGE = "/run/paid/bridge.py"
 
@@ -70,7 +73,11 @@ class DockerSandbox:
                 mem_limit=self.memory,
                 nano_cpus=int(self.cpus * 1e9),
                 volumes=volumes,
-                labels={LABEL: request.run_key},
+                labels={
+                    LABEL: request.run_key,
+                    WORKER_HOST_LABEL: socket.gethostname(),
+                    WORKER_PID_LABEL: str(os.getpid()),
+                },
             )
         except Exception as error:
             if os.getuid() == 0:
@@ -99,3 +106,30 @@ def _chown_tree(root: Path, uid: int) -> None:
         for name in dirs + files:
             with contextlib.suppress(OSError):
                 os.lchown(os.path.join(directory, name), uid, uid)
+
+
+def reap_orphans(client: DockerClient) -> list[str]:
+    """Removes sandbox containers whose worker, on this host, is gone (killed before its cleanup
+    ran). Containers of live workers, and of other hosts sharing the engine, are left alone."""
+    removed = []
+    host = socket.gethostname()
+    for container in client.containers.list(all=True, filters={"label": LABEL}):
+        labels = container.labels or {}
+        if labels.get(WORKER_HOST_LABEL) != host or _alive(labels.get(WORKER_PID_LABEL, "")):
+            continue
+        with contextlib.suppress(DockerException):
+            container.remove(force=True)
+            removed.append(container.name)
+    return removed
+
+
+def _alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return True  # unknown: never remove what might be in use
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
