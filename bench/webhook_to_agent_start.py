@@ -36,6 +36,8 @@ def main() -> None:
     executor_env = {
         "PAID_EXECUTOR_AGENT": "command",
         "PAID_EXECUTOR_AGENT_COMMAND": f"sh {STAMP_AGENT} {stamps}",
+        # The stamp file is outside the worktree, which a sandbox would hide.
+        "PAID_EXECUTOR_SANDBOX": "local",
     }
     with EmulatedPaid(home / "paid", service_env={"executor": executor_env}) as paid:
         first = paid.create_repository("bench", "latency")

@@ -42,6 +42,9 @@ def paid(spans: OtlpSink, llm: LLMEmulator) -> Iterator[EmulatedPaid]:
         "PAID_EXECUTOR_AGENT": "command",
         "PAID_EXECUTOR_AGENT_COMMAND": f"{sys.executable} {GATED_AGENT} {{prompt_file}}",
         "PAID_EXECUTOR_HEARTBEAT_TIMEOUT_SECONDS": "2",
+        # The gated agent waits on files outside its worktree, which the bwrap sandbox hides;
+        # sandboxing has its own tests (services/executor/tests/test_sandbox_bwrap.py).
+        "PAID_EXECUTOR_SANDBOX": "local",
     }
     # Not under pytest's tmp root: pytest makes that 0700 when a session starts, and the embedded
     # PostgreSQL runs as an unprivileged user that must keep reaching its data directory.

@@ -23,7 +23,7 @@ from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
 from paid_runtime.messaging import make_broker, publish_event
 
-from .conftest import ISSUE_WITH_FIX
+from .conftest import FIX_DIFF, ISSUE_WITH_FIX
 
 NEW_FILE_DIFF = """\
 diff --git a/NOTES.md b/NOTES.md
@@ -77,8 +77,14 @@ async def test_duplicate_build_requests_and_a_ready_task_start_one_workflow_each
     emulator.create_issue(
         "alice", calc_repo.name, title="add() subtracts", body=ISSUE_WITH_FIX, as_user="alice"
     )
+    # The repository's tests fail until add() is fixed, and a run whose tests fail never succeeds:
+    # the task's change carries the fix as well.
     emulator.create_issue(
-        "alice", calc_repo.name, title="write notes", body=f"```diff\n{NEW_FILE_DIFF}```", as_user="alice"
+        "alice",
+        calc_repo.name,
+        title="write notes",
+        body=f"```diff\n{NEW_FILE_DIFF}```\n\n```diff\n{FIX_DIFF}```",
+        as_user="alice",
     )
     build = IssueRef(repo=calc_repo, number=1)
     task = IssueRef(repo=calc_repo, number=2)

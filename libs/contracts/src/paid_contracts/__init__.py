@@ -1,6 +1,16 @@
 """Paid's wire format: event models, NATS subjects and streams. No I/O lives here."""
 
 from paid_contracts.catalog import ALL_EVENTS
+from paid_contracts.commands import (
+    CancelRun,
+    CommandReply,
+    GetRunStatus,
+    InjectInstruction,
+    PauseRun,
+    ResumeRun,
+    RunCommand,
+    RunStatusView,
+)
 from paid_contracts.envelope import Correlation, Event, TraceContext
 from paid_contracts.events import (
     BuildRequested,
@@ -32,12 +42,17 @@ __all__ = [
     "ALL_EVENTS",
     "ArmSummary",
     "BuildRequested",
+    "CancelRun",
+    "CommandReply",
     "Correlation",
     "Event",
     "ExperimentConcluded",
+    "GetRunStatus",
+    "InjectInstruction",
     "IssueCommented",
     "IssueRef",
     "LabelMapping",
+    "PauseRun",
     "PlanCompleted",
     "PlanCreated",
     "PlanRequested",
@@ -54,10 +69,13 @@ __all__ = [
     "ReactionAction",
     "ReactionChanged",
     "RepoRef",
+    "ResumeRun",
+    "RunCommand",
     "RunFinished",
     "RunOutcome",
     "RunOutputAppended",
     "RunStarted",
+    "RunStatusView",
     "TaskReady",
     "TraceContext",
     "TriggerSource",

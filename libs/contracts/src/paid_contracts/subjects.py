@@ -48,3 +48,11 @@ ALL_STREAMS = (*ALL_STREAMS, STREAM_EVOLUTION)
 
 # Live output of a run's agent (see progress.py); kept apart from the lines above for easy merging.
 RUN_OUTPUT_APPENDED = "paid.run.output_appended"
+
+# Commands: core NATS request-reply (not streamed), owned by the executor, which runs the workflows.
+EXECUTOR_CMD_PREFIX = "paid.executor.cmd"
+EXECUTOR_CMD_CANCEL = f"{EXECUTOR_CMD_PREFIX}.cancel"
+EXECUTOR_CMD_PAUSE = f"{EXECUTOR_CMD_PREFIX}.pause"
+EXECUTOR_CMD_RESUME = f"{EXECUTOR_CMD_PREFIX}.resume"
+EXECUTOR_CMD_INSTRUCT = f"{EXECUTOR_CMD_PREFIX}.instruct"
+EXECUTOR_CMD_STATUS = f"{EXECUTOR_CMD_PREFIX}.status"

@@ -10,6 +10,7 @@ from pydantic_settings import SettingsConfigDict
 from paid_runtime.settings import GitHubSettings
 
 AgentName = Literal["demo", "claude", "command"]
+SandboxName = Literal["bwrap", "docker", "local"]
 
 
 class ExecutorSettings(GitHubSettings):
@@ -25,10 +26,37 @@ class ExecutorSettings(GitHubSettings):
         description="argv template of the `command` agent, split like a shell; {prompt_file} and {prompt} "
         "are replaced. The prompt is also on stdin and in $PAID_PROMPT_FILE.",
     )
+    claude_executable: str = Field(default="claude", description="path of Claude Code's `claude`")
     agent_model: str | None = Field(default=None, description="model flag for agents that take one")
     agent_timeout_seconds: float = 30 * 60
     heartbeat_timeout_seconds: float = Field(
-        default=5, description="how soon a killed worker's agent run is noticed and retried elsewhere"
+        default=20,
+        description="how soon a killed worker's agent run is noticed and retried elsewhere; short "
+        "values make a busy host's runs look dead",
+    )
+    sandbox: SandboxName = Field(
+        default="bwrap",
+        description="where agents run: bwrap (no network but the proxy, only the worktree writable) "
+        "or local (a plain process, for development only)",
+    )
+    sandbox_image: str = Field(
+        default="paid/python:3.11", description="the docker sandbox's image: the agent's tools and python3"
+    )
+    sandbox_read_only: list[Path] = Field(
+        default_factory=list, description="extra host paths sandboxed agents may read, e.g. a node install"
+    )
+    sandbox_pids_limit: int = Field(default=512, ge=16)
+    max_iterations: int | None = Field(default=None, ge=1, description="overrides .paid.yml when set")
+    run_time_limit_seconds: float | None = Field(default=None, gt=0)
+    run_max_tokens: int | None = Field(default=None, ge=1)
+    run_max_cost_usd: float | None = Field(default=None, gt=0)
+    check_timeout_seconds: float = 15 * 60
+    anthropic_base_url: str = "https://api.anthropic.com"
+    anthropic_api_key: str = ""
+    openai_base_url: str = "https://api.openai.com"
+    openai_api_key: str = ""
+    max_concurrent_activities: int = Field(
+        default=1000, ge=1, description="runs one worker holds at once (an agent is a process, not a thread)"
     )
     git_author_name: str = "Paid"
     git_author_email: str = "paid@localhost"

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
-from paid_executor import subscribers
+import docker
+from docker.errors import DockerException
+
+from paid_executor import commands, subscribers
 from paid_executor.activities import ExecutorDeps, github_client
 from paid_executor.config import ExecutorSettings
+from paid_executor.sandbox.docker import reap_orphans
 from paid_executor.worker import make_worker
 from paid_runtime.database import make_engine, migrate, session_factory
 from paid_runtime.host import ServiceHost
@@ -19,6 +24,7 @@ from paid_runtime.telemetry import setup_tracing
 from paid_runtime.temporal import connect_temporal
 
 SERVICE = "executor"
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -30,6 +36,9 @@ async def serve(settings: ExecutorSettings) -> None:
     broker = make_broker(settings.nats_url, SERVICE)
     client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
     subscribers.register(broker, client, settings)
+    commands.register(broker, client)
+    if settings.sandbox == "docker":
+        await asyncio.to_thread(reap_sandbox_containers)
     deps = ExecutorDeps(
         settings=settings, broker=broker, sessions=session_factory(engine), github=github_client(settings)
     )
@@ -43,6 +52,17 @@ async def serve(settings: ExecutorSettings) -> None:
     host = ServiceHost(SERVICE)
     host.on_stop(engine.dispose)
     await host.run(http=http, broker=broker, worker=worker)
+
+
+def reap_sandbox_containers() -> None:
+    """Containers a killed worker on this host left running: removed before taking new work."""
+    try:
+        removed = reap_orphans(docker.from_env())
+    except DockerException as error:
+        log.warning("could not look for orphaned sandbox containers: %s", error)
+        return
+    if removed:
+        log.info("removed %d orphaned sandbox container(s): %s", len(removed), ", ".join(removed))
 
 
 def main() -> None:

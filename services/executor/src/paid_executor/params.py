@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from paid_contracts import IssueRef, RunOutcome
 from paid_executor.agents.base import AgentResult
 from paid_executor.prompts import PROMPT_VERSION
+from paid_executor.repo_config import RepoConfig
 
 
 class _Params(BaseModel):
@@ -29,7 +30,13 @@ class ExecutionInput(_Params):
     agent: str = "demo"
     prompt_version: str = PROMPT_VERSION
     agent_timeout_seconds: float = 30 * 60
-    heartbeat_timeout_seconds: float = 5
+    heartbeat_timeout_seconds: float = 20
+    # Added with the fix-forward loop; the defaults keep older histories' inputs meaning the same.
+    sandbox: str = "local"
+    max_iterations: int | None = None  # overrides the repository's .paid.yml when set
+    time_limit_seconds: float | None = None
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
 
 
 class RunContext(_Params):
@@ -79,6 +86,8 @@ class PullRequestInput(_Params):
     run: RunContext
     issue: IssueDetails
     change: AgentRunOutput
+    draft: bool = False
+    iterations: int = 1
 
 
 class PullRequestInfo(_Params):
@@ -87,6 +96,89 @@ class PullRequestInfo(_Params):
     branch: str
     head_sha: str
     created: bool
+
+
+class CheckResult(_Params):
+    command: str
+    exit_code: int
+    output: str  # the tail, enough to see why it failed
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0
+
+
+class WorkspaceInput(_Params):
+    run: RunContext
+    issue: IssueDetails
+    branch: str
+
+
+class WorkspaceInfo(_Params):
+    base_sha: str
+    config: RepoConfig | None = None
+    config_error: str | None = None
+
+
+class IterationInput(_Params):
+    run: RunContext
+    issue: IssueDetails
+    branch: str
+    base_sha: str
+    iteration: int
+    prompt: str
+    feedback: str | None = None  # the previous iteration's failures, only
+    instructions: tuple[str, ...] = ()
+    config: RepoConfig
+    sandbox: str
+    timeout_seconds: float
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+    spent_tokens: int = 0
+    spent_cost_usd: float = 0.0
+
+
+class IterationOutput(_Params):
+    iteration: int
+    result: AgentResult
+    last_output: str
+    checks: tuple[CheckResult, ...] = ()
+    changed_files: tuple[str, ...] = ()
+    changed_lines: int = 0
+    forbidden: tuple[str, ...] = ()
+    diff_hash: str = ""
+    output_hash: str = ""
+    budget_exceeded: str | None = None  # why, when the metering proxy refused a call
+    tokens: int = 0  # metered by the proxy, else reported by the agent
+    cost_usd: float = 0.0
+
+    @property
+    def failed_checks(self) -> tuple[CheckResult, ...]:
+        return tuple(check for check in self.checks if not check.passed)
+
+
+class PublishInput(_Params):
+    run: RunContext
+    issue: IssueDetails
+    branch: str
+    base_sha: str
+    summary: str
+    result: AgentResult
+    last_output: str
+
+
+class RunStatus(_Params):
+    """What the `status` query answers: where the run is and what it has spent."""
+
+    step: str
+    iteration: int
+    max_iterations: int | None
+    paused: bool
+    cancel_requested: bool
+    tokens: int
+    cost_usd: float
+    last_output: str
+    pending_instructions: int
 
 
 class RunReport(_Params):
@@ -99,6 +191,10 @@ class RunReport(_Params):
     iterations: int = 0
     pull_request: PullRequestInfo | None = None
     change: AgentRunOutput | None = None
+    final: bool = True  # False for the progress comment updated while the run goes on
+    last_failure: str | None = None  # the failing checks' output, shown in the comment
+    tokens: int | None = None
+    cost_usd: float | None = None
 
 
 class ExecutionResult(_Params):

@@ -35,3 +35,22 @@ def render_prompt(version: str, *, repo: str, branch: str, number: int, title: s
     return _environment.from_string(template).render(
         repo=repo, branch=branch, number=number, title=title, body=(body or "").strip() or "(no description)"
     )
+
+
+FEEDBACK_LIMIT = 12_000
+
+
+def iteration_prompt(
+    base: str, *, iteration: int, feedback: str | None, instructions: tuple[str, ...]
+) -> str:
+    """The first prompt, then only what the previous attempt left failing and what the operator added."""
+    parts = [base]
+    if feedback:
+        parts.append(
+            f"\nThis is attempt {iteration}. Your changes so far are still in the checkout, but these "
+            f"checks fail; fix them:\n<failures>\n{feedback[-FEEDBACK_LIMIT:]}\n</failures>\n"
+        )
+    if instructions:
+        lines = "\n".join(f"- {instruction}" for instruction in instructions)
+        parts.append(f"\nInstructions from the operator, to follow now:\n{lines}\n")
+    return "".join(parts)

@@ -50,6 +50,11 @@ def _policy(settings: ExecutorSettings) -> dict[str, object]:
         "agent": settings.agent,
         "agent_timeout_seconds": settings.agent_timeout_seconds,
         "heartbeat_timeout_seconds": settings.heartbeat_timeout_seconds,
+        "sandbox": settings.sandbox,
+        "max_iterations": settings.max_iterations,
+        "time_limit_seconds": settings.run_time_limit_seconds,
+        "max_tokens": settings.run_max_tokens,
+        "max_cost_usd": settings.run_max_cost_usd,
     }
 
 

@@ -4,25 +4,34 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from paid_contracts import IssueRef, RunOutcome
     from paid_executor.activities import AgentActivities, GitHubActivities, RunActivities
+    from paid_executor.activities.iterations import IterationActivities
     from paid_executor.params import (
         AgentRunInput,
         AgentRunOutput,
         ExecutionInput,
         ExecutionResult,
+        IterationInput,
+        IterationOutput,
         PromptInput,
+        PublishInput,
         PullRequestInfo,
         PullRequestInput,
         RunContext,
         RunReport,
+        RunStatus,
+        WorkspaceInput,
     )
+    from paid_executor.repo_config import RepoConfig
 
 # Infrastructure retries only: activities raise non-retryable errors for what a retry cannot fix.
 QUICK_RETRY = RetryPolicy(
@@ -38,6 +47,8 @@ AGENT_RETRY = RetryPolicy(
     maximum_attempts=4,
 )
 QUICK_TIMEOUT = timedelta(seconds=30)
+LOOP_PATCH = "fix-forward-loop-1"
+REPEAT_LIMIT = 3  # the same diff or the same failures this many times: the agent is going in circles
 GIT_ALLOWANCE = timedelta(minutes=10)  # clone and push, on top of the agent's own time
 
 
@@ -47,6 +58,13 @@ def workflow_id_for(issue: IssueRef) -> str:
 
 def branch_for(issue: IssueRef) -> str:
     return f"paid/issue-{issue.number}"
+
+
+T = TypeVar("T")
+
+
+class RunCancelledError(Exception):
+    """The `cancel` signal arrived; raised at a safe point."""
 
 
 class RunFailedError(Exception):
@@ -62,6 +80,55 @@ class AgentExecutionWorkflow:
         self._change: AgentRunOutput | None = None
         self._pull: PullRequestInfo | None = None
         self._iterations = 0
+        self._max_iterations: int | None = None
+        self._step = "starting"
+        self._paused = False
+        self._cancel_requested = False
+        self._instructions: list[str] = []
+        self._tokens = 0
+        self._cost = 0.0
+        self._last_output = ""
+        self._last_failure: str | None = None
+        self._current: asyncio.Task[object] | None = None
+
+    @workflow.signal
+    def cancel(self, reason: str = "") -> None:
+        """Stops the run: the agent's process is killed, cleanup runs, the outcome is cancelled.
+
+        `reason` (optional, from the API or CLI) is logged; the run's comment says it was cancelled."""
+        workflow.logger.info("cancel requested%s", f": {reason}" if reason else "")
+        self._cancel_requested = True
+        if self._current is not None and not self._current.done():
+            self._current.cancel()
+
+    @workflow.signal
+    def pause(self) -> None:
+        """Holds the run at the next safe point (between iterations) until `resume`."""
+        self._paused = True
+
+    @workflow.signal
+    def resume(self) -> None:
+        self._paused = False
+
+    @workflow.signal
+    def inject_instruction(self, instruction: str) -> None:
+        """Queued into the next iteration's prompt."""
+        if instruction.strip():
+            self._instructions.append(instruction.strip())
+
+    @workflow.query
+    def status(self) -> RunStatus:
+        return RunStatus(
+            step=self._step,
+            iteration=self._iterations,
+            max_iterations=self._max_iterations,
+            paused=self._paused,
+            cancel_requested=self._cancel_requested,
+            tokens=self._tokens,
+            cost_usd=self._cost,
+            last_output=self._last_output,
+            pending_instructions=len(self._instructions),
+        )
 
     @workflow.run
     async def run(self, request: ExecutionInput) -> ExecutionResult:
@@ -79,12 +146,19 @@ class AgentExecutionWorkflow:
             RunActivities.start_run, run, start_to_close_timeout=QUICK_TIMEOUT, retry_policy=QUICK_RETRY
         )
         cancelled = False
+        loop = workflow.patched(LOOP_PATCH)
         try:
-            outcome, detail = await self._execute(run, request)
+            if loop:
+                outcome, detail = await self._execute_loop(run, request)
+            else:
+                outcome, detail = await self._execute(run, request)
         except RunFailedError as failure:
             outcome, detail = failure.outcome, failure.detail
         except asyncio.CancelledError:
             outcome, detail, cancelled = RunOutcome.CANCELLED, "the run was cancelled", True
+        if loop:
+            await self._cleanup(run)
+        self._step = "finished"
 
         report = RunReport(
             run=run,
@@ -94,6 +168,9 @@ class AgentExecutionWorkflow:
             iterations=self._iterations,
             pull_request=self._pull,
             change=self._change,
+            last_failure=self._last_failure if loop else None,
+            tokens=self._tokens if loop else None,
+            cost_usd=self._cost if loop else None,
         )
         await self._report(report)
         if cancelled:
@@ -150,6 +227,229 @@ class AgentExecutionWorkflow:
         except ActivityError as error:
             raise RunFailedError(RunOutcome.ERROR, failure_detail(error)) from error
         return RunOutcome.SUCCEEDED, f"pull request #{self._pull.number} is open"
+
+    async def _execute_loop(self, run: RunContext, request: ExecutionInput) -> tuple[RunOutcome, str]:
+        """Fix forward: agent -> checks -> only the failures back to the agent, until the checks pass
+        or a limit (iterations, repetition, time, tokens, cost) stops it. Cancellation is an outcome."""
+        branch = branch_for(run.issue)
+        started = workflow.now()
+        try:
+            issue = await workflow.execute_activity_method(
+                GitHubActivities.fetch_issue,
+                run,
+                start_to_close_timeout=QUICK_TIMEOUT,
+                retry_policy=QUICK_RETRY,
+            )
+            prompt = await workflow.execute_activity_method(
+                AgentActivities.render_prompt,
+                PromptInput(run=run, issue=issue, branch=branch),
+                start_to_close_timeout=QUICK_TIMEOUT,
+                retry_policy=QUICK_RETRY,
+            )
+            self._step = "clone"
+            workspace = await self._activity(
+                workflow.start_activity_method(
+                    IterationActivities.prepare_workspace,
+                    WorkspaceInput(run=run, issue=issue, branch=branch),
+                    start_to_close_timeout=GIT_ALLOWANCE,
+                    heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_seconds),
+                    retry_policy=QUICK_RETRY,
+                    cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+                )
+            )
+            if workspace.config is None:
+                return RunOutcome.ERROR, f"no run: {workspace.config_error}"
+            config: RepoConfig = workspace.config
+            max_iterations = request.max_iterations or config.max_iterations
+            self._max_iterations = max_iterations
+            limits = [
+                seconds
+                for seconds in (
+                    request.time_limit_seconds,
+                    config.time_limit_minutes * 60 if config.time_limit_minutes else None,
+                    request.agent_timeout_seconds,
+                )
+                if seconds
+            ]
+            time_limit = min(limits)
+            diffs: dict[str, int] = {}
+            outputs: dict[str, int] = {}
+            feedback: str | None = None
+            last: IterationOutput | None = None
+            for iteration in range(1, max_iterations + 1):
+                await self._safe_point()
+                remaining = time_limit - (workflow.now() - started).total_seconds()
+                if remaining <= 0:
+                    return (
+                        RunOutcome.BUDGET_EXCEEDED,
+                        f"budget exceeded: the time limit of {time_limit:g} s ran out",
+                    )
+                instructions = tuple(self._instructions)
+                self._instructions.clear()
+                self._iterations = iteration
+                self._step = "agent"
+                last = await self._activity(
+                    workflow.start_activity_method(
+                        IterationActivities.run_iteration,
+                        IterationInput(
+                            run=run,
+                            issue=issue,
+                            branch=branch,
+                            base_sha=workspace.base_sha,
+                            iteration=iteration,
+                            prompt=prompt,
+                            feedback=feedback,
+                            instructions=instructions,
+                            config=config,
+                            sandbox=request.sandbox,
+                            timeout_seconds=remaining,
+                            max_tokens=request.max_tokens,
+                            max_cost_usd=request.max_cost_usd,
+                            spent_tokens=self._tokens,
+                            spent_cost_usd=self._cost,
+                        ),
+                        start_to_close_timeout=timedelta(seconds=remaining) + GIT_ALLOWANCE,
+                        heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_seconds),
+                        retry_policy=AGENT_RETRY,
+                        cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+                    )
+                )
+                self._tokens += last.tokens
+                self._cost += last.cost_usd
+                self._last_output = last.last_output
+                if last.budget_exceeded:
+                    return RunOutcome.BUDGET_EXCEEDED, f"budget exceeded: {last.budget_exceeded}"
+                if over := self._over_budget(request):
+                    return RunOutcome.BUDGET_EXCEEDED, f"budget exceeded: {over}"
+                problems = [check.output for check in last.failed_checks]
+                if last.forbidden:
+                    problems.append(
+                        "You changed paths this repository does not let Paid change; revert them: "
+                        + ", ".join(last.forbidden)
+                    )
+                if config.max_changed_lines is not None and last.changed_lines > config.max_changed_lines:
+                    problems.append(
+                        f"The change has {last.changed_lines} changed lines; the limit is "
+                        f"{config.max_changed_lines}. Make it smaller."
+                    )
+                self._last_failure = "\n\n".join(problems) or None
+                if not problems:
+                    break
+                diffs[last.diff_hash] = diffs.get(last.diff_hash, 0) + 1
+                if last.output_hash:
+                    outputs[last.output_hash] = outputs.get(last.output_hash, 0) + 1
+                if diffs[last.diff_hash] >= REPEAT_LIMIT or outputs.get(last.output_hash, 0) >= REPEAT_LIMIT:
+                    what = "diff" if diffs[last.diff_hash] >= REPEAT_LIMIT else "failures"
+                    return self._stuck_outcome(last), (
+                        f"stopped after {iteration} iterations: the agent produced the same "
+                        f"{what} {REPEAT_LIMIT} times"
+                    )
+                feedback = self._last_failure
+                await self._progress(
+                    run, f"iteration {iteration} of {max_iterations} left failures; trying again"
+                )
+            assert last is not None
+            if self._last_failure is not None:
+                return self._stuck_outcome(last), (
+                    f"after {max_iterations} iteration(s) "
+                    + ("the tests still fail" if last.failed_checks else "the change still breaks the limits")
+                )
+            if not last.changed_files:
+                return RunOutcome.NO_CHANGES, "the agent changed no file"
+            await self._safe_point()
+            self._step = "publish"
+            self._change = await workflow.execute_activity_method(
+                IterationActivities.publish_change,
+                PublishInput(
+                    run=run,
+                    issue=issue,
+                    branch=branch,
+                    base_sha=workspace.base_sha,
+                    summary=last.result.summary,
+                    result=last.result,
+                    last_output=last.last_output,
+                ),
+                start_to_close_timeout=GIT_ALLOWANCE,
+                heartbeat_timeout=timedelta(seconds=max(request.heartbeat_timeout_seconds, 30)),
+                retry_policy=QUICK_RETRY,
+            )
+            self._pull = await workflow.execute_activity_method(
+                GitHubActivities.open_pull_request,
+                PullRequestInput(
+                    run=run, issue=issue, change=self._change, draft=True, iterations=self._iterations
+                ),
+                start_to_close_timeout=QUICK_TIMEOUT,
+                retry_policy=QUICK_RETRY,
+            )
+        except ActivityError as error:
+            if self._cancel_requested:
+                return RunOutcome.CANCELLED, "the run was cancelled on request"
+            raise RunFailedError(RunOutcome.ERROR, failure_detail(error)) from error
+        except RunCancelledError:
+            return RunOutcome.CANCELLED, "the run was cancelled on request"
+        return RunOutcome.SUCCEEDED, f"pull request #{self._pull.number} is open"
+
+    async def _activity(self, handle: workflow.ActivityHandle[T]) -> T:
+        """Awaits an activity that the `cancel` signal may interrupt."""
+        if self._cancel_requested:
+            handle.cancel()
+        self._current = handle
+        try:
+            return await handle
+        finally:
+            self._current = None
+
+    async def _safe_point(self) -> None:
+        if self._paused:
+            self._step = "paused"
+            await workflow.wait_condition(lambda: not self._paused or self._cancel_requested)
+        if self._cancel_requested:
+            raise RunCancelledError
+
+    def _over_budget(self, request: ExecutionInput) -> str | None:
+        if request.max_tokens is not None and self._tokens >= request.max_tokens:
+            return f"the run used {self._tokens} tokens of its budget of {request.max_tokens}"
+        if request.max_cost_usd is not None and self._cost >= request.max_cost_usd:
+            return f"the run spent ${self._cost:.4f} of its budget of ${request.max_cost_usd:.2f}"
+        return None
+
+    @staticmethod
+    def _stuck_outcome(last: IterationOutput) -> RunOutcome:
+        return RunOutcome.TESTS_FAILING if last.failed_checks else RunOutcome.ITERATION_LIMIT
+
+    async def _progress(self, run: RunContext, detail: str) -> None:
+        report = RunReport(
+            run=run,
+            outcome=RunOutcome.SUCCEEDED,  # unused while not final
+            detail=detail,
+            duration_seconds=(workflow.now() - run.started_at).total_seconds(),
+            iterations=self._iterations,
+            final=False,
+            last_failure=self._last_failure,
+            tokens=self._tokens,
+            cost_usd=self._cost,
+        )
+        try:
+            await workflow.execute_activity_method(
+                GitHubActivities.comment_on_issue,
+                report,
+                start_to_close_timeout=QUICK_TIMEOUT,
+                retry_policy=RetryPolicy(maximum_attempts=3),
+            )
+        except ActivityError as error:  # progress is a courtesy; the final comment is what counts
+            workflow.logger.warning("progress comment failed: %s", failure_detail(error))
+
+    async def _cleanup(self, run: RunContext) -> None:
+        self._step = "cleanup"
+        try:
+            await workflow.execute_activity_method(
+                IterationActivities.cleanup_workspace,
+                run,
+                start_to_close_timeout=QUICK_TIMEOUT,
+                retry_policy=QUICK_RETRY,
+            )
+        except ActivityError as error:  # the orphan reaper removes what is left
+            workflow.logger.warning("cleanup of %s failed: %s", run.run_id, failure_detail(error))
 
     async def _report(self, report: RunReport) -> None:
         """Comments on the issue, then records and announces the end; a failed comment is noted, not fatal."""

@@ -8,6 +8,7 @@ import base64
 import os
 import re
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,11 +81,17 @@ class Worktree:
         return out.decode()
 
     async def fresh_clone(self, url: str) -> None:
-        """Wipes whatever an earlier attempt left and clones anew: the step is idempotent as a whole."""
-        if self.path.exists():
-            shutil.rmtree(self.path)
+        """Clones beside the worktree, then replaces whatever an earlier attempt left: the step is
+        idempotent as a whole, and an attempt still running after a timeout never sees a half clone."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        await self.git("clone", "--quiet", "--no-tags", url, str(self.path), cwd=self.path.parent)
+        staging = self.path.parent / f".{self.path.name}.{uuid.uuid4().hex[:8]}"
+        try:
+            await self.git("clone", "--quiet", "--no-tags", url, str(staging), cwd=self.path.parent)
+            if self.path.exists():
+                shutil.rmtree(self.path)
+            staging.rename(self.path)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     async def head(self) -> str:
         return (await self.git("rev-parse", "HEAD")).strip()

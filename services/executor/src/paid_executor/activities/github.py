@@ -3,6 +3,7 @@ looks for what an earlier attempt made (branch, marker) before it creates anythi
 
 from __future__ import annotations
 
+import asyncio
 from typing import cast
 
 from githubkit.exception import RequestFailed
@@ -39,8 +40,11 @@ class GitHubActivities:
         owner, name, number = run.issue.repo.owner, run.issue.repo.name, run.issue.number
         try:
             async with self.deps.github() as github:
-                issue = (await github.rest.issues.async_get(owner, name, number)).parsed_data
-                repository = (await github.rest.repos.async_get(owner, name)).parsed_data
+                issue_response, repository_response = await asyncio.gather(
+                    github.rest.issues.async_get(owner, name, number),
+                    github.rest.repos.async_get(owner, name),
+                )
+                issue, repository = issue_response.parsed_data, repository_response.parsed_data
         except RequestFailed as error:
             raise github_failure(error, f"reading {run.issue.key}") from error
         if issue.pull_request:
@@ -73,8 +77,14 @@ class GitHubActivities:
                             head=change.branch,
                             base=issue.default_branch,
                             body=self._pull_body(request),
+                            draft=request.draft,
                         )
                     ).parsed_data
+                elif pr_marker(run.run_id) not in (pull.body or ""):
+                    # Another run's PR on the same branch: it now carries this run's change.
+                    await github.rest.pulls.async_update(
+                        owner, name, pull.number, body=self._pull_body(request)
+                    )
         except RequestFailed as error:
             raise github_failure(error, f"opening the pull request for {run.issue.key}") from error
         info = PullRequestInfo(
@@ -140,9 +150,11 @@ class GitHubActivities:
 
     @activity.defn(name="comment_on_issue")
     async def comment_on_issue(self, report: RunReport) -> None:
+        """One comment per run, found by its marker and edited in place: progress, then the result."""
         run = report.run
         owner, name, number = run.issue.repo.owner, run.issue.repo.name, run.issue.number
         marker = result_marker(run.run_id)
+        body = result_comment(report)
         try:
             async with self.deps.github() as github:
                 page = 1
@@ -152,32 +164,66 @@ class GitHubActivities:
                             owner, name, number, per_page=PAGE_SIZE, page=page
                         )
                     ).parsed_data
-                    if any(marker in (comment.body or "") for comment in comments):
+                    mine = next((c for c in comments if marker in (c.body or "")), None)
+                    if mine is not None:
+                        if (mine.body or "") != body and not _is_final(mine.body or ""):
+                            await github.rest.issues.async_update_comment(owner, name, mine.id, body=body)
                         return
                     if len(comments) < PAGE_SIZE:
                         break
                     page += 1
-                await github.rest.issues.async_create_comment(
-                    owner, name, number, body=result_comment(report)
-                )
+                await github.rest.issues.async_create_comment(owner, name, number, body=body)
         except RequestFailed as error:
             raise github_failure(error, f"commenting on {run.issue.key}") from error
+
+
+FINAL_MARK = "<!-- paid:final -->"
+FENCE = "~~~~"
+
+
+def _is_final(body: str) -> bool:
+    """A final result is never overwritten by a late progress update (activities may retry)."""
+    return FINAL_MARK in body
+
+
+HEADLINES: dict[RunOutcome, str] = {
+    RunOutcome.TESTS_FAILING: "Paid stopped: the tests still fail after {iterations} iteration(s), "
+    "so there is no PR.",
+    RunOutcome.ITERATION_LIMIT: "Paid stopped after {iterations} iteration(s) without a change it "
+    "could publish.",
+    RunOutcome.BUDGET_EXCEEDED: "Paid stopped this run: budget exceeded.",
+    RunOutcome.CANCELLED: "Paid cancelled this run; the agent was stopped and its workspace removed.",
+}
 
 
 def result_comment(report: RunReport) -> str:
     run, pr = report.run, report.pull_request
     agent = describe_agent(run.agent)
     duration = f"{report.duration_seconds:.0f} s"
-    if report.outcome is RunOutcome.SUCCEEDED and pr is not None:
+    if not report.final:
+        headline = f"Paid is working on this issue with {agent}: {report.detail}."
+    elif report.outcome is RunOutcome.SUCCEEDED and pr is not None:
         headline = f"Paid opened {pr.url} for this issue in {duration}. The change was made by {agent}."
     elif report.outcome is RunOutcome.NO_CHANGES:
         headline = (
             f"Paid ran {agent} on this issue for {duration}, but it changed no file, so there is no PR."
         )
+    elif report.outcome in HEADLINES:
+        headline = HEADLINES[report.outcome].format(iterations=report.iterations)
     else:
         headline = f"Paid could not finish this issue ({report.outcome.value}, after {duration})."
     lines = [result_marker(run.run_id), headline]
-    if report.detail:
+    if report.detail and report.final:
         lines += ["", f"> {report.detail}"]
-    lines += ["", f"Outcome: **{report.outcome.value}** · run `{run.run_id}` · prompt `{run.prompt_version}`"]
+    if report.last_failure:
+        lines += ["", "The last failing checks:", "", FENCE, report.last_failure.replace(FENCE, "~~~"), FENCE]
+    spent = f" · {report.tokens} tokens · ${report.cost_usd or 0:.4f}" if report.tokens is not None else ""
+    status = report.outcome.value if report.final else "running"
+    lines += [
+        "",
+        f"Outcome: **{status}** · iterations {report.iterations} · run `{run.run_id}` · "
+        f"prompt `{run.prompt_version}`{spent}",
+    ]
+    if report.final:
+        lines.append(FINAL_MARK)
     return "\n".join(lines)

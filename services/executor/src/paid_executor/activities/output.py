@@ -24,10 +24,12 @@ FLUSH_SECONDS = 0.5
 
 
 class OutputPublisher:
-    def __init__(self, broker: NatsBroker, run: RunContext, attempt: int) -> None:
+    def __init__(self, broker: NatsBroker, run: RunContext, attempt: int, *, scope: str = "") -> None:
+        """`scope` (e.g. the fix-forward iteration) keeps event ids apart between activities of a run."""
         self.broker = broker
         self.run = run
         self.attempt = attempt
+        self._id_prefix = f"{run.run_id}:output:{scope + ':' if scope else ''}{attempt}"
         self._pending: list[str] = []
         self._sequence = 0
         self._task: asyncio.Task[None] | None = None
@@ -58,7 +60,7 @@ class OutputPublisher:
             lines, self._pending = self._pending[:MAX_LINES_PER_BATCH], self._pending[MAX_LINES_PER_BATCH:]
             run = self.run
             event = RunOutputAppended(
-                event_id=f"{run.run_id}:output:{self.attempt}:{self._sequence}",
+                event_id=f"{self._id_prefix}:{self._sequence}",
                 producer=PRODUCER,
                 correlation=Correlation(
                     repo=run.issue.repo.full_name, issue=run.issue.number, run=run.run_id

@@ -63,7 +63,11 @@ class RunActivities:
                 pull_request_number=pr.number if pr else None,
                 input_tokens=usage.input_tokens if usage else None,
                 output_tokens=usage.output_tokens if usage else None,
-                cost_usd=usage.cost_usd if usage else None,
+                cost_usd=report.cost_usd
+                if report.cost_usd is not None
+                else usage.cost_usd
+                if usage
+                else None,
                 finished_at=datetime.now(UTC),
             )
         event = RunFinished(
@@ -84,7 +88,7 @@ class RunActivities:
             detail=report.detail,
             input_tokens=usage.input_tokens if usage else None,
             output_tokens=usage.output_tokens if usage else None,
-            cost_usd=usage.cost_usd if usage else None,
+            cost_usd=report.cost_usd if report.cost_usd is not None else usage.cost_usd if usage else None,
         )
         await publish_event(self.deps.broker, event)
         record_run_finished(event)

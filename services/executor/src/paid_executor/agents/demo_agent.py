@@ -41,12 +41,16 @@ def apply_diffs(diffs: list[str], cwd: Path) -> list[str]:
             "the demo agent found no ```diff block in the prompt; it only applies unified diffs "
             "given in the issue (use a real agent for anything else)"
         )
+    pending: list[str] = []
     for index, diff in enumerate(diffs, start=1):
         check = _git_apply(diff, cwd, "--check")
-        if check.returncode != 0:
+        if check.returncode == 0:
+            pending.append(diff)
+        elif _git_apply(diff, cwd, "--check", "--reverse").returncode != 0:
             raise DemoAgentError(f"diff {index} of {len(diffs)} does not apply: {check.stderr.strip()}")
+        # else: applied by an earlier iteration of the same run; nothing to do
     touched: list[str] = []
-    for diff in diffs:
+    for diff in pending:
         result = _git_apply(diff, cwd)
         if result.returncode != 0:
             raise DemoAgentError(f"git apply failed: {result.stderr.strip()}")

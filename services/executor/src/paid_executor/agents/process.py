@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import os
 import signal
 from collections.abc import Callable, Mapping
@@ -35,7 +36,12 @@ class AgentTimeoutError(Exception):
     pass
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(cgroup_procs: Path | None = None) -> None:
+    if cgroup_procs is not None:  # before exec, so every descendant is counted against the limit
+        try:
+            cgroup_procs.write_text(str(os.getpid()))
+        except OSError:
+            os._exit(126)
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         os._exit(127)
@@ -78,6 +84,7 @@ async def run_agent_process(
     on_progress: Callable[[str], None],
     progress_interval: float = 1.0,
     on_line: Callable[[str], None] | None = None,
+    cgroup_procs: Path | None = None,
 ) -> ProcessOutcome:
     """Runs to completion, calling `on_progress(last output line)` every `progress_interval` seconds.
 
@@ -91,7 +98,7 @@ async def run_agent_process(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
-        preexec_fn=_die_with_parent,
+        preexec_fn=functools.partial(_die_with_parent, cgroup_procs),
     )
     _record_group(pgid_file, process.pid)
     stdout: list[str] = []

@@ -15,11 +15,11 @@ from paid_executor.config import ExecutorSettings
 DEMO_AGENT = "paid-demo-agent"
 
 
-def adapter_for(agent: str, settings: ExecutorSettings) -> AgentAdapter:
+def adapter_for(agent: str, settings: ExecutorSettings, *, model: str | None = None) -> AgentAdapter:
     if agent == "demo":
         return command_adapter(shlex.join(demo_agent_argv()), name="demo")
     if agent == "claude":
-        return claude_code_adapter(model=settings.agent_model)
+        return claude_code_adapter(model=model or settings.agent_model, executable=settings.claude_executable)
     if agent == "command":
         return command_adapter(settings.agent_command)
     raise ValueError(f"unknown agent {agent!r}")

@@ -1,0 +1,97 @@
+"""How many long-running runs one executor worker holds at once, and its memory.
+
+One `paid-executor` process (one Temporal worker) against real Temporal, NATS, PostgreSQL and the
+GitHub emulator; N issues each start an AgentExecutionWorkflow whose trivial agent announces itself
+and then sleeps. Counts the agents running at once and reads the worker's RSS (agents excluded).
+
+Prints `name value unit` lines. Usage: bench/concurrent_runs.py [--runs N] [--timeout S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shlex
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from executor_stack import OWNER, executor_stack
+
+from paid_contracts import IssueRef, RepoRef
+from paid_executor.params import ExecutionInput
+from paid_executor.subscribers import start_execution
+from paid_runtime.temporal import connect_temporal
+
+
+def started(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def alive_agents(path: Path) -> int:
+    return sum(1 for line in path.read_text().splitlines() if Path(f"/proc/{line.strip()}").exists())
+
+
+async def hold(args: argparse.Namespace) -> None:
+    home = Path(tempfile.mkdtemp(prefix="paid-bench-concurrent-"))
+    announce = home / "started.txt"
+    # The announcement is outside the worktree, hence the local sandbox: this measures orchestration.
+    agent = f"sh -c {shlex.quote(f'echo $$ >> {announce}; exec sleep 3600')}"
+    env = {
+        "PAID_EXECUTOR_AGENT": "command",
+        "PAID_EXECUTOR_AGENT_COMMAND": agent,
+        "PAID_EXECUTOR_SANDBOX": "local",
+    }
+    with executor_stack(home, env) as stack:
+        stack.github.create_repository(OWNER, "hold", {"README.md": "hold\n"})
+        for i in range(args.runs):
+            stack.github.create_issue(OWNER, "hold", title=f"hold {i}", body="hold", as_user=OWNER)
+        client = await connect_temporal(stack.temporal.target)
+        baseline = stack.rss_mib()
+        began = time.monotonic()
+        for number in range(1, args.runs + 1):
+            request = ExecutionInput(
+                issue=IssueRef(repo=RepoRef(owner=OWNER, name="hold"), number=number),
+                source="command",
+                source_id=str(uuid.uuid4()),
+                agent="command",
+                sandbox="local",
+                agent_timeout_seconds=3600,
+                heartbeat_timeout_seconds=30,
+            )
+            await start_execution(client, request, task_queue=stack.task_queue)
+        deadline = time.monotonic() + args.timeout
+        last, stalled_since = 0, time.monotonic()
+        while started(announce) < args.runs and time.monotonic() < deadline:
+            now = started(announce)
+            if now != last:
+                last, stalled_since = now, time.monotonic()
+            elif time.monotonic() - stalled_since > 120:
+                break  # no new agent for two minutes: this is what the worker holds
+            await asyncio.sleep(0.2)
+        ramp = time.monotonic() - began
+        held = started(announce)
+        rss = stack.rss_mib()
+        alive = alive_agents(announce)
+    print(f"concurrent_runs_held {min(held, alive)} runs")
+    print(f"concurrent_runs_requested {args.runs} runs")
+    print(f"concurrent_runs_ramp {ramp:.1f} s")
+    print(f"concurrent_runs_worker_rss {rss:.0f} MiB")
+    print(f"concurrent_runs_worker_rss_idle {baseline:.0f} MiB")
+    print(f"concurrent_runs_rss_per_run {(rss - baseline) / max(held, 1) * 1024:.0f} KiB")
+
+
+def main() -> None:
+    # A terminated bench still stops the servers and the executor it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--timeout", type=float, default=600)
+    asyncio.run(hold(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

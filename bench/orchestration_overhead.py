@@ -1,0 +1,113 @@
+"""The orchestration overhead of a run: the whole AgentExecutionWorkflow (fetch the issue, clone,
+sandbox, agent, checks, commit, push, draft PR, comment, cleanup, events) minus the same agent run
+directly on a clone of the same repository, p50 over N issues.
+
+Real Temporal, NATS, PostgreSQL, the GitHub emulator and one `paid-executor` process; the agent is
+the demo agent applying the diff given in the issue; the repository has no tests, so no checks run.
+
+Prints `name value unit` lines. Usage: bench/orchestration_overhead.py [--runs N] [--sandbox NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from executor_stack import OWNER, TOKEN, executor_stack
+
+from paid_contracts import IssueRef, RepoRef
+from paid_executor.agents.registry import demo_agent_argv
+from paid_executor.params import ExecutionInput
+from paid_executor.subscribers import start_execution
+from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
+from paid_runtime.temporal import connect_temporal
+
+CALC = "def add(a, b):\n    return a - b\n"
+DIFF = """\
+```diff
+diff --git a/calc.py b/calc.py
+--- a/calc.py
++++ b/calc.py
+@@ -1,2 +1,2 @@
+ def add(a, b):
+-    return a - b
++    return a + b
+```
+"""
+
+
+def direct_agent_seconds(clone_url: str, scratch: Path, prompt: str) -> float:
+    """The demo agent alone, on a fresh clone of the same repository (the clone is not timed)."""
+    worktree = scratch / uuid.uuid4().hex
+    subprocess.run(["git", "clone", "--quiet", clone_url, str(worktree)], check=True, capture_output=True)
+    prompt_file = scratch / f"{worktree.name}.md"
+    prompt_file.write_text(prompt)
+    began = time.monotonic()
+    subprocess.run(
+        demo_agent_argv(),
+        cwd=worktree,
+        env={"PAID_PROMPT_FILE": str(prompt_file), "PATH": "/usr/bin:/bin"},
+        check=True,
+        capture_output=True,
+    )
+    return time.monotonic() - began
+
+
+async def measure(args: argparse.Namespace) -> None:
+    home = Path(tempfile.mkdtemp(prefix="paid-bench-overhead-"))
+    env = {"PAID_EXECUTOR_AGENT": "demo", "PAID_EXECUTOR_SANDBOX": args.sandbox}
+    runs: list[float] = []
+    direct: list[float] = []
+    with executor_stack(home, env) as stack:
+        stack.github.create_repository(OWNER, "calc", {"calc.py": CALC})
+        client = await connect_temporal(stack.temporal.target)
+        clone_url = stack.github.git_url(OWNER, "calc", TOKEN)
+        for i in range(args.runs + 1):  # the first run warms the worker up and is not counted
+            issue = stack.github.create_issue(OWNER, "calc", title=f"add {i}", body=DIFF, as_user=OWNER)
+            request = ExecutionInput(
+                issue=IssueRef(repo=RepoRef(owner=OWNER, name="calc"), number=int(issue["number"])),
+                source="command",
+                source_id=str(uuid.uuid4()),
+                agent="demo",
+                sandbox=args.sandbox,
+                agent_timeout_seconds=300,
+            )
+            began = time.monotonic()
+            run_id = await start_execution(client, request, task_queue=stack.task_queue)
+            result = await client.get_workflow_handle_for(
+                AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
+            ).result()
+            elapsed = time.monotonic() - began
+            assert result.outcome.value == "succeeded", result.detail
+            prompt = f"Resolve the issue.\n\n{DIFF}"
+            agent_alone = direct_agent_seconds(clone_url, home, prompt)
+            if i > 0:
+                runs.append(elapsed)
+                direct.append(agent_alone)
+    overhead = [run - agent for run, agent in zip(runs, direct, strict=True)]
+    print(f"orchestration_run_p50 {statistics.median(runs):.3f} s")
+    print(f"orchestration_agent_alone_p50 {statistics.median(direct):.3f} s")
+    print(f"orchestration_overhead_p50 {statistics.median(overhead):.3f} s")
+    print(f"orchestration_overhead_max {max(overhead):.3f} s")
+    print(f"orchestration_sandbox {args.sandbox} name")
+
+
+def main() -> None:
+    # A terminated bench still stops the servers and the executor it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--sandbox", default="bwrap", choices=["bwrap", "docker", "local"])
+    asyncio.run(measure(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

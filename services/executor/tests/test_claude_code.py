@@ -1,0 +1,153 @@
+"""The real Claude Code CLI (from npm, pinned in tests/claude_code/package.json) as the run's agent,
+sandboxed by bubblewrap, talking only to the executor's metering proxy in front of a scripted
+Anthropic-style endpoint."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from faststream.nats import NatsBroker
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.testing import WorkflowEnvironment
+
+from paid_contracts import RunOutcome
+from paid_executor.sandbox.bwrap import bwrap_path
+from paid_executor.subscribers import start_execution
+from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
+from paid_github_emulator.server import GitHubEmulator
+
+from .conftest import FIXED_CALC
+from .loop_support import ScriptedAnthropic, loop_request, loop_worker
+from .test_fix_forward import make_repo, only_comment
+
+CLAUDE_HOME = Path(__file__).parent / "claude_code"
+CLAUDE = CLAUDE_HOME / "node_modules" / ".bin" / "claude"
+
+pytestmark = [
+    pytest.mark.skipif(
+        not CLAUDE.exists(),
+        reason="needs Claude Code from npm: `npm install` in services/executor/tests/claude_code",
+    ),
+    pytest.mark.skipif(bwrap_path() is None, reason="needs bubblewrap (bwrap), not installed"),
+]
+
+
+def working_directory(request: dict[str, Any]) -> str:
+    system = request.get("system") or ""
+    text = system if isinstance(system, str) else " ".join(block.get("text", "") for block in system)
+    match = re.search(r"[Ww]orking directory: ([^\s\\]+)", text + json.dumps(request.get("messages", [])))
+    assert match, "Claude Code did not say where it works"
+    return match.group(1)
+
+
+def tool_results(request: dict[str, Any]) -> int:
+    return sum(
+        1
+        for message in request.get("messages", [])
+        if isinstance(message.get("content"), list)
+        for block in message["content"]
+        if block.get("type") == "tool_result"
+    )
+
+
+def fixing_model(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """Read calc.py, then write the fix, then say so: what a model would answer, scripted."""
+    calc = f"{working_directory(request)}/calc.py"
+    done = tool_results(request)
+    if done == 0:
+        return [
+            {
+                "type": "tool_use",
+                "id": f"toolu_{uuid.uuid4().hex[:8]}",
+                "name": "Read",
+                "input": {"file_path": calc},
+            }
+        ]
+    if done == 1:
+        return [
+            {
+                "type": "tool_use",
+                "id": f"toolu_{uuid.uuid4().hex[:8]}",
+                "name": "Write",
+                "input": {"file_path": calc, "content": FIXED_CALC},
+            }
+        ]
+    return [{"type": "text", "text": "Fixed add() to add."}]
+
+
+def endless_model(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """Keeps reading forever, as a model stuck in a loop would."""
+    calc = f"{working_directory(request)}/calc.py"
+    return [
+        {
+            "type": "tool_use",
+            "id": f"toolu_{uuid.uuid4().hex[:8]}",
+            "name": "Read",
+            "input": {"file_path": calc},
+        }
+    ]
+
+
+def claude_settings(upstream: ScriptedAnthropic) -> dict[str, Any]:
+    return {
+        "agent": "claude",
+        "claude_executable": str(CLAUDE.resolve()),
+        "sandbox_read_only": [CLAUDE_HOME.resolve()],
+        "anthropic_base_url": upstream.url,
+        "anthropic_api_key": "sk-ant-real-key-the-agent-never-sees",
+    }
+
+
+async def test_claude_code_fixes_the_issue_in_the_sandbox_through_the_proxy(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> None:
+    repo_ref = make_repo(emulator, "test: python -m pytest -q\nmodel: claude-sonnet-4-5\n")
+    with ScriptedAnthropic(respond=fixing_model) as upstream:
+        async with loop_worker(
+            env, emulator, engine, broker, tmp_path / "ws", **claude_settings(upstream)
+        ) as worker:
+            request = loop_request(repo_ref, agent="claude", sandbox="bwrap")
+            run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
+            result = await env.client.get_workflow_handle_for(
+                AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
+            ).result()
+
+    assert result.outcome is RunOutcome.SUCCEEDED, result.detail
+    assert emulator.file_content("alice", repo_ref.name, "calc.py", ref="paid/issue-1") == FIXED_CALC
+    assert upstream.calls >= 3
+    body = only_comment(emulator, repo_ref)
+    assert f"{upstream.calls * 1500} tokens" in body  # metered by the proxy, call by call
+
+
+async def test_claude_code_is_stopped_when_the_budget_is_spent(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> None:
+    repo_ref = make_repo(emulator, "test: python -m pytest -q\n")
+    with ScriptedAnthropic(respond=endless_model) as upstream:
+        async with loop_worker(
+            env, emulator, engine, broker, tmp_path / "ws", **claude_settings(upstream)
+        ) as worker:
+            request = loop_request(repo_ref, agent="claude", sandbox="bwrap", max_tokens=4000)
+            run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
+            result = await env.client.get_workflow_handle_for(
+                AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
+            ).result()
+
+    assert result.outcome is RunOutcome.BUDGET_EXCEEDED
+    assert upstream.calls == 3  # 1500 tokens each: the third crosses 4000 and nothing follows it
+    body = only_comment(emulator, repo_ref)
+    assert "budget exceeded" in body
+    assert "4500 tokens" in body

@@ -1,0 +1,301 @@
+"""The fix-forward loop on Temporal's time-skipping server with every real activity, real git, the
+GitHub emulator, NATS and PostgreSQL: honest outcomes, guards, control and budgets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from faststream.nats import NatsBroker
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.testing import WorkflowEnvironment
+
+from paid_contracts import RepoRef, RunOutcome
+from paid_executor.params import ExecutionInput, ExecutionResult
+from paid_executor.subscribers import start_execution
+from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
+from paid_github_emulator.server import GitHubEmulator
+
+from .conftest import BUGGY_CALC, FIXED_CALC, TEST_CALC, TOKEN
+from .loop_support import ScriptedAnthropic, loop_request, loop_worker, script_agent
+
+FIX = f"pathlib.Path('calc.py').write_text({FIXED_CALC!r})"
+# Touches a scratch file differently every time, so the loop is not stopped as repetitive.
+NO_FIX = "import uuid; pathlib.Path('notes.txt').write_text(uuid.uuid4().hex)"
+
+
+def make_repo(emulator: GitHubEmulator, paid_yml: str | None) -> RepoRef:
+    emulator.add_user("alice", TOKEN)
+    name = f"calc-{uuid.uuid4().hex[:8]}"
+    files = {"calc.py": BUGGY_CALC, "test_calc.py": TEST_CALC}
+    if paid_yml is not None:
+        files[".paid.yml"] = paid_yml
+    emulator.create_repository("alice", name, files)
+    emulator.create_issue("alice", name, title="add() subtracts", body="add(2, 3) is -1", as_user="alice")
+    return RepoRef(owner="alice", name=name)
+
+
+async def run(client: Client, request: ExecutionInput, task_queue: str) -> ExecutionResult:
+    run_id = await start_execution(client, request, task_queue=task_queue)
+    assert run_id is not None
+    handle = client.get_workflow_handle_for(
+        AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
+    )
+    return await handle.result()
+
+
+def only_comment(emulator: GitHubEmulator, repo_ref: RepoRef) -> str:
+    comments = emulator.comments("alice", repo_ref.name, 1)
+    assert len(comments) == 1, [c["body"] for c in comments]
+    return str(comments[0]["body"])
+
+
+async def test_failures_go_back_to_the_agent_until_the_tests_pass(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> None:
+    repo_ref = make_repo(emulator, "test: python -m pytest -q\nmax_iterations: 3\n")
+    seen = tmp_path / "prompts"
+    seen.mkdir()
+    # First attempt changes nothing useful; the second sees the failing test in its prompt and fixes it.
+    agent = script_agent(
+        tmp_path / "agent.py",
+        f"n = len(list(pathlib.Path({str(seen)!r}).iterdir()))\n"
+        f"pathlib.Path({str(seen)!r}, str(n)).write_text(prompt)\n"
+        f"if '<failures>' in prompt and 'assert' in prompt:\n    {FIX}\n"
+        f"else:\n    {NO_FIX}",
+    )
+    async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", agent_command=agent) as worker:
+        result = await run(env.client, loop_request(repo_ref), worker.task_queue)
+
+    assert result.outcome is RunOutcome.SUCCEEDED
+    prompts = [(seen / str(i)).read_text() for i in range(2)]
+    assert "<failures>" not in prompts[0]
+    assert "<failures>" in prompts[1]
+    assert "test_add" in prompts[1]
+    pull = emulator.pulls("alice", repo_ref.name)[0]
+    assert pull["draft"] is True
+    assert emulator.file_content("alice", repo_ref.name, "calc.py", ref="paid/issue-1") == FIXED_CALC
+    body = only_comment(emulator, repo_ref)
+    assert pull["html_url"] in body
+    assert "iterations 2" in body
+    assert not any((tmp_path / "ws").rglob("calc.py")), "the worktree was left behind"
+
+
+async def test_tests_that_keep_failing_end_as_tests_failing_with_the_output(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> None:
+    repo_ref = make_repo(emulator, "test: python -m pytest -q\nmax_iterations: 2\n")
+    agent = script_agent(tmp_path / "agent.py", NO_FIX)
+    async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", agent_command=agent) as worker:
+        result = await run(env.client, loop_request(repo_ref), worker.task_queue)
+
+    assert result.outcome is RunOutcome.TESTS_FAILING
+    assert emulator.pulls("alice", repo_ref.name) == []
+    body = only_comment(emulator, repo_ref)
+    assert "tests still fail after 2 iteration(s)" in body
+    assert "assert -1 == 5" in body  # the last failure output
+    assert "**tests_failing**" in body
+    assert not any((tmp_path / "ws").rglob("calc.py"))
+
+
+async def test_the_same_diff_three_times_stops_the_loop(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> None:
+    repo_ref = make_repo(emulator, "test: python -m pytest -q\nmax_iterations: 6\n")
+    agent = script_agent(tmp_path / "agent.py", "pathlib.Path('notes.txt').write_text('same')")
+    async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", agent_command=agent) as worker:
+        result = await run(env.client, loop_request(repo_ref), worker.task_queue)
+
+    assert result.outcome is RunOutcome.TESTS_FAILING
+    assert "stopped after 3 iterations" in result.detail
+    assert "same diff 3 times" in result.detail
+
+
+async def test_a_forbidden_path_is_never_published(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> None:
+    yml = "test: python -m pytest -q\nmax_iterations: 2\nforbidden_paths: ['.github/**']\n"
+    repo_ref = make_repo(emulator, yml)
+    agent = script_agent(
+        tmp_path / "agent.py",
+        f"{FIX}\npathlib.Path('.github').mkdir(exist_ok=True)\n"
+        "pathlib.Path('.github', 'ci.yml').write_text(str(len(prompt)))",
+    )
+    async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", agent_command=agent) as worker:
+        result = await run(env.client, loop_request(repo_ref), worker.task_queue)
+
+    assert result.outcome is RunOutcome.ITERATION_LIMIT
+    assert emulator.pulls("alice", repo_ref.name) == []
+    assert ".github/ci.yml" in only_comment(emulator, repo_ref)
+
+
+async def test_an_invalid_paid_yml_gets_one_clear_comment_and_no_run(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> None:
+    repo_ref = make_repo(emulator, "max_iterations: lots\nagnet: claude\n")
+    ran = tmp_path / "ran"
+    agent = script_agent(tmp_path / "agent.py", f"pathlib.Path({str(ran)!r}).write_text('x')")
+    async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", agent_command=agent) as worker:
+        run_id = await start_execution(env.client, loop_request(repo_ref), task_queue=worker.task_queue)
+        handle = env.client.get_workflow_handle(workflow_id_for(loop_request(repo_ref).issue), run_id=run_id)
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+
+    assert not ran.exists()
+    body = only_comment(emulator, repo_ref)
+    assert ".paid.yml is invalid" in body
+    assert "`max_iterations`" in body
+    assert "`agnet`" in body
+
+
+async def test_cancel_kills_the_agent_cleans_up_and_says_so_within_two_seconds(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> None:
+    repo_ref = make_repo(emulator, "test: python -m pytest -q\n")
+    pid_file = tmp_path / "agent.pid"
+    agent = script_agent(
+        tmp_path / "agent.py",
+        f"pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid()))\nimport time\ntime.sleep(600)",
+    )
+    workspaces = tmp_path / "ws"
+    async with loop_worker(env, emulator, engine, broker, workspaces, agent_command=agent) as worker:
+        request = loop_request(repo_ref)
+        run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
+        handle = env.client.get_workflow_handle_for(
+            AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
+        )
+        deadline = time.monotonic() + 60
+        while not pid_file.exists():
+            assert time.monotonic() < deadline, "the agent never started"
+            await asyncio.sleep(0.05)
+        status = await handle.query(AgentExecutionWorkflow.status)
+        assert status.step == "agent"
+        assert status.iteration == 1
+        pid = int(pid_file.read_text())
+
+        asked = time.monotonic()
+        await handle.signal(AgentExecutionWorkflow.cancel)
+        result = await handle.result()
+        elapsed = time.monotonic() - asked
+
+    assert result.outcome is RunOutcome.CANCELLED
+    assert elapsed < 2.0, f"cancel took {elapsed:.2f} s"
+    assert not Path(f"/proc/{pid}").exists(), "the agent process survived"
+    assert not any(workspaces.rglob("calc.py")), "the worktree survived"
+    assert "cancelled" in only_comment(emulator, repo_ref)
+
+
+async def test_pause_holds_the_next_iteration_and_instructions_reach_its_prompt(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> None:
+    repo_ref = make_repo(emulator, "test: python -m pytest -q\nmax_iterations: 3\n")
+    seen, gate = tmp_path / "prompts", tmp_path / "gate"
+    seen.mkdir()
+    agent = script_agent(
+        tmp_path / "agent.py",
+        f"n = len(list(pathlib.Path({str(seen)!r}).iterdir()))\n"
+        f"pathlib.Path({str(seen)!r}, str(n)).write_text(prompt)\n"
+        "import time\n"
+        f"while n == 0 and not pathlib.Path({str(gate)!r}).exists():\n    time.sleep(0.05)\n"
+        f"if 'use addition' in prompt:\n    {FIX}\nelse:\n    {NO_FIX}",
+    )
+    async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", agent_command=agent) as worker:
+        request = loop_request(repo_ref)
+        run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
+        handle = env.client.get_workflow_handle_for(
+            AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
+        )
+        deadline = time.monotonic() + 60
+        while not (seen / "0").exists():
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        await handle.signal(AgentExecutionWorkflow.pause)
+        await handle.signal(AgentExecutionWorkflow.inject_instruction, "use addition in add()")
+        gate.write_text("go")
+        while (await handle.query(AgentExecutionWorkflow.status)).step != "paused":
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        status = await handle.query(AgentExecutionWorkflow.status)
+        assert status.paused
+        assert status.pending_instructions == 1
+        assert status.iteration == 1
+        assert not (seen / "1").exists()
+        await handle.signal(AgentExecutionWorkflow.resume)
+        result = await handle.result()
+
+    assert result.outcome is RunOutcome.SUCCEEDED
+    assert "use addition in add()" in (seen / "1").read_text()
+
+
+async def test_the_proxy_stops_a_run_over_its_token_budget_within_one_call(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> None:
+    repo_ref = make_repo(emulator, "test: python -m pytest -q\n")
+    calls = tmp_path / "calls"
+    # An agent that keeps calling its model through ANTHROPIC_BASE_URL, as a real one does.
+    agent = script_agent(
+        tmp_path / "agent.py",
+        "import urllib.request, urllib.error\n"
+        "for i in range(50):\n"
+        "    req = urllib.request.Request(os.environ['ANTHROPIC_BASE_URL'] + '/v1/messages', "
+        "data=json.dumps({'model': 'claude-sonnet-4-5', 'max_tokens': 10, 'messages': []}).encode(), "
+        "headers={'x-api-key': os.environ['ANTHROPIC_API_KEY'], 'content-type': 'application/json'})\n"
+        "    try:\n        urllib.request.urlopen(req).read()\n"
+        "    except urllib.error.HTTPError as e:\n        print(e.read().decode()); sys.exit(1)\n"
+        f"    pathlib.Path({str(calls)!r}).write_text(str(i + 1))",
+    )
+    with ScriptedAnthropic(input_tokens=1000, output_tokens=500) as upstream:
+        async with loop_worker(
+            env,
+            emulator,
+            engine,
+            broker,
+            tmp_path / "ws",
+            agent_command=agent,
+            anthropic_base_url=upstream.url,
+            anthropic_api_key="sk-real-key",
+        ) as worker:
+            result = await run(env.client, loop_request(repo_ref, max_tokens=4000), worker.task_queue)
+
+    assert result.outcome is RunOutcome.BUDGET_EXCEEDED
+    # 1500 tokens a call: the third call crosses 4000, and no fourth call reaches the provider.
+    assert upstream.calls == 3
+    body = only_comment(emulator, repo_ref)
+    assert "budget exceeded" in body
+    assert "4500 tokens" in body
