@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -28,7 +29,12 @@ def run_demo(console: Console, home: Path | None = None) -> int:
     base.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="demo-", dir=base))
     started = time.monotonic()
-    paid = EmulatedPaid(workdir, service_env={"executor": {"PAID_EXECUTOR_AGENT": "demo"}})
+    # The demo agent runs sandboxed by bubblewrap when it is installed (scripts/demo installs it as root).
+    sandbox = "bwrap" if shutil.which("bwrap") else "local"
+    if sandbox == "local":
+        console.print("[yellow]bubblewrap (bwrap) is not installed: the demo agent runs unsandboxed[/yellow]")
+    executor_env = {"PAID_EXECUTOR_AGENT": "demo", "PAID_EXECUTOR_SANDBOX": sandbox}
+    paid = EmulatedPaid(workdir, service_env={"executor": executor_env})
     with console.status("starting Temporal, NATS, PostgreSQL, the five services and the GitHub emulator..."):
         paid.start()
     try:
