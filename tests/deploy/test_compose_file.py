@@ -139,9 +139,15 @@ def test_each_required_secret_is_enforced(tmp_path: Path) -> None:
 
 
 def test_service_images_are_non_root_with_a_health_check() -> None:
+    base = (DEPLOY / "images" / "python" / "Dockerfile").read_text()
+    assert re.search(r"^USER paid$", base, re.MULTILINE), "paid/python runs as root"
+    assert re.search(r'^HEALTHCHECK .*CMD \["paid-healthcheck"\]$', base, re.MULTILINE)
     for name in (*PAID_SERVICES, "github-emulator"):
         dockerfile = (DEPLOY / "images" / name / "Dockerfile").read_text()
-        assert re.search(r"^USER paid$", dockerfile, re.MULTILINE), f"{name} image runs as root"
-        assert re.search(r"^HEALTHCHECK .*\n?.*/readyz|_emulator/health", dockerfile, re.MULTILINE), name
+        final_stage = dockerfile.rsplit("\nFROM ", 1)[1]
+        assert final_stage.startswith("paid/python:3.11\n"), f"{name} does not build on paid/python"
+        assert "USER" not in final_stage, f"{name} changes the non-root user"
+        path = "/_emulator/health" if name == "github-emulator" else "/readyz"
+        assert re.search(rf"PAID_HEALTHCHECK_URL=http://127\.0\.0\.1:\d+{path}", final_stage), name
         package = "paid-github-emulator" if name == "github-emulator" else f"paid-{name}"
-        assert f"--package {package} --no-dev --no-install-workspace" in dockerfile, name
+        assert f"uv sync --package {package} --no-dev --no-install-workspace" in final_stage, name
