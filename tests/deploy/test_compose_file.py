@@ -151,3 +151,9 @@ def test_service_images_are_non_root_with_a_health_check() -> None:
         assert re.search(rf"PAID_HEALTHCHECK_URL=http://127\.0\.0\.1:\d+{path}", final_stage), name
         package = "paid-github-emulator" if name == "github-emulator" else f"paid-{name}"
         assert f"uv sync --package {package} --no-dev --no-install-workspace" in final_stage, name
+
+
+def test_nats_fsyncs_before_acknowledging() -> None:
+    conf = (DEPLOY / "images" / "nats" / "rootfs" / "etc" / "nats" / "nats.conf").read_text()
+    assert re.search(r"^\s*sync_interval:\s*always\s*$", conf, re.MULTILINE)
+    assert re.search(r"^\s*store_dir:\s*/data\s*$", conf, re.MULTILINE), "JetStream not on the volume"
