@@ -39,9 +39,17 @@ class ComposeStack:
     """One compose project (its own name, volumes and host ports) from deploy/compose.yml."""
 
     def __init__(
-        self, compose_file: Path, home: Path, *, executors: int = 1, agent_command: str = ""
+        self,
+        compose_file: Path,
+        home: Path,
+        *,
+        executors: int = 1,
+        agent_command: str = "",
+        services: tuple[str, ...] = (),
     ) -> None:
+        """`services`: start only these (with what they depend on); all of them when empty."""
         self.compose_file = compose_file
+        self.services = services
         self.project = f"paid-test-{secrets.token_hex(3)}"
         self.executors = executors
         self.webhook_secret = secrets.token_hex(20)
@@ -76,7 +84,8 @@ class ComposeStack:
         return done.stdout
 
     def up(self) -> None:
-        self.compose("up", "-d", "--wait", "--wait-timeout", "600", "--scale", f"executor={self.executors}")
+        scale = ("--scale", f"executor={self.executors}")
+        self.compose("up", "-d", "--wait", "--wait-timeout", "600", *scale, *self.services)
 
     def logs(self) -> str:
         try:
