@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
-from paid_devstack import OtlpSink, SpanRecord
+from paid_devstack import OtlpSink, SpanRecord, wait_until
 from paid_devstack.demo_repo import DemoIssue
 from paid_devstack.sandbox import EmulatedPaid
+
+from .conftest import ADMIN_TOKEN
 
 pytestmark = pytest.mark.integration
 
@@ -84,3 +87,33 @@ def test_the_build_path_crosses_the_expected_service_edges_in_one_trace(
     trace = spans.spans_for_trace(workflow_span.trace_id)
     assert service_edges(trace) >= BUILD_PATH_EDGES
     assert {"gateway", "executor", "evolution"} <= {s.service_name for s in trace}
+
+
+def test_the_trace_id_the_api_shows_for_a_run_holds_every_service_on_its_path(
+    paid: EmulatedPaid, issue: DemoIssue, spans: OtlpSink
+) -> None:
+    paid.label(issue)
+    paid.wait_for_result_comment(issue)
+    api = f"{paid.platform.url('gateway')}/api/runs"
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    query = {"repo": f"{issue.owner}/{issue.repo}", "issue": issue.number, "active": "false"}
+
+    def finished_runs() -> list[dict[str, object]]:
+        runs: list[dict[str, object]] = httpx.get(api, params=query, headers=headers, timeout=10).json()[
+            "runs"
+        ]
+        return [run for run in runs if run.get("trace_id")]
+
+    wait_until(
+        lambda: bool(finished_runs()), timeout=30, what="the finished run with its trace id in the API"
+    )
+    [run] = finished_runs()
+    trace_id = str(run["trace_id"])
+    on_path = {"gateway", "executor", "evolution"}
+
+    spans.wait_for(
+        lambda all_spans: on_path <= {s.service_name for s in all_spans if s.trace_id == trace_id}, timeout=30
+    )
+    trace = spans.spans_for_trace(trace_id)
+    assert on_path <= {s.service_name for s in trace}
+    assert service_edges(trace) >= BUILD_PATH_EDGES, "one trace, linked hop by hop"

@@ -110,7 +110,7 @@ async def test_issue_with_a_diff_becomes_one_pull_request(
         "paid.run.pull_request_opened",
         "paid.run.finished",
     }
-    assert events["paid.run.output_appended"]["event_id"].startswith(f"{result.run_id}:output:1:")
+    assert events["paid.run.output_appended"]["event_id"].startswith(f"{result.run_id}:output:iteration-1:1:")
     assert events["paid.run.started"]["event_id"] == f"{result.run_id}:started"
     assert events["paid.run.pull_request_opened"]["event_id"] == f"{result.run_id}:pr"
     finished = events["paid.run.finished"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column
+from sqlalchemy import BigInteger, Column
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -34,7 +34,7 @@ class Project(SQLModel, table=True):
     name: str
     auth: str
     token_ciphertext: str | None = None
-    installation_id: int | None = None
+    installation_id: int | None = Field(default=None, sa_type=BigInteger)  # GitHub ids pass 2**31
     labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
     poll_interval_seconds: float
     polling: str

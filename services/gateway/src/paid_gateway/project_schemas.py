@@ -33,7 +33,7 @@ def _check_logins(logins: list[str] | None) -> list[str] | None:
 class ProjectCreate(_Strict):
     repository: str = Field(pattern=REPOSITORY_PATTERN, description="owner/name")
     token: SecretStr | None = Field(default=None, description="GitHub token Paid uses for this repository")
-    installation_id: int | None = Field(default=None, gt=0, description="GitHub App installation")
+    installation_id: int | None = Field(default=None, gt=0, lt=2**63, description="GitHub App installation")
     labels: LabelMapping = Field(default_factory=LabelMapping)
     poll_interval_seconds: float | None = Field(default=None, gt=0, le=86_400)
     polling: Polling = "active"
@@ -48,7 +48,7 @@ class ProjectUpdate(_Strict):
     valid for the gateway's `secret_rotation_hours`, or until `end_secret_rotation`."""
 
     token: SecretStr | None = None
-    installation_id: int | None = Field(default=None, gt=0)
+    installation_id: int | None = Field(default=None, gt=0, lt=2**63)
     labels: LabelMapping | None = None
     poll_interval_seconds: float | None = Field(default=None, gt=0, le=86_400)
     polling: Polling | None = None

@@ -51,7 +51,8 @@ class Delivery:
 
     @property
     def repo(self) -> str | None:
-        full_name = (self.payload.get("repository") or {}).get("full_name")
+        repository = self.payload.get("repository")
+        full_name = repository.get("full_name") if isinstance(repository, dict) else None
         return full_name if isinstance(full_name, str) else None
 
 
