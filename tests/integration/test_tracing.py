@@ -111,9 +111,11 @@ def test_the_trace_id_the_api_shows_for_a_run_holds_every_service_on_its_path(
     trace_id = str(run["trace_id"])
     on_path = {"gateway", "executor", "evolution"}
 
-    spans.wait_for(
-        lambda all_spans: on_path <= {s.service_name for s in all_spans if s.trace_id == trace_id}, timeout=30
-    )
+    def whole(all_spans: list[SpanRecord]) -> bool:
+        in_trace = [s for s in all_spans if s.trace_id == trace_id]
+        return on_path <= {s.service_name for s in in_trace} and service_edges(in_trace) >= BUILD_PATH_EDGES
+
+    spans.wait_for(whole, timeout=30)
     trace = spans.spans_for_trace(trace_id)
     assert on_path <= {s.service_name for s in trace}
     assert service_edges(trace) >= BUILD_PATH_EDGES, "one trace, linked hop by hop"
