@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from faststream.nats import NatsBroker
+from nats.aio.msg import Msg
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from paid_contracts import BuildRequested, IssueRef, RepoRef, RunOutcome, TaskReady, TriggerSource
+from paid_contracts import (
+    BuildRequested,
+    IssueRef,
+    PromptCategory,
+    PromptResolveReply,
+    PromptResolveRequest,
+    RepoRef,
+    RunOutcome,
+    TaskReady,
+    TriggerSource,
+    subjects,
+)
 from paid_devstack.nats import NatsServer
 from paid_executor import subscribers
 from paid_executor.config import ExecutorSettings
@@ -120,3 +133,62 @@ async def test_duplicate_build_requests_and_a_ready_task_start_one_workflow_each
     latest = await env.client.get_workflow_handle(workflow_id_for(build)).describe()
     assert latest.run_id == built.run_id
     assert latest.status is WorkflowExecutionStatus.COMPLETED
+
+
+async def test_a_run_uses_and_records_the_prompt_evolution_resolves_for_it(
+    env: WorkflowEnvironment,
+    consuming_broker: NatsBroker,
+    broker: NatsBroker,
+    emulator: GitHubEmulator,
+    calc_repo: RepoRef,
+) -> None:
+    """Evolution is played by a scripted peer speaking the real `paid.prompt.resolve` contract."""
+    emulator.create_issue(
+        "alice", calc_repo.name, title="add() subtracts", body=ISSUE_WITH_FIX, as_user="alice"
+    )
+    issue = IssueRef(repo=calc_repo, number=1)
+    asked: list[PromptResolveRequest] = []
+    candidate = "Candidate prompt for {{ repo }}#{{ number }} on {{ branch }}: {{ title }}\n{{ body }}\n"
+
+    async def evolution(message: Msg) -> None:
+        request = PromptResolveRequest.model_validate_json(message.data)
+        asked.append(request)
+        reply = PromptResolveReply(
+            version="coding@7",
+            category=request.category,
+            template=candidate,
+            variables=("repo", "number", "branch", "title", "body"),
+            experiment_id="exp-1",
+            arm="candidate-1",
+        )
+        await message.respond(reply.model_dump_json().encode())
+
+    peer = await consuming_broker.connection.subscribe(subjects.PROMPT_RESOLVE, cb=evolution)
+    try:
+        await publish_event(
+            consuming_broker,
+            BuildRequested(
+                producer="test",
+                issue=issue,
+                label="paid-build",
+                actor="alice",
+                source=TriggerSource.WEBHOOK,
+                source_id=str(uuid.uuid4()),
+            ),
+        )
+        result = await finished(env, issue)
+    finally:
+        await peer.unsubscribe()
+
+    assert [(r.category, r.project, r.run_key) for r in asked] == [
+        (PromptCategory.CODING, calc_repo.full_name, workflow_id_for(issue))
+    ]
+    assert result.outcome is RunOutcome.SUCCEEDED
+    js = broker.connection.jetstream()
+    info = await js.stream_info("PAID_RUN")
+    versions = {}
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        event = json.loads((await js.get_msg("PAID_RUN", seq)).data or b"{}")
+        if event.get("run_id") == result.run_id and "prompt_version" in event:
+            versions[event["type"]] = event["prompt_version"]
+    assert versions == {"paid.run.started": "coding@7", "paid.run.finished": "coding@7"}

@@ -37,6 +37,9 @@ class ExecutionInput(_Params):
     time_limit_seconds: float | None = None
     max_tokens: int | None = None
     max_cost_usd: float | None = None
+    # Added with prompts from evolution's registry: the template of `prompt_version`, resolved when the
+    # run was requested (None: the built-in template of that version).
+    prompt_template: str | None = None
 
 
 class RunContext(_Params):
@@ -48,6 +51,7 @@ class RunContext(_Params):
     agent: str
     prompt_version: str
     started_at: datetime
+    prompt_template: str | None = None
 
 
 class IssueDetails(_Params):

@@ -27,11 +27,22 @@ Make the smallest change that does it. Do not commit or push: Paid commits your 
 _environment = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
-def render_prompt(version: str, *, repo: str, branch: str, number: int, title: str, body: str | None) -> str:
-    try:
-        template = TEMPLATES[version]
-    except KeyError:
-        raise LookupError(f"no built-in prompt {version!r}") from None
+def render_prompt(
+    version: str,
+    *,
+    repo: str,
+    branch: str,
+    number: int,
+    title: str,
+    body: str | None,
+    template: str | None = None,
+) -> str:
+    """Renders `template` (resolved from evolution's registry) or else the built-in one of `version`."""
+    if template is None:
+        try:
+            template = TEMPLATES[version]
+        except KeyError:
+            raise LookupError(f"no built-in prompt {version!r}") from None
     return _environment.from_string(template).render(
         repo=repo, branch=branch, number=number, title=title, body=(body or "").strip() or "(no description)"
     )

@@ -9,10 +9,11 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from paid_contracts import BuildRequested, TaskReady, subjects
+from paid_contracts import BuildRequested, PromptCategory, TaskReady, subjects
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import ExecutionInput
 from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
+from paid_prompt_client import PromptClient
 from paid_runtime.messaging import STREAMS
 from paid_runtime.subscriptions import durable_subscriber
 
@@ -81,7 +82,31 @@ async def start_execution(client: Client, request: ExecutionInput, *, task_queue
     return handle.result_run_id
 
 
+class CodingPrompts:
+    """The coding prompt of each run, from evolution's registry (experiments included), decided when the
+    run is requested so that the run records the version it really used. Falls back to the bundled
+    default when evolution does not answer in time."""
+
+    def __init__(self, broker: NatsBroker) -> None:
+        self._broker = broker
+        self._client: PromptClient | None = None
+
+    async def choose(self, request: ExecutionInput) -> ExecutionInput:
+        if self._client is None:
+            self._client = PromptClient(self._broker.connection)
+        prompt = await self._client.resolve(
+            PromptCategory.CODING,
+            project=request.issue.repo.full_name,
+            run_key=workflow_id_for(request.issue),
+        )
+        return request.model_copy(
+            update={"prompt_version": prompt.version, "prompt_template": prompt.template}
+        )
+
+
 def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> None:
+    prompts = CodingPrompts(broker)
+
     @durable_subscriber(
         broker,
         service=SERVICE,
@@ -90,7 +115,8 @@ def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> 
         stream=STREAMS["PAID_GITHUB"],
     )
     async def on_build_requested(event: BuildRequested) -> None:
-        await start_execution(client, from_build_requested(event, settings), task_queue=settings.task_queue)
+        request = await prompts.choose(from_build_requested(event, settings))
+        await start_execution(client, request, task_queue=settings.task_queue)
 
     @durable_subscriber(
         broker,
@@ -100,4 +126,5 @@ def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> 
         stream=STREAMS["PAID_PLAN"],
     )
     async def on_task_ready(event: TaskReady) -> None:
-        await start_execution(client, from_task_ready(event, settings), task_queue=settings.task_queue)
+        request = await prompts.choose(from_task_ready(event, settings))
+        await start_execution(client, request, task_queue=settings.task_queue)

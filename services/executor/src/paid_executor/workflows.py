@@ -141,6 +141,7 @@ class AgentExecutionWorkflow:
             agent=request.agent,
             prompt_version=request.prompt_version,
             started_at=started,
+            prompt_template=request.prompt_template,
         )
         await workflow.execute_activity_method(
             RunActivities.start_run, run, start_to_close_timeout=QUICK_TIMEOUT, retry_policy=QUICK_RETRY

@@ -45,6 +45,7 @@ class AgentActivities:
         try:
             return render_prompt(
                 run.prompt_version,
+                template=run.prompt_template,
                 repo=run.issue.repo.full_name,
                 branch=request.branch,
                 number=run.issue.number,
