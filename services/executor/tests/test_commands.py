@@ -52,6 +52,7 @@ async def test_commands_reach_the_running_workflow(
     executor = make_broker(nats_server.url, "executor-commands-test")
     commands.register(executor, env.client)
     await executor.start()
+    await executor.connection.flush()  # the server has the subscriptions before anyone asks
     try:
         async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", agent_command=agent) as worker:
             request = loop_request(repo_ref)
@@ -96,6 +97,7 @@ async def test_an_unknown_run_gets_a_clear_error(
     executor = make_broker(nats_server.url, "executor-commands-test")
     commands.register(executor, env.client)
     await executor.start()
+    await executor.connection.flush()  # the server has the subscriptions before anyone asks
     try:
         reply = await ask(broker, GetRunStatus(workflow_id="exec:nobody/nothing#1"))
     finally:
