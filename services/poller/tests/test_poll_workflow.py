@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+import pytest
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from paid_poller.activities import PollerActivities
 from paid_poller.params import PollInput, PollResult, PollStatus
@@ -17,6 +22,7 @@ from paid_poller.worker import build_worker
 from paid_poller.workflows import GitHubPollWorkflow, poll_workflow_id
 
 RUNNING = WorkflowExecutionStatus.RUNNING
+HISTORIES = Path(__file__).parent / "histories"
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
@@ -63,6 +69,26 @@ async def test_polls_on_a_durable_timer_and_continues_as_new(
         await eventually(continued)
         assert (await status_of(handle)).last == PollResult(not_modified=True)
         await handle.terminate("test over")
+    if os.environ.get("PAID_RECORD_HISTORIES") == "1":
+        first = temporal.client.get_workflow_handle(
+            poll_workflow_id(world.owner, world.name), run_id=first_run
+        )
+        HISTORIES.mkdir(exist_ok=True)
+        (HISTORIES / "polled_and_continued.json").write_text((await first.fetch_history()).to_json())
+
+
+def test_histories_are_recorded() -> None:
+    assert {path.stem for path in HISTORIES.glob("*.json")} >= {"polled_and_continued"}
+
+
+@pytest.mark.parametrize("recorded", sorted(HISTORIES.glob("*.json")), ids=lambda path: path.stem)
+async def test_recorded_histories_still_replay(recorded: Path) -> None:
+    """A change that would break running polls fails here. Re-record (after a deliberate, versioned
+    change) with PAID_RECORD_HISTORIES=1."""
+    history = WorkflowHistory.from_json("recorded", recorded.read_text())
+    await Replayer(workflows=[GitHubPollWorkflow], data_converter=pydantic_data_converter).replay_workflow(
+        history
+    )
 
 
 async def test_an_exhausted_rate_limit_is_a_durable_wait_for_the_reset(
