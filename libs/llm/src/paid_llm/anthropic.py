@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from paid_llm.completions import finished_completion, streamed_tool_calls
 from paid_llm.errors import InvalidResponse, error_for_status
 from paid_llm.http import HttpTransport, Json, parse_json_object
-from paid_llm.pricing import PriceTable, cost_usd
+from paid_llm.pricing import PriceTable
 from paid_llm.types import ChatRequest, Completion, Provider, StreamChunk, ToolCall, Usage
 
 API_VERSION = "2023-06-01"
@@ -76,7 +76,9 @@ class AnthropicClient:
             model = str(data.get("model") or request.model or self.model)
         except (KeyError, TypeError, ValueError) as error:
             raise InvalidResponse(f"anthropic answer lacks {error}", provider="anthropic") from error
-        return self._completion(model, text, calls, data.get("stop_reason"), usage, started)
+        return finished_completion(
+            self.provider, self._prices, model, text, calls, data.get("stop_reason"), usage, started
+        )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
         started = time.monotonic()
@@ -112,32 +114,11 @@ class AnthropicClient:
                 error = event.get("error", {})
                 status = 529 if error.get("type") == "overloaded_error" else 500
                 raise error_for_status(status, str(error.get("message")), provider="anthropic")
-        calls = tuple(
-            ToolCall(id=t["id"], name=t["name"], arguments=json.loads(t["json"] or "{}"))
-            for _, t in sorted(tools.items())
-        )
+        calls = streamed_tool_calls(tools)
         yield StreamChunk(
-            completion=self._completion(model, "".join(text), calls, stop_reason, usage, started)
-        )
-
-    def _completion(
-        self,
-        model: str,
-        text: str,
-        calls: tuple[ToolCall, ...],
-        stop_reason: str | None,
-        usage: Usage,
-        started: float,
-    ) -> Completion:
-        return Completion(
-            provider=self.provider,
-            model=model,
-            text=text,
-            tool_calls=calls,
-            stop_reason=stop_reason,
-            usage=usage,
-            cost_usd=cost_usd(usage, provider=self.provider.value, model=model, table=self._prices),
-            duration_seconds=time.monotonic() - started,
+            completion=finished_completion(
+                self.provider, self._prices, model, "".join(text), calls, stop_reason, usage, started
+            )
         )
 
 

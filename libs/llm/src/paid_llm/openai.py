@@ -7,9 +7,10 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from paid_llm.completions import finished_completion, streamed_tool_calls
 from paid_llm.errors import InvalidResponse
 from paid_llm.http import HttpTransport, Json, parse_json_object
-from paid_llm.pricing import PriceTable, cost_usd
+from paid_llm.pricing import PriceTable
 from paid_llm.types import ChatRequest, Completion, Provider, StreamChunk, ToolCall, Usage
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -78,8 +79,15 @@ class OpenAIClient:
             model = str(data.get("model") or request.model or self.model)
         except (KeyError, IndexError, TypeError, ValueError) as error:
             raise InvalidResponse(f"openai answer lacks {error}", provider="openai") from error
-        return self._completion(
-            model, message.get("content") or "", calls, choice.get("finish_reason"), usage, started
+        return finished_completion(
+            self.provider,
+            self._prices,
+            model,
+            message.get("content") or "",
+            calls,
+            choice.get("finish_reason"),
+            usage,
+            started,
         )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
@@ -107,32 +115,11 @@ class OpenAIClient:
                     slot["name"] = function.get("name") or slot["name"]
                     slot["json"] += function.get("arguments") or ""
                 stop_reason = choice.get("finish_reason") or stop_reason
-        calls = tuple(
-            ToolCall(id=t["id"], name=t["name"], arguments=json.loads(t["json"] or "{}"))
-            for _, t in sorted(tools.items())
-        )
+        calls = streamed_tool_calls(tools)
         yield StreamChunk(
-            completion=self._completion(model, "".join(text), calls, stop_reason, usage, started)
-        )
-
-    def _completion(
-        self,
-        model: str,
-        text: str,
-        calls: tuple[ToolCall, ...],
-        stop_reason: str | None,
-        usage: Usage,
-        started: float,
-    ) -> Completion:
-        return Completion(
-            provider=self.provider,
-            model=model,
-            text=text,
-            tool_calls=calls,
-            stop_reason=stop_reason,
-            usage=usage,
-            cost_usd=cost_usd(usage, provider=self.provider.value, model=model, table=self._prices),
-            duration_seconds=time.monotonic() - started,
+            completion=finished_completion(
+                self.provider, self._prices, model, "".join(text), calls, stop_reason, usage, started
+            )
         )
 
 
