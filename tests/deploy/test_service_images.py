@@ -37,3 +37,12 @@ def test_the_image_copies_every_workspace_library_the_service_needs(service: str
     copied = set(re.findall(r"\blibs/[a-z_]+", dockerfile))
     assert needed == copied, f"libs needed {sorted(needed)}, Dockerfile copies {sorted(copied)}"
     assert f"services/{service}" in dockerfile
+
+
+def test_the_github_emulator_image_copies_its_package_and_libraries() -> None:
+    packages = workspace_packages()
+    package = "paid-github-emulator"
+    needed = {str(packages[name]) for name in {package} | workspace_dependencies(package, packages)}
+    dockerfile = (ROOT / "deploy" / "images" / "github-emulator" / "Dockerfile").read_text()
+    copied = set(re.findall(r"\blibs/[a-z_]+", dockerfile))
+    assert needed == copied, f"libs needed {sorted(needed)}, Dockerfile copies {sorted(copied)}"

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
-import time
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
-import uvicorn
 from fastapi import FastAPI
 
 from paid_github_emulator import admin, git_http
 from paid_github_emulator.emulator import Emulator
 from paid_github_emulator.errors import ApiError
 from paid_github_emulator.shapes import Urls
+from paid_threaded_server import ThreadedServer
 
 from .rest.app import api_error, create_rest_app
 
@@ -32,12 +26,14 @@ def create_app(emulator: Emulator) -> FastAPI:
     return app
 
 
-class GitHubEmulator(Emulator):
+class GitHubEmulator(Emulator, ThreadedServer):
     """An emulated GitHub Enterprise server in a background thread.
 
     `with GitHubEmulator() as emu:` (or `async with`) serves REST at `emu.api_url` (/api/v3),
     git at `emu.git_url(owner, repo)` and the admin API at `{emu.base_url}/_emulator/`.
     """
+
+    thread_name = "github-emulator"
 
     def __init__(
         self,
@@ -48,52 +44,17 @@ class GitHubEmulator(Emulator):
         public_url: str | None = None,
         webhook_timeout: float = 10.0,
     ) -> None:
-        super().__init__(data_dir, webhook_timeout=webhook_timeout)
-        self.host, self.port, self._public_url = host, port, public_url
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        Emulator.__init__(self, data_dir, webhook_timeout=webhook_timeout)
+        ThreadedServer.__init__(self, host=host, port=port)
+        self._public_url = public_url
 
-    def start(self, timeout: float = 10.0) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # Accepted connections inherit it: without, delayed ACKs stall each small response ~40 ms.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
+    def on_bound(self) -> None:
         self.hub.urls = Urls(self._public_url or f"http://{self.host}:{self.port}")
         self.hub.webhooks.start()
-        config = uvicorn.Config(create_app(self), log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="github-emulator", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("GitHub emulator did not start")
-            time.sleep(0.01)
 
-    def stop(self) -> None:
-        if self._server and self._thread:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
+    def build_app(self) -> FastAPI:
+        return create_app(self)
+
+    def on_stopped(self) -> None:
         self.hub.webhooks.stop()
         self.close_data_dir()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        await asyncio.to_thread(self.start)
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await asyncio.to_thread(self.stop)

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
-import time
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-import uvicorn
+from fastapi import FastAPI
 
 from paid_llm_emulator.app import create_app
 from paid_llm_emulator.rules import Api, EmulatedToolCall, Match, RecordedRequest, Reply, Rule, RuleBook
+from paid_threaded_server import ThreadedServer
 
 
-class LLMEmulator:
+class LLMEmulator(ThreadedServer):
     """`with LLMEmulator() as llm:` serves Anthropic at `llm.anthropic_base_url` and OpenAI at
     `llm.openai_base_url`; `llm.reply(...)`/`llm.fail(...)` script answers, `llm.requests` records."""
 
+    thread_name = "llm-emulator"
+
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host, self.port = host, port
+        super().__init__(host=host, port=port)
         self.book = RuleBook()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -84,44 +80,5 @@ class LLMEmulator:
     def requests_to(self, api: Api) -> list[RecordedRequest]:
         return [r for r in self.requests if r.api == api]
 
-    # Lifecycle
-    def start(self, timeout: float = 10.0) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # Accepted connections inherit it: without, delayed ACKs stall each small response ~40 ms.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(create_app(self.book), log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="llm-emulator", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("LLM emulator did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        if self._server and self._thread:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        await asyncio.to_thread(self.start)
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await asyncio.to_thread(self.stop)
+    def build_app(self) -> FastAPI:
+        return create_app(self.book)
