@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy
 
+from paid_runtime.messaging import STREAMS
 from paid_runtime.metrics import DURABLE_CONSUMERS, ConsumerRef
 from paid_runtime.redelivery import MAX_DELIVER
 
@@ -27,6 +28,40 @@ def durable_consumer(durable: str, subject: str) -> ConsumerConfig:
         max_deliver=MAX_DELIVER,
         ack_wait=ACK_WAIT_SECONDS,
     )
+
+
+def stream_of(subject: str) -> JStream:
+    """The stream that captures `subject` (each stream owns one `prefix.>` wildcard)."""
+    for stream in STREAMS.values():
+        if any(_captures(pattern, subject) for pattern in stream.config.subjects or ()):
+            return stream
+    raise ValueError(f"no stream captures subject {subject!r}")
+
+
+def _captures(pattern: str, subject: str) -> bool:
+    wanted, parts = pattern.split("."), subject.split(".")
+    for index, part in enumerate(wanted):
+        if part == ">":
+            return len(parts) > index
+        if index >= len(parts) or part not in ("*", parts[index]):
+            return False
+    return len(parts) == len(wanted)
+
+
+class Subscribe(Protocol):
+    def __call__(self, name: str, subject: str, *, max_workers: int = 1) -> Callable[[Handler], Handler]: ...
+
+
+def durable_subscribers(broker: NatsBroker, service: str) -> Subscribe:
+    """`durable_subscriber` bound to one service, the stream found from the subject."""
+
+    def subscribe(name: str, subject: str, *, max_workers: int = 1) -> Callable[[Handler], Handler]:
+        stream = stream_of(subject)
+        return durable_subscriber(
+            broker, service=service, name=name, subject=subject, stream=stream, max_workers=max_workers
+        )
+
+    return subscribe
 
 
 def durable_subscriber(

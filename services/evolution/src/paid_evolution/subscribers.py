@@ -20,8 +20,7 @@ from paid_contracts import (
 )
 from paid_evolution import experiments, repo
 from paid_evolution.registry import RegistryError
-from paid_runtime.messaging import STREAMS
-from paid_runtime.subscriptions import durable_subscriber
+from paid_runtime.subscriptions import durable_subscribers
 from paid_runtime.telemetry import current_trace_id
 
 log = logging.getLogger(__name__)
@@ -50,39 +49,23 @@ async def resolve_prompt(
 
 
 def register(broker: NatsBroker, sessions: async_sessionmaker[AsyncSession]) -> None:
-    @durable_subscriber(
-        broker,
-        service="evolution",
-        name="run-finished",
-        subject=subjects.RUN_FINISHED,
-        stream=STREAMS["PAID_RUN"],
-    )
+    subscribe = durable_subscribers(broker, "evolution")
+
+    @subscribe("run-finished", subjects.RUN_FINISHED)
     async def on_run_finished(event: RunFinished) -> None:
         async with sessions() as session:
             added = await repo.record_run(session, event=event, trace_id=current_trace_id())
         state = "new" if added else "already known"
         log.info("run %s recorded (%s)", event.run_id, state, extra={"run_id": event.run_id})
 
-    @durable_subscriber(
-        broker,
-        service="evolution",
-        name="pull-request-closed",
-        subject=subjects.GITHUB_PULL_REQUEST_CLOSED,
-        stream=STREAMS["PAID_GITHUB"],
-    )
+    @subscribe("pull-request-closed", subjects.GITHUB_PULL_REQUEST_CLOSED)
     async def on_pull_request_closed(event: PullRequestClosed) -> None:
         async with sessions() as session:
             runs = await repo.record_pull_request_closed(session, event=event)
         state = "merged" if event.merged else "closed"
         log.info("%s#%d %s: re-scored runs %s", event.repo.full_name, event.number, state, runs)
 
-    @durable_subscriber(
-        broker,
-        service="evolution",
-        name="reaction-changed",
-        subject=subjects.GITHUB_REACTION_CHANGED,
-        stream=STREAMS["PAID_GITHUB"],
-    )
+    @subscribe("reaction-changed", subjects.GITHUB_REACTION_CHANGED)
     async def on_reaction_changed(event: ReactionChanged) -> None:
         async with sessions() as session:
             runs = await repo.record_reaction(session, event=event)

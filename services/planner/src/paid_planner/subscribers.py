@@ -18,8 +18,7 @@ from paid_planner.config import PlannerSettings
 from paid_planner.params import Answer, PlanningInput, TaskMerged
 from paid_planner.texts import is_paid_text
 from paid_planner.workflows import PlanningWorkflow, plan_workflow_id
-from paid_runtime.messaging import STREAMS
-from paid_runtime.subscriptions import durable_subscriber
+from paid_runtime.subscriptions import durable_subscribers
 
 log = logging.getLogger(__name__)
 
@@ -27,33 +26,17 @@ log = logging.getLogger(__name__)
 def register(
     broker: NatsBroker, client: Client, settings: PlannerSettings, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    @durable_subscriber(
-        broker,
-        service="planner",
-        name="plan-requested",
-        subject=subjects.GITHUB_PLAN_REQUESTED,
-        stream=STREAMS["PAID_GITHUB"],
-    )
+    subscribe = durable_subscribers(broker, "planner")
+
+    @subscribe("plan-requested", subjects.GITHUB_PLAN_REQUESTED)
     async def on_plan_requested(event: PlanRequested) -> None:
         await start_planning(client, event, settings)
 
-    @durable_subscriber(
-        broker,
-        service="planner",
-        name="issue-commented",
-        subject=subjects.GITHUB_ISSUE_COMMENTED,
-        stream=STREAMS["PAID_GITHUB"],
-    )
+    @subscribe("issue-commented", subjects.GITHUB_ISSUE_COMMENTED)
     async def on_issue_commented(event: IssueCommented) -> None:
         await forward_answer(client, event, settings)
 
-    @durable_subscriber(
-        broker,
-        service="planner",
-        name="pull-request-closed",
-        subject=subjects.GITHUB_PULL_REQUEST_CLOSED,
-        stream=STREAMS["PAID_GITHUB"],
-    )
+    @subscribe("pull-request-closed", subjects.GITHUB_PULL_REQUEST_CLOSED)
     async def on_pull_request_closed(event: PullRequestClosed) -> None:
         await release_merged(client, event, sessions)
 
