@@ -31,7 +31,7 @@ from paid_contracts import (
     RunOutcome,
     TriggerSource,
 )
-from paid_devstack.binaries import temporal_test_server_binary
+from paid_devstack.test_servers import time_skipping_environment
 from paid_evolution import api, experiments, registry, repo
 from paid_evolution.activities import EvolutionDeps
 from paid_evolution.decisions import ExperimentSettings
@@ -70,9 +70,7 @@ class ReflectiveDouble:
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     """A test server per test: workflows a test leaves behind (their worker gone) would otherwise keep
     a later test's server from skipping time."""
-    async with await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=str(temporal_test_server_binary())
-    ) as environment:
+    async with await time_skipping_environment() as environment:
         yield environment
 
 

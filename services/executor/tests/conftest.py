@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -11,13 +10,13 @@ from pathlib import Path
 import pytest
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from paid_contracts import RepoRef
 from paid_devstack.nats import NatsServer
 from paid_devstack.postgres import EmbeddedPostgres
+from paid_devstack.test_servers import scratch_postgres, time_skipping_environment
 from paid_executor.activities import ExecutorDeps, github_client
 from paid_executor.config import ExecutorSettings
 from paid_executor.worker import make_worker
@@ -25,14 +24,13 @@ from paid_github_emulator.server import GitHubEmulator
 from paid_runtime.database import make_engine, migrate, session_factory
 from paid_runtime.messaging import ensure_streams, make_broker
 
-TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 TOKEN = "ghp_alice_token"
 MIGRATIONS = Path(__file__).resolve().parents[1] / "src" / "paid_executor" / "migrations"
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    with EmbeddedPostgres(tmp_path_factory.mktemp("postgres")) as server:
+def postgres() -> Iterator[EmbeddedPostgres]:
+    with scratch_postgres("executor") as server:
         yield server
 
 
@@ -61,9 +59,7 @@ async def broker(nats_server: NatsServer) -> AsyncIterator[NatsBroker]:
 
 @pytest.fixture(scope="module")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
-    async with await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=str(TEST_SERVER)
-    ) as environment:
+    async with await time_skipping_environment() as environment:
         yield environment
 
 

@@ -3,9 +3,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import shutil
 import sys
-import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from paid_devstack import free_port, wait_until_async
 from paid_devstack.nats import NatsServer
 from paid_devstack.postgres import EmbeddedPostgres
+from paid_devstack.test_servers import scratch_postgres
 from paid_gateway.app import create_app
 from paid_gateway.auth.repo import create_token
 from paid_gateway.auth.tokens import Role
@@ -66,14 +65,8 @@ def spans() -> InMemorySpanExporter:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[EmbeddedPostgres]:
-    # Not under pytest's basetemp: each pytest session chmods /tmp/pytest-of-<user> to 0700 when it
-    # starts, which locks out postgres (it runs as an unprivileged user) in any concurrent session.
-    data_dir = Path(tempfile.mkdtemp(prefix="paid-gateway-tests-pg-"))
-    try:
-        with EmbeddedPostgres(data_dir) as server:
-            yield server
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with scratch_postgres("gateway") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

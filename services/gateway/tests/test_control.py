@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import sys
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,18 +17,15 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import workflow
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from paid_contracts import RunOutcome
+from paid_devstack.test_servers import time_skipping_environment
 from paid_gateway.app import create_app
 from paid_gateway.auth.tokens import Role
 from paid_gateway.config import GatewaySettings
 from paid_gateway.projections import projector
 from paid_runtime.messaging import publish_event
-
-TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 
 
 @workflow.defn(name="AgentExecutionWorkflow", sandboxed=False)
@@ -70,9 +65,7 @@ class StandInExecution:
 
 @pytest.fixture(scope="module")
 async def temporal() -> AsyncIterator[Client]:
-    async with await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=str(TEST_SERVER)
-    ) as env:
+    async with await time_skipping_environment() as env:
         yield env.client
 
 

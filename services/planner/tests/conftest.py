@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import nats
@@ -17,14 +14,13 @@ from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from paid_contracts import Event, IssueRef, RepoRef
-from paid_devstack.binaries import temporal_test_server_binary
 from paid_devstack.nats import NatsServer
 from paid_devstack.postgres import EmbeddedPostgres
+from paid_devstack.test_servers import scratch_postgres, time_skipping_environment
 from paid_github_emulator import GitHubEmulator
 from paid_llm import LLMSettings, Provider, make_client
 from paid_llm_emulator import LLMEmulator
@@ -100,14 +96,8 @@ THREE_TASKS = json.dumps(
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[EmbeddedPostgres]:
-    # Not under pytest's basetemp: each pytest session chmods /tmp/pytest-of-<user> to 0700 when it
-    # starts, which locks out postgres (it runs as an unprivileged user) in any concurrent session.
-    data_dir = Path(tempfile.mkdtemp(prefix="paid-planner-tests-pg-"))
-    try:
-        with EmbeddedPostgres(data_dir) as server:
-            yield server
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with scratch_postgres("planner") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -126,9 +116,7 @@ async def sessions(postgres: EmbeddedPostgres) -> AsyncIterator[async_sessionmak
 
 @pytest.fixture(scope="session")
 async def temporal() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=str(temporal_test_server_binary())
-    )
+    env = await time_skipping_environment()
     yield env
     await env.shutdown()
 

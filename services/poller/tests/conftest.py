@@ -1,23 +1,19 @@
 from __future__ import annotations
 
 import functools
-import shutil
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from paid_devstack.binaries import temporal_test_server_binary
 from paid_devstack.nats import NatsServer
 from paid_devstack.postgres import EmbeddedPostgres
+from paid_devstack.test_servers import scratch_postgres, time_skipping_environment
 from paid_github_emulator import GitHubEmulator
 from paid_poller.activities import PollerActivities
 from paid_poller.github import http_factory
@@ -47,14 +43,8 @@ class World:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[EmbeddedPostgres]:
-    # Not under pytest's basetemp: each pytest session chmods /tmp/pytest-of-<user> to 0700 when it
-    # starts, which locks out postgres (it runs as an unprivileged user) in any concurrent session.
-    data_dir = Path(tempfile.mkdtemp(prefix="paid-poller-tests-pg-"))
-    try:
-        with EmbeddedPostgres(data_dir) as server:
-            yield server
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with scratch_postgres("poller") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -67,9 +57,7 @@ async def sessions(postgres: EmbeddedPostgres) -> AsyncIterator[async_sessionmak
 
 @pytest.fixture(scope="session")
 async def temporal() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=str(temporal_test_server_binary())
-    )
+    env = await time_skipping_environment()
     yield env
     await env.shutdown()
 
