@@ -9,9 +9,12 @@ import signal
 from collections.abc import Awaitable, Callable
 
 import uvicorn
+from fastapi import FastAPI
 from faststream.nats import NatsBroker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.worker import Worker
 
+from paid_runtime.http import make_server
 from paid_runtime.messaging import ensure_streams
 from paid_runtime.metrics import poll_consumer_lag
 from paid_runtime.startup import until_available
@@ -73,3 +76,18 @@ class ServiceHost:
 async def _connect(broker: NatsBroker) -> None:
     await broker.connect()
     await ensure_streams(broker)
+
+
+async def host_service(
+    name: str,
+    app: FastAPI,
+    *,
+    listen: tuple[str, int],
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    worker: Worker | None = None,
+) -> None:
+    """Serves `app` on `listen` beside the broker and worker until SIGTERM, then disposes of `engine`."""
+    host = ServiceHost(name)
+    host.on_stop(engine.dispose)
+    await host.run(http=make_server(app, *listen), broker=broker, worker=worker)

@@ -30,3 +30,13 @@ def temporal_ready(client: Client) -> Callable[[], Awaitable[bool]]:
         return await client.service_client.check_health()
 
     return check
+
+
+def dependency_checks(
+    broker: NatsBroker, engine: AsyncEngine, client: Client | None = None
+) -> dict[str, Callable[[], Awaitable[bool]]]:
+    """`/readyz`'s checks for a service on NATS and its database, and Temporal when it runs a worker."""
+    checks = {"nats": nats_ready(broker), "database": database_ready(engine)}
+    if client is not None:
+        checks["temporal"] = temporal_ready(client)
+    return checks

@@ -15,11 +15,11 @@ from paid_evolution.params import SweepInput
 from paid_evolution.worker import ensure_schedule, make_worker
 from paid_llm import make_client
 from paid_runtime.database import make_engine, migrate, session_factory
-from paid_runtime.host import ServiceHost
-from paid_runtime.http import health_app, make_server
+from paid_runtime.host import host_service
+from paid_runtime.http import health_app
 from paid_runtime.logs import setup_logging
 from paid_runtime.messaging import make_broker
-from paid_runtime.readiness import database_ready, nats_ready, temporal_ready
+from paid_runtime.readiness import dependency_checks
 from paid_runtime.telemetry import setup_tracing
 from paid_runtime.temporal import connect_temporal
 
@@ -52,16 +52,10 @@ async def serve(settings: EvolutionSettings) -> None:
         every=timedelta(hours=settings.sweep_every_hours),
         sweep=SweepInput(),
     )
-    checks = {
-        "nats": nats_ready(broker),
-        "database": database_ready(engine),
-        "temporal": temporal_ready(client),
-    }
+    checks = dependency_checks(broker, engine, client)
     app = api.mount(health_app(SERVICE, checks), sessions, broker=broker, temporal=client)
-    http = make_server(app, settings.http_host, settings.http_port)
-    host = ServiceHost(SERVICE)
-    host.on_stop(engine.dispose)
-    await host.run(http=http, broker=broker, worker=worker)
+    listen = (settings.http_host, settings.http_port)
+    await host_service(SERVICE, app, listen=listen, engine=engine, broker=broker, worker=worker)
 
 
 def mutation_generator(settings: EvolutionSettings) -> MutationGenerator:

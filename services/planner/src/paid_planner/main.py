@@ -13,11 +13,11 @@ from paid_planner.config import PlannerSettings
 from paid_planner.github import github_factory
 from paid_planner.worker import build_worker
 from paid_runtime.database import make_engine, migrate, session_factory
-from paid_runtime.host import ServiceHost
-from paid_runtime.http import health_app, make_server
+from paid_runtime.host import host_service
+from paid_runtime.http import health_app
 from paid_runtime.logs import setup_logging
 from paid_runtime.messaging import make_broker, publish_event
-from paid_runtime.readiness import database_ready, nats_ready, temporal_ready
+from paid_runtime.readiness import dependency_checks
 from paid_runtime.telemetry import setup_tracing
 from paid_runtime.temporal import connect_temporal
 
@@ -51,15 +51,10 @@ async def serve(settings: PlannerSettings) -> None:
         graceful_shutdown_seconds=settings.graceful_shutdown_seconds,
     )
     subscribers.register(broker, client, settings, sessions)
-    checks = {
-        "nats": nats_ready(broker),
-        "database": database_ready(engine),
-        "temporal": temporal_ready(client),
-    }
-    http = make_server(health_app(SERVICE, checks), settings.http_host, settings.http_port)
-    host = ServiceHost(SERVICE)
-    host.on_stop(engine.dispose)
-    await host.run(http=http, broker=broker, worker=worker)
+    checks = dependency_checks(broker, engine, client)
+    app = health_app(SERVICE, checks)
+    listen = (settings.http_host, settings.http_port)
+    await host_service(SERVICE, app, listen=listen, engine=engine, broker=broker, worker=worker)
 
 
 def main() -> None:

@@ -14,11 +14,11 @@ from paid_poller.polls import ensure_polling
 from paid_poller.subscribers import register
 from paid_poller.worker import build_worker
 from paid_runtime.database import make_engine, migrate, session_factory
-from paid_runtime.host import ServiceHost
-from paid_runtime.http import health_app, make_server
+from paid_runtime.host import host_service
+from paid_runtime.http import health_app
 from paid_runtime.logs import setup_logging
 from paid_runtime.messaging import make_broker, publish_event
-from paid_runtime.readiness import database_ready, nats_ready, temporal_ready
+from paid_runtime.readiness import dependency_checks
 from paid_runtime.secretbox import secret_box
 from paid_runtime.telemetry import setup_tracing
 from paid_runtime.temporal import connect_temporal
@@ -57,15 +57,10 @@ async def serve(settings: PollerSettings) -> None:
         task_queue=settings.task_queue,
     )
     register(broker, client, sessions, settings)
-    checks = {
-        "database": database_ready(engine),
-        "temporal": temporal_ready(client),
-        "nats": nats_ready(broker),
-    }
-    http = make_server(health_app(SERVICE, checks), settings.http_host, settings.http_port)
-    host = ServiceHost(SERVICE)
-    host.on_stop(engine.dispose)
-    await host.run(http=http, worker=worker, broker=broker)
+    checks = dependency_checks(broker, engine, client)
+    app = health_app(SERVICE, checks)
+    listen = (settings.http_host, settings.http_port)
+    await host_service(SERVICE, app, listen=listen, engine=engine, broker=broker, worker=worker)
 
 
 def main() -> None:
