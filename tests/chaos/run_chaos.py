@@ -44,6 +44,8 @@ def main() -> int:
     print("\n".join(report.lines()))
     for problem in report.lost + report.duplicated:
         print(f"problem: {problem}", file=sys.stderr)
+    for url, cause in report.causes.items():
+        print(f"failed honestly: {url}: {cause}", file=sys.stderr)
     return 1 if report.lost or report.duplicated else 0
 
 
