@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 import nats
@@ -30,6 +31,13 @@ def injection(who: str) -> str:
 
 def token_of(text: str) -> str:
     return text.rsplit(" ", 1)[1]
+
+
+def assert_no_model_request_holds(llm: LLMEmulator, comments: Iterable[str]) -> None:
+    """No request any service sent to a model (system prompt, messages, tools) holds these comments."""
+    sent = [json.dumps(request.body) for request in llm.requests]
+    for comment in comments:
+        assert not any(token_of(comment) in body for body in sent), "a comment reached a model"
 
 
 def add_commenter(paid: EmulatedPaid, issue: DemoIssue, role: str, permission: str | None) -> str:
@@ -105,12 +113,13 @@ def test_only_comments_by_people_with_write_access_reach_the_planners_model(
     for text in requests():
         for body in untrusted.values():
             assert token_of(body) not in text, "an untrusted comment reached the planner's model"
+    assert_no_model_request_holds(llm, untrusted.values())
     assert answer_token in requests()[1], "the maintainer's answer did not reach the model"
     wait_until(lambda: bool(paid.github.sub_issues(**_where(planned))), timeout=60, what="the sub-issue")
 
 
 def test_the_coding_agent_is_given_the_issue_and_none_of_its_comments(
-    paid: EmulatedPaid, issue: DemoIssue, agent_prompts: Path
+    paid: EmulatedPaid, issue: DemoIssue, agent_prompts: Path, llm: LLMEmulator
 ) -> None:
     stranger = add_commenter(paid, issue, "stranger", None)
     comments = {stranger: injection("stranger"), MAINTAINER: injection("maintainer")}
@@ -119,6 +128,7 @@ def test_the_coding_agent_is_given_the_issue_and_none_of_its_comments(
     paid.label(issue)
     paid.wait_for_pull(issue, timeout=180)
 
+    assert_no_model_request_holds(llm, comments.values())
     received = [p.read_text() for p in agent_prompts.iterdir()]
     prompts = [p for p in received if f"{issue.owner}/{issue.repo}" in p and f"#{issue.number}" in p]
     assert prompts, "the agent's prompt was not kept"
