@@ -12,13 +12,14 @@ from paid_planner.activities import PlannerActivities
 from paid_planner.config import PlannerSettings
 from paid_planner.github import github_factory
 from paid_planner.worker import build_worker
+from paid_runtime import telemetry
 from paid_runtime.database import make_engine, migrate, session_factory
 from paid_runtime.host import ServiceHost
 from paid_runtime.http import health_app, make_server
 from paid_runtime.logs import setup_logging
 from paid_runtime.messaging import make_broker, publish_event
 from paid_runtime.readiness import database_ready, nats_ready, temporal_ready
-from paid_runtime.telemetry import instrument_http_clients, setup_tracing
+from paid_runtime.telemetry import setup_tracing
 from paid_runtime.temporal import connect_temporal
 
 SERVICE = "planner"
@@ -28,7 +29,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 async def serve(settings: PlannerSettings) -> None:
     setup_logging(SERVICE, settings.log_level)
     setup_tracing(SERVICE, settings.otlp_endpoint)
-    instrument_http_clients()  # its GitHub and model calls, as children of the activities making them
+    telemetry.instrument_http_clients()  # GitHub and model calls, children of the activities making them
     engine = make_engine(settings.database_url)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
     client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)

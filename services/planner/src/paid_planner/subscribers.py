@@ -28,8 +28,6 @@ log = logging.getLogger(__name__)
 def register(
     broker: NatsBroker, client: Client, settings: PlannerSettings, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    trust = AnswerTrust(settings.github_api_url, settings.github_token, settings.trusted_associations)
-
     @durable_subscriber(
         broker,
         service="planner",
@@ -48,7 +46,7 @@ def register(
         stream=STREAMS["PAID_GITHUB"],
     )
     async def on_issue_commented(event: IssueCommented) -> None:
-        await forward_answer(client, event, trust)
+        await forward_answer(client, event, settings)
 
     @durable_subscriber(
         broker,
@@ -95,11 +93,12 @@ async def start_planning(client: Client, event: PlanRequested, settings: Planner
     return workflow_id
 
 
-async def forward_answer(client: Client, event: IssueCommented, trust: AnswerTrust) -> bool:
+async def forward_answer(client: Client, event: IssueCommented, settings: PlannerSettings) -> bool:
     """Signals the issue's running plan with a comment that may answer its questions; the workflow
     keeps it only when `trusted` (write access) or written by whoever asked for the plan."""
     if is_paid_text(event.body) or not await _planning(client, plan_workflow_id(event.issue)):
         return False
+    trust = AnswerTrust(settings.github_api_url, settings.github_token, settings.trusted_associations)
     trusted = await trust.trusted(event)
     answer = Answer(author=event.author, body=event.body, comment_id=event.comment_id, trusted=trusted)
     return await _signal(client, plan_workflow_id(event.issue), "answer", answer)
