@@ -16,6 +16,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.chaos]
 def test_runs_survive_random_kills_of_every_process_without_loss_or_duplicates() -> None:
     report = run_chaos(runs=4, seed=11, victims=ALL_VICTIMS, min_seconds=20.0)
     print("\n".join(report.lines()))
+    print("\n".join(f"failed honestly: {url}: {cause}" for url, cause in report.causes.items()))
     assert sum(report.kills.values()) >= 5, report.kills
     assert report.lost == []
     assert report.duplicated == []

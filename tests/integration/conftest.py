@@ -37,10 +37,16 @@ def llm() -> Iterator[LLMEmulator]:
 
 
 @pytest.fixture(scope="session")
-def paid(spans: OtlpSink, llm: LLMEmulator) -> Iterator[EmulatedPaid]:
+def agent_prompts() -> Path:
+    """Where the test agent keeps a copy of every prompt it receives."""
+    return Path(tempfile.mkdtemp(prefix="paid-agent-prompts-"))
+
+
+@pytest.fixture(scope="session")
+def paid(spans: OtlpSink, llm: LLMEmulator, agent_prompts: Path) -> Iterator[EmulatedPaid]:
     executor_env = {
         "PAID_EXECUTOR_AGENT": "command",
-        "PAID_EXECUTOR_AGENT_COMMAND": f"{sys.executable} {GATED_AGENT} {{prompt_file}}",
+        "PAID_EXECUTOR_AGENT_COMMAND": f"{sys.executable} {GATED_AGENT} {{prompt_file}} {agent_prompts}",
         "PAID_EXECUTOR_HEARTBEAT_TIMEOUT_SECONDS": "2",
         # The gated agent waits on files outside its worktree, which the bwrap sandbox hides;
         # sandboxing has its own tests (services/executor/tests/test_sandbox_bwrap.py).

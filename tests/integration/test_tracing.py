@@ -1,13 +1,17 @@
-"""One run is one trace: the gateway's request span, the executor's workflow and activity spans share it."""
+"""One run is one trace: the gateway's request span, the executor's workflow and activity spans share it;
+one plan likewise, from the webhook through the planner's workflow to its GitHub calls and the runs."""
 
 from __future__ import annotations
+
+import json
 
 import httpx
 import pytest
 
 from paid_devstack import OtlpSink, SpanRecord, wait_until
-from paid_devstack.demo_repo import DemoIssue
+from paid_devstack.demo_repo import MAINTAINER, DemoIssue, fix_diff
 from paid_devstack.sandbox import EmulatedPaid
+from paid_llm_emulator import LLMEmulator
 
 from .conftest import ADMIN_TOKEN
 
@@ -119,3 +123,108 @@ def test_the_trace_id_the_api_shows_for_a_run_holds_every_service_on_its_path(
     trace = spans.spans_for_trace(trace_id)
     assert on_path <= {s.service_name for s in trace}
     assert service_edges(trace) >= BUILD_PATH_EDGES, "one trace, linked hop by hop"
+
+
+PLAN_PATH_EDGES = {("gateway", "planner"), ("planner", "executor")}
+"""Service hops of a labeled `paid-plan` issue: webhook -> plan, task ready -> run."""
+
+
+class Tree:
+    """A trace's spans by id, to follow parent links."""
+
+    def __init__(self, trace: list[SpanRecord]) -> None:
+        self.spans = trace
+        self.by_id = {span.span_id: span for span in trace}
+
+    def parent(self, span: SpanRecord) -> SpanRecord | None:
+        return self.by_id.get(span.parent_span_id or "")
+
+    def ancestors(self, span: SpanRecord) -> list[SpanRecord]:
+        found = []
+        while (parent := self.parent(span)) is not None:
+            found.append(parent)
+            span = parent
+        return found
+
+    def named(self, service: str, name: str) -> list[SpanRecord]:
+        return [s for s in self.spans if s.service_name == service and s.name == name]
+
+    def one(self, service: str, name: str) -> SpanRecord:
+        [span] = self.named(service, name)
+        return span
+
+    def client_calls(self, parent: SpanRecord, base_url: str) -> list[str]:
+        """`METHOD url` of the HTTP requests made directly under `parent` to `base_url`."""
+        calls = [s for s in self.spans if s.parent_span_id == parent.span_id and s.kind == "CLIENT"]
+        urls = [(s.name, str(s.attributes.get("url.full") or s.attributes.get("http.url"))) for s in calls]
+        return [f"{method} {url}" for method, url in urls if url.startswith(base_url)]
+
+
+def test_the_plan_path_is_one_trace_linked_from_the_webhook_to_the_github_calls(
+    paid: EmulatedPaid, issue: DemoIssue, spans: OtlpSink, llm: LLMEmulator
+) -> None:
+    title = f"Trace the plan ({issue.repo})"
+    parent = paid.github.create_issue(
+        issue.owner, issue.repo, title=title, body="Fix add().", as_user=MAINTAINER
+    )
+    task = {
+        "id": "fix-add",
+        "title": "Make add() add",
+        "description": f"```diff\n{fix_diff()}```\n",
+        "acceptance_criteria": ["test_add passes"],
+        "depends_on": [],
+    }
+    llm.reply(json.dumps({"summary": "Fix add().", "tasks": [task]}), contains=title)
+    paid.label(DemoIssue(issue.owner, issue.repo, parent["number"], parent["html_url"]), "paid-plan")
+    workflow_id = f"plan:{issue.owner}/{issue.repo}#{parent['number']}"
+    workflow_span = spans.wait_for_span(
+        lambda s: s.attributes.get("temporalWorkflowID") == workflow_id and s.name.startswith("RunWorkflow:"),
+        timeout=90,
+    )
+
+    def reaches_the_executor(all_spans: list[SpanRecord]) -> bool:
+        in_trace = Tree([s for s in all_spans if s.trace_id == workflow_span.trace_id])
+        return bool(in_trace.named("executor", "paid.plan.task_ready process")) and bool(
+            in_trace.named("planner", "RunActivity:planner.ensure_sub_issue")
+        )
+
+    spans.wait_for(reaches_the_executor, timeout=90)
+    tree = Tree(spans.spans_for_trace(workflow_span.trace_id))
+
+    # gateway: the webhook request starts the trace and publishes the plan request.
+    request = tree.one("gateway", "POST /webhooks/github")
+    assert request.kind == "SERVER"
+    assert tree.parent(request) is None, "the webhook request is the trace's root"
+    # NATS: the planner's consumer span is a child of the gateway's publish.
+    consumer = tree.one("planner", "paid.github.plan_requested process")
+    assert consumer.kind == "CONSUMER"
+    published = tree.parent(consumer)
+    assert published is not None
+    assert (published.service_name, published.kind) == ("gateway", "PRODUCER")
+    assert request in tree.ancestors(consumer)
+    # Temporal: the consumer starts the workflow, whose run and activities hang under that start.
+    start = tree.one("planner", "SignalWithStartWorkflow:PlanningWorkflow")
+    assert tree.parent(start) == consumer
+    assert workflow_span.name == "RunWorkflow:PlanningWorkflow"
+    assert tree.parent(workflow_span) == start
+    activities = {}
+    for name in ("fetch_context", "draft_plan", "ensure_sub_issue"):
+        run = tree.one("planner", f"RunActivity:planner.{name}")
+        scheduled = tree.parent(run)
+        assert scheduled is not None
+        assert scheduled.name == f"StartActivity:planner.{name}"
+        assert start in tree.ancestors(run), f"{name} is outside the workflow's trace"
+        activities[name] = run
+    # GitHub (and the model): each call is a child of the activity that makes it.
+    repo_api = f"{paid.github.api_url}/repos/{issue.owner}/{issue.repo}"
+    reads = tree.client_calls(activities["fetch_context"], repo_api)
+    assert f"GET {repo_api}/issues/{parent['number']}" in reads, reads
+    assert f"POST {repo_api}/issues" in tree.client_calls(activities["ensure_sub_issue"], repo_api)
+    assert tree.client_calls(activities["draft_plan"], llm.url), "the model call is not in the trace"
+    # And on: the released task's run is a child of the planner's publish.
+    task_consumer = tree.one("executor", "paid.plan.task_ready process")
+    task_published = tree.parent(task_consumer)
+    assert task_published is not None
+    assert task_published.service_name == "planner"
+    assert start in tree.ancestors(task_consumer)
+    assert service_edges(tree.spans) >= PLAN_PATH_EDGES

@@ -1,4 +1,5 @@
-"""When JetStream cannot take the event the gateway answers 503, so GitHub's delivery shows the failure."""
+"""When JetStream cannot take the event the gateway answers 503 with Retry-After, so GitHub's delivery
+shows the failure, and the refused event is not sent later behind the answer's back."""
 
 from __future__ import annotations
 
@@ -36,11 +37,17 @@ async def doomed_nats(tmp_path: Path) -> AsyncIterator[tuple[NatsServer, NatsBro
     server.stop()
 
 
-async def wait_connected(broker: NatsBroker, timeout: float = 15.0) -> None:
+async def wait_connected(broker: NatsBroker, timeout: float = 15.0, *, connected: bool = True) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
-    while not broker.connection.is_connected:
-        assert asyncio.get_running_loop().time() < deadline, "the broker did not reconnect"
+    while broker.connection.is_connected != connected:
+        assert asyncio.get_running_loop().time() < deadline, f"the broker's connected is not {connected}"
         await asyncio.sleep(0.05)
+
+
+async def stored_messages(broker: NatsBroker) -> int:
+    await broker.connection.flush()  # whatever the client still held has reached the server
+    info = await broker.connection.jetstream().stream_info("PAID_GITHUB")
+    return int(info.state.messages)
 
 
 async def test_nats_down_answers_503_records_nothing_and_the_redelivery_succeeds(
@@ -64,18 +71,22 @@ async def test_nats_down_answers_503_records_nothing_and_the_redelivery_succeeds
         "X-Hub-Signature-256": sign("s", body),
     }
     server.kill()
+    await wait_connected(broker, connected=False)
 
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
         response = await client.post("/webhooks/github", content=body, headers=headers)
         assert response.status_code == 503
+        assert int(response.headers["Retry-After"]) > 0
         async with sessions() as session:
             assert await repo.find_delivery(session, delivery_id=delivery) is None
 
         server.start()
         await wait_connected(broker)
+        assert await stored_messages(broker) == 0, "the refused event was sent after NATS came back"
         redelivered = await client.post("/webhooks/github", content=body, headers=headers)
 
     assert redelivered.status_code == 202
+    assert await stored_messages(broker) == 1
     async with sessions() as session:
         assert await repo.find_delivery(session, delivery_id=delivery) is not None

@@ -62,18 +62,24 @@ async def test_request_answer_and_merges_drive_one_plan_to_completion(
     llm.reply(json.dumps(two_tasks), contains="We use PostgreSQL")
     llm.reply(json.dumps({"summary": "?", "questions": ["Which database?"]}))
     broker = make_broker("nats://unused:4222", "planner")
-    settings = PlannerSettings(task_queue=worker.task_queue)
+    settings = PlannerSettings(
+        task_queue=worker.task_queue, github_api_url=world.emulator.api_url, github_token=world.bot_token
+    )
+    repo = world.issue.repo
+    world.emulator.add_user("maintainer", "ghp_maintainer")
+    world.emulator.set_permission(repo.owner, repo.name, "maintainer", "write")
+    world.emulator.add_user("reader", "ghp_reader")
+    world.emulator.set_permission(repo.owner, repo.name, "reader", "read")
     subscribers.register(broker, temporal.client, settings, sessions)
     workflow_id = plan_workflow_id(world.issue)
     handle = temporal.client.get_workflow_handle(workflow_id, result_type=PlanningResult)
-    repo = world.issue.repo
 
     async with TestNatsBroker(broker) as test_broker:
         await test_broker.publish(plan_requested(world, "delivery-1"), subject=subjects.GITHUB_PLAN_REQUESTED)
         first_run = (await handle.describe()).run_id
         await test_broker.publish(plan_requested(world, "delivery-1"), subject=subjects.GITHUB_PLAN_REQUESTED)
         await eventually(lambda: "paid-needs-input" in world.labels(), "the questions")
-        # Paid's own comment, and a comment by someone without write access, answer nothing.
+        # Paid's own comment, and comments by people without write access, answer nothing.
         questions = next(
             c for c in world.comments() if comment_marker(workflow_id, "questions-1") in c["body"]
         )
@@ -81,6 +87,8 @@ async def test_request_answer_and_merges_drive_one_plan_to_completion(
         await test_broker.publish(own, subject=subjects.GITHUB_ISSUE_COMMENTED)
         stranger = commented(world, 9001, "stranger", "NONE", "use mongo")
         await test_broker.publish(stranger, subject=subjects.GITHUB_ISSUE_COMMENTED)
+        reader = commented(world, 9003, "reader", "COLLABORATOR", "use sqlite")  # read-only collaborator
+        await test_broker.publish(reader, subject=subjects.GITHUB_ISSUE_COMMENTED)
         assert len(llm.requests) == 1
         maintainer = commented(world, 9002, "maintainer", "MEMBER", "We use PostgreSQL.")
         await test_broker.publish(maintainer, subject=subjects.GITHUB_ISSUE_COMMENTED)
@@ -111,4 +119,5 @@ async def test_request_answer_and_merges_drive_one_plan_to_completion(
     assert description.status is WorkflowExecutionStatus.COMPLETED
     assert len(llm.requests) == 2
     assert "use mongo" not in llm.requests[1].last_user_message
+    assert "use sqlite" not in llm.requests[1].last_user_message
     assert [t.task_id for t in result.tasks] == ["t1", "t2"]

@@ -1,6 +1,7 @@
 """A test agent: the demo agent, but when the prompt names a gate file it first announces that it has
 started (`<gate>.started`, appended once per attempt) and waits until the gate file exists. Lets a test
-kill the executor while the agent is running."""
+kill the executor while the agent is running. Given a second argument, a directory, it keeps a copy of
+every prompt it receives there, so tests can read what agents were told."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ WAIT_LIMIT_SECONDS = 120.0
 def main() -> int:
     prompt_file = os.environ.get("PAID_PROMPT_FILE") or sys.argv[1]
     prompt = Path(prompt_file).read_text()
+    if len(sys.argv) > 2:
+        received = Path(sys.argv[2])
+        received.mkdir(parents=True, exist_ok=True)
+        (received / f"{time.time_ns()}-{os.getpid()}.md").write_text(prompt)
     if match := GATE.search(prompt):
         gate = Path(match.group(1))
         with gate.with_suffix(".started").open("a") as started:

@@ -34,6 +34,7 @@ class ChaosReport:
     lost: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    causes: dict[str, str] = field(default_factory=dict)  # failed run -> what its comment says
     redelivered: int = 0
     seconds: float = 0.0
 
@@ -49,6 +50,13 @@ class ChaosReport:
             f"chaos_webhooks_redelivered {self.redelivered} deliveries",
             f"chaos_wall_time {self.seconds:.1f} s",
         ]
+
+
+def failure_cause(comment: str) -> str:
+    """The headline and the quoted detail of a result comment, on one line."""
+    lines = [line for line in comment.splitlines() if line and not line.startswith("<!--")]
+    detail = [line.removeprefix("> ") for line in lines if line.startswith("> ")]
+    return " | ".join(lines[:1] + detail[:1])[:500]
 
 
 class ChaosMonkey(threading.Thread):
@@ -205,10 +213,11 @@ class ChaosDriver:
                 report.duplicated.append(f"{issue.html_url}: {counts}")
             if results and not pulls:
                 report.failed.append(issue.html_url)
+                report.causes[issue.html_url] = failure_cause(str(results[0].get("body", "")))
         report.seconds = time.monotonic() - began
         return report
 
-    def _result_comments(self, issue: DemoIssue) -> list[object]:
+    def _result_comments(self, issue: DemoIssue) -> list[dict[str, object]]:
         comments = self.paid.github.comments(issue.owner, issue.repo, issue.number)
         return [c for c in comments if RESULT_MARKER in str(c.get("body", ""))]
 

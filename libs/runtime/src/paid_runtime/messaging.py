@@ -64,8 +64,19 @@ async def ensure_streams(broker: NatsBroker) -> None:
             await js.update_stream(config=stream.config)
 
 
+class EventBusUnavailableError(ConnectionError):
+    """NATS is not connected: nothing was sent, and nothing will be sent later on the caller's behalf."""
+
+
 async def publish_event(broker: NatsBroker, event: Event, *, timeout: float = 5.0) -> Event:
-    """Publishes to JetStream and waits for the server's ack; the event id is the Nats-Msg-Id."""
+    """Publishes to JetStream and waits for the server's ack; the event id is the Nats-Msg-Id.
+
+    Refuses at once while the client is reconnecting: nats-py would otherwise buffer the message and
+    send it after reconnecting, long after this call failed and its caller answered (the gateway a
+    503, which promises GitHub that nothing was accepted) or retried.
+    """
+    if not broker.connection.is_connected:
+        raise EventBusUnavailableError(f"not connected to NATS; {event.type} {event.event_id} not sent")
     if event.trace.traceparent is None:
         event = event.model_copy(update={"trace": current_trace_context()})
     await broker.publish(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from opentelemetry import propagate, trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
@@ -28,6 +29,15 @@ def setup_tracing(
     trace.set_tracer_provider(provider)
     _provider = provider
     return provider
+
+
+def instrument_http_clients() -> None:
+    """Every httpx client made from now on (githubkit's, the LLM layer's) traces its requests as CLIENT
+    spans, children of the activity or handler that sends them. Opt-in per service: the outgoing
+    `traceparent` would otherwise make in-process test clients the parents of the servers they call."""
+    instrumentor = HTTPXClientInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument()
 
 
 def shutdown_tracing() -> None:

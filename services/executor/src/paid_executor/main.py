@@ -20,7 +20,7 @@ from paid_runtime.http import health_app, make_server
 from paid_runtime.logs import setup_logging
 from paid_runtime.messaging import make_broker
 from paid_runtime.readiness import database_ready, nats_ready, temporal_ready
-from paid_runtime.telemetry import setup_tracing
+from paid_runtime.telemetry import instrument_http_clients, setup_tracing
 from paid_runtime.temporal import connect_temporal
 
 SERVICE = "executor"
@@ -31,6 +31,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 async def serve(settings: ExecutorSettings) -> None:
     setup_logging(SERVICE, settings.log_level)
     setup_tracing(SERVICE, settings.otlp_endpoint)
+    instrument_http_clients()
     engine = make_engine(settings.database_url)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
     broker = make_broker(settings.nats_url, SERVICE)

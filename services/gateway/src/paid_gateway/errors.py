@@ -1,12 +1,18 @@
-"""Every error answers `{"detail": "<a sentence>"}`; validation errors also list each problem."""
+"""Every error answers `{"detail": "<a sentence>"}`; validation errors also list each problem; a 503
+(a server Paid depends on is down) says when to try again."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request, status
+from fastapi import FastAPI, Request, Response, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+RETRY_AFTER_SECONDS = 10
+"""What a 503 tells its sender to wait: about the time NATS, PostgreSQL or Temporal take to restart."""
 
 
 def _where(location: tuple[object, ...] | list[object]) -> str:
@@ -26,8 +32,18 @@ async def _invalid_request(_request: Request, error: Exception) -> JSONResponse:
     )
 
 
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    if error.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        headers = dict(error.headers or {})
+        headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
+        error = HTTPException(error.status_code, error.detail, headers)
+    return await http_exception_handler(request, error)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
     document_error_shape(app)
 
 

@@ -27,7 +27,8 @@ class PlannerSettings(GitHubSettings):
     needs_input_label: str = "paid-needs-input"
     answer_timeout_days: float = 14.0
     max_question_rounds: int = 3
-    # Comments from these GitHub author associations (or from whoever asked for the plan) answer questions.
+    # Comments answer questions when written by whoever asked for the plan, or by an author with one of
+    # these associations whom GitHub confirms has write access (`answer_trust.py`).
     trusted_associations: tuple[str, ...] = ("OWNER", "MEMBER", "COLLABORATOR")
 
     def llm(self) -> LLMSettings:

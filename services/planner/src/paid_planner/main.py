@@ -12,6 +12,7 @@ from paid_planner.activities import PlannerActivities
 from paid_planner.config import PlannerSettings
 from paid_planner.github import github_factory
 from paid_planner.worker import build_worker
+from paid_runtime import telemetry
 from paid_runtime.database import make_engine, migrate, session_factory
 from paid_runtime.host import host_service
 from paid_runtime.http import health_app
@@ -28,6 +29,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 async def serve(settings: PlannerSettings) -> None:
     setup_logging(SERVICE, settings.log_level)
     setup_tracing(SERVICE, settings.otlp_endpoint)
+    telemetry.instrument_http_clients()  # GitHub and model calls, children of the activities making them
     engine = make_engine(settings.database_url)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
     client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)

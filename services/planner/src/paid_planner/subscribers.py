@@ -7,13 +7,14 @@ import logging
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from paid_contracts import IssueCommented, PlanRequested, PullRequestClosed, subjects
 from paid_planner import repo
+from paid_planner.answer_trust import AnswerTrust
 from paid_planner.config import PlannerSettings
 from paid_planner.params import Answer, PlanningInput, TaskMerged
 from paid_planner.texts import is_paid_text
@@ -76,12 +77,25 @@ async def start_planning(client: Client, event: PlanRequested, settings: Planner
 
 
 async def forward_answer(client: Client, event: IssueCommented, settings: PlannerSettings) -> bool:
-    """Signals the issue's running plan with a comment that may answer its questions."""
-    if is_paid_text(event.body):
+    """Signals the issue's running plan with a comment that may answer its questions; the workflow
+    keeps it only when `trusted` (write access) or written by whoever asked for the plan."""
+    if is_paid_text(event.body) or not await _planning(client, plan_workflow_id(event.issue)):
         return False
-    trusted = event.author_association.upper() in settings.trusted_associations
+    trust = AnswerTrust(settings.github_api_url, settings.github_token, settings.trusted_associations)
+    trusted = await trust.trusted(event)
     answer = Answer(author=event.author, body=event.body, comment_id=event.comment_id, trusted=trusted)
     return await _signal(client, plan_workflow_id(event.issue), "answer", answer)
+
+
+async def _planning(client: Client, workflow_id: str) -> bool:
+    """Whether the issue has a running plan (checked first, so GitHub is asked only about its comments)."""
+    try:
+        description = await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return description.status is WorkflowExecutionStatus.RUNNING
 
 
 async def release_merged(

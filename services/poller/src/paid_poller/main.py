@@ -20,7 +20,7 @@ from paid_runtime.logs import setup_logging
 from paid_runtime.messaging import make_broker, publish_event
 from paid_runtime.readiness import dependency_checks
 from paid_runtime.secretbox import secret_box
-from paid_runtime.telemetry import setup_tracing
+from paid_runtime.telemetry import instrument_http_clients, setup_tracing
 from paid_runtime.temporal import connect_temporal
 
 SERVICE = "poller"
@@ -30,6 +30,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 async def serve(settings: PollerSettings) -> None:
     setup_logging(SERVICE, settings.log_level)
     setup_tracing(SERVICE, settings.otlp_endpoint)
+    instrument_http_clients()
     engine = make_engine(settings.database_url)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
     client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
