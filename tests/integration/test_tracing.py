@@ -183,10 +183,13 @@ def test_the_plan_path_is_one_trace_linked_from_the_webhook_to_the_github_calls(
     )
 
     def reaches_the_executor(all_spans: list[SpanRecord]) -> bool:
+        """Both ends are exported, and so is each span's parent: services export in batches, at their
+        own pace, so a child (the executor's consumer) may arrive before its parent (the publish)."""
         in_trace = Tree([s for s in all_spans if s.trace_id == workflow_span.trace_id])
-        return bool(in_trace.named("executor", "paid.plan.task_ready process")) and bool(
-            in_trace.named("planner", "RunActivity:planner.ensure_sub_issue")
-        )
+        consumers = in_trace.named("executor", "paid.plan.task_ready process")
+        activities = in_trace.named("planner", "RunActivity:planner.ensure_sub_issue")
+        ends = [*consumers, *activities]
+        return bool(consumers and activities) and all(in_trace.parent(span) is not None for span in ends)
 
     spans.wait_for(reaches_the_executor, timeout=90)
     tree = Tree(spans.spans_for_trace(workflow_span.trace_id))
