@@ -19,6 +19,8 @@ from paid_gateway import repo
 from paid_gateway.app import create_app
 from paid_gateway.config import GatewaySettings
 from paid_gateway.delivery_log import DeliveryLog
+from paid_gateway.trust import TrustChecker
+from paid_github_emulator import GitHubEmulator
 from paid_runtime.messaging import publish_event
 
 # Issue numbers of their own: test_webhooks' counter restarts in this module's copy of it.
@@ -153,3 +155,23 @@ async def _driver(session: AsyncSession) -> repo.Driver:
     raw = await connection.get_raw_connection()
     driver: repo.Driver = raw.driver_connection
     return driver
+
+
+async def test_deliveries_missing_the_trust_cache_together_ask_github_once(github: GitHubEmulator) -> None:
+    token = "ghp_gateway_tests"  # the conftest's GitHub user, owner of Codertocat/Hello-World
+    checker = TrustChecker(github.api_url, token, ttl=30)
+    asked_before = github.rate_limit_usage(token).used
+
+    decisions = await asyncio.gather(
+        *(
+            checker.decide(
+                owner="Codertocat", name="Hello-World", login="Codertocat", allowlist=(), token=None
+            )
+            for _ in range(10)
+        )
+    )
+
+    assert all(decision.trusted for decision in decisions)
+    assert github.rate_limit_usage(token).used == asked_before + 1
+    await checker.decide(owner="Codertocat", name="Hello-World", login="Codertocat", allowlist=(), token=None)
+    assert github.rate_limit_usage(token).used == asked_before + 1, "cached"
