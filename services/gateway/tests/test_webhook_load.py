@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import shutil
+import tempfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,12 +18,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from test_webhooks import WEBHOOK, headers_for, labeled_body, labeling_id, stream_count
 
 from paid_contracts import Event
+from paid_devstack.postgres import EmbeddedPostgres
 from paid_gateway import repo
 from paid_gateway.app import create_app
 from paid_gateway.config import GatewaySettings
 from paid_gateway.delivery_log import DeliveryLog
+from paid_gateway.main import MIGRATIONS
 from paid_gateway.trust import TrustChecker
 from paid_github_emulator import GitHubEmulator
+from paid_runtime.database import make_engine, migrate, session_factory
 from paid_runtime.messaging import publish_event
 
 # Issue numbers of their own: test_webhooks' counter restarts in this module's copy of it.
@@ -175,3 +181,37 @@ async def test_deliveries_missing_the_trust_cache_together_ask_github_once(githu
     assert github.rate_limit_usage(token).used == asked_before + 1
     await checker.decide(owner="Codertocat", name="Hello-World", login="Codertocat", allowlist=(), token=None)
     assert github.rate_limit_usage(token).used == asked_before + 1, "cached"
+
+
+async def test_with_postgresql_down_a_delivery_gets_503_and_after_it_returns_the_next_is_accepted(
+    settings: GatewaySettings, broker: NatsBroker, github_fixture: Any, secret: str
+) -> None:
+    """The lookups' connection dies with the server; the next batch takes a fresh one."""
+    with EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="paid-gateway-pg-down-"))) as postgres:
+        engine = make_engine(postgres.url)
+        try:
+            await migrate(engine, schema="gateway", migrations_dir=MIGRATIONS)
+            app = create_app(
+                settings,
+                publisher=lambda event: publish_event(broker, event),
+                sessions=session_factory(engine),
+            )
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://gw"
+            ) as client:
+                post = _poster(client, github_fixture, secret)
+                assert (await post()).status_code == 202
+                before = await stream_count(broker)
+                postgres.kill()
+
+                refused = await post()
+
+                assert refused.status_code == 503
+                assert refused.json()["detail"] == "database unavailable"
+                assert await stream_count(broker) == before, "nothing is published without the lookup"
+                postgres.start()
+                assert (await post()).status_code == 202
+                assert await stream_count(broker) == before + 1
+        finally:
+            await engine.dispose()
+            shutil.rmtree(postgres.data_dir, ignore_errors=True)
