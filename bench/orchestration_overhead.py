@@ -1,6 +1,8 @@
 """The orchestration overhead of a run: the whole AgentExecutionWorkflow (fetch the issue, clone,
 sandbox, agent, checks, commit, push, draft PR, comment, cleanup, events) minus the same agent run
-directly on a clone of the same repository, p50 over N issues.
+directly on a clone of the same repository, p50 over N issues; then where a run's time goes, from
+its Temporal history (`history_timing.py`): activities executing, waiting in the task queue, workflow
+tasks, and each activity type.
 
 Real Temporal, NATS, PostgreSQL, the GitHub emulator and one `paid-executor` process; the agent is
 the demo agent applying the diff given in the issue; the repository has no tests, so no checks run.
@@ -22,6 +24,7 @@ import uuid
 from pathlib import Path
 
 from executor_stack import OWNER, TOKEN, executor_stack
+from history_timing import Timing, history_timing, median_timing, print_timing
 
 from paid_contracts import IssueRef, RepoRef
 from paid_executor.agents.registry import demo_agent_argv
@@ -66,6 +69,7 @@ async def measure(args: argparse.Namespace) -> None:
     env = {"PAID_EXECUTOR_AGENT": "demo", "PAID_EXECUTOR_SANDBOX": args.sandbox}
     runs: list[float] = []
     direct: list[float] = []
+    timings: list[Timing] = []
     with executor_stack(home, env) as stack:
         stack.github.create_repository(OWNER, "calc", {"calc.py": CALC})
         client = await connect_temporal(stack.temporal.target)
@@ -82,9 +86,10 @@ async def measure(args: argparse.Namespace) -> None:
             )
             began = time.monotonic()
             run_id = await start_execution(client, request, task_queue=stack.task_queue)
-            result = await client.get_workflow_handle_for(
+            handle = client.get_workflow_handle_for(
                 AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
-            ).result()
+            )
+            result = await handle.result()
             elapsed = time.monotonic() - began
             assert result.outcome.value == "succeeded", result.detail
             prompt = f"Resolve the issue.\n\n{DIFF}"
@@ -92,12 +97,15 @@ async def measure(args: argparse.Namespace) -> None:
             if i > 0:
                 runs.append(elapsed)
                 direct.append(agent_alone)
+                timings.append(history_timing(await handle.fetch_history()))
     overhead = [run - agent for run, agent in zip(runs, direct, strict=True)]
     print(f"orchestration_run_p50 {statistics.median(runs):.3f} s")
     print(f"orchestration_agent_alone_p50 {statistics.median(direct):.3f} s")
     print(f"orchestration_overhead_p50 {statistics.median(overhead):.3f} s")
     print(f"orchestration_overhead_max {max(overhead):.3f} s")
     print(f"orchestration_sandbox {args.sandbox} name")
+    # Where the run's time goes (medians over the runs), to tell scheduling from work.
+    print_timing("orchestration", median_timing(timings))
 
 
 def main() -> None:

@@ -1,11 +1,16 @@
-"""Webhook ack latency of the real gateway under a steady load of valid, signed deliveries.
+"""Webhook ack latency of the real gateway under a steady, open-loop load of valid, signed deliveries.
 
-A `paid-gateway` process (with JetStream, PostgreSQL and the GitHub emulator for its permission
-checks) receives `issues.labeled` deliveries at a fixed rate, open loop: each is sent at its slot
-whatever the previous ones did. Every delivery is a distinct labeling by the repository's owner, so
-each is verified, deduplicated, checked for trust (cached), published and recorded. `not_accepted`:
-deliveries not answered 2xx in time (GitHub would show them failed and they can be redelivered);
-`lost`: deliveries whose event never reached the stream.
+A `paid-gateway` process (with JetStream on `sync_interval: always`, PostgreSQL and the GitHub
+emulator for its permission checks) receives `issues.labeled` deliveries at a fixed rate; each is
+sent at its slot whatever the previous ones did (`webhook_load.py`). Every delivery is a distinct
+labeling by the repository's owner, so each is verified, deduplicated, checked for trust (cached),
+published and recorded.
+
+Figures: the achieved send rate and the accepted rate; ack latency p50/p99/max of the accepted
+deliveries, counted from each one's slot; `shed`: answered 503 at once (the gateway's in-flight
+limit; GitHub shows them failed and the poller covers them); `not_accepted`: any other answer or no
+answer within GitHub's 10 s; `lost`: acknowledged 2xx but the event is not on the stream;
+`duplicated`: events on the stream more than once; the gateway's CPU time per request.
 
 Prints `name value unit` lines. Usage: bench/webhook_ack.py [--rate 300] [--seconds 60] [--quick]
 """
@@ -25,10 +30,13 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import nats
+from webhook_load import LoadResult, OpenLoopClient, http_request, percentile
 
 from paid_devstack import wait_until
 from paid_devstack.nats import NatsServer
@@ -38,11 +46,8 @@ from paid_github_emulator import GitHubEmulator
 
 SECRET = "bench-webhook-secret"  # noqa: S105
 OWNER, REPO, TOKEN = "bench-org", "hooks", "ghp_bench_gateway"
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))]
+PATH = "/webhooks/github"
+STREAM = "PAID_GITHUB"
 
 
 def delivery(number: int) -> tuple[bytes, dict[str, str]]:
@@ -68,47 +73,92 @@ def delivery(number: int) -> tuple[bytes, dict[str, str]]:
     return body, headers
 
 
-async def stream_messages(nats_url: str) -> int:
+async def stream_last_sequence(nats_url: str) -> int:
     connection = await nats.connect(nats_url)
     try:
-        info = await connection.jetstream().stream_info("PAID_GITHUB")
-        return int(info.state.messages)
+        info = await connection.jetstream().stream_info(STREAM)
+        return int(info.state.last_seq)
     finally:
         await connection.close()
 
 
-async def load(url: str, rate: float, seconds: float) -> tuple[list[float], int, float]:
-    count = int(rate * seconds)
-    deliveries = [delivery(number) for number in range(1, count + 1)]
-    latencies_ms: list[float] = []
-    failures = 0
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(limits=limits, timeout=10.0) as client:
+async def stream_event_ids(nats_url: str, after: int) -> Counter[str]:
+    """How often each event id is on the stream after sequence `after`."""
+    connection = await nats.connect(nats_url)
+    ids: Counter[str] = Counter()
+    try:
+        js = connection.jetstream()
+        last = int((await js.stream_info(STREAM)).state.last_seq)
+        if last <= after:
+            return ids
+        subscription = await js.subscribe(
+            "paid.github.>", stream=STREAM, ordered_consumer=True, config=_start_at(after + 1)
+        )
+        seen = after
+        while seen < last:
+            message = await subscription.next_msg(timeout=10)
+            seen = message.metadata.sequence.stream
+            ids[json.loads(message.data)["event_id"]] += 1
+        await subscription.unsubscribe()
+    finally:
+        await connection.close()
+    return ids
 
-        async def send(body: bytes, headers: dict[str, str]) -> None:
-            nonlocal failures
-            sent = time.perf_counter()
-            try:
-                response = await client.post(url, content=body, headers=headers)
-                ok = 200 <= response.status_code < 300 and response.json().get("accepted") is True
-            except httpx.HTTPError:
-                ok = False
-            latencies_ms.append((time.perf_counter() - sent) * 1000)
-            failures += not ok
 
-        # One warm-up delivery: connections, the permission check (then cached), database pool.
-        await send(*delivery(count + 1))
-        latencies_ms.clear()
-        started = time.perf_counter()
-        tasks = []
-        for index, (body, headers) in enumerate(deliveries):
-            slot = started + index / rate
-            if (wait := slot - time.perf_counter()) > 0:
-                await asyncio.sleep(wait)
-            tasks.append(asyncio.create_task(send(body, headers)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - started
-    return latencies_ms, failures, count / elapsed
+def _start_at(sequence: int) -> nats.js.api.ConsumerConfig:
+    return nats.js.api.ConsumerConfig(
+        deliver_policy=nats.js.api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=sequence
+    )
+
+
+async def settled(nats_url: str, timeout: float = 60) -> int:
+    """The stream's last sequence once it stopped growing (answers the client gave up on may still be
+    completing in the gateway)."""
+    last, stable_since = -1, time.monotonic()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = await stream_last_sequence(nats_url)
+        if current != last:
+            last, stable_since = current, time.monotonic()
+        elif time.monotonic() - stable_since > 2:
+            break
+        await asyncio.sleep(0.5)
+    return last
+
+
+@dataclass
+class Measurement:
+    result: LoadResult
+    gateway_cpu_seconds: float
+    on_stream: Counter[str]
+
+
+async def measure(port: int, gateway_pid: int, nats_url: str, rate: float, count: int) -> Measurement:
+    """One second of warm-up at `rate` (connections, the permission check, then cached, the database
+    pool), then `count` deliveries at `rate`, measured."""
+    warm_up = [_request(port, number) for number in range(count + 1, count + 1 + int(rate))]
+    requests = [_request(port, number) for number in range(1, count + 1)]
+    client = OpenLoopClient("127.0.0.1", port)
+    try:
+        await client.run(warm_up, rate)
+        before = await settled(nats_url)
+        cpu_before = cpu_seconds(gateway_pid)
+        result = await client.run(requests, rate)
+        cpu_used = cpu_seconds(gateway_pid) - cpu_before
+    finally:
+        client.close()
+    await settled(nats_url)
+    return Measurement(result, cpu_used, await stream_event_ids(nats_url, before))
+
+
+def _request(port: int, number: int) -> bytes:
+    body, headers = delivery(number)
+    return http_request("127.0.0.1", port, PATH, headers, body)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -117,11 +167,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=300.0)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--quick", action="store_true", help="10 s instead of 60 s")
+    parser.add_argument("--quick", action="store_true", help="10 s instead of --seconds")
+    parser.add_argument("--keep", action="store_true", help="keep the servers' directory (logs)")
+    parser.add_argument("--timeline", type=Path, help="write slot,status,latency_ms per request (CSV)")
+    parser.add_argument("--gateway-env", action="append", default=[], help="NAME=VALUE for the gateway")
     args = parser.parse_args()
     seconds = 10.0 if args.quick else args.seconds
     home = Path(tempfile.mkdtemp(prefix="paid-bench-webhook-"))
     port = free_port()
+    count = int(args.rate * seconds)
     try:
         with (
             GitHubEmulator(home / "github") as github,
@@ -139,6 +193,7 @@ def main() -> None:
                 "PAID_GATEWAY_GITHUB_API_URL": github.api_url,
                 "PAID_GATEWAY_GITHUB_TOKEN": TOKEN,
                 "PAID_GATEWAY_LOG_LEVEL": "WARNING",
+                **dict(item.split("=", 1) for item in args.gateway_env),
             }
             with (home / "gateway.log").open("wb") as log:
                 gateway = subprocess.Popen(
@@ -150,42 +205,39 @@ def main() -> None:
                 try:
                     base = f"http://127.0.0.1:{port}"
                     wait_until(lambda: _ready(f"{base}/readyz"), timeout=60, what="the gateway")
-                    before = asyncio.run(stream_messages(nats_server.url))
-                    latencies, failures, achieved = asyncio.run(
-                        load(f"{base}/webhooks/github", args.rate, seconds)
-                    )
-                    published = (
-                        asyncio.run(stream_messages(nats_server.url)) - before - 1
-                    )  # minus the warm-up
+                    measured = asyncio.run(measure(port, gateway.pid, nats_server.url, args.rate, count))
                 finally:
                     gateway.terminate()
                     gateway.wait(timeout=30)
     finally:
-        shutil.rmtree(home, ignore_errors=True)
-    sent = len(latencies)
-    lost = max(sent - published, 0)
+        if args.keep:
+            print(f"# kept {home}", file=sys.stderr)
+        else:
+            shutil.rmtree(home, ignore_errors=True)
+
+    result, on_stream = measured.result, measured.on_stream
+    if args.timeline:
+        ordered = sorted(result.outcomes, key=lambda outcome: outcome.slot_seconds)
+        lines = [f"{o.slot_seconds:.4f},{o.status},{o.latency_ms:.2f}" for o in ordered]
+        args.timeline.write_text("slot_seconds,status,latency_ms\n" + "\n".join(lines) + "\n")
+    accepted_ids = result.accepted_event_ids()
+    accepted = result.with_status(200, 299)
+    latencies = [outcome.latency_ms for outcome in accepted]
+    shed = result.with_status(503, 503)
+    sent = len(result.outcomes)
     print(f"webhook_ack_requests {sent} requests")
-    print(f"webhook_ack_rate_achieved {achieved:.0f} requests/s")
+    print(f"webhook_ack_rate_achieved {sent / result.elapsed_seconds:.0f} requests/s")
+    print(f"webhook_ack_accepted_rate {len(accepted) / result.elapsed_seconds:.0f} requests/s")
     print(f"webhook_ack_p50 {percentile(latencies, 0.50):.1f} ms")
     print(f"webhook_ack_p99 {percentile(latencies, 0.99):.1f} ms")
-    print(f"webhook_ack_max {max(latencies):.1f} ms")
-    print(f"webhook_ack_not_accepted {failures} requests")
-    print(f"webhook_ack_lost {lost} requests")
-
-
-def settled(nats_url: str) -> int:
-    """The stream's message count once it stopped growing (requests the client gave up on may still
-    be completing in the gateway)."""
-    last, stable_since = -1, time.monotonic()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        count = asyncio.run(stream_messages(nats_url))
-        if count != last:
-            last, stable_since = count, time.monotonic()
-        elif time.monotonic() - stable_since > 3:
-            break
-        time.sleep(0.5)
-    return last
+    print(f"webhook_ack_max {max(latencies, default=0):.1f} ms")
+    print(f"webhook_ack_shed {len(shed)} requests")
+    print(f"webhook_ack_shed_p99 {percentile([o.latency_ms for o in shed], 0.99):.1f} ms")
+    print(f"webhook_ack_not_accepted {sent - len(accepted) - len(shed)} requests")
+    print(f"webhook_ack_lost {sum(1 for event_id in accepted_ids if event_id not in on_stream)} requests")
+    print(f"webhook_ack_duplicated {sum(n - 1 for n in on_stream.values())} events")
+    print(f"webhook_ack_gateway_cpu {measured.gateway_cpu_seconds * 1000 / max(sent, 1):.2f} ms/request")
+    print(f"webhook_ack_generator_lag_p99 {percentile(result.send_lag_ms, 0.99):.1f} ms")
 
 
 def _ready(url: str) -> bool:

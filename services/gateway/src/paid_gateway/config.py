@@ -24,6 +24,9 @@ class GatewaySettings(ServiceSettings):
     # Every delivery that asks for work reads and writes the deliveries table: under bursts the
     # connections, not the CPU, are what requests would queue for.
     database_pool_size: int = Field(default=20, gt=0)
+    # Webhook deliveries handled at once; beyond it a delivery is answered 503 + Retry-After at once
+    # (GitHub shows it failed, the poller covers it) instead of queueing behind the others.
+    webhook_max_in_flight: int = Field(default=64, gt=0)
     build_label: str = "paid-build"
     plan_label: str = "paid-plan"
     # Fernet keys, newest first, for the tokens and webhook secrets of projects (shared with the poller).

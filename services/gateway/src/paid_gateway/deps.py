@@ -1,4 +1,8 @@
-"""What routes depend on, as `Annotated` dependencies resolved from the app's state."""
+"""What routes depend on, as `Annotated` dependencies resolved from the app's state.
+
+The getters are `async def` although they do not wait: FastAPI runs a plain `def` dependency in its
+thread pool, two thread hops per request for a dictionary read.
+"""
 
 from __future__ import annotations
 
@@ -18,12 +22,12 @@ Publisher = Callable[[Event], Awaitable[object]]
 """Publishes an event to JetStream and returns once the server acknowledged it; raises otherwise."""
 
 
-def get_settings(request: Request) -> GatewaySettings:
+async def get_settings(request: Request) -> GatewaySettings:
     settings: GatewaySettings = request.app.state.settings
     return settings
 
 
-def get_publisher(request: Request) -> Publisher:
+async def get_publisher(request: Request) -> Publisher:
     publisher: Publisher = request.app.state.publisher
     return publisher
 
@@ -38,12 +42,12 @@ TemporalProvider = Callable[[], Awaitable[Client]]
 """Gives the Temporal client, connecting on first use (so the API serves reads while Temporal is down)."""
 
 
-def get_temporal(request: Request) -> TemporalProvider:
+async def get_temporal(request: Request) -> TemporalProvider:
     provider: TemporalProvider = request.app.state.temporal
     return provider
 
 
-def get_hub(request: Request) -> ChangeHub:
+async def get_hub(request: Request) -> ChangeHub:
     hub: ChangeHub = request.app.state.hub
     return hub
 
@@ -55,7 +59,7 @@ TemporalDep = Annotated[TemporalProvider, Depends(get_temporal)]
 HubDep = Annotated[ChangeHub, Depends(get_hub)]
 
 
-def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+async def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
     return sessions
 

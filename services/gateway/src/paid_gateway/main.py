@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 from pathlib import Path
 
@@ -41,9 +42,14 @@ async def serve(settings: GatewaySettings) -> None:
         checks={"nats": nats_ready(broker), "database": database_ready(engine)},
         hub=hub,
     )
+    # What start-up built (modules, the app, pydantic's schemas) lives as long as the process: out of
+    # the collector's sight, a full collection under load takes milliseconds instead of 100s of ms.
+    gc.collect()
+    gc.freeze()
     http = make_server(app, settings.http_host, settings.http_port)
     host = ServiceHost(SERVICE)
     host.on_stop(engine.dispose)
+    host.on_stop(app.state.deliveries.drain)  # before dispose: the records of answered deliveries
     await host.run(http=http, broker=broker)
 
 

@@ -19,15 +19,13 @@ from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from prometheus_client import Counter
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.background import BackgroundTask
 
 from paid_contracts import LabelMapping, WorkRequested
-from paid_gateway import repo
 from paid_gateway.bodies import BadContentLengthError, BodyTooLargeError, read_limited_body
 from paid_gateway.config import GatewaySettings
-from paid_gateway.deps import PublisherDep, SessionDep, SettingsDep
+from paid_gateway.delivery_log import DeliveryLog, DeliveryRecord
+from paid_gateway.deps import PublisherDep, SettingsDep
 from paid_gateway.project_registry import ProjectCache, ProjectView
 from paid_gateway.signatures import verify
 from paid_gateway.triggers import Delivery, Ignored, interpret
@@ -36,18 +34,18 @@ from paid_runtime.github_trust import GitHubUnavailableError
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+PATH = "/webhooks/github"
 
 DELIVERIES = Counter(
     "paid_gateway_webhook_deliveries", "GitHub webhook deliveries by outcome", ["event", "outcome"]
 )
 
 
-@router.post("/webhooks/github")
+@router.post(PATH)
 async def receive_github_webhook(
     request: Request,
     settings: SettingsDep,
     publish: PublisherDep,
-    session: SessionDep,
     x_hub_signature_256: Annotated[str | None, Header()] = None,
     x_github_event: Annotated[str | None, Header()] = None,
     x_github_delivery: Annotated[str | None, Header()] = None,
@@ -80,14 +78,15 @@ async def receive_github_webhook(
         DELIVERIES.labels(event=x_github_event, outcome="ignored").inc()
         return JSONResponse({"accepted": False, "reason": event.reason}, status.HTTP_202_ACCEPTED)
 
+    deliveries: DeliveryLog = request.app.state.deliveries
     try:
-        known = await repo.find_delivery(session, delivery_id=delivery.delivery_id)
+        known = await deliveries.published_event_id(delivery.delivery_id)
     except Exception:
         log.exception("delivery %s: cannot read the deliveries table", delivery.delivery_id)
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "database unavailable") from None
     if known is not None:
         DELIVERIES.labels(event=x_github_event, outcome="duplicate").inc()
-        return JSONResponse({"duplicate": True, "event_id": known.published_event_id})
+        return JSONResponse({"duplicate": True, "event_id": known})
 
     if isinstance(event, WorkRequested):
         refusal = await _refusal_if_untrusted(trust, event, project)
@@ -113,24 +112,24 @@ async def receive_github_webhook(
         extra={"repo": event.correlation.repo, "issue": event.correlation.issue},
     )
     # Recorded after answering: the record only matters for a redelivery beyond JetStream's duplicate
-    # window, and its write (a commit, so an fsync) would otherwise sit in every acknowledgement.
-    record = BackgroundTask(_record, request.app.state.sessions, delivery, event.event_id)
+    # window, and its write (a commit, so an fsync, grouped with the other deliveries' records) would
+    # otherwise sit in every acknowledgement.
+    record = BackgroundTask(_record, deliveries, delivery, event.event_id)
     return JSONResponse(
         {"accepted": True, "event_id": event.event_id}, status.HTTP_202_ACCEPTED, background=record
     )
 
 
-async def _record(sessions: async_sessionmaker[AsyncSession], delivery: Delivery, event_id: str) -> None:
+async def _record(deliveries: DeliveryLog, delivery: Delivery, event_id: str) -> None:
+    record = DeliveryRecord(
+        delivery_id=delivery.delivery_id,
+        event=delivery.event,
+        action=delivery.action,
+        repo=delivery.repo,
+        published_event_id=event_id,
+    )
     try:
-        async with sessions() as session:
-            await repo.record_delivery(
-                session,
-                delivery_id=delivery.delivery_id,
-                event=delivery.event,
-                action=delivery.action,
-                repo=delivery.repo,
-                published_event_id=event_id,
-            )
+        await deliveries.record(record)
     except Exception:
         # Published already, so the work is accepted; only dedup beyond JetStream's window is at risk.
         log.exception("delivery %s: published but not recorded", delivery.delivery_id)
