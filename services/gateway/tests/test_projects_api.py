@@ -112,6 +112,19 @@ async def test_a_repository_is_registered_once(api: httpx.AsyncClient) -> None:
     assert again.status_code == 409
 
 
+# json.dumps escapes a lone surrogate as `\\udXXX` (httpx's `json=` cannot encode one), as a client may.
+JSON = {"Content-Type": "application/json"}
+# Text PostgreSQL or the secrets box cannot take: NUL, lone surrogates (from JSON escapes), GitHub's limits.
+BAD_FIELDS: list[dict[str, Any]] = [
+    {"labels": {"plan": "a\x00b"}},
+    {"labels": {"build": "\ud800"}},
+    {"labels": {"build": ""}},
+    {"labels": {"build": "x" * 51}},
+    {"token": "ghp_\x00"},
+    {"webhook_secret": "secret-\udfff-long"},
+]
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -121,12 +134,13 @@ async def test_a_repository_is_registered_once(api: httpx.AsyncClient) -> None:
         {"repository": "acme/app", "allowlist": ["not a login"]},
         {"repository": "acme/app", "webhook_secret": "short"},
         {"repository": "acme/app", "unknown": 1},
+        *({"repository": "acme/app", **fields} for fields in BAD_FIELDS),
     ],
 )
 async def test_bad_input_gets_a_clear_error_and_stores_nothing(
     api: httpx.AsyncClient, body: dict[str, Any]
 ) -> None:
-    response = await api.post("/api/projects", json=body)
+    response = await api.post("/api/projects", content=json.dumps(body), headers=JSON)
     assert response.status_code == 422
     assert (await api.get("/api/projects/acme/app")).status_code == 404
 
@@ -150,6 +164,20 @@ async def test_updating_announces_the_next_version(api: httpx.AsyncClient, broke
     assert headers["Nats-Msg-Id"] == f"project:{name.lower()}:v2"
     assert (event.polling, event.allowlist, event.version) == ("paused", ("bob",), 2)
     assert (await api.patch("/api/projects/acme/never-registered", json={})).status_code == 404
+
+
+@pytest.mark.parametrize("body", BAD_FIELDS)
+async def test_a_bad_update_gets_a_clear_error_and_changes_nothing(
+    api: httpx.AsyncClient, body: dict[str, Any]
+) -> None:
+    name = repository()
+    await api.post("/api/projects", json={"repository": name, "token": TOKEN})
+
+    response = await api.patch(f"/api/projects/{name}", content=json.dumps(body), headers=JSON)
+
+    assert response.status_code == 422, response.text
+    assert isinstance(response.json()["detail"], list | str)
+    assert (await api.get(f"/api/projects/{name}")).json()["version"] == 1
 
 
 def signed_delivery(name: str, secret: str) -> tuple[bytes, dict[str, str]]:

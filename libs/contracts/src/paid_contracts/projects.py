@@ -7,13 +7,17 @@ stream's files hold no usable secret. Webhook secrets stay in the gateway and ar
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from paid_contracts import subjects
 from paid_contracts.envelope import Event
 from paid_contracts.github import RepoRef
+
+# GitHub's own limits on a label's name: 1 to 50 characters; no control characters (PostgreSQL's JSON
+# refuses NUL) and valid Unicode (a lone surrogate from a JSON escape cannot be stored or sent).
+LabelName = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class LabelMapping(BaseModel):
@@ -21,13 +25,13 @@ class LabelMapping(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    plan: str = "paid-plan"
-    build: str = "paid-build"
-    needs_input: str = "paid-needs-input"
-    auto: str = "paid-auto"
-    review: str = "paid-review"
-    fix_ci: str = "paid-fix-ci"
-    rebase: str = "paid-rebase"
+    plan: LabelName = "paid-plan"
+    build: LabelName = "paid-build"
+    needs_input: LabelName = "paid-needs-input"
+    auto: LabelName = "paid-auto"
+    review: LabelName = "paid-review"
+    fix_ci: LabelName = "paid-fix-ci"
+    rebase: LabelName = "paid-rebase"
 
 
 class ProjectSnapshot(Event):

@@ -30,6 +30,12 @@ def _check_logins(logins: list[str] | None) -> list[str] | None:
     return logins
 
 
+def _check_secret(secret: SecretStr | None) -> SecretStr | None:
+    if secret is not None and not secret.get_secret_value().isprintable():
+        raise ValueError("must be printable text (no control characters, no lone surrogates)")
+    return secret
+
+
 class ProjectCreate(_Strict):
     repository: str = Field(pattern=REPOSITORY_PATTERN, description="owner/name")
     token: SecretStr | None = Field(default=None, description="GitHub token Paid uses for this repository")
@@ -41,6 +47,7 @@ class ProjectCreate(_Strict):
     allowlist: list[str] = Field(default_factory=list)
 
     _logins = field_validator("allowlist")(_check_logins)
+    _secrets = field_validator("token", "webhook_secret")(_check_secret)
 
 
 class ProjectUpdate(_Strict):
@@ -57,6 +64,7 @@ class ProjectUpdate(_Strict):
     allowlist: list[str] | None = None
 
     _logins = field_validator("allowlist")(_check_logins)
+    _secrets = field_validator("token", "webhook_secret")(_check_secret)
 
 
 class ProjectPublic(BaseModel):
