@@ -193,4 +193,6 @@ def test_each_service_accepts_its_rendered_production_settings(
         monkeypatch.setenv(name, value or "")
     module = importlib.import_module(f"paid_{service}.config")
     settings_class = getattr(module, f"{service.capitalize()}Settings")
-    settings_class()  # raises the service's own ValidationError
+    settings = settings_class()  # raises the service's own ValidationError
+    if hasattr(settings, "github_api_url"):  # a service that talks to GitHub must not default to github.com
+        assert f"PAID_{service.upper()}_GITHUB_API_URL" in environment, f"{service} has no GitHub URL"
