@@ -196,3 +196,12 @@ def test_each_service_accepts_its_rendered_production_settings(
     settings = settings_class()  # raises the service's own ValidationError
     if hasattr(settings, "github_api_url"):  # a service that talks to GitHub must not default to github.com
         assert f"PAID_{service.upper()}_GITHUB_API_URL" in environment, f"{service} has no GitHub URL"
+
+
+def test_executor_image_can_run_the_checks_it_detects() -> None:
+    """repo_config detects `python -m pytest` for Python repositories; the executor's image must have
+    it, at the version the root pyproject pins."""
+    pinned = re.search(r'"pytest==([^"]+)"', (ROOT / "pyproject.toml").read_text())
+    assert pinned is not None
+    dockerfile = (DEPLOY / "images" / "executor" / "Dockerfile").read_text()
+    assert f'uv pip install --python /app/.venv/bin/python "pytest=={pinned.group(1)}"' in dockerfile
