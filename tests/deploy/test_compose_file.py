@@ -4,9 +4,13 @@ refuse to start without its required secrets, and use only images that deploy/ b
 
 from __future__ import annotations
 
+import base64
+import importlib
 import importlib.util
 import json
+import os
 import re
+import secrets
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -157,3 +161,47 @@ def test_nats_fsyncs_before_acknowledging() -> None:
     conf = (DEPLOY / "images" / "nats" / "rootfs" / "etc" / "nats" / "nats.conf").read_text()
     assert re.search(r"^\s*sync_interval:\s*always\s*$", conf, re.MULTILINE)
     assert re.search(r"^\s*store_dir:\s*/data\s*$", conf, re.MULTILINE), "JetStream not on the volume"
+
+
+def real_secrets() -> dict[str, str]:
+    """What deploy/up writes into deploy/.env: .env.example with random values for the required ones."""
+    generated = {
+        "POSTGRES_PASSWORD": secrets.token_hex(24),
+        "PAID_WEBHOOK_SECRET": secrets.token_hex(20),
+        "PAID_GITHUB_TOKEN": f"ghp_{secrets.token_hex(18)}",
+        "PAID_ADMIN_TOKEN": f"paid_{secrets.token_urlsafe(32)}",
+        "PAID_SECRETS_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    }
+    assert set(REQUIRED.findall(compose_text())) <= set(generated), "deploy/up and this test miss a secret"
+    return example_values() | generated
+
+
+@pytest.mark.parametrize("service", PAID_SERVICES)
+def test_each_service_accepts_its_rendered_production_settings(
+    service: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The environment compose gives a service passes that service's own settings validation in
+    production: a setting a service starts to require fails here, not in a container restart loop."""
+    result = render(write_env(tmp_path / "real.env", real_secrets()))
+    assert result.returncode == 0, result.stderr
+    environment: dict[str, str | None] = json.loads(result.stdout)["services"][service]["environment"]
+    assert environment[f"PAID_{service.upper()}_ENVIRONMENT"] == "production"
+    monkeypatch.chdir(tmp_path)  # no stray .env file
+    for name in [name for name in os.environ if name.startswith("PAID_")]:
+        monkeypatch.delenv(name)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value or "")
+    module = importlib.import_module(f"paid_{service}.config")
+    settings_class = getattr(module, f"{service.capitalize()}Settings")
+    settings = settings_class()  # raises the service's own ValidationError
+    if hasattr(settings, "github_api_url"):  # a service that talks to GitHub must not default to github.com
+        assert f"PAID_{service.upper()}_GITHUB_API_URL" in environment, f"{service} has no GitHub URL"
+
+
+def test_executor_image_can_run_the_checks_it_detects() -> None:
+    """repo_config detects `python -m pytest` for Python repositories; the executor's image must have
+    it, at the version the root pyproject pins."""
+    pinned = re.search(r'"pytest==([^"]+)"', (ROOT / "pyproject.toml").read_text())
+    assert pinned is not None
+    dockerfile = (DEPLOY / "images" / "executor" / "Dockerfile").read_text()
+    assert f'uv pip install --python /app/.venv/bin/python "pytest=={pinned.group(1)}"' in dockerfile

@@ -4,6 +4,7 @@ tests/docker and by anyone who wants the compose stack from Python."""
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import shutil
@@ -61,6 +62,8 @@ class ComposeStack:
             "POSTGRES_PASSWORD": secrets.token_hex(16),
             "PAID_WEBHOOK_SECRET": self.webhook_secret,
             "PAID_GITHUB_TOKEN": f"ghp_{secrets.token_hex(18)}",
+            "PAID_ADMIN_TOKEN": f"paid_{secrets.token_urlsafe(32)}",
+            "PAID_SECRETS_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "PAID_GITHUB_API_URL": "http://github-emulator:8765/api/v3",
             "PAID_EXECUTOR_AGENT": "command" if agent_command else "demo",
             "PAID_EXECUTOR_AGENT_COMMAND": agent_command,

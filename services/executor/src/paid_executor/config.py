@@ -34,6 +34,12 @@ class ExecutorSettings(GitHubSettings):
         description="how soon a killed worker's agent run is noticed and retried elsewhere; short "
         "values make a busy host's runs look dead",
     )
+    home_start_timeout_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="how long an activity that needs this worker's worktree may wait to start on the "
+        "worker's own task queue before the run is taken for lost and moved to another worker",
+    )
     sandbox: SandboxName = Field(
         default="bwrap",
         description="where agents run: bwrap (no network but the proxy, only the worktree writable) "

@@ -40,6 +40,9 @@ class ExecutionInput(_Params):
     # Added with prompts from evolution's registry: the template of `prompt_version`, resolved when the
     # run was requested (None: the built-in template of that version).
     prompt_template: str | None = None
+    # Added with per-worker task queues: how long an activity bound to the worktree's worker may wait
+    # to be picked up before the workflow takes that worker for lost and moves the run elsewhere.
+    home_start_timeout_seconds: float = 30
 
 
 class RunContext(_Params):
@@ -122,6 +125,9 @@ class WorkspaceInfo(_Params):
     base_sha: str
     config: RepoConfig | None = None
     config_error: str | None = None
+    # The task queue of the one worker process that holds the worktree (its "home"); None from a
+    # worker older than per-worker queues, whose later activities then use the shared queue.
+    task_queue: str | None = None
 
 
 class IterationInput(_Params):
@@ -140,6 +146,7 @@ class IterationInput(_Params):
     max_cost_usd: float | None = None
     spent_tokens: int = 0
     spent_cost_usd: float = 0.0
+    rehomes: int = 0  # how many times the run moved to a fresh worktree on another worker
 
 
 class IterationOutput(_Params):

@@ -51,6 +51,7 @@ def _policy(settings: ExecutorSettings) -> dict[str, object]:
         "agent": settings.agent,
         "agent_timeout_seconds": settings.agent_timeout_seconds,
         "heartbeat_timeout_seconds": settings.heartbeat_timeout_seconds,
+        "home_start_timeout_seconds": settings.home_start_timeout_seconds,
         "sandbox": settings.sandbox,
         "max_iterations": settings.max_iterations,
         "time_limit_seconds": settings.run_time_limit_seconds,

@@ -1,7 +1,16 @@
-"""The executor's Temporal worker: the workflow and every activity, bound to the process's clients."""
+"""The executor's Temporal workers, bound to the process's clients.
+
+Every process polls two task queues: the shared one (workflows and every activity, so any replica can
+start or continue any run) and its own "home" queue, `<shared>@<hostname>-<short uuid>`. A run's
+worktree is on the disk of the process that cloned it, so the activities that need it (the agent's
+iterations, the push, the cleanup) go to that process's home queue; the workflow moves the run to a
+fresh worktree when the home does not answer (see workflows.AgentExecutionWorkflow)."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -14,14 +23,20 @@ from paid_executor.activities.iterations import IterationActivities
 from paid_executor.workflows import AgentExecutionWorkflow
 
 
-def activities(deps: ExecutorDeps) -> list[Callable[..., Any]]:
+def home_queue_for(task_queue: str) -> str:
+    """A queue name no other process uses: a container's hostname is its id, and the uuid tells apart
+    two processes on one host (or one restarted, whose worktrees are no longer in its hands)."""
+    return f"{task_queue}@{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+
+
+def activities(loop: IterationActivities) -> list[Callable[..., Any]]:
+    """Every activity, for the shared queue; prepare_workspace answers with `loop.home_queue` as the
+    run's home. The home activities are here too, for runs started before per-worker queues."""
+    deps = loop.deps
     runs, github, agent = RunActivities(deps), GitHubActivities(deps), AgentActivities(deps)
-    loop = IterationActivities(deps)
     return [
+        *home_activities(loop),
         loop.prepare_workspace,
-        loop.run_iteration,
-        loop.publish_change,
-        loop.cleanup_workspace,
         runs.start_run,
         runs.finish_run,
         github.fetch_issue,
@@ -32,16 +47,54 @@ def activities(deps: ExecutorDeps) -> list[Callable[..., Any]]:
     ]
 
 
-def make_worker(client: Client, deps: ExecutorDeps, *, task_queue: str | None = None) -> Worker:
-    return Worker(
-        client,
-        task_queue=task_queue or deps.settings.task_queue,
-        workflows=[AgentExecutionWorkflow],
-        activities=activities(deps),
-        graceful_shutdown_timeout=timedelta(seconds=10),
-        max_concurrent_activities=deps.settings.max_concurrent_activities,
+def home_activities(loop: IterationActivities) -> list[Callable[..., Any]]:
+    """The activities that need the worktree prepare_workspace left on this process's disk."""
+    return [loop.run_iteration, loop.publish_change, loop.cleanup_workspace]
+
+
+def worker_options(deps: ExecutorDeps) -> dict[str, Any]:
+    return {
+        "graceful_shutdown_timeout": timedelta(seconds=10),
+        "max_concurrent_activities": deps.settings.max_concurrent_activities,
         # Cancellation reaches an activity with its next heartbeat: one a second per running agent
         # kills a cancelled one within about a second, without flooding the server at 200+ runs.
-        max_heartbeat_throttle_interval=timedelta(seconds=1),
-        default_heartbeat_throttle_interval=timedelta(seconds=1),
-    )
+        "max_heartbeat_throttle_interval": timedelta(seconds=1),
+        "default_heartbeat_throttle_interval": timedelta(seconds=1),
+    }
+
+
+class ExecutorWorker(Worker):
+    """The shared-queue worker, running the process's home-queue worker beside it: they start and stop
+    together, and a fatal error in either stops both (the process then exits and is restarted)."""
+
+    def __init__(self, client: Client, deps: ExecutorDeps, *, task_queue: str) -> None:
+        self.home_queue = home_queue_for(task_queue)
+        # One instance for both queues: one metering proxy per process.
+        loop = IterationActivities(deps, home_queue=self.home_queue)
+        options = worker_options(deps)
+        super().__init__(
+            client,
+            task_queue=task_queue,
+            workflows=[AgentExecutionWorkflow],
+            activities=activities(loop),
+            **options,
+        )
+        self.home = Worker(client, task_queue=self.home_queue, activities=home_activities(loop), **options)
+
+    async def run(self) -> None:
+        shared = asyncio.create_task(super().run(), name="executor-shared-queue")
+        home = asyncio.create_task(self.home.run(), name="executor-home-queue")
+        try:
+            await asyncio.wait({shared, home}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await self.shutdown()
+            await asyncio.wait({shared, home})
+        for task in (shared, home):
+            task.result()  # raises the first worker's fatal error
+
+    async def shutdown(self) -> None:
+        await asyncio.gather(super().shutdown(), self.home.shutdown())
+
+
+def make_worker(client: Client, deps: ExecutorDeps, *, task_queue: str | None = None) -> ExecutorWorker:
+    return ExecutorWorker(client, deps, task_queue=task_queue or deps.settings.task_queue)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
-from typing import TypeVar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, TimeoutType
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
@@ -20,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         AgentRunOutput,
         ExecutionInput,
         ExecutionResult,
+        IssueDetails,
         IterationInput,
         IterationOutput,
         PromptInput,
@@ -29,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         RunContext,
         RunReport,
         RunStatus,
+        WorkspaceInfo,
         WorkspaceInput,
     )
     from paid_executor.repo_config import RepoConfig
@@ -48,6 +51,8 @@ AGENT_RETRY = RetryPolicy(
 )
 QUICK_TIMEOUT = timedelta(seconds=30)
 LOOP_PATCH = "fix-forward-loop-1"
+HOME_QUEUE_PATCH = "home-queue-1"  # the worktree's activities on its worker's own task queue
+MAX_REHOMES = 3  # moves of a run to a fresh worktree after losing its worker; then an honest failure
 REPEAT_LIMIT = 3  # the same diff or the same failures this many times: the agent is going in circles
 GIT_ALLOWANCE = timedelta(minutes=10)  # clone and push, on top of the agent's own time
 
@@ -65,6 +70,24 @@ T = TypeVar("T")
 
 class RunCancelledError(Exception):
     """The `cancel` signal arrived; raised at a safe point."""
+
+
+class HostLostError(Exception):
+    """The worker holding the run's worktree did not answer: the run must move to a fresh one."""
+
+    def __init__(self, detail: str, *, unreachable: bool) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.unreachable = unreachable  # nobody polls its queue: no use asking it to clean up
+
+
+@dataclass
+class LoopLimits:
+    started: datetime
+    time_limit: float
+    max_iterations: int
+    first_iteration: int = 1
+    rehomes: int = 0
 
 
 class RunFailedError(Exception):
@@ -90,6 +113,11 @@ class AgentExecutionWorkflow:
         self._last_output = ""
         self._last_failure: str | None = None
         self._current: asyncio.Task[object] | None = None
+        self._homed = False
+        # The task queue of the worker holding the worktree; None before the home-queue patch, or when
+        # an older worker prepared the worktree: the worktree's activities then use the shared queue.
+        self._home: str | None = None
+        self._home_start_timeout = timedelta(seconds=30)
 
     @workflow.signal
     def cancel(self, reason: str = "") -> None:
@@ -231,7 +259,15 @@ class AgentExecutionWorkflow:
 
     async def _execute_loop(self, run: RunContext, request: ExecutionInput) -> tuple[RunOutcome, str]:
         """Fix forward: agent -> checks -> only the failures back to the agent, until the checks pass
-        or a limit (iterations, repetition, time, tokens, cost) stops it. Cancellation is an outcome."""
+        or a limit (iterations, repetition, time, tokens, cost) stops it. Cancellation is an outcome.
+
+        The worktree lives on the worker process that cloned it; the activities that need it run on
+        that process's own task queue. When that worker is lost the run moves (re-homes) to a fresh
+        clone on whichever worker takes it, at most MAX_REHOMES times. Nothing of a run is pushed
+        before publish_change, so the lost worktree's iterations are lost work: the new home starts
+        from the default branch again, without the lost iterations' feedback (it described files the
+        new worktree does not have), and the iteration that was lost is done again under its number.
+        Tokens, cost, time and the iteration count carry over, so the limits bound the whole run."""
         branch = branch_for(run.issue)
         started = workflow.now()
         try:
@@ -247,17 +283,9 @@ class AgentExecutionWorkflow:
                 start_to_close_timeout=QUICK_TIMEOUT,
                 retry_policy=QUICK_RETRY,
             )
-            self._step = "clone"
-            workspace = await self._activity(
-                workflow.start_activity_method(
-                    IterationActivities.prepare_workspace,
-                    WorkspaceInput(run=run, issue=issue, branch=branch),
-                    start_to_close_timeout=GIT_ALLOWANCE,
-                    heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_seconds),
-                    retry_policy=QUICK_RETRY,
-                    cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-                )
-            )
+            self._homed = workflow.patched(HOME_QUEUE_PATCH)
+            self._home_start_timeout = timedelta(seconds=request.home_start_timeout_seconds)
+            workspace = await self._prepare(run, issue, branch, request)
             if workspace.config is None:
                 return RunOutcome.ERROR, f"no run: {workspace.config_error}"
             config: RepoConfig = workspace.config
@@ -272,18 +300,96 @@ class AgentExecutionWorkflow:
                 )
                 if seconds
             ]
-            time_limit = min(limits)
-            diffs: dict[str, int] = {}
-            outputs: dict[str, int] = {}
-            feedback: str | None = None
-            last: IterationOutput | None = None
-            for iteration in range(1, max_iterations + 1):
+            loop = LoopLimits(started=started, time_limit=min(limits), max_iterations=max_iterations)
+            rehomes = 0
+            while True:
+                try:
+                    ended = await self._fix_forward(
+                        run, request, issue, prompt, branch, workspace, config, loop
+                    )
+                    break
+                except HostLostError as lost:
+                    rehomes += 1
+                    if rehomes > MAX_REHOMES:
+                        return RunOutcome.ERROR, (
+                            f"the worker holding the run's worktree was lost {rehomes} times, more than "
+                            f"the {MAX_REHOMES} moves a run may make; the last time: {lost.detail}"
+                        )
+                    workflow.logger.warning("run %s lost its worker (%s); moving it", run.run_id, lost.detail)
+                    await self._progress(
+                        run,
+                        f"the worker holding this run's worktree was lost ({lost.detail}); starting again "
+                        f"from a fresh clone on another worker (move {rehomes} of at most {MAX_REHOMES})",
+                    )
+                    if not lost.unreachable:  # the old home may still be up: stop its agent, free its disk
+                        await self._cleanup(run)
+                    loop.first_iteration = max(self._iterations, 1)
+                    loop.rehomes = rehomes
+                    workspace = await self._prepare(run, issue, branch, request)
+                    if workspace.config is None:
+                        return RunOutcome.ERROR, f"no run: {workspace.config_error}"
+            if ended is not None:
+                return ended
+            assert self._change is not None
+            self._pull = await workflow.execute_activity_method(
+                GitHubActivities.open_pull_request,
+                PullRequestInput(
+                    run=run, issue=issue, change=self._change, draft=True, iterations=self._iterations
+                ),
+                start_to_close_timeout=QUICK_TIMEOUT,
+                retry_policy=QUICK_RETRY,
+            )
+        except ActivityError as error:
+            if self._cancel_requested:
+                return RunOutcome.CANCELLED, "the run was cancelled on request"
+            raise RunFailedError(RunOutcome.ERROR, failure_detail(error)) from error
+        except RunCancelledError:
+            return RunOutcome.CANCELLED, "the run was cancelled on request"
+        return RunOutcome.SUCCEEDED, f"pull request #{self._pull.number} is open"
+
+    async def _prepare(
+        self, run: RunContext, issue: IssueDetails, branch: str, request: ExecutionInput
+    ) -> WorkspaceInfo:
+        """Clones on whichever worker takes the task from the shared queue; that worker is the home."""
+        self._step = "clone"
+        workspace = await self._activity(
+            workflow.start_activity_method(
+                IterationActivities.prepare_workspace,
+                WorkspaceInput(run=run, issue=issue, branch=branch),
+                start_to_close_timeout=GIT_ALLOWANCE,
+                heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_seconds),
+                retry_policy=QUICK_RETRY,
+                cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            )
+        )
+        self._home = workspace.task_queue if self._homed else None
+        return workspace
+
+    async def _fix_forward(
+        self,
+        run: RunContext,
+        request: ExecutionInput,
+        issue: IssueDetails,
+        prompt: str,
+        branch: str,
+        workspace: WorkspaceInfo,
+        config: RepoConfig,
+        loop: LoopLimits,
+    ) -> tuple[RunOutcome, str] | None:
+        """Iterates in one worktree and publishes its change (then None, with self._change set), or
+        returns how the run ended. HostLostError when the worktree's worker does not answer."""
+        diffs: dict[str, int] = {}
+        outputs: dict[str, int] = {}
+        feedback: str | None = None
+        last: IterationOutput | None = None
+        try:
+            for iteration in range(loop.first_iteration, loop.max_iterations + 1):
                 await self._safe_point()
-                remaining = time_limit - (workflow.now() - started).total_seconds()
+                remaining = loop.time_limit - (workflow.now() - loop.started).total_seconds()
                 if remaining <= 0:
                     return (
                         RunOutcome.BUDGET_EXCEEDED,
-                        f"budget exceeded: the time limit of {time_limit:g} s ran out",
+                        f"budget exceeded: the time limit of {loop.time_limit:g} s ran out",
                     )
                 instructions = tuple(self._instructions)
                 self._instructions.clear()
@@ -308,11 +414,14 @@ class AgentExecutionWorkflow:
                             max_cost_usd=request.max_cost_usd,
                             spent_tokens=self._tokens,
                             spent_cost_usd=self._cost,
+                            rehomes=loop.rehomes,
                         ),
                         start_to_close_timeout=timedelta(seconds=remaining) + GIT_ALLOWANCE,
                         heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_seconds),
                         retry_policy=AGENT_RETRY,
                         cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+                        task_queue=self._home,
+                        schedule_to_start_timeout=self._home_start_timeout if self._home else None,
                     )
                 )
                 self._tokens += last.tokens
@@ -347,12 +456,12 @@ class AgentExecutionWorkflow:
                     )
                 feedback = self._last_failure
                 await self._progress(
-                    run, f"iteration {iteration} of {max_iterations} left failures; trying again"
+                    run, f"iteration {iteration} of {loop.max_iterations} left failures; trying again"
                 )
             assert last is not None
             if self._last_failure is not None:
                 return self._stuck_outcome(last), (
-                    f"after {max_iterations} iteration(s) "
+                    f"after {loop.max_iterations} iteration(s) "
                     + ("the tests still fail" if last.failed_checks else "the change still breaks the limits")
                 )
             if not last.changed_files:
@@ -373,22 +482,21 @@ class AgentExecutionWorkflow:
                 start_to_close_timeout=GIT_ALLOWANCE,
                 heartbeat_timeout=timedelta(seconds=max(request.heartbeat_timeout_seconds, 30)),
                 retry_policy=QUICK_RETRY,
-            )
-            self._pull = await workflow.execute_activity_method(
-                GitHubActivities.open_pull_request,
-                PullRequestInput(
-                    run=run, issue=issue, change=self._change, draft=True, iterations=self._iterations
-                ),
-                start_to_close_timeout=QUICK_TIMEOUT,
-                retry_policy=QUICK_RETRY,
+                task_queue=self._home,
+                schedule_to_start_timeout=self._home_start_timeout if self._home else None,
             )
         except ActivityError as error:
-            if self._cancel_requested:
-                return RunOutcome.CANCELLED, "the run was cancelled on request"
-            raise RunFailedError(RunOutcome.ERROR, failure_detail(error)) from error
-        except RunCancelledError:
-            return RunOutcome.CANCELLED, "the run was cancelled on request"
-        return RunOutcome.SUCCEEDED, f"pull request #{self._pull.number} is open"
+            if self._home is not None and not self._cancel_requested and (lost := host_lost(error)):
+                waited = self._home_start_timeout.total_seconds()
+                detail = {
+                    "unreachable": f"{error.activity_type} waited {waited:g} s on {self._home} and no "
+                    "worker took it",
+                    "silent": f"{error.activity_type} stopped heartbeating on {self._home}",
+                    "missing": failure_detail(error),
+                }[lost]
+                raise HostLostError(detail, unreachable=lost == "unreachable") from error
+            raise
+        return None
 
     async def _activity(self, handle: workflow.ActivityHandle[T]) -> T:
         """Awaits an activity that the `cancel` signal may interrupt."""
@@ -448,6 +556,8 @@ class AgentExecutionWorkflow:
                 run,
                 start_to_close_timeout=QUICK_TIMEOUT,
                 retry_policy=QUICK_RETRY,
+                task_queue=self._home,
+                schedule_to_start_timeout=self._home_start_timeout if self._home else None,
             )
         except ActivityError as error:  # the orphan reaper removes what is left
             workflow.logger.warning("cleanup of %s failed: %s", run.run_id, failure_detail(error))
@@ -470,6 +580,20 @@ class AgentExecutionWorkflow:
         await workflow.execute_activity_method(
             RunActivities.finish_run, report, start_to_close_timeout=QUICK_TIMEOUT, retry_policy=QUICK_RETRY
         )
+
+
+def host_lost(error: ActivityError) -> Literal["unreachable", "silent", "missing"] | None:
+    """How the worktree's worker was lost, if that is why the activity failed: nobody took the task
+    from its queue, its heartbeats stopped (after every retry), or it no longer has the worktree."""
+    cause = error.cause
+    if isinstance(cause, TimeoutError):
+        if cause.type is TimeoutType.SCHEDULE_TO_START:
+            return "unreachable"
+        if cause.type is TimeoutType.HEARTBEAT:
+            return "silent"
+    if isinstance(cause, ApplicationError) and cause.type == "WorktreeMissing":
+        return "missing"
+    return None
 
 
 def failure_detail(error: ActivityError) -> str:

@@ -1,6 +1,8 @@
 """The fix-forward loop's activities: prepare the worktree, run one iteration (agent, then the
 repository's checks, in the sandbox), publish the change, clean up. The worktree lives on the
-worker between them; cleanup is idempotent and always runs."""
+worker process that prepared it: prepare_workspace (on the shared queue) answers with that process's
+own task queue (its "home"), where the workflow schedules the others; cleanup is idempotent and
+always runs."""
 
 from __future__ import annotations
 
@@ -80,8 +82,10 @@ class RunPaths:
 
 
 class IterationActivities:
-    def __init__(self, deps: ExecutorDeps) -> None:
+    def __init__(self, deps: ExecutorDeps, *, home_queue: str | None = None) -> None:
+        """`home_queue`: the task queue only this process polls (worker.home_queue_for)."""
         self.deps = deps
+        self.home_queue = home_queue
         self._proxy: MeteringProxy | None = None
         self._proxy_lock = asyncio.Lock()
 
@@ -143,19 +147,25 @@ class IterationActivities:
         try:
             config = load_repo_config(paths.worktree)
         except RepoConfigError as error:
-            return WorkspaceInfo(base_sha=base_sha, config_error=str(error))
-        return WorkspaceInfo(base_sha=base_sha, config=config)
+            return WorkspaceInfo(base_sha=base_sha, config_error=str(error), task_queue=self.home_queue)
+        return WorkspaceInfo(base_sha=base_sha, config=config, task_queue=self.home_queue)
+
+    def existing_worktree(self, run: RunContext) -> Worktree:
+        """The run's worktree, or WorktreeMissing: the workflow then prepares a fresh one elsewhere."""
+        path = self.paths(run).worktree
+        if not path.is_dir():
+            raise ApplicationError(
+                f"the run's worktree {path} is gone (another worker or a cleanup)",
+                type="WorktreeMissing",
+                non_retryable=True,
+            )
+        return self.worktree(run)
 
     @activity.defn(name="run_iteration")
     async def run_iteration(self, request: IterationInput) -> IterationOutput:
         settings, run, config = self.deps.settings, request.run, request.config
         paths = self.paths(run)
-        if not paths.worktree.is_dir():
-            raise ApplicationError(
-                f"the run's worktree {paths.worktree} is gone (another worker or a cleanup)",
-                type="WorktreeMissing",
-                non_retryable=True,
-            )
+        self.existing_worktree(run)
         try:
             sandbox = sandbox_for(request.sandbox, image=settings.sandbox_image)
             adapter = adapter_for(config.agent or run.agent, settings, model=config.model)
@@ -194,7 +204,8 @@ class IterationActivities:
         step = {"step": "agent", "iteration": request.iteration}
         try:
             invocation = adapter.invocation(prompt, paths.prompt_file)
-            scope = f"iteration-{request.iteration}"
+            # A re-homed run does an iteration again: its output gets event ids of its own.
+            scope = f"iteration-{request.iteration}" + (f"-home-{request.rehomes}" if request.rehomes else "")
             async with OutputPublisher(
                 self.deps.broker, request.run, activity.info().attempt, scope=scope
             ) as out:
@@ -386,7 +397,7 @@ class IterationActivities:
 
     @activity.defn(name="publish_change")
     async def publish_change(self, request: PublishInput) -> AgentRunOutput:
-        worktree = self.worktree(request.run)
+        worktree = self.existing_worktree(request.run)
         async with heartbeating({"step": "push"}):
             await worktree.commit_all(commit_message(request, self.identity))
             changed = await worktree.changed_files(request.base_sha)
