@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import secrets
 import time
 from typing import Any
 
 import asyncpg
 import httpx
-import nats
 import pytest
 from temporalio.client import Client
 
@@ -23,6 +21,7 @@ from paid_devstack.sandbox import EmulatedPaid
 from paid_runtime.github_trust import MARKER_PREFIX
 
 from .conftest import ADMIN_TOKEN
+from .pipeline_state import build_requests, workflow_count
 
 pytestmark = pytest.mark.integration
 POLL_SECONDS = 2.0
@@ -94,31 +93,6 @@ def wait_handled(paid: EmulatedPaid, issue: DemoIssue, event_id: int, timeout: f
         return state is not None and (state["last_event_id"] or 0) >= event_id
 
     wait_until(handled, timeout=timeout, what=f"the poller handling issue event {event_id}")
-
-
-async def workflow_count(paid: EmulatedPaid, issue: DemoIssue) -> int:
-    client = await Client.connect(paid.platform.infra.temporal_target)
-    query = f"WorkflowId = 'exec:{issue.owner}/{issue.repo}#{issue.number}'"
-    return (await client.count_workflows(query)).count
-
-
-async def build_requests(paid: EmulatedPaid, issue: DemoIssue) -> list[dict[str, Any]]:
-    connection = await nats.connect(paid.platform.infra.nats_url)
-    try:
-        js = connection.jetstream()
-        subscription = await js.subscribe("paid.github.build_requested", ordered_consumer=True)
-        found = []
-        while True:
-            try:
-                message = await subscription.next_msg(timeout=1.0)
-            except TimeoutError:
-                break
-            event = json.loads(message.data)
-            if event["correlation"]["repo"] == f"{issue.owner}/{issue.repo}":
-                found.append(event)
-        return found
-    finally:
-        await connection.close()
 
 
 def test_with_webhooks_off_a_labeling_is_polled_into_the_same_run(paid: EmulatedPaid) -> None:

@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import secrets
-from typing import Any
 
 import asyncpg
 import httpx
-import nats
 import pytest
-from temporalio.client import Client
 
 from paid_devstack import wait_until
 from paid_devstack.demo_repo import MAINTAINER, DemoIssue
@@ -21,6 +17,7 @@ from paid_devstack.sandbox import EmulatedPaid
 from paid_github_emulator import DeliveryRecord
 
 from .conftest import ADMIN_TOKEN
+from .pipeline_state import build_requests, workflow_count
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 POLL_SECONDS = 2.0
@@ -81,33 +78,6 @@ def ready(paid: EmulatedPaid, service: str) -> bool:
         return httpx.get(f"{paid.platform.url(service)}/readyz", timeout=3.0).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-async def workflow_count(paid: EmulatedPaid, issue: DemoIssue) -> int:
-    client = await Client.connect(paid.platform.infra.temporal_target)
-    query = f"WorkflowId = 'exec:{_full(issue)}#{issue.number}'"
-    return (await client.count_workflows(query)).count
-
-
-async def build_requests(paid: EmulatedPaid, issue: DemoIssue) -> list[dict[str, Any]]:
-    """Every `paid.github.build_requested` event JetStream holds for the issue's repository."""
-    connection = await nats.connect(paid.platform.infra.nats_url)
-    try:
-        subscription = await connection.jetstream().subscribe(
-            "paid.github.build_requested", ordered_consumer=True
-        )
-        found = []
-        while True:
-            try:
-                message = await subscription.next_msg(timeout=1.0)
-            except TimeoutError:
-                break
-            event = json.loads(message.data)
-            if event["correlation"]["repo"] == _full(issue):
-                found.append(event)
-        return found
-    finally:
-        await connection.close()
 
 
 def _full(issue: DemoIssue) -> str:
