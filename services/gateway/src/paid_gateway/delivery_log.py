@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
@@ -19,18 +18,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paid_gateway import repo
 from paid_gateway.batching import Batcher
+from paid_gateway.repo import DeliveryRecord
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class DeliveryRecord:
-    delivery_id: str
-    event: str
-    action: str | None
-    repo: str | None
-    published_event_id: str
 
 
 class HeldConnection:
@@ -99,15 +90,5 @@ class DeliveryLog:
         return [published.get(delivery_id) for delivery_id in delivery_ids]
 
     async def _record(self, records: Sequence[DeliveryRecord]) -> list[None]:
-        rows: list[repo.DeliveryRow] = [
-            {
-                "delivery_id": record.delivery_id,
-                "event": record.event,
-                "action": record.action,
-                "repo": record.repo,
-                "published_event_id": record.published_event_id,
-            }
-            for record in records
-        ]
-        await self._record_connection.run(lambda driver: repo.record_deliveries(driver, rows=rows))
+        await self._record_connection.run(lambda driver: repo.record_deliveries(driver, rows=records))
         return [None] * len(records)

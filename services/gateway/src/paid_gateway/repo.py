@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypedDict
+from typing import Any, Protocol
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,7 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from paid_gateway.models import WebhookDelivery
 
 
-class DeliveryRow(TypedDict):
+@dataclass(frozen=True)
+class DeliveryRecord:
     delivery_id: str
     event: str
     action: str | None
@@ -73,7 +75,7 @@ async def find_published_event_ids(driver: Driver, *, delivery_ids: Collection[s
     return {str(row["delivery_id"]): str(row["published_event_id"]) for row in rows}
 
 
-async def record_deliveries(driver: Driver, *, rows: Sequence[DeliveryRow]) -> int:
+async def record_deliveries(driver: Driver, *, rows: Sequence[DeliveryRecord]) -> int:
     """Stores many deliveries in one statement (so one commit), each once: rows already stored, or
     repeated in `rows`, change nothing. Returns how many rows were added."""
     if not rows:
@@ -83,11 +85,11 @@ async def record_deliveries(driver: Driver, *, rows: Sequence[DeliveryRow]) -> i
         " (delivery_id, event, action, repo, received_at, published_event_id)"
         " SELECT d, e, a, r, $6, p FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])"
         " AS t(d, e, a, r, p) ON CONFLICT (delivery_id) DO NOTHING",
-        [row["delivery_id"] for row in rows],
-        [row["event"] for row in rows],
-        [row["action"] for row in rows],
-        [row["repo"] for row in rows],
-        [row["published_event_id"] for row in rows],
+        [row.delivery_id for row in rows],
+        [row.event for row in rows],
+        [row.action for row in rows],
+        [row.repo for row in rows],
+        [row.published_event_id for row in rows],
         datetime.now(UTC),
     )
     return int(status.rsplit(" ", 1)[-1])  # "INSERT 0 <rows>"

@@ -24,9 +24,10 @@ from starlette.background import BackgroundTask
 from paid_contracts import LabelMapping, WorkRequested
 from paid_gateway.bodies import BadContentLengthError, BodyTooLargeError, read_limited_body
 from paid_gateway.config import GatewaySettings
-from paid_gateway.delivery_log import DeliveryLog, DeliveryRecord
+from paid_gateway.delivery_log import DeliveryLog
 from paid_gateway.deps import PublisherDep, SettingsDep
 from paid_gateway.project_registry import ProjectCache, ProjectView
+from paid_gateway.repo import DeliveryRecord
 from paid_gateway.signatures import verify
 from paid_gateway.triggers import Delivery, Ignored, interpret
 from paid_gateway.trust import TrustChecker
