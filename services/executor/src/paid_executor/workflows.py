@@ -301,7 +301,6 @@ class AgentExecutionWorkflow:
                 if seconds
             ]
             loop = LoopLimits(started=started, time_limit=min(limits), max_iterations=max_iterations)
-            rehomes = 0
             while True:
                 try:
                     ended = await self._fix_forward(
@@ -309,22 +308,22 @@ class AgentExecutionWorkflow:
                     )
                     break
                 except HostLostError as lost:
-                    rehomes += 1
-                    if rehomes > MAX_REHOMES:
+                    loop.rehomes += 1
+                    if loop.rehomes > MAX_REHOMES:
                         return RunOutcome.ERROR, (
-                            f"the worker holding the run's worktree was lost {rehomes} times, more than "
+                            f"the worker holding the run's worktree was lost {loop.rehomes} times, more than "
                             f"the {MAX_REHOMES} moves a run may make; the last time: {lost.detail}"
                         )
                     workflow.logger.warning("run %s lost its worker (%s); moving it", run.run_id, lost.detail)
                     await self._progress(
                         run,
-                        f"the worker holding this run's worktree was lost ({lost.detail}); starting again "
-                        f"from a fresh clone on another worker (move {rehomes} of at most {MAX_REHOMES})",
+                        f"the worker holding this run's worktree was lost ({lost.detail}); starting "
+                        f"again from a fresh clone on another worker (move {loop.rehomes} of at most "
+                        f"{MAX_REHOMES})",
                     )
                     if not lost.unreachable:  # the old home may still be up: stop its agent, free its disk
                         await self._cleanup(run)
                     loop.first_iteration = max(self._iterations, 1)
-                    loop.rehomes = rehomes
                     workspace = await self._prepare(run, issue, branch, request)
                     if workspace.config is None:
                         return RunOutcome.ERROR, f"no run: {workspace.config_error}"
