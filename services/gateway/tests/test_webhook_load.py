@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from test_webhooks import WEBHOOK, headers_for, labeled_body, labeling_id, stream_count
 
 from paid_contracts import Event
+from paid_devstack import wait_until_async
 from paid_devstack.postgres import EmbeddedPostgres
 from paid_gateway import repo
 from paid_gateway.app import create_app
@@ -121,7 +122,7 @@ async def test_beyond_the_in_flight_limit_a_delivery_is_refused_at_once_with_ret
             refused = await client.post(WEBHOOK, content=b"{}", headers=headers_for(b"{}", secret="wrong"))
             assert refused.status_code == 401
         held = [asyncio.create_task(post()) for _ in range(2)]
-        await _until(lambda: len(publishing) == 2)
+        await wait_until_async(lambda: len(publishing) == 2, timeout=10, what="both deliveries publishing")
 
         shed_body = _labeled(github_fixture)
         shed = await asyncio.wait_for(
@@ -147,13 +148,6 @@ def _poster(
         return await client.post(WEBHOOK, content=body, headers=headers_for(body, secret=secret))
 
     return post
-
-
-async def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
 
 
 async def _driver(session: AsyncSession) -> repo.Driver:
