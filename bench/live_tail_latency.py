@@ -32,7 +32,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 async def measure(paid: EmulatedPaid, lines: int) -> list[float]:
-    broker = make_broker(paid.platform.infra.nats_url, "bench")
+    broker = make_broker(paid.platform.infra.nats_admin_url, "bench")
     await broker.connect()
     await ensure_streams(broker)
     issue = IssueRef(repo=RepoRef(owner="bench", name=f"tail-{uuid.uuid4().hex[:6]}"), number=1)

@@ -17,12 +17,17 @@ from typing import Any
 
 import pytest
 
+from paid_contracts.nats_access import NATS_USERS, user_for
+from paid_devstack.nats_credentials import compose_authorization, password_variable
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 COMPOSE_FILE = DEPLOY / "compose.yml"
 ENV_EXAMPLE = DEPLOY / ".env.example"
 PAID_SERVICES = ("gateway", "poller", "planner", "executor", "evolution")
 INFRA = ("postgres", "nats", "temporal", "phoenix")
+JOBS = ("nats-provision",)
+"""One-shot containers: they run to completion before the services start, so they have no health check."""
 REQUIRED = re.compile(r"\$\{(\w+):\?[^}]*\}")
 ANY_VARIABLE = re.compile(r"\$\{(\w+)")
 
@@ -86,11 +91,14 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Json:
 
 
 def test_renders_every_service(rendered: Json) -> None:
-    assert set(rendered["services"]) == {*PAID_SERVICES, *INFRA, "github-emulator"}
+    assert set(rendered["services"]) == {*PAID_SERVICES, *INFRA, *JOBS, "github-emulator"}
 
 
 def test_every_service_has_a_health_check(rendered: Json) -> None:
     for name, service in rendered["services"].items():
+        if name in JOBS:
+            assert service["restart"] == "no", f"{name} is a one-shot job"
+            continue
         check = service.get("healthcheck")
         assert check, f"{name} has no health check"
         assert not check.get("disable"), f"{name} disables its health check"
@@ -108,8 +116,12 @@ def test_every_service_has_cpu_and_memory_limits(rendered: Json) -> None:
 def test_services_wait_for_healthy_infrastructure(rendered: Json) -> None:
     for name in PAID_SERVICES:
         depends = rendered["services"][name]["depends_on"]
-        for infra in ("postgres", "nats", "temporal"):
+        for infra in ("postgres", "temporal"):
             assert depends[infra]["condition"] == "service_healthy", f"{name} -> {infra}"
+        # NATS: healthy and its streams provisioned, since services may not create streams.
+        assert depends["nats-provision"]["condition"] == "service_completed_successfully", name
+    provision = rendered["services"]["nats-provision"]["depends_on"]
+    assert provision["nats"]["condition"] == "service_healthy"
 
 
 def test_only_local_images_built_by_deploy(rendered: Json) -> None:
@@ -163,6 +175,25 @@ def test_nats_fsyncs_before_acknowledging() -> None:
     assert re.search(r"^\s*store_dir:\s*/data\s*$", conf, re.MULTILINE), "JetStream not on the volume"
 
 
+def test_nats_users_come_from_the_declaration(rendered: Json) -> None:
+    """auth.conf is generated from paid_contracts.nats_access; nats-server gets every password, and each
+    service logs in as its own user with its own password."""
+    nats_dir = DEPLOY / "images" / "nats" / "rootfs" / "etc" / "nats"
+    assert (nats_dir / "auth.conf").read_text() == compose_authorization(), (
+        "regenerate: .venv/bin/python -c 'from paid_devstack.nats_credentials import compose_authorization;"
+        ' print(compose_authorization(), end="")\' > deploy/images/nats/rootfs/etc/nats/auth.conf'
+    )
+    assert re.search(r"^include \./auth\.conf$", (nats_dir / "nats.conf").read_text(), re.MULTILINE)
+    nats_environment = rendered["services"]["nats"]["environment"]
+    assert set(nats_environment) == {password_variable(user) for user in NATS_USERS}
+    for service in PAID_SERVICES:
+        environment = rendered["services"][service]["environment"]
+        prefix = f"PAID_{service.upper()}_NATS_"
+        assert environment[f"{prefix}USER"] == user_for(service)
+        assert environment[f"{prefix}PASSWORD"] == nats_environment[password_variable(user_for(service))]
+        assert "paid-admin" not in environment[f"{prefix}URL"]
+
+
 def real_secrets() -> dict[str, str]:
     """What deploy/up writes into deploy/.env: .env.example with random values for the required ones."""
     generated = {
@@ -171,6 +202,7 @@ def real_secrets() -> dict[str, str]:
         "PAID_GITHUB_TOKEN": f"ghp_{secrets.token_hex(18)}",
         "PAID_ADMIN_TOKEN": f"paid_{secrets.token_urlsafe(32)}",
         "PAID_SECRETS_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        **{password_variable(user): secrets.token_hex(24) for user in NATS_USERS},
     }
     assert set(REQUIRED.findall(compose_text())) <= set(generated), "deploy/up and this test miss a secret"
     return example_values() | generated

@@ -20,7 +20,7 @@ async def workflow_count(paid: EmulatedPaid, issue: DemoIssue) -> int:
 
 async def build_requests(paid: EmulatedPaid, issue: DemoIssue) -> list[dict[str, Any]]:
     """Every `paid.github.build_requested` event JetStream holds for the issue's repository."""
-    connection = await nats.connect(paid.platform.infra.nats_url)
+    connection = await nats.connect(paid.platform.infra.nats_admin_url)
     try:
         js = connection.jetstream()
         subscription = await js.subscribe("paid.github.build_requested", ordered_consumer=True)

@@ -31,7 +31,7 @@ async def _workflow_count(paid: EmulatedPaid, issue: DemoIssue) -> int:
 
 
 async def _stream_messages(paid: EmulatedPaid, stream: str) -> int:
-    connection = await nats.connect(paid.platform.infra.nats_url)
+    connection = await nats.connect(paid.platform.infra.nats_admin_url)
     try:
         info = await connection.jetstream().stream_info(stream)
         return int(info.state.messages)

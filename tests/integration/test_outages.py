@@ -20,7 +20,7 @@ BUILD_CONSUMER = ("PAID_GITHUB", "executor-build-requested")
 
 def redelivered(paid: EmulatedPaid, stream: str, consumer: str) -> int:
     async def count() -> int:
-        connection = await nats.connect(paid.platform.infra.nats_url)
+        connection = await nats.connect(paid.platform.infra.nats_admin_url)
         try:
             info = await connection.jetstream().consumer_info(stream, consumer)
             return int(info.num_redelivered)

@@ -96,7 +96,7 @@ async def test_a_planned_issue_is_built_task_by_task(
     paid.github.merge_pull(issue.owner, issue.repo, pull["number"], as_user=MAINTAINER)
     # The gateway's normalization of pull_request webhooks is another change (issue 3): publish the
     # event it will publish, as it will.
-    broker = make_broker(paid.platform.infra.nats_url, "plan-path-test")
+    broker = make_broker(paid.platform.infra.nats_admin_url, "plan-path-test")
     await broker.connect()
     await ensure_streams(broker)
     await publish_event(

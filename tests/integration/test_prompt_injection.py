@@ -52,7 +52,7 @@ def comment_events_handled_by_planner(paid: EmulatedPaid) -> bool:
     """Whether the planner acknowledged every `paid.github.issue_commented` event published so far."""
 
     async def check() -> bool:
-        connection = await nats.connect(paid.platform.infra.nats_url)
+        connection = await nats.connect(paid.platform.infra.nats_admin_url)
         try:
             js = connection.jetstream()
             last = await js.get_last_msg(PLANNER_COMMENTS[0], "paid.github.issue_commented")

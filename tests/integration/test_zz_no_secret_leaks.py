@@ -51,7 +51,7 @@ def github_texts(paid: EmulatedPaid) -> dict[str, str]:
 
 def nats_events(paid: EmulatedPaid) -> dict[str, str]:
     async def read() -> dict[str, str]:
-        connection = await nats.connect(paid.platform.infra.nats_url)
+        connection = await nats.connect(paid.platform.infra.nats_admin_url)
         found: dict[str, str] = {}
         try:
             js = connection.jetstream()

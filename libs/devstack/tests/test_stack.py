@@ -32,7 +32,7 @@ def test_temporal_web_ui_is_served(infra: InfraStack) -> None:
 
 
 async def test_nats_jetstream_deduplicates_by_msg_id(infra: InfraStack) -> None:
-    nc = await nats.connect(infra.nats_url)
+    nc = await nats.connect(infra.nats_admin_url)
     try:
         js = nc.jetstream()
         stream = f"DEVSTACK_{uuid.uuid4().hex[:8]}"
@@ -78,6 +78,7 @@ def test_servers_given_by_url_are_not_started(infra: InfraStack, tmp_path: Path)
         tmp_path,
         temporal_target=infra.temporal_target,
         nats_url=infra.nats_url,
+        nats_admin_url=infra.nats_admin_url,
         database_url=infra.sqlalchemy_url,
     )
     with external:

@@ -16,6 +16,7 @@ from typing import Any, Self
 import httpx
 
 from paid_devstack.demo_repo import BOT, BUILD_LABEL, CALC_BUGGY, MAINTAINER, README, TESTS, issue_body
+from paid_devstack.nats_credentials import NatsCredentials, password_variable
 from paid_devstack.ports import free_port
 from paid_devstack.processes import wait_until
 
@@ -73,6 +74,10 @@ class ComposeStack:
             "PAID_NATS_MONITOR_PORT": str(self.ports["nats"]),
             "PAID_PHOENIX_PORT": str(self.ports["phoenix"]),
             "PAID_GITHUB_EMULATOR_PORT": str(self.ports["github"]),
+            **{
+                password_variable(user): password
+                for user, password in NatsCredentials.generate().passwords.items()
+            },
         }
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
         self.admin = httpx.Client(base_url=f"http://127.0.0.1:{self.ports['github']}/_emulator", timeout=30)

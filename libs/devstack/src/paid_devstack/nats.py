@@ -6,13 +6,20 @@ analysis of JetStream showed that acknowledged writes can then be lost when a ma
 loses power. Paid's events start paid-for work, so `sync_always=True` (the default) writes a config
 file with `jetstream { sync_interval: always }`, which fsyncs every write before the ack, at some
 cost in publish latency. `/jsz?config=1` on the monitor port reports `sync_always: true`.
+
+Authentication: given `credentials`, the config also carries one user per service with the permissions
+declared in `paid_contracts.nats_access` (deny by default; no anonymous connections). The config file is
+readable by its owner only, since it holds the passwords.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from paid_contracts.nats_access import render_authorization
 from paid_devstack.binaries import nats_server_binary
+from paid_devstack.nats_credentials import NatsCredentials
 from paid_devstack.ports import LOOPBACK, free_port
 from paid_devstack.processes import ManagedProcess, wait_http_ok
 from paid_devstack.server import LocalServer
@@ -28,15 +35,17 @@ class NatsServer(LocalServer):
         monitor_port: int | None = None,
         *,
         sync_always: bool = True,
+        credentials: NatsCredentials | None = None,
         binary: Path | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.credentials = credentials
         self.port = port or free_port()
         self.monitor_port = monitor_port or free_port()
         self.sync_always = sync_always
         self.config_path = self.data_dir / "nats.conf"
         argv: list[str | Path] = [binary or nats_server_binary()]
-        if sync_always:
+        if sync_always or credentials is not None:
             argv += ["--config", self.config_path]
         argv += [
             "--jetstream",
@@ -58,6 +67,11 @@ class NatsServer(LocalServer):
         return f"nats://{LOOPBACK}:{self.port}"
 
     @property
+    def admin_url(self) -> str:
+        """`url` with the provisioning user's credentials, for tools and tests (not for services)."""
+        return self.credentials.admin_url(self.url) if self.credentials else self.url
+
+    @property
     def monitor_url(self) -> str:
         return f"http://{LOOPBACK}:{self.monitor_port}"
 
@@ -67,9 +81,15 @@ class NatsServer(LocalServer):
 
     def _prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if self.sync_always:
-            # store_dir stays on the command line: nats-server rejects it in both places.
-            self.config_path.write_text("jetstream {\n  sync_interval: always\n}\n")
+        # store_dir stays on the command line: nats-server rejects it in both places.
+        config = "jetstream {\n  sync_interval: always\n}\n" if self.sync_always else ""
+        if self.credentials is not None:
+            quoted = {user: json.dumps(password) for user, password in self.credentials.passwords.items()}
+            config += render_authorization(quoted)
+        if config:
+            self.config_path.touch(mode=0o600)
+            self.config_path.chmod(0o600)
+            self.config_path.write_text(config)
 
     def _wait_ready(self, timeout: float) -> None:
         wait_http_ok(f"{self.monitor_url}/healthz?js-enabled-only=true", timeout, self.process)

@@ -33,6 +33,9 @@ class PlatformConfig:
     temporal_target: str | None = None
     temporal_ui_url: str | None = None
     nats_url: str | None = None
+    nats_admin_url: str | None = None
+    """Provisions the streams of a NATS given by `nats_url`; the services' own logins then come from
+    `service_env` (`PAID_<SERVICE>_NATS_USER` / `_NATS_PASSWORD`)."""
     database_url: str | None = None
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     """Extra variables per service name, e.g. {"executor": {"PAID_EXECUTOR_AGENT": "command"}}."""
@@ -49,6 +52,7 @@ class PaidPlatform:
             temporal_target=config.temporal_target,
             temporal_ui_url=config.temporal_ui_url,
             nats_url=config.nats_url,
+            nats_admin_url=config.nats_admin_url,
             database_url=config.database_url,
         )
         self.supervisor = ServiceSupervisor(config.home / "logs")
@@ -116,6 +120,8 @@ class PaidPlatform:
             shared["TEMPORAL_UI_URL"] = infra.temporal_ui_url
         if self.otlp_endpoint:
             shared["OTLP_ENDPOINT"] = self.otlp_endpoint
+        if self.infra.nats_credentials is not None:
+            shared |= self.infra.nats_credentials.service_settings(name)
         if name == "gateway":
             shared["WEBHOOK_SECRETS"] = json.dumps([self.config.webhook_secret])
         if name == "executor":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -13,9 +14,11 @@ from typing import Self
 
 from paid_devstack.endpoints import ENDPOINTS_FILE, InfraEndpoints, default_home
 from paid_devstack.nats import NatsServer
+from paid_devstack.nats_credentials import NatsCredentials
 from paid_devstack.postgres import EmbeddedPostgres, libpq_url
 from paid_devstack.server import LocalServer
 from paid_devstack.temporal import TemporalDevServer
+from paid_runtime.messaging import provision_streams
 
 log = logging.getLogger("paid_devstack")
 
@@ -52,12 +55,17 @@ class InfraStack:
         database_url: str | None = None,
         ports: StackPorts | None = None,
         nats_sync_always: bool = True,
+        nats_admin_url: str | None = None,
     ) -> None:
+        """`nats_admin_url` provisions the streams of a NATS given by URL (default: `nats_url` itself);
+        a NATS started here gets a user per service (`nats_credentials`) and its admin provisions them."""
         self.data_dir = Path(data_dir) if data_dir else default_home()
         ports = ports or StackPorts()
         self._temporal_target = temporal_target
         self._temporal_ui_url = temporal_ui_url
         self._nats_url = nats_url
+        self._nats_admin_url = nats_admin_url or nats_url
+        self.nats_credentials = None if nats_url else NatsCredentials.generate()
         self._database_url = libpq_url(database_url) if database_url else None
         self.temporal = (
             None
@@ -68,7 +76,11 @@ class InfraStack:
             None
             if nats_url
             else NatsServer(
-                self.data_dir / "nats", ports.nats, ports.nats_monitor, sync_always=nats_sync_always
+                self.data_dir / "nats",
+                ports.nats,
+                ports.nats_monitor,
+                sync_always=nats_sync_always,
+                credentials=self.nats_credentials,
             )
         )
         self.postgres = None if database_url else EmbeddedPostgres(self.data_dir / "postgres", ports.postgres)
@@ -76,12 +88,14 @@ class InfraStack:
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None, *, ports: StackPorts | None = None) -> InfraStack:
-        """External servers from PAID_TEMPORAL_TARGET, PAID_NATS_URL, PAID_DATABASE_URL when set."""
+        """External servers from PAID_TEMPORAL_TARGET, PAID_NATS_URL (provisioned through
+        PAID_NATS_ADMIN_URL, default the same), PAID_DATABASE_URL when set."""
         return cls(
             data_dir,
             temporal_target=os.environ.get("PAID_TEMPORAL_TARGET") or None,
             temporal_ui_url=os.environ.get("PAID_TEMPORAL_UI_URL") or None,
             nats_url=os.environ.get("PAID_NATS_URL") or None,
+            nats_admin_url=os.environ.get("PAID_NATS_ADMIN_URL") or None,
             database_url=os.environ.get("PAID_DATABASE_URL") or None,
             ports=ports,
         )
@@ -104,6 +118,11 @@ class InfraStack:
         return self.nats.url if self.nats else _given(self._nats_url)
 
     @property
+    def nats_admin_url(self) -> str:
+        """`nats_url` as the provisioning user, which may do anything: for tools and tests only."""
+        return self.nats.admin_url if self.nats else _given(self._nats_admin_url)
+
+    @property
     def database_url(self) -> str:
         """libpq form: postgresql://user@host:port/db."""
         return self.postgres.url if self.postgres else _given(self._database_url)
@@ -124,6 +143,8 @@ class InfraStack:
         with ThreadPoolExecutor(max_workers=max(len(servers), 1), thread_name_prefix="devstack") as pool:
             futures = [pool.submit(self._start_timed, server, timeout) for server in servers]
             errors = [error for future in futures if (error := future.exception()) is not None]
+            if not errors and (failed := pool.submit(self._provision).exception()) is not None:
+                errors = [failed]
         if errors:
             self.stop()
             raise errors[0]
@@ -138,6 +159,10 @@ class InfraStack:
                 server.stop(timeout)
             except Exception:
                 log.exception("stopping %s failed", server.process.name)
+
+    def _provision(self) -> None:
+        """In a thread of its own, so that `start` also works under a running event loop."""
+        asyncio.run(provision_streams(self.nats_admin_url))
 
     def _start_timed(self, server: LocalServer, timeout: float) -> None:
         began = time.monotonic()

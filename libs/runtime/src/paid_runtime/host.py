@@ -14,8 +14,10 @@ from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.worker import Worker
 
+from paid_contracts.nats_access import ACCESS_BY_SERVICE
+from paid_contracts.subjects import ALL_STREAMS
 from paid_runtime.http import make_server
-from paid_runtime.messaging import ensure_streams
+from paid_runtime.messaging import require_streams
 from paid_runtime.metrics import poll_consumer_lag
 from paid_runtime.startup import until_available
 from paid_runtime.telemetry import shutdown_tracing
@@ -33,6 +35,11 @@ class ServiceHost:
     def on_stop(self, cleanup: Cleanup) -> None:
         self._cleanups.append(cleanup)
 
+    def _streams(self) -> list[str]:
+        """The streams this service uses; the provisioning user creates them (`ensure_streams`)."""
+        access = ACCESS_BY_SERVICE.get(self.name)
+        return access.streams() if access else [spec.name for spec in ALL_STREAMS]
+
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -47,7 +54,8 @@ class ServiceHost:
         if worker is not None:
             tasks.append(asyncio.create_task(worker.run(), name=f"{self.name}-worker"))
         if broker is not None:
-            await until_available("NATS", lambda: _connect(broker))
+            await until_available("NATS", broker.connect)
+            await until_available("NATS streams", lambda: require_streams(broker, self._streams()))
             tasks.append(asyncio.create_task(poll_consumer_lag(lambda: broker.connection), name="lag"))
             await broker.start()
         log.info("%s started", self.name)
@@ -71,11 +79,6 @@ class ServiceHost:
         shutdown_tracing()
         if failed:
             raise RuntimeError(f"{self.name}: a component failed") from failed[0].exception()
-
-
-async def _connect(broker: NatsBroker) -> None:
-    await broker.connect()
-    await ensure_streams(broker)
 
 
 async def host_service(

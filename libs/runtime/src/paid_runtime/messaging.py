@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+from weakref import WeakKeyDictionary
+
+import nats
 from faststream.nats import JStream, NatsBroker
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.prometheus import NatsPrometheusMiddleware
+from faststream.security import SASLPlaintext
+from nats.js import JetStreamContext
 from nats.js.api import StorageType
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 from prometheus_client import REGISTRY
 
 from paid_contracts import Event
@@ -34,12 +41,24 @@ def jstream(spec: StreamSpec) -> JStream:
     return stream
 
 
+_INBOX_PREFIXES: WeakKeyDictionary[NatsBroker, str] = WeakKeyDictionary()
 STREAMS: dict[str, JStream] = {spec.name: jstream(spec) for spec in ALL_STREAMS}
 
 
-def make_broker(nats_url: str, service_name: str) -> NatsBroker:
-    return NatsBroker(
+def make_broker(
+    nats_url: str, service_name: str, *, user: str | None = None, password: str = ""
+) -> NatsBroker:
+    """With `user`, the broker logs in and keeps its reply inboxes under `_INBOX.<user>.`, the only
+    inboxes that user may subscribe to (see `paid_contracts.nats_access`)."""
+    login: dict[str, Any] = {}
+    if user is not None:
+        login = {
+            "security": SASLPlaintext(username=user, password=password),
+            "inbox_prefix": f"_INBOX.{user}",
+        }
+    broker = NatsBroker(
         nats_url,
+        **login,
         middlewares=[
             NatsTelemetryMiddleware(),
             NatsPrometheusMiddleware(registry=REGISTRY, app_name=f"paid-{service_name}"),
@@ -49,19 +68,54 @@ def make_broker(nats_url: str, service_name: str) -> NatsBroker:
         connect_timeout=5,
         max_reconnect_attempts=-1,
     )
+    _INBOX_PREFIXES[broker] = login.get("inbox_prefix", "_INBOX")
+    return broker
+
+
+def inbox_prefix(broker: NatsBroker) -> bytes:
+    """Where a pull consumer of `broker` receives its messages: FastStream takes it per subscriber."""
+    return f"{_INBOX_PREFIXES.get(broker, '_INBOX')}.".encode()
 
 
 async def ensure_streams(broker: NatsBroker) -> None:
     """Creates (or updates) every stream so that publishers never publish into the void.
 
-    Call after `broker.connect()` and before `broker.start()`, which binds consumers to the streams.
+    Needs the provisioning user (`paid-admin`) where NATS authenticates: services may not create
+    streams. Call after `broker.connect()` and before any service starts.
     """
-    js = broker.connection.jetstream()
+    await _declare_streams(broker.connection.jetstream())
+
+
+async def provision_streams(admin_url: str) -> None:
+    """`ensure_streams` over a connection of its own: what `paid up`, the dev stack and compose's
+    `nats-provision` job run as the provisioning user before the services start."""
+    connection = await nats.connect(admin_url, connect_timeout=5)
+    try:
+        await _declare_streams(connection.jetstream())
+    finally:
+        await connection.close()
+
+
+async def _declare_streams(js: JetStreamContext) -> None:
     for stream in STREAMS.values():
         try:
             await js.add_stream(config=stream.config)
         except BadRequestError:  # the stream exists with other options: bring it to ours
             await js.update_stream(config=stream.config)
+
+
+class StreamsMissingError(LookupError):
+    """A stream the service needs has not been provisioned (yet)."""
+
+
+async def require_streams(broker: NatsBroker, names: Iterable[str]) -> None:
+    """Raises unless every stream in `names` exists: services wait for provisioning, never create."""
+    js = broker.connection.jetstream()
+    for name in names:
+        try:
+            await js.stream_info(name)
+        except NotFoundError as error:
+            raise StreamsMissingError(f"stream {name} is not provisioned") from error
 
 
 class EventBusUnavailableError(ConnectionError):

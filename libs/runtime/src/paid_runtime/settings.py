@@ -18,6 +18,9 @@ class ServiceSettings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     nats_url: str = "nats://127.0.0.1:4222"
+    nats_user: str | None = None
+    """This service's NATS user (`paid-<service>`); `paid_contracts.nats_access` declares its permissions."""
+    nats_password: str = ""
     temporal_target: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_ui_url: str = "http://127.0.0.1:8233"
@@ -35,6 +38,12 @@ class ServiceSettings(BaseSettings):
                 for item in value if isinstance(value, list | tuple | set) else [value]:
                     if isinstance(item, str):
                         register_secret(item)
+        return self
+
+    @model_validator(mode="after")
+    def _nats_password_is_real(self) -> ServiceSettings:
+        if self.nats_user is not None:
+            self.require_real_secret("nats_password", self.nats_password)
         return self
 
     def require_real_secret(self, name: str, value: str) -> None:

@@ -10,7 +10,7 @@ from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy
 
-from paid_runtime.messaging import STREAMS
+from paid_runtime.messaging import STREAMS, inbox_prefix
 from paid_runtime.metrics import DURABLE_CONSUMERS, ConsumerRef
 from paid_runtime.redelivery import MAX_DELIVER
 
@@ -80,6 +80,7 @@ def durable_subscriber(
         durable=durable,
         config=durable_consumer(durable, subject),
         pull_sub=PullSub(batch_size=16, timeout=2.0),
+        inbox_prefix=inbox_prefix(broker),
         ack_policy=AckPolicy.NACK_ON_ERROR,
         max_workers=max_workers,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import signal
 import threading
@@ -17,6 +18,7 @@ from paid_devstack import default_home
 from paid_devstack.platform import PaidPlatform, PlatformConfig
 from paid_gateway import cli_runs
 from paid_gateway.cli_projects import projects_app
+from paid_runtime.messaging import provision_streams
 
 app = typer.Typer(help="Paid: labeled GitHub issues become pull requests, made by AI coding agents.")
 app.add_typer(projects_app, name="project")
@@ -31,6 +33,10 @@ def up(
     temporal: Annotated[str | None, typer.Option(help="use this Temporal frontend (host:port)")] = None,
     temporal_ui: Annotated[str | None, typer.Option(help="its Web UI address")] = None,
     nats: Annotated[str | None, typer.Option(help="use this NATS server (nats://...)")] = None,
+    nats_admin: Annotated[
+        str | None,
+        typer.Option(help="its provisioning user's URL (nats://user:password@...), to create streams"),
+    ] = None,
     database: Annotated[str | None, typer.Option(help="use this PostgreSQL (postgresql://...)")] = None,
     otlp_endpoint: Annotated[str | None, typer.Option(envvar="PAID_OTLP_ENDPOINT")] = None,
     trace_explorer: Annotated[
@@ -57,6 +63,7 @@ def up(
         temporal_target=temporal,
         temporal_ui_url=temporal_ui,
         nats_url=nats,
+        nats_admin_url=nats_admin,
         database_url=database,
         trace_explorer=trace_explorer,
         service_env={"gateway": {"PAID_GATEWAY_ADMIN_TOKEN": admin_token}},
@@ -84,6 +91,16 @@ def demo(home: HomeOption = None) -> None:
     from paid_gateway.demo import run_demo
 
     raise typer.Exit(run_demo(console, home))
+
+
+@app.command("provision-streams")
+def provision_streams_command(
+    nats_admin: Annotated[
+        str, typer.Option(envvar="PAID_NATS_ADMIN_URL", help="nats://paid-admin:PASSWORD@...")
+    ],
+) -> None:
+    """Create or update Paid's JetStream streams as the provisioning user; services may not create them."""
+    asyncio.run(provision_streams(nats_admin))
 
 
 def endpoints_table(platform: PaidPlatform) -> Table:

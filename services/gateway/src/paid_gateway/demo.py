@@ -54,7 +54,7 @@ def run_demo(console: Console, home: Path | None = None) -> int:
 
 async def _label_and_follow(console: Console, paid: EmulatedPaid, issue: DemoIssue) -> dict[str, Any] | None:
     """Follows the run through the events Paid publishes on NATS, as any consumer could."""
-    connection = await nats.connect(paid.platform.infra.nats_url)
+    connection = await nats.connect(paid.platform.infra.nats_admin_url)
     try:
         subscription = await connection.subscribe("paid.run.>")
         paid.label(issue)

@@ -31,7 +31,7 @@ async def serve(settings: GatewaySettings) -> None:
         log.warning("no webhook secret configured: every webhook delivery will be refused with 401")
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
-    broker = make_broker(settings.nats_url, SERVICE)
+    broker = make_broker(settings.nats_url, SERVICE, user=settings.nats_user, password=settings.nats_password)
     hub = ChangeHub()
     sessions = session_factory(engine)
     projections.register(broker, sessions, hub)  # the read models of runs, from paid.run.>

@@ -1,0 +1,187 @@
+"""Who may publish and subscribe what on NATS: the one declaration the server's users are made from.
+
+Each service connects as its own user (`paid-<service>`), with deny by default: a subject that is not
+listed here is refused by nats-server. Streams are created by the provisioning user (`paid-admin`, used
+by `paid up`, the dev stack, the tests and compose's `nats-provision` job), never by a service; a service
+may read the streams' info, create and read its own durable consumers and nothing else of the JetStream
+API (no stream deletion or purge, no other service's consumer).
+
+Replies: a requester's inboxes live under `_INBOX.<user>.` (the client's `inbox_prefix`), which only that
+user may subscribe to; a service that answers requests gets `allow_responses`, which lets it publish
+once to the reply subject of a request it received and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from paid_contracts import subjects
+from paid_contracts.subjects import STREAM_GITHUB, STREAM_PLAN, STREAM_PROJECT, STREAM_RUN
+
+ADMIN_USER = "paid-admin"
+JS_API = "$JS.API"
+
+
+@dataclass(frozen=True)
+class Durable:
+    """A durable pull consumer: named `<service>-<name>` by `paid_runtime.subscriptions`."""
+
+    stream: str
+    name: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class ServiceAccess:
+    service: str
+    publishes: tuple[str, ...] = ()
+    """Event subjects (JetStream) this service publishes; wildcards allowed."""
+    durables: tuple[Durable, ...] = ()
+    serves: tuple[str, ...] = ()
+    """Core request-reply subjects this service answers (subscribes to, with allow_responses)."""
+    requests: tuple[str, ...] = ()
+    """Core request-reply subjects this service calls."""
+
+    @property
+    def user(self) -> str:
+        return user_for(self.service)
+
+    @property
+    def inbox_prefix(self) -> str:
+        return inbox_prefix_for(self.service)
+
+    def publish_allow(self) -> list[str]:
+        allowed = [*self.publishes, *self.requests, f"{JS_API}.INFO"]
+        allowed += [f"{JS_API}.STREAM.INFO.{stream}" for stream in self.streams()]
+        for durable in self.durables:
+            consumer = f"{durable.stream}.{durable.name}"
+            allowed += [
+                f"{JS_API}.CONSUMER.INFO.{consumer}",
+                f"{JS_API}.CONSUMER.CREATE.{consumer}",
+                f"{JS_API}.CONSUMER.CREATE.{consumer}.>",
+                f"{JS_API}.CONSUMER.DURABLE.CREATE.{consumer}",
+                f"{JS_API}.CONSUMER.MSG.NEXT.{consumer}",
+                f"$JS.ACK.{consumer}.>",
+                subjects.dead_letter_subject(durable.subject),
+            ]
+        return _unique(allowed)
+
+    def subscribe_allow(self) -> list[str]:
+        return _unique([*self.serves, f"{self.inbox_prefix}.>"])
+
+    def streams(self) -> list[str]:
+        """The streams this service publishes into or consumes from, which must exist before it starts."""
+        published = {
+            spec.name
+            for spec in subjects.ALL_STREAMS
+            for subject in self.publishes
+            if any(subject.startswith(pattern.removesuffix(">")) for pattern in spec.subjects)
+        }
+        return sorted(published | {durable.stream for durable in self.durables})
+
+
+def user_for(service: str) -> str:
+    return f"paid-{service}"
+
+
+def inbox_prefix_for(service: str) -> str:
+    return f"_INBOX.{user_for(service)}"
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _durables(service: str, stream: str, **subjects_by_name: str) -> tuple[Durable, ...]:
+    return tuple(
+        Durable(stream, f"{service}-{name.replace('_', '-')}", subject)
+        for name, subject in subjects_by_name.items()
+    )
+
+
+GITHUB = STREAM_GITHUB.name
+SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
+    ServiceAccess(
+        "gateway",
+        publishes=("paid.github.>", "paid.project.>"),
+        durables=_durables("gateway", STREAM_RUN.name, run_projection="paid.run.>"),
+    ),
+    ServiceAccess(
+        "poller",
+        publishes=("paid.github.>",),
+        durables=_durables("poller", STREAM_PROJECT.name, projects="paid.project.>"),
+    ),
+    ServiceAccess(
+        "planner",
+        publishes=("paid.plan.>",),
+        durables=_durables(
+            "planner",
+            GITHUB,
+            plan_requested=subjects.GITHUB_PLAN_REQUESTED,
+            issue_commented=subjects.GITHUB_ISSUE_COMMENTED,
+            pull_request_closed=subjects.GITHUB_PULL_REQUEST_CLOSED,
+        ),
+    ),
+    ServiceAccess(
+        "executor",
+        publishes=("paid.run.>",),
+        durables=(
+            *_durables("executor", GITHUB, build_requested=subjects.GITHUB_BUILD_REQUESTED),
+            *_durables("executor", STREAM_PLAN.name, task_ready=subjects.PLAN_TASK_READY),
+        ),
+        serves=(f"{subjects.EXECUTOR_CMD_PREFIX}.*",),
+        requests=(subjects.PROMPT_RESOLVE,),
+    ),
+    ServiceAccess(
+        "evolution",
+        publishes=("paid.evolution.>",),
+        durables=(
+            *_durables("evolution", STREAM_RUN.name, run_finished=subjects.RUN_FINISHED),
+            *_durables(
+                "evolution",
+                GITHUB,
+                pull_request_closed=subjects.GITHUB_PULL_REQUEST_CLOSED,
+                reaction_changed=subjects.GITHUB_REACTION_CHANGED,
+            ),
+        ),
+        serves=(subjects.PROMPT_RESOLVE,),
+    ),
+)
+ACCESS_BY_SERVICE = {access.service: access for access in SERVICE_ACCESS}
+NATS_USERS: tuple[str, ...] = (ADMIN_USER, *(access.user for access in SERVICE_ACCESS))
+
+
+def render_authorization(passwords: dict[str, str]) -> str:
+    """The `authorization` block of nats-server's config, one user per entry of `NATS_USERS`.
+
+    `passwords` maps each user to its password, written as given: a quoted literal (`"..."`) or a
+    `$VARIABLE` that nats-server reads from its environment (compose). Users without a password are
+    refused here rather than left open.
+    """
+    missing = [user for user in NATS_USERS if not passwords.get(user)]
+    if missing:
+        raise ValueError(f"no NATS password for {', '.join(missing)}")
+    entries = [_user_entry(ADMIN_USER, passwords[ADMIN_USER], [">"], [">"], responses=False)]
+    for access in SERVICE_ACCESS:
+        entries.append(
+            _user_entry(
+                access.user,
+                passwords[access.user],
+                access.publish_allow(),
+                access.subscribe_allow(),
+                responses=bool(access.serves),
+            )
+        )
+    return "authorization {\n  users = [\n" + ",\n".join(entries) + "\n  ]\n}\n"
+
+
+def _user_entry(
+    user: str, password: str, publish: list[str], subscribe: list[str], *, responses: bool
+) -> str:
+    def listed(items: list[str]) -> str:
+        return "[" + ", ".join(f'"{item}"' for item in items) + "]"
+
+    permissions = f"publish: {{allow: {listed(publish)}}}, subscribe: {{allow: {listed(subscribe)}}}"
+    if responses:
+        permissions += ", allow_responses: true"
+    return f'    {{user: "{user}", password: {password}, permissions: {{{permissions}}}}}'

@@ -1,0 +1,211 @@
+"""What a service's code does on NATS, read from its source, to compare with `paid_contracts.nats_access`.
+
+Evidence, per file:
+- publishes: an event class (an `Event` with a `SUBJECT`) that is called, passed to a call or mapped in a
+  dict (the service builds that event to send it), and a subject given to `.publish(...)`;
+- durable consumers: `durable_subscriber(service=..., name=..., subject=...)` and the `subscribe(name,
+  subject)` returned by `durable_subscribers(broker, service)`;
+- served subjects: `broker.subscriber(subject, ...)` without a stream (core request-reply);
+- requests: a request body (a model with a `SUBJECT` that is not an event) that is built, a subject given
+  to `.request(...)`; a service that makes a `PromptClient` requests what that library requests.
+
+A subject expression the scan cannot resolve is reported, so the scan never passes by not looking.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import paid_contracts
+from paid_contracts import subjects
+from paid_contracts.nats_access import ServiceAccess
+
+ROOT = Path(__file__).resolve().parents[2]
+SUBJECT_MODELS = {
+    name: value
+    for name, value in vars(paid_contracts).items()
+    if inspect.isclass(value) and isinstance(getattr(value, "SUBJECT", None), str)
+}
+EVENT_SUBJECTS = {
+    name: m.SUBJECT for name, m in SUBJECT_MODELS.items() if issubclass(m, paid_contracts.Event)
+}
+REQUEST_SUBJECTS = {name: m.SUBJECT for name, m in SUBJECT_MODELS.items() if name not in EVENT_SUBJECTS}
+"""Request bodies (prompt resolution, run commands): building one means asking its owner."""
+PROMPT_CLIENT = ROOT / "libs/prompt_client/src/paid_prompt_client"
+NOT_A_PUBLISH = frozenset({"isinstance", "issubclass"})
+
+
+@dataclass
+class NatsUse:
+    publishes: set[str] = field(default_factory=set)
+    durables: set[tuple[str, str]] = field(default_factory=set)
+    """(durable name, filter subject)"""
+    serves: set[str] = field(default_factory=set)
+    requests: set[str] = field(default_factory=set)
+    unresolved: list[str] = field(default_factory=list)
+
+    def add(self, other: NatsUse) -> None:
+        self.publishes |= other.publishes
+        self.durables |= other.durables
+        self.serves |= other.serves
+        self.requests |= other.requests
+        self.unresolved += other.unresolved
+
+
+def scan_service(service: str) -> NatsUse:
+    use = NatsUse()
+    for path in sorted((ROOT / "services" / service / "src").rglob("*.py")):
+        source = path.read_text()
+        use.add(scan_source(source, str(path.relative_to(ROOT))))
+        if "PromptClient(" in source:
+            for library_file in sorted(PROMPT_CLIENT.rglob("*.py")):
+                use.add(scan_source(library_file.read_text(), str(library_file.relative_to(ROOT))))
+    return use
+
+
+def scan_source(source: str, where: str) -> NatsUse:
+    return _Scanner(ast.parse(source), where).use
+
+
+def undeclared(use: NatsUse, access: ServiceAccess) -> list[str]:
+    """Every use that `access` does not allow, and every grant that no use needs (least privilege)."""
+    problems = [f"unresolved subject: {item}" for item in use.unresolved]
+    problems += [f"publishes {s}" for s in sorted(use.publishes) if not _covered(s, access.publishes)]
+    problems += [f"requests {s}" for s in sorted(use.requests) if s not in access.requests]
+    problems += [f"serves {s}" for s in sorted(use.serves) if not _covered(s, access.serves)]
+    declared = {(durable.name, durable.subject) for durable in access.durables}
+    problems += [f"consumes {subject} as durable {name}" for name, subject in sorted(use.durables - declared)]
+    problems += [
+        f"grants durable {name} on {subject}, unused" for name, subject in sorted(declared - use.durables)
+    ]
+    problems += [f"grants publish {p}, unused" for p in access.publishes if not _any_match(p, use.publishes)]
+    problems += [f"grants request {s}, unused" for s in access.requests if s not in use.requests]
+    problems += [f"grants serving {p}, unused" for p in access.serves if not _any_match(p, use.serves)]
+    return problems
+
+
+def matches(pattern: str, subject: str) -> bool:
+    """NATS wildcard matching: `*` is one token, `>` one or more trailing tokens."""
+    wanted, parts = pattern.split("."), subject.split(".")
+    for index, token in enumerate(wanted):
+        if token == ">":
+            return len(parts) > index
+        if index >= len(parts) or token not in ("*", parts[index]):
+            return False
+    return len(parts) == len(wanted)
+
+
+def _covered(subject: str, patterns: tuple[str, ...]) -> bool:
+    return any(matches(pattern, subject) for pattern in patterns)
+
+
+def _any_match(pattern: str, used: set[str]) -> bool:
+    return any(matches(pattern, subject) or pattern == subject for subject in used)
+
+
+class _Scanner(ast.NodeVisitor):
+    def __init__(self, tree: ast.Module, where: str) -> None:
+        self.where = where
+        self.use = NatsUse()
+        self.constants = _string_constants(tree)
+        self.subscribe_services: dict[str, str] = {}
+        self.visit(tree)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        name = _called_name(node)
+        if name == "durable_subscribers" and len(node.args) >= 2:
+            self._remember_subscribe(node)
+        elif name == "durable_subscriber":
+            keywords = {keyword.arg: keyword.value for keyword in node.keywords}
+            service, durable_name = self._text(keywords["service"]), self._text(keywords["name"])
+            self.use.durables.add((f"{service}-{durable_name}", self._subject(keywords["subject"])))
+        elif name in self.subscribe_services and len(node.args) >= 2:
+            prefix = self.subscribe_services[name]
+            self.use.durables.add((f"{prefix}-{self._text(node.args[0])}", self._subject(node.args[1])))
+        elif name == "subscriber" and node.args and not any(k.arg == "stream" for k in node.keywords):
+            self.use.serves.add(self._subject(node.args[0]))
+        elif name in ("publish", "request") and node.args and self._names_a_subject(node.args[0]):
+            target = self.use.publishes if name == "publish" else self.use.requests
+            target.add(self._subject(node.args[0]))
+        if name not in NOT_A_PUBLISH:
+            self._events_sent(node)
+        self.generic_visit(node)
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        for value in node.values:
+            if isinstance(value, ast.Name) and value.id in EVENT_SUBJECTS:
+                self.use.publishes.add(EVENT_SUBJECTS[value.id])
+        self.generic_visit(node)
+
+    def _remember_subscribe(self, node: ast.Call) -> None:
+        parent_target = getattr(node, "_assigned_to", None)
+        if parent_target is not None:
+            self.subscribe_services[parent_target] = self._text(node.args[1])
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        if (
+            isinstance(node.value, ast.Call)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
+            node.value._assigned_to = node.targets[0].id  # type: ignore[attr-defined]
+        self.generic_visit(node)
+
+    def _events_sent(self, node: ast.Call) -> None:
+        if isinstance(node.func, ast.Name) and node.func.id in EVENT_SUBJECTS:
+            self.use.publishes.add(EVENT_SUBJECTS[node.func.id])
+        if isinstance(node.func, ast.Name) and node.func.id in REQUEST_SUBJECTS:
+            self.use.requests.add(REQUEST_SUBJECTS[node.func.id])
+        for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
+            if isinstance(argument, ast.Name) and argument.id in EVENT_SUBJECTS:
+                self.use.publishes.add(EVENT_SUBJECTS[argument.id])
+
+    def _names_a_subject(self, node: ast.expr) -> bool:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return True
+        if isinstance(node, ast.Attribute):
+            return node.attr == "SUBJECT" or (
+                isinstance(node.value, ast.Name) and node.value.id == "subjects"
+            )
+        return isinstance(node, ast.Name) and (node.id in self.constants or hasattr(subjects, node.id))
+
+    def _subject(self, node: ast.expr) -> str:
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            owner = node.value.id
+            if node.attr == "SUBJECT" and owner in SUBJECT_MODELS:
+                return str(SUBJECT_MODELS[owner].SUBJECT)
+            if owner == "subjects":
+                return str(getattr(subjects, node.attr))
+        if isinstance(node, ast.Name) and node.id not in self.constants and hasattr(subjects, node.id):
+            return str(getattr(subjects, node.id))
+        return self._text(node)
+
+    def _text(self, node: ast.expr) -> str:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.Name) and node.id in self.constants:
+            return self.constants[node.id]
+        self.use.unresolved.append(f"{self.where}:{node.lineno}: {ast.unparse(node)}")
+        return "?"
+
+
+def _called_name(node: ast.Call) -> str | None:
+    if isinstance(node.func, ast.Name):
+        return node.func.id
+    if isinstance(node.func, ast.Attribute):
+        return node.func.attr
+    return None
+
+
+def _string_constants(tree: ast.Module) -> dict[str, str]:
+    return {
+        target.id: statement.value.value
+        for statement in tree.body
+        if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant)
+        if isinstance(statement.value.value, str)
+        for target in statement.targets
+        if isinstance(target, ast.Name)
+    }

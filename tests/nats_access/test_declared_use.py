@@ -1,0 +1,78 @@
+"""The NATS permissions declared in `paid_contracts.nats_access` are exactly what the services use."""
+
+from __future__ import annotations
+
+import pytest
+
+from paid_contracts.nats_access import ACCESS_BY_SERVICE
+
+from .scan import ROOT, scan_service, scan_source, undeclared
+
+SERVICES = sorted(path.name for path in (ROOT / "services").iterdir() if (path / "pyproject.toml").exists())
+
+
+def test_every_service_has_a_nats_user() -> None:
+    assert sorted(ACCESS_BY_SERVICE) == SERVICES
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_declaration_matches_what_the_service_does(service: str) -> None:
+    use = scan_service(service)
+    assert use.publishes or use.durables  # the scan saw something: it cannot pass by not looking
+    assert undeclared(use, ACCESS_BY_SERVICE[service]) == []
+
+
+EXECUTOR_PUBLISHING_A_BUILD_REQUEST = """
+from paid_contracts import BuildRequested, RunStarted
+
+async def forge(broker, issue):
+    await publish_event(broker, BuildRequested(issue=issue))
+    await publish_event(broker, RunStarted(issue=issue))
+"""
+
+
+def _executor_use_plus(
+    source: str, where: str = "services/executor/src/paid_executor/forged.py"
+) -> list[str]:
+    use = scan_service("executor")
+    use.add(scan_source(source, where))
+    return undeclared(use, ACCESS_BY_SERVICE["executor"])
+
+
+def test_the_check_fails_when_a_service_publishes_an_undeclared_event() -> None:
+    assert _executor_use_plus(EXECUTOR_PUBLISHING_A_BUILD_REQUEST) == [
+        "publishes paid.github.build_requested"
+    ]
+
+
+def test_the_check_fails_on_a_raw_publish_to_an_undeclared_subject() -> None:
+    source = (
+        "from paid_contracts import subjects\n"
+        "async def f(nc):\n"
+        "    await nc.publish(subjects.PLAN_TASK_READY, b'')\n"
+    )
+    assert _executor_use_plus(source) == ["publishes paid.plan.task_ready"]
+
+
+def test_the_check_fails_on_an_undeclared_durable_consumer() -> None:
+    source = (
+        "def register(broker):\n"
+        "    subscribe = durable_subscribers(broker, 'executor')\n"
+        "    @subscribe('plans', subjects.PLAN_CREATED)\n"
+        "    async def on_plan(event): ...\n"
+    )
+    assert _executor_use_plus(source) == ["consumes paid.plan.created as durable executor-plans"]
+
+
+def test_the_check_fails_on_a_subject_it_cannot_read() -> None:
+    source = "async def f(broker, name):\n    @broker.subscriber(f'paid.{name}')\n    async def on(m): ...\n"
+    problems = _executor_use_plus(source, "x.py")
+    assert problems[0].startswith("unresolved subject: x.py:2:")
+
+
+def test_the_check_fails_on_a_grant_nothing_uses() -> None:
+    use = scan_service("planner")
+    use.publishes.discard("paid.plan.completed")
+    use.publishes.discard("paid.plan.created")
+    use.publishes.discard("paid.plan.task_ready")
+    assert undeclared(use, ACCESS_BY_SERVICE["planner"]) == ["grants publish paid.plan.>, unused"]
