@@ -202,6 +202,7 @@ def real_secrets() -> dict[str, str]:
         "PAID_GITHUB_TOKEN": f"ghp_{secrets.token_hex(18)}",
         "PAID_ADMIN_TOKEN": f"paid_{secrets.token_urlsafe(32)}",
         "PAID_SECRETS_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "PAID_EVOLUTION_API_TOKEN": secrets.token_urlsafe(32),
         **{password_variable(user): secrets.token_hex(24) for user in NATS_USERS},
     }
     assert set(REQUIRED.findall(compose_text())) <= set(generated), "deploy/up and this test miss a secret"

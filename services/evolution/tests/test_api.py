@@ -19,13 +19,15 @@ from paid_evolution.decisions import ExperimentSettings
 from paid_evolution.models import RunRecord
 
 CODING = PromptCategory.CODING
+TOKEN = "internal-token-of-the-gateway"
+AS_GATEWAY = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
 async def http(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[httpx.AsyncClient]:
-    app = api.mount(FastAPI(), sessions)
+    app = api.mount(FastAPI(), sessions, token=TOKEN)
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://evolution"
+        transport=httpx.ASGITransport(app=app), base_url="http://evolution", headers=AS_GATEWAY
     ) as client:
         yield client
 
@@ -110,7 +112,7 @@ async def test_an_experiment_shows_each_arms_statistics(
 async def test_a_promotion_is_rolled_back_and_announced(
     sessions: async_sessionmaker[AsyncSession], session: AsyncSession, broker: NatsBroker, project: str
 ) -> None:
-    app = api.mount(FastAPI(), sessions, broker=broker)
+    app = api.mount(FastAPI(), sessions, token=TOKEN, broker=broker)
     candidate = await registry.register_version(
         session,
         category=CODING,
@@ -118,7 +120,9 @@ async def test_a_promotion_is_rolled_back_and_announced(
         variables=("repo", "branch", "number", "title", "body"),
     )
     await registry.activate(session, version_id=candidate.id, project=project, reason="manual")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://evolution") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://evolution", headers=AS_GATEWAY
+    ) as http:
         rolled = await http.post(f"/api/prompts/coding/projects/{project}/rollback")
         again = await http.post(f"/api/prompts/coding/projects/{project}/rollback")
         nothing = await http.post("/api/prompts/coding/projects/nobody/nothing/rollback")
@@ -152,8 +156,10 @@ async def test_approving_an_experiment_that_waits_for_nothing_is_a_conflict(
     experiment = await experiments.start_experiment(
         session, category=CODING, project=project, candidates=[candidate.id], settings=ExperimentSettings()
     )
-    app = api.mount(FastAPI(), sessions)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://evolution") as http:
+    app = api.mount(FastAPI(), sessions, token=TOKEN)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://evolution", headers=AS_GATEWAY
+    ) as http:
         running = await http.post(f"/api/experiments/{experiment.id}/approval", json={"approved": True})
         missing = await http.post("/api/experiments/nope/approval", json={"approved": True})
         malformed = await http.post(f"/api/experiments/{experiment.id}/approval", json={"approved": "maybe"})

@@ -267,8 +267,12 @@ async def test_a_project_that_requires_approval_promotes_only_when_approved(
     async with sessions() as session:
         assert (await registry.active_version(session, category=CODING, project=project)).id == "coding@1"
     experiment_id = await handle.query(PromptEvolutionWorkflow.experiment_id)
-    app = api.mount(FastAPI(), sessions, temporal=env.client)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://evolution") as http:
+    app = api.mount(FastAPI(), sessions, token="internal", temporal=env.client)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://evolution",
+        headers={"Authorization": "Bearer internal"},
+    ) as http:
         answered = await http.post(f"/api/experiments/{experiment_id}/approval", json={"approved": True})
         assert answered.status_code == 200, answered.text
 

@@ -43,11 +43,21 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/api/projects/{owner}/{name}"): V,
     ("POST", "/api/projects"): A,
     ("PATCH", "/api/projects/{owner}/{name}"): A,
+    # Evolution's API, forwarded with the internal token (routers/evolution.py).
+    ("GET", "/api/evolution/prompts"): V,
+    ("GET", "/api/evolution/prompts/{category}/versions"): V,
+    ("GET", "/api/evolution/versions/{version_id}"): V,
+    ("GET", "/api/evolution/versions/{version_id}/diff"): V,
+    ("GET", "/api/evolution/experiments"): V,
+    ("GET", "/api/evolution/experiments/{experiment_id}"): V,
+    ("POST", "/api/evolution/prompts/{category}/projects/{project:path}/rollback"): OP,
+    ("POST", "/api/evolution/experiments/{experiment_id}/approval"): OP,
 }
 BODIES = {
     "/api/runs/{run_id}/instruct": {"text": "use smaller steps"},
     "/api/tokens": {"name": "m", "role": "viewer"},
     "/api/projects/{owner}/{name}": {"poll_interval_seconds": 30},
+    "/api/evolution/experiments/{experiment_id}/approval": {"approved": True},
 }
 
 
@@ -69,6 +79,8 @@ def test_every_route_has_a_row(api_app: FastAPI) -> None:
 async def _call(base: str, method: str, path: str, token: str | None) -> int:
     url = path.replace("{run_id}", "no-such-run").replace("{token_id}", "no-such-token")
     url = url.replace("{owner}", "acme").replace("{name}", "not-registered")
+    url = url.replace("{category}", "coding").replace("{project:path}", "acme/app")
+    url = url.replace("{version_id}", "coding@1").replace("{experiment_id}", "no-such-experiment")
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     async with (
         httpx.AsyncClient(base_url=base, timeout=20) as client,

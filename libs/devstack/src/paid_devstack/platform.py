@@ -7,6 +7,7 @@ Services are launched by their console scripts, never imported, and configured o
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import sys
 from collections.abc import Mapping
@@ -58,6 +59,8 @@ class PaidPlatform:
         self.supervisor = ServiceSupervisor(config.home / "logs")
         self.trace_explorer = PhoenixServer(config.home / "phoenix") if config.trace_explorer else None
         self.http_ports = {name: free_port() for name in config.services}
+        self.evolution_api_token = secrets.token_urlsafe(32)
+        """Shared by evolution (its API answers only this) and the gateway (which serves that API)."""
 
     def start(self, timeout: float = 90.0) -> None:
         if self.trace_explorer is not None:
@@ -124,6 +127,11 @@ class PaidPlatform:
             shared |= self.infra.nats_credentials.service_settings(name)
         if name == "gateway":
             shared["WEBHOOK_SECRETS"] = json.dumps([self.config.webhook_secret])
+            if "evolution" in self.http_ports:
+                shared["EVOLUTION_API_URL"] = self.url("evolution")
+                shared["EVOLUTION_API_TOKEN"] = self.evolution_api_token
+        if name == "evolution":
+            shared["API_TOKEN"] = self.evolution_api_token
         if name == "executor":
             shared["WORKSPACE_ROOT"] = str(self.config.home / "workspaces")
         prefix = f"PAID_{name.upper()}_"

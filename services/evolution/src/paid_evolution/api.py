@@ -1,13 +1,22 @@
-"""Read API for the gateway: prompts, versions, diffs, experiments with their statistics."""
+"""Evolution's API for the gateway: prompts, versions, diffs, experiments with their statistics,
+rollbacks and approvals.
+
+Trust boundary: the caller is the gateway, which serves these routes to the dashboard and the CLI under
+its own API tokens and roles (`/api/evolution/...`). Every route here requires the internal token the
+two services share (`PAID_EVOLUTION_API_TOKEN` = `PAID_GATEWAY_EVOLUTION_API_TOKEN`); without it, or
+while none is configured, the answer is 401. Health and metrics are served apart and reveal no data.
+"""
 
 from __future__ import annotations
 
 import difflib
+import hmac
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from faststream.nats import NatsBroker
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -76,10 +85,24 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(_session)]
+bearer = HTTPBearer(auto_error=False, description="the internal token shared with the gateway")
+
+
+async def _internal_caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> None:
+    expected: str = request.app.state.evolution_api_token
+    presented = credentials.credentials if credentials else ""
+    if not expected or not hmac.compare_digest(presented.encode(), expected.encode()):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "evolution's API answers the gateway only: send its internal token",
+            {"WWW-Authenticate": "Bearer"},
+        )
 
 
 def make_router() -> APIRouter:
-    router = APIRouter(prefix="/api")
+    router = APIRouter(prefix="/api", dependencies=[Depends(_internal_caller)])
 
     @router.get("/prompts")
     async def active_prompts(session: SessionDep) -> list[ActivePublic]:
@@ -215,10 +238,13 @@ def mount(
     app: FastAPI,
     sessions: async_sessionmaker[AsyncSession],
     *,
+    token: str,
     broker: NatsBroker | None = None,
     temporal: Client | None = None,
 ) -> FastAPI:
-    """The read routes need only the database; rollback needs the broker, approval the Temporal client."""
+    """The read routes need only the database; rollback needs the broker, approval the Temporal client.
+    `token`: the internal token callers must present; empty refuses every call."""
+    app.state.evolution_api_token = token
     app.state.evolution_sessions = sessions
     app.state.evolution_broker = broker
     app.state.evolution_temporal = temporal

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from paid_llm import LLMSettings, Provider
@@ -25,6 +25,14 @@ class EvolutionSettings(ServiceSettings):
     llm_api_key: SecretStr = SecretStr("")
     llm_timeout_seconds: float = 300.0
     llm_command: tuple[str, ...] = ()
+    # The internal token the gateway presents on evolution's API (PAID_GATEWAY_EVOLUTION_API_TOKEN there);
+    # empty: the API refuses every call (health and metrics stay open).
+    api_token: str = ""
+
+    @model_validator(mode="after")
+    def _api_token_is_real(self) -> EvolutionSettings:
+        self.require_real_secret("api_token", self.api_token)
+        return self
 
     def llm(self) -> LLMSettings:
         return LLMSettings(

@@ -53,7 +53,9 @@ async def serve(settings: EvolutionSettings) -> None:
         sweep=SweepInput(),
     )
     checks = dependency_checks(broker, engine, client)
-    app = api.mount(health_app(SERVICE, checks), sessions, broker=broker, temporal=client)
+    app = api.mount(
+        health_app(SERVICE, checks), sessions, token=settings.api_token, broker=broker, temporal=client
+    )
     listen = (settings.http_host, settings.http_port)
     await host_service(SERVICE, app, listen=listen, engine=engine, broker=broker, worker=worker)
 

@@ -33,6 +33,10 @@ class GatewaySettings(ServiceSettings):
     secrets_keys: Annotated[list[str], NoDecode] = []
     # The bootstrap admin: accepted as an admin API token, never stored; empty means only stored tokens.
     admin_token: str = ""
+    # Evolution's API, served under /api/evolution with the gateway's roles; the internal token is
+    # evolution's PAID_EVOLUTION_API_TOKEN. Empty: those routes answer 503.
+    evolution_api_url: str = "http://127.0.0.1:8104"
+    evolution_api_token: str = ""
     github_api_url: str = "https://api.github.com"
     github_token: str = ""
     default_poll_interval_seconds: float = Field(default=60.0, gt=0)
@@ -66,6 +70,8 @@ class GatewaySettings(ServiceSettings):
             self.require_real_secret("admin_token", self.admin_token)
             if not self.secrets_keys:
                 raise ValueError("secrets_keys must list at least one Fernet key outside development")
+        if self.evolution_api_token:
+            self.require_real_secret("evolution_api_token", self.evolution_api_token)
         if self.admin_token:
             self.require_real_secret("admin_token", self.admin_token)
             if len(self.admin_token) < 24:

@@ -1,0 +1,122 @@
+"""The gateway serves evolution's API under its own roles and forwards with the internal token.
+
+Evolution is stood in for by a small HTTP server that, like the real one, answers only the internal
+token and records what it was sent (services never import each other; tests/integration drives the
+real pair)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI, HTTPException, Request
+from faststream.nats import NatsBroker
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from paid_devstack import free_port, wait_until_async
+from paid_gateway.app import create_app
+from paid_gateway.auth.tokens import Role
+from paid_gateway.config import GatewaySettings
+from paid_runtime.http import make_server
+from paid_runtime.messaging import publish_event
+
+INTERNAL_TOKEN = "internal-token-shared-with-evolution"
+
+
+class StandInEvolution:
+    def __init__(self) -> None:
+        self.received: list[tuple[str, str, str, bytes]] = []
+        self.app = FastAPI()
+
+        @self.app.api_route("/api/{rest:path}", methods=["GET", "POST"])
+        async def answer(request: Request, rest: str) -> dict[str, Any]:
+            if request.headers.get("authorization") != f"Bearer {INTERNAL_TOKEN}":
+                raise HTTPException(401, "internal token required")
+            self.received.append((request.method, request.url.path, request.url.query, await request.body()))
+            return {"served": rest}
+
+
+@pytest.fixture
+async def evolution() -> AsyncIterator[tuple[StandInEvolution, str]]:
+    stand_in = StandInEvolution()
+    port = free_port()
+    server = make_server(stand_in.app, "127.0.0.1", port)
+    task = asyncio.create_task(server.serve())
+    await wait_until_async(lambda: server.started, timeout=10, what="the stand-in evolution")
+    try:
+        yield stand_in, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def gateway(
+    settings: GatewaySettings, broker: NatsBroker, sessions: async_sessionmaker[AsyncSession], **changes: Any
+) -> httpx.AsyncClient:
+    app = create_app(
+        settings.model_copy(update=changes),
+        publisher=functools.partial(publish_event, broker),
+        sessions=sessions,
+    )
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+
+
+async def test_a_viewer_reads_through_the_gateway_with_the_internal_token_added(
+    api_settings: GatewaySettings,
+    broker: NatsBroker,
+    sessions: async_sessionmaker[AsyncSession],
+    role_tokens: dict[Role, str],
+    evolution: tuple[StandInEvolution, str],
+) -> None:
+    stand_in, url = evolution
+    viewer = {"Authorization": f"Bearer {role_tokens[Role.VIEWER]}"}
+    async with gateway(
+        api_settings, broker, sessions, evolution_api_url=url, evolution_api_token=INTERNAL_TOKEN
+    ) as http:
+        read = await http.get("/api/evolution/experiments", params={"status": "running"}, headers=viewer)
+        refused = await http.post(
+            "/api/evolution/experiments/x/approval", json={"approved": True}, headers=viewer
+        )
+    assert read.status_code == 200, read.text
+    assert read.json() == {"served": "experiments"}
+    assert refused.status_code == 403  # a viewer cannot change what evolution does
+    assert stand_in.received == [("GET", "/api/experiments", "status=running", b"")]
+
+
+async def test_an_operator_rolls_back_a_prompt(
+    api_settings: GatewaySettings,
+    broker: NatsBroker,
+    sessions: async_sessionmaker[AsyncSession],
+    role_tokens: dict[Role, str],
+    evolution: tuple[StandInEvolution, str],
+) -> None:
+    stand_in, url = evolution
+    operator = {"Authorization": f"Bearer {role_tokens[Role.OPERATOR]}"}
+    async with gateway(
+        api_settings, broker, sessions, evolution_api_url=url, evolution_api_token=INTERNAL_TOKEN
+    ) as http:
+        rolled = await http.post("/api/evolution/prompts/coding/projects/acme/app/rollback", headers=operator)
+    assert rolled.status_code == 200, rolled.text
+    assert stand_in.received == [("POST", "/api/prompts/coding/projects/acme/app/rollback", "", b"")]
+
+
+async def test_a_wrong_internal_token_is_the_gateways_fault_not_the_callers(
+    api_settings: GatewaySettings,
+    broker: NatsBroker,
+    sessions: async_sessionmaker[AsyncSession],
+    role_tokens: dict[Role, str],
+    evolution: tuple[StandInEvolution, str],
+) -> None:
+    stand_in, url = evolution
+    admin = {"Authorization": f"Bearer {role_tokens[Role.ADMIN]}"}
+    async with gateway(
+        api_settings, broker, sessions, evolution_api_url=url, evolution_api_token="stale"
+    ) as http:
+        answer = await http.get("/api/evolution/prompts", headers=admin)
+    assert answer.status_code == 502
+    assert stand_in.received == []

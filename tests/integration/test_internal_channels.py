@@ -1,0 +1,42 @@
+"""On the whole stack: evolution's API answers only through the gateway, and NATS only its users."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import nats
+import pytest
+from nats.errors import Error as NatsError
+
+from paid_devstack.sandbox import EmulatedPaid
+
+pytestmark = pytest.mark.integration
+
+
+def test_evolution_answers_the_gateway_not_a_direct_caller(paid: EmulatedPaid, admin_token: str) -> None:
+    direct = httpx.get(f"{paid.platform.url('evolution')}/api/prompts", trust_env=False, timeout=10)
+    health = httpx.get(f"{paid.platform.url('evolution')}/healthz", trust_env=False, timeout=10)
+    through_gateway = httpx.get(
+        f"{paid.platform.url('gateway')}/api/evolution/prompts",
+        headers={"Authorization": f"Bearer {admin_token}"},
+        trust_env=False,
+        timeout=10,
+    )
+    assert direct.status_code == 401
+    assert health.status_code == 200
+    assert through_gateway.status_code == 200, through_gateway.text
+    assert {"category": "coding"}.items() <= through_gateway.json()[0].items()
+
+
+async def test_the_stacks_nats_refuses_a_connection_without_credentials(paid: EmulatedPaid) -> None:
+    with pytest.raises(NatsError, match="Authorization Violation"):
+        await nats.connect(paid.platform.infra.nats_url, allow_reconnect=False, max_reconnect_attempts=0)
+
+
+def test_the_services_broke_no_nats_permission(paid: EmulatedPaid) -> None:
+    """A service doing something its declaration does not allow shows up in nats-server's log."""
+    nats_server = paid.platform.infra.nats
+    assert nats_server is not None
+    log = (nats_server.data_dir / "nats.log").read_text()
+    assert not re.findall(r".*(?:Publish|Subscription) Violation.*", log)
