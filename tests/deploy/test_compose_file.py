@@ -26,7 +26,7 @@ COMPOSE_FILE = DEPLOY / "compose.yml"
 ENV_EXAMPLE = DEPLOY / ".env.example"
 PAID_SERVICES = ("gateway", "poller", "planner", "executor", "evolution")
 INFRA = ("postgres", "nats", "temporal", "phoenix")
-JOBS = ("nats-provision",)
+JOBS = ("provision",)
 """One-shot containers: they run to completion before the services start, so they have no health check."""
 REQUIRED = re.compile(r"\$\{(\w+):\?[^}]*\}")
 ANY_VARIABLE = re.compile(r"\$\{(\w+)")
@@ -118,10 +118,10 @@ def test_services_wait_for_healthy_infrastructure(rendered: Json) -> None:
         depends = rendered["services"][name]["depends_on"]
         for infra in ("postgres", "temporal"):
             assert depends[infra]["condition"] == "service_healthy", f"{name} -> {infra}"
-        # NATS: healthy and its streams provisioned, since services may not create streams.
-        assert depends["nats-provision"]["condition"] == "service_completed_successfully", name
-    provision = rendered["services"]["nats-provision"]["depends_on"]
-    assert provision["nats"]["condition"] == "service_healthy"
+        # NATS and PostgreSQL provisioned (streams, roles), since services may create neither.
+        assert depends["provision"]["condition"] == "service_completed_successfully", name
+    provision = rendered["services"]["provision"]["depends_on"]
+    assert provision["nats"]["condition"] == provision["postgres"]["condition"] == "service_healthy"
 
 
 def test_only_local_images_built_by_deploy(rendered: Json) -> None:
@@ -194,6 +194,14 @@ def test_nats_users_come_from_the_declaration(rendered: Json) -> None:
         assert "paid-admin" not in environment[f"{prefix}URL"]
 
 
+def test_each_service_connects_to_postgres_as_its_own_role(rendered: Json) -> None:
+    provision = rendered["services"]["provision"]["environment"]
+    for service in PAID_SERVICES:
+        url = rendered["services"][service]["environment"][f"PAID_{service.upper()}_DATABASE_URL"]
+        password = provision[f"PAID_DB_{service.upper()}_PASSWORD"]
+        assert url == f"postgresql://paid_{service}:{password}@postgres:5432/paid"
+
+
 def real_secrets() -> dict[str, str]:
     """What deploy/up writes into deploy/.env: .env.example with random values for the required ones."""
     generated = {
@@ -203,6 +211,7 @@ def real_secrets() -> dict[str, str]:
         "PAID_ADMIN_TOKEN": f"paid_{secrets.token_urlsafe(32)}",
         "PAID_SECRETS_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "PAID_EVOLUTION_API_TOKEN": secrets.token_urlsafe(32),
+        **{f"PAID_DB_{service.upper()}_PASSWORD": secrets.token_hex(24) for service in PAID_SERVICES},
         **{password_variable(user): secrets.token_hex(24) for user in NATS_USERS},
     }
     assert set(REQUIRED.findall(compose_text())) <= set(generated), "deploy/up and this test miss a secret"

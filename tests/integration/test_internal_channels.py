@@ -1,14 +1,18 @@
-"""On the whole stack: evolution's API answers only through the gateway, and NATS only its users."""
+"""On the whole stack: evolution's API answers only through the gateway, NATS only its users, and each
+service's database role only its own schema."""
 
 from __future__ import annotations
 
 import re
 
+import asyncpg
 import httpx
 import nats
 import pytest
+from asyncpg.exceptions import InsufficientPrivilegeError
 from nats.errors import Error as NatsError
 
+from paid_devstack.postgres import libpq_url
 from paid_devstack.sandbox import EmulatedPaid
 
 pytestmark = pytest.mark.integration
@@ -40,3 +44,15 @@ def test_the_services_broke_no_nats_permission(paid: EmulatedPaid) -> None:
     assert nats_server is not None
     log = (nats_server.data_dir / "nats.log").read_text()
     assert not re.findall(r".*(?:Publish|Subscription) Violation.*", log)
+
+
+async def test_the_planners_database_role_cannot_read_the_gateways_tables(paid: EmulatedPaid) -> None:
+    """The URL the stack gave the planner (its own role), against tables the gateway really made."""
+    planner = await asyncpg.connect(libpq_url(paid.platform.infra.service_database_url("planner")))
+    try:
+        assert await planner.fetchval("SELECT current_user") == "paid_planner"
+        for table in ("api_tokens", "projects"):
+            with pytest.raises(InsufficientPrivilegeError, match=r"^permission denied for schema gateway$"):
+                await planner.fetch(f"SELECT * FROM gateway.{table}")  # noqa: S608 (a fixed table name)
+    finally:
+        await planner.close()

@@ -2,7 +2,7 @@
 
 Each service connects as its own user (`paid-<service>`), with deny by default: a subject that is not
 listed here is refused by nats-server. Streams are created by the provisioning user (`paid-admin`, used
-by `paid up`, the dev stack, the tests and compose's `nats-provision` job), never by a service; a service
+by `paid up`, the dev stack, the tests and compose's `provision` job), never by a service; a service
 may read the streams' info, create and read its own durable consumers and nothing else of the JetStream
 API (no stream deletion or purge, no other service's consumer).
 

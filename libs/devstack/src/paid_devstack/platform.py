@@ -114,7 +114,7 @@ class PaidPlatform:
         shared: dict[str, str] = {
             "NATS_URL": infra.nats_url,
             "TEMPORAL_TARGET": infra.temporal_target,
-            "DATABASE_URL": infra.sqlalchemy_url,
+            "DATABASE_URL": self.infra.service_database_url(name),
             "HTTP_PORT": str(self.http_ports[name]),
             "GITHUB_API_URL": self.config.github_api_url,
             "GITHUB_TOKEN": self.config.github_token,

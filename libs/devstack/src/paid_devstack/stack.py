@@ -12,12 +12,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from paid_devstack.database_credentials import DatabaseCredentials
 from paid_devstack.endpoints import ENDPOINTS_FILE, InfraEndpoints, default_home
 from paid_devstack.nats import NatsServer
 from paid_devstack.nats_credentials import NatsCredentials
-from paid_devstack.postgres import EmbeddedPostgres, libpq_url
+from paid_devstack.postgres import EmbeddedPostgres, libpq_url, sqlalchemy_async_url
 from paid_devstack.server import LocalServer
 from paid_devstack.temporal import TemporalDevServer
+from paid_runtime.database_roles import provision_roles
 from paid_runtime.messaging import provision_streams
 
 log = logging.getLogger("paid_devstack")
@@ -66,6 +68,8 @@ class InfraStack:
         self._nats_url = nats_url
         self._nats_admin_url = nats_admin_url or nats_url
         self.nats_credentials = None if nats_url else NatsCredentials.generate()
+        self.database_credentials = DatabaseCredentials.generate()
+        """Each service's role (`paid_runtime.database_roles`), created at start with the superuser's URL."""
         self._database_url = libpq_url(database_url) if database_url else None
         self.temporal = (
             None
@@ -127,6 +131,10 @@ class InfraStack:
         """libpq form: postgresql://user@host:port/db."""
         return self.postgres.url if self.postgres else _given(self._database_url)
 
+    def service_database_url(self, service: str) -> str:
+        """SQLAlchemy form, as the service's own role: it owns its schema and reaches no other."""
+        return sqlalchemy_async_url(self.database_credentials.url_for(service, self.database_url))
+
     @property
     def endpoints(self) -> InfraEndpoints:
         return InfraEndpoints(self.temporal_target, self.temporal_ui_url, self.nats_url, self.database_url)
@@ -163,6 +171,7 @@ class InfraStack:
     def _provision(self) -> None:
         """In a thread of its own, so that `start` also works under a running event loop."""
         asyncio.run(provision_streams(self.nats_admin_url))
+        asyncio.run(provision_roles(self.database_url, self.database_credentials.passwords))
 
     def _start_timed(self, server: LocalServer, timeout: float) -> None:
         began = time.monotonic()

@@ -42,7 +42,11 @@ async def migrate(engine: AsyncEngine, *, schema: str, migrations_dir: Path) -> 
     await until_available("PostgreSQL", lambda: _ping(engine))
     async with engine.begin() as conn:
         await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": f"paid:{schema}"})
-        await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        # A service's role owns its schema but may not create schemas (`paid_runtime.database_roles`);
+        # PostgreSQL checks that right even for `CREATE SCHEMA IF NOT EXISTS`, so look first.
+        found = await conn.scalar(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema})
+        if found is None:
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         return await conn.run_sync(_upgrade, schema, migrations_dir)
 
 

@@ -88,7 +88,7 @@ async def ensure_streams(broker: NatsBroker) -> None:
 
 async def provision_streams(admin_url: str) -> None:
     """`ensure_streams` over a connection of its own: what `paid up`, the dev stack and compose's
-    `nats-provision` job run as the provisioning user before the services start."""
+    `provision` job run as the provisioning user before the services start."""
     connection = await nats.connect(admin_url, connect_timeout=5)
     try:
         await _declare_streams(connection.jetstream())

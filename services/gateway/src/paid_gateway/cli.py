@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import signal
 import threading
@@ -18,6 +19,7 @@ from paid_devstack import default_home
 from paid_devstack.platform import PaidPlatform, PlatformConfig
 from paid_gateway import cli_runs
 from paid_gateway.cli_projects import projects_app
+from paid_runtime.database_roles import SERVICE_SCHEMAS, provision_roles
 from paid_runtime.messaging import provision_streams
 
 app = typer.Typer(help="Paid: labeled GitHub issues become pull requests, made by AI coding agents.")
@@ -93,14 +95,33 @@ def demo(home: HomeOption = None) -> None:
     raise typer.Exit(run_demo(console, home))
 
 
-@app.command("provision-streams")
-def provision_streams_command(
+@app.command()
+def provision(
     nats_admin: Annotated[
         str, typer.Option(envvar="PAID_NATS_ADMIN_URL", help="nats://paid-admin:PASSWORD@...")
     ],
+    database_admin: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PAID_DATABASE_ADMIN_URL", help="a superuser's postgresql://...; roles skipped if unset"
+        ),
+    ] = None,
 ) -> None:
-    """Create or update Paid's JetStream streams as the provisioning user; services may not create them."""
+    """Create or update the JetStream streams (services may not) and each service's database role and
+    schema, with passwords from PAID_DB_<SERVICE>_PASSWORD. Idempotent: compose runs it at each start."""
     asyncio.run(provision_streams(nats_admin))
+    if database_admin is not None:
+        passwords = {
+            service: _required_env(f"PAID_DB_{service.upper()}_PASSWORD") for service in SERVICE_SCHEMAS
+        }
+        asyncio.run(provision_roles(database_admin, passwords))
+
+
+def _required_env(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        raise typer.BadParameter(f"{name} is not set")
+    return value
 
 
 def endpoints_table(platform: PaidPlatform) -> Table:
