@@ -44,6 +44,7 @@ def executor_stack(home: Path, executor_env: dict[str, str]) -> Iterator[Executo
     with ExitStack() as stack:
         temporal = stack.enter_context(TemporalDevServer(home / "temporal", headless=True))
         nats = stack.enter_context(NatsServer(home / "nats", sync_always=False))
+        nats.provision_streams()  # services wait for their streams, never create them
         postgres = stack.enter_context(EmbeddedPostgres(home / "postgres"))
         github = stack.enter_context(GitHubEmulator(home / "github"))
         github.add_user(OWNER, TOKEN)

@@ -184,6 +184,7 @@ def main() -> None:
         ):
             github.add_user(OWNER, TOKEN)
             github.create_repository(OWNER, REPO)
+            nats_server.provision_streams()  # the gateway waits for its streams
             env = {
                 **os.environ,
                 "PAID_GATEWAY_HTTP_PORT": str(port),

@@ -20,12 +20,19 @@ pytestmark = pytest.mark.integration
 
 
 def secrets_of(paid: EmulatedPaid) -> frozenset[str]:
-    return frozenset({paid.bot_token, paid.maintainer_token, paid.webhook_secret})
+    """The GitHub credentials, and the internal ones: NATS and database passwords, evolution's API token."""
+    infra = paid.platform.infra
+    internal = {paid.platform.evolution_api_token, *infra.database_credentials.passwords.values()}
+    if infra.nats_credentials is not None:
+        internal |= set(infra.nats_credentials.passwords.values())
+    return frozenset({paid.bot_token, paid.maintainer_token, paid.webhook_secret, *internal})
 
 
 def service_logs(paid: EmulatedPaid) -> dict[str, str]:
-    logs = paid.platform.supervisor.log_dir.glob("*.log")
-    return {str(path): path.read_text(errors="replace") for path in logs}
+    """The services' logs and the servers' (nats-server logs every refused login, PostgreSQL its errors)."""
+    logs = [*paid.platform.supervisor.log_dir.glob("*.log")]
+    logs += [server.process.log_path for server in paid.platform.infra.servers]
+    return {str(path): path.read_text(errors="replace") for path in logs if path.exists()}
 
 
 def github_texts(paid: EmulatedPaid) -> dict[str, str]:
@@ -79,6 +86,7 @@ def test_no_secret_in_any_log_span_event_comment_pull_request_or_commit(
     paid: EmulatedPaid, spans: OtlpSink
 ) -> None:
     known = secrets_of(paid)
+    assert len(known) == 3 + 1 + 5 + 6  # GitHub, evolution's API, a role per service, NATS's users
     emitted = {**service_logs(paid), **github_texts(paid), **nats_events(paid), **spans_text(spans)}
     assert len(emitted) > 20, "the scan must see what the other tests produced"
     leaks = {where: found for where, text in emitted.items() if (found := find_secrets(text, known))}

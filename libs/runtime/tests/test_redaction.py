@@ -8,7 +8,7 @@ import logging
 
 from paid_runtime.logs import JsonFormatter
 from paid_runtime.redaction import REDACTED, find_secrets, redact, register_secret
-from paid_runtime.settings import GitHubSettings
+from paid_runtime.settings import GitHubSettings, ServiceSettings
 
 GITHUB_TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 
@@ -57,3 +57,15 @@ def test_json_log_lines_carry_no_secret() -> None:
     assert all(GITHUB_TOKEN not in json.dumps(line) for line in lines)
     assert lines[0]["msg"] == f"pushing with {REDACTED}"
     assert REDACTED in lines[1]["exc"]
+
+
+def test_the_nats_password_and_the_database_roles_password_are_redacted() -> None:
+    settings = ServiceSettings(
+        nats_user="paid-executor",
+        nats_password="nats-password-of-the-executor",
+        database_url="postgresql+asyncpg://paid_executor:role-password-of-the-executor@db:5432/paid",
+    )
+    line = f"connecting with {settings.nats_password} and role-password-of-the-executor"
+    cleaned = redact(line)
+    assert "nats-password-of-the-executor" not in cleaned
+    assert "role-password-of-the-executor" not in cleaned

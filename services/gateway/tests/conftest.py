@@ -85,6 +85,7 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 @pytest.fixture(scope="session")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
     with NatsServer(tmp_path_factory.mktemp("nats"), sync_always=False) as server:
+        server.provision_streams()  # as `paid up` does: the service processes started here wait for them
         yield server
 
 

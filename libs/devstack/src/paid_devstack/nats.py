@@ -14,7 +14,9 @@ readable by its owner only, since it holds the passwords.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from paid_contracts.nats_access import render_authorization
@@ -23,6 +25,7 @@ from paid_devstack.nats_credentials import NatsCredentials
 from paid_devstack.ports import LOOPBACK, free_port
 from paid_devstack.processes import ManagedProcess, wait_http_ok
 from paid_devstack.server import LocalServer
+from paid_runtime.messaging import provision_streams
 
 
 class NatsServer(LocalServer):
@@ -70,6 +73,12 @@ class NatsServer(LocalServer):
     def admin_url(self) -> str:
         """`url` with the provisioning user's credentials, for tools and tests (not for services)."""
         return self.credentials.admin_url(self.url) if self.credentials else self.url
+
+    def provision_streams(self) -> None:
+        """Paid's streams, as the provisioning user (services wait for them, never create them). In a
+        thread of its own, so that it also works under a running event loop."""
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(asyncio.run, provision_streams(self.admin_url)).result()
 
     @property
     def monitor_url(self) -> str:

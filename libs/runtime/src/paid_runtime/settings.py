@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +39,9 @@ class ServiceSettings(BaseSettings):
                 for item in value if isinstance(value, list | tuple | set) else [value]:
                     if isinstance(item, str):
                         register_secret(item)
+        database_password = urlsplit(self.database_url).password  # each service's role has its own
+        if database_password:
+            register_secret(database_password)
         return self
 
     @model_validator(mode="after")
