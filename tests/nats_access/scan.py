@@ -5,9 +5,13 @@ Evidence, per file:
   dict (the service builds that event to send it), and a subject given to `.publish(...)`;
 - durable consumers: `durable_subscriber(service=..., name=..., subject=...)` and the `subscribe(name,
   subject)` returned by `durable_subscribers(broker, service)`;
-- served subjects: `broker.subscriber(subject, ...)` without a stream (core request-reply);
+- served subjects: `broker.subscriber(subject, ...)` without a stream (core request-reply) and a raw
+  `connection.subscribe(subject)`;
 - requests: a request body (a model with a `SUBJECT` that is not an event) that is built, a subject given
-  to `.request(...)`; a service that makes a `PromptClient` requests what that library requests.
+  to `.request(...)`.
+A service also does what the library modules it imports from do (`from paid_prompt_client import
+PromptClient` brings in the module that defines `PromptClient`, not the whole library); `paid_contracts`
+and `paid_runtime` are the wire format and the plumbing every service shares, not uses of their own.
 
 A subject expression the scan cannot resolve is reported, so the scan never passes by not looking.
 """
@@ -15,7 +19,9 @@ A subject expression the scan cannot resolve is reported, so the scan never pass
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +40,12 @@ EVENT_SUBJECTS = {
 }
 REQUEST_SUBJECTS = {name: m.SUBJECT for name, m in SUBJECT_MODELS.items() if name not in EVENT_SUBJECTS}
 """Request bodies (prompt resolution, run commands): building one means asking its owner."""
-PROMPT_CLIENT = ROOT / "libs/prompt_client/src/paid_prompt_client"
+SHARED_PLUMBING = ("paid_contracts", "paid_runtime")
+OPERATOR_TOOLS = {
+    # `paid demo` follows the run on NATS as the provisioning user of the stack it started (it holds
+    # the stack's admin URL); it is the operator's tool shipped in the gateway's package, not the service.
+    "services/gateway/src/paid_gateway/demo.py",
+}
 NOT_A_PUBLISH = frozenset({"isinstance", "issubclass"})
 
 
@@ -57,13 +68,35 @@ class NatsUse:
 
 def scan_service(service: str) -> NatsUse:
     use = NatsUse()
+    library_files: set[Path] = set()
     for path in sorted((ROOT / "services" / service / "src").rglob("*.py")):
+        if str(path.relative_to(ROOT)) in OPERATOR_TOOLS:
+            continue
         source = path.read_text()
         use.add(scan_source(source, str(path.relative_to(ROOT))))
-        if "PromptClient(" in source:
-            for library_file in sorted(PROMPT_CLIENT.rglob("*.py")):
-                use.add(scan_source(library_file.read_text(), str(library_file.relative_to(ROOT))))
+        library_files |= _library_modules_used(ast.parse(source), own_package=f"paid_{service}")
+    for path in sorted(library_files):
+        use.add(scan_source(path.read_text(), str(path.relative_to(ROOT))))
     return use
+
+
+def _library_modules_used(tree: ast.Module, own_package: str) -> set[Path]:
+    """The files of the first-party library modules that define what `tree` imports by name."""
+    found: set[Path] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom) or not node.module or not node.module.startswith("paid_"):
+            continue
+        package = node.module.split(".")[0]
+        if package in (*SHARED_PLUMBING, own_package):
+            continue
+        module = importlib.import_module(node.module)
+        for alias in node.names:
+            defined_in = getattr(getattr(module, alias.name, None), "__module__", None) or node.module
+            if defined_in.startswith("paid_"):
+                source_file = inspect.getsourcefile(sys.modules[defined_in])
+                if source_file is not None:
+                    found.add(Path(source_file).resolve())
+    return found
 
 
 def scan_source(source: str, where: str) -> NatsUse:
@@ -125,7 +158,9 @@ class _Scanner(ast.NodeVisitor):
         elif name in self.subscribe_services and len(node.args) >= 2:
             prefix = self.subscribe_services[name]
             self.use.durables.add((f"{prefix}-{self._text(node.args[0])}", self._subject(node.args[1])))
-        elif name == "subscriber" and node.args and not any(k.arg == "stream" for k in node.keywords):
+        elif (name == "subscriber" and node.args and not any(k.arg == "stream" for k in node.keywords)) or (
+            name == "subscribe" and node.args and self._names_a_subject(node.args[0])
+        ):
             self.use.serves.add(self._subject(node.args[0]))
         elif name in ("publish", "request") and node.args and self._names_a_subject(node.args[0]):
             target = self.use.publishes if name == "publish" else self.use.requests

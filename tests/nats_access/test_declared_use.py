@@ -76,3 +76,8 @@ def test_the_check_fails_on_a_grant_nothing_uses() -> None:
     use.publishes.discard("paid.plan.created")
     use.publishes.discard("paid.plan.task_ready")
     assert undeclared(use, ACCESS_BY_SERVICE["planner"]) == ["grants publish paid.plan.>, unused"]
+
+
+def test_the_check_fails_on_a_raw_subscription() -> None:
+    source = "async def spy(connection):\n    await connection.subscribe('paid.github.>')\n"
+    assert _executor_use_plus(source) == ["serves paid.github.>"]
