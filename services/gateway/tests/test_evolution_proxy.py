@@ -120,3 +120,28 @@ async def test_a_wrong_internal_token_is_the_gateways_fault_not_the_callers(
         answer = await http.get("/api/evolution/prompts", headers=admin)
     assert answer.status_code == 502
     assert stand_in.received == []
+
+
+async def test_path_parameters_cannot_reach_another_route_of_evolution(
+    api_settings: GatewaySettings,
+    broker: NatsBroker,
+    sessions: async_sessionmaker[AsyncSession],
+    role_tokens: dict[Role, str],
+    evolution: tuple[StandInEvolution, str],
+) -> None:
+    stand_in, url = evolution
+    operator = {"Authorization": f"Bearer {role_tokens[Role.OPERATOR]}"}
+    async with gateway(
+        api_settings, broker, sessions, evolution_api_url=url, evolution_api_token=INTERNAL_TOKEN
+    ) as http:
+        escaped = await http.get("/api/evolution/versions/coding%401%3Fagainst%3Dx", headers=operator)
+        slashed = await http.get("/api/evolution/versions/..%2Fexperiments", headers=operator)
+        traversal = await http.post(
+            "/api/evolution/prompts/coding/projects/acme/%2E%2E/%2E%2E/experiments/x/approval/rollback",
+            headers=operator,
+        )
+    assert escaped.status_code == 200
+    # One opaque path segment, as sent: the `?` stayed in the id rather than becoming a query.
+    assert stand_in.received[0][1:3] == ("/api/versions/coding@1%3Fagainst=x", "")
+    assert (slashed.status_code, traversal.status_code) == (404, 422)
+    assert len(stand_in.received) == 1

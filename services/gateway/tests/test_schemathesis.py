@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+from fastapi import FastAPI, HTTPException, Request
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -33,6 +34,23 @@ EXAMPLES = int(os.environ.get("PAID_FUZZ_EXAMPLES", "15"))
 STREAMS = r"/stream$"  # endless by design: covered by test_api_runs and the authorization matrix
 
 
+EVOLUTION_TOKEN = "internal-token-of-the-fuzzing-gateway"
+
+
+def empty_evolution() -> FastAPI:
+    """Stands in for evolution behind /api/evolution: the gateway's forwarding is what is fuzzed here
+    (evolution's own API has its tests); it answers like evolution with nothing in its registry."""
+    app = FastAPI()
+
+    @app.api_route("/api/{rest:path}", methods=["GET", "POST"])
+    async def nothing_here(request: Request, rest: str) -> None:
+        if request.headers.get("authorization") != f"Bearer {EVOLUTION_TOKEN}":
+            raise HTTPException(401, "internal token required")
+        raise HTTPException(404, f"no such prompt, version or experiment: {rest}")
+
+    return app
+
+
 class ThreadedGateway:
     """The gateway on its own event loop and thread, so that synchronous schemathesis can call it."""
 
@@ -43,6 +61,7 @@ class ThreadedGateway:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._server: Any = None
+        self._evolution: Any = None
 
     @property
     def url(self) -> str:
@@ -59,8 +78,13 @@ class ThreadedGateway:
         broker = make_broker(self.nats_url, "gateway-fuzz")
         await broker.connect()
         await ensure_streams(broker)
+        evolution_port = free_port()
         gateway_settings = GatewaySettings(
-            webhook_secrets=["fuzz-webhook-secret"], admin_token=ADMIN, temporal_target="127.0.0.1:1"
+            webhook_secrets=["fuzz-webhook-secret"],
+            admin_token=ADMIN,
+            temporal_target="127.0.0.1:1",
+            evolution_api_url=f"http://127.0.0.1:{evolution_port}",
+            evolution_api_token=EVOLUTION_TOKEN,
         )
 
         async def publish(event: Any) -> object:
@@ -68,14 +92,15 @@ class ThreadedGateway:
 
         app = create_app(gateway_settings, publisher=publish, sessions=session_factory(engine))
         self._server = make_server(app, "127.0.0.1", self.port)
+        self._evolution = make_server(empty_evolution(), "127.0.0.1", evolution_port)
         try:
-            await self._server.serve()
+            await asyncio.gather(self._server.serve(), self._evolution.serve())
         finally:
             await broker.stop()
             await engine.dispose()
 
     def __exit__(self, *_: object) -> None:
-        self._server.should_exit = True
+        self._server.should_exit = self._evolution.should_exit = True
         self._done.result(timeout=30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)

@@ -9,36 +9,73 @@ then forwards the request with the internal token. Evolution's answer, status in
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 import httpx
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 
-from paid_gateway.auth.deps import require
-from paid_gateway.auth.tokens import Role
+from paid_gateway.auth.deps import Operator, Viewer
 from paid_gateway.config import GatewaySettings
 
 log = logging.getLogger(__name__)
-PREFIX = "/api/evolution"
-ROUTES: tuple[tuple[str, str, Role], ...] = (
-    ("GET", "/prompts", Role.VIEWER),
-    ("GET", "/prompts/{category}/versions", Role.VIEWER),
-    ("GET", "/versions/{version_id}", Role.VIEWER),
-    ("GET", "/versions/{version_id}/diff", Role.VIEWER),
-    ("GET", "/experiments", Role.VIEWER),
-    ("GET", "/experiments/{experiment_id}", Role.VIEWER),
-    ("POST", "/prompts/{category}/projects/{project:path}/rollback", Role.OPERATOR),
-    ("POST", "/experiments/{experiment_id}/approval", Role.OPERATOR),
-)
 FORWARDED_TIMEOUT_SECONDS = 30.0
 
-router = APIRouter(tags=["evolution"])
+router = APIRouter(prefix="/api/evolution", tags=["evolution"])
 
 
-async def forward(request: Request) -> Response:
+@router.get("/prompts")
+async def active_prompts(_: Viewer, request: Request) -> Response:
+    """Active prompt versions per category and project."""
+    return await forward(request, "/prompts")
+
+
+@router.get("/prompts/{category}/versions")
+async def versions(_: Viewer, request: Request, category: str) -> Response:
+    """Every version of a category, with lineage and status."""
+    return await forward(request, f"/prompts/{quote(category, safe='')}/versions")
+
+
+@router.get("/versions/{version_id}")
+async def version(_: Viewer, request: Request, version_id: str) -> Response:
+    return await forward(request, f"/versions/{quote(version_id, safe='')}")
+
+
+@router.get("/versions/{version_id}/diff")
+async def diff(_: Viewer, request: Request, version_id: str) -> Response:
+    """Unified diff from the parent (or `?against=ID`)."""
+    return await forward(request, f"/versions/{quote(version_id, safe='')}/diff")
+
+
+@router.get("/experiments")
+async def experiments(_: Viewer, request: Request) -> Response:
+    """Experiments, newest first (`?project=&status=`)."""
+    return await forward(request, "/experiments")
+
+
+@router.get("/experiments/{experiment_id}")
+async def experiment(_: Viewer, request: Request, experiment_id: str) -> Response:
+    """Arms with samples, mean score, difference to the control, interval and p-value."""
+    return await forward(request, f"/experiments/{quote(experiment_id, safe='')}")
+
+
+@router.post("/prompts/{category}/projects/{project:path}/rollback")
+async def rollback(_: Operator, request: Request, category: str, project: str) -> Response:
+    """Undo the last promotion of a prompt for a project (owner/name)."""
+    if any(part in ("", ".", "..") for part in project.split("/")):  # forwarded as a path: no traversal
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "project must be owner/name")
+    return await forward(request, f"/prompts/{quote(category, safe='')}/projects/{quote(project)}/rollback")
+
+
+@router.post("/experiments/{experiment_id}/approval")
+async def approval(_: Operator, request: Request, experiment_id: str) -> Response:
+    """Answer a winner awaiting approval: `{"approved": true}`."""
+    return await forward(request, f"/experiments/{quote(experiment_id, safe='')}/approval")
+
+
+async def forward(request: Request, path: str) -> Response:
     settings: GatewaySettings = request.app.state.settings
     if not settings.evolution_api_token:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "evolution's API is not configured here")
-    path = "/api" + request.url.path.removeprefix(PREFIX)
     headers = {"Authorization": f"Bearer {settings.evolution_api_token}", "Content-Type": "application/json"}
     try:
         async with httpx.AsyncClient(
@@ -46,7 +83,7 @@ async def forward(request: Request) -> Response:
         ) as client:
             answer = await client.request(
                 request.method,
-                path,
+                f"/api{path}",
                 params=request.query_params,
                 content=await request.body(),
                 headers=headers,
@@ -58,13 +95,3 @@ async def forward(request: Request) -> Response:
         log.error("evolution refused the gateway's internal token: check PAID_GATEWAY_EVOLUTION_API_TOKEN")
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, "evolution refused the gateway")
     return Response(answer.content, answer.status_code, media_type=answer.headers.get("content-type"))
-
-
-for method, path, role in ROUTES:
-    router.add_api_route(
-        PREFIX + path,
-        forward,
-        methods=[method],
-        dependencies=[Depends(require(role))],
-        summary=f"evolution: {method} {path}",
-    )
