@@ -9,6 +9,7 @@ import pytest
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError
+from nats.js.api import ConsumerConfig
 from nats.js.errors import Error as JetStreamError
 
 from paid_contracts import subjects
@@ -205,3 +206,29 @@ async def test_a_service_broker_consumes_and_publishes_as_its_user(
 async def _acked(admin: Client) -> bool:
     consumer = await admin.jetstream().consumer_info("PAID_PLAN", "executor-task-ready")
     return (consumer.num_pending, consumer.num_ack_pending) == (0, 0)
+
+
+async def test_the_executor_cannot_widen_its_own_consumer(
+    server: NatsServer, credentials: NatsCredentials, admin: Client
+) -> None:
+    """Its durable reads build requests only: re-creating it over all of `paid.github.>` (which would
+    show it plans, comments and reactions) is refused, in the filtered form and in the legacy one."""
+    violations = Violations()
+    executor = await connect_as(server, credentials, "executor", violations)
+    js = executor.jetstream()
+    durable = "executor-build-requested"
+    try:
+        wider = ConsumerConfig(name=durable, durable_name=durable, filter_subject="paid.github.>")
+        with pytest.raises((TimeoutError, NatsError, JetStreamError)):
+            await js.add_consumer("PAID_GITHUB", config=wider, timeout=1.0)
+        legacy = ConsumerConfig(durable_name=durable, filter_subject="paid.github.>")
+        with pytest.raises((TimeoutError, NatsError, JetStreamError)):
+            await js.add_consumer("PAID_GITHUB", config=legacy, timeout=1.0)
+        own = ConsumerConfig(
+            name=durable, durable_name=durable, filter_subject=subjects.GITHUB_BUILD_REQUESTED
+        )
+        created = await js.add_consumer("PAID_GITHUB", config=own, timeout=5.0)
+    finally:
+        await executor.close()
+    assert created.config.filter_subject == subjects.GITHUB_BUILD_REQUESTED
+    assert sum("permissions violation" in message.lower() for message in violations.messages) >= 2

@@ -57,9 +57,10 @@ class ServiceAccess:
             consumer = f"{durable.stream}.{durable.name}"
             allowed += [
                 f"{JS_API}.CONSUMER.INFO.{consumer}",
-                f"{JS_API}.CONSUMER.CREATE.{consumer}",
-                f"{JS_API}.CONSUMER.CREATE.{consumer}.>",
-                f"{JS_API}.CONSUMER.DURABLE.CREATE.{consumer}",
+                # Only the form that carries the filter in the subject, so that a service cannot
+                # re-create its own consumer over more of the stream (the legacy DURABLE.CREATE and
+                # the filterless CREATE carry the filter in the body, which permissions cannot see).
+                f"{JS_API}.CONSUMER.CREATE.{consumer}.{durable.subject}",
                 f"{JS_API}.CONSUMER.MSG.NEXT.{consumer}",
                 f"$JS.ACK.{consumer}.>",
                 subjects.dead_letter_subject(durable.subject),

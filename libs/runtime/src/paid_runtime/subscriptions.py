@@ -20,7 +20,10 @@ Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 
 
 def durable_consumer(durable: str, subject: str) -> ConsumerConfig:
+    # `name` too: nats-py then creates it on `$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`, the
+    # form whose subject shows the filter, the only one a service's NATS user may use.
     return ConsumerConfig(
+        name=durable,
         durable_name=durable,
         filter_subject=subject,
         ack_policy=JsAckPolicy.EXPLICIT,
