@@ -6,7 +6,7 @@ by `paid up`, the dev stack, the tests and compose's `provision` job), never by 
 may read the streams' info, create and read its own durable consumers and nothing else of the JetStream
 API (no stream deletion or purge, no other service's consumer).
 
-Replies: a requester's inboxes live under `_INBOX.<user>.` (the client's `inbox_prefix`), which only that
+Replies: a requester's inboxes live under `_INBOX.<login>.` (the client's `inbox_prefix`), which only that
 user may subscribe to; a service that answers requests gets `allow_responses`, which lets it publish
 once to the reply subject of a request it received and nowhere else.
 """
@@ -19,6 +19,7 @@ from paid_contracts import subjects
 from paid_contracts.subjects import STREAM_GITHUB, STREAM_PLAN, STREAM_PROJECT, STREAM_RUN
 
 ADMIN_USER = "paid-admin"
+NEXT_LOGIN_SUFFIX = ".next"
 JS_API = "$JS.API"
 
 
@@ -46,10 +47,6 @@ class ServiceAccess:
     def user(self) -> str:
         return user_for(self.service)
 
-    @property
-    def inbox_prefix(self) -> str:
-        return inbox_prefix_for(self.service)
-
     def publish_allow(self) -> list[str]:
         allowed = [*self.publishes, *self.requests, f"{JS_API}.INFO"]
         allowed += [f"{JS_API}.STREAM.INFO.{stream}" for stream in self.streams()]
@@ -67,8 +64,9 @@ class ServiceAccess:
             ]
         return _unique(allowed)
 
-    def subscribe_allow(self) -> list[str]:
-        return _unique([*self.serves, f"{self.inbox_prefix}.>"])
+    def subscribe_allow(self, login: str | None = None) -> list[str]:
+        """`login`: one of `logins_of(self.user)`, whose inboxes are `_INBOX.<login>.`."""
+        return _unique([*self.serves, f"_INBOX.{login or self.user}.>"])
 
     def streams(self) -> list[str]:
         """The streams this service publishes into or consumes from, which must exist before it starts."""
@@ -83,10 +81,6 @@ class ServiceAccess:
 
 def user_for(service: str) -> str:
     return f"paid-{service}"
-
-
-def inbox_prefix_for(service: str) -> str:
-    return f"_INBOX.{user_for(service)}"
 
 
 def _unique(items: list[str]) -> list[str]:
@@ -152,27 +146,42 @@ ACCESS_BY_SERVICE = {access.service: access for access in SERVICE_ACCESS}
 NATS_USERS: tuple[str, ...] = (ADMIN_USER, *(access.user for access in SERVICE_ACCESS))
 
 
-def render_authorization(passwords: dict[str, str]) -> str:
-    """The `authorization` block of nats-server's config, one user per entry of `NATS_USERS`.
+def logins_of(user: str) -> tuple[str, str]:
+    """A user's two logins, with the same permissions: during a rotation both are accepted (the new
+    password goes to the login not in use, the services move to it, then the old login is removed)."""
+    return user, f"{user}{NEXT_LOGIN_SUFFIX}"
 
-    `passwords` maps each user to its password, written as given: a quoted literal (`"..."`) or a
-    `$VARIABLE` that nats-server reads from its environment (compose). Users without a password are
-    refused here rather than left open.
+
+def render_authorization(passwords: dict[str, str]) -> str:
+    """The `authorization` block of nats-server's config: an entry per login given a password.
+
+    `passwords` maps logins (`logins_of` each of `NATS_USERS`) to passwords, written as given: a quoted
+    literal (`"..."`) or a `$VARIABLE` that nats-server reads from its environment (compose). A user
+    with no login at all, or a login of no user, is refused here rather than left open or ignored.
     """
-    missing = [user for user in NATS_USERS if not passwords.get(user)]
+    missing = [user for user in NATS_USERS if not any(passwords.get(login) for login in logins_of(user))]
     if missing:
         raise ValueError(f"no NATS password for {', '.join(missing)}")
-    entries = [_user_entry(ADMIN_USER, passwords[ADMIN_USER], [">"], [">"], responses=False)]
+    known = {login for user in NATS_USERS for login in logins_of(user)}
+    if unknown := sorted(set(passwords) - known):
+        raise ValueError(f"no such NATS user: {', '.join(unknown)}")
+    entries = [
+        _user_entry(login, passwords[login], [">"], [">"], responses=False)
+        for login in logins_of(ADMIN_USER)
+        if passwords.get(login)
+    ]
     for access in SERVICE_ACCESS:
-        entries.append(
+        entries += [
             _user_entry(
-                access.user,
-                passwords[access.user],
+                login,
+                passwords[login],
                 access.publish_allow(),
-                access.subscribe_allow(),
+                access.subscribe_allow(login),
                 responses=bool(access.serves),
             )
-        )
+            for login in logins_of(access.user)
+            if passwords.get(login)
+        ]
     return "authorization {\n  users = [\n" + ",\n".join(entries) + "\n  ]\n}\n"
 
 

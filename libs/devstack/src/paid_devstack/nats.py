@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -73,6 +75,15 @@ class NatsServer(LocalServer):
     def admin_url(self) -> str:
         """`url` with the provisioning user's credentials, for tools and tests (not for services)."""
         return self.credentials.admin_url(self.url) if self.credentials else self.url
+
+    def reload(self, credentials: NatsCredentials) -> None:
+        """Rewrites the users and has nats-server reload them (SIGHUP): connections of a login that is
+        still listed carry on; those of a removed login are closed. The reload is asynchronous."""
+        self.credentials = credentials
+        self._prepare()
+        if self.process.pid is None:
+            raise RuntimeError("nats-server is not running")
+        os.kill(self.process.pid, signal.SIGHUP)
 
     def provision_streams(self) -> None:
         """Paid's streams, as the provisioning user (services wait for them, never create them). In a

@@ -6,30 +6,50 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from paid_contracts.nats_access import ADMIN_USER, NATS_USERS, render_authorization, user_for
+from paid_contracts.nats_access import ADMIN_USER, NATS_USERS, logins_of, render_authorization, user_for
 
 
 @dataclass(frozen=True)
 class NatsCredentials:
     passwords: dict[str, str]
+    """login -> password; a user has one login, or two while it is being rotated (the later one in use)."""
 
     @classmethod
     def generate(cls) -> NatsCredentials:
         """Fresh random passwords: the stack writes them into nats-server's config at each start."""
         return cls({user: secrets.token_urlsafe(24) for user in NATS_USERS})
 
+    def login(self, user: str) -> str:
+        """The login `user` connects with: the newest of its logins."""
+        return [login for login in self.passwords if login in logins_of(user)][-1]
+
+    def rotated(self, user: str) -> NatsCredentials:
+        """A new password on `user`'s other login, beside the current one: both are accepted until
+        `retired` removes the old one, once every process of that user has moved to the new one."""
+        unused = [login for login in logins_of(user) if login not in self.passwords]
+        if not unused:
+            raise ValueError(f"{user} is already being rotated: retire its old login first")
+        return NatsCredentials({**self.passwords, unused[0]: secrets.token_urlsafe(24)})
+
+    def retired(self, login: str) -> NatsCredentials:
+        user = next(user for user in NATS_USERS if login in logins_of(user))
+        if self.login(user) == login:
+            raise ValueError(f"{login} is {user}'s newest login: rotate before retiring it")
+        return NatsCredentials({name: password for name, password in self.passwords.items() if name != login})
+
     def admin_url(self, url: str) -> str:
         """`url` carrying the provisioning user's credentials (nats-py reads them from the URL)."""
+        login = self.login(ADMIN_USER)
         parts = urlsplit(url)
-        netloc = f"{quote(ADMIN_USER)}:{quote(self.passwords[ADMIN_USER], safe='')}@{parts.hostname}"
+        netloc = f"{quote(login)}:{quote(self.passwords[login], safe='')}@{parts.hostname}"
         if parts.port is not None:
             netloc += f":{parts.port}"
         return urlunsplit(parts._replace(netloc=netloc))
 
     def service_settings(self, service: str) -> dict[str, str]:
         """`NATS_USER` and `NATS_PASSWORD`, to be prefixed with `PAID_<SERVICE>_`."""
-        user = user_for(service)
-        return {"NATS_USER": user, "NATS_PASSWORD": self.passwords[user]}
+        login = self.login(user_for(service))
+        return {"NATS_USER": login, "NATS_PASSWORD": self.passwords[login]}
 
 
 def password_variable(user: str) -> str:
