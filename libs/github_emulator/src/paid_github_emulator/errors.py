@@ -27,6 +27,11 @@ def not_found() -> ApiError:
     return ApiError(404, "Not Found")
 
 
+def not_implemented(method: str, path: str) -> ApiError:
+    """A route the emulator lacks: 501, so a client can tell "not emulated" from GitHub's 404."""
+    return ApiError(501, f"The GitHub emulator does not implement {method} {path}")
+
+
 def bad_credentials() -> ApiError:
     return ApiError(401, "Bad credentials")
 

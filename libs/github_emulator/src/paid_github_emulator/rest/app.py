@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
-from paid_github_emulator.errors import DOCS, ApiError
+from paid_github_emulator.errors import DOCS, ApiError, not_implemented
 from paid_github_emulator.hub import Hub
 from paid_github_emulator.ratelimit import RateLimiter
 from paid_github_emulator.rest import (
@@ -75,9 +75,19 @@ def api_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status)
 
 
-def http_error(_: Request, exc: Exception) -> JSONResponse:
+# No route raises HTTPException itself: a 404 or 405 here means the router found no route for the
+# method and path, which is a gap in the emulator, never a missing resource.
+UNROUTED = frozenset({404, 405})
+
+
+def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return JSONResponse(ApiError(exc.status_code, str(exc.detail)).body(), status_code=exc.status_code)
+    error = (
+        not_implemented(request.method, request.url.path)
+        if exc.status_code in UNROUTED
+        else ApiError(exc.status_code, str(exc.detail))
+    )
+    return JSONResponse(error.body(), status_code=error.status)
 
 
 def invalid_request(_: Request, exc: Exception) -> JSONResponse:
