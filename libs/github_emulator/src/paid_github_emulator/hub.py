@@ -62,6 +62,12 @@ class Hub:
     def issue_json(self, repo: Repo, item: Issue) -> Json:
         return shapes_issues.issue(self.urls, repo, item, self.store.users)
 
+    def webhook_issue_json(self, repo: Repo, item: Issue) -> Json:
+        """The issue as webhook payloads carry it: REST's `closed_by` is not part of it."""
+        shape = self.issue_json(repo, item)
+        del shape["closed_by"]
+        return shape
+
     def pull_json(self, repo: Repo, item: Issue, *, full: bool = True) -> Json:
         return shapes_issues.pull_request(
             self.urls, repo, item, self.store.users, open_issues=self.open_issues(repo), full=full
@@ -112,10 +118,13 @@ class Hub:
             shape["issue"] = self.issue_json(repo, self.issue(repo, event.issue_number))
         return shape
 
-    def emit(self, repo: Repo, event: str, sender: User, payload: dict[str, Any]) -> None:
-        """Queue one delivery per active hook of `repo` that subscribes to `event`."""
+    def emit(
+        self, repo: Repo, event: str, sender: User, payload: dict[str, Any], *, only: Hook | None = None
+    ) -> None:
+        """Queue one delivery per active hook of `repo` that subscribes to `event` (or to `only`)."""
         body = payload | {"repository": self.repo_json(repo, full=False), "sender": self.user_json(sender)}
-        for hook in list(repo.hooks.values()):
+        hooks = [only] if only is not None else list(repo.hooks.values())
+        for hook in hooks:
             if hook.wants(event):
                 self.webhooks.enqueue(hook, repo=repo.full_name, repo_id=repo.id, event=event, payload=body)
 
@@ -128,6 +137,5 @@ class Hub:
             payload = {"action": action, "number": item.number, "pull_request": self.pull_json(repo, item)}
             self.emit(repo, "pull_request", sender, payload | extra)
         else:
-            self.emit(
-                repo, "issues", sender, {"action": action, "issue": self.issue_json(repo, item)} | extra
-            )
+            payload = {"action": action, "issue": self.webhook_issue_json(repo, item)}
+            self.emit(repo, "issues", sender, payload | extra)

@@ -112,7 +112,7 @@ def update_pull(
             changes["title"] = {"from": item.title}
             item.title = title
         if body is not UNSET and body != item.body:
-            changes["body"] = {"from": item.body}
+            changes["body"] = {"from": item.body or ""}  # a string in GitHub's payload, even when empty
             item.body = body
         if base is not None and base != pull.base_ref:
             if hub.git.branch_sha(repo.owner, repo.name, base) is None:
