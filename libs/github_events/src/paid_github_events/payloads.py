@@ -1,4 +1,4 @@
-"""The few fields of GitHub's webhook payloads the gateway reads; everything else is ignored.
+"""The few fields of GitHub's webhook payloads Paid reads; everything else is ignored.
 
 Deliberately narrow and tolerant: GitHub adds fields often, and only these decide what Paid does.
 """
@@ -15,10 +15,6 @@ class _Lenient(BaseModel):
 class Account(_Lenient):
     login: str
     type: str = "User"
-
-    @property
-    def is_bot(self) -> bool:
-        return self.type == "Bot" or self.login.endswith("[bot]")
 
 
 class Repository(_Lenient):

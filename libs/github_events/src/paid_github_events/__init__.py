@@ -1,0 +1,19 @@
+"""GitHub changes (webhook deliveries and REST listings) as Paid's contract events, defined once."""
+
+from paid_github_events.rest import closed_pull, closed_pull_number, labeled_issue_event, listed_comment
+from paid_github_events.rules import Ignored, Origin, is_bot, work_kinds
+from paid_github_events.webhooks import Delivery, delivery_event, repo_ref
+
+__all__ = [
+    "Delivery",
+    "Ignored",
+    "Origin",
+    "closed_pull",
+    "closed_pull_number",
+    "delivery_event",
+    "is_bot",
+    "labeled_issue_event",
+    "listed_comment",
+    "repo_ref",
+    "work_kinds",
+]
