@@ -120,8 +120,8 @@ def test_webhooks_and_polling_yield_the_same_events_with_the_same_ids(tmp_path: 
         "IssueCommented",
         "PullRequestClosed",
     ]
-    assert {event.source for event in pushed} == {TriggerSource.WEBHOOK}
-    assert {event.source for event in polled} == {TriggerSource.POLL}
+    assert {event.model_dump()["source"] for event in pushed} == {TriggerSource.WEBHOOK}
+    assert {event.model_dump()["source"] for event in polled} == {TriggerSource.POLL}
     assert {event.producer for event in polled} == {"poller"}
     closed = next(event for event in polled if type(event).__name__ == "PullRequestClosed")
     assert closed.model_dump()["closes"] == (issue,)
