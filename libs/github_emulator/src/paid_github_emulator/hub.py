@@ -6,6 +6,7 @@ from typing import Any
 
 from paid_github_emulator import shapes, shapes_issues
 from paid_github_emulator.errors import not_found
+from paid_github_emulator.git_history import GitHistory
 from paid_github_emulator.git_repos import GitRepos
 from paid_github_emulator.shapes import Json, Urls
 from paid_github_emulator.state import Comment, Hook, Issue, IssueEvent, Label, Repo, Store, User
@@ -92,6 +93,8 @@ class Hub:
         stats = self.git.diff_stats(repo.owner, repo.name, pull.base_sha, pull.head_sha)
         pull.commits, pull.additions = stats.commits, stats.additions
         pull.deletions, pull.changed_files = stats.deletions, stats.changed_files
+        history = GitHistory(self.git, repo.owner, repo.name)
+        pull.mergeable = history.merged_tree(pull.base_sha, pull.head_sha) is not None
 
     def record_issue_event(
         self, repo: Repo, item: Issue, action: str, actor: User, label: Json | None = None

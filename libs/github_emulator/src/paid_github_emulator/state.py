@@ -52,6 +52,7 @@ class PullDetails:
     additions: int = 0
     deletions: int = 0
     changed_files: int = 0
+    mergeable: bool | None = None  # None until computed, and once merged (as on GitHub)
 
 
 @dataclass

@@ -32,6 +32,8 @@ class PullUpdate(BaseModel):
 
 class MergeBody(BaseModel):
     commit_title: str | None = None
+    commit_message: str | None = None
+    sha: str | None = None
     merge_method: Literal["merge", "squash", "rebase"] = "merge"
 
 
@@ -95,6 +97,16 @@ def merge_pull(
     number: int, hub: HubDep, repo: RepoDep, user: CurrentUser, body: MergeBody | None = None
 ) -> Json:
     require(repo, user, "write")
-    item = pull_ops.merge_pull(hub, repo, user, number)
+    body = body or MergeBody()
+    item = pull_ops.merge_pull(
+        hub,
+        repo,
+        user,
+        number,
+        method=body.merge_method,
+        commit_title=body.commit_title,
+        commit_message=body.commit_message,
+        sha=body.sha,
+    )
     assert item.pull is not None
     return {"sha": item.pull.merge_commit_sha, "merged": True, "message": "Pull Request successfully merged"}
