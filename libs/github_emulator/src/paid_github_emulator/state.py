@@ -116,6 +116,34 @@ class Hook:
 
 
 @dataclass
+class Review:
+    id: int
+    pull_number: int
+    user: str
+    state: str  # REST's words: PENDING, COMMENTED, APPROVED, CHANGES_REQUESTED, DISMISSED
+    body: str
+    commit_id: str
+    submitted_at: datetime | None = None
+
+
+@dataclass
+class ReviewComment:
+    id: int
+    review_id: int
+    pull_number: int
+    user: str
+    body: str
+    path: str
+    line: int
+    side: str  # LEFT (the base's lines) or RIGHT (the head's)
+    commit_id: str
+    diff_hunk: str
+    created_at: datetime
+    updated_at: datetime
+    in_reply_to: int | None = None
+
+
+@dataclass
 class Repo:
     id: int
     owner: str
@@ -131,6 +159,8 @@ class Repo:
     comments: dict[int, Comment] = field(default_factory=dict)
     issue_events: list[IssueEvent] = field(default_factory=list)  # oldest first
     hooks: dict[int, Hook] = field(default_factory=dict)
+    reviews: dict[int, Review] = field(default_factory=dict)
+    review_comments: dict[int, ReviewComment] = field(default_factory=dict)
     permissions: dict[str, Permission] = field(default_factory=dict)  # keyed by lower-cased login
     last_number: int = 0
 
