@@ -123,6 +123,7 @@ def test_rebase_replays_commits_and_a_conflict_is_not_mergeable(world: World) ->
     put_file(world, "main", "other.txt", "moved main\n")
     base = world.emu.branch_sha(world.owner, world.repo, "main")
     head = world.emu.branch_sha(world.owner, world.repo, "r")
+    assert base is not None
     assert (
         api(world).put(f"/pulls/{number}/merge", json={"merge_method": "rebase", "sha": base}).status_code
         == 409
