@@ -15,6 +15,7 @@ from paid_github_emulator.errors import DOCS, ApiError, not_implemented
 from paid_github_emulator.hub import Hub
 from paid_github_emulator.ratelimit import RateLimiter
 from paid_github_emulator.rest import (
+    checks,
     comments_labels,
     git_refs,
     issue_events,
@@ -109,7 +110,18 @@ def create_rest_app(hub: Hub, limiter: RateLimiter) -> FastAPI:
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(HTTPException, http_error)
-    routers = (repos, issue_events, issues, comments_labels, pulls, pull_reviews, repo_files, git_refs, meta)
+    routers = (
+        repos,
+        issue_events,
+        issues,
+        comments_labels,
+        pulls,
+        pull_reviews,
+        repo_files,
+        checks,
+        git_refs,
+        meta,
+    )
     for module in (*routers, sub_issues):
         app.include_router(module.router)
     return app
