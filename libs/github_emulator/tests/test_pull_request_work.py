@@ -4,16 +4,21 @@ an inline review with a reply, and a squash merge that writes a real single-pare
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from github import Auth, Github, GithubException
+from github.CheckRun import CheckRun
 from github.Commit import Commit
 from github.ContentFile import ContentFile
 from github.Repository import Repository
 
+from paid_devstack import wait_until
 from paid_github_emulator.testing import WebhookReceiver
 
 from .conftest import World
+
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
 
 def pygithub_repo(world: World, token: str) -> Repository:
@@ -21,8 +26,21 @@ def pygithub_repo(world: World, token: str) -> Repository:
     return gh.get_repo(f"{world.owner}/{world.repo}")
 
 
-def test_branch_file_pull_review_and_squash_merge(world: World, receiver: WebhookReceiver) -> None:
+def ci_run(world: World, repo: Repository, sha: str) -> CheckRun:
+    """The test CI's finished check run on `sha` (the CI reports asynchronously, as GitHub's do)."""
+
+    def finished() -> bool:
+        completed = world.emu.deliveries(event="check_run", action="completed")
+        return any(json.loads(d.body)["check_run"]["head_sha"] == sha for d in completed)
+
+    wait_until(finished, timeout=120, what=f"the test CI's check run on {sha}")
+    (run,) = repo.get_commit(sha).get_check_runs(check_name="tests")
+    return run
+
+
+def test_branch_file_pull_review_ci_and_squash_merge(world: World, receiver: WebhookReceiver) -> None:
     world.emu.create_hook(world.owner, world.repo, receiver.url, events=["*"])
+    world.emu.enable_test_ci(world.owner, world.repo, [*PYTEST, "test_widgets.py"])
     bot, owner = pygithub_repo(world, world.bot_token), pygithub_repo(world, world.owner_token)
 
     main = bot.get_branch("main")
@@ -47,6 +65,7 @@ def test_branch_file_pull_review_and_squash_merge(world: World, receiver: Webhoo
         world.emu.file_content(world.owner, world.repo, "src/widgets.py", "blue") == "X = 2\nCOLOR = 'blue'\n"
     )
     head = changed["commit"].sha
+    assert ci_run(world, bot, head).conclusion == "failure"  # no test_widgets.py yet
 
     pull = bot.create_pull(base="main", head="blue", title="Make widgets blue", body="Paints them.")
     assert (pull.head.sha, pull.base.sha, pull.head.ref) == (head, main.commit.sha, "blue")
@@ -95,6 +114,23 @@ def test_branch_file_pull_review_and_squash_merge(world: World, receiver: Webhoo
             "Not in the diff", commits[-1], "src/widgets.py", line=40, side="RIGHT"
         )
     assert outside.value.status == 422
+    # The test CI: a failing test, then a push that fixes it.
+    test = "from src.widgets import COLOR\n\n\ndef test_colour():\n    assert COLOR == 'blue!'\n"
+    failing = bot.create_file("test_widgets.py", "Test the colour", test, branch="blue")["commit"].sha
+    red = ci_run(world, bot, failing)
+    assert (red.conclusion, red.output.annotations_count) == ("failure", 1)
+    (where,) = red.get_annotations()
+    assert (where.path, where.start_line, where.annotation_level) == ("test_widgets.py", 5, "failure")
+    assert "1 failed" in red.output.title
+    blob = bot.get_contents("src/widgets.py", ref="blue")
+    assert not isinstance(blob, list)
+    fixed = bot.update_file("src/widgets.py", "Bluer", "X = 2\nCOLOR = 'blue!'\n", blob.sha, branch="blue")
+    green = ci_run(world, bot, fixed["commit"].sha)
+    assert (green.conclusion, green.output.annotations_count) == ("success", 0)
+    assert "1 passed" in green.output.title
+    assert [p.number for p in green.pull_requests] == [pull.number]
+    assert bot.get_pull(pull.number).head.sha == fixed["commit"].sha
+
     approval = reviewed.create_review(event="APPROVE")
     assert [r.state for r in reviewed.get_reviews()][-1] == approval.state == "APPROVED"
 
@@ -105,6 +141,7 @@ def test_branch_file_pull_review_and_squash_merge(world: World, receiver: Webhoo
     assert squash.commit.message.startswith(f"Make widgets blue (#{pull.number})")
     assert bot.get_branch("main").commit.sha == merged.sha != head
     assert world.emu.file_content(world.owner, world.repo, "NOTES.md") == "Widgets are blue.\nAll of them.\n"
+    assert world.emu.file_content(world.owner, world.repo, "src/widgets.py") == "X = 2\nCOLOR = 'blue!'\n"
     after = bot.get_pull(pull.number)
     assert (after.merged, after.merge_commit_sha, after.state) == (True, merged.sha, "closed")
 
@@ -114,6 +151,8 @@ def test_branch_file_pull_review_and_squash_merge(world: World, receiver: Webhoo
         ("create", None),
         ("push", None),
         ("pull_request", "opened"),
+        ("pull_request", "synchronize"),
+        ("check_run", "completed"),
         ("pull_request_review", "submitted"),
         ("pull_request_review_comment", "created"),
     } <= sent

@@ -40,6 +40,18 @@ class GitRepos:
         """`git` in the bare repository; raises GitError with git's message when it fails."""
         return self._git(owner, name, *args, env=env)
 
+    def run_bytes(self, owner: str, name: str, *args: str) -> bytes:
+        """`git` in the bare repository, for binary output (archives)."""
+        result = subprocess.run(
+            ["git", "--git-dir", str(self.path(owner, name)), *args],
+            capture_output=True,
+            env=git_env(),
+            check=False,
+        )
+        if result.returncode != 0:
+            raise GitError(f"git {' '.join(args)}: {result.stderr.decode(errors='replace').strip()}")
+        return result.stdout
+
     def _git(self, owner: str, name: str, *args: str, env: dict[str, str] | None = None) -> str:
         result = subprocess.run(
             ["git", "--git-dir", str(self.path(owner, name)), *args],

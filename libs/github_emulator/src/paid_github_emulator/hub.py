@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from paid_github_emulator import shapes, shapes_issues
@@ -21,6 +22,8 @@ class Hub:
         self.git = git
         self.webhooks = webhooks
         self.urls = urls
+        # Told of every moved ref after its webhooks are queued (the test CI listens here).
+        self.on_ref_moved: Callable[[Repo, str, str | None], None] | None = None
 
     # Lookups: private repositories are invisible (404, as on GitHub) to users without access.
     def repo(self, owner: str, name: str, actor: User | None = None) -> Repo:

@@ -42,6 +42,8 @@ def ref_moved(
     hub.emit(repo, "push", actor, _push_payload(hub, repo, actor, ref, before, after, forced))
     if kind == "branch" and after is not None and before is not None:
         _synchronize(hub, repo, actor, short, before, after)
+    if hub.on_ref_moved is not None:
+        hub.on_ref_moved(repo, ref, after)
 
 
 def _push_payload(

@@ -58,5 +58,6 @@ class GitHubEmulator(Emulator, ThreadedServer):
         return create_app(self)
 
     def on_stopped(self) -> None:
+        self.test_ci.stop()
         self.hub.webhooks.stop()
         self.close_data_dir()
