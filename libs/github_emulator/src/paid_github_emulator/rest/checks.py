@@ -13,7 +13,7 @@ from paid_github_emulator.errors import ApiError, not_found
 from paid_github_emulator.git_history import GitHistory
 from paid_github_emulator.rest.deps import CurrentUser, HubDep, PageDep, RepoDep, require
 from paid_github_emulator.shapes import Json
-from paid_github_emulator.state import Repo
+from paid_github_emulator.state import CheckRun, Repo
 
 router = APIRouter(prefix="/repos/{owner}/{repo}")
 
@@ -64,6 +64,13 @@ def _sha(hub: HubDep, repo: Repo, ref: str) -> str:
     return found
 
 
+def _run(repo: Repo, run_id: int) -> CheckRun:
+    run = repo.check_runs.get(run_id)
+    if run is None:
+        raise not_found()
+    return run
+
+
 @router.post("/check-runs", status_code=status.HTTP_201_CREATED)
 def create_check_run(body: CheckRunWrite, hub: HubDep, repo: RepoDep, user: CurrentUser) -> Json:
     require(repo, user, "write")
@@ -87,18 +94,14 @@ def update_check_run(run_id: int, body: CheckRunWrite, hub: HubDep, repo: RepoDe
 @router.get("/check-runs/{run_id}")
 def get_check_run(run_id: int, hub: HubDep, repo: RepoDep) -> Json:
     with hub.store.lock:
-        run = repo.check_runs.get(run_id)
-        if run is None:
-            raise not_found()
+        run = _run(repo, run_id)
         return checks_ops.run_json(hub, repo, run)
 
 
 @router.get("/check-runs/{run_id}/annotations")
 def list_annotations(run_id: int, hub: HubDep, repo: RepoDep, page: PageDep) -> list[Json]:
     with hub.store.lock:
-        run = repo.check_runs.get(run_id)
-        if run is None:
-            raise not_found()
+        run = _run(repo, run_id)
         return [shapes_checks.annotation(run, item, hub.urls, repo) for item in page.slice(run.annotations)]
 
 

@@ -40,6 +40,13 @@ def history(repo: Repo, hub: HubDep) -> GitHistory:
     return GitHistory(hub.git, repo.owner, repo.name)
 
 
+def existing_ref(git: GitHistory, full: str) -> str:
+    sha = git.refs().get(full)
+    if sha is None:
+        raise ApiError(422, "Reference does not exist")
+    return sha
+
+
 @router.get("/branches")
 def list_branches(hub: HubDep, repo: RepoDep, page: PageDep) -> list[Json]:
     heads = sorted(
@@ -113,9 +120,7 @@ def update_ref(name: str, body: RefUpdate, hub: HubDep, repo: RepoDep, user: Cur
     require(repo, user, "write")
     git, full = history(repo, hub), f"refs/{name}"
     with hub.store.lock:
-        before = git.refs().get(full)
-        if before is None:
-            raise ApiError(422, "Reference does not exist")
+        before = existing_ref(git, full)
         if git.resolve(body.sha) != body.sha:
             raise ApiError(422, "Object does not exist")
         if not body.force and not git.is_ancestor(before, body.sha):
@@ -130,9 +135,7 @@ def delete_ref(name: str, hub: HubDep, repo: RepoDep, user: CurrentUser) -> Resp
     require(repo, user, "write")
     git, full = history(repo, hub), f"refs/{name}"
     with hub.store.lock:
-        before = git.refs().get(full)
-        if before is None:
-            raise ApiError(422, "Reference does not exist")
+        before = existing_ref(git, full)
         git.delete_ref(full)
         push_events.ref_moved(hub, repo, user, full, before=before, after=None)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
