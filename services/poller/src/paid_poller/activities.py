@@ -25,6 +25,7 @@ from paid_poller import repo
 from paid_poller.github import PAGE_SIZE, HttpFactory, Json, RateLimitedError, get_json, read_list
 from paid_poller.models import PolledProject, PollState
 from paid_poller.params import PollRepositoryInput, PollResult
+from paid_poller.pull_polls import read_pull_requests
 from paid_runtime.github_trust import comment_once, decide_trust, refusal_marker, refusal_text
 from paid_runtime.secretbox import SecretBox
 
@@ -60,6 +61,7 @@ class PollerActivities:
             client = self.http(token or self.default_token)
             await cycle.read_issue_events(client)
             await cycle.read_comments(client)
+            await cycle.read_pulls(client)
         except RateLimitedError as limited:
             rate_limited_until = limited.reset_at
             log.warning("%s: rate limit exhausted, waiting until %.0f", key, limited.reset_at)
@@ -178,6 +180,12 @@ class _Cycle:
         latest = max((github_second(str(c["updated_at"])) for c in read.items), default=None)
         self.state.comments_since = max(filter(None, [since, latest]))
         self.state.comments_etag = read.etag
+
+    async def read_pulls(self, client: httpx.AsyncClient) -> None:
+        changed = await read_pull_requests(
+            client, repo=self.repo, path=self.path, state=self.state, producer=PRODUCER, publish=self._publish
+        )
+        self.not_modified = self.not_modified and not changed
 
     async def _publish(self, event: Event) -> None:
         await self.activities.publish(event)
