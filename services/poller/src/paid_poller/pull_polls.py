@@ -30,6 +30,7 @@ async def read_pull_requests(
     """Publishes what changed on open pull requests; returns whether GitHub answered anything new."""
     changed = False
     tracked: dict[str, dict[str, Any]] = {number: dict(seen) for number, seen in state.pulls.items()}
+    state.pulls = tracked  # updated in place below, so progress is saved even if the cycle is interrupted
     read = await read_list(
         client,
         f"{path}/pulls",
@@ -40,6 +41,7 @@ async def read_pull_requests(
     if not read.not_modified:
         changed = True
         tracked = {str(pull["number"]): tracked.get(str(pull["number"]), {}) for pull in read.items}
+        state.pulls = tracked
         for pull in read.items:
             seen = tracked[str(pull["number"])]
             moved = moved_head(repo, pull, seen.get("head"), producer=producer)
@@ -56,7 +58,6 @@ async def read_pull_requests(
         changed |= await _checks(
             client, repo, f"{path}/commits/{seen['head']}/check-runs", seen, baseline, producer, publish
         )
-    state.pulls = tracked
     return changed
 
 
