@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 from githubkit.exception import RequestFailed
 
@@ -19,7 +21,8 @@ def test_timeline_lists_events_comments_and_reviews_in_order(world: World) -> No
     gh.rest.pulls.create_review(owner, repo, number, event="APPROVE", body="")
     world.emu.advance_clock(1)
     gh.rest.pulls.merge(owner, repo, number)
-    timeline = gh.rest.issues.list_events_for_timeline(owner, repo, number).parsed_data
+    # cast: githubkit types this list so that mypy cannot iterate it
+    timeline = cast("list[Any]", gh.rest.issues.list_events_for_timeline(owner, repo, number).parsed_data)
     assert [getattr(entry, "event", None) for entry in timeline] == [
         "labeled",
         "commented",
