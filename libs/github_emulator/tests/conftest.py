@@ -4,12 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from githubkit import GitHub, TokenAuthStrategy
 
 from paid_github_emulator import GitHubEmulator
 from paid_github_emulator.testing import WebhookReceiver
+from paid_github_emulator.webhooks import WebhookDispatcher
+
+from .webhook_schema import schema_errors
+
+
+@pytest.fixture(autouse=True)
+def deliveries_match_githubs_schemas(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Any]]]:
+    """Every delivery any emulator queues during a test validates against the vendored schemas."""
+    sent: list[tuple[str, Any]] = []
+    enqueue = WebhookDispatcher.enqueue
+
+    def recording(self: WebhookDispatcher, hook: Any, *, event: str, payload: Any, **rest: Any) -> str:
+        sent.append((event, payload))
+        return enqueue(self, hook, event=event, payload=payload, **rest)
+
+    monkeypatch.setattr(WebhookDispatcher, "enqueue", recording)
+    yield sent
+    errors = [error for event, payload in sent for error in schema_errors(event, payload)]
+    assert not errors, f"{len(errors)} schema errors in {len(sent)} deliveries:\n" + "\n".join(errors[:30])
 
 
 @dataclass

@@ -96,14 +96,19 @@ def test_pull_request_validation_errors(world: World, tmp_path: Path) -> None:
 def test_merge_moves_base_branch(world: World, tmp_path: Path) -> None:
     checkout = push_branch(world, tmp_path, "feature", world.bot_token)
     world.bot_gh.rest.pulls.create(world.owner, world.repo, title="x", head="feature", base="main")
-    world.owner_gh.rest.pulls.merge(world.owner, world.repo, 1)
+    result = world.owner_gh.rest.pulls.merge(world.owner, world.repo, 1).parsed_data
     merged = world.owner_gh.rest.pulls.get(world.owner, world.repo, 1).parsed_data
     assert merged.merged
     assert merged.state == "closed"
-    assert (
-        world.emu.branch_sha(world.owner, world.repo, "main")
-        == git("rev-parse", "HEAD", cwd=checkout).stdout.strip()
-    )
+    # GitHub's "merge" always writes a merge commit: the old base and the head are its parents.
+    main = world.emu.branch_sha(world.owner, world.repo, "main")
+    assert main == result.sha == world.emu.pulls(world.owner, world.repo)[0]["merge_commit_sha"]
+    head = git("rev-parse", "HEAD", cwd=checkout).stdout.strip()
+    git("fetch", "origin", cwd=checkout)
+    parents = git("rev-list", "--parents", "-n", "1", "origin/main", cwd=checkout).stdout.split()
+    assert parents[0] == main
+    assert parents[2] == head
+    assert parents[1] == git("rev-parse", "HEAD~1", cwd=checkout).stdout.strip()
 
 
 def test_git_auth_rules(world: World, tmp_path: Path) -> None:

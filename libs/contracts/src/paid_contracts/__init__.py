@@ -24,7 +24,13 @@ from paid_contracts.events import (
     WorkRequested,
 )
 from paid_contracts.github import IssueRef, RepoRef
-from paid_contracts.github_events import IssueCommented, PullRequestClosed
+from paid_contracts.github_events import (
+    CheckRunCompleted,
+    IssueCommented,
+    PullRequestClosed,
+    PullRequestHeadMoved,
+    PullRequestReviewed,
+)
 from paid_contracts.planning import PlanCompleted, PlanCreated, PlannedTask
 from paid_contracts.progress import RunOutputAppended
 from paid_contracts.projects import LabelMapping, ProjectRegistered, ProjectSnapshot, ProjectUpdated
@@ -43,6 +49,7 @@ __all__ = [
     "ArmSummary",
     "BuildRequested",
     "CancelRun",
+    "CheckRunCompleted",
     "CommandReply",
     "Correlation",
     "Event",
@@ -65,7 +72,9 @@ __all__ = [
     "PromptResolveReply",
     "PromptResolveRequest",
     "PullRequestClosed",
+    "PullRequestHeadMoved",
     "PullRequestOpened",
+    "PullRequestReviewed",
     "ReactionAction",
     "ReactionChanged",
     "RepoRef",

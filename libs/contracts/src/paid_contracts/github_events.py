@@ -43,4 +43,57 @@ class PullRequestClosed(Event):
     source_id: str
 
 
-EVENTS: tuple[type[Event], ...] = (IssueCommented, PullRequestClosed)
+class PullRequestReviewed(Event):
+    """A review was submitted on a pull request (by a person; Paid's and bots' reviews are not events)."""
+
+    SUBJECT: ClassVar[str] = subjects.GITHUB_PULL_REQUEST_REVIEWED
+    type: Literal["paid.github.pull_request_reviewed"] = "paid.github.pull_request_reviewed"
+    repo: RepoRef
+    number: int = Field(gt=0)
+    review_id: int = Field(gt=0)
+    reviewer: str
+    state: Literal["approved", "changes_requested", "commented"]
+    body: str
+    commit_id: str
+    author_association: str = "NONE"
+    source: TriggerSource
+    source_id: str
+
+
+class PullRequestHeadMoved(Event):
+    """A pull request's head branch moved to a new commit (a push; `pull_request.synchronize`)."""
+
+    SUBJECT: ClassVar[str] = subjects.GITHUB_PULL_REQUEST_HEAD_MOVED
+    type: Literal["paid.github.pull_request_head_moved"] = "paid.github.pull_request_head_moved"
+    repo: RepoRef
+    number: int = Field(gt=0)
+    head_ref: str
+    head_sha: str
+    source: TriggerSource
+    source_id: str
+
+
+class CheckRunCompleted(Event):
+    """A check run finished on a commit; `pull_numbers` are the open pull requests with that head."""
+
+    SUBJECT: ClassVar[str] = subjects.GITHUB_CHECK_RUN_COMPLETED
+    type: Literal["paid.github.check_run_completed"] = "paid.github.check_run_completed"
+    repo: RepoRef
+    check_run_id: int = Field(gt=0)
+    name: str
+    head_sha: str
+    conclusion: str = Field(
+        description="success, failure, neutral, cancelled, timed_out, action_required, ..."
+    )
+    pull_numbers: tuple[int, ...] = ()
+    source: TriggerSource
+    source_id: str
+
+
+EVENTS: tuple[type[Event], ...] = (
+    IssueCommented,
+    PullRequestClosed,
+    PullRequestReviewed,
+    PullRequestHeadMoved,
+    CheckRunCompleted,
+)

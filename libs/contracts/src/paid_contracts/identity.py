@@ -40,6 +40,19 @@ def pull_closed_event_id(owner: str, name: str, number: int, closed_at: str | da
     return f"github:{_repo(owner, name)}#{number}:closed:{github_second(closed_at)}"
 
 
+def review_event_id(owner: str, name: str, number: int, review_id: int) -> str:
+    return f"github:{_repo(owner, name)}#{number}:review:{review_id}"
+
+
+def head_moved_event_id(owner: str, name: str, number: int, head_sha: str) -> str:
+    """A pull request's head reaching a commit (a push to its branch): both paths see the sha."""
+    return f"github:{_repo(owner, name)}#{number}:head:{head_sha}"
+
+
+def check_run_completed_event_id(owner: str, name: str, check_run_id: int) -> str:
+    return f"github:{_repo(owner, name)}:check-run:{check_run_id}:completed"
+
+
 def closing_references(body: str | None) -> tuple[int, ...]:
     """Issue numbers a pull request's body closes (`Closes #3`, `fixes #4`, `Resolved #5`)."""
     return tuple(sorted({int(number) for number in CLOSING_REFERENCE.findall(body or "")}))

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from paid_github_emulator import issue_ops, pull_ops, repo_ops
+from paid_github_emulator.ci import CIConfig, TestCI
 from paid_github_emulator.errors import not_found
 from paid_github_emulator.git_repos import GitRepos
 from paid_github_emulator.hub import Hub
@@ -34,6 +35,8 @@ class Emulator:
             ),
         )
         self.hub = Hub(Store(), git, webhooks, Urls("http://127.0.0.1"))
+        self.test_ci = TestCI(self.hub)
+        self.hub.on_ref_moved = self.test_ci.pushed
 
     # Addresses
     @property
@@ -110,6 +113,19 @@ class Emulator:
         )
         with self.hub.store.lock:
             return self.hub.hook_json(found, hook)
+
+    def enable_test_ci(
+        self,
+        owner: str,
+        repo: str,
+        command: list[str],
+        *,
+        name: str = "tests",
+        timeout: float = 300.0,
+        sandbox: bool = True,
+    ) -> None:
+        """Run `command` in a sandboxed checkout of every pushed branch head, reported as check run `name`."""
+        self.test_ci.configure(self._repo(owner, repo), CIConfig(tuple(command), name, timeout, sandbox))
 
     def set_hooks_active(self, owner: str, repo: str, active: bool) -> None:
         """Turn every hook of the repository off (no deliveries at all) or on again."""
@@ -245,6 +261,7 @@ class Emulator:
             self.hub.git.delete_all()
         self.hub.webhooks.clear()
         self.rate_limiter.reset()
+        self.test_ci.configs.clear()
 
     def _repo(self, owner: str, name: str) -> Repo:
         """The python API sees every repository, private ones included."""

@@ -8,7 +8,7 @@ DOCS = "https://docs.github.com/rest"
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, status: int, message: str, errors: list[Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -25,6 +25,11 @@ class ApiError(Exception):
 
 def not_found() -> ApiError:
     return ApiError(404, "Not Found")
+
+
+def not_implemented(method: str, path: str) -> ApiError:
+    """A route the emulator lacks: 501, so a client can tell "not emulated" from GitHub's 404."""
+    return ApiError(501, f"The GitHub emulator does not implement {method} {path}")
 
 
 def bad_credentials() -> ApiError:

@@ -8,6 +8,8 @@ import binascii
 
 from fastapi import APIRouter, Request, Response
 
+from paid_github_emulator import push_events
+from paid_github_emulator.git_history import GitHistory
 from paid_github_emulator.git_repos import git_env
 from paid_github_emulator.hub import Hub
 from paid_github_emulator.state import User
@@ -57,6 +59,9 @@ async def smart_http(owner: str, name: str, path: str, request: Request) -> Resp
         return Response(f"Permission to {repo.full_name}.git denied to {user.login}.\n", status_code=403)
 
     body = await request.body()
+    receiving = pushing and request.method == "POST"
+    history = GitHistory(hub.git, repo.owner, repo.name)
+    refs_before = history.refs() if receiving else {}
     env = git_env(
         {
             "GIT_PROJECT_ROOT": str(hub.git.root),
@@ -85,7 +90,15 @@ async def smart_http(owner: str, name: str, path: str, request: Request) -> Resp
     if process.returncode != 0 and not output:
         return Response(errors, status_code=500, media_type="text/plain")
     status, headers, content = parse_cgi(output)
-    if pushing and request.method == "POST" and status == 200:
+    if receiving and status == 200 and user is not None:
         with hub.store.lock:
             repo.pushed_at = hub.store.now()
+            refs_after = history.refs()
+            for ref in sorted(refs_before.keys() | refs_after.keys()):
+                before, after = refs_before.get(ref), refs_after.get(ref)
+                if before != after:
+                    forced = (
+                        before is not None and after is not None and not history.is_ancestor(before, after)
+                    )
+                    push_events.ref_moved(hub, repo, user, ref, before=before, after=after, forced=forced)
     return Response(content, status_code=status, headers=headers)

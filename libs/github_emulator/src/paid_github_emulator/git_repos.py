@@ -36,6 +36,22 @@ class GitRepos:
     def path(self, owner: str, name: str) -> Path:
         return self.root / owner / f"{name}.git"
 
+    def run(self, owner: str, name: str, *args: str, env: dict[str, str] | None = None) -> str:
+        """`git` in the bare repository; raises GitError with git's message when it fails."""
+        return self._git(owner, name, *args, env=env)
+
+    def run_bytes(self, owner: str, name: str, *args: str) -> bytes:
+        """`git` in the bare repository, for binary output (archives)."""
+        result = subprocess.run(
+            ["git", "--git-dir", str(self.path(owner, name)), *args],
+            capture_output=True,
+            env=git_env(),
+            check=False,
+        )
+        if result.returncode != 0:
+            raise GitError(f"git {' '.join(args)}: {result.stderr.decode(errors='replace').strip()}")
+        return result.stdout
+
     def _git(self, owner: str, name: str, *args: str, env: dict[str, str] | None = None) -> str:
         result = subprocess.run(
             ["git", "--git-dir", str(self.path(owner, name)), *args],
@@ -122,22 +138,3 @@ class GitRepos:
             additions += int(added) if added.isdigit() else 0
             deletions += int(deleted) if deleted.isdigit() else 0
         return DiffStats(commits, additions, deletions, changed)
-
-    def merge(self, owner: str, name: str, *, base: str, head_sha: str, message: str, author: str) -> str:
-        """Merge `head_sha` into branch `base` (fast-forward when possible); returns the new base sha."""
-        base_sha = self._git(owner, name, "rev-parse", f"refs/heads/{base}").strip()
-        try:
-            self._git(owner, name, "merge-base", "--is-ancestor", base_sha, head_sha)
-            merged = head_sha
-        except GitError:
-            tree = self._git(owner, name, "merge-tree", "--write-tree", base_sha, head_sha).split("\n", 1)[0]
-            identity = {
-                f"GIT_{who}_{what}": value
-                for who in ("AUTHOR", "COMMITTER")
-                for what, value in (("NAME", author), ("EMAIL", f"{author}@users.noreply.localhost"))
-            }
-            merged = self._git(
-                owner, name, "commit-tree", tree, "-p", base_sha, "-p", head_sha, "-m", message, env=identity
-            ).strip()
-        self._git(owner, name, "update-ref", f"refs/heads/{base}", merged, base_sha)
-        return merged

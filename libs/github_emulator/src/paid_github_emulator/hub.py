@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from paid_github_emulator import shapes, shapes_issues
 from paid_github_emulator.errors import not_found
+from paid_github_emulator.git_history import GitHistory
 from paid_github_emulator.git_repos import GitRepos
 from paid_github_emulator.shapes import Json, Urls
 from paid_github_emulator.state import Comment, Hook, Issue, IssueEvent, Label, Repo, Store, User
@@ -20,6 +22,8 @@ class Hub:
         self.git = git
         self.webhooks = webhooks
         self.urls = urls
+        # Told of every moved ref after its webhooks are queued (the test CI listens here).
+        self.on_ref_moved: Callable[[Repo, str, str | None], None] | None = None
 
     # Lookups: private repositories are invisible (404, as on GitHub) to users without access.
     def repo(self, owner: str, name: str, actor: User | None = None) -> Repo:
@@ -62,6 +66,12 @@ class Hub:
     def issue_json(self, repo: Repo, item: Issue) -> Json:
         return shapes_issues.issue(self.urls, repo, item, self.store.users)
 
+    def webhook_issue_json(self, repo: Repo, item: Issue) -> Json:
+        """The issue as webhook payloads carry it: REST's `closed_by` is not part of it."""
+        shape = self.issue_json(repo, item)
+        del shape["closed_by"]
+        return shape
+
     def pull_json(self, repo: Repo, item: Issue, *, full: bool = True) -> Json:
         return shapes_issues.pull_request(
             self.urls, repo, item, self.store.users, open_issues=self.open_issues(repo), full=full
@@ -86,6 +96,8 @@ class Hub:
         stats = self.git.diff_stats(repo.owner, repo.name, pull.base_sha, pull.head_sha)
         pull.commits, pull.additions = stats.commits, stats.additions
         pull.deletions, pull.changed_files = stats.deletions, stats.changed_files
+        history = GitHistory(self.git, repo.owner, repo.name)
+        pull.mergeable = history.merged_tree(pull.base_sha, pull.head_sha) is not None
 
     def record_issue_event(
         self, repo: Repo, item: Issue, action: str, actor: User, label: Json | None = None
@@ -112,10 +124,13 @@ class Hub:
             shape["issue"] = self.issue_json(repo, self.issue(repo, event.issue_number))
         return shape
 
-    def emit(self, repo: Repo, event: str, sender: User, payload: dict[str, Any]) -> None:
-        """Queue one delivery per active hook of `repo` that subscribes to `event`."""
+    def emit(
+        self, repo: Repo, event: str, sender: User, payload: dict[str, Any], *, only: Hook | None = None
+    ) -> None:
+        """Queue one delivery per active hook of `repo` that subscribes to `event` (or to `only`)."""
         body = payload | {"repository": self.repo_json(repo, full=False), "sender": self.user_json(sender)}
-        for hook in list(repo.hooks.values()):
+        hooks = [only] if only is not None else list(repo.hooks.values())
+        for hook in hooks:
             if hook.wants(event):
                 self.webhooks.enqueue(hook, repo=repo.full_name, repo_id=repo.id, event=event, payload=body)
 
@@ -128,6 +143,5 @@ class Hub:
             payload = {"action": action, "number": item.number, "pull_request": self.pull_json(repo, item)}
             self.emit(repo, "pull_request", sender, payload | extra)
         else:
-            self.emit(
-                repo, "issues", sender, {"action": action, "issue": self.issue_json(repo, item)} | extra
-            )
+            payload = {"action": action, "issue": self.webhook_issue_json(repo, item)}
+            self.emit(repo, "issues", sender, payload | extra)

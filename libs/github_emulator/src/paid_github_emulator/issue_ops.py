@@ -114,7 +114,7 @@ def update_issue(
             changes["title"] = {"from": item.title}
             item.title = title
         if body is not UNSET and body != item.body:
-            changes["body"] = {"from": item.body}
+            changes["body"] = {"from": item.body or ""}  # a string in GitHub's payload, even when empty
             item.body = body
         if changes:
             item.updated_at = hub.store.now()
@@ -177,7 +177,7 @@ def _emit_comment(
 ) -> None:
     payload = {
         "action": action,
-        "issue": hub.issue_json(repo, item),
+        "issue": hub.webhook_issue_json(repo, item),
         "comment": hub.comment_json(repo, found),
     }
     hub.emit(repo, "issue_comment", actor, payload | extra)

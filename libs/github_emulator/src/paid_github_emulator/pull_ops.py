@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from paid_github_emulator.errors import ApiError, validation_failed
-from paid_github_emulator.git_repos import GitError
+from paid_github_emulator.git_history import GitHistory
 from paid_github_emulator.hub import Hub
 from paid_github_emulator.issue_ops import UNSET, set_state
 from paid_github_emulator.state import Issue, PullDetails, Repo, User
@@ -112,7 +112,7 @@ def update_pull(
             changes["title"] = {"from": item.title}
             item.title = title
         if body is not UNSET and body != item.body:
-            changes["body"] = {"from": item.body}
+            changes["body"] = {"from": item.body or ""}  # a string in GitHub's payload, even when empty
             item.body = body
         if base is not None and base != pull.base_ref:
             if hub.git.branch_sha(repo.owner, repo.name, base) is None:
@@ -127,8 +127,19 @@ def update_pull(
         return item
 
 
-def merge_pull(hub: Hub, repo: Repo, actor: User, number: int) -> Issue:
-    """Mark a pull request merged and closed, moving the base branch to the head commit (fast-forward)."""
+def merge_pull(
+    hub: Hub,
+    repo: Repo,
+    actor: User,
+    number: int,
+    *,
+    method: str = "merge",
+    commit_title: str | None = None,
+    commit_message: str | None = None,
+    sha: str | None = None,
+) -> Issue:
+    """Merge as GitHub does: a merge commit, one squashed commit, or the head's commits rebased on the base;
+    the base branch moves to the result, and the pull request is closed."""
     with hub.store.lock:
         item = hub.pull(repo, number)
         pull = item.pull
@@ -136,23 +147,42 @@ def merge_pull(hub: Hub, repo: Repo, actor: User, number: int) -> Issue:
         if item.state != "open":
             raise ApiError(405, "Pull Request is not mergeable")
         hub.refresh_pull(repo, item)
-        try:
-            merged_sha = hub.git.merge(
-                repo.owner,
-                repo.name,
-                base=pull.base_ref,
-                head_sha=pull.head_sha,
-                message=f"Merge pull request #{number}\n\n{item.title}",
-                author=actor.login,
-            )
-        except GitError as exc:
-            raise ApiError(405, "Pull Request is not mergeable") from exc
-        pull.merge_commit_sha = merged_sha
+        if sha is not None and sha != pull.head_sha:
+            raise ApiError(409, "Head branch was modified. Review and try the merge again.")
+        history = GitHistory(hub.git, repo.owner, repo.name)
+        base, head = pull.base_sha, pull.head_sha
+        if method == "rebase":
+            merged_sha = history.rebased(base, head, actor.login)
+        else:
+            tree = history.merged_tree(base, head)
+            if tree is not None:
+                squash = method == "squash"
+                title, details = _default_message(history, item, squash=squash)
+                body = details if commit_message is None else commit_message
+                message = f"{commit_title or title}\n\n{body}"
+                parents = [base] if squash else [base, head]
+                merged_sha = history.commit_tree(tree, parents, message.strip(), actor.login)
+            else:
+                merged_sha = None
+        if merged_sha is None:
+            raise ApiError(405, "Pull Request is not mergeable")
+        history.set_ref(f"refs/heads/{pull.base_ref}", merged_sha, old=base)
+        pull.merge_commit_sha, pull.mergeable = merged_sha, None
         now = hub.store.now()
         pull.merged_at, pull.merged_by = now, actor.login
         item.state, item.closed_at, item.updated_at = "closed", now, now
         hub.emit_issue_event(repo, item, "closed", actor)
         return item
+
+
+def _default_message(history: GitHistory, item: Issue, *, squash: bool) -> tuple[str, str]:
+    """GitHub's default title and body of a squash commit or a merge commit."""
+    pull = item.pull
+    assert pull is not None
+    if squash:
+        commits = history.commits_between(pull.base_sha, pull.head_sha)
+        return f"{item.title} (#{item.number})", "\n\n".join(f"* {c.message}" for c in commits)
+    return f"Merge pull request #{item.number} from {history.owner}/{pull.head_ref}", item.title
 
 
 def list_pulls(

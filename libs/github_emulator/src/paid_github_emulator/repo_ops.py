@@ -110,7 +110,7 @@ def create_hook(
             updated_at=now,
         )
         repo.hooks[hook.id] = hook
-        # GitHub pings every new hook; receivers (and tests) see it as the first delivery.
+        # GitHub pings every new hook, and only it; receivers (and tests) see it as the first delivery.
         hub.emit(
             repo,
             "ping",
@@ -120,6 +120,7 @@ def create_hook(
                 "hook_id": hook.id,
                 "hook": hub.hook_json(repo, hook),
             },
+            only=hook,
         )
         return hook
 

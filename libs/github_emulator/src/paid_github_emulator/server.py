@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException
 
 from paid_github_emulator import admin, git_http
 from paid_github_emulator.emulator import Emulator
@@ -12,7 +13,7 @@ from paid_github_emulator.errors import ApiError
 from paid_github_emulator.shapes import Urls
 from paid_threaded_server import ThreadedServer
 
-from .rest.app import api_error, create_rest_app
+from .rest.app import api_error, create_rest_app, http_error
 
 
 def create_app(emulator: Emulator) -> FastAPI:
@@ -20,6 +21,7 @@ def create_app(emulator: Emulator) -> FastAPI:
     app.state.emulator = emulator
     app.state.hub = emulator.hub
     app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(HTTPException, http_error)
     app.mount("/api/v3", create_rest_app(emulator.hub, emulator.rate_limiter))
     app.include_router(admin.router)
     app.include_router(git_http.router)
@@ -56,5 +58,6 @@ class GitHubEmulator(Emulator, ThreadedServer):
         return create_app(self)
 
     def on_stopped(self) -> None:
+        self.test_ci.stop()
         self.hub.webhooks.stop()
         self.close_data_dir()

@@ -152,9 +152,9 @@ def pull_request(
     if full:
         shape |= {
             "merged": pull.merged_at is not None,
-            "mergeable": None,
-            "rebaseable": None,
-            "mergeable_state": "unknown",
+            "mergeable": pull.mergeable,
+            "rebaseable": pull.mergeable,
+            "mergeable_state": {True: "clean", False: "dirty", None: "unknown"}[pull.mergeable],
             "merged_by": simple_user(urls, users[pull.merged_by.lower()]) if pull.merged_by else None,
             "comments": len(item.comment_ids),
             "review_comments": 0,

@@ -52,6 +52,7 @@ class PullDetails:
     additions: int = 0
     deletions: int = 0
     changed_files: int = 0
+    mergeable: bool | None = None  # None until computed, and once merged (as on GitHub)
 
 
 @dataclass
@@ -115,6 +116,74 @@ class Hook:
 
 
 @dataclass
+class Review:
+    id: int
+    pull_number: int
+    user: str
+    state: str  # REST's words: PENDING, COMMENTED, APPROVED, CHANGES_REQUESTED, DISMISSED
+    body: str
+    commit_id: str
+    submitted_at: datetime | None = None
+
+
+@dataclass
+class ReviewComment:
+    id: int
+    review_id: int
+    pull_number: int
+    user: str
+    body: str
+    path: str
+    line: int
+    side: str  # LEFT (the base's lines) or RIGHT (the head's)
+    commit_id: str
+    diff_hunk: str
+    created_at: datetime
+    updated_at: datetime
+    in_reply_to: int | None = None
+
+
+@dataclass
+class CheckSuite:
+    id: int
+    head_sha: str
+    head_branch: str | None
+    app_owner: str  # the emulator stands in one GitHub App per user who writes checks
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass
+class CheckRun:
+    id: int
+    suite_id: int
+    name: str
+    head_sha: str
+    status: str  # queued, in_progress, completed
+    conclusion: str | None
+    started_at: datetime
+    completed_at: datetime | None
+    external_id: str = ""
+    details_url: str | None = None
+    title: str | None = None
+    summary: str | None = None
+    text: str | None = None
+    annotations: list[dict[str, object]] = field(default_factory=list)
+
+
+@dataclass
+class CommitStatus:
+    id: int
+    sha: str
+    state: str  # error, failure, pending, success
+    context: str
+    description: str | None
+    target_url: str | None
+    creator: str
+    created_at: datetime
+
+
+@dataclass
 class Repo:
     id: int
     owner: str
@@ -130,6 +199,11 @@ class Repo:
     comments: dict[int, Comment] = field(default_factory=dict)
     issue_events: list[IssueEvent] = field(default_factory=list)  # oldest first
     hooks: dict[int, Hook] = field(default_factory=dict)
+    reviews: dict[int, Review] = field(default_factory=dict)
+    review_comments: dict[int, ReviewComment] = field(default_factory=dict)
+    check_suites: dict[int, CheckSuite] = field(default_factory=dict)
+    check_runs: dict[int, CheckRun] = field(default_factory=dict)
+    statuses: list[CommitStatus] = field(default_factory=list)  # oldest first
     permissions: dict[str, Permission] = field(default_factory=dict)  # keyed by lower-cased login
     last_number: int = 0
 

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import httpx
 
+from paid_contracts.markers import PAID_MARKER_PREFIX
+
 WRITE_ROLES = frozenset({"admin", "maintain", "write"})
-MARKER_PREFIX = "<!-- paid:untrusted-trigger "
+MARKER_PREFIX = f"{PAID_MARKER_PREFIX}untrusted-trigger "
 
 
 class GitHubUnavailableError(Exception):

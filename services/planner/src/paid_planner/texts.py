@@ -5,21 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from paid_contracts import IssueRef
+from paid_contracts.markers import paid_marker, written_by_paid
 from paid_planner.params import SubIssue, TaskStatus
 from paid_planner.plan_schema import PlanDraft, TaskDraft
 
 
 def comment_marker(plan_id: str, key: str) -> str:
-    return f"<!-- paid:plan={plan_id}:{key} -->"
+    return paid_marker(f"plan={plan_id}:{key}")
 
 
 def task_marker(plan_id: str, task_id: str) -> str:
-    return f"<!-- paid:plan={plan_id}:task={task_id} -->"
+    return paid_marker(f"plan={plan_id}:task={task_id}")
 
 
 def is_paid_text(body: str) -> bool:
     """Whether Paid wrote it (so the planner never takes its own comment for an answer)."""
-    return "<!-- paid:" in body
+    return written_by_paid(body)
 
 
 def questions_text(questions: Sequence[str], *, label: str) -> str:

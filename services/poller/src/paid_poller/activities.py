@@ -20,14 +20,17 @@ from temporalio import activity
 
 from paid_contracts import Event, LabelMapping, RepoRef, WorkRequested
 from paid_contracts.identity import github_second
-from paid_poller import changes, repo
+from paid_github_events import closed_pull, closed_pull_number, labeled_issue_event, listed_comment
+from paid_poller import repo
 from paid_poller.github import PAGE_SIZE, HttpFactory, Json, RateLimitedError, get_json, read_list
 from paid_poller.models import PolledProject, PollState
 from paid_poller.params import PollRepositoryInput, PollResult
+from paid_poller.pull_polls import read_pull_requests
 from paid_runtime.github_trust import comment_once, decide_trust, refusal_marker, refusal_text
 from paid_runtime.secretbox import SecretBox
 
 log = logging.getLogger(__name__)
+PRODUCER = "poller"
 Publisher = Callable[[Event], Awaitable[object]]
 
 
@@ -58,6 +61,7 @@ class PollerActivities:
             client = self.http(token or self.default_token)
             await cycle.read_issue_events(client)
             await cycle.read_comments(client)
+            await cycle.read_pulls(client)
         except RateLimitedError as limited:
             rate_limited_until = limited.reset_at
             log.warning("%s: rate limit exhausted, waiting until %.0f", key, limited.reset_at)
@@ -122,14 +126,14 @@ class _Cycle:
         self.state.events_etag = read.etag
 
     async def _handle_issue_event(self, client: httpx.AsyncClient, event: Json) -> None:
-        work = changes.work_requested(self.repo, event, self.labels)
+        work = labeled_issue_event(self.repo, event, self.labels, producer=PRODUCER)
         if work is not None:
             await self._trigger(client, work)
             return
-        number = changes.closed_pull_number(event)
+        number = closed_pull_number(event)
         if number is not None:
             pull = await get_json(client, f"{self.path}/pulls/{number}")
-            closed = changes.pull_request_closed(self.repo, event, pull)
+            closed = closed_pull(self.repo, event, pull, producer=PRODUCER)
             if closed is not None:
                 await self._publish(closed)
 
@@ -169,13 +173,19 @@ class _Cycle:
             if self.state.max_comment_id is not None and int(comment["id"]) <= self.state.max_comment_id:
                 continue  # handled before (GitHub's `since` is inclusive), or an edit of an old comment
             if github_second(str(comment["created_at"])) >= baseline:
-                commented = changes.issue_commented(self.repo, comment)
+                commented = listed_comment(self.repo, comment, producer=PRODUCER)
                 if commented is not None:
                     await self._publish(commented)
             self.state.max_comment_id = int(comment["id"])
         latest = max((github_second(str(c["updated_at"])) for c in read.items), default=None)
         self.state.comments_since = max(filter(None, [since, latest]))
         self.state.comments_etag = read.etag
+
+    async def read_pulls(self, client: httpx.AsyncClient) -> None:
+        changed = await read_pull_requests(
+            client, repo=self.repo, path=self.path, state=self.state, producer=PRODUCER, publish=self._publish
+        )
+        self.not_modified = self.not_modified and not changed
 
     async def _publish(self, event: Event) -> None:
         await self.activities.publish(event)

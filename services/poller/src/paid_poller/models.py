@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Column
 from sqlalchemy.dialects.postgresql import JSONB
@@ -33,7 +34,7 @@ class PollState(SQLModel, table=True):
     `last_event_id`: the newest Issue Events API entry handled (ids only grow). `comments_since`:
     the `updated_at` of the newest comment read, sent as `since` (which GitHub applies as >=), with
     `max_comment_id` to skip comments already handled in that same second. Changes older than
-    `baseline_at` (when polling began) are history, not triggers.
+    `baseline_at` (when polling began) are history, not triggers. `pulls`: see `pull_polls`.
     """
 
     __tablename__ = "poll_state"
@@ -47,3 +48,6 @@ class PollState(SQLModel, table=True):
     comments_since: str | None = None
     max_comment_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     last_polled_at: datetime
+    pulls_etag: str | None = None
+    # Open pull request number -> head last seen, newest review id, published check runs, ETags.
+    pulls: dict[str, dict[str, Any]] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))

@@ -11,26 +11,23 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
-from paid_github_emulator.errors import DOCS, ApiError
+from paid_github_emulator.errors import DOCS, ApiError, not_implemented
 from paid_github_emulator.hub import Hub
 from paid_github_emulator.ratelimit import RateLimiter
 from paid_github_emulator.rest import (
+    checks,
     comments_labels,
+    git_refs,
     issue_events,
     issues,
+    meta,
+    pull_reviews,
     pulls,
     repo_files,
     repos,
     sub_issues,
 )
-from paid_github_emulator.rest.deps import bearer_token
-
-
-def rate_key(hub: Hub, request: Request) -> str:
-    token = bearer_token(request)
-    if token and hub.store.user_for_token(token):
-        return token
-    return f"anonymous:{request.client.host if request.client else 'unknown'}"
+from paid_github_emulator.rest.deps import rate_key
 
 
 def etag_matches(header: str, etag: str) -> bool:
@@ -62,7 +59,9 @@ class RateLimitAndETag(BaseHTTPMiddleware):
                 headers.pop("content-length", None)
                 headers.pop("content-type", None)
                 return Response(status_code=304, headers=headers | limiter.peek(key).headers())
-        headers |= limiter.consume(key).headers()
+        # As on GitHub, reading /rate_limit does not count against the limit.
+        counts = not request.url.path.rstrip("/").endswith("/rate_limit")
+        headers |= (limiter.consume(key) if counts else limiter.peek(key)).headers()
         headers["x-github-media-type"] = "github.v3; format=json"
         headers["x-github-api-version-selected"] = request.headers.get("x-github-api-version", "2022-11-28")
         return Response(
@@ -75,9 +74,19 @@ def api_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status)
 
 
-def http_error(_: Request, exc: Exception) -> JSONResponse:
+# No route raises HTTPException itself: a 404 or 405 here means the router found no route for the
+# method and path, which is a gap in the emulator, never a missing resource.
+UNROUTED = frozenset({404, 405})
+
+
+def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return JSONResponse(ApiError(exc.status_code, str(exc.detail)).body(), status_code=exc.status_code)
+    error = (
+        not_implemented(request.method, request.url.path)
+        if exc.status_code in UNROUTED
+        else ApiError(exc.status_code, str(exc.detail))
+    )
+    return JSONResponse(error.body(), status_code=error.status)
 
 
 def invalid_request(_: Request, exc: Exception) -> JSONResponse:
@@ -101,6 +110,18 @@ def create_rest_app(hub: Hub, limiter: RateLimiter) -> FastAPI:
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(HTTPException, http_error)
-    for module in (repos, issue_events, issues, comments_labels, pulls, repo_files, sub_issues):
+    routers = (
+        repos,
+        issue_events,
+        issues,
+        comments_labels,
+        pulls,
+        pull_reviews,
+        repo_files,
+        checks,
+        git_refs,
+        meta,
+    )
+    for module in (*routers, sub_issues):
         app.include_router(module.router)
     return app

@@ -36,6 +36,14 @@ def current_user(request: Request, hub: HubDep) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
+def rate_key(hub: Hub, request: Request) -> str:
+    """Whose counter a request moves: its token's, or its address's when anonymous."""
+    token = bearer_token(request)
+    if token and hub.store.user_for_token(token):
+        return token
+    return f"anonymous:{request.client.host if request.client else 'unknown'}"
+
+
 def addressed_repo(owner: str, repo: str, hub: HubDep, user: CurrentUser) -> Repo:
     return hub.repo(owner, repo, user)
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query
 from paid_github_emulator.errors import not_found
 from paid_github_emulator.rest.deps import HubDep, PageDep, RepoDep
 from paid_github_emulator.shapes import Json
+from paid_github_emulator.shapes_reviews import review
 
 router = APIRouter(prefix="/repos/{owner}/{repo}/issues")
 
@@ -60,3 +61,29 @@ def list_issue_events(number: int, hub: HubDep, repo: RepoDep, page: PageDep) ->
         hub.issue(repo, number)
         events = [event for event in repo.issue_events if event.issue_number == number]
         return page.slice([hub.issue_event_json(repo, event, with_issue=False) for event in events])
+
+
+@router.get("/{number}/timeline")
+def list_timeline(number: int, hub: HubDep, repo: RepoDep, page: PageDep) -> list[Json]:
+    """Issue events, comments (`commented`) and, on pull requests, submitted reviews (`reviewed`),
+    oldest first."""
+    with hub.store.lock:
+        item = hub.issue(repo, number)
+        entries: list[tuple[datetime, int, Json]] = [
+            (e.created_at, e.id, hub.issue_event_json(repo, e, with_issue=False))
+            for e in repo.issue_events
+            if e.issue_number == number
+        ]
+        for comment_id in item.comment_ids:
+            comment = repo.comments[comment_id]
+            shape = hub.comment_json(repo, comment) | {
+                "event": "commented",
+                "actor": hub.user_json(hub.user(comment.user)),
+            }
+            entries.append((comment.created_at, comment.id, shape))
+        for found in repo.reviews.values():
+            if found.pull_number == number and found.submitted_at is not None:
+                shape = review(hub.urls, repo, found, hub.store.users) | {"event": "reviewed"}
+                entries.append((found.submitted_at, found.id, shape))
+        entries.sort(key=lambda entry: (entry[0], entry[1]))
+        return page.slice([shape for _, _, shape in entries])

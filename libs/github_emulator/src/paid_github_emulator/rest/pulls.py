@@ -7,7 +7,8 @@ from typing import Literal
 from fastapi import APIRouter, status
 from pydantic import BaseModel
 
-from paid_github_emulator import issue_ops, pull_ops
+from paid_github_emulator import issue_ops, pull_ops, shapes_git
+from paid_github_emulator.git_history import GitHistory
 from paid_github_emulator.rest.deps import CurrentUser, HubDep, PageDep, RepoDep, require
 from paid_github_emulator.shapes import Json
 
@@ -32,6 +33,8 @@ class PullUpdate(BaseModel):
 
 class MergeBody(BaseModel):
     commit_title: str | None = None
+    commit_message: str | None = None
+    sha: str | None = None
     merge_method: Literal["merge", "squash", "rebase"] = "merge"
 
 
@@ -70,6 +73,26 @@ def get_pull(number: int, hub: HubDep, repo: RepoDep) -> Json:
         return hub.pull_json(repo, item)
 
 
+@router.get("/{number}/commits")
+def list_pull_commits(number: int, hub: HubDep, repo: RepoDep, page: PageDep) -> list[Json]:
+    with hub.store.lock:
+        pull = hub.pull(repo, number).pull
+        assert pull is not None
+        commits = GitHistory(hub.git, repo.owner, repo.name).commits_between(pull.base_sha, pull.head_sha)
+        return [shapes_git.commit(hub.urls, repo, item, hub.store.users) for item in page.slice(commits)]
+
+
+@router.get("/{number}/files")
+def list_pull_files(number: int, hub: HubDep, repo: RepoDep, page: PageDep) -> list[Json]:
+    with hub.store.lock:
+        item = hub.pull(repo, number)
+        hub.refresh_pull(repo, item)
+        pull = item.pull
+        assert pull is not None
+        files = GitHistory(hub.git, repo.owner, repo.name).changed_files(pull.base_sha, pull.head_sha)
+        return [shapes_git.changed_file(hub.urls, repo, pull.head_sha, f) for f in page.slice(files)]
+
+
 @router.patch("/{number}")
 def update_pull(number: int, body: PullUpdate, hub: HubDep, repo: RepoDep, user: CurrentUser) -> Json:
     with hub.store.lock:
@@ -95,6 +118,16 @@ def merge_pull(
     number: int, hub: HubDep, repo: RepoDep, user: CurrentUser, body: MergeBody | None = None
 ) -> Json:
     require(repo, user, "write")
-    item = pull_ops.merge_pull(hub, repo, user, number)
+    body = body or MergeBody()
+    item = pull_ops.merge_pull(
+        hub,
+        repo,
+        user,
+        number,
+        method=body.merge_method,
+        commit_title=body.commit_title,
+        commit_message=body.commit_message,
+        sha=body.sha,
+    )
     assert item.pull is not None
     return {"sha": item.pull.merge_commit_sha, "merged": True, "message": "Pull Request successfully merged"}

@@ -12,6 +12,10 @@ from paid_github_emulator.shapes import Json
 router = APIRouter(prefix="/repos/{owner}/{repo}/issues/{number}")
 
 
+class SubIssueRemove(BaseModel):
+    sub_issue_id: int
+
+
 class SubIssueAdd(BaseModel):
     sub_issue_id: int
     replace_parent: bool = False
@@ -43,3 +47,28 @@ def add_sub_issue(number: int, body: SubIssueAdd, hub: HubDep, repo: RepoDep, us
         child.parent = number
         parent.sub_issues.append(child.number)
         return hub.issue_json(repo, child)
+
+
+@router.delete("/sub_issue")
+def remove_sub_issue(
+    number: int, body: SubIssueRemove, hub: HubDep, repo: RepoDep, user: CurrentUser
+) -> Json:
+    """Detach a sub-issue; GitHub answers with the sub-issue, which no longer has a parent."""
+    require(repo, user, "triage")
+    with hub.store.lock:
+        parent = repo.issues.get(number)
+        child = next((item for item in repo.issues.values() if item.id == body.sub_issue_id), None)
+        if parent is None or child is None or child.parent != number:
+            raise not_found()
+        parent.sub_issues.remove(child.number)
+        child.parent = None
+        return hub.issue_json(repo, child)
+
+
+@router.get("/parent")
+def get_parent(number: int, hub: HubDep, repo: RepoDep) -> Json:
+    with hub.store.lock:
+        child = repo.issues.get(number)
+        if child is None or child.parent is None:
+            raise not_found()
+        return hub.issue_json(repo, repo.issues[child.parent])

@@ -12,6 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from paid_contracts import PullRequestOpened, RunOutcome
+from paid_contracts.markers import paid_marker
 from paid_executor import repo
 from paid_executor.activities.deps import PRODUCER, ExecutorDeps, GitHubClient, github_failure
 from paid_executor.activities.runs import correlation
@@ -24,11 +25,11 @@ PAGE_SIZE = 100
 
 
 def pr_marker(run_id: str) -> str:
-    return f"<!-- paid:run={run_id} -->"
+    return paid_marker(f"run={run_id}")
 
 
 def result_marker(run_id: str) -> str:
-    return f"<!-- paid:run={run_id}:result -->"
+    return paid_marker(f"run={run_id}:result")
 
 
 class GitHubActivities:
@@ -177,7 +178,7 @@ class GitHubActivities:
             raise github_failure(error, f"commenting on {run.issue.key}") from error
 
 
-FINAL_MARK = "<!-- paid:final -->"
+FINAL_MARK = paid_marker("final")
 FENCE = "~~~~"
 
 

@@ -1,4 +1,4 @@
-"""The few fields of GitHub's webhook payloads the gateway reads; everything else is ignored.
+"""The few fields of GitHub's webhook payloads Paid reads; everything else is ignored.
 
 Deliberately narrow and tolerant: GitHub adds fields often, and only these decide what Paid does.
 """
@@ -15,10 +15,6 @@ class _Lenient(BaseModel):
 class Account(_Lenient):
     login: str
     type: str = "User"
-
-    @property
-    def is_bot(self) -> bool:
-        return self.type == "Bot" or self.login.endswith("[bot]")
 
 
 class Repository(_Lenient):
@@ -83,3 +79,56 @@ class PullRequestClosedPayload(_Lenient):
     pull_request: PullRequest
     repository: Repository
     sender: Account
+
+
+class Review(_Lenient):
+    id: int
+    user: Account
+    body: str | None = None
+    commit_id: str
+    state: str
+    author_association: str = "NONE"
+
+
+class PullRequestNumber(_Lenient):
+    number: int
+
+
+class PullRequestReviewSubmitted(_Lenient):
+    """`X-GitHub-Event: pull_request_review`, `action: submitted`."""
+
+    review: Review
+    pull_request: PullRequestNumber
+    repository: Repository
+
+
+class Head(_Lenient):
+    ref: str
+    sha: str
+
+
+class SynchronizedPull(_Lenient):
+    number: int
+    head: Head
+
+
+class PullRequestSynchronize(_Lenient):
+    """`X-GitHub-Event: pull_request`, `action: synchronize`."""
+
+    pull_request: SynchronizedPull
+    repository: Repository
+
+
+class CheckRun(_Lenient):
+    id: int
+    name: str
+    head_sha: str
+    conclusion: str
+    pull_requests: list[PullRequestNumber] = []
+
+
+class CheckRunCompletedPayload(_Lenient):
+    """`X-GitHub-Event: check_run`, `action: completed`."""
+
+    check_run: CheckRun
+    repository: Repository

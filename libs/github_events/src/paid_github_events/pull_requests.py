@@ -1,0 +1,97 @@
+"""What happens on a pull request after it is opened (reviews, pushes to its head, finished checks),
+whichever way Paid heard of it; the same change gets the same id on both paths."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from paid_contracts import CheckRunCompleted, Correlation, PullRequestHeadMoved, PullRequestReviewed, RepoRef
+from paid_contracts.identity import check_run_completed_event_id, head_moved_event_id, review_event_id
+from paid_contracts.markers import written_by_paid
+from paid_github_events.rules import Ignored, Origin, is_bot
+
+ReviewState = Literal["approved", "changes_requested", "commented"]
+REVIEW_STATES: dict[str, ReviewState] = {
+    "approved": "approved",
+    "changes_requested": "changes_requested",
+    "commented": "commented",
+}
+
+
+def pull_request_reviewed(
+    repo: RepoRef,
+    *,
+    number: int,
+    review_id: int,
+    reviewer: str,
+    reviewer_type: str | None,
+    state: str,
+    body: str | None,
+    commit_id: str,
+    author_association: str,
+    origin: Origin,
+) -> PullRequestReviewed | Ignored:
+    """A submitted review by a person. GitHub's REST API spells states in capitals, webhooks in lower case."""
+    found = REVIEW_STATES.get(state.lower())
+    if found is None:
+        return Ignored(f"a {state.lower()} review is not a submitted review")
+    if is_bot(reviewer, reviewer_type) or written_by_paid(body):
+        return Ignored("reviews by Paid and other bots are ignored")
+    return PullRequestReviewed(
+        event_id=review_event_id(repo.owner, repo.name, number, review_id),
+        producer=origin.producer,
+        correlation=Correlation(repo=repo.full_name, issue=number),
+        repo=repo,
+        number=number,
+        review_id=review_id,
+        reviewer=reviewer,
+        state=found,
+        body=body or "",
+        commit_id=commit_id,
+        author_association=author_association,
+        source=origin.source,
+        source_id=origin.source_id,
+    )
+
+
+def head_moved(
+    repo: RepoRef, *, number: int, head_ref: str, head_sha: str, origin: Origin
+) -> PullRequestHeadMoved:
+    return PullRequestHeadMoved(
+        event_id=head_moved_event_id(repo.owner, repo.name, number, head_sha),
+        producer=origin.producer,
+        correlation=Correlation(repo=repo.full_name, issue=number),
+        repo=repo,
+        number=number,
+        head_ref=head_ref,
+        head_sha=head_sha,
+        source=origin.source,
+        source_id=origin.source_id,
+    )
+
+
+def check_run_completed(
+    repo: RepoRef,
+    *,
+    check_run_id: int,
+    name: str,
+    head_sha: str,
+    conclusion: str | None,
+    pull_numbers: list[int],
+    origin: Origin,
+) -> CheckRunCompleted | Ignored:
+    if conclusion is None:
+        return Ignored("the check run has not completed")
+    return CheckRunCompleted(
+        event_id=check_run_completed_event_id(repo.owner, repo.name, check_run_id),
+        producer=origin.producer,
+        correlation=Correlation(repo=repo.full_name, issue=pull_numbers[0] if pull_numbers else None),
+        repo=repo,
+        check_run_id=check_run_id,
+        name=name,
+        head_sha=head_sha,
+        conclusion=conclusion,
+        pull_numbers=tuple(sorted(pull_numbers)),
+        source=origin.source,
+        source_id=origin.source_id,
+    )

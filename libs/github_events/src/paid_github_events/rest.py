@@ -1,0 +1,144 @@
+"""What the REST API lists (issue events, comments, pull requests, reviews, check runs), read as the
+events the webhook path publishes for the same changes, with the same ids. `None` where the change
+does not concern Paid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paid_contracts import (
+    CheckRunCompleted,
+    IssueCommented,
+    LabelMapping,
+    PullRequestClosed,
+    PullRequestHeadMoved,
+    PullRequestReviewed,
+    RepoRef,
+    TriggerSource,
+    WorkRequested,
+)
+from paid_github_events.pull_requests import check_run_completed, head_moved, pull_request_reviewed
+from paid_github_events.rules import Ignored, Origin, issue_commented, pull_request_closed, work_requested
+
+Json = dict[str, Any]
+
+
+def _account(user: Json | None) -> tuple[str, str | None]:
+    user = user or {}
+    kind = user.get("type")
+    return str(user.get("login", "")), kind if isinstance(kind, str) else None
+
+
+def _origin(producer: str, source_id: str) -> Origin:
+    return Origin(producer, TriggerSource.POLL, source_id)
+
+
+def labeled_issue_event(
+    repo: RepoRef, event: Json, labels: LabelMapping, *, producer: str
+) -> WorkRequested | None:
+    """A `labeled` entry of the Issue Events API, on an issue (a pull request's labels request nothing)."""
+    issue = event.get("issue") or {}
+    if event.get("event") != "labeled" or "pull_request" in issue:
+        return None
+    actor, actor_type = _account(event.get("actor"))
+    found = work_requested(
+        repo,
+        number=int(issue["number"]),
+        label=str((event.get("label") or {}).get("name", "")),
+        actor=actor,
+        actor_type=actor_type,
+        labeled_at=str(event["created_at"]),
+        labels=labels,
+        origin=_origin(producer, f"issue-event:{event['id']}"),
+    )
+    return None if isinstance(found, Ignored) else found
+
+
+def closed_pull_number(event: Json) -> int | None:
+    """The pull request a `closed` issue event closed, whose details the caller fetches."""
+    issue = event.get("issue") or {}
+    if event.get("event") == "closed" and "pull_request" in issue:
+        return int(issue["number"])
+    return None
+
+
+def closed_pull(repo: RepoRef, event: Json, pull: Json, *, producer: str) -> PullRequestClosed | None:
+    closer, _ = _account(event.get("actor"))
+    found = pull_request_closed(
+        repo,
+        number=int(pull["number"]),
+        closed_at=pull.get("closed_at"),
+        merged=bool(pull.get("merged") or pull.get("merged_at")),
+        head_ref=str(pull["head"]["ref"]),
+        closed_by=closer or None,
+        body=pull.get("body"),
+        origin=_origin(producer, f"issue-event:{event['id']}"),
+    )
+    return None if isinstance(found, Ignored) else found
+
+
+def listed_comment(repo: RepoRef, comment: Json, *, producer: str) -> IssueCommented | None:
+    """An entry of `/issues/comments`; its issue number is the last part of `issue_url`."""
+    author, author_type = _account(comment.get("user"))
+    found = issue_commented(
+        repo,
+        number=int(str(comment["issue_url"]).rstrip("/").rsplit("/", 1)[1]),
+        comment_id=int(comment["id"]),
+        author=author,
+        author_type=author_type,
+        author_association=str(comment.get("author_association") or "NONE"),
+        body=comment.get("body"),
+        origin=_origin(producer, f"comment:{comment['id']}"),
+    )
+    return None if isinstance(found, Ignored) else found
+
+
+def listed_review(repo: RepoRef, number: int, review: Json, *, producer: str) -> PullRequestReviewed | None:
+    """An entry of `/pulls/{n}/reviews`; pending and dismissed reviews are not submissions."""
+    reviewer, reviewer_type = _account(review.get("user"))
+    found = pull_request_reviewed(
+        repo,
+        number=number,
+        review_id=int(review["id"]),
+        reviewer=reviewer,
+        reviewer_type=reviewer_type,
+        state=str(review.get("state", "")),
+        body=review.get("body"),
+        commit_id=str(review.get("commit_id", "")),
+        author_association=str(review.get("author_association") or "NONE"),
+        origin=_origin(producer, f"review:{review['id']}"),
+    )
+    return None if isinstance(found, Ignored) else found
+
+
+def moved_head(
+    repo: RepoRef, pull: Json, previous_head: str | None, *, producer: str
+) -> PullRequestHeadMoved | None:
+    """A pull request's head, when it differs from the head the caller saw before (a push since)."""
+    head = pull["head"]
+    if previous_head is None or head["sha"] == previous_head:
+        return None
+    number = int(pull["number"])
+    return head_moved(
+        repo,
+        number=number,
+        head_ref=str(head["ref"]),
+        head_sha=str(head["sha"]),
+        origin=_origin(producer, f"pull-head:{number}:{head['sha']}"),
+    )
+
+
+def listed_check_run(repo: RepoRef, run: Json, *, producer: str) -> CheckRunCompleted | None:
+    """An entry of `/commits/{sha}/check-runs`, once it has completed."""
+    if run.get("status") != "completed":
+        return None
+    found = check_run_completed(
+        repo,
+        check_run_id=int(run["id"]),
+        name=str(run["name"]),
+        head_sha=str(run["head_sha"]),
+        conclusion=run.get("conclusion"),
+        pull_numbers=[int(pull["number"]) for pull in run.get("pull_requests") or []],
+        origin=_origin(producer, f"check-run:{run['id']}"),
+    )
+    return None if isinstance(found, Ignored) else found
