@@ -10,7 +10,8 @@ Evidence, per file:
 - requests: a request body (a model with a `SUBJECT` that is not an event) that is built, a subject given
   to `.request(...)`.
 A service also does what the library modules it imports from do (`from paid_prompt_client import
-PromptClient` brings in the module that defines `PromptClient`, not the whole library); `paid_contracts`
+PromptClient` brings in the module that defines `PromptClient`, not the whole library), and what the
+modules those import from do, transitively; `paid_contracts`
 and `paid_runtime` are the wire format and the plumbing every service shares, not uses of their own.
 
 A subject expression the scan cannot resolve is reported, so the scan never passes by not looking.
@@ -75,12 +76,20 @@ def scan_service(service: str) -> NatsUse:
         source = path.read_text()
         use.add(scan_source(source, str(path.relative_to(ROOT))))
         library_files |= _library_modules_used(ast.parse(source), own_package=f"paid_{service}")
-    for path in sorted(library_files):
-        use.add(scan_source(path.read_text(), str(path.relative_to(ROOT))))
+    scanned: set[Path] = set()
+    while library_files - scanned:
+        path = min(library_files - scanned)
+        scanned.add(path)
+        source = path.read_text()
+        use.add(scan_source(source, str(path.relative_to(ROOT))))
+        # A library's own helpers count too: the translator builds events in a module its entry points
+        # import. A package's __init__ only re-exports: following it would count the whole library.
+        if path.name != "__init__.py":
+            library_files |= _library_modules_used(ast.parse(source), own_package=None)
     return use
 
 
-def _library_modules_used(tree: ast.Module, own_package: str) -> set[Path]:
+def _library_modules_used(tree: ast.Module, own_package: str | None) -> set[Path]:
     """The files of the first-party library modules that define what `tree` imports by name."""
     found: set[Path] = set()
     for node in ast.walk(tree):
