@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from paid_llm import (
@@ -10,6 +12,7 @@ from paid_llm import (
     AuthenticationFailed,
     BadRequest,
     ChatRequest,
+    FallbackPrice,
     LLMClient,
     LLMSettings,
     LLMTimeout,
@@ -71,13 +74,20 @@ async def test_answers_with_tokens_and_cost_from_the_price_table(
     assert "sk-test" in recorded.headers[key_header]
 
 
-async def test_an_unknown_model_is_metered_in_tokens_without_a_cost(llm: LLMEmulator) -> None:
-    llm.reply("ok")
-    client = OpenAIClient(api_key="", model="llama3.1:8b", base_url=llm.openai_base_url)
-    completion = await client.complete(ask("anything"))
+async def test_a_model_the_price_database_lacks_costs_the_configured_fallback_with_a_warning(
+    llm: LLMEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    llm.reply("ok", input_tokens=2_000_000, output_tokens=1_000_000)
+    fallback = FallbackPrice(input_per_mtok=10.0, output_per_mtok=20.0)
+    client = OpenAIClient(
+        api_key="", model="llama3.1:8b-paid-test", base_url=llm.openai_base_url, fallback_price=fallback
+    )
+    with caplog.at_level(logging.WARNING, logger="paid_llm.pricing"):
+        completion = await client.complete(ask("anything"))
     await client.aclose()
-    assert completion.usage.input_tokens > 0
-    assert completion.cost_usd is None
+    assert completion.usage.input_tokens == 2_000_000
+    assert completion.cost_usd == pytest.approx(2 * 10.0 + 1 * 20.0)
+    assert "'llama3.1:8b-paid-test' (provider openai) is not in the price database" in caplog.text
     assert "authorization" not in llm.requests[0].headers
 
 
