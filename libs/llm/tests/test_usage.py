@@ -202,6 +202,12 @@ def test_gemini_tool_use_prompt_tokens_are_input_too() -> None:
         ("/v1/responses", Wire.OPENAI_RESPONSES),
         ("/v1beta/models/gemini-2.5-flash:generateContent", Wire.GEMINI),
         ("/v1beta/models/gemini-2.5-flash:streamGenerateContent", Wire.GEMINI),
+        ("/v1/models/gemini-2.5-flash:generateContent", Wire.GEMINI),
+        ("/v1/models", Wire.ANTHROPIC_MESSAGES),
+        ("/v1/messages/count_tokens", Wire.ANTHROPIC_MESSAGES),
+        ("/v1/chat/completions/chatcmpl-1", Wire.OPENAI_CHAT),
+        ("/v1/completions", Wire.OPENAI_CHAT),
+        ("/v1/responses/resp_1", Wire.OPENAI_RESPONSES),
     ],
 )
 def test_the_protocol_follows_the_path(path: str, wire: Wire) -> None:

@@ -34,11 +34,12 @@ class Wire(StrEnum):
 
 def wire_for_path(path: str) -> Wire:
     """The protocol of a request by its URL path; Anthropic's unless the path says otherwise."""
-    if path.endswith((":generateContent", ":streamGenerateContent")):
+    last = path.rsplit("/", 1)[-1]
+    if path.startswith(("/v1beta/", "/upload/v1beta/")) or (path.startswith("/v1/models/") and ":" in last):
         return Wire.GEMINI
-    if path.rstrip("/").endswith("/responses") or "/responses/" in path or path.startswith("/responses"):
+    if path.startswith(("/v1/responses", "/responses")):
         return Wire.OPENAI_RESPONSES
-    if path.rstrip("/").endswith("completions"):
+    if path.startswith(("/v1/chat", "/v1/completions", "/chat", "/completions")):
         return Wire.OPENAI_CHAT
     return Wire.ANTHROPIC_MESSAGES
 
