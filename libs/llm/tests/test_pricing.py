@@ -7,6 +7,7 @@ import logging
 import socket
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import genai_prices
 import pytest
@@ -98,3 +99,16 @@ def test_pricing_reads_the_bundled_database_and_never_the_network(monkeypatch: p
     usage = Usage(input_tokens=1_000, output_tokens=100)
     assert cost_usd(usage, model="gpt-4o", provider="openai", at=datetime.now(UTC)) > 0
     assert data_snapshot.get_snapshot().from_auto_update is False
+
+
+def test_the_price_is_looked_up_at_the_requests_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[datetime | None] = []
+    real = genai_prices.calc_price
+
+    def recording(*args: Any, **kwargs: Any) -> genai_prices.types.PriceCalculation:
+        asked.append(kwargs.get("genai_request_timestamp"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(genai_prices, "calc_price", recording)
+    cost_usd(Usage(input_tokens=10, output_tokens=1), model="gpt-4o", provider="openai", at=AT)
+    assert asked == [AT]
