@@ -257,3 +257,25 @@ async def test_calls_past_the_budget_never_reach_the_provider(
     assert (first.status_code, second.status_code) == (200, 403)
     assert "budget exceeded" in second.json()["error"]["message"]
     assert (len(provider.seen), ledger.calls, ledger.refused) == (1, 1, 1)
+
+
+async def test_an_upstream_without_a_key_gets_no_credential_at_all(
+    provider: CannedProvider, tmp_path: Path
+) -> None:
+    _, _, whole, _, _, _, expected = CASES["openai-chat"]
+    provider.answer = lambda _path: ("application/json", whole)
+    proxy = MeteringProxy(Upstreams(openai_url=f"http://127.0.0.1:{provider.port}"), tmp_path / "p.sock")
+    await proxy.start()
+    try:
+        token, ledger = proxy.open_run("run-1", Budget())
+        async with httpx.AsyncClient(base_url=proxy.url) as client:
+            answer = await client.post(
+                "/v1/chat/completions", headers=credential("authorization", token), json={}
+            )
+    finally:
+        await proxy.stop()
+    assert answer.status_code == 200
+    assert ledger.usage == expected
+    [(_, _, headers)] = provider.seen
+    assert "authorization" not in headers
+    assert token not in json.dumps(headers)
