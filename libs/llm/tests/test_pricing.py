@@ -112,3 +112,15 @@ def test_the_price_is_looked_up_at_the_requests_time(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(genai_prices, "calc_price", recording)
     cost_usd(Usage(input_tokens=10, output_tokens=1), model="gpt-4o", provider="openai", at=AT)
     assert asked == [AT]
+
+
+def test_hostile_model_names_are_priced_at_the_fallback_and_logged_short(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    usage = Usage(input_tokens=10, output_tokens=5, cache_read_tokens=3)
+    names = ["", "x" * 100_000, "claude-\x00", "(", "[a-", "gpt-4o" + "/" * 50, "claude-sonnet-4-5" * 1000]
+    with caplog.at_level(logging.WARNING, logger="paid_llm.pricing"):
+        costs = [cost_usd(usage, model=n, provider=p, at=AT) for n in names for p in ("openai", "x", None)]
+    assert costs == [pytest.approx(FallbackPrice().cost_usd(usage))] * len(costs)
+    assert caplog.records
+    assert max(len(record.getMessage()) for record in caplog.records) < 600

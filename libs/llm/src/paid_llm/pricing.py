@@ -41,7 +41,9 @@ class FallbackPrice(BaseModel):
         return micro_dollars / 1_000_000
 
 
+# Models already warned about; bounded, since a model name can come from an untrusted agent's request.
 _warned: set[tuple[str | None, str]] = set()
+WARNED_LIMIT = 1024
 
 
 def database_cost_usd(usage: Usage, *, model: str, provider: str | None, at: datetime) -> float | None:
@@ -78,11 +80,12 @@ def cost_usd(
         return cost
     price = fallback or FallbackPrice()
     if (provider, model) not in _warned:
-        _warned.add((provider, model))
+        if len(_warned) < WARNED_LIMIT:
+            _warned.add((provider, model))
         log.warning(
             "model %r (provider %s) is not in the price database; priced at the configured fallback %s",
-            model,
-            provider or "unknown",
+            model[:200],
+            (provider or "unknown")[:50],
             price.model_dump(),
         )
     return price.cost_usd(usage)
