@@ -30,7 +30,13 @@ class Answer(BaseModel):
 
 async def measure(llm: LLMEmulator, provider: Provider, runs: int) -> dict[str, float]:
     base = llm.anthropic_base_url if provider is Provider.ANTHROPIC else llm.openai_base_url
-    client = make_client(LLMSettings(provider=provider, base_url=base, model="emulated-small"))
+    client = make_client(
+        LLMSettings(
+            provider=provider,
+            base_url=base,
+            model="claude-haiku-4-5" if provider is Provider.ANTHROPIC else "gpt-4o-mini",
+        )
+    )
     request = ChatRequest(messages=(Message(role="user", content="plan something"),))
     figures: dict[str, list[float]] = {"complete": [], "stream": [], "structured": []}
     for _ in range(runs):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
+
 import pytest
 
 from paid_llm import (
@@ -10,6 +13,7 @@ from paid_llm import (
     AuthenticationFailed,
     BadRequest,
     ChatRequest,
+    FallbackPrice,
     LLMClient,
     LLMSettings,
     LLMTimeout,
@@ -20,6 +24,8 @@ from paid_llm import (
     RateLimited,
     ToolSpec,
     Unreachable,
+    Usage,
+    database_cost_usd,
     make_client,
 )
 from paid_llm_emulator import EmulatedToolCall, LLMEmulator
@@ -71,13 +77,20 @@ async def test_answers_with_tokens_and_cost_from_the_price_table(
     assert "sk-test" in recorded.headers[key_header]
 
 
-async def test_an_unknown_model_is_metered_in_tokens_without_a_cost(llm: LLMEmulator) -> None:
-    llm.reply("ok")
-    client = OpenAIClient(api_key="", model="llama3.1:8b", base_url=llm.openai_base_url)
-    completion = await client.complete(ask("anything"))
+async def test_a_model_the_price_database_lacks_costs_the_configured_fallback_with_a_warning(
+    llm: LLMEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    llm.reply("ok", input_tokens=2_000_000, output_tokens=1_000_000)
+    fallback = FallbackPrice(input_per_mtok=10.0, output_per_mtok=20.0)
+    client = OpenAIClient(
+        api_key="", model="llama3.1:8b-paid-test", base_url=llm.openai_base_url, fallback_price=fallback
+    )
+    with caplog.at_level(logging.WARNING, logger="paid_llm.pricing"):
+        completion = await client.complete(ask("anything"))
     await client.aclose()
-    assert completion.usage.input_tokens > 0
-    assert completion.cost_usd is None
+    assert completion.usage.input_tokens == 2_000_000
+    assert completion.cost_usd == pytest.approx(2 * 10.0 + 1 * 20.0)
+    assert "'llama3.1:8b-paid-test' (provider openai) is not in the price database" in caplog.text
     assert "authorization" not in llm.requests[0].headers
 
 
@@ -192,3 +205,45 @@ async def test_an_unreachable_server_is_retryable() -> None:
         await client.complete(ask("x"))
     await client.aclose()
     assert raised.value.retryable
+
+
+@pytest.mark.parametrize("provider", HTTP_PROVIDERS)
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_cache_and_reasoning_tokens_are_read_and_priced_from_the_database(
+    llm: LLMEmulator, provider: Provider, streamed: bool
+) -> None:
+    # OpenAI reports no cache writes, Anthropic no reasoning count: each gets what its API reports.
+    anthropic = provider is Provider.ANTHROPIC
+    expected = Usage(
+        input_tokens=50_000,
+        cache_read_tokens=30_000,
+        cache_write_tokens=8_000 if anthropic else 0,
+        output_tokens=900,
+        reasoning_tokens=0 if anthropic else 600,
+    )
+    llm.reply(
+        "cached",
+        input_tokens=expected.input_tokens,
+        output_tokens=expected.output_tokens,
+        cache_read_tokens=expected.cache_read_tokens,
+        cache_write_tokens=expected.cache_write_tokens,
+        reasoning_tokens=expected.reasoning_tokens,
+    )
+    client = client_for(llm, provider)
+    if streamed:
+        [completion] = [c.completion async for c in client.stream(ask("hi")) if c.completion]
+    else:
+        completion = await client.complete(ask("hi"))
+    await client.aclose()
+
+    assert completion.usage == expected
+    price = database_cost_usd(expected, model=MODELS[provider], provider=provider.value, at=datetime.now(UTC))
+    assert price is not None
+    assert completion.cost_usd == pytest.approx(price)
+    uncached = database_cost_usd(
+        Usage(input_tokens=50_000, output_tokens=900),
+        model=MODELS[provider],
+        provider=provider.value,
+        at=datetime.now(UTC),
+    )
+    assert completion.cost_usd != pytest.approx(uncached)

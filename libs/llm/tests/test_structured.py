@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 from pydantic import BaseModel
 
@@ -17,9 +14,7 @@ from paid_llm import (
     StructuredOutputError,
     Usage,
     complete_structured,
-    cost_usd,
     extract_json,
-    load_prices,
     make_client,
 )
 from paid_llm_emulator import LLMEmulator
@@ -93,13 +88,3 @@ def test_json_is_found_in_prose_and_fences() -> None:
     with_fence_inside = '{"text": "```diff\\n-a\\n+b\\n```"}'
     assert extract_json(with_fence_inside) == with_fence_inside
     assert extract_json('Plan:\n```json\n{"a": 4}\n```\nand ```diff\n-x\n```') == '{"a": 4}'
-
-
-def test_the_price_table_is_data(tmp_path: Path) -> None:
-    table = tmp_path / "prices.json"
-    table.write_text(json.dumps({"_comment": "x", "openai": {"my-model": {"input": 10.0, "output": 20.0}}}))
-    prices = load_prices(table)
-    usage = Usage(input_tokens=2_000_000, output_tokens=1_000_000)
-    assert cost_usd(usage, provider="openai", model="my-model", table=prices) == 40.0
-    assert cost_usd(usage, provider="openai", model="my-model-2025-01-01", table=prices) == 40.0
-    assert cost_usd(usage, provider="openai", model="other", table=prices) is None

@@ -14,7 +14,7 @@ def test_rules_over_http_and_recorded_requests() -> None:
     with LLMEmulator() as llm:
         rule = {"match": {"api": "openai", "regex": "^plan\\b"}, "reply": {"text": "planned"}, "times": 1}
         assert httpx.post(f"{llm.url}/_emulator/rules", json=rule).status_code == 201
-        body = {"model": "m", "messages": [{"role": "user", "content": "plan this"}]}
+        body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "plan this"}]}
         answer = httpx.post(f"{llm.openai_base_url}/chat/completions", json=body).json()
         assert answer["choices"][0]["message"]["content"] == "planned"
         again = httpx.post(f"{llm.openai_base_url}/chat/completions", json=body)

@@ -1,7 +1,8 @@
 """paid-llm: the one metered path from Paid's services to language models.
 
 Anthropic Messages and OpenAI-compatible chat completions over httpx, streaming, typed errors,
-structured output with one repair attempt, tokens and cost per call from a price table kept as data.
+structured output with one repair attempt, tokens (one `Usage` for every protocol) and cost per call
+from the `genai-prices` database.
 """
 
 from paid_llm.anthropic import AnthropicClient
@@ -20,7 +21,7 @@ from paid_llm.errors import (
     Unreachable,
 )
 from paid_llm.openai import OpenAIClient
-from paid_llm.pricing import Price, PriceTable, cost_usd, default_prices, load_prices
+from paid_llm.pricing import FallbackPrice, cost_usd, database_cost_usd
 from paid_llm.structured import Structured, complete_structured, extract_json
 from paid_llm.types import (
     HTTP_PROVIDERS,
@@ -33,6 +34,16 @@ from paid_llm.types import (
     ToolSpec,
     Usage,
 )
+from paid_llm.usage import (
+    UsageMeter,
+    Wire,
+    anthropic_usage,
+    gemini_usage,
+    openai_chat_usage,
+    openai_responses_usage,
+    usage_of_answer,
+    wire_for_path,
+)
 
 __all__ = [
     "HTTP_PROVIDERS",
@@ -42,6 +53,7 @@ __all__ = [
     "ChatRequest",
     "CommandClient",
     "Completion",
+    "FallbackPrice",
     "InvalidResponse",
     "LLMClient",
     "LLMError",
@@ -50,8 +62,6 @@ __all__ = [
     "Message",
     "OpenAIClient",
     "Overloaded",
-    "Price",
-    "PriceTable",
     "Provider",
     "RateLimited",
     "ServerFailed",
@@ -62,12 +72,19 @@ __all__ = [
     "ToolSpec",
     "Unreachable",
     "Usage",
+    "UsageMeter",
+    "Wire",
+    "anthropic_usage",
     "claude_argv",
     "codex_argv",
     "complete_structured",
     "cost_usd",
-    "default_prices",
+    "database_cost_usd",
     "extract_json",
-    "load_prices",
+    "gemini_usage",
     "make_client",
+    "openai_chat_usage",
+    "openai_responses_usage",
+    "usage_of_answer",
+    "wire_for_path",
 ]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 from paid_llm.completions import finished_completion, streamed_tool_calls
 from paid_llm.errors import InvalidResponse, error_for_status
 from paid_llm.http import HttpTransport, Json, parse_json_object
-from paid_llm.pricing import PriceTable
-from paid_llm.types import ChatRequest, Completion, Provider, StreamChunk, ToolCall, Usage
+from paid_llm.pricing import FallbackPrice
+from paid_llm.types import ChatRequest, Completion, Provider, StreamChunk, ToolCall
+from paid_llm.usage import UsageMeter, Wire, anthropic_usage
 
 API_VERSION = "2023-06-01"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -26,10 +28,10 @@ class AnthropicClient:
         model: str,
         base_url: str = DEFAULT_BASE_URL,
         timeout: float = 120.0,
-        prices: PriceTable | None = None,
+        fallback_price: FallbackPrice | None = None,
     ) -> None:
         self.model = model
-        self._prices = prices
+        self._fallback_price = fallback_price or FallbackPrice()
         self._http = HttpTransport(
             base_url=base_url,
             headers={"x-api-key": api_key, "anthropic-version": API_VERSION},
@@ -60,7 +62,7 @@ class AnthropicClient:
         return body
 
     async def complete(self, request: ChatRequest) -> Completion:
-        started = time.monotonic()
+        started, requested_at = time.monotonic(), datetime.now(UTC)
         data = await self._http.post_json("v1/messages", self.body(request))
         try:
             text = "".join(b["text"] for b in data["content"] if b.get("type") == "text")
@@ -69,31 +71,35 @@ class AnthropicClient:
                 for b in data["content"]
                 if b.get("type") == "tool_use"
             )
-            usage = Usage(
-                input_tokens=int(data["usage"]["input_tokens"]),
-                output_tokens=int(data["usage"]["output_tokens"]),
-            )
+            if not isinstance(data["usage"], dict):
+                raise TypeError("usage is not an object")
+            usage = anthropic_usage(data["usage"])
             model = str(data.get("model") or request.model or self.model)
         except (KeyError, TypeError, ValueError) as error:
             raise InvalidResponse(f"anthropic answer lacks {error}", provider="anthropic") from error
         return finished_completion(
-            self.provider, self._prices, model, text, calls, data.get("stop_reason"), usage, started
+            self.provider,
+            self._fallback_price,
+            model,
+            text,
+            calls,
+            data.get("stop_reason"),
+            usage,
+            started,
+            requested_at,
         )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
-        started = time.monotonic()
+        started, requested_at = time.monotonic(), datetime.now(UTC)
         model, stop_reason = request.model or self.model, None
         text: list[str] = []
-        usage = Usage()
+        meter = UsageMeter(Wire.ANTHROPIC_MESSAGES)
         tools: dict[int, dict[str, Any]] = {}
         async for _event, data in self._http.post_sse("v1/messages", self.body(request, stream=True)):
             event = parse_json_object(data, "anthropic")
+            meter.feed_event(event)
             kind = event.get("type")
-            if kind == "message_start":
-                message = event.get("message", {})
-                model = message.get("model", model)
-                usage = usage + _usage(message.get("usage", {}))
-            elif kind == "content_block_start":
+            if kind == "content_block_start":
                 block = event.get("content_block", {})
                 if block.get("type") == "tool_use":
                     tools[event["index"]] = {"id": block["id"], "name": block["name"], "json": ""}
@@ -106,10 +112,6 @@ class AnthropicClient:
                     tools[event["index"]]["json"] += delta.get("partial_json", "")
             elif kind == "message_delta":
                 stop_reason = event.get("delta", {}).get("stop_reason", stop_reason)
-                usage = Usage(
-                    input_tokens=usage.input_tokens,
-                    output_tokens=int(event.get("usage", {}).get("output_tokens", usage.output_tokens)),
-                )
             elif kind == "error":
                 error = event.get("error", {})
                 status = 529 if error.get("type") == "overloaded_error" else 500
@@ -117,10 +119,14 @@ class AnthropicClient:
         calls = streamed_tool_calls(tools)
         yield StreamChunk(
             completion=finished_completion(
-                self.provider, self._prices, model, "".join(text), calls, stop_reason, usage, started
+                self.provider,
+                self._fallback_price,
+                meter.model or model,
+                "".join(text),
+                calls,
+                stop_reason,
+                meter.usage,
+                started,
+                requested_at,
             )
         )
-
-
-def _usage(raw: dict[str, Any]) -> Usage:
-    return Usage(input_tokens=int(raw.get("input_tokens", 0)), output_tokens=int(raw.get("output_tokens", 0)))

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from paid_llm.anthropic import AnthropicClient
 from paid_llm.command import CommandClient
 from paid_llm.openai import OpenAIClient
-from paid_llm.pricing import PriceTable
+from paid_llm.pricing import FallbackPrice
 from paid_llm.types import ChatRequest, Completion, Provider, StreamChunk
 
 
@@ -36,9 +36,12 @@ class LLMSettings(BaseModel):
     api_key: SecretStr = SecretStr("")
     timeout_seconds: float = Field(default=120.0, gt=0)
     command: tuple[str, ...] = Field(default=(), description="argv of the agent CLI (provider command)")
+    fallback_price: FallbackPrice = Field(
+        default_factory=FallbackPrice, description="the price of a model the price database does not list"
+    )
 
 
-def make_client(settings: LLMSettings, *, prices: PriceTable | None = None) -> LLMClient:
+def make_client(settings: LLMSettings) -> LLMClient:
     key = settings.api_key.get_secret_value()
     if settings.provider is Provider.COMMAND:
         return CommandClient(argv=settings.command, model=settings.model, timeout=settings.timeout_seconds)
@@ -48,12 +51,12 @@ def make_client(settings: LLMSettings, *, prices: PriceTable | None = None) -> L
             model=settings.model,
             base_url=settings.base_url or "https://api.anthropic.com",
             timeout=settings.timeout_seconds,
-            prices=prices,
+            fallback_price=settings.fallback_price,
         )
     return OpenAIClient(
         api_key=key,
         model=settings.model,
         base_url=settings.base_url or "https://api.openai.com/v1",
         timeout=settings.timeout_seconds,
-        prices=prices,
+        fallback_price=settings.fallback_price,
     )

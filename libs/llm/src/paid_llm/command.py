@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 
 from paid_llm.errors import BadRequest, LLMTimeout, ServerFailed, Unreachable
 from paid_llm.types import ChatRequest, Completion, Provider, StreamChunk, Usage
+from paid_llm.usage import anthropic_usage
 
 
 def claude_argv(model: str | None = None) -> tuple[str, ...]:
@@ -106,12 +107,7 @@ def _parse_output(out: str) -> tuple[str, Usage, float | None]:
         return out.strip(), Usage(), None
     if not isinstance(data, dict) or not isinstance(data.get("result"), str):
         return out.strip(), Usage(), None
-    raw = data.get("usage") or {}
-    usage = Usage(
-        input_tokens=int(raw.get("input_tokens", 0))
-        + int(raw.get("cache_read_input_tokens", 0))
-        + int(raw.get("cache_creation_input_tokens", 0)),
-        output_tokens=int(raw.get("output_tokens", 0)),
-    )
+    raw = data.get("usage")
+    usage = anthropic_usage(raw) if isinstance(raw, dict) else Usage()
     cost = data.get("total_cost_usd")
     return data["result"], usage, float(cost) if isinstance(cost, int | float) else None

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from typing import Any
 
-from paid_llm.pricing import PriceTable, cost_usd
+from paid_llm.pricing import FallbackPrice, cost_usd
 from paid_llm.types import Completion, Provider, ToolCall, Usage
 
 
 def finished_completion(
     provider: Provider,
-    prices: PriceTable | None,
+    fallback_price: FallbackPrice,
     model: str,
     text: str,
     calls: tuple[ToolCall, ...],
     stop_reason: str | None,
     usage: Usage,
     started: float,
+    requested_at: datetime,
 ) -> Completion:
     return Completion(
         provider=provider,
@@ -27,7 +29,9 @@ def finished_completion(
         tool_calls=calls,
         stop_reason=stop_reason,
         usage=usage,
-        cost_usd=cost_usd(usage, provider=provider.value, model=model, table=prices),
+        cost_usd=cost_usd(
+            usage, model=model, provider=provider.value, at=requested_at, fallback=fallback_price
+        ),
         duration_seconds=time.monotonic() - started,
     )
 

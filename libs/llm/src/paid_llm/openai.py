@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 from paid_llm.completions import finished_completion, streamed_tool_calls
 from paid_llm.errors import InvalidResponse
 from paid_llm.http import HttpTransport, Json, parse_json_object
-from paid_llm.pricing import PriceTable
-from paid_llm.types import ChatRequest, Completion, Provider, StreamChunk, ToolCall, Usage
+from paid_llm.pricing import FallbackPrice
+from paid_llm.types import ChatRequest, Completion, Provider, StreamChunk, ToolCall
+from paid_llm.usage import UsageMeter, Wire, openai_chat_usage
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -26,10 +28,10 @@ class OpenAIClient:
         model: str,
         base_url: str = DEFAULT_BASE_URL,
         timeout: float = 120.0,
-        prices: PriceTable | None = None,
+        fallback_price: FallbackPrice | None = None,
     ) -> None:
         self.model = model
-        self._prices = prices
+        self._fallback_price = fallback_price or FallbackPrice()
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = HttpTransport(
             base_url=base_url, headers=headers, timeout=timeout, provider=self.provider.value
@@ -62,7 +64,7 @@ class OpenAIClient:
         return body
 
     async def complete(self, request: ChatRequest) -> Completion:
-        started = time.monotonic()
+        started, requested_at = time.monotonic(), datetime.now(UTC)
         data = await self._http.post_json("chat/completions", self.body(request))
         try:
             choice = data["choices"][0]
@@ -75,34 +77,33 @@ class OpenAIClient:
                 )
                 for c in message.get("tool_calls") or ()
             )
-            usage = _usage(data.get("usage") or {})
+            usage = openai_chat_usage(data.get("usage") or {})
             model = str(data.get("model") or request.model or self.model)
         except (KeyError, IndexError, TypeError, ValueError) as error:
             raise InvalidResponse(f"openai answer lacks {error}", provider="openai") from error
         return finished_completion(
             self.provider,
-            self._prices,
+            self._fallback_price,
             model,
             message.get("content") or "",
             calls,
             choice.get("finish_reason"),
             usage,
             started,
+            requested_at,
         )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
-        started = time.monotonic()
+        started, requested_at = time.monotonic(), datetime.now(UTC)
         model, stop_reason = request.model or self.model, None
         text: list[str] = []
-        usage = Usage()
+        meter = UsageMeter(Wire.OPENAI_CHAT)
         tools: dict[int, dict[str, Any]] = {}
         async for _event, data in self._http.post_sse("chat/completions", self.body(request, stream=True)):
             if data.strip() == "[DONE]":
                 break
             chunk = parse_json_object(data, "openai")
-            model = chunk.get("model") or model
-            if chunk.get("usage"):
-                usage = _usage(chunk["usage"])
+            meter.feed_event(chunk)
             for choice in chunk.get("choices") or ():
                 delta = choice.get("delta") or {}
                 if delta.get("content"):
@@ -118,12 +119,14 @@ class OpenAIClient:
         calls = streamed_tool_calls(tools)
         yield StreamChunk(
             completion=finished_completion(
-                self.provider, self._prices, model, "".join(text), calls, stop_reason, usage, started
+                self.provider,
+                self._fallback_price,
+                meter.model or model,
+                "".join(text),
+                calls,
+                stop_reason,
+                meter.usage,
+                started,
+                requested_at,
             )
         )
-
-
-def _usage(raw: dict[str, Any]) -> Usage:
-    return Usage(
-        input_tokens=int(raw.get("prompt_tokens", 0)), output_tokens=int(raw.get("completion_tokens", 0))
-    )

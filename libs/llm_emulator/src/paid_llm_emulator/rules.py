@@ -6,7 +6,7 @@ import re
 import threading
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Api = Literal["anthropic", "openai"]
 
@@ -52,7 +52,19 @@ class Reply(_Frozen):
     retry_after: float | None = None
     input_tokens: int | None = Field(default=None, description="None: about one token per 4 characters")
     output_tokens: int | None = None
+    cache_read_tokens: int = Field(default=0, ge=0, description="part of the input read from the cache")
+    cache_write_tokens: int = Field(default=0, ge=0, description="part of the input cached (Anthropic)")
+    reasoning_tokens: int = Field(default=0, ge=0, description="part of the output (OpenAI reports it)")
     delay_seconds: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _parts_within_totals(self) -> Reply:
+        cached = self.cache_read_tokens + self.cache_write_tokens
+        if self.input_tokens is not None and cached > self.input_tokens:
+            raise ValueError("cache_read_tokens + cache_write_tokens exceed input_tokens, which include them")
+        if self.output_tokens is not None and self.reasoning_tokens > self.output_tokens:
+            raise ValueError("reasoning_tokens exceed output_tokens, which include them")
+        return self
 
 
 class Rule(_Frozen):

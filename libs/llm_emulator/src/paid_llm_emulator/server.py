@@ -45,6 +45,9 @@ class LLMEmulator(ThreadedServer):
         times: int | None = None,
         input_tokens: int | None = None,
         output_tokens: int | None = None,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        reasoning_tokens: int = 0,
         delay_seconds: float = 0.0,
         **match: Any,
     ) -> None:
@@ -54,6 +57,9 @@ class LLMEmulator(ThreadedServer):
             tool_calls=tool_calls,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
+            cache_read_tokens=cache_read_tokens,
+            cache_write_tokens=cache_write_tokens,
+            reasoning_tokens=reasoning_tokens,
             delay_seconds=delay_seconds,
         )
         self.add_rule(Rule(match=Match(**match), reply=reply, times=times))

@@ -58,12 +58,26 @@ def record(api: Api, path: str, body: Json, headers: dict[str, str]) -> Recorded
 
 
 def usage_of(reply: Reply, request: RecordedRequest) -> tuple[int, int]:
+    """(input, output) tokens: cache reads and writes are part of the input, reasoning of the output."""
     prompt = request.system + "".join(text_of(m.get("content")) for m in request.body.get("messages") or [])
     output = reply.text + "".join(json.dumps(c.arguments) for c in reply.tool_calls)
+    cached = reply.cache_read_tokens + reply.cache_write_tokens
     return (
-        reply.input_tokens if reply.input_tokens is not None else approx_tokens(prompt),
-        reply.output_tokens if reply.output_tokens is not None else approx_tokens(output),
+        reply.input_tokens if reply.input_tokens is not None else max(approx_tokens(prompt), cached),
+        reply.output_tokens
+        if reply.output_tokens is not None
+        else max(approx_tokens(output), reply.reasoning_tokens),
     )
+
+
+def anthropic_usage(reply: Reply, tokens_in: int, tokens_out: int) -> Json:
+    """Anthropic's shape: `input_tokens` counts only what was neither read from nor written to the cache."""
+    return {
+        "input_tokens": tokens_in - reply.cache_read_tokens - reply.cache_write_tokens,
+        "cache_creation_input_tokens": reply.cache_write_tokens,
+        "cache_read_input_tokens": reply.cache_read_tokens,
+        "output_tokens": tokens_out,
+    }
 
 
 def error_body(api: Api, status: int, message: str) -> Json:
@@ -92,7 +106,7 @@ def anthropic_message(reply: Reply, request: RecordedRequest) -> Json:
         "content": content,
         "stop_reason": "tool_use" if reply.tool_calls else "end_turn",
         "stop_sequence": None,
-        "usage": {"input_tokens": tokens_in, "output_tokens": tokens_out},
+        "usage": anthropic_usage(reply, tokens_in, tokens_out),
     }
 
 
@@ -112,7 +126,7 @@ def anthropic_stream(reply: Reply, request: RecordedRequest) -> Iterator[str]:
         **message,
         "content": [],
         "stop_reason": None,
-        "usage": {"input_tokens": tokens_in, "output_tokens": 1},
+        "usage": anthropic_usage(reply, tokens_in, 1),
     }
     yield sse("message_start", {"type": "message_start", "message": start})
     for index, block in enumerate(message["content"]):
@@ -164,10 +178,12 @@ def openai_completion(reply: Reply, request: RecordedRequest) -> Json:
         "choices": [
             {"index": 0, "message": message, "finish_reason": "tool_calls" if reply.tool_calls else "stop"}
         ],
-        "usage": {
+        "usage": {  # OpenAI's shape: cached and reasoning tokens are parts of the totals
             "prompt_tokens": tokens_in,
             "completion_tokens": tokens_out,
             "total_tokens": tokens_in + tokens_out,
+            "prompt_tokens_details": {"cached_tokens": reply.cache_read_tokens, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": reply.reasoning_tokens, "audio_tokens": 0},
         },
     }
 

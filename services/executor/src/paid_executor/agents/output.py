@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 from paid_executor.agents.base import AgentResult
+from paid_llm import anthropic_usage
 
 SUMMARY_LIMIT = 4000
+ANTHROPIC_INPUT_KEYS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
 
 def parse_json_result(stdout: str, exit_code: int) -> AgentResult:
@@ -54,13 +56,11 @@ def _last_json_object(stdout: str) -> dict[str, Any] | None:
 
 
 def _input_tokens(usage: dict[str, Any]) -> int | None:
-    # Claude reports prompt-cache reads and writes apart from input_tokens; all of them were read.
-    parts = [
-        _int_or_none(usage.get(key))
-        for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-    ]
-    known = [part for part in parts if part is not None]
-    return sum(known) if known else None
+    """Everything read, prompt-cache reads and writes included (paid_llm's reading of Anthropic usage);
+    None when the agent reported no input count at all."""
+    if all(_int_or_none(usage.get(key)) is None for key in ANTHROPIC_INPUT_KEYS):
+        return None
+    return anthropic_usage(usage).input_tokens
 
 
 def _int_or_none(value: object) -> int | None:

@@ -5,32 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-# USD per million tokens (input, output); the first prefix that matches the model wins.
-PRICES: tuple[tuple[str, float, float], ...] = (
-    ("claude-opus", 15.0, 75.0),
-    ("claude-sonnet", 3.0, 15.0),
-    ("claude-3-5-haiku", 0.8, 4.0),
-    ("claude-haiku", 1.0, 5.0),
-    ("gpt-4o-mini", 0.15, 0.6),
-    ("gpt-4o", 2.5, 10.0),
-    ("gpt-5", 1.25, 10.0),
-    ("", 3.0, 15.0),
-)
-
-
-def price(model: str, input_tokens: int, output_tokens: int) -> float:
-    per_in, per_out = next((i, o) for prefix, i, o in PRICES if model.startswith(prefix))
-    return (input_tokens * per_in + output_tokens * per_out) / 1_000_000
-
-
-@dataclass(frozen=True)
-class Usage:
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.input_tokens + self.output_tokens
+from paid_llm import Usage
 
 
 @dataclass(frozen=True)
@@ -43,8 +18,7 @@ class Budget:
 class Ledger:
     run_id: str
     budget: Budget
-    input_tokens: int = 0
-    output_tokens: int = 0
+    usage: Usage = field(default_factory=Usage)
     cost_usd: float = 0.0
     calls: int = 0
     refused: int = 0
@@ -53,13 +27,12 @@ class Ledger:
 
     @property
     def tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
+        return self.usage.total_tokens
 
-    def record(self, model: str, usage: Usage) -> None:
+    def record(self, usage: Usage, cost_usd: float) -> None:
         self.calls += 1
-        self.input_tokens += usage.input_tokens
-        self.output_tokens += usage.output_tokens
-        self.cost_usd += price(model, usage.input_tokens, usage.output_tokens)
+        self.usage = self.usage + usage
+        self.cost_usd += cost_usd
         self._check()
 
     def _check(self) -> None:

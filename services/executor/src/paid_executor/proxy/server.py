@@ -1,5 +1,8 @@
 """The proxy's HTTP side: authenticate the run's token, refuse once the budget is spent, forward
-with the real provider key, and meter the tokens in the response as it streams through."""
+with the real provider key, and meter the tokens in the response as it streams through.
+
+Anthropic Messages, OpenAI chat completions and Responses, and Gemini `generateContent` are metered
+with `paid_llm`'s one `Usage` and priced from its price database at the time the request arrived."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import secrets
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -20,12 +24,18 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from paid_executor.proxy.ledger import Budget, Ledger
-from paid_executor.proxy.usage import StreamMeter, usage_from_json
+from paid_llm import FallbackPrice, UsageMeter, Wire, cost_usd, wire_for_path
 
 HOP_HEADERS = frozenset(
     {"host", "content-length", "connection", "transfer-encoding", "accept-encoding", "keep-alive"}
 )
-AUTH_HEADERS = frozenset({"authorization", "x-api-key", "api-key"})
+AUTH_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-goog-api-key"})
+PROVIDERS = {
+    Wire.ANTHROPIC_MESSAGES: "anthropic",
+    Wire.OPENAI_CHAT: "openai",
+    Wire.OPENAI_RESPONSES: "openai",
+    Wire.GEMINI: "gemini",
+}
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,8 @@ class Upstreams:
     anthropic_key: str = ""
     openai_url: str = "https://api.openai.com"
     openai_key: str = ""
+    gemini_url: str = "https://generativelanguage.googleapis.com"
+    gemini_key: str = ""
 
 
 def _error(status: int, kind: str, message: str) -> JSONResponse:
@@ -44,8 +56,11 @@ def _error(status: int, kind: str, message: str) -> JSONResponse:
 class MeteringProxy:
     """One per worker process: a loopback port for local agents and a unix socket for sandboxed ones."""
 
-    def __init__(self, upstreams: Upstreams, socket_path: Path) -> None:
+    def __init__(
+        self, upstreams: Upstreams, socket_path: Path, *, fallback_price: FallbackPrice | None = None
+    ) -> None:
         self.upstreams = upstreams
+        self.fallback_price = fallback_price or FallbackPrice()
         self.socket_path = socket_path
         self.port = 0
         self._ledgers: dict[str, Ledger] = {}
@@ -70,6 +85,8 @@ class MeteringProxy:
     async def start(self) -> None:
         tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit it: without, delayed ACKs stall each small answer ~40 ms.
+        tcp.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         tcp.bind(("127.0.0.1", 0))
         self.port = tcp.getsockname()[1]
         self.socket_path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,7 +111,9 @@ class MeteringProxy:
         self.socket_path.unlink(missing_ok=True)
 
     def _ledger_for(self, request: Request) -> Ledger | None:
-        token = request.headers.get("x-api-key") or request.headers.get("api-key") or ""
+        headers = request.headers
+        token = headers.get("x-api-key") or headers.get("api-key") or headers.get("x-goog-api-key") or ""
+        token = token or request.query_params.get("key", "")  # Gemini's clients may pass it so
         if not token and (auth := request.headers.get("authorization", "")).lower().startswith("bearer "):
             token = auth[7:].strip()
         return self._ledgers.get(token)
@@ -106,25 +125,27 @@ class MeteringProxy:
         if ledger.reason is not None:
             ledger.refused += 1
             return _error(403, "permission_error", f"Paid stopped this run: budget exceeded: {ledger.reason}")
+        requested_at = datetime.now(UTC)
         path = request.url.path
-        openai = path.startswith(("/v1/chat", "/v1/responses", "/v1/completions", "/chat", "/responses"))
-        base, key = (
-            (self.upstreams.openai_url, self.upstreams.openai_key)
-            if openai
-            else (self.upstreams.anthropic_url, self.upstreams.anthropic_key)
-        )
+        wire = wire_for_path(path)
+        base, key = self._upstream(wire)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS | AUTH_HEADERS}
         headers["accept-encoding"] = "identity"
-        if openai:
+        if not key:
+            pass  # an upstream without keys, such as a local OpenAI-compatible server
+        elif wire is Wire.GEMINI:
+            headers["x-goog-api-key"] = key
+        elif wire in (Wire.OPENAI_CHAT, Wire.OPENAI_RESPONSES):
             headers["authorization"] = f"Bearer {key}"
         else:
             headers["x-api-key"] = key
+        params = httpx.QueryParams([(k, v) for k, v in request.query_params.multi_items() if k != "key"])
         body = await request.body()
-        model = _model_of(body)
+        call = _Call(ledger, UsageMeter(wire), _model_of(body), requested_at)
         upstream = self._client.build_request(
             request.method,
             base.rstrip("/") + path,
-            params=request.query_params,
+            params=params,
             headers=headers,
             content=body,
         )
@@ -136,31 +157,50 @@ class MeteringProxy:
         out_headers.pop("content-encoding", None)
         if "text/event-stream" in response.headers.get("content-type", ""):
             return StreamingResponse(
-                self._metered_stream(response, ledger, model),
-                status_code=response.status_code,
-                headers=out_headers,
+                self._metered_stream(response, call), status_code=response.status_code, headers=out_headers
             )
         content = await response.aread()
         await response.aclose()
         if response.status_code < 400:
-            try:
-                document = json.loads(content)
-            except ValueError:
-                document = None
-            if isinstance(document, dict):
-                ledger.record(str(document.get("model") or model), usage_from_json(document))
+            call.meter.feed_body(content)
+            self._settle(call)
         return Response(content, status_code=response.status_code, headers=out_headers)
 
-    @staticmethod
-    async def _metered_stream(response: httpx.Response, ledger: Ledger, model: str) -> AsyncIterator[bytes]:
-        meter = StreamMeter()
+    def _upstream(self, wire: Wire) -> tuple[str, str]:
+        upstreams = self.upstreams
+        if wire is Wire.GEMINI:
+            return upstreams.gemini_url, upstreams.gemini_key
+        if wire in (Wire.OPENAI_CHAT, Wire.OPENAI_RESPONSES):
+            return upstreams.openai_url, upstreams.openai_key
+        return upstreams.anthropic_url, upstreams.anthropic_key
+
+    async def _metered_stream(self, response: httpx.Response, call: _Call) -> AsyncIterator[bytes]:
         try:
             async for chunk in response.aiter_raw():
-                meter.feed(chunk)
+                call.meter.feed_bytes(chunk)
                 yield chunk
         finally:
             await response.aclose()
-            ledger.record(meter.model or model, meter.usage)
+            self._settle(call)
+
+    def _settle(self, call: _Call) -> None:
+        usage, wire = call.meter.usage, call.meter.wire
+        if usage.total_tokens == 0:  # e.g. a model list or token count: nothing to price
+            call.ledger.record(usage, 0.0)
+            return
+        model = call.meter.model or call.requested_model
+        cost = cost_usd(
+            usage, model=model, provider=PROVIDERS[wire], at=call.requested_at, fallback=self.fallback_price
+        )
+        call.ledger.record(usage, cost)
+
+
+@dataclass(frozen=True)
+class _Call:
+    ledger: Ledger
+    meter: UsageMeter
+    requested_model: str
+    requested_at: datetime
 
 
 def _model_of(body: bytes) -> str:
