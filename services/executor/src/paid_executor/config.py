@@ -52,6 +52,9 @@ class ExecutorSettings(GitHubSettings):
         default_factory=list, description="extra host paths sandboxed agents may read, e.g. a node install"
     )
     sandbox_pids_limit: int = Field(default=512, ge=16)
+    max_file_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1, description="larger files an agent writes are refused, not pushed"
+    )
     max_iterations: int | None = Field(default=None, ge=1, description="overrides .paid.yml when set")
     run_time_limit_seconds: float | None = Field(default=None, gt=0)
     run_max_tokens: int | None = Field(default=None, ge=1)

@@ -10,12 +10,10 @@ import asyncio
 import contextlib
 import hashlib
 import os
-import shutil
 import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from temporalio import activity
@@ -45,9 +43,10 @@ from paid_executor.params import (
 from paid_executor.prompts import iteration_prompt
 from paid_executor.proxy import Budget, Ledger, MeteringProxy
 from paid_executor.proxy.server import Upstreams
-from paid_executor.repo_config import RepoConfigError, load_repo_config
+from paid_executor.repo_config import RepoConfig, RepoConfigError, load_repo_config
+from paid_executor.run_workspace import RunPaths, RunWorkspace
 from paid_executor.sandbox import Sandbox, SandboxError, SandboxRequest, sandbox_for
-from paid_executor.workspace import GitError, Identity, Worktree, sanitise
+from paid_executor.workspace import GitError, Identity, sanitise
 from paid_runtime.telemetry import current_trace_context
 
 CHECK_OUTPUT_LIMIT = 4000
@@ -73,14 +72,6 @@ async def heartbeating(details: dict[str, object], interval: float = 0.5) -> Asy
             await task
 
 
-@dataclass(frozen=True)
-class RunPaths:
-    run_dir: Path
-    worktree: Path
-    prompt_file: Path
-    pgid_file: Path
-
-
 class IterationActivities:
     def __init__(self, deps: ExecutorDeps, *, home_queue: str | None = None) -> None:
         """`home_queue`: the task queue only this process polls (worker.home_queue_for)."""
@@ -93,19 +84,8 @@ class IterationActivities:
     def identity(self) -> Identity:
         return Identity(self.deps.settings.git_author_name, self.deps.settings.git_author_email)
 
-    def paths(self, run: RunContext) -> RunPaths:
-        run_dir = self.deps.settings.workspace_root / sanitise(run.workflow_id)
-        return RunPaths(
-            run_dir=run_dir,
-            worktree=run_dir / run.run_id,
-            prompt_file=run_dir / f"{run.run_id}.prompt.md",
-            pgid_file=run_dir / f"{run.run_id}.agent-pgid",
-        )
-
-    def worktree(self, run: RunContext) -> Worktree:
-        return Worktree(
-            self.paths(run).worktree, token=self.deps.settings.github_token, identity=self.identity
-        )
+    def workspace(self, run: RunContext) -> RunWorkspace:
+        return RunWorkspace(self.deps.settings, run)
 
     async def proxy(self) -> MeteringProxy:
         """The worker's metering proxy, started on first use in the worker's event loop."""
@@ -134,38 +114,36 @@ class IterationActivities:
 
     @activity.defn(name="prepare_workspace")
     async def prepare_workspace(self, request: WorkspaceInput) -> WorkspaceInfo:
-        paths = self.paths(request.run)
-        kill_recorded_group(paths.pgid_file)  # an earlier attempt's agent, if its worker was killed
-        worktree = self.worktree(request.run)
+        workspace = self.workspace(request.run)
+        kill_recorded_group(workspace.paths.pgid_file)  # an earlier attempt's agent, if its worker was killed
         try:
             async with heartbeating({"step": "clone"}):
-                await worktree.fresh_clone(request.issue.clone_url)
-                base_sha = await worktree.head()
-                await worktree.checkout_new_branch(request.branch)
+                prepared = await workspace.prepare(request.issue, request.branch)
         except GitError as error:
             raise ApplicationError(str(error), type="CloneFailed") from error
-        try:
-            config = load_repo_config(paths.worktree)
-        except RepoConfigError as error:
-            return WorkspaceInfo(base_sha=base_sha, config_error=str(error), task_queue=self.home_queue)
-        return WorkspaceInfo(base_sha=base_sha, config=config, task_queue=self.home_queue)
+        return WorkspaceInfo(
+            base_sha=prepared.base_sha,
+            config=prepared.config,
+            config_error=prepared.config_error,
+            task_queue=self.home_queue,
+        )
 
-    def existing_worktree(self, run: RunContext) -> Worktree:
-        """The run's worktree, or WorktreeMissing: the workflow then prepares a fresh one elsewhere."""
-        path = self.paths(run).worktree
-        if not path.is_dir():
+    def existing_workspace(self, run: RunContext) -> RunWorkspace:
+        """The run's workspace, or WorktreeMissing: the workflow then prepares a fresh one elsewhere."""
+        workspace = self.workspace(run)
+        if not workspace.exists():
             raise ApplicationError(
-                f"the run's worktree {path} is gone (another worker or a cleanup)",
+                f"the run's worktree {workspace.paths.worktree} is gone (another worker or a cleanup)",
                 type="WorktreeMissing",
                 non_retryable=True,
             )
-        return self.worktree(run)
+        return workspace
 
     @activity.defn(name="run_iteration")
     async def run_iteration(self, request: IterationInput) -> IterationOutput:
         settings, run, config = self.deps.settings, request.run, request.config
-        paths = self.paths(run)
-        self.existing_worktree(run)
+        workspace = self.existing_workspace(run)
+        paths = workspace.paths
         try:
             sandbox = sandbox_for(request.sandbox, image=settings.sandbox_image)
             adapter = adapter_for(config.agent or run.agent, settings, model=config.model)
@@ -248,13 +226,13 @@ class IterationActivities:
             activity.heartbeat({"step": "checks", "iteration": request.iteration, "last_output": command})
             checks.append(await self._check(command, sandbox, sandbox_request, check_env, paths, request))
 
-        worktree = self.worktree(run)
         async with heartbeating({"step": "diff", "iteration": request.iteration}):
-            await worktree.git("add", "-A")
-            diff = await worktree.git("diff", "--cached", "--no-color", request.base_sha)
-            names = await worktree.git("diff", "--cached", "--name-only", request.base_sha)
-            numstat = await worktree.git("diff", "--cached", "--numstat", request.base_sha)
-        changed = [line for line in names.splitlines() if line]
+            imported = await workspace.import_change(
+                request.base_sha, f"iteration {request.iteration}", config
+            )
+            diff = await workspace.host.diff(request.base_sha, imported.commit)
+            numstat = await workspace.host.diff(request.base_sha, imported.commit, "--numstat")
+        changed = list(imported.changed_files)
         lines = 0
         for row in numstat.splitlines():
             added, removed, *_ = row.split("\t")
@@ -268,7 +246,7 @@ class IterationActivities:
             checks=tuple(checks),
             changed_files=tuple(changed),
             changed_lines=lines,
-            forbidden=tuple(config.forbidden_matches(changed)),
+            forbidden=(*config.forbidden_matches(changed), *imported.refused),
             diff_hash=_digest(diff),
             output_hash=_digest(failures) if failures else "",
             tokens=tokens,
@@ -397,21 +375,31 @@ class IterationActivities:
 
     @activity.defn(name="publish_change")
     async def publish_change(self, request: PublishInput) -> AgentRunOutput:
-        worktree = self.existing_worktree(request.run)
+        workspace = self.existing_workspace(request.run)
         async with heartbeating({"step": "push"}):
-            await worktree.commit_all(commit_message(request, self.identity))
-            changed = await worktree.changed_files(request.base_sha)
-            if changed:
+            try:
+                config = load_repo_config(await workspace.host.repo_files(request.base_sha))
+            except RepoConfigError:
+                config = RepoConfig()
+            imported = await workspace.import_change(
+                request.base_sha, commit_message(request, self.identity), config
+            )
+            if refused := (*config.forbidden_matches(list(imported.changed_files)), *imported.refused):
+                raise ApplicationError(
+                    "Paid refuses to push these changes: " + ", ".join(refused),
+                    type="ChangeRefused",
+                    non_retryable=True,
+                )
+            if imported.changed_files:
                 try:
-                    await worktree.force_push(request.branch)
+                    await workspace.push(request.issue.clone_url, imported.commit, request.branch)
                 except GitError as error:
                     raise ApplicationError(str(error), type="PushFailed") from error
-            head_sha = await worktree.head()
         return AgentRunOutput(
             branch=request.branch,
             base_sha=request.base_sha,
-            head_sha=head_sha,
-            changed_files=len(changed),
+            head_sha=imported.commit if imported.changed_files else request.base_sha,
+            changed_files=len(imported.changed_files),
             result=request.result,
             last_output=request.last_output,
         )
@@ -419,13 +407,9 @@ class IterationActivities:
     @activity.defn(name="cleanup_workspace")
     async def cleanup_workspace(self, run: RunContext) -> None:
         """Kills anything the run left running and removes its files; safe to repeat."""
-        paths = self.paths(run)
-        kill_recorded_group(paths.pgid_file)
-        shutil.rmtree(paths.worktree, ignore_errors=True)
-        paths.prompt_file.unlink(missing_ok=True)
-        paths.pgid_file.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):  # only when empty
-            paths.run_dir.rmdir()
+        workspace = self.workspace(run)
+        kill_recorded_group(workspace.paths.pgid_file)
+        await asyncio.to_thread(workspace.cleanup)
 
 
 def commit_message(request: PublishInput, identity: Identity) -> str:
