@@ -92,7 +92,7 @@ def main() -> None:
         "PAID_EXECUTOR_AGENT_COMMAND": f"sh -c 'sh {STAMP_AGENT} {stamps}; sleep 5; exec {demo}'",
         "PAID_EXECUTOR_HEARTBEAT_TIMEOUT_SECONDS": str(args.heartbeat_timeout),
         # The agent stamps a file outside its worktree, which a sandbox (bwrap, the default) refuses.
-        "PAID_EXECUTOR_SANDBOX": "local",
+        "PAID_EXECUTOR_SANDBOX": "none",
         "PAID_EXECUTOR_HOME_START_TIMEOUT_SECONDS": str(args.home_start_timeout),
     }
     resumed: list[float] = []

@@ -46,6 +46,7 @@ from paid_executor.proxy.server import Upstreams
 from paid_executor.repo_config import RepoConfig, RepoConfigError, load_repo_config
 from paid_executor.run_workspace import RunPaths, RunWorkspace
 from paid_executor.sandbox import Sandbox, SandboxError, SandboxRequest, sandbox_for
+from paid_executor.sandbox.base import UNSANDBOXED
 from paid_executor.workspace import GitError, Identity, sanitise
 from paid_runtime.telemetry import current_trace_context
 
@@ -145,7 +146,9 @@ class IterationActivities:
         workspace = self.existing_workspace(run)
         paths = workspace.paths
         try:
-            sandbox = sandbox_for(request.sandbox, image=settings.sandbox_image)
+            sandbox = sandbox_for(
+                request.sandbox, image=settings.sandbox_image, production=settings.environment == "production"
+            )
             adapter = adapter_for(config.agent or run.agent, settings, model=config.model)
         except (SandboxError, ValueError) as error:
             raise ApplicationError(str(error), type="NotConfigured", non_retryable=True) from error
@@ -178,6 +181,9 @@ class IterationActivities:
             proxy_socket=proxy.socket_path,
             proxy_port=proxy.port,
             pids_limit=settings.sandbox_pids_limit,
+            memory_bytes=settings.sandbox_memory_bytes,
+            cpus=settings.sandbox_cpus,
+            cpu_seconds=int(request.timeout_seconds * settings.sandbox_cpus) + 1,
         )
         step = {"step": "agent", "iteration": request.iteration}
         try:
@@ -256,7 +262,7 @@ class IterationActivities:
     def _env(self, sandbox: str) -> dict[str, str]:
         """A sandboxed agent gets a clean environment; a local one the worker's, minus Paid's secrets."""
         venv_bin = str(Path(sys.executable).parent)
-        if sandbox == "local":
+        if sandbox in UNSANDBOXED:
             env = agent_env(self.identity)
             return env | {"PATH": f"{venv_bin}:{env.get('PATH', SANDBOX_PATH)}"}
         env = self.identity.env() | {
@@ -286,6 +292,8 @@ class IterationActivities:
             prepared = sandbox.prepare(invocation, request)
         except SandboxError as error:
             raise ApplicationError(str(error), type="SandboxUnavailable", non_retryable=True) from error
+        if prepared.note:
+            on_line(f"[paid] {prepared.note}")
         agent = asyncio.create_task(
             run_agent_process(
                 prepared.invocation,
@@ -296,7 +304,7 @@ class IterationActivities:
                 on_progress=lambda line: activity.heartbeat(step | {"last_output": line}),
                 progress_interval=0.5,
                 on_line=on_line,
-                cgroup_procs=prepared.cgroup_procs,
+                limits=prepared.limits,
             )
         )
         exceeded = asyncio.create_task(ledger.exceeded.wait())
@@ -333,6 +341,9 @@ class IterationActivities:
             env=env,
             read_only=base.read_only,
             pids_limit=base.pids_limit,
+            memory_bytes=base.memory_bytes,
+            cpus=base.cpus,
+            cpu_seconds=int(self.deps.settings.check_timeout_seconds * base.cpus) + 1,
         )
         prepared = box.prepare(Invocation(argv=["sh", "-c", command], stdin=None, env={}), check_request)
         try:
@@ -346,7 +357,7 @@ class IterationActivities:
                     {"step": "checks", "iteration": request.iteration, "last_output": line}
                 ),
                 progress_interval=0.5,
-                cgroup_procs=prepared.cgroup_procs,
+                limits=prepared.limits,
             )
         except AgentTimeoutError as error:
             return CheckResult(command=command, exit_code=124, output=f"$ {command}\n{error}")
