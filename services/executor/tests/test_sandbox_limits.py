@@ -10,6 +10,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from faststream.nats import NatsBroker
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import WorkflowFailureError
+from temporalio.testing import WorkflowEnvironment
 
 from paid_executor.agents.base import Invocation
 from paid_executor.agents.process import ProcessOutcome, run_agent_process
@@ -18,6 +22,11 @@ from paid_executor.params import ExecutionInput
 from paid_executor.sandbox import SandboxError, SandboxRequest, sandbox_for
 from paid_executor.sandbox import cgroup as cgroup_module
 from paid_executor.sandbox.bwrap import bwrap_path
+from paid_github_emulator.server import GitHubEmulator
+
+from .loop_support import loop_request, loop_worker, script_agent
+from .test_fix_forward import run
+from .test_trust_boundary import make_repo
 
 needs_bwrap = pytest.mark.skipif(bwrap_path() is None, reason="needs bubblewrap (bwrap), not installed")
 MEMORY_LIMIT = 256 * 1024**2
@@ -140,3 +149,43 @@ def test_no_sandbox_is_refused_in_production(name: str) -> None:
     with pytest.raises(SandboxError, match="without isolation"):
         sandbox_for(name, production=True)
     assert sandbox_for(name, production=False).name == "local"
+
+
+@needs_bwrap
+@pytest.mark.parametrize(
+    ("code", "reported"),
+    [
+        (FORK_BOMB.replace("except OSError", "except ZeroDivisionError"), "Resource temporarily unavailable"),
+        (MEMORY_HOG.replace("except MemoryError", "except ZeroDivisionError"), "memory limit (256 MiB)"),
+    ],
+    ids=["fork-bomb", "memory-hog"],
+)
+async def test_a_run_whose_agent_hits_a_limit_reports_it(
+    code: str,
+    reported: str,
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> None:
+    if cgroup_module.pids_cgroup_root() is None or cgroup_module._controller_root("memory") is None:
+        pytest.skip("needs writable cgroup pids and memory controllers")
+    repo = make_repo(emulator)
+    agent = script_agent(tmp_path / "agent.py", code)
+    async with loop_worker(
+        env,
+        emulator,
+        engine,
+        broker,
+        tmp_path / "ws",
+        agent_command=agent,
+        sandbox_read_only=[tmp_path / "agent.py"],
+        sandbox_pids_limit=32,
+        sandbox_memory_bytes=MEMORY_LIMIT,
+    ) as worker:
+        with pytest.raises(WorkflowFailureError):
+            await run(env.client, loop_request(repo, sandbox="bwrap"), worker.task_queue)
+    comments = emulator.comments("alice", repo.name, 1)
+    assert len(comments) == 1
+    assert reported in comments[0]["body"]

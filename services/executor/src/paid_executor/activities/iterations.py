@@ -14,6 +14,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 
 from temporalio import activity
@@ -47,6 +48,7 @@ from paid_executor.repo_config import RepoConfig, RepoConfigError, load_repo_con
 from paid_executor.run_workspace import RunPaths, RunWorkspace
 from paid_executor.sandbox import Sandbox, SandboxError, SandboxRequest, sandbox_for
 from paid_executor.sandbox.base import UNSANDBOXED
+from paid_executor.sandbox.cgroup import oom_killed
 from paid_executor.workspace import GitError, Identity, sanitise
 from paid_runtime.telemetry import current_trace_context
 
@@ -218,6 +220,11 @@ class IterationActivities:
             return self._budget_output(request, ledger, result=result, last_output=process.last_line)
         if result.is_error:
             reason = result.summary.strip() or process.stderr.strip()[-2000:] or process.last_line
+            if process.memory_exhausted or process.exit_code == 137:  # docker's OOM kill: 137
+                reason = (
+                    f"stopped by the sandbox's memory limit ({settings.sandbox_memory_bytes // 2**20} MiB) "
+                    f"or killed. {reason}"
+                )
             raise ApplicationError(
                 f"the {adapter.name} agent failed (exit code {process.exit_code}): {reason}",
                 type="AgentFailed",
@@ -311,7 +318,7 @@ class IterationActivities:
         try:
             await asyncio.wait({agent, exceeded}, return_when=asyncio.FIRST_COMPLETED)
             if agent.done():
-                return agent.result()
+                return replace(agent.result(), memory_exhausted=oom_killed(prepared.limits))
             agent.cancel()  # kills the process group
             with contextlib.suppress(asyncio.CancelledError):
                 await agent

@@ -31,6 +31,7 @@ class ProcessOutcome:
     stdout: str
     stderr: str
     last_line: str
+    memory_exhausted: bool = False  # the sandbox's memory cgroup killed a process of it
 
 
 class AgentTimeoutError(Exception):

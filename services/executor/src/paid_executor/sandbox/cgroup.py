@@ -112,6 +112,18 @@ def _make_group(controller: str, name: str, settings: dict[str, str]) -> Path | 
     return group
 
 
+def oom_killed(limits: ChildLimits | None) -> bool:
+    """Whether the memory cgroup's OOM killer stopped a process of the run (v2 memory.events, v1
+    memory.oom_control); call before the cgroups are removed."""
+    for procs in limits.cgroup_procs if limits else ():
+        for events in ("memory.events", "memory.oom_control"):
+            for line in _read(procs.parent / events).splitlines():
+                key, _, count = line.partition(" ")
+                if key == "oom_kill" and count.strip().isdigit() and int(count) > 0:
+                    return True
+    return False
+
+
 def remove_cgroup(group: Path) -> None:
     """Kills what is left in the group, then removes it (a cgroup with tasks cannot be removed)."""
     with contextlib.suppress(OSError):
