@@ -36,7 +36,7 @@ async def checked_out(origin: Path, tmp_path: Path) -> tuple[HostRepository, Pat
     host = HostRepository(tmp_path / "run" / "host.git", token="", identity=Identity("Paid", "p@x"))
     base = await host.fetch_base(str(origin), "main")
     worktree = tmp_path / "run" / "worktree"
-    await host.check_out(base, worktree, "paid/issue-1", public_url="https://example.invalid/r.git")
+    await host.check_out(worktree, "paid/issue-1", public_url="https://example.invalid/r.git")
     return host, worktree, base
 
 

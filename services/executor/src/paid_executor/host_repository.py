@@ -90,17 +90,24 @@ class HostRepository:
         if self.git_dir.exists():
             await asyncio.to_thread(shutil.rmtree, self.git_dir, True)
         self.git_dir.parent.mkdir(parents=True, exist_ok=True)
-        await self.git("init", "--quiet", "--bare", "--template=", str(self.git_dir))
+        # HEAD names the base's branch from the start: the agent's copy (check_out) clones it.
         await self.git(
-            "fetch", "--quiet", "--no-tags", url, f"+refs/heads/{branch}:refs/paid/base", authenticated=True
+            "init", "--quiet", "--bare", "--template=", "--initial-branch=paid-base", str(self.git_dir)
+        )
+        await self.git(
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            url,
+            f"+refs/heads/{branch}:refs/paid/base",
+            f"+refs/heads/{branch}:refs/heads/paid-base",
+            authenticated=True,
         )
         return await self.resolve("refs/paid/base")
 
-    async def check_out(self, base: str, worktree: Path, work_branch: str, public_url: str) -> None:
+    async def check_out(self, worktree: Path, work_branch: str, public_url: str) -> None:
         """Gives the agent a repository of its own to work in: a copy (never hard links, which it
-        could write through) of the base commit. The host never uses it again."""
-        await self.git("update-ref", "refs/heads/paid-base", base)
-        await self.git("symbolic-ref", "HEAD", "refs/heads/paid-base")
+        could write through) of the base commit fetch_base put on HEAD. The host never uses it again."""
         env = {k: v for k, v in host_git_env(self.git_dir).items() if k != "GIT_DIR"}
         env |= self.identity.env()
         worktree.parent.mkdir(parents=True, exist_ok=True)

@@ -54,7 +54,7 @@ class RunWorkspace:
         the configuration comes from the base commit, whatever the agent later writes."""
         shutil.rmtree(self.paths.worktree, ignore_errors=True)
         base = await self.host.fetch_base(issue.clone_url, issue.default_branch)
-        await self.host.check_out(base, self.paths.worktree, branch, public_url=issue.clone_url)
+        await self.host.check_out(self.paths.worktree, branch, public_url=issue.clone_url)
         try:
             config = load_repo_config(await self.host.repo_files(base))
         except RepoConfigError as error:

@@ -45,12 +45,9 @@ async def import_worktree(
     allow_workflow_changes: bool,
 ) -> ImportedChange:
     """Commits the worktree's files on top of `base` in the host's repository (not pushed)."""
-    gitlinks = {
-        os.fsencode(path): entry.object_id
-        for path, entry in (await host.entries(base)).items()
-        if entry.mode == "160000"
-    }
-    walk = _Walk(max_file_bytes, await _ignored(host, worktree, base), gitlinks)
+    entries, ignored = await asyncio.gather(host.entries(base), _ignored(host, worktree, base))
+    gitlinks = {os.fsencode(path): item.object_id for path, item in entries.items() if item.mode == "160000"}
+    walk = _Walk(max_file_bytes, ignored, gitlinks)
     identity = host.identity
     header = (
         f"commit {IMPORT_REF}\n"

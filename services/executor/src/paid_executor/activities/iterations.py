@@ -4,6 +4,7 @@ activities (prepare, publish, cleanup) are in worktrees.py."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 from temporalio import activity
@@ -115,8 +116,10 @@ class IterationActivities(WorktreeActivities):
             imported = await workspace.import_change(
                 request.base_sha, f"iteration {request.iteration}", config
             )
-            diff = await workspace.host.diff(request.base_sha, imported.commit)
-            numstat = await workspace.host.diff(request.base_sha, imported.commit, "--numstat")
+            diff, numstat = await asyncio.gather(
+                workspace.host.diff(request.base_sha, imported.commit),
+                workspace.host.diff(request.base_sha, imported.commit, "--numstat"),
+            )
         changed = list(imported.changed_files)
         lines = 0
         for row in numstat.splitlines():
