@@ -43,7 +43,7 @@ async def hold(args: argparse.Namespace) -> None:
     env = {
         "PAID_EXECUTOR_AGENT": "command",
         "PAID_EXECUTOR_AGENT_COMMAND": agent,
-        "PAID_EXECUTOR_SANDBOX": "local",
+        "PAID_EXECUTOR_SANDBOX": "none",
     }
     with executor_stack(home, env) as stack:
         stack.github.create_repository(OWNER, "hold", {"README.md": "hold\n"})
@@ -58,7 +58,7 @@ async def hold(args: argparse.Namespace) -> None:
                 source="command",
                 source_id=str(uuid.uuid4()),
                 agent="command",
-                sandbox="local",
+                sandbox="none",
                 agent_timeout_seconds=3600,
                 heartbeat_timeout_seconds=30,
             )

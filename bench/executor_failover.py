@@ -26,6 +26,7 @@ from pathlib import Path
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client
 
+from paid_contracts.workflow_ids import execution_workflow_id
 from paid_devstack import wait_until
 from paid_devstack.demo_repo import DemoIssue
 from paid_devstack.ports import free_port
@@ -52,7 +53,7 @@ def launch_second_executor(paid: EmulatedPaid) -> None:
 
 async def agent_worker_pid(client: Client, issue: DemoIssue) -> int | None:
     """The pid of the executor whose run_iteration is running the agent of the issue's run."""
-    handle = client.get_workflow_handle(f"exec:{issue.owner}/{issue.repo}#{issue.number}")
+    handle = client.get_workflow_handle(execution_workflow_id(f"{issue.owner}/{issue.repo}", issue.number))
     description = await handle.describe()
     for pending in description.raw_description.pending_activities:
         if (
@@ -92,7 +93,7 @@ def main() -> None:
         "PAID_EXECUTOR_AGENT_COMMAND": f"sh -c 'sh {STAMP_AGENT} {stamps}; sleep 5; exec {demo}'",
         "PAID_EXECUTOR_HEARTBEAT_TIMEOUT_SECONDS": str(args.heartbeat_timeout),
         # The agent stamps a file outside its worktree, which a sandbox (bwrap, the default) refuses.
-        "PAID_EXECUTOR_SANDBOX": "local",
+        "PAID_EXECUTOR_SANDBOX": "none",
         "PAID_EXECUTOR_HOME_START_TIMEOUT_SECONDS": str(args.home_start_timeout),
     }
     resumed: list[float] = []

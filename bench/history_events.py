@@ -9,6 +9,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from paid_contracts.workflow_ids import execution_workflow_id
 from paid_devstack.sandbox import EmulatedPaid
 
 
@@ -27,7 +28,7 @@ def main() -> None:
         paid.label(issue)
         paid.wait_for_pull(issue)
         paid.wait_for_result_comment(issue)
-        workflow_id = f"exec:{issue.owner}/{issue.repo}#{issue.number}"
+        workflow_id = execution_workflow_id(f"{issue.owner}/{issue.repo}", issue.number)
         events, activities = asyncio.run(history_length(paid.platform.infra.temporal_target, workflow_id))
     print(f"build_run_history_events {events} events")
     print(f"build_run_activities {activities} activities")

@@ -113,7 +113,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--sandbox", default="bwrap", choices=["bwrap", "docker", "local"])
+    parser.add_argument("--sandbox", default="bwrap", choices=["bwrap", "docker", "none"])
     asyncio.run(measure(parser.parse_args()))
 
 

@@ -37,7 +37,7 @@ def main() -> None:
         "PAID_EXECUTOR_AGENT": "command",
         "PAID_EXECUTOR_AGENT_COMMAND": f"sh {STAMP_AGENT} {stamps}",
         # The stamp file is outside the worktree, which a sandbox would hide.
-        "PAID_EXECUTOR_SANDBOX": "local",
+        "PAID_EXECUTOR_SANDBOX": "none",
     }
     with EmulatedPaid(home / "paid", service_env={"executor": executor_env}) as paid:
         first = paid.create_repository("bench", "latency")

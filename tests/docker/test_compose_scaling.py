@@ -23,6 +23,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client
 
+from paid_contracts.workflow_ids import execution_workflow_id
 from paid_devstack.compose import ComposeStack
 from paid_devstack.processes import wait_until
 
@@ -114,7 +115,7 @@ def test_thirty_runs_are_shared_by_three_replicas(stack: ComposeStack) -> None:
     ran_on = Counter[str]()
     retried = 0
     for number in issues:
-        history = asyncio.run(activities(client, f"exec:acme/spread#{number}"))
+        history = asyncio.run(activities(client, execution_workflow_id("acme/spread", number)))
         [clone] = of("prepare_workspace", history)
         [agent] = of("run_iteration", history)
         [push] = of("publish_change", history)
@@ -135,7 +136,7 @@ def test_replica_killed_mid_run_loses_and_duplicates_nothing(stack: ComposeStack
     stack.seed_repository("acme", "failover")
     number = stack.open_labeled_issue("acme", "failover", title=f"add() subtracts, slowly ({SLOW})")
     client = temporal(stack)
-    handle = client.get_workflow_handle(f"exec:acme/failover#{number}")
+    handle = client.get_workflow_handle(execution_workflow_id("acme/failover", number))
 
     def running_agent() -> str:
         try:

@@ -8,13 +8,14 @@ from typing import Any
 import nats
 from temporalio.client import Client
 
+from paid_contracts.workflow_ids import execution_workflow_id
 from paid_devstack.demo_repo import DemoIssue
 from paid_devstack.sandbox import EmulatedPaid
 
 
 async def workflow_count(paid: EmulatedPaid, issue: DemoIssue) -> int:
     client = await Client.connect(paid.platform.infra.temporal_target)
-    query = f"WorkflowId = 'exec:{issue.owner}/{issue.repo}#{issue.number}'"
+    query = f"WorkflowId = '{execution_workflow_id(f'{issue.owner}/{issue.repo}', issue.number)}'"
     return (await client.count_workflows(query)).count
 
 

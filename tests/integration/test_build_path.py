@@ -13,6 +13,7 @@ import nats
 import pytest
 from temporalio.client import Client
 
+from paid_contracts.workflow_ids import execution_workflow_id
 from paid_devstack import wait_until
 from paid_devstack.demo_repo import CALC_FIXED, DemoIssue
 from paid_devstack.sandbox import EmulatedPaid
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 
 def _workflow_id(issue: DemoIssue) -> str:
-    return f"exec:{issue.owner}/{issue.repo}#{issue.number}"
+    return execution_workflow_id(f"{issue.owner}/{issue.repo}", issue.number)
 
 
 async def _workflow_count(paid: EmulatedPaid, issue: DemoIssue) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from paid_contracts.workflow_ids import execution_workflow_id
 from paid_devstack import wait_until, wait_until_async
 from paid_devstack.browser import chromium, chromium_path, screenshot_path
 from paid_devstack.demo_repo import DemoIssue, issue_body
@@ -88,7 +89,7 @@ async def test_labeled_issue_appears_live_and_cancel_stops_it(
         await page.screenshot(path=screenshot_path("live-run-output"), full_page=True)
         (agent_pid,) = map(int, gate.with_suffix(".started").read_text().split())
 
-        signals = await _signals_of(paid, f"exec:{repo}#{issue.number}")
+        signals = await _signals_of(paid, execution_workflow_id(repo, issue.number))
         if "cancel" not in signals:
             gate.touch()  # let the run finish before leaving
             await page.wait_for_selector("#run-status:has-text('succeeded')", timeout=60_000)

@@ -8,6 +8,7 @@ import json
 import httpx
 import pytest
 
+from paid_contracts.workflow_ids import execution_workflow_id
 from paid_devstack import OtlpSink, SpanRecord, wait_until
 from paid_devstack.demo_repo import MAINTAINER, DemoIssue, fix_diff
 from paid_devstack.sandbox import EmulatedPaid
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.integration
 def test_gateway_request_and_executor_workflow_and_activities_share_one_trace(
     paid: EmulatedPaid, issue: DemoIssue, spans: OtlpSink
 ) -> None:
-    workflow_id = f"exec:{issue.owner}/{issue.repo}#{issue.number}"
+    workflow_id = execution_workflow_id(f"{issue.owner}/{issue.repo}", issue.number)
     paid.label(issue)
     paid.wait_for_result_comment(issue)
 
@@ -75,7 +76,7 @@ def service_edges(trace: list[SpanRecord]) -> set[tuple[str, str]]:
 def test_the_build_path_crosses_the_expected_service_edges_in_one_trace(
     paid: EmulatedPaid, issue: DemoIssue, spans: OtlpSink
 ) -> None:
-    workflow_id = f"exec:{issue.owner}/{issue.repo}#{issue.number}"
+    workflow_id = execution_workflow_id(f"{issue.owner}/{issue.repo}", issue.number)
     paid.label(issue)
     paid.wait_for_result_comment(issue)
     workflow_span = spans.wait_for_span(

@@ -58,7 +58,7 @@ def loop_request(repo_ref: RepoRef, number: int = 1, **overrides: Any) -> Execut
         "source": "webhook",
         "source_id": str(uuid.uuid4()),
         "agent": "command",
-        "sandbox": "local",
+        "sandbox": "none",
         "agent_timeout_seconds": 120,
     }
     return ExecutionInput(**(fields | overrides))

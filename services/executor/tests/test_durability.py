@@ -72,7 +72,7 @@ async def test_killing_the_executor_mid_agent_still_gives_exactly_one_pull_reque
         "PAID_EXECUTOR_AGENT_COMMAND": shlex.join(["sh", "-c", slow_demo]),
         "PAID_EXECUTOR_HEARTBEAT_TIMEOUT_SECONDS": "2",
         # The agent records its attempts outside its worktree, which a sandbox would refuse.
-        "PAID_EXECUTOR_SANDBOX": "local",
+        "PAID_EXECUTOR_SANDBOX": "none",
     }
     log = (tmp_path / "executor.log").open("ab")
 

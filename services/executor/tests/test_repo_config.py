@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from paid_executor.repo_config import RepoConfigError, load_repo_config
+from paid_executor.repo_config import RepoConfigError, RepoFiles, load_repo_config
 
 
-def test_a_full_config_is_read(tmp_path: Path) -> None:
-    (tmp_path / ".paid.yml").write_text(
+def tree(files: dict[str, str], links: dict[str, str] | None = None) -> RepoFiles:
+    """A base commit's files as the host repository reports them: regular files and links."""
+    modes = {path: "100644" for path in files} | {path: "120000" for path in links or {}}
+    contents = {path: text.encode() for path, text in files.items()}
+    return RepoFiles(modes=modes, contents=contents)
+
+
+def test_a_full_config_is_read() -> None:
+    text = (
         "test: [make test]\nlint: ruff check .\nagent: claude\nmodel: claude-sonnet-4-5\n"
         "max_iterations: 5\nforbidden_paths: ['.github/', 'db/migrations/**']\nmax_changed_lines: 300\n"
         "time_limit_minutes: 20\n"
     )
-    config = load_repo_config(tmp_path)
+    config = load_repo_config(tree({".paid.yml": text}))
     assert config.test == ["make test"]
     assert config.lint == ["ruff check ."]
     assert config.agent == "claude"
@@ -30,10 +36,8 @@ def test_a_full_config_is_read(tmp_path: Path) -> None:
     ]
 
 
-def test_a_config_without_test_commands_gets_detected_ones(tmp_path: Path) -> None:
-    (tmp_path / ".paid.yml").write_text("max_iterations: 2\n")
-    (tmp_path / "go.mod").write_text("module example.com/x\n")
-    config = load_repo_config(tmp_path)
+def test_a_config_without_test_commands_gets_detected_ones() -> None:
+    config = load_repo_config(tree({".paid.yml": "max_iterations: 2\n", "go.mod": "module example.com/x\n"}))
     assert config.test == ["go test ./..."]
     assert config.max_iterations == 2
     assert config.source == ".paid.yml + detected: go.mod"
@@ -50,11 +54,30 @@ def test_a_config_without_test_commands_gets_detected_ones(tmp_path: Path) -> No
         ("test: [unclosed\n", "not valid YAML"),
     ],
 )
-def test_an_invalid_config_is_refused_with_a_clear_message(tmp_path: Path, text: str, fragment: str) -> None:
-    (tmp_path / ".paid.yml").write_text(text)
+def test_an_invalid_config_is_refused_with_a_clear_message(text: str, fragment: str) -> None:
     with pytest.raises(RepoConfigError, match=r"\.paid\.yml") as raised:
-        load_repo_config(tmp_path)
+        load_repo_config(tree({".paid.yml": text}))
     assert fragment in str(raised.value)
+
+
+def test_a_yaml_error_does_not_quote_the_file() -> None:
+    secret = "ghp_should_never_be_echoed"
+    with pytest.raises(RepoConfigError) as raised:
+        load_repo_config(tree({".paid.yml": f"test: [{secret}\nlint: {{\n"}))
+    assert secret not in str(raised.value)
+    assert "line" in str(raised.value)
+
+
+def test_a_key_name_is_not_echoed_as_markup() -> None:
+    with pytest.raises(RepoConfigError) as raised:
+        load_repo_config(tree({".paid.yml": "'<img src=x onerror=alert(1)> [link](http://evil)': 1\n"}))
+    assert "<img" not in str(raised.value)
+    assert "](" not in str(raised.value)
+
+
+def test_a_symlinked_config_is_refused_not_followed() -> None:
+    with pytest.raises(RepoConfigError, match="regular file"):
+        load_repo_config(tree({"go.mod": "module x\n"}, links={".paid.yml": "/etc/passwd"}))
 
 
 @pytest.mark.parametrize(
@@ -76,12 +99,7 @@ def test_an_invalid_config_is_refused_with_a_clear_message(tmp_path: Path, text:
         ({"README.md": "hi"}, [], []),
     ],
 )
-def test_detection_per_language(
-    tmp_path: Path, files: dict[str, str], test: list[str], lint: list[str]
-) -> None:
-    for name, content in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(content)
-    config = load_repo_config(tmp_path)
+def test_detection_per_language(files: dict[str, str], test: list[str], lint: list[str]) -> None:
+    config = load_repo_config(tree(files))
     assert config.test == test
     assert config.lint == lint

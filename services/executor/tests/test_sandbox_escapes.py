@@ -64,6 +64,7 @@ async def sandboxed(
     proxy: MeteringProxy | None = None,
     env: dict[str, str] | None = None,
     pids: int = 512,
+    memory: int = 2 * 1024**3,
 ) -> ProcessOutcome:
     worktree = tmp_path / "worktree"
     worktree.mkdir(exist_ok=True)
@@ -76,6 +77,7 @@ async def sandboxed(
         proxy_socket=proxy.socket_path if proxy else None,
         proxy_port=proxy.port if proxy else None,
         pids_limit=pids,
+        memory_bytes=memory,
     )
     prepared = sandbox.prepare(Invocation(argv=[python, "-c", code], stdin=None, env={}), request)
     try:
@@ -86,7 +88,7 @@ async def sandboxed(
             timeout=60,
             pgid_file=tmp_path / "pgid",
             on_progress=lambda line: None,
-            cgroup_procs=prepared.cgroup_procs,
+            limits=prepared.limits,
         )
     finally:
         sandbox.release(prepared)
@@ -223,3 +225,20 @@ def _cmdline(proc: Path) -> bytes:
         return (proc / "cmdline").read_bytes()
     except OSError:
         return b""
+
+
+async def test_a_memory_hog_hits_the_memory_limit(kind: str, image: str, tmp_path: Path) -> None:
+    code = """
+chunks = []
+try:
+    for _ in range(64):
+        chunks.append(bytearray(64 * 1024 * 1024))
+except MemoryError:
+    print(f"stopped at {len(chunks) * 64} MiB: MemoryError")
+else:
+    print(f"allocated {len(chunks) * 64} MiB")
+"""
+    outcome = await sandboxed(kind, image, tmp_path, code, memory=256 * 1024**2)
+    assert not outcome.last_line.startswith("allocated"), outcome.stdout
+    # An rlimit makes the allocation fail; a cgroup's OOM killer ends the process (docker: 137).
+    assert outcome.last_line.endswith("MemoryError") or outcome.exit_code in (-9, 137), outcome

@@ -7,8 +7,8 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from faststream.nats import NatsBroker
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
-from temporalio.service import RPCError
+from temporalio.client import Client, WorkflowExecutionDescription, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 
 from paid_contracts import (
     CancelRun,
@@ -20,6 +20,7 @@ from paid_contracts import (
     RunCommand,
     RunStatusView,
 )
+from paid_contracts.workflow_ids import legacy_execution_workflow_id
 from paid_executor.params import ExecutionResult
 from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 
@@ -33,14 +34,17 @@ async def handle_command(
     client: Client, command: RunCommand, act: Callable[[Handle], Awaitable[None]] | None
 ) -> CommandReply:
     if command.workflow_id is not None:
-        workflow_id = command.workflow_id
+        candidates = [command.workflow_id]
     elif command.issue is not None:
-        workflow_id = workflow_id_for(command.issue)
+        candidates = [
+            workflow_id_for(command.issue),
+            legacy_execution_workflow_id(command.issue.repo.full_name, command.issue.number),
+        ]
     else:  # the contract's validator refuses this; kept for the type checker
         return CommandReply(ok=False, error="the command names no run")
-    handle: Handle = client.get_workflow_handle_for(AgentExecutionWorkflow.run, workflow_id)
+    workflow_id = candidates[0]
     try:
-        description = await handle.describe()
+        workflow_id, handle, description = await _find(client, candidates)
         running = description.status == WorkflowExecutionStatus.RUNNING
         if act is not None:
             if not running:
@@ -56,6 +60,22 @@ async def handle_command(
             workflow_id=workflow_id, run_id=description.run_id, running=running, **status.model_dump()
         ),
     )
+
+
+async def _find(client: Client, candidates: list[str]) -> tuple[str, Handle, WorkflowExecutionDescription]:
+    """The first of the ids that names a workflow; a run started before ids carried an attempt has
+    the old id. Not found: the error about the first."""
+    first: RPCError | None = None
+    for workflow_id in candidates:
+        handle: Handle = client.get_workflow_handle_for(AgentExecutionWorkflow.run, workflow_id)
+        try:
+            return workflow_id, handle, await handle.describe()
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            first = first or error
+    assert first is not None
+    raise first
 
 
 def register(broker: NatsBroker, client: Client) -> None:

@@ -4,13 +4,13 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from paid_runtime.settings import GitHubSettings
 
 AgentName = Literal["demo", "claude", "command"]
-SandboxName = Literal["bwrap", "docker", "local"]
+SandboxName = Literal["bwrap", "docker", "none", "local"]  # local: the old name of none
 
 
 class ExecutorSettings(GitHubSettings):
@@ -42,8 +42,8 @@ class ExecutorSettings(GitHubSettings):
     )
     sandbox: SandboxName = Field(
         default="bwrap",
-        description="where agents run: bwrap (no network but the proxy, only the worktree writable) "
-        "or local (a plain process, for development only)",
+        description="where agents run: bwrap (no network but the proxy, only the worktree writable), "
+        "docker, or none (a plain process with the worker's access: refused in production)",
     )
     sandbox_image: str = Field(
         default="paid/python:3.11", description="the docker sandbox's image: the agent's tools and python3"
@@ -52,6 +52,11 @@ class ExecutorSettings(GitHubSettings):
         default_factory=list, description="extra host paths sandboxed agents may read, e.g. a node install"
     )
     sandbox_pids_limit: int = Field(default=512, ge=16)
+    sandbox_memory_bytes: int = Field(default=2 * 1024**3, ge=64 * 1024**2)
+    sandbox_cpus: float = Field(default=2.0, gt=0, description="docker's CPU quota; bwrap bounds CPU time")
+    max_file_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1, description="larger files an agent writes are refused, not pushed"
+    )
     max_iterations: int | None = Field(default=None, ge=1, description="overrides .paid.yml when set")
     run_time_limit_seconds: float | None = Field(default=None, gt=0)
     run_max_tokens: int | None = Field(default=None, ge=1)
@@ -66,6 +71,15 @@ class ExecutorSettings(GitHubSettings):
     )
     git_author_name: str = "Paid"
     git_author_email: str = "paid@localhost"
+
+    @model_validator(mode="after")
+    def _sandboxed_in_production(self) -> ExecutorSettings:
+        if self.environment == "production" and self.sandbox in ("none", "local"):
+            raise ValueError(
+                f"PAID_EXECUTOR_SANDBOX={self.sandbox} runs agents without isolation, next to the GitHub "
+                "token; a production executor refuses it (choose bwrap or docker)"
+            )
+        return self
 
     @property
     def github_web_url(self) -> str:

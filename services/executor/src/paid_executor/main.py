@@ -40,6 +40,12 @@ async def serve(settings: ExecutorSettings) -> None:
     commands.register(broker, client)
     if settings.sandbox == "docker":
         await asyncio.to_thread(reap_sandbox_containers)
+    if settings.sandbox in ("none", "local"):  # production refuses it when the settings load
+        log.warning(
+            "PAID_EXECUTOR_SANDBOX=%s: agents run as plain processes with this worker's access to files, "
+            "network and processes. For development only.",
+            settings.sandbox,
+        )
     deps = ExecutorDeps(
         settings=settings, broker=broker, sessions=session_factory(engine), github=github_client(settings)
     )

@@ -32,7 +32,7 @@ class ExecutionInput(_Params):
     agent_timeout_seconds: float = 30 * 60
     heartbeat_timeout_seconds: float = 20
     # Added with the fix-forward loop; the defaults keep older histories' inputs meaning the same.
-    sandbox: str = "local"
+    sandbox: str = "bwrap"  # never unsandboxed by default; `none` (or its old name `local`) is explicit
     max_iterations: int | None = None  # overrides the repository's .paid.yml when set
     time_limit_seconds: float | None = None
     max_tokens: int | None = None

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 import tomllib
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import yaml
@@ -52,6 +53,9 @@ class RepoConfig(BaseModel):
     forbidden_paths: Annotated[list[str], BeforeValidator(_as_list)] = Field(default_factory=list)
     max_changed_lines: int | None = Field(default=None, ge=1)
     time_limit_minutes: float | None = Field(default=None, gt=0, le=24 * 60)
+    allow_workflow_changes: bool = Field(
+        default=False, description="whether agents may change .github/workflows (CI with the repo's secrets)"
+    )
     source: str = Field(default="detected", description="`.paid.yml`, or how the checks were detected")
 
     def forbidden_matches(self, paths: list[str]) -> list[str]:
@@ -66,76 +70,107 @@ def _matches(path: str, rule: str) -> bool:
     return fnmatch.fnmatchcase(path, rule) or (rule.endswith("/**") and path.startswith(rule[:-2]))
 
 
-def load_repo_config(worktree: Path) -> RepoConfig:
+@dataclass(frozen=True)
+class RepoFiles:
+    """The base commit as configuration sees it: every path's git mode, and the content of the few
+    regular files it reads. Built from the host's repository, never from the agent's worktree."""
+
+    modes: dict[str, str]
+    contents: dict[str, bytes]
+
+    def is_file(self, path: str) -> bool:
+        return self.modes.get(path) in REGULAR_MODES
+
+    def text(self, path: str) -> str | None:
+        content = self.contents.get(path) if self.is_file(path) else None
+        return None if content is None else content.decode(errors="replace")
+
+
+REGULAR_MODES = frozenset({"100644", "100755"})
+READ_FILES = (CONFIG_FILE, *ALTERNATIVE_NAMES, "package.json", "pyproject.toml")
+
+
+def load_repo_config(files: RepoFiles) -> RepoConfig:
     """The checked-in config completed by detection, or detection alone; RepoConfigError when invalid."""
-    found = next(
-        (worktree / name for name in (CONFIG_FILE, *ALTERNATIVE_NAMES) if (worktree / name).is_file()), None
-    )
-    if found is None:
-        return detect(worktree)
-    if found.stat().st_size > MAX_CONFIG_BYTES:
-        raise RepoConfigError(f"{found.name} is larger than {MAX_CONFIG_BYTES} bytes")
+    name = next((name for name in (CONFIG_FILE, *ALTERNATIVE_NAMES) if name in files.modes), None)
+    if name is None:
+        return detect(files)
+    if not files.is_file(name):
+        raise RepoConfigError(f"{name} must be a regular file (Paid does not follow links)")
+    content = files.contents.get(name, b"")
+    if len(content) > MAX_CONFIG_BYTES:
+        raise RepoConfigError(f"{name} is larger than {MAX_CONFIG_BYTES} bytes")
     try:
-        document = yaml.safe_load(found.read_text()) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise RepoConfigError(f"{found.name} is not valid YAML: {error}") from None
+        document = yaml.safe_load(content.decode()) or {}
+    except UnicodeDecodeError:
+        raise RepoConfigError(f"{name} is not UTF-8 text") from None
+    except yaml.YAMLError as error:
+        # The position and the parser's own words only: the file's text never reaches a comment.
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise RepoConfigError(f"{name} is not valid YAML{where}") from None
     if not isinstance(document, dict):
-        raise RepoConfigError(f"{found.name} must be a mapping of settings, not {type(document).__name__}")
+        raise RepoConfigError(f"{name} must be a mapping of settings, not {type(document).__name__}")
     try:
-        config = RepoConfig.model_validate({**document, "source": found.name})
+        config = RepoConfig.model_validate({**document, "source": name})
     except ValidationError as error:
-        problems = "; ".join(
-            f"`{'.'.join(str(part) for part in problem['loc']) or '(top)'}`: {problem['msg']}"
-            for problem in error.errors()
-        )
-        raise RepoConfigError(f"{found.name} is invalid: {problems}") from None
+        problems = "; ".join(f"`{_location(problem['loc'])}`: {problem['msg']}" for problem in error.errors())
+        raise RepoConfigError(f"{name} is invalid: {problems}") from None
     if not config.test and "test" not in document:
-        detected = detect(worktree)
-        return config.model_copy(
-            update={"test": detected.test, "source": f"{found.name} + {detected.source}"}
-        )
+        detected = detect(files)
+        return config.model_copy(update={"test": detected.test, "source": f"{name} + {detected.source}"})
     return config
 
 
-def detect(worktree: Path) -> RepoConfig:
+def _location(loc: tuple[int | str, ...]) -> str:
+    """A setting's name as the file spells it, cut short and reduced to plain characters."""
+    text = ".".join(str(part) for part in loc) or "(top)"
+    return re.sub(r"[^A-Za-z0-9_.\-]", "?", text)[:60]
+
+
+def detect(files: RepoFiles) -> RepoConfig:
     """Checks by language when the repository does not say: the first ecosystem found wins."""
-    package_json = worktree / "package.json"
-    if package_json.is_file():
-        scripts = _npm_scripts(package_json)
+    if files.is_file("package.json"):
+        scripts = _npm_scripts(files.text("package.json") or "")
         if "test" in scripts:
             lint = ["npm run --silent lint"] if "lint" in scripts else []
             return RepoConfig(test=["npm test --silent"], lint=lint, source="detected: package.json")
-    if (worktree / "go.mod").is_file():
+    if files.is_file("go.mod"):
         return RepoConfig(test=["go test ./..."], lint=["go vet ./..."], source="detected: go.mod")
-    if (worktree / "Cargo.toml").is_file():
+    if files.is_file("Cargo.toml"):
         return RepoConfig(test=["cargo test --quiet"], source="detected: Cargo.toml")
-    if _has_python_tests(worktree):
-        lint = ["ruff check ."] if _uses_ruff(worktree / "pyproject.toml") else []
+    if _has_python_tests(files):
+        lint = ["ruff check ."] if _uses_ruff(files.text("pyproject.toml") or "") else []
         return RepoConfig(test=["python -m pytest -q -x"], lint=lint, source="detected: pytest")
     return RepoConfig(source="detected: no test command")
 
 
-def _npm_scripts(package_json: Path) -> dict[str, object]:
+def _npm_scripts(package_json: str) -> dict[str, object]:
     try:
-        document = json.loads(package_json.read_text())
-    except (ValueError, UnicodeDecodeError):
+        document = json.loads(package_json)
+    except ValueError:
         return {}
     scripts = document.get("scripts") if isinstance(document, dict) else None
     return scripts if isinstance(scripts, dict) else {}
 
 
-def _has_python_tests(worktree: Path) -> bool:
-    markers = ("pytest.ini", "conftest.py", "tox.ini")
-    if any((worktree / marker).is_file() for marker in markers):
+def _has_python_tests(files: RepoFiles) -> bool:
+    if any(files.is_file(marker) for marker in ("pytest.ini", "conftest.py", "tox.ini")):
         return True
-    if (worktree / "tests").is_dir() and any((worktree / "tests").rglob("test_*.py")):
-        return True
-    return any(worktree.glob("test_*.py")) or any(worktree.glob("*_test.py"))
+    for path in files.modes:
+        folder, _, name = path.rpartition("/")
+        if not files.is_file(path):
+            continue
+        if path.startswith("tests/") and fnmatch.fnmatchcase(name, "test_*.py"):
+            return True
+        if not folder and (fnmatch.fnmatchcase(name, "test_*.py") or fnmatch.fnmatchcase(name, "*_test.py")):
+            return True
+    return False
 
 
-def _uses_ruff(pyproject: Path) -> bool:
+def _uses_ruff(pyproject: str) -> bool:
     try:
-        document = tomllib.loads(pyproject.read_text())
-    except (OSError, tomllib.TOMLDecodeError):
+        document = tomllib.loads(pyproject)
+    except tomllib.TOMLDecodeError:
         return False
     return "ruff" in document.get("tool", {})

@@ -14,6 +14,13 @@ from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from paid_contracts import IssueRef, RunOutcome
+    from paid_contracts.workflow_ids import (
+        EXECUTION_STATUS_QUERY,
+        EXECUTION_WORKFLOW,
+        FIRST_ATTEMPT,
+        ExecutionSignal,
+        execution_workflow_id,
+    )
     from paid_executor.activities import AgentActivities, GitHubActivities, RunActivities
     from paid_executor.activities.iterations import IterationActivities
     from paid_executor.params import (
@@ -57,8 +64,8 @@ REPEAT_LIMIT = 3  # the same diff or the same failures this many times: the agen
 GIT_ALLOWANCE = timedelta(minutes=10)  # clone and push, on top of the agent's own time
 
 
-def workflow_id_for(issue: IssueRef) -> str:
-    return f"exec:{issue.repo.full_name}#{issue.number}"
+def workflow_id_for(issue: IssueRef, attempt: int = FIRST_ATTEMPT) -> str:
+    return execution_workflow_id(issue.repo.full_name, issue.number, attempt)
 
 
 def branch_for(issue: IssueRef) -> str:
@@ -97,7 +104,7 @@ class RunFailedError(Exception):
         self.detail = detail
 
 
-@workflow.defn(name="AgentExecutionWorkflow")
+@workflow.defn(name=EXECUTION_WORKFLOW)
 class AgentExecutionWorkflow:
     def __init__(self) -> None:
         self._change: AgentRunOutput | None = None
@@ -119,7 +126,7 @@ class AgentExecutionWorkflow:
         self._home: str | None = None
         self._home_start_timeout = timedelta(seconds=30)
 
-    @workflow.signal
+    @workflow.signal(name=ExecutionSignal.CANCEL)
     def cancel(self, reason: str = "") -> None:
         """Stops the run: the agent's process is killed, cleanup runs, the outcome is cancelled.
 
@@ -129,22 +136,22 @@ class AgentExecutionWorkflow:
         if self._current is not None and not self._current.done():
             self._current.cancel()
 
-    @workflow.signal
+    @workflow.signal(name=ExecutionSignal.PAUSE)
     def pause(self) -> None:
         """Holds the run at the next safe point (between iterations) until `resume`."""
         self._paused = True
 
-    @workflow.signal
+    @workflow.signal(name=ExecutionSignal.RESUME)
     def resume(self) -> None:
         self._paused = False
 
-    @workflow.signal
+    @workflow.signal(name=ExecutionSignal.INSTRUCT)
     def inject_instruction(self, instruction: str) -> None:
         """Queued into the next iteration's prompt."""
         if instruction.strip():
             self._instructions.append(instruction.strip())
 
-    @workflow.query
+    @workflow.query(name=EXECUTION_STATUS_QUERY)
     def status(self) -> RunStatus:
         return RunStatus(
             step=self._step,

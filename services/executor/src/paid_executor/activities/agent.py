@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-from pathlib import Path
-
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -15,7 +11,9 @@ from paid_executor.agents.process import AgentTimeoutError, kill_recorded_group,
 from paid_executor.agents.registry import adapter_for, describe_agent
 from paid_executor.params import AgentRunInput, AgentRunOutput, PromptInput
 from paid_executor.prompts import render_prompt
-from paid_executor.workspace import GitError, Identity, Worktree, hermetic_git_env, sanitise
+from paid_executor.repo_config import RepoConfig
+from paid_executor.run_workspace import RunWorkspace
+from paid_executor.workspace import GitError, Identity, hermetic_git_env
 from paid_runtime.telemetry import current_trace_context
 
 SECRET_PREFIXES = ("PAID_", "GIT_CONFIG_")
@@ -57,34 +55,32 @@ class AgentActivities:
 
     @activity.defn(name="run_agent")
     async def run_agent(self, request: AgentRunInput) -> AgentRunOutput:
+        """The route before the fix-forward loop, kept for runs started then: no sandbox, no checks,
+        but the same host-side import and push as the loop's."""
         settings = self.deps.settings
         run = request.run
-        run_dir = settings.workspace_root / sanitise(run.workflow_id)
-        pgid_file = run_dir / f"{run.run_id}.agent-pgid"
-        prompt_file = run_dir / f"{run.run_id}.prompt.md"  # beside the clone, so it is never committed
-        identity = Identity(settings.git_author_name, settings.git_author_email)
-        worktree = Worktree(run_dir / run.run_id, token=settings.github_token, identity=identity)
+        workspace = RunWorkspace(settings, run)
+        paths = workspace.paths
+        identity = workspace.identity
         try:
             adapter = adapter_for(run.agent, settings)
         except ValueError as error:
             raise ApplicationError(str(error), type="AgentNotConfigured", non_retryable=True) from error
 
-        kill_recorded_group(pgid_file)  # an earlier attempt's agent, if its worker was killed
+        kill_recorded_group(paths.pgid_file)  # an earlier attempt's agent, if its worker was killed
         activity.heartbeat({"step": "clone"})
-        await worktree.fresh_clone(request.issue.clone_url)
-        base_sha = await worktree.head()
-        await worktree.checkout_new_branch(request.branch)
-        prompt_file.write_text(request.prompt)
+        prepared = await workspace.prepare(request.issue, request.branch)
+        paths.prompt_file.write_text(request.prompt)
 
         activity.heartbeat({"step": "agent"})
         try:
             async with OutputPublisher(self.deps.broker, run, activity.info().attempt) as output:
                 process = await run_agent_process(
-                    adapter.invocation(request.prompt, prompt_file),
-                    cwd=worktree.path,
+                    adapter.invocation(request.prompt, paths.prompt_file),
+                    cwd=paths.worktree,
                     base_env=agent_env(identity),
                     timeout=request.timeout_seconds,
-                    pgid_file=pgid_file,
+                    pgid_file=paths.pgid_file,
                     on_progress=lambda line: activity.heartbeat({"step": "agent", "last_output": line}),
                     on_line=output.line,
                 )
@@ -106,20 +102,27 @@ class AgentActivities:
             )
 
         activity.heartbeat({"step": "push"})
-        await worktree.commit_all(commit_message(request, result.summary, identity))
-        changed = await worktree.changed_files(base_sha)
-        if changed:
+        base_sha = prepared.base_sha
+        imported = await workspace.import_change(
+            base_sha, commit_message(request, result.summary, identity), prepared.config or RepoConfig()
+        )
+        if imported.refused:
+            raise ApplicationError(
+                "Paid refuses to push these changes: " + ", ".join(imported.refused),
+                type="ChangeRefused",
+                non_retryable=True,
+            )
+        if imported.changed_files:
             try:
-                await worktree.force_push(request.branch)
+                await workspace.push(request.issue.clone_url, imported.commit, request.branch)
             except GitError as error:
                 raise ApplicationError(str(error), type="PushFailed") from error
-        head_sha = await worktree.head()
-        _remove(worktree.path, prompt_file)
+        workspace.cleanup()  # kept when a step fails, for inspection; the next attempt wipes it anyway
         return AgentRunOutput(
             branch=request.branch,
             base_sha=base_sha,
-            head_sha=head_sha,
-            changed_files=len(changed),
+            head_sha=imported.commit if imported.changed_files else base_sha,
+            changed_files=len(imported.changed_files),
             result=result,
             last_output=process.last_line,
         )
@@ -138,11 +141,3 @@ def commit_message(request: AgentRunInput, summary: str, identity: Identity) -> 
             f"Co-authored-by: {identity.name} <{identity.email}>",
         ]
     )
-
-
-def _remove(worktree: Path, prompt_file: Path) -> None:
-    # Kept when the step fails, for inspection; the next attempt wipes it anyway.
-    shutil.rmtree(worktree, ignore_errors=True)
-    prompt_file.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):  # only when empty
-        worktree.parent.rmdir()

@@ -1,173 +1,44 @@
-"""The fix-forward loop's activities: prepare the worktree, run one iteration (agent, then the
-repository's checks, in the sandbox), publish the change, clean up. The worktree lives on the
-worker process that prepared it: prepare_workspace (on the shared queue) answers with that process's
-own task queue (its "home"), where the workflow schedules the others; cleanup is idempotent and
-always runs."""
+"""The iteration activity: the prompt, the agent (started by launch.py), the repository's checks in
+the same sandbox, and the diff, read from the host's import of the worktree. The worktree's own
+activities (prepare, publish, cleanup) are in worktrees.py."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
-import os
-import shutil
-import sys
-import tempfile
-import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from paid_executor.activities.agent import agent_env
 from paid_executor.activities.deps import ExecutorDeps
+from paid_executor.activities.launch import Launcher
 from paid_executor.activities.output import OutputPublisher
-from paid_executor.agents.base import AgentResult, Invocation
-from paid_executor.agents.process import (
-    AgentTimeoutError,
-    ProcessOutcome,
-    kill_recorded_group,
-    run_agent_process,
-)
-from paid_executor.agents.registry import adapter_for, describe_agent
-from paid_executor.params import (
-    AgentRunOutput,
-    CheckResult,
-    IterationInput,
-    IterationOutput,
-    PublishInput,
-    RunContext,
-    WorkspaceInfo,
-    WorkspaceInput,
-)
+from paid_executor.activities.worktrees import WorktreeActivities, heartbeating
+from paid_executor.agents.base import AgentResult
+from paid_executor.agents.registry import adapter_for
+from paid_executor.params import CheckResult, IterationInput, IterationOutput
 from paid_executor.prompts import iteration_prompt
-from paid_executor.proxy import Budget, Ledger, MeteringProxy
-from paid_executor.proxy.server import Upstreams
-from paid_executor.repo_config import RepoConfigError, load_repo_config
-from paid_executor.sandbox import Sandbox, SandboxError, SandboxRequest, sandbox_for
-from paid_executor.workspace import GitError, Identity, Worktree, sanitise
-from paid_runtime.telemetry import current_trace_context
-
-CHECK_OUTPUT_LIMIT = 4000
-SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
+from paid_executor.proxy import Budget, Ledger
+from paid_executor.sandbox import SandboxError
+from paid_executor.workspace import sanitise
 
 
-@contextlib.asynccontextmanager
-async def heartbeating(details: dict[str, object], interval: float = 0.5) -> AsyncIterator[None]:
-    """Heartbeats while a step without progress of its own (a clone, a push) runs, so a slow host is
-    not mistaken for a dead worker; cancellation still arrives through these heartbeats."""
-
-    async def beat() -> None:
-        while True:
-            activity.heartbeat(details)
-            await asyncio.sleep(interval)
-
-    task = asyncio.create_task(beat())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-@dataclass(frozen=True)
-class RunPaths:
-    run_dir: Path
-    worktree: Path
-    prompt_file: Path
-    pgid_file: Path
-
-
-class IterationActivities:
+class IterationActivities(WorktreeActivities):
     def __init__(self, deps: ExecutorDeps, *, home_queue: str | None = None) -> None:
         """`home_queue`: the task queue only this process polls (worker.home_queue_for)."""
-        self.deps = deps
-        self.home_queue = home_queue
-        self._proxy: MeteringProxy | None = None
-        self._proxy_lock = asyncio.Lock()
-
-    @property
-    def identity(self) -> Identity:
-        return Identity(self.deps.settings.git_author_name, self.deps.settings.git_author_email)
-
-    def paths(self, run: RunContext) -> RunPaths:
-        run_dir = self.deps.settings.workspace_root / sanitise(run.workflow_id)
-        return RunPaths(
-            run_dir=run_dir,
-            worktree=run_dir / run.run_id,
-            prompt_file=run_dir / f"{run.run_id}.prompt.md",
-            pgid_file=run_dir / f"{run.run_id}.agent-pgid",
-        )
-
-    def worktree(self, run: RunContext) -> Worktree:
-        return Worktree(
-            self.paths(run).worktree, token=self.deps.settings.github_token, identity=self.identity
-        )
-
-    async def proxy(self) -> MeteringProxy:
-        """The worker's metering proxy, started on first use in the worker's event loop."""
-        async with self._proxy_lock:
-            if self._proxy is None:
-                settings = self.deps.settings
-                upstreams = Upstreams(
-                    anthropic_url=settings.anthropic_base_url,
-                    anthropic_key=settings.anthropic_api_key,
-                    openai_url=settings.openai_base_url,
-                    openai_key=settings.openai_api_key,
-                )
-                # Unix socket paths are limited to 108 bytes: the temp dir, not the workspace root.
-                socket_path = (
-                    Path(tempfile.gettempdir()) / f"paid-proxy-{os.getpid()}-{uuid.uuid4().hex[:8]}.sock"
-                )
-                proxy = MeteringProxy(upstreams, socket_path)
-                await proxy.start()
-                self._proxy = proxy
-            return self._proxy
+        super().__init__(deps, home_queue=home_queue)
+        self.launcher = Launcher(deps.settings, self.identity)
 
     async def stop(self) -> None:
-        if self._proxy is not None:
-            await self._proxy.stop()
-            self._proxy = None
-
-    @activity.defn(name="prepare_workspace")
-    async def prepare_workspace(self, request: WorkspaceInput) -> WorkspaceInfo:
-        paths = self.paths(request.run)
-        kill_recorded_group(paths.pgid_file)  # an earlier attempt's agent, if its worker was killed
-        worktree = self.worktree(request.run)
-        try:
-            async with heartbeating({"step": "clone"}):
-                await worktree.fresh_clone(request.issue.clone_url)
-                base_sha = await worktree.head()
-                await worktree.checkout_new_branch(request.branch)
-        except GitError as error:
-            raise ApplicationError(str(error), type="CloneFailed") from error
-        try:
-            config = load_repo_config(paths.worktree)
-        except RepoConfigError as error:
-            return WorkspaceInfo(base_sha=base_sha, config_error=str(error), task_queue=self.home_queue)
-        return WorkspaceInfo(base_sha=base_sha, config=config, task_queue=self.home_queue)
-
-    def existing_worktree(self, run: RunContext) -> Worktree:
-        """The run's worktree, or WorktreeMissing: the workflow then prepares a fresh one elsewhere."""
-        path = self.paths(run).worktree
-        if not path.is_dir():
-            raise ApplicationError(
-                f"the run's worktree {path} is gone (another worker or a cleanup)",
-                type="WorktreeMissing",
-                non_retryable=True,
-            )
-        return self.worktree(run)
+        await self.launcher.stop()
 
     @activity.defn(name="run_iteration")
     async def run_iteration(self, request: IterationInput) -> IterationOutput:
         settings, run, config = self.deps.settings, request.run, request.config
-        paths = self.paths(run)
-        self.existing_worktree(run)
+        workspace = self.existing_workspace(run)
+        paths = workspace.paths
         try:
-            sandbox = sandbox_for(request.sandbox, image=settings.sandbox_image)
+            sandbox = self.launcher.sandbox(request.sandbox)
             adapter = adapter_for(config.agent or run.agent, settings, model=config.model)
         except (SandboxError, ValueError) as error:
             raise ApplicationError(str(error), type="NotConfigured", non_retryable=True) from error
@@ -178,55 +49,39 @@ class IterationActivities:
             instructions=request.instructions,
         )
         paths.prompt_file.write_text(prompt)
-        proxy = await self.proxy()
         budget = Budget(
             max_tokens=None if request.max_tokens is None else request.max_tokens - request.spent_tokens,
             max_cost_usd=None
             if request.max_cost_usd is None
             else request.max_cost_usd - request.spent_cost_usd,
         )
-        token, ledger = proxy.open_run(run.run_id, budget)
-        env = self._env(request.sandbox) | {
-            "ANTHROPIC_BASE_URL": proxy.url,
-            "ANTHROPIC_API_KEY": token,
-            "OPENAI_BASE_URL": f"{proxy.url}/v1",
-            "OPENAI_API_KEY": token,
-        }
-        sandbox_request = SandboxRequest(
-            run_key=sanitise(f"{run.run_id}-{request.iteration}"),
-            worktree=paths.worktree,
-            env=env,
-            read_only=(paths.prompt_file, *settings.sandbox_read_only),
-            proxy_socket=proxy.socket_path,
-            proxy_port=proxy.port,
-            pids_limit=settings.sandbox_pids_limit,
-        )
         step = {"step": "agent", "iteration": request.iteration}
-        try:
-            invocation = adapter.invocation(prompt, paths.prompt_file)
-            # A re-homed run does an iteration again: its output gets event ids of its own.
-            scope = f"iteration-{request.iteration}" + (f"-home-{request.rehomes}" if request.rehomes else "")
-            async with OutputPublisher(
-                self.deps.broker, request.run, activity.info().attempt, scope=scope
-            ) as out:
-                process = await self._run_metered(
-                    invocation,
-                    sandbox,
-                    sandbox_request,
-                    ledger,
-                    request.timeout_seconds,
-                    paths,
-                    step,
-                    out.line,
-                )
-        except FileNotFoundError as error:
-            raise ApplicationError(
-                f"the {adapter.name} agent could not be started: {error}",
-                type="AgentNotFound",
-                non_retryable=True,
-            ) from error
-        finally:
-            proxy.close_run(token)
+        # A re-homed run does an iteration again: its output gets event ids of its own.
+        scope = f"iteration-{request.iteration}" + (f"-home-{request.rehomes}" if request.rehomes else "")
+        async with self.launcher.metered(
+            sandbox,
+            request.sandbox,
+            run_id=run.run_id,
+            run_key=sanitise(f"{run.run_id}-{request.iteration}"),
+            paths=paths,
+            budget=budget,
+            timeout=request.timeout_seconds,
+        ) as launch:
+            ledger = launch.ledger
+            try:
+                invocation = adapter.invocation(prompt, paths.prompt_file)
+                async with OutputPublisher(
+                    self.deps.broker, request.run, activity.info().attempt, scope=scope
+                ) as out:
+                    process = await self.launcher.agent(
+                        launch, invocation, request.timeout_seconds, step, out.line
+                    )
+            except FileNotFoundError as error:
+                raise ApplicationError(
+                    f"the {adapter.name} agent could not be started: {error}",
+                    type="AgentNotFound",
+                    non_retryable=True,
+                ) from error
         if process is None:  # the proxy stopped it
             return self._budget_output(request, ledger)
         result = adapter.parse(process.stdout, process.exit_code)
@@ -234,6 +89,11 @@ class IterationActivities:
             return self._budget_output(request, ledger, result=result, last_output=process.last_line)
         if result.is_error:
             reason = result.summary.strip() or process.stderr.strip()[-2000:] or process.last_line
+            if process.memory_exhausted or process.exit_code == 137:  # docker's OOM kill: 137
+                reason = (
+                    f"stopped by the sandbox's memory limit ({settings.sandbox_memory_bytes // 2**20} MiB) "
+                    f"or killed. {reason}"
+                )
             raise ApplicationError(
                 f"the {adapter.name} agent failed (exit code {process.exit_code}): {reason}",
                 type="AgentFailed",
@@ -243,18 +103,24 @@ class IterationActivities:
         cost = ledger.cost_usd if ledger.calls else (result.cost_usd or 0.0)
 
         checks: list[CheckResult] = []
-        check_env = {k: v for k, v in env.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
+        details = {"step": "checks", "iteration": request.iteration}
         for command in (*config.test, *config.lint):
-            activity.heartbeat({"step": "checks", "iteration": request.iteration, "last_output": command})
-            checks.append(await self._check(command, sandbox, sandbox_request, check_env, paths, request))
+            activity.heartbeat(details | {"last_output": command})
+            checks.append(
+                await self.launcher.check(
+                    launch, command, lambda line: activity.heartbeat(details | {"last_output": line})
+                )
+            )
 
-        worktree = self.worktree(run)
         async with heartbeating({"step": "diff", "iteration": request.iteration}):
-            await worktree.git("add", "-A")
-            diff = await worktree.git("diff", "--cached", "--no-color", request.base_sha)
-            names = await worktree.git("diff", "--cached", "--name-only", request.base_sha)
-            numstat = await worktree.git("diff", "--cached", "--numstat", request.base_sha)
-        changed = [line for line in names.splitlines() if line]
+            imported = await workspace.import_change(
+                request.base_sha, f"iteration {request.iteration}", config
+            )
+            diff, numstat = await asyncio.gather(
+                workspace.host.diff(request.base_sha, imported.commit),
+                workspace.host.diff(request.base_sha, imported.commit, "--numstat"),
+            )
+        changed = list(imported.changed_files)
         lines = 0
         for row in numstat.splitlines():
             added, removed, *_ = row.split("\t")
@@ -268,117 +134,11 @@ class IterationActivities:
             checks=tuple(checks),
             changed_files=tuple(changed),
             changed_lines=lines,
-            forbidden=tuple(config.forbidden_matches(changed)),
+            forbidden=(*config.forbidden_matches(changed), *imported.refused),
             diff_hash=_digest(diff),
             output_hash=_digest(failures) if failures else "",
             tokens=tokens,
             cost_usd=cost,
-        )
-
-    def _env(self, sandbox: str) -> dict[str, str]:
-        """A sandboxed agent gets a clean environment; a local one the worker's, minus Paid's secrets."""
-        venv_bin = str(Path(sys.executable).parent)
-        if sandbox == "local":
-            env = agent_env(self.identity)
-            return env | {"PATH": f"{venv_bin}:{env.get('PATH', SANDBOX_PATH)}"}
-        env = self.identity.env() | {
-            "PATH": f"{venv_bin}:{SANDBOX_PATH}",
-            "LANG": "C.UTF-8",
-            "TERM": "dumb",
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_TERMINAL_PROMPT": "0",
-        }
-        if traceparent := current_trace_context().traceparent:
-            env["TRACEPARENT"] = traceparent
-        return env
-
-    async def _run_metered(
-        self,
-        invocation: Invocation,
-        sandbox: Sandbox,
-        request: SandboxRequest,
-        ledger: Ledger,
-        timeout: float,
-        paths: RunPaths,
-        step: dict[str, object],
-        on_line: Callable[[str], None],
-    ) -> ProcessOutcome | None:
-        """Runs the agent until it ends, or until the proxy says the budget is spent (then None)."""
-        try:
-            prepared = sandbox.prepare(invocation, request)
-        except SandboxError as error:
-            raise ApplicationError(str(error), type="SandboxUnavailable", non_retryable=True) from error
-        agent = asyncio.create_task(
-            run_agent_process(
-                prepared.invocation,
-                cwd=request.worktree,
-                base_env={},
-                timeout=timeout,
-                pgid_file=paths.pgid_file,
-                on_progress=lambda line: activity.heartbeat(step | {"last_output": line}),
-                progress_interval=0.5,
-                on_line=on_line,
-                cgroup_procs=prepared.cgroup_procs,
-            )
-        )
-        exceeded = asyncio.create_task(ledger.exceeded.wait())
-        try:
-            await asyncio.wait({agent, exceeded}, return_when=asyncio.FIRST_COMPLETED)
-            if agent.done():
-                return agent.result()
-            agent.cancel()  # kills the process group
-            with contextlib.suppress(asyncio.CancelledError):
-                await agent
-            return None
-        except AgentTimeoutError as error:
-            raise ApplicationError(str(error), type="AgentTimedOut", non_retryable=True) from error
-        finally:
-            exceeded.cancel()
-            if not agent.done():
-                agent.cancel()
-                with contextlib.suppress(BaseException):
-                    await agent
-            sandbox.release(prepared)
-
-    async def _check(
-        self,
-        command: str,
-        box: Sandbox,
-        base: SandboxRequest,
-        env: dict[str, str],
-        paths: RunPaths,
-        request: IterationInput,
-    ) -> CheckResult:
-        check_request = SandboxRequest(
-            run_key=f"{base.run_key}-check",
-            worktree=base.worktree,
-            env=env,
-            read_only=base.read_only,
-            pids_limit=base.pids_limit,
-        )
-        prepared = box.prepare(Invocation(argv=["sh", "-c", command], stdin=None, env={}), check_request)
-        try:
-            outcome = await run_agent_process(
-                prepared.invocation,
-                cwd=base.worktree,
-                base_env={},
-                timeout=self.deps.settings.check_timeout_seconds,
-                pgid_file=paths.pgid_file,
-                on_progress=lambda line: activity.heartbeat(
-                    {"step": "checks", "iteration": request.iteration, "last_output": line}
-                ),
-                progress_interval=0.5,
-                cgroup_procs=prepared.cgroup_procs,
-            )
-        except AgentTimeoutError as error:
-            return CheckResult(command=command, exit_code=124, output=f"$ {command}\n{error}")
-        finally:
-            box.release(prepared)
-        output = (outcome.stdout + outcome.stderr).strip()
-        return CheckResult(
-            command=command,
-            exit_code=outcome.exit_code,
-            output=f"$ {command}  (exit code {outcome.exit_code})\n{output[-CHECK_OUTPUT_LIMIT:]}",
         )
 
     @staticmethod
@@ -394,53 +154,6 @@ class IterationActivities:
             tokens=ledger.tokens,
             cost_usd=ledger.cost_usd,
         )
-
-    @activity.defn(name="publish_change")
-    async def publish_change(self, request: PublishInput) -> AgentRunOutput:
-        worktree = self.existing_worktree(request.run)
-        async with heartbeating({"step": "push"}):
-            await worktree.commit_all(commit_message(request, self.identity))
-            changed = await worktree.changed_files(request.base_sha)
-            if changed:
-                try:
-                    await worktree.force_push(request.branch)
-                except GitError as error:
-                    raise ApplicationError(str(error), type="PushFailed") from error
-            head_sha = await worktree.head()
-        return AgentRunOutput(
-            branch=request.branch,
-            base_sha=request.base_sha,
-            head_sha=head_sha,
-            changed_files=len(changed),
-            result=request.result,
-            last_output=request.last_output,
-        )
-
-    @activity.defn(name="cleanup_workspace")
-    async def cleanup_workspace(self, run: RunContext) -> None:
-        """Kills anything the run left running and removes its files; safe to repeat."""
-        paths = self.paths(run)
-        kill_recorded_group(paths.pgid_file)
-        shutil.rmtree(paths.worktree, ignore_errors=True)
-        paths.prompt_file.unlink(missing_ok=True)
-        paths.pgid_file.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):  # only when empty
-            paths.run_dir.rmdir()
-
-
-def commit_message(request: PublishInput, identity: Identity) -> str:
-    run = request.run
-    body = request.summary.strip()[:2000]
-    return "\n".join(
-        [
-            f"Fix #{run.issue.number}: {request.issue.title}",
-            "",
-            *([body, ""] if body else []),
-            f"Made by {describe_agent(run.agent)}, for {request.issue.html_url} (Paid run {run.run_id}).",
-            "",
-            f"Co-authored-by: {identity.name} <{identity.email}>",
-        ]
-    )
 
 
 def _digest(text: str) -> str:

@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import functools
 import os
+import resource
 import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,17 +31,31 @@ class ProcessOutcome:
     stdout: str
     stderr: str
     last_line: str
+    memory_exhausted: bool = False  # the sandbox's memory cgroup killed a process of it
 
 
 class AgentTimeoutError(Exception):
     pass
 
 
-def _die_with_parent(cgroup_procs: Path | None = None) -> None:
-    if cgroup_procs is not None:  # before exec, so every descendant is counted against the limit
+@dataclass(frozen=True)
+class ChildLimits:
+    """Applied in the child between fork and exec, so every descendant inherits them."""
+
+    cgroup_procs: tuple[Path, ...] = ()  # cgroups the child joins
+    rlimits: tuple[tuple[int, int], ...] = ()  # (resource.RLIMIT_*, limit), soft and hard alike
+
+
+def _die_with_parent(limits: ChildLimits | None = None) -> None:
+    for procs in limits.cgroup_procs if limits else ():  # before exec: descendants are counted too
         try:
-            cgroup_procs.write_text(str(os.getpid()))
+            procs.write_text(str(os.getpid()))
         except OSError:
+            os._exit(126)
+    for kind, value in limits.rlimits if limits else ():
+        try:
+            resource.setrlimit(kind, (value, value))
+        except (OSError, ValueError):
             os._exit(126)
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
@@ -84,7 +99,7 @@ async def run_agent_process(
     on_progress: Callable[[str], None],
     progress_interval: float = 1.0,
     on_line: Callable[[str], None] | None = None,
-    cgroup_procs: Path | None = None,
+    limits: ChildLimits | None = None,
 ) -> ProcessOutcome:
     """Runs to completion, calling `on_progress(last output line)` every `progress_interval` seconds.
 
@@ -98,7 +113,7 @@ async def run_agent_process(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
-        preexec_fn=functools.partial(_die_with_parent, cgroup_procs),
+        preexec_fn=functools.partial(_die_with_parent, limits),
     )
     _record_group(pgid_file, process.pid)
     stdout: list[str] = []

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from paid_executor.agents.base import Invocation
+from paid_executor.agents.process import ChildLimits
 
 
 class SandboxError(RuntimeError):
@@ -22,13 +23,16 @@ class SandboxRequest:
     proxy_socket: Path | None = None  # the metering proxy, reachable as proxy_port on loopback inside
     proxy_port: int | None = None
     pids_limit: int = 512
-    memory_bytes: int | None = None
+    memory_bytes: int = 2 * 1024**3
+    cpus: float = 2.0  # docker's CPU share; with bwrap, cpu_seconds bounds each process instead
+    cpu_seconds: int | None = None
 
 
 @dataclass(frozen=True)
 class Prepared:
     invocation: Invocation
-    cgroup_procs: Path | None = None  # the child joins this cgroup before exec
+    limits: ChildLimits | None = None  # applied to the child before exec
+    note: str | None = None  # how the limits were applied, when not as configured (for the run's log)
     cleanup_paths: tuple[Path, ...] = field(default=())
     container_id: str | None = None
 
@@ -41,15 +45,23 @@ class Sandbox(Protocol):
     def release(self, prepared: Prepared) -> None: ...
 
 
-def sandbox_for(name: str, *, image: str = "paid/python:3.11") -> Sandbox:
+UNSANDBOXED = frozenset({"none", "local"})  # `local`: the name before `none`, kept for recorded runs
+
+
+def sandbox_for(name: str, *, image: str = "paid/python:3.11", production: bool = False) -> Sandbox:
     from paid_executor.sandbox.bwrap import BubblewrapSandbox
     from paid_executor.sandbox.docker import DockerSandbox
     from paid_executor.sandbox.local import LocalSandbox
 
-    if name == "local":
+    if name in UNSANDBOXED:
+        if production:
+            raise SandboxError(
+                f"sandbox {name!r} runs agents without isolation, which a production executor refuses; "
+                "choose bwrap or docker"
+            )
         return LocalSandbox()
     if name == "bwrap":
         return BubblewrapSandbox()
     if name == "docker":
         return DockerSandbox(image)
-    raise SandboxError(f"unknown sandbox {name!r} (choose bwrap, docker or local)")
+    raise SandboxError(f"unknown sandbox {name!r} (choose bwrap, docker or none)")

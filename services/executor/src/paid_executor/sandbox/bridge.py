@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 
 
@@ -39,7 +40,13 @@ def main() -> None:
     args = sys.argv[1:]
     if len(args) < 4 or args[2] != "--":
         sys.exit("usage: bridge.py PORT SOCKET -- COMMAND...")
-    sys.exit(asyncio.run(_main(int(args[0]), args[1], args[3:])))
+    code = asyncio.run(_main(int(args[0]), args[1], args[3:]))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Without interpreter finalisation: as a container's pid 1, the bridge crashed there (SIGSEGV,
+    # exit status 139) about every other run, after the command had ended well. A command killed by
+    # a signal exits as a shell reports it (128 + the signal).
+    os._exit(code if code >= 0 else 128 - code)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """bubblewrap: no daemon, no network but the proxy, a clean environment, the worktree the only
-writable path, an unprivileged user inside, and a pids limit through a cgroup."""
+writable path, an unprivileged user inside, and process, memory and CPU limits (cgroup.py)."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 from paid_executor.agents.base import Invocation
 from paid_executor.sandbox import bridge
 from paid_executor.sandbox.base import Prepared, SandboxError, SandboxRequest
-from paid_executor.sandbox.cgroup import create_pids_cgroup, remove_cgroup
+from paid_executor.sandbox.cgroup import Limits, LimitsUnavailableError, apply_limits, remove_cgroup
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # What programs need from /etc, and nothing else (no credentials, no host configuration).
@@ -24,6 +25,7 @@ ETC_FILES = (
     "/etc/hosts",
 )
 SANDBOX_UID = 1000
+log = logging.getLogger(__name__)
 HOME = "/tmp/home"
 
 
@@ -39,7 +41,7 @@ class BubblewrapSandbox:
         if executable is None:
             raise SandboxError(
                 "the bwrap sandbox needs bubblewrap (apt-get install bubblewrap); "
-                "or choose PAID_EXECUTOR_SANDBOX=local explicitly"
+                "or choose PAID_EXECUTOR_SANDBOX=none explicitly (no isolation; refused in production)"
             )
         args = [executable, "--die-with-parent", "--new-session", "--unshare-all", "--unshare-user"]
         args += ["--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "paid-sandbox"]
@@ -66,11 +68,21 @@ class BubblewrapSandbox:
         args += ["--remount-ro", "/", "--clearenv"]
         for key, value in sorted(env.items()):
             args += ["--setenv", key, value]
-        group = create_pids_cgroup(request.run_key, request.pids_limit)
+        try:
+            applied = apply_limits(
+                request.run_key, Limits(request.pids_limit, request.memory_bytes, request.cpu_seconds)
+            )
+        except LimitsUnavailableError as error:
+            for path in identity_files:
+                path.unlink(missing_ok=True)
+            raise SandboxError(str(error)) from error
+        if applied.note:
+            log.warning("sandbox %s: %s", request.run_key, applied.note)
         return Prepared(
             Invocation(argv=[*args, "--", *command], stdin=invocation.stdin, env={}),
-            cgroup_procs=group / "cgroup.procs" if group else None,
-            cleanup_paths=(*identity_files, *((group,) if group else ())),
+            limits=applied.child,
+            note=applied.note,
+            cleanup_paths=(*identity_files, *applied.groups),
         )
 
     def release(self, prepared: Prepared) -> None:

@@ -29,10 +29,8 @@ INSIDE_BRIDGE = "/run/paid/bridge.py"
 class DockerSandbox:
     name = "docker"
 
-    def __init__(self, image: str, *, memory: str = "2g", cpus: float = 2.0) -> None:
+    def __init__(self, image: str) -> None:
         self.image = image
-        self.memory = memory
-        self.cpus = cpus
 
     def _client(self) -> DockerClient:
         try:
@@ -70,8 +68,9 @@ class DockerSandbox:
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges"],
                 pids_limit=request.pids_limit,
-                mem_limit=self.memory,
-                nano_cpus=int(self.cpus * 1e9),
+                mem_limit=request.memory_bytes,
+                memswap_limit=request.memory_bytes,  # no swap beyond the limit
+                nano_cpus=int(request.cpus * 1e9),
                 volumes=volumes,
                 labels={
                     LABEL: request.run_key,

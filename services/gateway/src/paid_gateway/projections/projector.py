@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paid_contracts import Event, PullRequestOpened, RunFinished, RunOutputAppended, RunStarted
+from paid_contracts.workflow_ids import execution_workflow_id
 from paid_gateway.projections.models import RunEventRow, RunOutputRow, RunRow
 
 RUNNING = "running"
@@ -41,7 +42,7 @@ def trace_id_of(event: Event) -> str | None:
 
 def workflow_id_of(event: PullRequestOpened | RunOutputAppended) -> str:
     workflow_id = getattr(event, "workflow_id", None)
-    return workflow_id or f"exec:{event.issue.repo.full_name}#{event.issue.number}"
+    return workflow_id or execution_workflow_id(event.issue.repo.full_name, event.issue.number)
 
 
 async def apply(session: AsyncSession, event: RunEvent) -> bool:

@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from paid_contracts import BuildRequested, Correlation, IssueRef, RepoRef, TriggerSource
+from paid_contracts.workflow_ids import ExecutionSignal
 from paid_gateway.auth.deps import Operator, Principal
 from paid_gateway.deps import PublisherDep, SessionDep, SettingsDep, TemporalDep
 from paid_gateway.projections.models import RunRow
@@ -21,12 +22,11 @@ from paid_gateway.routers.runs import RunId, find_run
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/runs", tags=["control"])
 
-# The executor's AgentExecutionWorkflow handles these signals (names are the contract, as strings,
-# so the gateway never imports the executor).
-SIGNAL_CANCEL = "cancel"
-SIGNAL_PAUSE = "pause"
-SIGNAL_RESUME = "resume"
-SIGNAL_INSTRUCT = "inject_instruction"
+# The executor's AgentExecutionWorkflow handles these signals; their names are in the contracts.
+SIGNAL_CANCEL = ExecutionSignal.CANCEL
+SIGNAL_PAUSE = ExecutionSignal.PAUSE
+SIGNAL_RESUME = ExecutionSignal.RESUME
+SIGNAL_INSTRUCT = ExecutionSignal.INSTRUCT
 
 
 class CancelRequest(BaseModel):

@@ -1,0 +1,32 @@
+"""Temporal workflow ids, types, signal and query names that more than one service uses: the only
+place they are spelled. An id comes from the domain, so a redelivered request cannot start a second
+run; the attempt number lets a retry or a follow-up round start a new execution on purpose."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+EXECUTION_WORKFLOW = "AgentExecutionWorkflow"
+FIRST_ATTEMPT = 1
+
+
+class ExecutionSignal(StrEnum):
+    CANCEL = "cancel"
+    PAUSE = "pause"
+    RESUME = "resume"
+    INSTRUCT = "inject_instruction"
+
+
+EXECUTION_STATUS_QUERY = "status"
+
+
+def execution_workflow_id(repository: str, number: int, attempt: int = FIRST_ATTEMPT) -> str:
+    """`exec:{owner}/{repo}#{number}:{attempt}`; `repository` is `owner/repo`."""
+    if attempt < FIRST_ATTEMPT:
+        raise ValueError(f"attempts count from {FIRST_ATTEMPT}, not {attempt}")
+    return f"exec:{repository}#{number}:{attempt}"
+
+
+def legacy_execution_workflow_id(repository: str, number: int) -> str:
+    """The id of runs started before ids carried an attempt; commands still find them."""
+    return f"exec:{repository}#{number}"

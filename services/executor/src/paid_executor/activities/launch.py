@@ -1,0 +1,228 @@
+"""Where an agent starts, and where the checks start: the one module that owns the sandbox, the
+metering proxy and its per-run token, and the process, for both."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from paid_executor.activities.agent import agent_env
+from paid_executor.agents.base import Invocation
+from paid_executor.agents.process import AgentTimeoutError, ProcessOutcome, run_agent_process
+from paid_executor.config import ExecutorSettings
+from paid_executor.params import CheckResult
+from paid_executor.proxy import Budget, Ledger, MeteringProxy
+from paid_executor.proxy.server import Upstreams
+from paid_executor.run_workspace import RunPaths
+from paid_executor.sandbox import Sandbox, SandboxError, SandboxRequest, sandbox_for
+from paid_executor.sandbox.base import UNSANDBOXED
+from paid_executor.sandbox.cgroup import oom_killed
+from paid_executor.workspace import Identity
+from paid_runtime.telemetry import current_trace_context
+
+CHECK_OUTPUT_LIMIT = 4000
+SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One iteration's agent in its sandbox, with the proxy token its budget is metered against."""
+
+    sandbox: Sandbox
+    request: SandboxRequest
+    paths: RunPaths
+    ledger: Ledger
+
+
+class Launcher:
+    def __init__(self, settings: ExecutorSettings, identity: Identity) -> None:
+        self.settings = settings
+        self.identity = identity
+        self._proxy: MeteringProxy | None = None
+        self._proxy_lock = asyncio.Lock()
+
+    def sandbox(self, name: str) -> Sandbox:
+        """SandboxError when the name is unknown, or names no sandbox in production."""
+        settings = self.settings
+        return sandbox_for(
+            name, image=settings.sandbox_image, production=settings.environment == "production"
+        )
+
+    @contextlib.asynccontextmanager
+    async def metered(
+        self,
+        sandbox: Sandbox,
+        sandbox_name: str,
+        *,
+        run_id: str,
+        run_key: str,
+        paths: RunPaths,
+        budget: Budget,
+        timeout: float,
+    ) -> AsyncIterator[Launch]:
+        """A proxy token for the run's budget, valid while the block runs, and the sandbox request."""
+        proxy = await self.proxy()
+        token, ledger = proxy.open_run(run_id, budget)
+        settings = self.settings
+        env = self.environment(sandbox_name) | {
+            "ANTHROPIC_BASE_URL": proxy.url,
+            "ANTHROPIC_API_KEY": token,
+            "OPENAI_BASE_URL": f"{proxy.url}/v1",
+            "OPENAI_API_KEY": token,
+        }
+        request = SandboxRequest(
+            run_key=run_key,
+            worktree=paths.worktree,
+            env=env,
+            read_only=(paths.prompt_file, *settings.sandbox_read_only),
+            proxy_socket=proxy.socket_path,
+            proxy_port=proxy.port,
+            pids_limit=settings.sandbox_pids_limit,
+            memory_bytes=settings.sandbox_memory_bytes,
+            cpus=settings.sandbox_cpus,
+            cpu_seconds=int(timeout * settings.sandbox_cpus) + 1,
+        )
+        try:
+            yield Launch(sandbox, request, paths, ledger)
+        finally:
+            proxy.close_run(token)
+
+    def environment(self, sandbox: str) -> dict[str, str]:
+        """A sandboxed agent gets a clean environment; an unsandboxed one the worker's, minus Paid's
+        secrets."""
+        venv_bin = str(Path(sys.executable).parent)
+        if sandbox in UNSANDBOXED:
+            env = agent_env(self.identity)
+            return env | {"PATH": f"{venv_bin}:{env.get('PATH', SANDBOX_PATH)}"}
+        env = self.identity.env() | {
+            "PATH": f"{venv_bin}:{SANDBOX_PATH}",
+            "LANG": "C.UTF-8",
+            "TERM": "dumb",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_TERMINAL_PROMPT": "0",
+        }
+        if traceparent := current_trace_context().traceparent:
+            env["TRACEPARENT"] = traceparent
+        return env
+
+    async def agent(
+        self,
+        launch: Launch,
+        invocation: Invocation,
+        timeout: float,
+        step: dict[str, object],
+        on_line: Callable[[str], None],
+    ) -> ProcessOutcome | None:
+        """Runs the agent until it ends, or until the proxy says the budget is spent (then None)."""
+        sandbox, request = launch.sandbox, launch.request
+        try:
+            prepared = sandbox.prepare(invocation, request)
+        except SandboxError as error:
+            raise ApplicationError(str(error), type="SandboxUnavailable", non_retryable=True) from error
+        if prepared.note:
+            on_line(f"[paid] {prepared.note}")
+        agent = asyncio.create_task(
+            run_agent_process(
+                prepared.invocation,
+                cwd=request.worktree,
+                base_env={},
+                timeout=timeout,
+                pgid_file=launch.paths.pgid_file,
+                on_progress=lambda line: activity.heartbeat(step | {"last_output": line}),
+                progress_interval=0.5,
+                on_line=on_line,
+                limits=prepared.limits,
+            )
+        )
+        exceeded = asyncio.create_task(launch.ledger.exceeded.wait())
+        try:
+            await asyncio.wait({agent, exceeded}, return_when=asyncio.FIRST_COMPLETED)
+            if agent.done():
+                return replace(agent.result(), memory_exhausted=oom_killed(prepared.limits))
+            agent.cancel()  # kills the process group
+            with contextlib.suppress(asyncio.CancelledError):
+                await agent
+            return None
+        except AgentTimeoutError as error:
+            raise ApplicationError(str(error), type="AgentTimedOut", non_retryable=True) from error
+        finally:
+            exceeded.cancel()
+            if not agent.done():
+                agent.cancel()
+                with contextlib.suppress(BaseException):
+                    await agent
+            sandbox.release(prepared)
+
+    async def check(self, launch: Launch, command: str, on_progress: Callable[[str], None]) -> CheckResult:
+        """One test or lint command in the agent's sandbox, without the proxy or its token."""
+        base = launch.request
+        env = {k: v for k, v in base.env.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
+        timeout = self.settings.check_timeout_seconds
+        check_request = SandboxRequest(
+            run_key=f"{base.run_key}-check",
+            worktree=base.worktree,
+            env=env,
+            read_only=base.read_only,
+            pids_limit=base.pids_limit,
+            memory_bytes=base.memory_bytes,
+            cpus=base.cpus,
+            cpu_seconds=int(timeout * base.cpus) + 1,
+        )
+        box = launch.sandbox
+        prepared = box.prepare(Invocation(argv=["sh", "-c", command], stdin=None, env={}), check_request)
+        try:
+            outcome = await run_agent_process(
+                prepared.invocation,
+                cwd=base.worktree,
+                base_env={},
+                timeout=timeout,
+                pgid_file=launch.paths.pgid_file,
+                on_progress=on_progress,
+                progress_interval=0.5,
+                limits=prepared.limits,
+            )
+        except AgentTimeoutError as error:
+            return CheckResult(command=command, exit_code=124, output=f"$ {command}\n{error}")
+        finally:
+            box.release(prepared)
+        output = (outcome.stdout + outcome.stderr).strip()
+        return CheckResult(
+            command=command,
+            exit_code=outcome.exit_code,
+            output=f"$ {command}  (exit code {outcome.exit_code})\n{output[-CHECK_OUTPUT_LIMIT:]}",
+        )
+
+    async def proxy(self) -> MeteringProxy:
+        """The worker's metering proxy, started on first use in the worker's event loop."""
+        async with self._proxy_lock:
+            if self._proxy is None:
+                settings = self.settings
+                upstreams = Upstreams(
+                    anthropic_url=settings.anthropic_base_url,
+                    anthropic_key=settings.anthropic_api_key,
+                    openai_url=settings.openai_base_url,
+                    openai_key=settings.openai_api_key,
+                )
+                # Unix socket paths are limited to 108 bytes: the temp dir, not the workspace root.
+                socket_path = (
+                    Path(tempfile.gettempdir()) / f"paid-proxy-{os.getpid()}-{uuid.uuid4().hex[:8]}.sock"
+                )
+                proxy = MeteringProxy(upstreams, socket_path)
+                await proxy.start()
+                self._proxy = proxy
+            return self._proxy
+
+    async def stop(self) -> None:
+        if self._proxy is not None:
+            await self._proxy.stop()
+            self._proxy = None

@@ -1,0 +1,135 @@
+"""The worktree's activities: prepare (fetch, copy out, read .paid.yml from the base), publish
+(import the worktree into the host's repository, commit, push) and cleanup. The worktree lives on the
+worker process that prepared it: prepare_workspace (on the shared queue) answers with that process's
+own task queue (its "home"), where the workflow schedules the others; cleanup is idempotent and
+always runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from paid_executor.activities.deps import ExecutorDeps
+from paid_executor.agents.process import kill_recorded_group
+from paid_executor.agents.registry import describe_agent
+from paid_executor.params import AgentRunOutput, PublishInput, RunContext, WorkspaceInfo, WorkspaceInput
+from paid_executor.repo_config import RepoConfig, RepoConfigError, load_repo_config
+from paid_executor.run_workspace import RunWorkspace
+from paid_executor.workspace import GitError, Identity
+
+
+@contextlib.asynccontextmanager
+async def heartbeating(details: dict[str, object], interval: float = 0.5) -> AsyncIterator[None]:
+    """Heartbeats while a step without progress of its own (a clone, a push) runs, so a slow host is
+    not mistaken for a dead worker; cancellation still arrives through these heartbeats."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat(details)
+            await asyncio.sleep(interval)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+class WorktreeActivities:
+    def __init__(self, deps: ExecutorDeps, *, home_queue: str | None = None) -> None:
+        """`home_queue`: the task queue only this process polls (worker.home_queue_for)."""
+        self.deps = deps
+        self.home_queue = home_queue
+
+    @property
+    def identity(self) -> Identity:
+        return Identity(self.deps.settings.git_author_name, self.deps.settings.git_author_email)
+
+    def workspace(self, run: RunContext) -> RunWorkspace:
+        return RunWorkspace(self.deps.settings, run)
+
+    @activity.defn(name="prepare_workspace")
+    async def prepare_workspace(self, request: WorkspaceInput) -> WorkspaceInfo:
+        workspace = self.workspace(request.run)
+        kill_recorded_group(workspace.paths.pgid_file)  # an earlier attempt's agent, if its worker was killed
+        try:
+            async with heartbeating({"step": "clone"}):
+                prepared = await workspace.prepare(request.issue, request.branch)
+        except GitError as error:
+            raise ApplicationError(str(error), type="CloneFailed") from error
+        return WorkspaceInfo(
+            base_sha=prepared.base_sha,
+            config=prepared.config,
+            config_error=prepared.config_error,
+            task_queue=self.home_queue,
+        )
+
+    def existing_workspace(self, run: RunContext) -> RunWorkspace:
+        """The run's workspace, or WorktreeMissing: the workflow then prepares a fresh one elsewhere."""
+        workspace = self.workspace(run)
+        if not workspace.exists():
+            raise ApplicationError(
+                f"the run's worktree {workspace.paths.worktree} is gone (another worker or a cleanup)",
+                type="WorktreeMissing",
+                non_retryable=True,
+            )
+        return workspace
+
+    @activity.defn(name="publish_change")
+    async def publish_change(self, request: PublishInput) -> AgentRunOutput:
+        workspace = self.existing_workspace(request.run)
+        async with heartbeating({"step": "push"}):
+            try:
+                config = load_repo_config(await workspace.host.repo_files(request.base_sha))
+            except RepoConfigError:
+                config = RepoConfig()
+            imported = await workspace.import_change(
+                request.base_sha, commit_message(request, self.identity), config
+            )
+            if refused := (*config.forbidden_matches(list(imported.changed_files)), *imported.refused):
+                raise ApplicationError(
+                    "Paid refuses to push these changes: " + ", ".join(refused),
+                    type="ChangeRefused",
+                    non_retryable=True,
+                )
+            if imported.changed_files:
+                try:
+                    await workspace.push(request.issue.clone_url, imported.commit, request.branch)
+                except GitError as error:
+                    raise ApplicationError(str(error), type="PushFailed") from error
+        return AgentRunOutput(
+            branch=request.branch,
+            base_sha=request.base_sha,
+            head_sha=imported.commit if imported.changed_files else request.base_sha,
+            changed_files=len(imported.changed_files),
+            result=request.result,
+            last_output=request.last_output,
+        )
+
+    @activity.defn(name="cleanup_workspace")
+    async def cleanup_workspace(self, run: RunContext) -> None:
+        """Kills anything the run left running and removes its files; safe to repeat."""
+        workspace = self.workspace(run)
+        kill_recorded_group(workspace.paths.pgid_file)
+        await asyncio.to_thread(workspace.cleanup)
+
+
+def commit_message(request: PublishInput, identity: Identity) -> str:
+    run = request.run
+    body = request.summary.strip()[:2000]
+    return "\n".join(
+        [
+            f"Fix #{run.issue.number}: {request.issue.title}",
+            "",
+            *([body, ""] if body else []),
+            f"Made by {describe_agent(run.agent)}, for {request.issue.html_url} (Paid run {run.run_id}).",
+            "",
+            f"Co-authored-by: {identity.name} <{identity.email}>",
+        ]
+    )

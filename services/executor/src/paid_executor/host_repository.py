@@ -1,0 +1,166 @@
+"""The host's own git repository for a run: a bare repository beside the worktree, outside anything a
+sandbox mounts, that only the host writes. Every git command here runs with that repository as
+GIT_DIR, never in the agent's worktree, with hooks, fsmonitor, attributes and user or system config
+off; fetch and push use the URL and token the host was given, never a remote the agent configured."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from paid_executor.repo_config import READ_FILES, REGULAR_MODES, RepoFiles
+from paid_executor.workspace import GitError, Identity, auth_header_config
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+# `-c` settings on every command: none of them may come from a file the agent could have written.
+HARDENING = (
+    "core.hooksPath=/dev/null",
+    "core.fsmonitor=false",
+    "core.untrackedCache=false",
+    "core.attributesFile=/dev/null",
+    "core.excludesFile=/dev/null",
+    f"attr.tree={EMPTY_TREE}",  # git >= 2.40 reads a bare repository's attributes from HEAD otherwise
+    "credential.helper=",
+    "protocol.ext.allow=never",
+)
+
+
+def host_git_env(git_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """A minimal environment: nothing of the worker's settings (database URL, tokens) is passed on,
+    and git reads no configuration but the host repository's own."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "GIT_DIR": str(git_dir),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_ATTR_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_NO_REPLACE_OBJECTS": "1",
+        "HOME": str(git_dir),  # nothing git could find there but what the host wrote
+    } | (extra or {})
+
+
+def hardened(*args: str) -> list[str]:
+    return ["git", *[part for setting in HARDENING for part in ("-c", setting)], *args]
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    mode: str  # 100644, 100755, 120000 (a link), 160000 (a gitlink)
+    object_id: str
+
+
+class HostRepository:
+    def __init__(self, git_dir: Path, *, token: str, identity: Identity) -> None:
+        self.git_dir = git_dir
+        self.identity = identity
+        self._token = token
+
+    async def git(
+        self,
+        *args: str,
+        stdin: bytes | None = None,
+        extra_env: dict[str, str] | None = None,
+        authenticated: bool = False,
+    ) -> bytes:
+        env = host_git_env(self.git_dir, self.identity.env() | (extra_env or {}))
+        if authenticated:
+            env |= auth_header_config(self._token)
+        process = await asyncio.create_subprocess_exec(
+            *hardened(*args),
+            cwd=self.git_dir.parent,  # host-owned; never the worktree
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate(stdin)
+        if process.returncode != 0:
+            raise GitError(
+                f"git {args[0]} failed ({process.returncode}): {err.decode(errors='replace').strip()}"
+            )
+        return out
+
+    async def fetch_base(self, url: str, branch: str) -> str:
+        """A fresh bare repository holding `branch` of `url`; answers the base commit."""
+        if self.git_dir.exists():
+            await asyncio.to_thread(shutil.rmtree, self.git_dir, True)
+        self.git_dir.parent.mkdir(parents=True, exist_ok=True)
+        # HEAD names the base's branch from the start: the agent's copy (check_out) clones it.
+        await self.git(
+            "init", "--quiet", "--bare", "--template=", "--initial-branch=paid-base", str(self.git_dir)
+        )
+        await self.git(
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            url,
+            f"+refs/heads/{branch}:refs/paid/base",
+            f"+refs/heads/{branch}:refs/heads/paid-base",
+            authenticated=True,
+        )
+        return await self.resolve("refs/paid/base")
+
+    async def check_out(self, worktree: Path, work_branch: str, public_url: str) -> None:
+        """Gives the agent a repository of its own to work in: a copy (never hard links, which it
+        could write through) of the base commit fetch_base put on HEAD. The host never uses it again."""
+        env = {k: v for k, v in host_git_env(self.git_dir).items() if k != "GIT_DIR"}
+        env |= self.identity.env()
+        worktree.parent.mkdir(parents=True, exist_ok=True)
+        for args, cwd in (
+            (["clone", "--quiet", "--no-hardlinks", "--template=", str(self.git_dir), str(worktree)], None),
+            (["checkout", "--quiet", "-B", work_branch], worktree),
+            (["remote", "set-url", "origin", public_url], worktree),
+        ):
+            # The worktree is the host's own until the agent first runs, so git may work in it now.
+            process = await asyncio.create_subprocess_exec(
+                *hardened(*args),
+                cwd=cwd or worktree.parent,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            _, err = await process.communicate()
+            if process.returncode != 0:
+                raise GitError(f"git {args[0]} failed ({process.returncode}): {err.decode(errors='replace')}")
+
+    async def resolve(self, revision: str) -> str:
+        return (await self.git("rev-parse", "--verify", f"{revision}^{{commit}}")).decode().strip()
+
+    async def entries(self, revision: str) -> dict[str, TreeEntry]:
+        """Every path of a commit's tree with its mode, without reading the objects."""
+        listing = await self.git("ls-tree", "-r", "-z", "--full-tree", revision)
+        entries = {}
+        for record in listing.split(b"\0"):
+            if not record:
+                continue
+            meta, _, path = record.partition(b"\t")
+            mode, _, object_id = meta.decode().split(" ")
+            entries[path.decode(errors="surrogateescape")] = TreeEntry(mode=mode, object_id=object_id)
+        return entries
+
+    async def repo_files(self, revision: str) -> RepoFiles:
+        """What .paid.yml and detection read, from a commit of this repository only."""
+        entries = await self.entries(revision)
+        contents = {
+            path: await self.git("cat-file", "blob", entries[path].object_id)
+            for path in READ_FILES
+            if path in entries and entries[path].mode in REGULAR_MODES
+        }
+        return RepoFiles(modes={path: entry.mode for path, entry in entries.items()}, contents=contents)
+
+    async def changed_paths(self, base: str, head: str) -> list[str]:
+        listing = await self.git("diff-tree", "-r", "-z", "--no-renames", "--name-only", base, head)
+        return [path.decode(errors="surrogateescape") for path in listing.split(b"\0") if path]
+
+    async def diff(self, base: str, head: str, *options: str) -> str:
+        out = await self.git("diff", "--no-color", "--no-ext-diff", "--no-textconv", *options, base, head)
+        return out.decode(errors="replace")
+
+    async def push(self, url: str, commit: str, branch: str) -> None:
+        await self.git("push", "--quiet", "--force", url, f"{commit}:refs/heads/{branch}", authenticated=True)

@@ -1,0 +1,180 @@
+"""The agent's result enters the host's repository here. The worktree is data: it is walked with
+lstat (a link is committed as a link, never followed), the agent's own `.git` is skipped unread, and
+the files are streamed into `git fast-import` running on the host's repository, which writes objects
+and one commit and consults no hooks, attributes or filters. What git must not take from an agent is
+refused by name, for the agent (and then the issue) to read."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from paid_executor.host_repository import HostRepository, hardened, host_git_env
+from paid_executor.workspace import GitError
+
+IMPORT_REF = "refs/paid/import"
+
+
+@dataclass(frozen=True)
+class ImportedChange:
+    commit: str
+    changed_files: tuple[str, ...]
+    refused: tuple[str, ...]  # "path (why)", for the agent's feedback and the issue comment
+
+
+@dataclass
+class _Walk:
+    max_file_bytes: int
+    ignored: frozenset[bytes]
+    gitlinks: dict[bytes, str]  # the base's submodules: kept as they are, never changed by an import
+    refused: list[str] = field(default_factory=list)
+
+
+async def import_worktree(
+    host: HostRepository,
+    worktree: Path,
+    *,
+    base: str,
+    message: str,
+    max_file_bytes: int,
+    allow_workflow_changes: bool,
+) -> ImportedChange:
+    """Commits the worktree's files on top of `base` in the host's repository (not pushed)."""
+    entries, ignored = await asyncio.gather(host.entries(base), _ignored(host, worktree, base))
+    gitlinks = {os.fsencode(path): item.object_id for path, item in entries.items() if item.mode == "160000"}
+    walk = _Walk(max_file_bytes, ignored, gitlinks)
+    identity = host.identity
+    header = (
+        f"commit {IMPORT_REF}\n"
+        f"committer {identity.name} <{identity.email}> {int(time.time())} +0000\n"
+        f"data {len(message.encode())}\n{message}\n"
+        f"from {base}\ndeleteall\n"
+    ).encode()
+    process = await asyncio.create_subprocess_exec(
+        *hardened("fast-import", "--quiet", "--done", "--force"),
+        cwd=host.git_dir.parent,
+        env=host_git_env(host.git_dir),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdin is not None
+    try:
+        process.stdin.write(header)
+        async for path, mode, content in _files(walk, worktree, b""):
+            if mode == b"160000":
+                process.stdin.write(b"M 160000 %s %s\n" % (content, _quote(path)))
+            else:
+                process.stdin.write(b"M %s inline %s\ndata %d\n" % (mode, _quote(path), len(content)))
+                process.stdin.write(content + b"\n")
+            await process.stdin.drain()
+        process.stdin.write(b"done\n")
+        await process.stdin.drain()
+        process.stdin.close()
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # fast-import stopped; its error follows
+    err = await process.stderr.read() if process.stderr else b""
+    if await process.wait() != 0:
+        raise GitError(f"git fast-import failed: {err.decode(errors='replace').strip()}")
+    commit = await host.resolve(IMPORT_REF)
+    changed = await host.changed_paths(base, commit)
+    refused = walk.refused + [
+        f"{path} ({why})"
+        for path in changed
+        if (why := _refusal(path, allow_workflow_changes, os.fsencode(path) in gitlinks)) is not None
+    ]
+    return ImportedChange(commit=commit, changed_files=tuple(changed), refused=tuple(refused))
+
+
+def _refusal(path: str, allow_workflow_changes: bool, was_gitlink: bool) -> str | None:
+    if was_gitlink:
+        return "a submodule; agents do not change submodules"
+    if path == ".gitmodules":
+        return "submodules are not changed by agents"
+    if path.startswith(".github/workflows/") and not allow_workflow_changes:
+        return "CI workflows change only where .paid.yml sets allow_workflow_changes"
+    return None
+
+
+async def _ignored(host: HostRepository, worktree: Path, base: str) -> frozenset[bytes]:
+    """Untracked paths the repository's .gitignore files exclude, as `git add -A` would skip them.
+    git reads only those pattern files here: the configuration is the host repository's, and the
+    index a scratch file of the host's."""
+    index = host.git_dir / "paid-scratch-index"
+    extra = {"GIT_INDEX_FILE": str(index)}
+    await host.git("read-tree", base, extra_env=extra)
+    listing = await host.git(
+        f"--work-tree={worktree}",
+        "ls-files",
+        "-z",
+        "--others",
+        "--ignored",
+        "--exclude-standard",
+        "--directory",
+        extra_env=extra,
+    )
+    return frozenset(path.rstrip(b"/") for path in listing.split(b"\0") if path)
+
+
+async def _files(walk: _Walk, root: Path, prefix: bytes) -> AsyncIterator[tuple[bytes, bytes, bytes]]:
+    """(path, mode, content) of every committable entry below `prefix`, in a stable order."""
+    directory = os.path.join(os.fsencode(root), prefix) if prefix else os.fsencode(root)
+    with os.scandir(directory) as listing:
+        entries = sorted(listing, key=lambda entry: entry.name)
+    for entry in entries:
+        path = prefix + entry.name
+        if path == b".git" or path in walk.ignored:
+            continue  # the agent's own repository, or what .gitignore excludes
+        info = entry.stat(follow_symlinks=False)
+        shown = path.decode(errors="replace")
+        if entry.name.lower() == b".git":
+            repository = (prefix.rstrip(b"/") or path).decode(errors="replace")
+            walk.refused.append(f"{repository} (a nested git repository: commit its files, not its .git)")
+        elif stat.S_ISLNK(info.st_mode):
+            yield path, b"120000", os.readlink(entry.path)
+        elif path in walk.gitlinks and stat.S_ISDIR(info.st_mode) and not os.listdir(entry.path):
+            yield path, b"160000", walk.gitlinks[path].encode()  # an uninitialised submodule, as it was
+        elif stat.S_ISDIR(info.st_mode):
+            async for item in _files(walk, root, path + b"/"):
+                yield item
+        elif stat.S_ISREG(info.st_mode):
+            if info.st_size > walk.max_file_bytes:
+                walk.refused.append(f"{shown} ({info.st_size} bytes, over the {walk.max_file_bytes} allowed)")
+                continue
+            content = await asyncio.to_thread(_read_regular, entry.path, walk.max_file_bytes)
+            if content is None:
+                walk.refused.append(f"{shown} (changed while it was read)")
+                continue
+            yield path, (b"100755" if info.st_mode & stat.S_IXUSR else b"100644"), content
+        # Sockets, fifos and devices cannot be committed; they are left out.
+
+
+def _read_regular(path: bytes, limit: int) -> bytes | None:
+    """The file's bytes, opened without following a link; None if it is no longer a regular file."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            return None
+        content = file.read(limit + 1)
+        return None if len(content) > limit else content
+
+
+def _quote(path: bytes) -> bytes:
+    """fast-import's C-style quoting, so any byte but NUL may appear in a path."""
+    out = bytearray(b'"')
+    for byte in path:
+        if byte in (0x22, 0x5C):
+            out += b"\\" + bytes([byte])
+        elif byte < 0x20 or byte == 0x7F:
+            out += b"\\%03o" % byte
+        else:
+            out.append(byte)
+    return bytes(out + b'"')

