@@ -19,6 +19,7 @@ from paid_devstack.demo_repo import BOT, BUILD_LABEL, CALC_BUGGY, MAINTAINER, RE
 from paid_devstack.nats_credentials import NatsCredentials, password_variable
 from paid_devstack.ports import free_port
 from paid_devstack.processes import wait_until
+from paid_runtime.database_roles import SERVICE_SCHEMAS
 
 Json = dict[str, Any]
 
@@ -74,10 +75,12 @@ class ComposeStack:
             "PAID_NATS_MONITOR_PORT": str(self.ports["nats"]),
             "PAID_PHOENIX_PORT": str(self.ports["phoenix"]),
             "PAID_GITHUB_EMULATOR_PORT": str(self.ports["github"]),
+            "PAID_EVOLUTION_API_TOKEN": secrets.token_urlsafe(32),
             **{
                 password_variable(user): password
                 for user, password in NatsCredentials.generate().passwords.items()
             },
+            **{f"PAID_DB_{service.upper()}_PASSWORD": secrets.token_hex(24) for service in SERVICE_SCHEMAS},
         }
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
         self.admin = httpx.Client(base_url=f"http://127.0.0.1:{self.ports['github']}/_emulator", timeout=30)
