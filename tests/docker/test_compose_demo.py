@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,8 @@ import httpx
 import pytest
 
 from paid_devstack.compose import ComposeStack
+
+from .probes import DATABASE_PROBE, NATS_PROBE
 
 COMPOSE_FILE = Path(__file__).resolve().parents[2] / "deploy" / "compose.yml"
 # The pipeline and the emulator (with PostgreSQL, NATS and Temporal, which they depend on); the trace
@@ -43,3 +46,36 @@ def test_jetstream_fsyncs_every_write(stack: ComposeStack) -> None:
     jsz = httpx.get(f"http://127.0.0.1:{stack.ports['nats']}/jsz?config=1", timeout=10).json()
     assert jsz["config"]["sync_always"] is True
     assert jsz["config"]["store_dir"].startswith("/data")
+
+
+def test_the_executors_nats_user_cannot_pose_as_the_gateway(stack: ComposeStack) -> None:
+    """Issue 18 on compose: with the executor container's own credentials, a build request on
+    `paid.github.>` and deleting a stream are refused, and a connection without credentials is not let in."""
+    before = stream_messages(stack, "PAID_GITHUB")
+    outcome = json.loads(stack.compose("exec", "-T", "executor", "python", "-c", NATS_PROBE).strip())
+
+    assert outcome["published"] is False, outcome
+    assert any(
+        'permissions violation for publish to "paid.github.build_requested"' in error.lower()
+        for error in outcome["errors"]
+    ), outcome
+    assert outcome["deleted"] is False, outcome
+    assert outcome["anonymous_connected"] is False, outcome
+    assert stream_messages(stack, "PAID_GITHUB") == before
+
+
+def test_the_planners_role_cannot_read_the_gateways_tables(stack: ComposeStack) -> None:
+    outcome = json.loads(stack.compose("exec", "-T", "planner", "python", "-c", DATABASE_PROBE).strip())
+
+    assert outcome == {
+        "gateway.api_tokens": "InsufficientPrivilegeError: permission denied for schema gateway",
+        "gateway.projects": "InsufficientPrivilegeError: permission denied for schema gateway",
+    }
+
+
+def stream_messages(stack: ComposeStack, stream: str) -> int:
+    jsz = httpx.get(f"http://127.0.0.1:{stack.ports['nats']}/jsz?streams=1", timeout=10).json()
+    [found] = [
+        s for account in jsz["account_details"] for s in account["stream_detail"] if s["name"] == stream
+    ]
+    return int(found["state"]["messages"])

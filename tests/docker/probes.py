@@ -1,0 +1,63 @@
+"""Probes run inside the compose stack's containers (`docker compose exec`), with the credentials that
+container holds: what an attacker who took over that service could try on the internal channels."""
+
+from __future__ import annotations
+
+NATS_PROBE = r"""
+import asyncio, json, os
+import nats
+from nats.errors import Error as NatsError
+
+async def main():
+    url = os.environ["PAID_EXECUTOR_NATS_URL"]
+    seen = []
+    async def on_error(error):
+        seen.append(str(error))
+    executor = await nats.connect(
+        url, user=os.environ["PAID_EXECUTOR_NATS_USER"], password=os.environ["PAID_EXECUTOR_NATS_PASSWORD"],
+        error_cb=on_error, allow_reconnect=False, max_reconnect_attempts=0,
+    )
+    published = True
+    try:
+        await executor.jetstream().publish("paid.github.build_requested", b"{}", timeout=2.0)
+    except Exception:
+        published = False
+    try:
+        await executor.jetstream().delete_stream("PAID_GITHUB")
+        deleted = True
+    except Exception:
+        deleted = False
+    await executor.close()
+    try:
+        anonymous = await nats.connect(
+            url, allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=3
+        )
+        await anonymous.close()
+        anonymous_connected = True
+    except Exception as error:
+        anonymous_connected = False
+        seen.append(f"anonymous: {error}")
+    print(json.dumps({"published": published, "deleted": deleted,
+                      "anonymous_connected": anonymous_connected, "errors": seen}))
+
+asyncio.run(main())
+"""
+
+DATABASE_PROBE = r"""
+import asyncio, json, os
+import asyncpg
+
+async def main():
+    connection = await asyncpg.connect(os.environ["PAID_PLANNER_DATABASE_URL"])
+    outcomes = {}
+    for table in ("gateway.api_tokens", "gateway.projects"):
+        try:
+            await connection.fetch(f"SELECT * FROM {table} LIMIT 1")
+            outcomes[table] = "read"
+        except asyncpg.PostgresError as error:
+            outcomes[table] = f"{type(error).__name__}: {error}"
+    await connection.close()
+    print(json.dumps(outcomes))
+
+asyncio.run(main())
+"""
