@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from paid_github_emulator import issue_ops, pull_ops, repo_ops
 from paid_github_emulator.ci import CIConfig, TestCI
+from paid_github_emulator.emulator_apps import EmulatorApps
 from paid_github_emulator.errors import not_found
 from paid_github_emulator.git_repos import GitRepos
 from paid_github_emulator.hub import Hub
@@ -18,7 +19,7 @@ from paid_github_emulator.state import DeliveryRecord, Permission, Repo, Store, 
 from paid_github_emulator.webhooks import WebhookDispatcher
 
 
-class Emulator:
+class Emulator(EmulatorApps):
     def __init__(self, data_dir: Path | str | None = None, *, webhook_timeout: float = 10.0) -> None:
         self._owned_dir: tempfile.TemporaryDirectory[str] | None = None
         if data_dir is None:
@@ -259,6 +260,7 @@ class Emulator:
         with self.hub.store.lock:
             self.hub.store.clear()
             self.hub.git.delete_all()
+        self.hub.apps.clear()
         self.hub.webhooks.clear()
         self.rate_limiter.reset()
         self.test_ci.configs.clear()

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from paid_github_emulator import shapes, shapes_issues
+from paid_github_emulator.apps import AppRegistry
 from paid_github_emulator.errors import not_found
 from paid_github_emulator.git_history import GitHistory
 from paid_github_emulator.git_repos import GitRepos
@@ -22,6 +23,7 @@ class Hub:
         self.git = git
         self.webhooks = webhooks
         self.urls = urls
+        self.apps = AppRegistry()
         # Told of every moved ref after its webhooks are queued (the test CI listens here).
         self.on_ref_moved: Callable[[Repo, str, str | None], None] | None = None
 
@@ -133,6 +135,19 @@ class Hub:
         for hook in hooks:
             if hook.wants(event):
                 self.webhooks.enqueue(hook, repo=repo.full_name, repo_id=repo.id, event=event, payload=body)
+        if only is None:
+            self._emit_to_apps(repo, event, body)
+
+    def _emit_to_apps(self, repo: Repo, event: str, body: dict[str, Any]) -> None:
+        """Each App installed on `repo` and subscribed to `event` gets it too, naming its installation."""
+        for app, installation in self.apps.installations_of(repo.id, repo.owner):
+            hook = app.hook()
+            if hook is not None and event in hook.events:
+                lite = {"id": installation.id, "node_id": shapes.node_id("Installation", installation.id)}
+                payload = body | {"installation": lite}
+                self.webhooks.enqueue(
+                    hook, repo=repo.full_name, repo_id=repo.id, event=event, payload=payload, app_id=app.id
+                )
 
     def emit_issue_event(self, repo: Repo, item: Issue, action: str, sender: User, **extra: Any) -> None:
         """`issues` for issues, `pull_request` for pull requests, as GitHub splits them; the actions that

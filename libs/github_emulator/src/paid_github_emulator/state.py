@@ -24,6 +24,7 @@ class User:
     email: str | None
     created_at: datetime
     site_admin: bool = False
+    type: str = "User"  # "Bot" for a GitHub App's `slug[bot]` user
 
 
 @dataclass

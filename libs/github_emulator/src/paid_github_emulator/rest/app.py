@@ -15,6 +15,7 @@ from paid_github_emulator.errors import DOCS, ApiError, not_implemented
 from paid_github_emulator.hub import Hub
 from paid_github_emulator.ratelimit import RateLimiter
 from paid_github_emulator.rest import (
+    apps,
     checks,
     comments_labels,
     git_refs,
@@ -122,6 +123,6 @@ def create_rest_app(hub: Hub, limiter: RateLimiter) -> FastAPI:
         git_refs,
         meta,
     )
-    for module in (*routers, sub_issues):
+    for module in (*routers, sub_issues, apps):
         app.include_router(module.router)
     return app
