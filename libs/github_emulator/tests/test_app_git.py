@@ -36,6 +36,11 @@ def test_a_token_clones_and_pushes_only_its_own_repository(app_world: AppWorld, 
     refused = git("clone", app_world.emu.git_url("octo-org", "beta", token), str(tmp_path / "beta"))
     assert refused.returncode != 0
     assert "not found" in refused.stderr.lower()
+    log = app_world.emu.access_log()
+    refused_on_beta = [r for r in log if r.path.startswith("/octo-org/beta.git/") and r.status == 404]
+    assert refused_on_beta
+    assert refused_on_beta[0].credential.startswith("installation-token:")
+    assert all(token not in f"{r.path} {r.credential}" for r in log)
 
 
 def test_a_read_only_token_clones_but_cannot_push(app_world: AppWorld, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from paid_github_emulator.git_repos import GitRepos
 from paid_github_emulator.hub import Hub
 from paid_github_emulator.ratelimit import RateLimiter, Usage
 from paid_github_emulator.shapes import Json, Urls
-from paid_github_emulator.state import DeliveryRecord, Permission, Repo, Store, User
+from paid_github_emulator.state import AccessRecord, DeliveryRecord, Permission, Repo, Store, User
 from paid_github_emulator.webhooks import WebhookDispatcher
 
 
@@ -234,6 +234,11 @@ class Emulator(EmulatorApps):
         """Re-send a delivery (by record id or X-GitHub-Delivery guid); returns the guid it keeps."""
         return self.hub.webhooks.redeliver(delivery)
 
+    def access_log(self) -> list[AccessRecord]:
+        """Every REST and git request so far, oldest first (tokens appear only as a hash prefix)."""
+        with self.hub.store.lock:
+            return list(self.hub.access_log)
+
     # Rate limits
     def rate_limit_usage(self, token: str) -> Usage:
         return self.rate_limiter.peek(token)
@@ -259,6 +264,7 @@ class Emulator(EmulatorApps):
         """Forget all users, repositories, deliveries and counters."""
         with self.hub.store.lock:
             self.hub.store.clear()
+            self.hub.access_log.clear()
             self.hub.git.delete_all()
         self.hub.apps.clear()
         self.hub.webhooks.clear()

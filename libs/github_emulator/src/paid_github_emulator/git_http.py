@@ -39,15 +39,21 @@ exit 0
 """
 
 
-def basic_credentials(hub: Hub, request: Request) -> tuple[User, InstallationToken | None] | None:
-    """Any username works with a valid token as password (`x-access-token:TOKEN`, `login:TOKEN`);
-    an installation token acts as its App's bot, within the token's scope."""
+def basic_password(request: Request) -> str | None:
     scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "basic":
         return None
     try:
-        _, _, password = base64.b64decode(encoded).decode().partition(":")
+        return base64.b64decode(encoded).decode().partition(":")[2]
     except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def basic_credentials(hub: Hub, request: Request) -> tuple[User, InstallationToken | None] | None:
+    """Any username works with a valid token as password (`x-access-token:TOKEN`, `login:TOKEN`);
+    an installation token acts as its App's bot, within the token's scope."""
+    password = basic_password(request)
+    if password is None:
         return None
     user = hub.store.user_for_token(password)
     if user is not None:
@@ -83,6 +89,12 @@ def parse_cgi(output: bytes) -> tuple[int, dict[str, str], bytes]:
 @router.api_route("/{owner}/{name}.git/{path:path}", methods=["GET", "POST"])
 async def smart_http(owner: str, name: str, path: str, request: Request) -> Response:
     hub: Hub = request.app.state.hub
+    response = await serve_git(hub, owner, name, path, request)
+    hub.log_access(request.method, request.url.path, response.status_code, basic_password(request))
+    return response
+
+
+async def serve_git(hub: Hub, owner: str, name: str, path: str, request: Request) -> Response:
     repo = hub.store.find_repo(owner, name)
     credentials = basic_credentials(hub, request)
     user, token = credentials if credentials is not None else (None, None)

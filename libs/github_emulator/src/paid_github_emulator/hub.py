@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +12,17 @@ from paid_github_emulator.errors import not_found
 from paid_github_emulator.git_history import GitHistory
 from paid_github_emulator.git_repos import GitRepos
 from paid_github_emulator.shapes import Json, Urls
-from paid_github_emulator.state import Comment, Hook, Issue, IssueEvent, Label, Repo, Store, User
+from paid_github_emulator.state import (
+    AccessRecord,
+    Comment,
+    Hook,
+    Issue,
+    IssueEvent,
+    Label,
+    Repo,
+    Store,
+    User,
+)
 from paid_github_emulator.webhooks import WebhookDispatcher
 
 TIMELINE_ACTIONS = frozenset({"labeled", "unlabeled", "closed", "reopened"})
@@ -24,8 +35,21 @@ class Hub:
         self.webhooks = webhooks
         self.urls = urls
         self.apps = AppRegistry()
+        self.access_log: list[AccessRecord] = []
         # Told of every moved ref after its webhooks are queued (the test CI listens here).
         self.on_ref_moved: Callable[[Repo, str, str | None], None] | None = None
+
+    def log_access(self, method: str, path: str, status: int, token: str | None) -> None:
+        if token is None:
+            credential = "anonymous"
+        elif (user := self.store.user_for_token(token)) is not None:
+            credential = f"user:{user.login}"
+        elif token.startswith("ghs_"):
+            credential = f"installation-token:{hashlib.sha256(token.encode()).hexdigest()[:12]}"
+        else:
+            credential = "app-jwt" if token.count(".") == 2 else "unknown"
+        with self.store.lock:
+            self.access_log.append(AccessRecord(method, path, status, credential))
 
     # Lookups: private repositories are invisible (404, as on GitHub) to users without access.
     def repo(self, owner: str, name: str, actor: User | None = None) -> Repo:

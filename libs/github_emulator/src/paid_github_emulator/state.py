@@ -222,6 +222,16 @@ class Repo:
 
 
 @dataclass(frozen=True)
+class AccessRecord:
+    """One request to REST or git: who (`credential`, never the token itself) did what, and the answer."""
+
+    method: str
+    path: str
+    status: int
+    credential: str  # "user:LOGIN", "installation-token:SHA256[:12]", "app-jwt", "anonymous"
+
+
+@dataclass(frozen=True)
 class DeliveryRecord:
     """One attempt to deliver a webhook; redeliveries share `guid` and get a new `id`."""
 

@@ -28,7 +28,7 @@ from paid_github_emulator.rest import (
     repos,
     sub_issues,
 )
-from paid_github_emulator.rest.deps import rate_key
+from paid_github_emulator.rest.deps import bearer_token, rate_key
 
 
 def etag_matches(header: str, etag: str) -> bool:
@@ -51,6 +51,7 @@ class RateLimitAndETag(BaseHTTPMiddleware):
             error = ApiError(403, "API rate limit exceeded")
             return JSONResponse(error.body(), status_code=403, headers=headers)
         response = await call_next(request)
+        hub.log_access(request.method, request.url.path, response.status_code, bearer_token(request))
         body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
         headers = dict(response.headers)
         if request.method == "GET" and response.status_code == 200:
