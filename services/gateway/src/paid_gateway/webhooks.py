@@ -24,7 +24,8 @@ from opentelemetry import trace
 from prometheus_client import Counter
 from starlette.background import BackgroundTask
 
-from paid_contracts import LabelMapping, WorkRequested
+from paid_contracts import LabelMapping, ProjectSnapshot, WorkRequested
+from paid_gateway import app_installations
 from paid_gateway.bodies import BadContentLengthError, BodyTooLargeError, read_limited_body
 from paid_gateway.config import GatewaySettings
 from paid_gateway.delivery_log import DeliveryLog
@@ -64,7 +65,8 @@ async def receive_github_webhook(
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "payload too large") from None
     except BadContentLengthError:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "invalid Content-Length") from None
-    if x_github_hook_installation_target_type == "integration":
+    from_app = x_github_hook_installation_target_type == "integration"
+    if from_app:
         _authenticate_app(settings, body, x_hub_signature_256, x_github_hook_installation_target_id)
         project = None
     else:
@@ -79,6 +81,8 @@ async def receive_github_webhook(
     if x_github_event == "ping":
         DELIVERIES.labels(event="ping", outcome="pong").inc()
         return JSONResponse({"pong": True})
+    if from_app and x_github_event in app_installations.EVENTS:
+        return await _installation_changed(request, settings, publish, x_github_event, payload)
     delivery = Delivery(event=x_github_event, delivery_id=x_github_delivery, payload=payload)
     if project is None and delivery.repo:
         project = await _project(projects, delivery.repo)
@@ -128,6 +132,31 @@ async def receive_github_webhook(
     return JSONResponse(
         {"accepted": True, "event_id": event.event_id}, status.HTTP_202_ACCEPTED, background=record
     )
+
+
+async def _installation_changed(
+    request: Request, settings: GatewaySettings, publish: PublisherDep, event: str, payload: dict[str, Any]
+) -> JSONResponse:
+    async def announce(snapshot: ProjectSnapshot) -> None:
+        async with asyncio.timeout(settings.publish_timeout_seconds):
+            await publish(snapshot)
+
+    try:
+        records = await app_installations.apply(
+            event,
+            payload,
+            sessions=request.app.state.sessions,
+            settings=settings,
+            box=request.app.state.secret_box,
+            announce=announce,
+            cache=request.app.state.projects,
+        )
+    except Exception:
+        log.exception("%s delivery: projects not changed", event)
+        DELIVERIES.labels(event=event, outcome="unavailable").inc()
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "projects unavailable") from None
+    DELIVERIES.labels(event=event, outcome="projects").inc()
+    return JSONResponse({"accepted": True, "projects": records}, status.HTTP_202_ACCEPTED)
 
 
 async def _record(deliveries: DeliveryLog, delivery: Delivery, event_id: str) -> None:
