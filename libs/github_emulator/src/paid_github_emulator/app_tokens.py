@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import string
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from paid_github_emulator.state import Repo, User
 NOT_IN_INSTALLATION = (
     "There is at least one repository that does not exist or is not accessible to the parent installation."
 )
+TOKEN_ALPHABET = string.ascii_letters + string.digits  # as GitHub's: ghs_ and 36 of these
 LEVELS = {"read": 1, "write": 2, "admin": 3}
 
 # Which permission a repository route needs, by the first path segment after /repos/{owner}/{repo}.
@@ -77,7 +79,7 @@ def mint(
             if LEVELS.get(level, 99) > LEVELS.get(granted.get(name, ""), 0):
                 raise ApiError(422, "The permissions requested are not granted to this installation.")
         token = InstallationToken(
-            token=f"ghs_{secrets.token_urlsafe(27)}",
+            token="ghs_" + "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(36)),
             installation_id=found.id,
             repo_ids=frozenset(repo.id for repo in narrowed) if narrowed is not None else None,
             permissions=wanted | {"metadata": "read"},
