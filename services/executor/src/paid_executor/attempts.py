@@ -26,6 +26,7 @@ STARTS_TRIED = 3  # another replica may start the same attempt between our look 
 
 Handle = WorkflowHandle[AgentExecutionWorkflow, ExecutionResult]
 PullStates = Callable[[IssueRef, int], Awaitable[PullState]]
+Explain = Callable[[ExecutionInput, str], Awaitable[None]]  # tells the issue why nothing started
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,12 @@ async def attempts_of(client: Client, issue: IssueRef) -> list[Attempt]:
 
 
 async def start_attempt(
-    client: Client, request: ExecutionInput, *, task_queue: str, pull_states: PullStates
+    client: Client,
+    request: ExecutionInput,
+    *,
+    task_queue: str,
+    pull_states: PullStates,
+    explain: Explain | None = None,
 ) -> str | None:
     """Starts the issue's next attempt for this request. Returns the run id of the execution that
     handles it (the new one, or the running one), or None when nothing new started: this trigger
@@ -87,6 +93,8 @@ async def start_attempt(
             return attempts[-1].description.run_id
         if attempts and (refusal := await _refusal(issue, attempts[-1], pull_states)) is not None:
             log.info("no new attempt at %s: %s", issue.key, refusal)
+            if explain is not None:
+                await explain(request, f"attempt {attempts[-1].number} {refusal}")
             return None
         workflow_id = workflow_id_for(issue, len(attempts) + FIRST_ATTEMPT)
         try:
@@ -113,4 +121,5 @@ async def _refusal(issue: IssueRef, last: Attempt, pull_states: PullStates) -> s
     if result.outcome is not RunOutcome.SUCCEEDED or result.pull_request_number is None:
         return None
     state = await pull_states(issue, result.pull_request_number)
-    return refusal_after_success(result.pull_request_number, state)
+    reason = refusal_after_success(result.pull_request_number, state)
+    return None if reason is None else f"succeeded and {reason}"
