@@ -6,6 +6,9 @@ import io
 import json
 import logging
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from paid_runtime.logs import JsonFormatter
 from paid_runtime.redaction import REDACTED, find_secrets, redact, register_secret
 from paid_runtime.settings import GitHubSettings, ServiceSettings
@@ -26,6 +29,31 @@ def test_credential_shapes_are_redacted_without_being_configured() -> None:
     assert "abc.def.ghi" not in cleaned
     assert cleaned.count(REDACTED) == 4
     assert "github.example/acme/calc.git" in cleaned, "only the secret goes, not the context"
+
+
+def test_github_app_credentials_are_redacted() -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    body_line = pem.splitlines()[5]
+    installation_token = "ghs_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2"
+    for text in (f"key={pem} done", f"key={json.dumps(pem)} done", pem[:300], installation_token):
+        cleaned = redact(text)
+        assert body_line not in cleaned
+        assert installation_token not in cleaned
+        assert find_secrets(text)
+    assert redact(f"key={pem.strip()} done") == f"key={REDACTED} done"
+
+
+def test_the_app_private_key_setting_registers_itself() -> None:
+    class AppSettings(ServiceSettings):
+        github_app_private_key: str = ""
+
+    AppSettings(github_app_private_key="not-a-pem-but-configured-as-one")
+    assert redact("k=not-a-pem-but-configured-as-one") == f"k={REDACTED}"
 
 
 def test_a_configured_secret_of_any_shape_is_redacted() -> None:

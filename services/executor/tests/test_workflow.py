@@ -190,8 +190,13 @@ async def test_an_issue_without_a_diff_ends_in_error_with_a_comment_and_no_pull_
     assert "no ```diff block" in finished["detail"]
     assert finished["pull_request_url"] is None
 
-    # A failed execution may be requested again: the same workflow id starts a new run.
-    assert await start_execution(env.client, request, task_queue=worker.task_queue) not in (None, run_id)
+    # The same request again (redelivered) starts nothing; a new request starts attempt 2.
+    assert await start_execution(env.client, request, task_queue=worker.task_queue) is None
+    retried = request.model_copy(update={"source_id": str(uuid.uuid4())})
+    second = await start_execution(env.client, retried, task_queue=worker.task_queue)
+    assert second not in (None, run_id)
+    described = await env.client.get_workflow_handle(workflow_id_for(request.issue, 2)).describe()
+    assert described.run_id == second
 
 
 def assert_tests_pass_on_branch(emulator: GitHubEmulator, repo_name: str, into: Path, branch: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -59,6 +60,22 @@ async def test_runs_list_and_show_as_json(
     code, stdout, _ = await paid("runs", "show", run.issue.key, url=live_api, token=role_tokens[Role.VIEWER])
     assert code == 0
     assert run.run_id in stdout
+
+
+async def test_runs_show_the_attempt(
+    live_api: str, sessions: async_sessionmaker[AsyncSession], role_tokens: dict[Role, str]
+) -> None:
+    run = RunScript()
+    run.workflow_id = f"exec:{run.issue.key}:2"  # the second attempt at the issue
+    await project(sessions, run.started())
+    viewer = role_tokens[Role.VIEWER]
+    repo = run.issue.repo.full_name
+    code, stdout, _ = await paid("runs", "list", "--json", "--repo", repo, url=live_api, token=viewer)
+    assert code == 0
+    assert [(r["run_id"], r["attempt"]) for r in json.loads(stdout)] == [(run.run_id, 2)]
+    code, stdout, _ = await paid("runs", "show", run.run_id, url=live_api, token=role_tokens[Role.VIEWER])
+    assert code == 0
+    assert re.search(r"attempt\s+2\b", stdout)
 
 
 async def test_exit_codes(

@@ -31,6 +31,11 @@ from paid_contracts.github_events import (
     PullRequestHeadMoved,
     PullRequestReviewed,
 )
+from paid_contracts.github_tokens import (
+    InstallationTokenReply,
+    InstallationTokenRequest,
+    InstallationTokenRevoke,
+)
 from paid_contracts.planning import PlanCompleted, PlanCreated, PlannedTask
 from paid_contracts.progress import RunOutputAppended
 from paid_contracts.projects import LabelMapping, ProjectRegistered, ProjectSnapshot, ProjectUpdated
@@ -56,6 +61,9 @@ __all__ = [
     "ExperimentConcluded",
     "GetRunStatus",
     "InjectInstruction",
+    "InstallationTokenReply",
+    "InstallationTokenRequest",
+    "InstallationTokenRevoke",
     "IssueCommented",
     "IssueRef",
     "LabelMapping",

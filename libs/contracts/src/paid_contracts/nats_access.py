@@ -100,6 +100,9 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
         "gateway",
         publishes=("paid.github.>", "paid.project.>"),
         durables=_durables("gateway", STREAM_RUN.name, run_projection="paid.run.>"),
+        # The token minter (issue 20): only the gateway holds the GitHub App's key and answers these.
+        # Requesters are listed here as each one starts asking (the scan refuses unused grants).
+        serves=(subjects.GITHUB_APP_MINT, subjects.GITHUB_APP_REVOKE),
     ),
     ServiceAccess(
         "poller",

@@ -59,3 +59,8 @@ EXECUTOR_CMD_PAUSE = f"{EXECUTOR_CMD_PREFIX}.pause"
 EXECUTOR_CMD_RESUME = f"{EXECUTOR_CMD_PREFIX}.resume"
 EXECUTOR_CMD_INSTRUCT = f"{EXECUTOR_CMD_PREFIX}.instruct"
 EXECUTOR_CMD_STATUS = f"{EXECUTOR_CMD_PREFIX}.status"
+
+# Issue 20: GitHub App installation tokens, minted by the one component holding the App's key
+# (the gateway). Core NATS request-reply only: a token must never be stored in a stream.
+GITHUB_APP_MINT = "paid.github_app.mint_token"
+GITHUB_APP_REVOKE = "paid.github_app.revoke_token"

@@ -30,3 +30,11 @@ def execution_workflow_id(repository: str, number: int, attempt: int = FIRST_ATT
 def legacy_execution_workflow_id(repository: str, number: int) -> str:
     """The id of runs started before ids carried an attempt; commands still find them."""
     return f"exec:{repository}#{number}"
+
+
+def attempt_of(workflow_id: str) -> int:
+    """The attempt an execution workflow id names; a legacy id (no attempt) was the first."""
+    _, separator, tail = workflow_id.rpartition(":")
+    if separator and "#" not in tail and tail.isdigit():
+        return int(tail)
+    return FIRST_ATTEMPT

@@ -9,16 +9,17 @@ from urllib.parse import quote
 
 from paid_github_emulator import issue_ops, pull_ops, repo_ops
 from paid_github_emulator.ci import CIConfig, TestCI
+from paid_github_emulator.emulator_apps import EmulatorApps
 from paid_github_emulator.errors import not_found
 from paid_github_emulator.git_repos import GitRepos
 from paid_github_emulator.hub import Hub
 from paid_github_emulator.ratelimit import RateLimiter, Usage
 from paid_github_emulator.shapes import Json, Urls
-from paid_github_emulator.state import DeliveryRecord, Permission, Repo, Store, User
+from paid_github_emulator.state import AccessRecord, DeliveryRecord, Permission, Repo, Store, User
 from paid_github_emulator.webhooks import WebhookDispatcher
 
 
-class Emulator:
+class Emulator(EmulatorApps):
     def __init__(self, data_dir: Path | str | None = None, *, webhook_timeout: float = 10.0) -> None:
         self._owned_dir: tempfile.TemporaryDirectory[str] | None = None
         if data_dir is None:
@@ -233,6 +234,11 @@ class Emulator:
         """Re-send a delivery (by record id or X-GitHub-Delivery guid); returns the guid it keeps."""
         return self.hub.webhooks.redeliver(delivery)
 
+    def access_log(self) -> list[AccessRecord]:
+        """Every REST and git request so far, oldest first (tokens appear only as a hash prefix)."""
+        with self.hub.store.lock:
+            return list(self.hub.access_log)
+
     # Rate limits
     def rate_limit_usage(self, token: str) -> Usage:
         return self.rate_limiter.peek(token)
@@ -258,7 +264,9 @@ class Emulator:
         """Forget all users, repositories, deliveries and counters."""
         with self.hub.store.lock:
             self.hub.store.clear()
+            self.hub.access_log.clear()
             self.hub.git.delete_all()
+        self.hub.apps.clear()
         self.hub.webhooks.clear()
         self.rate_limiter.reset()
         self.test_ci.configs.clear()

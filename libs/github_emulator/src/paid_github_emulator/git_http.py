@@ -8,7 +8,8 @@ import binascii
 
 from fastapi import APIRouter, Request, Response
 
-from paid_github_emulator import push_events
+from paid_github_emulator import app_tokens, push_events
+from paid_github_emulator.apps import InstallationToken
 from paid_github_emulator.git_history import GitHistory
 from paid_github_emulator.git_repos import git_env
 from paid_github_emulator.hub import Hub
@@ -19,16 +20,56 @@ router = APIRouter()
 UNAUTHORIZED = {"WWW-Authenticate": 'Basic realm="GitHub"'}
 
 
-def basic_user(hub: Hub, request: Request) -> User | None:
-    """Any username works with a valid token as password (`x-access-token:TOKEN`, `login:TOKEN`)."""
+# Run by `git receive-pack` before any ref moves: a GitHub App without the `workflows` permission
+# may not create or change files under .github/workflows (GitHub refuses such a push the same way).
+WORKFLOW_GUARD = r"""#!/bin/sh
+[ "$EMULATOR_TOKEN_MAY_CHANGE_WORKFLOWS" = "0" ] || exit 0
+zero=0000000000000000000000000000000000000000
+while read -r old new ref; do
+  [ "$new" = "$zero" ] && continue
+  if [ "$old" = "$zero" ]; then range="$new --not --all"; else range="$old..$new"; fi
+  file=$(git log --format= --name-only $range -- .github/workflows | head -n 1)
+  if [ -n "$file" ]; then
+    printf 'refusing to allow a GitHub App to create or update workflow `%s` ' "$file" >&2
+    echo 'without `workflows` permission' >&2
+    exit 1
+  fi
+done
+exit 0
+"""
+
+
+def basic_password(request: Request) -> str | None:
     scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "basic":
         return None
     try:
-        _, _, password = base64.b64decode(encoded).decode().partition(":")
+        return base64.b64decode(encoded).decode().partition(":")[2]
     except (binascii.Error, UnicodeDecodeError):
         return None
-    return hub.store.user_for_token(password)
+
+
+def basic_credentials(hub: Hub, request: Request) -> tuple[User, InstallationToken | None] | None:
+    """Any username works with a valid token as password (`x-access-token:TOKEN`, `login:TOKEN`);
+    an installation token acts as its App's bot, within the token's scope."""
+    password = basic_password(request)
+    if password is None:
+        return None
+    user = hub.store.user_for_token(password)
+    if user is not None:
+        return user, None
+    holder = app_tokens.holder(hub, password)
+    return (holder.user, holder.token) if holder is not None else None
+
+
+def workflow_guard_dir(hub: Hub) -> str:
+    hooks = hub.git.root.parent / "app-hooks"
+    script = hooks / "pre-receive"
+    if not script.exists():
+        hooks.mkdir(parents=True, exist_ok=True)
+        script.write_text(WORKFLOW_GUARD)
+        script.chmod(0o755)
+    return str(hooks)
 
 
 def parse_cgi(output: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -48,15 +89,34 @@ def parse_cgi(output: bytes) -> tuple[int, dict[str, str], bytes]:
 @router.api_route("/{owner}/{name}.git/{path:path}", methods=["GET", "POST"])
 async def smart_http(owner: str, name: str, path: str, request: Request) -> Response:
     hub: Hub = request.app.state.hub
+    response = await serve_git(hub, owner, name, path, request)
+    hub.log_access(request.method, request.url.path, response.status_code, basic_password(request))
+    return response
+
+
+async def serve_git(hub: Hub, owner: str, name: str, path: str, request: Request) -> Response:
     repo = hub.store.find_repo(owner, name)
-    user = basic_user(hub, request)
+    credentials = basic_credentials(hub, request)
+    user, token = credentials if credentials is not None else (None, None)
     pushing = request.query_params.get("service") == "git-receive-pack" or path.endswith("git-receive-pack")
     if (pushing or repo is None or repo.private) and user is None:
         return Response("Authentication required\n", status_code=401, headers=UNAUTHORIZED)
     if repo is None or (repo.private and user is not None and not repo.can(user.login, "read")):
         return Response("Repository not found.\n", status_code=404)
-    if pushing and user is not None and not repo.can(user.login, "write"):
+    if token is not None and not app_tokens.reaches(hub, token, repo):
+        return Response("Repository not found.\n", status_code=404)
+    may_push = token is None or app_tokens.has(token, "contents", "write")
+    if pushing and user is not None and not (may_push and repo.can(user.login, "write")):
         return Response(f"Permission to {repo.full_name}.git denied to {user.login}.\n", status_code=403)
+    guard: dict[str, str] = {}
+    if token is not None:
+        may_change_workflows = app_tokens.has(token, "workflows", "write")
+        guard = {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "core.hooksPath",
+            "GIT_CONFIG_VALUE_0": workflow_guard_dir(hub),
+            "EMULATOR_TOKEN_MAY_CHANGE_WORKFLOWS": "1" if may_change_workflows else "0",
+        }
 
     body = await request.body()
     receiving = pushing and request.method == "POST"
@@ -77,6 +137,7 @@ async def smart_http(owner: str, name: str, path: str, request: Request) -> Resp
             "HTTP_CONTENT_ENCODING": request.headers.get("content-encoding", ""),
             "HTTP_GIT_PROTOCOL": request.headers.get("git-protocol", ""),
         }
+        | guard
     )
     process = await asyncio.create_subprocess_exec(
         "git",

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
 from paid_github_emulator import shapes, shapes_issues
+from paid_github_emulator.apps import AppRegistry
 from paid_github_emulator.errors import not_found
 from paid_github_emulator.git_history import GitHistory
 from paid_github_emulator.git_repos import GitRepos
 from paid_github_emulator.shapes import Json, Urls
-from paid_github_emulator.state import Comment, Hook, Issue, IssueEvent, Label, Repo, Store, User
+from paid_github_emulator.state import (
+    AccessRecord,
+    Comment,
+    Hook,
+    Issue,
+    IssueEvent,
+    Label,
+    Repo,
+    Store,
+    User,
+)
 from paid_github_emulator.webhooks import WebhookDispatcher
 
 TIMELINE_ACTIONS = frozenset({"labeled", "unlabeled", "closed", "reopened"})
@@ -22,8 +34,22 @@ class Hub:
         self.git = git
         self.webhooks = webhooks
         self.urls = urls
+        self.apps = AppRegistry()
+        self.access_log: list[AccessRecord] = []
         # Told of every moved ref after its webhooks are queued (the test CI listens here).
         self.on_ref_moved: Callable[[Repo, str, str | None], None] | None = None
+
+    def log_access(self, method: str, path: str, status: int, token: str | None) -> None:
+        if token is None:
+            credential = "anonymous"
+        elif (user := self.store.user_for_token(token)) is not None:
+            credential = f"user:{user.login}"
+        elif token.startswith("ghs_"):
+            credential = f"installation-token:{hashlib.sha256(token.encode()).hexdigest()[:12]}"
+        else:
+            credential = "app-jwt" if token.count(".") == 2 else "unknown"
+        with self.store.lock:
+            self.access_log.append(AccessRecord(method, path, status, credential))
 
     # Lookups: private repositories are invisible (404, as on GitHub) to users without access.
     def repo(self, owner: str, name: str, actor: User | None = None) -> Repo:
@@ -133,6 +159,19 @@ class Hub:
         for hook in hooks:
             if hook.wants(event):
                 self.webhooks.enqueue(hook, repo=repo.full_name, repo_id=repo.id, event=event, payload=body)
+        if only is None:
+            self._emit_to_apps(repo, event, body)
+
+    def _emit_to_apps(self, repo: Repo, event: str, body: dict[str, Any]) -> None:
+        """Each App installed on `repo` and subscribed to `event` gets it too, naming its installation."""
+        for app, installation in self.apps.installations_of(repo.id, repo.owner):
+            hook = app.hook()
+            if hook is not None and event in hook.events:
+                lite = {"id": installation.id, "node_id": shapes.node_id("Installation", installation.id)}
+                payload = body | {"installation": lite}
+                self.webhooks.enqueue(
+                    hook, repo=repo.full_name, repo_id=repo.id, event=event, payload=payload, app_id=app.id
+                )
 
     def emit_issue_event(self, repo: Repo, item: Issue, action: str, sender: User, **extra: Any) -> None:
         """`issues` for issues, `pull_request` for pull requests, as GitHub splits them; the actions that

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 
-from paid_github_emulator import admin, git_http
+from paid_github_emulator import admin, git_http, web_apps
 from paid_github_emulator.emulator import Emulator
 from paid_github_emulator.errors import ApiError
 from paid_github_emulator.shapes import Urls
@@ -25,6 +25,7 @@ def create_app(emulator: Emulator) -> FastAPI:
     app.mount("/api/v3", create_rest_app(emulator.hub, emulator.rate_limiter))
     app.include_router(admin.router)
     app.include_router(git_http.router)
+    app.include_router(web_apps.router)
     return app
 
 

@@ -42,7 +42,7 @@ def simple_user(urls: Urls, user: User) -> Json:
     return {
         "login": user.login,
         "id": user.id,
-        "node_id": node_id("User", user.id),
+        "node_id": node_id(user.type, user.id),
         "avatar_url": f"{urls.web}/avatars/{user.login}",
         "gravatar_id": "",
         "url": api,
@@ -56,7 +56,7 @@ def simple_user(urls: Urls, user: User) -> Json:
         "repos_url": f"{api}/repos",
         "events_url": f"{api}/events{{/privacy}}",
         "received_events_url": f"{api}/received_events",
-        "type": "User",
+        "type": user.type,
         "user_view_type": "public",
         "site_admin": user.site_admin,
     }

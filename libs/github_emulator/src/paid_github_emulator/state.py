@@ -24,6 +24,7 @@ class User:
     email: str | None
     created_at: datetime
     site_admin: bool = False
+    type: str = "User"  # "Bot" for a GitHub App's `slug[bot]` user
 
 
 @dataclass
@@ -218,6 +219,16 @@ class Repo:
 
     def can(self, login: str, needed: Permission) -> bool:
         return PERMISSION_RANK[self.permission_of(login)] >= PERMISSION_RANK[needed]
+
+
+@dataclass(frozen=True)
+class AccessRecord:
+    """One request to REST or git: who (`credential`, never the token itself) did what, and the answer."""
+
+    method: str
+    path: str
+    status: int
+    credential: str  # "user:LOGIN", "installation-token:SHA256[:12]", "app-jwt", "anonymous"
 
 
 @dataclass(frozen=True)

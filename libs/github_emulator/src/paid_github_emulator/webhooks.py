@@ -44,6 +44,8 @@ class _Job:
     content_type: str
     body: bytes
     redelivery: bool
+    target_type: str = "repository"
+    target_id: int | None = None  # the repository's id unless a GitHub App's hook sends it
 
 
 class WebhookDispatcher:
@@ -68,7 +70,17 @@ class WebhookDispatcher:
             self._thread.join(timeout=self._timeout + 5)
             self._thread = None
 
-    def enqueue(self, hook: Hook, *, repo: str, repo_id: int, event: str, payload: dict[str, Any]) -> str:
+    def enqueue(
+        self,
+        hook: Hook,
+        *,
+        repo: str,
+        repo_id: int,
+        event: str,
+        payload: dict[str, Any],
+        app_id: int | None = None,
+    ) -> str:
+        """Queue one delivery; with `app_id` it is the App's hook that sends it (target `integration`)."""
         raw = json.dumps(payload, separators=(",", ":")).encode()
         if hook.content_type == "form":
             raw = urlencode({"payload": raw.decode()}).encode()
@@ -87,6 +99,8 @@ class WebhookDispatcher:
                 hook.content_type,
                 raw,
                 redelivery=False,
+                target_type="repository" if app_id is None else "integration",
+                target_id=repo_id if app_id is None else app_id,
             )
         )
         return guid
@@ -139,8 +153,8 @@ class WebhookDispatcher:
             "X-GitHub-Event": job.event,
             "X-GitHub-Delivery": job.guid,
             "X-GitHub-Hook-ID": str(job.hook_id),
-            "X-GitHub-Hook-Installation-Target-Type": "repository",
-            "X-GitHub-Hook-Installation-Target-ID": str(job.repo_id),
+            "X-GitHub-Hook-Installation-Target-Type": job.target_type,
+            "X-GitHub-Hook-Installation-Target-ID": str(job.target_id),
             "Content-Type": "application/x-www-form-urlencoded"
             if job.content_type == "form"
             else "application/json",

@@ -9,6 +9,10 @@ import threading
 REDACTED = "[REDACTED]"
 
 CREDENTIAL_PATTERNS: tuple[re.Pattern[str], ...] = (
+    # A private key (a GitHub App's PEM): the whole block, or from its header when cut short.
+    re.compile(
+        r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----|[A-Za-z0-9+/=\s\\n]*)"
+    ),
     re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}"),  # GitHub tokens
     re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
     re.compile(r"\bsk-ant-[A-Za-z0-9_\-]{20,}"),  # Anthropic

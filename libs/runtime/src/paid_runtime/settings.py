@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from paid_runtime.redaction import register_secret
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "development"})
-SECRET_WORDS = ("secret", "token", "password", "api_key", "encryption_key")
+SECRET_WORDS = ("secret", "token", "password", "api_key", "encryption_key", "private_key")
 
 
 class ServiceSettings(BaseSettings):

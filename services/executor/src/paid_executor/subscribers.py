@@ -6,14 +6,16 @@ import logging
 
 from faststream.nats import NatsBroker
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from paid_contracts import BuildRequested, PromptCategory, TaskReady, subjects
+from paid_contracts import BuildRequested, IssueRef, PromptCategory, TaskReady, subjects
+from paid_contracts.markers import paid_marker
+from paid_executor.attempts import Explain, PullStates, start_attempt, trigger_of
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import ExecutionInput
-from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
+from paid_executor.workflows import workflow_id_for
 from paid_prompt_client import PromptClient
+from paid_runtime.attempts import PullState, pull_request_state
+from paid_runtime.github_trust import GitHubUnavailableError, comment_once, github_client
 from paid_runtime.messaging import STREAMS
 from paid_runtime.subscriptions import durable_subscriber
 
@@ -60,27 +62,58 @@ def _policy(settings: ExecutorSettings) -> dict[str, object]:
     }
 
 
-async def start_execution(client: Client, request: ExecutionInput, *, task_queue: str) -> str | None:
-    """Starts the issue's workflow unless one is running or has succeeded (a failed one starts anew).
+async def start_execution(
+    client: Client,
+    request: ExecutionInput,
+    *,
+    task_queue: str,
+    pull_states: PullStates | None = None,
+    explain: Explain | None = None,
+) -> str | None:
+    """Starts the issue's next attempt (see `attempts`); None when nothing new started. Without
+    `pull_states`, a successful attempt's pull request counts as open: no new attempt follows it."""
+    states = pull_states or _assume_open
+    return await start_attempt(client, request, task_queue=task_queue, pull_states=states, explain=explain)
 
-    Returns the run id of the execution that handles the request, a new or the running one, or None
-    when the issue's workflow has already completed.
-    """
-    workflow_id = workflow_id_for(request.issue)
-    try:
-        handle = await client.start_workflow(
-            AgentExecutionWorkflow.run,
-            request,
-            id=workflow_id,
-            task_queue=task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
-    except WorkflowAlreadyStartedError:
-        log.info("%s has already run; nothing to start", workflow_id, extra={"workflow_id": workflow_id})
-        return None
-    log.info("%s runs as %s", workflow_id, handle.result_run_id, extra={"workflow_id": workflow_id})
-    return handle.result_run_id
+
+async def _assume_open(issue: IssueRef, number: int) -> PullState:
+    return PullState.OPEN
+
+
+def github_pull_states(settings: ExecutorSettings) -> PullStates:
+    async def state(issue: IssueRef, number: int) -> PullState:
+        async with github_client(settings.github_api_url, settings.github_token) as github:
+            repo = issue.repo
+            return await pull_request_state(github, owner=repo.owner, name=repo.name, number=number)
+
+    return state
+
+
+def refusal_marker(request: ExecutionInput) -> str:
+    return paid_marker(f"attempt-refused {trigger_of(request)}")
+
+
+def github_explanations(settings: ExecutorSettings) -> Explain:
+    """One comment on the issue per refused trigger (its marker makes a redelivery add none). A
+    failure is logged, not raised: the request is complete either way."""
+
+    async def explain(request: ExecutionInput, reason: str) -> None:
+        issue = request.issue
+        body = f"Paid did not start a new attempt at this issue: {reason}.\n\n{refusal_marker(request)}"
+        try:
+            async with github_client(settings.github_api_url, settings.github_token) as github:
+                await comment_once(
+                    github,
+                    owner=issue.repo.owner,
+                    name=issue.repo.name,
+                    number=issue.number,
+                    marker=refusal_marker(request),
+                    body=body,
+                )
+        except GitHubUnavailableError:
+            log.exception("could not explain on %s why no attempt started", issue.key)
+
+    return explain
 
 
 class CodingPrompts:
@@ -107,6 +140,8 @@ class CodingPrompts:
 
 def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> None:
     prompts = CodingPrompts(broker)
+    pull_states = github_pull_states(settings)
+    explain = github_explanations(settings)
 
     @durable_subscriber(
         broker,
@@ -117,7 +152,9 @@ def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> 
     )
     async def on_build_requested(event: BuildRequested) -> None:
         request = await prompts.choose(from_build_requested(event, settings))
-        await start_execution(client, request, task_queue=settings.task_queue)
+        await start_execution(
+            client, request, task_queue=settings.task_queue, pull_states=pull_states, explain=explain
+        )
 
     @durable_subscriber(
         broker,
@@ -128,4 +165,6 @@ def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> 
     )
     async def on_task_ready(event: TaskReady) -> None:
         request = await prompts.choose(from_task_ready(event, settings))
-        await start_execution(client, request, task_queue=settings.task_queue)
+        await start_execution(
+            client, request, task_queue=settings.task_queue, pull_states=pull_states, explain=explain
+        )

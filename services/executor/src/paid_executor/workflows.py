@@ -212,8 +212,7 @@ class AgentExecutionWorkflow:
         if cancelled:
             raise asyncio.CancelledError
         if outcome is RunOutcome.ERROR:
-            # A failed execution lets a later request for the same issue start afresh
-            # (WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY).
+            # The execution ends as failed, so Temporal, the dashboard and the CLI show it as one.
             raise ApplicationError(detail, type="RunFailed", non_retryable=True)
         return ExecutionResult(
             run_id=run.run_id,

@@ -18,12 +18,14 @@ from rich.table import Table
 from paid_devstack import default_home
 from paid_devstack.platform import PaidPlatform, PlatformConfig
 from paid_gateway import cli_runs
+from paid_gateway.cli_github import github_app
 from paid_gateway.cli_projects import projects_app
 from paid_runtime.database_roles import SERVICE_SCHEMAS, provision_roles
 from paid_runtime.messaging import provision_streams
 
 app = typer.Typer(help="Paid: labeled GitHub issues become pull requests, made by AI coding agents.")
 app.add_typer(projects_app, name="project")
+app.add_typer(github_app, name="github")
 console = Console()
 
 HomeOption = Annotated[Path | None, typer.Option(help="data directory (default $PAID_HOME or ./.paid)")]

@@ -75,13 +75,14 @@ def list_runs(
             _print_json(runs)
             return
         table = Table(show_header=True)
-        for column in ("run", "repository", "issue", "status", "started", "cost"):
+        for column in ("run", "repository", "issue", "attempt", "status", "started", "cost"):
             table.add_column(column)
         for run in runs:
             table.add_row(
                 run["run_id"][:8],
                 run["repo"],
                 f"#{run['issue_number']}",
+                str(run["attempt"]),
                 run["status"],
                 (run["started_at"] or "")[:19],
                 _money(run["cost_usd"]),
@@ -105,6 +106,7 @@ def show_run(
         facts = [
             ("run", detail["run_id"]),
             ("issue", f"{detail['repo']}#{detail['issue_number']}"),
+            ("attempt", detail["attempt"]),
             ("status", detail["status"]),
             ("detail", detail["detail"]),
             ("agent", detail["agent"]),

@@ -39,6 +39,13 @@ class GatewaySettings(ServiceSettings):
     evolution_api_token: str = ""
     github_api_url: str = "https://api.github.com"
     github_token: str = ""
+    # The GitHub App whose installation tokens the gateway mints (the only holder of its key).
+    # Empty: token requests get a `not_configured` reply.
+    github_app_id: str = ""
+    github_app_private_key: str = Field(default="", repr=False)
+    # The App's webhook secret: the only one tried for a delivery whose
+    # X-GitHub-Hook-Installation-Target-Type is `integration` and whose -ID is `github_app_id`.
+    github_app_webhook_secret: str = Field(default="", repr=False)
     default_poll_interval_seconds: float = Field(default=60.0, gt=0)
     # How long a project's previous webhook secret stays valid after a new one is set.
     secret_rotation_hours: float = Field(default=72.0, gt=0)

@@ -8,10 +8,12 @@ import gc
 import logging
 from pathlib import Path
 
+from paid_gateway import token_service
 from paid_gateway.app import SERVICE, create_app
 from paid_gateway.config import GatewaySettings
 from paid_gateway.projections import subscriber as projections
 from paid_gateway.projections.hub import ChangeHub
+from paid_gateway.token_minter import InstallationTokenMinter, MintError
 from paid_runtime.database import make_engine, migrate, session_factory
 from paid_runtime.host import ServiceHost
 from paid_runtime.http import make_server
@@ -22,6 +24,19 @@ from paid_runtime.telemetry import setup_tracing
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger(__name__)
+
+
+def app_token_minter(settings: GatewaySettings) -> InstallationTokenMinter | None:
+    if not settings.github_app_id and not settings.github_app_private_key:
+        return None
+    try:
+        return InstallationTokenMinter(
+            settings.github_app_id, settings.github_app_private_key, api_url=settings.github_api_url
+        )
+    except MintError as error:
+        # Serving on, so that every token request gets this reason instead of silence.
+        log.error("GitHub App not usable: %s", error)
+        return None
 
 
 async def serve(settings: GatewaySettings) -> None:
@@ -35,6 +50,7 @@ async def serve(settings: GatewaySettings) -> None:
     hub = ChangeHub()
     sessions = session_factory(engine)
     projections.register(broker, sessions, hub)  # the read models of runs, from paid.run.>
+    token_service.register(broker, app_token_minter(settings))
     app = create_app(
         settings,
         publisher=functools.partial(publish_event, broker, timeout=settings.publish_timeout_seconds),

@@ -42,6 +42,8 @@ class Project(SQLModel, table=True):
     webhook_secret_ciphertext: str | None = None
     previous_webhook_secret_ciphertext: str | None = None
     previous_secret_valid_until: datetime | None = None
+    app_state: str | None = None  # installed, suspended or uninstalled, for projects of the GitHub App
+    attention_reason: str | None = None  # why the project needs a person, e.g. an uninstalled App
     version: int
     created_at: datetime
     updated_at: datetime

@@ -24,7 +24,7 @@ from paid_contracts import (
 )
 from paid_gateway import projects_repo
 from paid_gateway.models import Project
-from paid_gateway.project_schemas import Polling, ProjectCreate, ProjectPublic, ProjectUpdate
+from paid_gateway.project_schemas import AppState, Polling, ProjectCreate, ProjectPublic, ProjectUpdate
 from paid_runtime.secretbox import SecretBox
 
 PRODUCER = "gateway"
@@ -122,10 +122,18 @@ def public(project: Project) -> ProjectPublic:
         allowlist=list(project.allowlist),
         has_webhook_secret=project.webhook_secret_ciphertext is not None,
         previous_secret_valid_until=project.previous_secret_valid_until,
+        app_state=_app_state(project.app_state),
+        needs_attention=project.attention_reason,
         version=project.version,
         created_at=project.created_at,
         updated_at=project.updated_at,
     )
+
+
+def _app_state(value: str | None) -> AppState | None:
+    if value not in (None, "installed", "suspended", "uninstalled"):
+        raise ValueError(f"unknown App state {value!r}")
+    return cast(AppState | None, value)
 
 
 def _polling(value: str) -> Polling:

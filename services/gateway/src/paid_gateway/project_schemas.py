@@ -17,6 +17,7 @@ from paid_contracts import LabelMapping
 REPOSITORY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$"
 LOGIN_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\])?$"
 Polling = Literal["active", "paused", "stopped"]
+AppState = Literal["installed", "suspended", "uninstalled"]
 
 
 class _Strict(BaseModel):
@@ -78,6 +79,8 @@ class ProjectPublic(BaseModel):
     allowlist: list[str]
     has_webhook_secret: bool
     previous_secret_valid_until: datetime | None
+    app_state: AppState | None = Field(description="the GitHub App installation's state; null for tokens")
+    needs_attention: str | None = Field(description="why a person must act on this project, if they must")
     version: int
     created_at: datetime
     updated_at: datetime

@@ -1,7 +1,10 @@
 """`POST /webhooks/github`: verify, deduplicate, translate and publish GitHub's webhook deliveries.
 
-Signatures: any of the gateway's global secrets, or the secrets of the project the payload names
-(its current one and, during a rotation, the previous one). Order for a delivery that asks for work:
+Signatures: a delivery from a GitHub App's hook (`X-GitHub-Hook-Installation-Target-Type: integration`)
+is checked with the configured App's webhook secret only, chosen from the headers before the body is
+parsed; one for any other App target is refused. Other deliveries: any of the gateway's global
+secrets, or the secrets of the project the payload names (its current one and, during a rotation,
+the previous one). Order for a delivery that asks for work:
 look up the delivery record (already published -> duplicate), check that the labeler is trusted,
 publish (idempotent: the event id comes from the GitHub change and is the Nats-Msg-Id), answer, then
 record it. A crash between publishing and recording loses nothing: GitHub's redelivery is dropped by
@@ -21,7 +24,8 @@ from opentelemetry import trace
 from prometheus_client import Counter
 from starlette.background import BackgroundTask
 
-from paid_contracts import LabelMapping, WorkRequested
+from paid_contracts import LabelMapping, ProjectSnapshot, WorkRequested
+from paid_gateway import app_installations
 from paid_gateway.bodies import BadContentLengthError, BodyTooLargeError, read_limited_body
 from paid_gateway.config import GatewaySettings
 from paid_gateway.delivery_log import DeliveryLog
@@ -50,6 +54,8 @@ async def receive_github_webhook(
     x_hub_signature_256: Annotated[str | None, Header()] = None,
     x_github_event: Annotated[str | None, Header()] = None,
     x_github_delivery: Annotated[str | None, Header()] = None,
+    x_github_hook_installation_target_type: Annotated[str | None, Header()] = None,
+    x_github_hook_installation_target_id: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     projects: ProjectCache = request.app.state.projects
     trust: TrustChecker = request.app.state.trust
@@ -59,7 +65,12 @@ async def receive_github_webhook(
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "payload too large") from None
     except BadContentLengthError:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "invalid Content-Length") from None
-    project = await _authenticate(projects, settings, body, x_hub_signature_256)
+    from_app = x_github_hook_installation_target_type == "integration"
+    if from_app:
+        _authenticate_app(settings, body, x_hub_signature_256, x_github_hook_installation_target_id)
+        project = None
+    else:
+        project = await _authenticate(projects, settings, body, x_hub_signature_256)
     if not x_github_event or not x_github_delivery:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "X-GitHub-Event and X-GitHub-Delivery are required")
     payload = _parse_json_object(body)
@@ -70,6 +81,8 @@ async def receive_github_webhook(
     if x_github_event == "ping":
         DELIVERIES.labels(event="ping", outcome="pong").inc()
         return JSONResponse({"pong": True})
+    if from_app and x_github_event in app_installations.EVENTS:
+        return await _installation_changed(request, settings, publish, x_github_event, payload)
     delivery = Delivery(event=x_github_event, delivery_id=x_github_delivery, payload=payload)
     if project is None and delivery.repo:
         project = await _project(projects, delivery.repo)
@@ -121,6 +134,31 @@ async def receive_github_webhook(
     )
 
 
+async def _installation_changed(
+    request: Request, settings: GatewaySettings, publish: PublisherDep, event: str, payload: dict[str, Any]
+) -> JSONResponse:
+    async def announce(snapshot: ProjectSnapshot) -> None:
+        async with asyncio.timeout(settings.publish_timeout_seconds):
+            await publish(snapshot)
+
+    try:
+        records = await app_installations.apply(
+            event,
+            payload,
+            sessions=request.app.state.sessions,
+            settings=settings,
+            box=request.app.state.secret_box,
+            announce=announce,
+            cache=request.app.state.projects,
+        )
+    except Exception:
+        log.exception("%s delivery: projects not changed", event)
+        DELIVERIES.labels(event=event, outcome="unavailable").inc()
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "projects unavailable") from None
+    DELIVERIES.labels(event=event, outcome="projects").inc()
+    return JSONResponse({"accepted": True, "projects": records}, status.HTTP_202_ACCEPTED)
+
+
 async def _record(deliveries: DeliveryLog, delivery: Delivery, event_id: str) -> None:
     record = DeliveryRecord(
         delivery_id=delivery.delivery_id,
@@ -134,6 +172,19 @@ async def _record(deliveries: DeliveryLog, delivery: Delivery, event_id: str) ->
     except Exception:
         # Published already, so the work is accepted; only dedup beyond JetStream's window is at risk.
         log.exception("delivery %s: published but not recorded", delivery.delivery_id)
+
+
+def _authenticate_app(
+    settings: GatewaySettings, body: bytes, signature: str | None, target_id: str | None
+) -> None:
+    """An App delivery: only our App's secret, and only for our App's id (never a global secret)."""
+    ours = bool(settings.github_app_id) and target_id == settings.github_app_id
+    if not ours or not settings.github_app_webhook_secret:
+        DELIVERIES.labels(event="-", outcome="unauthorized").inc()
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "delivery for another GitHub App")
+    if not verify([settings.github_app_webhook_secret], body, signature):
+        DELIVERIES.labels(event="-", outcome="unauthorized").inc()
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "signature missing or invalid")
 
 
 async def _authenticate(

@@ -15,6 +15,7 @@ from paid_github_emulator.errors import DOCS, ApiError, not_implemented
 from paid_github_emulator.hub import Hub
 from paid_github_emulator.ratelimit import RateLimiter
 from paid_github_emulator.rest import (
+    apps,
     checks,
     comments_labels,
     git_refs,
@@ -27,7 +28,7 @@ from paid_github_emulator.rest import (
     repos,
     sub_issues,
 )
-from paid_github_emulator.rest.deps import rate_key
+from paid_github_emulator.rest.deps import bearer_token, rate_key
 
 
 def etag_matches(header: str, etag: str) -> bool:
@@ -50,6 +51,7 @@ class RateLimitAndETag(BaseHTTPMiddleware):
             error = ApiError(403, "API rate limit exceeded")
             return JSONResponse(error.body(), status_code=403, headers=headers)
         response = await call_next(request)
+        hub.log_access(request.method, request.url.path, response.status_code, bearer_token(request))
         body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
         headers = dict(response.headers)
         if request.method == "GET" and response.status_code == 200:
@@ -122,6 +124,6 @@ def create_rest_app(hub: Hub, limiter: RateLimiter) -> FastAPI:
         git_refs,
         meta,
     )
-    for module in (*routers, sub_issues):
+    for module in (*routers, sub_issues, apps):
         app.include_router(module.router)
     return app

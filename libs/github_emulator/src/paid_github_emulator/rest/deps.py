@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request, Response
 
+from paid_github_emulator import app_tokens
 from paid_github_emulator.errors import bad_credentials, forbidden
 from paid_github_emulator.hub import Hub
 from paid_github_emulator.state import Permission, Repo, User
@@ -26,8 +27,14 @@ def bearer_token(request: Request) -> str | None:
 
 
 def current_user(request: Request, hub: HubDep) -> User:
+    """The token's user; an installation token acts as its App's bot, within the token's scope."""
     token = bearer_token(request)
     user = hub.store.user_for_token(token) if token else None
+    if user is None and token:
+        holder = app_tokens.holder(hub, token)
+        if holder is not None:
+            request.state.installation_token = holder.token
+            user = holder.user
     if user is None:
         raise bad_credentials()
     return user
@@ -39,13 +46,19 @@ CurrentUser = Annotated[User, Depends(current_user)]
 def rate_key(hub: Hub, request: Request) -> str:
     """Whose counter a request moves: its token's, or its address's when anonymous."""
     token = bearer_token(request)
-    if token and hub.store.user_for_token(token):
+    if token and (hub.store.user_for_token(token) or app_tokens.holder(hub, token)):
         return token
     return f"anonymous:{request.client.host if request.client else 'unknown'}"
 
 
-def addressed_repo(owner: str, repo: str, hub: HubDep, user: CurrentUser) -> Repo:
-    return hub.repo(owner, repo, user)
+def addressed_repo(owner: str, repo: str, request: Request, hub: HubDep, user: CurrentUser) -> Repo:
+    found = hub.repo(owner, repo, user)
+    token = getattr(request.state, "installation_token", None)
+    if token is not None:
+        prefix = f"/repos/{owner}/{repo}"
+        rest = request.url.path.split(prefix, 1)[-1] if prefix in request.url.path else ""
+        app_tokens.enforce(hub, token, found, [s for s in rest.split("/") if s], request.method)
+    return found
 
 
 RepoDep = Annotated[Repo, Depends(addressed_repo)]
@@ -53,7 +66,8 @@ RepoDep = Annotated[Repo, Depends(addressed_repo)]
 
 def require(repo: Repo, user: User, needed: Permission) -> None:
     if not repo.can(user.login, needed):
-        raise forbidden("Resource not accessible by personal access token")
+        by = "integration" if user.type == "Bot" else "personal access token"
+        raise forbidden(f"Resource not accessible by {by}")
 
 
 T = TypeVar("T")

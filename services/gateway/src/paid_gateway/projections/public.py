@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
+from paid_contracts.workflow_ids import attempt_of
 from paid_gateway.projections.models import RunEventRow, RunOutputRow, RunRow
 
 
@@ -16,6 +17,11 @@ class RunBase(BaseModel):
     repo: str = Field(description="owner/name")
     issue_number: int
     status: str = Field(description="running, or how the run ended (a RunOutcome value)")
+
+    @computed_field(description="the attempt at the issue this run is: 1, then 2 after a retry, ...")  # type: ignore[prop-decorator]
+    @property
+    def attempt(self) -> int:
+        return attempt_of(self.workflow_id)
 
 
 class RunPublic(RunBase):

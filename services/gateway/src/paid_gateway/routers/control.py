@@ -7,7 +7,8 @@ import logging
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, HTTPException, status
+import httpx
+from fastapi import APIRouter, Body, HTTPException, Request, status
 from pydantic import BaseModel, Field, field_validator
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -16,8 +17,12 @@ from paid_contracts import BuildRequested, Correlation, IssueRef, RepoRef, Trigg
 from paid_contracts.workflow_ids import ExecutionSignal
 from paid_gateway.auth.deps import Operator, Principal
 from paid_gateway.deps import PublisherDep, SessionDep, SettingsDep, TemporalDep
+from paid_gateway.project_registry import ProjectCache
 from paid_gateway.projections.models import RunRow
+from paid_gateway.retries import retry_refusal
 from paid_gateway.routers.runs import RunId, find_run
+from paid_runtime.attempts import PullState, pull_request_state
+from paid_runtime.github_trust import github_client
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/runs", tags=["control"])
@@ -131,14 +136,33 @@ async def instruct_run(
 
 @router.post("/{run_id}/retry", status_code=status.HTTP_202_ACCEPTED)
 async def retry_run(
-    run_id: RunId, who: Operator, session: SessionDep, publish: PublisherDep, settings: SettingsDep
+    run_id: RunId,
+    who: Operator,
+    request: Request,
+    session: SessionDep,
+    publish: PublisherDep,
+    settings: SettingsDep,
 ) -> RetryAccepted:
-    """Requests a new run for the same issue (a build request on NATS, as a label would)."""
+    """Requests the next attempt at the run's issue (a build request on NATS, as a label would). After
+    any outcome, except while an attempt runs or after a success whose pull request is open or merged:
+    then 409 says why, since the executor would start nothing."""
     run = await find_run(session, run_id)
-    if run.status in ("running", "succeeded"):
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, f"run {run.run_id} is {run.status}; only an unsuccessful run is retried"
-        )
+    projects: ProjectCache = request.app.state.projects
+    project = await projects.get(run.repo)
+    token = (project.token if project else None) or settings.github_token
+
+    async def pull_state(repository: str, number: int) -> PullState:
+        owner, name = repository.split("/", 1)
+        async with github_client(settings.github_api_url, token) as github:
+            return await pull_request_state(github, owner=owner, name=name, number=number)
+
+    try:
+        refusal = await retry_refusal(session, run, pull_state)
+    except httpx.HTTPError:
+        log.exception("retry of %s: cannot read the pull request's state", run.run_id)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "GitHub unavailable; try again") from None
+    if refusal is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"no new attempt: {refusal}")
     owner, name = run.repo.split("/", 1)
     issue = IssueRef(repo=RepoRef(owner=owner, name=name), number=run.issue_number)
     event = BuildRequested(

@@ -1,0 +1,56 @@
+"""Installation tokens on request: the `paid.github_app.*` request-reply contract (core NATS only).
+
+A service about to act on a repository asks the token minter for a token narrowed to that repository
+and to what the job needs; it revokes the token when the job ends. The token travels only in the reply
+of a core NATS request (never JetStream), and is excluded from the models' repr so it stays out of logs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from paid_contracts import subjects
+
+TokenPurpose = Literal["run", "plan", "trust"]
+"""`run`: contents, pull requests and issues write; `plan` and `trust`: read-only."""
+MintErrorKind = Literal[
+    "invalid_request", "not_configured", "app_refused", "installation_refused", "unavailable"
+]
+REPOSITORY_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
+
+
+class InstallationTokenRequest(BaseModel):
+    """Sent on `paid.github_app.mint_token`; the reply is an `InstallationTokenReply`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    SUBJECT: ClassVar[str] = subjects.GITHUB_APP_MINT
+    schema_version: int = 1
+    installation_id: int = Field(gt=0)
+    repository: str = Field(pattern=REPOSITORY_PATTERN, description="owner/name: the one repository")
+    purpose: TokenPurpose
+    allow_workflows: bool = Field(default=False, description="the project allows changing workflows")
+
+
+class InstallationTokenRevoke(BaseModel):
+    """Sent on `paid.github_app.revoke_token` when a job ends; the reply is an `InstallationTokenReply`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    SUBJECT: ClassVar[str] = subjects.GITHUB_APP_REVOKE
+    schema_version: int = 1
+    token: str = Field(min_length=1, repr=False)
+
+
+class InstallationTokenReply(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    schema_version: int = 1
+    token: str = Field(default="", repr=False)
+    expires_at: datetime | None = None
+    permissions: dict[str, str] = Field(default_factory=dict)
+    error: str = ""
+    error_kind: MintErrorKind | None = None
