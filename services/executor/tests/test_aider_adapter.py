@@ -1,0 +1,56 @@
+"""The Aider adapter without Aider: its command line, its offline switches and how its output is read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from paid_executor.agents import adapter_for
+from paid_executor.agents.aider import parse_aider_output
+from paid_executor.config import ExecutorSettings
+
+AIDER_OUTPUT = """Aider v0.86.2
+Model: openai/gpt-4o with diff edit format
+Tokens: 1200 sent, 80 received. Cost: $0.0038 message, $0.0038 session.
+Applied edit to calc.py
+Tokens: 300 sent, 7 received.
+Commit 7c7b733 Fix add() to add
+"""
+
+
+def test_aider_runs_the_prompt_file_on_the_chosen_model_offline(tmp_path: Path) -> None:
+    settings = ExecutorSettings(aider_executable="/opt/aider/bin/aider")
+    prompt_file = tmp_path / "prompt.md"
+    invocation = adapter_for("aider", settings, model="gpt-4o").invocation("fix add()", prompt_file)
+
+    argv = invocation.argv
+    assert argv[0] == "/opt/aider/bin/aider"
+    assert argv[argv.index("--message-file") + 1] == str(prompt_file)
+    assert argv[argv.index("--model") + 1] == "openai/gpt-4o"
+    assert argv[argv.index("--weak-model") + 1] == "openai/gpt-4o"
+    assert {"--yes-always", "--no-check-update", "--no-analytics", "--no-show-model-warnings"} <= set(argv)
+    assert "fix add()" not in argv  # the prompt travels in its file only
+    assert invocation.stdin is None
+    assert invocation.env["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
+    assert not any(key.endswith(("_API_KEY", "_BASE_URL")) for key in invocation.env)
+
+
+def test_aider_keeps_a_provider_the_model_names() -> None:
+    adapter = adapter_for("aider", ExecutorSettings(), model="anthropic/claude-sonnet-4-5")
+    argv = adapter.invocation("x", Path("/p")).argv
+    assert argv[argv.index("--model") + 1] == "anthropic/claude-sonnet-4-5"
+
+
+def test_aider_output_sums_exact_token_lines() -> None:
+    result = parse_aider_output(AIDER_OUTPUT, 0)
+    assert (result.input_tokens, result.output_tokens, result.turns) == (1500, 87, 2)
+    assert not result.is_error
+    assert "Commit 7c7b733" in result.summary
+
+
+def test_aider_abbreviated_counts_are_not_reported_as_exact() -> None:
+    result = parse_aider_output("Tokens: 1.2k sent, 80 received.\n", 0)
+    assert (result.input_tokens, result.output_tokens, result.turns) == (None, None, 1)
+
+
+def test_aider_failure_is_an_error() -> None:
+    assert parse_aider_output("litellm.AuthenticationError: bad key\n", 1).is_error
