@@ -11,6 +11,7 @@ from paid_executor.agents.aider import aider_adapter
 from paid_executor.agents.base import AgentAdapter
 from paid_executor.agents.claude_code import claude_code_adapter
 from paid_executor.agents.command import command_adapter
+from paid_executor.agents.opencode import opencode_adapter
 from paid_executor.config import ExecutorSettings
 
 DEMO_AGENT = "paid-demo-agent"
@@ -23,6 +24,8 @@ def adapter_for(agent: str, settings: ExecutorSettings, *, model: str | None = N
         return claude_code_adapter(model=model or settings.agent_model, executable=settings.claude_executable)
     if agent == "aider":
         return aider_adapter(model=model or settings.agent_model, executable=settings.aider_executable)
+    if agent == "opencode":
+        return opencode_adapter(model=model or settings.agent_model, executable=settings.opencode_executable)
     if agent == "command":
         return command_adapter(settings.agent_command)
     raise ValueError(f"unknown agent {agent!r}")
@@ -45,5 +48,6 @@ def describe_agent(agent: str) -> str:
         "and calls no model",
         "claude": "Claude Code",
         "aider": "Aider",
+        "opencode": "opencode",
         "command": "the configured command-line agent",
     }.get(agent, f"the `{agent}` agent")

@@ -1,11 +1,13 @@
-"""The Aider adapter without Aider: its command line, its offline switches and how its output is read."""
+"""The CLI adapters without their CLIs: command lines, offline switches and how their output is read."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from paid_executor.agents import adapter_for
 from paid_executor.agents.aider import parse_aider_output
+from paid_executor.agents.opencode import parse_opencode_events
 from paid_executor.config import ExecutorSettings
 
 AIDER_OUTPUT = """Aider v0.86.2
@@ -54,3 +56,46 @@ def test_aider_abbreviated_counts_are_not_reported_as_exact() -> None:
 
 def test_aider_failure_is_an_error() -> None:
     assert parse_aider_output("litellm.AuthenticationError: bad key\n", 1).is_error
+
+
+def test_opencode_runs_the_prompt_on_paids_provider_offline(tmp_path: Path) -> None:
+    settings = ExecutorSettings(opencode_executable="/opt/opencode")
+    invocation = adapter_for("opencode", settings, model="gpt-4o").invocation("fix add()", tmp_path / "p")
+
+    assert invocation.argv == ["/opt/opencode", "run", "--format", "json", "-m", "paid/gpt-4o", "fix add()"]
+    config = json.loads(invocation.env["OPENCODE_CONFIG_CONTENT"])
+    options = config["provider"]["paid"]["options"]
+    # The variables the launch points at the proxy, by name: the configuration holds no secret.
+    assert options["baseURL"] == "{env:OPENAI_BASE_URL}"
+    assert options["apiKey"] == "{env:OPENAI_API_KEY}"
+    assert list(config["provider"]["paid"]["models"]) == ["gpt-4o"]
+    assert config["permission"]["edit"] == "allow"
+    assert invocation.env["OPENCODE_DISABLE_MODELS_FETCH"] == "true"
+    assert invocation.env["OPENCODE_DISABLE_AUTOUPDATE"] == "true"
+
+
+def _event(kind: str, **part: object) -> str:
+    return json.dumps({"type": kind, "sessionID": "ses_1", "part": part})
+
+
+def test_opencode_events_sum_the_steps_tokens_with_the_cache() -> None:
+    stdout = "\n".join(
+        [
+            _event("step_start"),
+            _event("step_finish", tokens={"input": 1000, "output": 20, "cache": {"read": 300, "write": 0}}),
+            _event("text", text="Fixed add()."),
+            _event("step_finish", tokens={"input": 1200, "output": 5, "cache": {"read": 0, "write": 50}}),
+        ]
+    )
+    result = parse_opencode_events(stdout, 0)
+    assert (result.input_tokens, result.output_tokens, result.turns) == (2550, 25, 2)
+    assert result.summary == "Fixed add()."
+    assert result.session_id == "ses_1"
+    assert not result.is_error
+
+
+def test_opencode_error_event_is_an_error() -> None:
+    stdout = json.dumps({"type": "error", "error": {"name": "APIError", "data": {"message": "budget"}}})
+    result = parse_opencode_events(stdout, 0)
+    assert result.is_error
+    assert "budget" in result.summary
