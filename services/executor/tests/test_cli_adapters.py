@@ -7,6 +7,7 @@ from pathlib import Path
 
 from paid_executor.agents import adapter_for
 from paid_executor.agents.aider import parse_aider_output
+from paid_executor.agents.codex import parse_codex_events
 from paid_executor.agents.opencode import parse_opencode_events
 from paid_executor.config import ExecutorSettings
 
@@ -99,3 +100,43 @@ def test_opencode_error_event_is_an_error() -> None:
     result = parse_opencode_events(stdout, 0)
     assert result.is_error
     assert "budget" in result.summary
+
+
+def test_codex_takes_the_proxy_from_the_launch_and_runs_without_its_own_sandbox(tmp_path: Path) -> None:
+    settings = ExecutorSettings(codex_executable="/opt/codex")
+    invocation = adapter_for("codex", settings, model="gpt-5").invocation(
+        "fix `add()`; $HOME", tmp_path / "p"
+    )
+
+    shell, dash_c, script, executable, prompt = invocation.argv
+    assert (shell, dash_c, executable, prompt) == ("sh", "-c", "/opt/codex", "fix `add()`; $HOME")
+    assert '"$1"' in script  # the prompt is an argument, never part of the script
+    assert "--sandbox danger-full-access" in script
+    assert 'base_url=\\"$OPENAI_BASE_URL\\"' in script
+    assert 'env_key=\\"OPENAI_API_KEY\\"' in script
+    assert "check_for_update_on_startup=false" in script
+    assert not invocation.env
+
+
+def test_codex_events_sum_the_turns_usage() -> None:
+    events = [
+        {"type": "thread.started", "thread_id": "th_1"},
+        {"type": "item.completed", "item": {"type": "error", "message": "Model metadata not found"}},
+        {"type": "item.completed", "item": {"type": "agent_message", "text": "Fixed add()."}},
+        {
+            "type": "turn.completed",
+            "usage": {"input_tokens": 2200, "cached_input_tokens": 100, "output_tokens": 25},
+        },
+    ]
+    result = parse_codex_events("\n".join(map(json.dumps, events)), 0)
+    assert (result.input_tokens, result.output_tokens, result.turns) == (2200, 25, 1)
+    assert result.summary == "Fixed add()."
+    assert result.session_id == "th_1"
+    assert not result.is_error
+
+
+def test_codex_failed_turn_is_an_error() -> None:
+    stdout = json.dumps({"type": "turn.failed", "error": {"message": "budget exceeded"}})
+    result = parse_codex_events(stdout, 1)
+    assert result.is_error
+    assert "budget exceeded" in result.summary

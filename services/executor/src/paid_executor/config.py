@@ -9,7 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from paid_runtime.settings import GitHubSettings
 
-AgentName = Literal["demo", "claude", "aider", "opencode", "command"]
+AgentName = Literal["demo", "claude", "aider", "opencode", "codex", "command"]
 SandboxName = Literal["bwrap", "docker", "none", "local"]  # local: the old name of none
 
 
@@ -29,6 +29,7 @@ class ExecutorSettings(GitHubSettings):
     claude_executable: str = Field(default="claude", description="path of Claude Code's `claude`")
     aider_executable: str = Field(default="aider", description="path of Aider's `aider`")
     opencode_executable: str = Field(default="opencode", description="path of opencode's `opencode`")
+    codex_executable: str = Field(default="codex", description="path of Codex's `codex`")
     agent_model: str | None = Field(default=None, description="model flag for agents that take one")
     agent_timeout_seconds: float = 30 * 60
     heartbeat_timeout_seconds: float = Field(

@@ -10,6 +10,7 @@ from pathlib import Path
 from paid_executor.agents.aider import aider_adapter
 from paid_executor.agents.base import AgentAdapter
 from paid_executor.agents.claude_code import claude_code_adapter
+from paid_executor.agents.codex import codex_adapter
 from paid_executor.agents.command import command_adapter
 from paid_executor.agents.opencode import opencode_adapter
 from paid_executor.config import ExecutorSettings
@@ -26,6 +27,8 @@ def adapter_for(agent: str, settings: ExecutorSettings, *, model: str | None = N
         return aider_adapter(model=model or settings.agent_model, executable=settings.aider_executable)
     if agent == "opencode":
         return opencode_adapter(model=model or settings.agent_model, executable=settings.opencode_executable)
+    if agent == "codex":
+        return codex_adapter(model=model or settings.agent_model, executable=settings.codex_executable)
     if agent == "command":
         return command_adapter(settings.agent_command)
     raise ValueError(f"unknown agent {agent!r}")
@@ -49,5 +52,6 @@ def describe_agent(agent: str) -> str:
         "claude": "Claude Code",
         "aider": "Aider",
         "opencode": "opencode",
+        "codex": "Codex",
         "command": "the configured command-line agent",
     }.get(agent, f"the `{agent}` agent")
