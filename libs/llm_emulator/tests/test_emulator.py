@@ -89,3 +89,39 @@ def test_responses_api_answers_and_streams_function_calls_with_usage() -> None:
     ] * 2
     assert missing.status_code == 400
     assert "input" in missing.json()["error"]["message"]
+
+
+def test_gemini_api_answers_and_streams_function_calls_with_usage() -> None:
+    with LLMEmulator() as llm:
+        call = EmulatedToolCall(name="run_shell_command", arguments={"command": "ls"})
+        llm.reply(tool_calls=(call,), api="gemini", tool="run_shell_command", times=1, **RESPONSES_USAGE)
+        llm.reply("All done.", api="gemini", **RESPONSES_USAGE)
+        body = {
+            "contents": [{"role": "user", "parts": [{"text": "go"}]}],
+            "systemInstruction": {"parts": [{"text": "You are Gemini CLI."}]},
+            "tools": [{"functionDeclarations": [{"name": "run_shell_command"}]}],
+        }
+        models = f"{llm.url}/v1beta/models"
+        streamed = _sse_events(
+            httpx.post(f"{models}/gemini-2.5-pro:streamGenerateContent?alt=sse", json=body).text
+        )
+        answer = httpx.post(f"{models}/gemini-2.5-pro:generateContent", json=body).json()
+        recorded = llm.requests
+        unknown = httpx.post(f"{models}/gemini-2.5-pro:embedContent", json=body)
+
+    parts = [part for chunk in streamed for part in chunk["candidates"][0]["content"]["parts"]]
+    assert parts == [{"functionCall": {"name": "run_shell_command", "args": {"command": "ls"}}}]
+    assert streamed[-1]["candidates"][0]["finishReason"] == "STOP"
+    assert streamed[-1]["usageMetadata"] == {
+        "promptTokenCount": 900,
+        "candidatesTokenCount": 30,
+        "cachedContentTokenCount": 300,
+        "thoughtsTokenCount": 10,
+        "totalTokenCount": 940,
+    }
+    assert answer["candidates"][0]["content"]["parts"] == [{"text": "All done."}]
+    assert [(r.api, r.model, r.system, r.last_user_message, r.tools, r.stream) for r in recorded] == [
+        ("gemini", "gemini-2.5-pro", "You are Gemini CLI.", "go", ("run_shell_command",), True),
+        ("gemini", "gemini-2.5-pro", "You are Gemini CLI.", "go", ("run_shell_command",), False),
+    ]
+    assert unknown.status_code == 404

@@ -8,6 +8,7 @@ from pathlib import Path
 from paid_executor.agents import adapter_for
 from paid_executor.agents.aider import parse_aider_output
 from paid_executor.agents.codex import parse_codex_events
+from paid_executor.agents.gemini_cli import parse_gemini_result
 from paid_executor.agents.opencode import parse_opencode_events
 from paid_executor.config import ExecutorSettings
 
@@ -140,3 +141,59 @@ def test_codex_failed_turn_is_an_error() -> None:
     result = parse_codex_events(stdout, 1)
     assert result.is_error
     assert "budget exceeded" in result.summary
+
+
+def test_gemini_cli_gets_its_settings_and_prompt_as_arguments(tmp_path: Path) -> None:
+    settings = ExecutorSettings(gemini_executable="/opt/gemini")
+    invocation = adapter_for("gemini", settings, model="gemini-2.5-pro").invocation(
+        "fix `add()`", tmp_path / "p"
+    )
+
+    shell, dash_c, script, executable, prompt, gemini_settings, model = invocation.argv
+    assert (shell, dash_c, executable, prompt, model) == (
+        "sh",
+        "-c",
+        "/opt/gemini",
+        "fix `add()`",
+        "gemini-2.5-pro",
+    )
+    assert '-p "$1"' in script
+    assert "--approval-mode yolo" in script
+    assert 'GEMINI_CLI_HOME="$home"' in script  # never the user's own ~/.gemini
+    assert json.loads(gemini_settings)["security"]["auth"]["selectedType"] == "gemini-api-key"
+    assert json.loads(gemini_settings)["privacy"]["usageStatisticsEnabled"] is False
+    assert invocation.env == {"GEMINI_CLI_TRUST_WORKSPACE": "true"}
+
+
+def test_gemini_result_sums_the_models_tokens() -> None:
+    document = {
+        "session_id": "s1",
+        "response": "Fixed add().",
+        "stats": {
+            "models": {
+                "gemini-2.5-pro": {
+                    "api": {"totalRequests": 2},
+                    "tokens": {
+                        "prompt": 2200,
+                        "candidates": 25,
+                        "thoughts": 10,
+                        "cached": 100,
+                        "total": 2235,
+                    },
+                }
+            }
+        },
+    }
+    result = parse_gemini_result("Warning: 256-color support not detected.\n" + json.dumps(document), 0)
+    assert (result.input_tokens, result.output_tokens, result.turns) == (2200, 35, 2)
+    assert result.summary == "Fixed add()."
+    assert not result.is_error
+
+
+def test_gemini_error_is_an_error() -> None:
+    stdout = json.dumps(
+        {"session_id": "s1", "error": {"type": "Error", "message": "Invalid auth", "code": 41}}
+    )
+    result = parse_gemini_result(stdout, 41)
+    assert result.is_error
+    assert result.summary == "Invalid auth"

@@ -1,5 +1,5 @@
 """The emulator's HTTP API: `/v1/messages` (Anthropic), `/v1/chat/completions` and `/v1/responses`
-(OpenAI), `/_emulator`."""
+(OpenAI), `/v1beta/models/{model}:generateContent` and `:streamGenerateContent` (Gemini), `/_emulator`."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from paid_llm_emulator import wire
+from paid_llm_emulator.gemini import gemini_response, gemini_stream, record_gemini
 from paid_llm_emulator.responses import record_responses, responses_body, responses_stream
-from paid_llm_emulator.rules import Api, Rule, RuleBook
+from paid_llm_emulator.rules import Api, RecordedRequest, Rule, RuleBook
 
-RECORDED_HEADERS = ("x-api-key", "authorization", "anthropic-version", "content-type")
+RECORDED_HEADERS = ("x-api-key", "x-goog-api-key", "authorization", "anthropic-version", "content-type")
 
 
 def create_app(book: RuleBook) -> FastAPI:
@@ -34,6 +35,9 @@ def create_app(book: RuleBook) -> FastAPI:
             if api == "responses"
             else wire.record(api, path, body, headers)
         )
+        return await reply_to(api, recorded)
+
+    async def reply_to(api: Api, recorded: RecordedRequest) -> Response:
         reply = book.answer(recorded)
         if reply is None:
             last = recorded.last_user_message[:200]
@@ -52,11 +56,13 @@ def create_app(book: RuleBook) -> FastAPI:
             "anthropic": wire.anthropic_stream,
             "openai": wire.openai_stream,
             "responses": responses_stream,
+            "gemini": gemini_stream,
         }
         bodies = {
             "anthropic": wire.anthropic_message,
             "openai": wire.openai_completion,
             "responses": responses_body,
+            "gemini": gemini_response,
         }
         if recorded.stream:
             return StreamingResponse(streams[api](reply, recorded), media_type="text/event-stream")
@@ -73,6 +79,21 @@ def create_app(book: RuleBook) -> FastAPI:
     @app.post("/v1/responses")
     async def openai_responses(request: Request) -> Response:
         return await answer("responses", request)
+
+    @app.post("/v1beta/models/{model_action}")
+    async def gemini_generate(model_action: str, request: Request) -> Response:
+        model, _, action = model_action.partition(":")
+        if action not in ("generateContent", "streamGenerateContent"):
+            return JSONResponse(wire.error_body("gemini", 404, f"no such method {action!r}"), status_code=404)
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse(wire.error_body("gemini", 400, "the body is not JSON"), status_code=400)
+        if not isinstance(body, dict) or not isinstance(body.get("contents"), list):
+            return JSONResponse(wire.error_body("gemini", 400, "contents are required"), status_code=400)
+        headers = {k: v for k, v in request.headers.items() if k in RECORDED_HEADERS}
+        recorded = record_gemini(request.url.path, model, action == "streamGenerateContent", body, headers)
+        return await reply_to("gemini", recorded)
 
     @app.post("/_emulator/rules", status_code=201)
     async def add_rule(rule: Rule) -> dict[str, str]:

@@ -12,6 +12,7 @@ from paid_executor.agents.base import AgentAdapter
 from paid_executor.agents.claude_code import claude_code_adapter
 from paid_executor.agents.codex import codex_adapter
 from paid_executor.agents.command import command_adapter
+from paid_executor.agents.gemini_cli import gemini_cli_adapter
 from paid_executor.agents.opencode import opencode_adapter
 from paid_executor.config import ExecutorSettings
 
@@ -29,6 +30,8 @@ def adapter_for(agent: str, settings: ExecutorSettings, *, model: str | None = N
         return opencode_adapter(model=model or settings.agent_model, executable=settings.opencode_executable)
     if agent == "codex":
         return codex_adapter(model=model or settings.agent_model, executable=settings.codex_executable)
+    if agent == "gemini":
+        return gemini_cli_adapter(model=model or settings.agent_model, executable=settings.gemini_executable)
     if agent == "command":
         return command_adapter(settings.agent_command)
     raise ValueError(f"unknown agent {agent!r}")
@@ -53,5 +56,6 @@ def describe_agent(agent: str) -> str:
         "aider": "Aider",
         "opencode": "opencode",
         "codex": "Codex",
+        "gemini": "Gemini CLI",
         "command": "the configured command-line agent",
     }.get(agent, f"the `{agent}` agent")
