@@ -78,10 +78,11 @@ async def run_aider(
     tmp_path: Path,
     llm: LLMEmulator,
     repo_ref: RepoRef,
+    **overrides: Any,
 ) -> ExecutionResult:
     settings = aider_settings(llm)
     async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", **settings) as worker:
-        request = loop_request(repo_ref, agent="aider", sandbox="bwrap")
+        request = loop_request(repo_ref, agent="aider", sandbox="bwrap", **overrides)
         run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
         return await env.client.get_workflow_handle_for(
             AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
@@ -129,3 +130,23 @@ async def test_aider_cannot_write_outside_the_worktree(
     assert result.outcome is not RunOutcome.SUCCEEDED
     assert not list(tmp_path.rglob("escape.py"))
     assert not Path("/tmp/escape.py").exists()
+
+
+async def test_aider_is_stopped_within_one_call_when_the_budget_is_spent(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> None:
+    repo_ref = make_repo(emulator, "test: python -m pytest -q\nmodel: gpt-4o\n")
+    with LLMEmulator() as llm:
+        script_aider(llm, FIX)
+        result = await run_aider(env, emulator, engine, broker, tmp_path, llm, repo_ref, max_tokens=1000)
+        calls = len(llm.requests)
+
+    assert result.outcome is RunOutcome.BUDGET_EXCEEDED
+    assert calls == 1  # the edit's 1280 tokens cross 1000: not even the commit message follows
+    body = only_comment(emulator, repo_ref)
+    assert "budget exceeded" in body
+    assert "1280 tokens" in body

@@ -54,6 +54,7 @@ async def run_gemini(
     tmp_path: Path,
     llm: LLMEmulator,
     repo_ref: RepoRef,
+    **overrides: Any,
 ) -> ExecutionResult:
     settings: dict[str, Any] = {
         "agent": "gemini",
@@ -63,7 +64,7 @@ async def run_gemini(
         "gemini_api_key": REAL_KEY,
     }
     async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", **settings) as worker:
-        request = loop_request(repo_ref, agent="gemini", sandbox="bwrap")
+        request = loop_request(repo_ref, agent="gemini", sandbox="bwrap", **overrides)
         run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
         return await env.client.get_workflow_handle_for(
             AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
@@ -119,3 +120,24 @@ async def test_gemini_cannot_write_outside_the_worktree(
     assert result.outcome is not RunOutcome.SUCCEEDED
     assert not list(tmp_path.rglob("escape.txt"))
     assert not Path("/tmp/escape.txt").exists()
+
+
+async def test_gemini_is_stopped_within_one_call_when_the_budget_is_spent(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> None:
+    repo_ref = make_repo(emulator, "test: python -m pytest -q\nmodel: gemini-2.5-pro\n")
+    with LLMEmulator() as llm:
+        endless = EmulatedToolCall(name="run_shell_command", arguments={"command": "cat calc.py"})
+        llm.reply(tool_calls=(endless,), api="gemini", **STEP)  # a model stuck in a loop
+        result = await run_gemini(env, emulator, engine, broker, tmp_path, llm, repo_ref, max_tokens=2500)
+        calls = len(llm.requests)
+
+    assert result.outcome is RunOutcome.BUDGET_EXCEEDED
+    assert calls == 3  # 1020 tokens each: the third crosses 2500 and nothing follows it
+    body = only_comment(emulator, repo_ref)
+    assert "budget exceeded" in body
+    assert "3060 tokens" in body

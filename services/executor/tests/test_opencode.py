@@ -62,6 +62,7 @@ async def run_opencode(
     tmp_path: Path,
     llm: LLMEmulator,
     repo_ref: RepoRef,
+    **overrides: Any,
 ) -> ExecutionResult:
     settings: dict[str, Any] = {
         "agent": "opencode",
@@ -71,7 +72,7 @@ async def run_opencode(
         "openai_api_key": REAL_KEY,
     }
     async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", **settings) as worker:
-        request = loop_request(repo_ref, agent="opencode", sandbox="bwrap")
+        request = loop_request(repo_ref, agent="opencode", sandbox="bwrap", **overrides)
         run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
         return await env.client.get_workflow_handle_for(
             AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
@@ -134,3 +135,26 @@ async def test_opencode_cannot_write_outside_the_worktree(
     assert result.outcome is not RunOutcome.SUCCEEDED
     assert not list(tmp_path.rglob("escape.txt"))
     assert not Path("/tmp/escape.txt").exists()
+
+
+async def test_opencode_is_stopped_within_one_call_when_the_budget_is_spent(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> None:
+    repo_ref = make_repo(emulator, "test: python -m pytest -q\nmodel: gpt-4o\n")
+    with LLMEmulator() as llm:
+        llm.reply("Fix add()", system_contains="title generator", **TITLE)
+        endless = EmulatedToolCall(name="read", arguments={"filePath": "calc.py"})
+        llm.reply(tool_calls=(endless,), tool="read", **STEP)  # a model stuck in a loop
+        result = await run_opencode(env, emulator, engine, broker, tmp_path, llm, repo_ref, max_tokens=2500)
+        steps = [r for r in llm.requests if "title generator" not in r.system]
+        tokens = metered_tokens(llm)
+
+    assert result.outcome is RunOutcome.BUDGET_EXCEEDED
+    assert len(steps) == 3  # 1020 tokens each: the third crosses 2500 and nothing follows it
+    body = only_comment(emulator, repo_ref)
+    assert "budget exceeded" in body
+    assert f"{tokens} tokens" in body
