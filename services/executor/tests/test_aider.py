@@ -20,6 +20,7 @@ from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
 from paid_llm_emulator.server import LLMEmulator
 
+from .agent_cli import requires_cli
 from .conftest import FIXED_CALC
 from .loop_support import loop_request, loop_worker
 from .test_fix_forward import make_repo, only_comment
@@ -28,10 +29,7 @@ AIDER_HOME = Path(__file__).parent / "aider" / ".venv"
 AIDER = AIDER_HOME / "bin" / "aider"
 
 pytestmark = [
-    pytest.mark.skipif(
-        not AIDER.exists(),
-        reason="needs Aider from PyPI (tests/aider/requirements.txt), which scripts/test installs",
-    ),
+    requires_cli(AIDER, "needs Aider from PyPI (tests/aider/requirements.txt), which scripts/test installs"),
     pytest.mark.skipif(bwrap_path() is None, reason="needs bubblewrap (bwrap), not installed"),
 ]
 

@@ -21,6 +21,7 @@ from paid_github_emulator.server import GitHubEmulator
 from paid_llm_emulator.rules import EmulatedToolCall
 from paid_llm_emulator.server import LLMEmulator
 
+from .agent_cli import requires_cli
 from .conftest import FIXED_CALC
 from .loop_support import loop_request, loop_worker
 from .test_fix_forward import make_repo, only_comment
@@ -31,10 +32,7 @@ REAL_KEY = "sk-real-key-the-agent-never-sees"
 STEP = {"input_tokens": 1000, "output_tokens": 20, "cache_read_tokens": 100, "reasoning_tokens": 5}
 
 pytestmark = [
-    pytest.mark.skipif(
-        not GEMINI.exists(),
-        reason="needs Gemini CLI from npm: `npm install` in services/executor/tests/claude_code",
-    ),
+    requires_cli(GEMINI, "needs Gemini CLI from npm: `npm install` in services/executor/tests/claude_code"),
     pytest.mark.skipif(bwrap_path() is None, reason="needs bubblewrap (bwrap), not installed"),
 ]
 

@@ -21,6 +21,7 @@ from paid_github_emulator.server import GitHubEmulator
 from paid_llm_emulator.rules import EmulatedToolCall
 from paid_llm_emulator.server import LLMEmulator
 
+from .agent_cli import requires_cli
 from .conftest import FIXED_CALC
 from .loop_support import loop_request, loop_worker
 from .test_fix_forward import make_repo, only_comment
@@ -32,10 +33,7 @@ TITLE = {"input_tokens": 50, "output_tokens": 3}
 STEP = {"input_tokens": 1000, "output_tokens": 20}
 
 pytestmark = [
-    pytest.mark.skipif(
-        not OPENCODE.exists(),
-        reason="needs opencode from npm: `npm install` in services/executor/tests/claude_code",
-    ),
+    requires_cli(OPENCODE, "needs opencode from npm: `npm install` in services/executor/tests/claude_code"),
     pytest.mark.skipif(bwrap_path() is None, reason="needs bubblewrap (bwrap), not installed"),
 ]
 
