@@ -1,4 +1,5 @@
-"""The emulator's HTTP API: `/v1/messages` (Anthropic), `/v1/chat/completions` (OpenAI), `/_emulator`."""
+"""The emulator's HTTP API: `/v1/messages` (Anthropic), `/v1/chat/completions` and `/v1/responses`
+(OpenAI), `/v1beta/models/{model}:generateContent` and `:streamGenerateContent` (Gemini), `/_emulator`."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from paid_llm_emulator import wire
-from paid_llm_emulator.rules import Api, Rule, RuleBook
+from paid_llm_emulator.gemini import gemini_response, gemini_stream, record_gemini
+from paid_llm_emulator.responses import record_responses, responses_body, responses_stream
+from paid_llm_emulator.rules import Api, RecordedRequest, Rule, RuleBook
 
-RECORDED_HEADERS = ("x-api-key", "authorization", "anthropic-version", "content-type")
+RECORDED_HEADERS = ("x-api-key", "x-goog-api-key", "authorization", "anthropic-version", "content-type")
 
 
 def create_app(book: RuleBook) -> FastAPI:
@@ -22,10 +25,19 @@ def create_app(book: RuleBook) -> FastAPI:
             body = await request.json()
         except ValueError:
             return JSONResponse(wire.error_body(api, 400, "the body is not JSON"), status_code=400)
-        if not isinstance(body, dict) or not body.get("model") or not isinstance(body.get("messages"), list):
-            return JSONResponse(wire.error_body(api, 400, "model and messages are required"), status_code=400)
+        turns = "input" if api == "responses" else "messages"
+        if not isinstance(body, dict) or not body.get("model") or not isinstance(body.get(turns), list):
+            return JSONResponse(wire.error_body(api, 400, f"model and {turns} are required"), status_code=400)
         headers = {k: v for k, v in request.headers.items() if k in RECORDED_HEADERS}
-        recorded = wire.record(api, request.url.path, body, headers)
+        path = request.url.path
+        recorded = (
+            record_responses(path, body, headers)
+            if api == "responses"
+            else wire.record(api, path, body, headers)
+        )
+        return await reply_to(api, recorded)
+
+    async def reply_to(api: Api, recorded: RecordedRequest) -> Response:
         reply = book.answer(recorded)
         if reply is None:
             last = recorded.last_user_message[:200]
@@ -40,19 +52,21 @@ def create_app(book: RuleBook) -> FastAPI:
                 status_code=reply.status,
                 headers=extra,
             )
+        streams = {
+            "anthropic": wire.anthropic_stream,
+            "openai": wire.openai_stream,
+            "responses": responses_stream,
+            "gemini": gemini_stream,
+        }
+        bodies = {
+            "anthropic": wire.anthropic_message,
+            "openai": wire.openai_completion,
+            "responses": responses_body,
+            "gemini": gemini_response,
+        }
         if recorded.stream:
-            events = (
-                wire.anthropic_stream(reply, recorded)
-                if api == "anthropic"
-                else wire.openai_stream(reply, recorded)
-            )
-            return StreamingResponse(events, media_type="text/event-stream")
-        shaped = (
-            wire.anthropic_message(reply, recorded)
-            if api == "anthropic"
-            else wire.openai_completion(reply, recorded)
-        )
-        return JSONResponse(shaped)
+            return StreamingResponse(streams[api](reply, recorded), media_type="text/event-stream")
+        return JSONResponse(bodies[api](reply, recorded))
 
     @app.post("/v1/messages")
     async def anthropic_messages(request: Request) -> Response:
@@ -61,6 +75,25 @@ def create_app(book: RuleBook) -> FastAPI:
     @app.post("/v1/chat/completions")
     async def openai_chat(request: Request) -> Response:
         return await answer("openai", request)
+
+    @app.post("/v1/responses")
+    async def openai_responses(request: Request) -> Response:
+        return await answer("responses", request)
+
+    @app.post("/v1beta/models/{model_action}")
+    async def gemini_generate(model_action: str, request: Request) -> Response:
+        model, _, action = model_action.partition(":")
+        if action not in ("generateContent", "streamGenerateContent"):
+            return JSONResponse(wire.error_body("gemini", 404, f"no such method {action!r}"), status_code=404)
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse(wire.error_body("gemini", 400, "the body is not JSON"), status_code=400)
+        if not isinstance(body, dict) or not isinstance(body.get("contents"), list):
+            return JSONResponse(wire.error_body("gemini", 400, "contents are required"), status_code=400)
+        headers = {k: v for k, v in request.headers.items() if k in RECORDED_HEADERS}
+        recorded = record_gemini(request.url.path, model, action == "streamGenerateContent", body, headers)
+        return await reply_to("gemini", recorded)
 
     @app.post("/_emulator/rules", status_code=201)
     async def add_rule(rule: Rule) -> dict[str, str]:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Api = Literal["anthropic", "openai"]
+Api = Literal["anthropic", "openai", "responses", "gemini"]
 
 
 class _Frozen(BaseModel):

@@ -1,4 +1,4 @@
-"""The two APIs' wire shapes: bodies, streamed events and errors, built from a scripted reply."""
+"""Anthropic's and OpenAI chat's wire shapes: bodies, streamed events, errors, from a scripted reply."""
 
 from __future__ import annotations
 
@@ -59,7 +59,8 @@ def record(api: Api, path: str, body: Json, headers: dict[str, str]) -> Recorded
 
 def usage_of(reply: Reply, request: RecordedRequest) -> tuple[int, int]:
     """(input, output) tokens: cache reads and writes are part of the input, reasoning of the output."""
-    prompt = request.system + "".join(text_of(m.get("content")) for m in request.body.get("messages") or [])
+    turns = request.body.get("messages") or request.body.get("input") or []
+    prompt = request.system + "".join(text_of(m.get("content")) for m in turns if isinstance(m, dict))
     output = reply.text + "".join(json.dumps(c.arguments) for c in reply.tool_calls)
     cached = reply.cache_read_tokens + reply.cache_write_tokens
     return (

@@ -9,7 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from paid_runtime.settings import GitHubSettings
 
-AgentName = Literal["demo", "claude", "command"]
+AgentName = Literal["demo", "claude", "aider", "opencode", "codex", "gemini", "command"]
 SandboxName = Literal["bwrap", "docker", "none", "local"]  # local: the old name of none
 
 
@@ -27,6 +27,10 @@ class ExecutorSettings(GitHubSettings):
         "are replaced. The prompt is also on stdin and in $PAID_PROMPT_FILE.",
     )
     claude_executable: str = Field(default="claude", description="path of Claude Code's `claude`")
+    aider_executable: str = Field(default="aider", description="path of Aider's `aider`")
+    opencode_executable: str = Field(default="opencode", description="path of opencode's `opencode`")
+    codex_executable: str = Field(default="codex", description="path of Codex's `codex`")
+    gemini_executable: str = Field(default="gemini", description="path of Gemini CLI's `gemini`")
     agent_model: str | None = Field(default=None, description="model flag for agents that take one")
     agent_timeout_seconds: float = 30 * 60
     heartbeat_timeout_seconds: float = Field(
@@ -66,6 +70,8 @@ class ExecutorSettings(GitHubSettings):
     anthropic_api_key: str = ""
     openai_base_url: str = "https://api.openai.com"
     openai_api_key: str = ""
+    gemini_base_url: str = "https://generativelanguage.googleapis.com"
+    gemini_api_key: str = ""
     max_concurrent_activities: int = Field(
         default=1000, ge=1, description="runs one worker holds at once (an agent is a process, not a thread)"
     )

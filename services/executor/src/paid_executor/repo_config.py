@@ -3,7 +3,7 @@
 ```yaml
 test: python -m pytest -q          # one command or a list
 lint: [ruff check .]
-agent: claude                       # demo | claude | command
+agent: claude                       # demo | claude | aider | opencode | codex | gemini | command
 model: claude-sonnet-4-5
 max_iterations: 3
 forbidden_paths: [".github/**", "migrations/**"]
@@ -47,7 +47,7 @@ class RepoConfig(BaseModel):
 
     test: Commands = Field(default_factory=list, description="commands that must pass; none -> detected")
     lint: Commands = Field(default_factory=list)
-    agent: Literal["demo", "claude", "command"] | None = None
+    agent: Literal["demo", "claude", "aider", "opencode", "codex", "gemini", "command"] | None = None
     model: str | None = None
     max_iterations: int = Field(default=3, ge=1, le=20)
     forbidden_paths: Annotated[list[str], BeforeValidator(_as_list)] = Field(default_factory=list)

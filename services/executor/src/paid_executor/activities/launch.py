@@ -79,6 +79,8 @@ class Launcher:
             "ANTHROPIC_API_KEY": token,
             "OPENAI_BASE_URL": f"{proxy.url}/v1",
             "OPENAI_API_KEY": token,
+            "GOOGLE_GEMINI_BASE_URL": proxy.url,
+            "GEMINI_API_KEY": token,
         }
         request = SandboxRequest(
             run_key=run_key,
@@ -212,6 +214,8 @@ class Launcher:
                     anthropic_key=settings.anthropic_api_key,
                     openai_url=settings.openai_base_url,
                     openai_key=settings.openai_api_key,
+                    gemini_url=settings.gemini_base_url,
+                    gemini_key=settings.gemini_api_key,
                 )
                 # Unix socket paths are limited to 108 bytes: the temp dir, not the workspace root.
                 socket_path = (

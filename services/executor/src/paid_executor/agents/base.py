@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -46,6 +46,8 @@ class AgentAdapter:
     prompt_via: frozenset[PromptVia]
     parse: OutputParser
     description: str = field(default="", compare=False)
+    env: Mapping[str, str] = field(default_factory=dict)
+    """The CLI's own switches that travel as variables (offline, no telemetry); never a credential."""
 
     def invocation(self, prompt: str, prompt_file: Path) -> Invocation:
         """The prompt is always written to `prompt_file`; the template decides where else it goes."""
@@ -53,7 +55,9 @@ class AgentAdapter:
         if PromptVia.ARGUMENT in self.prompt_via:
             replacements["{prompt}"] = prompt
         argv = [_substitute(arg, replacements) for arg in self.argv_template]
-        env = {"PAID_PROMPT_FILE": str(prompt_file)} if PromptVia.FILE in self.prompt_via else {}
+        env = dict(self.env)
+        if PromptVia.FILE in self.prompt_via:
+            env["PAID_PROMPT_FILE"] = str(prompt_file)
         stdin = prompt.encode() if PromptVia.STDIN in self.prompt_via else None
         return Invocation(argv=argv, stdin=stdin, env=env)
 

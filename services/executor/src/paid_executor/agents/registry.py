@@ -7,9 +7,13 @@ import shutil
 import sys
 from pathlib import Path
 
+from paid_executor.agents.aider import aider_adapter
 from paid_executor.agents.base import AgentAdapter
 from paid_executor.agents.claude_code import claude_code_adapter
+from paid_executor.agents.codex import codex_adapter
 from paid_executor.agents.command import command_adapter
+from paid_executor.agents.gemini_cli import gemini_cli_adapter
+from paid_executor.agents.opencode import opencode_adapter
 from paid_executor.config import ExecutorSettings
 
 DEMO_AGENT = "paid-demo-agent"
@@ -20,6 +24,14 @@ def adapter_for(agent: str, settings: ExecutorSettings, *, model: str | None = N
         return command_adapter(shlex.join(demo_agent_argv()), name="demo")
     if agent == "claude":
         return claude_code_adapter(model=model or settings.agent_model, executable=settings.claude_executable)
+    if agent == "aider":
+        return aider_adapter(model=model or settings.agent_model, executable=settings.aider_executable)
+    if agent == "opencode":
+        return opencode_adapter(model=model or settings.agent_model, executable=settings.opencode_executable)
+    if agent == "codex":
+        return codex_adapter(model=model or settings.agent_model, executable=settings.codex_executable)
+    if agent == "gemini":
+        return gemini_cli_adapter(model=model or settings.agent_model, executable=settings.gemini_executable)
     if agent == "command":
         return command_adapter(settings.agent_command)
     raise ValueError(f"unknown agent {agent!r}")
@@ -41,5 +53,9 @@ def describe_agent(agent: str) -> str:
         "demo": f"the demo agent (`{DEMO_AGENT}`), which applies the diff given in the issue "
         "and calls no model",
         "claude": "Claude Code",
+        "aider": "Aider",
+        "opencode": "opencode",
+        "codex": "Codex",
+        "gemini": "Gemini CLI",
         "command": "the configured command-line agent",
     }.get(agent, f"the `{agent}` agent")
