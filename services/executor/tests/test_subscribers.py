@@ -70,13 +70,15 @@ async def consuming_broker(
 async def finished(env: WorkflowEnvironment, issue: IssueRef) -> ExecutionResult:
     handle = env.client.get_workflow_handle_for(AgentExecutionWorkflow.run, workflow_id_for(issue))
 
-    async def exists() -> bool:
+    async def closed() -> bool:
         try:
-            return (await handle.describe()).status is not None
+            return (await handle.describe()).status not in (None, WorkflowExecutionStatus.RUNNING)
         except RPCError:
             return False
 
-    await eventually(exists)
+    # Polled to the end rather than only awaiting result(): on a loaded machine the result's long poll
+    # may end before the run does, and the SDK then reports a missing completion event.
+    await eventually(closed, timeout=240)
     return await handle.result()
 
 

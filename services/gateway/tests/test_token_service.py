@@ -36,6 +36,7 @@ async def minter_broker(
     broker = make_broker(nats_server.url, "gateway")
     token_service.register(broker, emulated[1])
     await broker.start()
+    await broker.connection.flush()  # the server has the minter's subscription before any request
     yield broker
     await broker.stop()
 
@@ -81,6 +82,7 @@ async def test_without_an_app_the_reply_says_so(nats_server: NatsServer, broker:
     unconfigured = make_broker(nats_server.url, "gateway")
     token_service.register(unconfigured, None)
     await unconfigured.start()
+    await unconfigured.connection.flush()  # the server has its subscription before the request
     try:
         request = InstallationTokenRequest(installation_id=1, repository="a/b", purpose="run")
         reply = await ask(broker, subjects.GITHUB_APP_MINT, request.model_dump_json().encode())

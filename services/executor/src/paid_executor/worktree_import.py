@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import stat
 import time
 from collections.abc import AsyncIterator
@@ -17,7 +18,10 @@ from pathlib import Path
 from paid_executor.host_repository import HostRepository, hardened, host_git_env
 from paid_executor.workspace import GitError
 
-IMPORT_REF = "refs/paid/import"
+IMPORT_REFS = "refs/paid/imports"
+"""Each import writes its own ref under here (deleted once read): a retried activity may import while
+the attempt it replaced is still importing into the same host repository, and one shared ref made the
+two race for its lock ("cannot lock ref ... reference already exists")."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,9 @@ async def import_worktree(
     gitlinks = {os.fsencode(path): item.object_id for path, item in entries.items() if item.mode == "160000"}
     walk = _Walk(max_file_bytes, ignored, gitlinks)
     identity = host.identity
+    import_ref = f"{IMPORT_REFS}/{secrets.token_hex(8)}"
     header = (
-        f"commit {IMPORT_REF}\n"
+        f"commit {import_ref}\n"
         f"committer {identity.name} <{identity.email}> {int(time.time())} +0000\n"
         f"data {len(message.encode())}\n{message}\n"
         f"from {base}\ndeleteall\n"
@@ -81,7 +86,8 @@ async def import_worktree(
     err = await process.stderr.read() if process.stderr else b""
     if await process.wait() != 0:
         raise GitError(f"git fast-import failed: {err.decode(errors='replace').strip()}")
-    commit = await host.resolve(IMPORT_REF)
+    commit = await host.resolve(import_ref)
+    await host.git("update-ref", "-d", import_ref)
     changed = await host.changed_paths(base, commit)
     refused = walk.refused + [
         f"{path} ({why})"
