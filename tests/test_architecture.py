@@ -22,12 +22,17 @@ def _imported_modules(path: Path) -> set[str]:
     return found
 
 
+def _installed(relative: Path) -> bool:
+    """Tools the tests install beside their code (an agent CLI's virtualenv, node_modules) are not ours."""
+    return any(part in {".venv", "node_modules"} for part in relative.parts)
+
+
 def _violations(package_dir: Path, own_module: str | None) -> list[str]:
     forbidden = set(SERVICES.values()) - {own_module}
     return [
         f"{path.relative_to(package_dir)} imports {sorted(bad)}"
         for path in sorted(package_dir.rglob("*.py"))
-        if (bad := _imported_modules(path) & forbidden)
+        if not _installed(path.relative_to(package_dir)) and (bad := _imported_modules(path) & forbidden)
     ]
 
 

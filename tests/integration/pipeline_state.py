@@ -19,6 +19,13 @@ async def workflow_count(paid: EmulatedPaid, issue: DemoIssue) -> int:
     return (await client.count_workflows(query)).count
 
 
+async def running_executions(paid: EmulatedPaid) -> int:
+    """Execution workflows still running anywhere on the stack (runs other tests left going)."""
+    client = await Client.connect(paid.platform.infra.temporal_target)
+    query = "WorkflowType = 'AgentExecutionWorkflow' AND ExecutionStatus = 'Running'"
+    return (await client.count_workflows(query)).count
+
+
 async def build_requests(paid: EmulatedPaid, issue: DemoIssue) -> list[dict[str, Any]]:
     """Every `paid.github.build_requested` event JetStream holds for the issue's repository."""
     connection = await nats.connect(paid.platform.infra.nats_admin_url)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from paid_devstack import wait_until
 from paid_devstack.demo_repo import DemoIssue
 from paid_devstack.platform import SERVICES
 from paid_devstack.sandbox import EmulatedPaid
+
+from .pipeline_state import running_executions
 
 pytestmark = pytest.mark.integration
 
@@ -31,6 +36,8 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 
 def test_metrics_are_valid_and_move_when_a_run_happens(paid: EmulatedPaid, issue: DemoIssue) -> None:
+    # The counters are the stack's: a run another test left going would move them during this one.
+    wait_until(lambda: asyncio.run(running_executions(paid)) == 0, timeout=300, what="earlier runs to end")
     before = {service: scrape(paid, service) for service in SERVICES}
     paid.label(issue)
     paid.wait_for_pull(issue)
