@@ -42,7 +42,9 @@ async def can_connect(server: NatsServer, login: str, password: str) -> bool:
         connection = await nats.connect(
             server.url, user=login, password=password, allow_reconnect=False, max_reconnect_attempts=0
         )
-    except NatsError:
+    except (NatsError, OSError):
+        # A refused login is a closed connection; the client reports it either way, depending on
+        # whether the server's -ERR or its close arrives first.
         return False
     await connection.close()
     return True
