@@ -42,6 +42,8 @@ EVENT_SUBJECTS = {
 REQUEST_SUBJECTS = {name: m.SUBJECT for name, m in SUBJECT_MODELS.items() if name not in EVENT_SUBJECTS}
 """Request bodies (prompt resolution, run commands): building one means asking its owner."""
 SHARED_PLUMBING = ("paid_contracts", "paid_runtime")
+# Clients in the plumbing that make requests on a service's behalf: followed like a library's modules.
+REQUEST_CLIENTS = ("paid_runtime.github_credentials",)
 OPERATOR_TOOLS = {
     # `paid demo` follows the run on NATS as the provisioning user of the stack it started (it holds
     # the stack's admin URL); it is the operator's tool shipped in the gateway's package, not the service.
@@ -96,7 +98,7 @@ def _library_modules_used(tree: ast.Module, own_package: str | None) -> set[Path
         if not isinstance(node, ast.ImportFrom) or not node.module or not node.module.startswith("paid_"):
             continue
         package = node.module.split(".")[0]
-        if package in (*SHARED_PLUMBING, own_package):
+        if package in (*SHARED_PLUMBING, own_package) and node.module not in REQUEST_CLIENTS:
             continue
         module = importlib.import_module(node.module)
         for alias in node.names:

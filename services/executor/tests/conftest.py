@@ -17,7 +17,7 @@ from paid_contracts import RepoRef
 from paid_devstack.nats import NatsServer
 from paid_devstack.postgres import EmbeddedPostgres
 from paid_devstack.test_servers import scratch_postgres, time_skipping_environment
-from paid_executor.activities import ExecutorDeps, github_client
+from paid_executor.activities import make_deps
 from paid_executor.config import ExecutorSettings
 from paid_executor.worker import make_worker
 from paid_github_emulator.server import GitHubEmulator
@@ -82,12 +82,11 @@ async def worker(
     settings = ExecutorSettings(
         github_api_url=emulator.api_url,
         github_token=TOKEN,
+        github_credentials="global",  # no gateway here: the token minter is tested on its own
         workspace_root=tmp_path / "workspaces",
         task_queue=f"executor-test-{uuid.uuid4()}",
     )
-    deps = ExecutorDeps(
-        settings=settings, broker=broker, sessions=session_factory(engine), github=github_client(settings)
-    )
+    deps = make_deps(settings, broker, session_factory(engine))
     async with make_worker(env.client, deps) as running:
         yield running
 

@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from paid_contracts import IssueRef, RepoRef
-from paid_executor.activities import ExecutorDeps, github_client
+from paid_executor.activities import make_deps
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import ExecutionInput
 from paid_executor.worker import make_worker
@@ -38,16 +38,15 @@ async def loop_worker(
     workspaces: Path,
     **overrides: Any,
 ) -> AsyncIterator[Worker]:
-    settings = ExecutorSettings(
-        github_api_url=emulator.api_url,
-        github_token=TOKEN,
-        workspace_root=workspaces,
-        task_queue=f"executor-loop-{uuid.uuid4()}",
-        **overrides,
-    )
-    deps = ExecutorDeps(
-        settings=settings, broker=broker, sessions=session_factory(engine), github=github_client(settings)
-    )
+    defaults: dict[str, Any] = {
+        "github_api_url": emulator.api_url,
+        "github_token": TOKEN,
+        "github_credentials": "global",  # no gateway here unless a test brings a minter
+        "workspace_root": workspaces,
+        "task_queue": f"executor-loop-{uuid.uuid4()}",
+    }
+    settings = ExecutorSettings(**(defaults | overrides))
+    deps = make_deps(settings, broker, session_factory(engine))
     async with make_worker(env.client, deps) as running:
         yield running
 

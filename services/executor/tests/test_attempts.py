@@ -24,6 +24,7 @@ from paid_executor.config import ExecutorSettings
 from paid_executor.params import ExecutionResult
 from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
+from paid_runtime.github_credentials import GitHubCredentials
 from paid_runtime.messaging import make_broker, publish_event
 
 from .conftest import ISSUE_WITH_FIX, TOKEN
@@ -32,7 +33,12 @@ from .test_subscribers import NEW_FILE_DIFF, eventually
 
 @pytest.fixture
 def settings(worker: Worker, emulator: GitHubEmulator) -> ExecutorSettings:
-    return ExecutorSettings(task_queue=worker.task_queue, github_api_url=emulator.api_url, github_token=TOKEN)
+    return ExecutorSettings(
+        task_queue=worker.task_queue,
+        github_api_url=emulator.api_url,
+        github_token=TOKEN,
+        github_credentials="global",  # no gateway here
+    )
 
 
 @pytest.fixture
@@ -125,8 +131,9 @@ async def test_a_success_is_redone_only_once_its_pull_request_was_closed_unmerge
     # While the pull request is open, a new request starts nothing: the work is in review. The issue
     # says why, once, however often the request comes.
     open_request = subscribers.from_build_requested(labeled(issue), settings)
-    states = subscribers.github_pull_states(settings)
-    explain = subscribers.github_explanations(settings)
+    credentials = GitHubCredentials.from_settings(settings, lambda: consuming_broker.connection)
+    states = subscribers.github_pull_states(settings, credentials)
+    explain = subscribers.github_explanations(settings, credentials)
     for _ in range(2):
         started = await subscribers.start_execution(
             env.client, open_request, task_queue=settings.task_queue, pull_states=states, explain=explain

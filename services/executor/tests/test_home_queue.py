@@ -25,7 +25,7 @@ from temporalio.worker import Worker
 
 from paid_contracts import RepoRef, RunOutcome
 from paid_devstack.waiting import wait_until_async
-from paid_executor.activities import ExecutorDeps, github_client
+from paid_executor.activities import ExecutorDeps, make_deps
 from paid_executor.activities.iterations import IterationActivities
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import ExecutionInput
@@ -44,12 +44,11 @@ def deps(emulator: GitHubEmulator, engine: AsyncEngine, broker: NatsBroker, tmp_
     settings = ExecutorSettings(
         github_api_url=emulator.api_url,
         github_token=TOKEN,
+        github_credentials="global",  # no gateway here: the token minter is tested on its own
         workspace_root=tmp_path / "workspaces",
         task_queue=f"executor-home-{uuid.uuid4()}",
     )
-    return ExecutorDeps(
-        settings=settings, broker=broker, sessions=session_factory(engine), github=github_client(settings)
-    )
+    return make_deps(settings, broker, session_factory(engine))
 
 
 @asynccontextmanager

@@ -33,8 +33,8 @@ def origin(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def checked_out(origin: Path, tmp_path: Path) -> tuple[HostRepository, Path, str]:
-    host = HostRepository(tmp_path / "run" / "host.git", token="", identity=Identity("Paid", "p@x"))
-    base = await host.fetch_base(str(origin), "main")
+    host = HostRepository(tmp_path / "run" / "host.git", identity=Identity("Paid", "p@x"))
+    base = await host.fetch_base(str(origin), "main", token="")
     worktree = tmp_path / "run" / "worktree"
     await host.check_out(worktree, "paid/issue-1", public_url="https://example.invalid/r.git")
     return host, worktree, base

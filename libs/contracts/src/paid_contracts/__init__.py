@@ -35,6 +35,7 @@ from paid_contracts.github_tokens import (
     InstallationTokenReply,
     InstallationTokenRequest,
     InstallationTokenRevoke,
+    InstallationTokensRelease,
 )
 from paid_contracts.planning import PlanCompleted, PlanCreated, PlannedTask
 from paid_contracts.progress import RunOutputAppended
@@ -64,6 +65,7 @@ __all__ = [
     "InstallationTokenReply",
     "InstallationTokenRequest",
     "InstallationTokenRevoke",
+    "InstallationTokensRelease",
     "IssueCommented",
     "IssueRef",
     "LabelMapping",

@@ -17,9 +17,13 @@ from paid_contracts import subjects
 TokenPurpose = Literal["run", "plan", "trust"]
 """`run`: contents, pull requests and issues write; `plan` and `trust`: read-only."""
 MintErrorKind = Literal[
-    "invalid_request", "not_configured", "app_refused", "installation_refused", "unavailable"
+    "invalid_request", "not_configured", "app_refused", "installation_refused", "unavailable", "no_credential"
 ]
+"""`no_credential`: the repository is no project, or its project has neither an App installation nor a
+token of its own (the requester may then use its global token, if it has one)."""
+CredentialSource = Literal["app", "project_token"]
 REPOSITORY_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
+JOB_PATTERN = r"^[A-Za-z0-9_.:/#@=+-]{1,200}$"
 
 
 class InstallationTokenRequest(BaseModel):
@@ -29,10 +33,18 @@ class InstallationTokenRequest(BaseModel):
 
     SUBJECT: ClassVar[str] = subjects.GITHUB_APP_MINT
     schema_version: int = 1
-    installation_id: int = Field(gt=0)
+    installation_id: int | None = Field(
+        default=None, gt=0, description="absent: the installation (or token) of the repository's project"
+    )
     repository: str = Field(pattern=REPOSITORY_PATTERN, description="owner/name: the one repository")
     purpose: TokenPurpose
     allow_workflows: bool = Field(default=False, description="the project allows changing workflows")
+    job: str | None = Field(
+        default=None,
+        pattern=JOB_PATTERN,
+        description="a job's own token (e.g. a run id), revoked by `InstallationTokensRelease` at its end; "
+        "absent: a token shared by every job of this purpose, left to expire",
+    )
 
 
 class InstallationTokenRevoke(BaseModel):
@@ -45,6 +57,17 @@ class InstallationTokenRevoke(BaseModel):
     token: str = Field(min_length=1, repr=False)
 
 
+class InstallationTokensRelease(BaseModel):
+    """Sent on `paid.github_app.release_job` when a job ends: every token minted for it is revoked.
+    Every minter instance answers (no queue group), since any of them may have minted one."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    SUBJECT: ClassVar[str] = subjects.GITHUB_APP_RELEASE_JOB
+    schema_version: int = 1
+    job: str = Field(pattern=JOB_PATTERN)
+
+
 class InstallationTokenReply(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -52,5 +75,8 @@ class InstallationTokenReply(BaseModel):
     token: str = Field(default="", repr=False)
     expires_at: datetime | None = None
     permissions: dict[str, str] = Field(default_factory=dict)
+    source: CredentialSource | None = Field(
+        default=None, description="app: a minted installation token; project_token: the project's own"
+    )
     error: str = ""
     error_kind: MintErrorKind | None = None

@@ -102,7 +102,7 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
         durables=_durables("gateway", STREAM_RUN.name, run_projection="paid.run.>"),
         # The token minter (issue 20): only the gateway holds the GitHub App's key and answers these.
         # Requesters are listed here as each one starts asking (the scan refuses unused grants).
-        serves=(subjects.GITHUB_APP_MINT, subjects.GITHUB_APP_REVOKE),
+        serves=(subjects.GITHUB_APP_MINT, subjects.GITHUB_APP_REVOKE, subjects.GITHUB_APP_RELEASE_JOB),
     ),
     ServiceAccess(
         "poller",
@@ -128,7 +128,8 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
             *_durables("executor", STREAM_PLAN.name, task_ready=subjects.PLAN_TASK_READY),
         ),
         serves=(f"{subjects.EXECUTOR_CMD_PREFIX}.*",),
-        requests=(subjects.PROMPT_RESOLVE,),
+        # A run's own GitHub token, revoked (released) when the run ends.
+        requests=(subjects.PROMPT_RESOLVE, subjects.GITHUB_APP_MINT, subjects.GITHUB_APP_RELEASE_JOB),
     ),
     ServiceAccess(
         "evolution",

@@ -64,3 +64,4 @@ EXECUTOR_CMD_STATUS = f"{EXECUTOR_CMD_PREFIX}.status"
 # (the gateway). Core NATS request-reply only: a token must never be stored in a stream.
 GITHUB_APP_MINT = "paid.github_app.mint_token"
 GITHUB_APP_REVOKE = "paid.github_app.revoke_token"
+GITHUB_APP_RELEASE_JOB = "paid.github_app.release_job"

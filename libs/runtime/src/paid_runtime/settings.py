@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from paid_runtime.github_credentials import CredentialMode
 from paid_runtime.redaction import register_secret
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "development"})
@@ -60,6 +61,12 @@ class GitHubSettings(ServiceSettings):
 
     github_api_url: str = "https://api.github.com"
     github_token: str = ""
+    github_credentials: CredentialMode = Field(
+        default="minter",
+        description="minter: each repository's credential from the gateway's token minter (its App "
+        "installation or its own token; this token only for repositories with neither); global: this "
+        "token for every repository",
+    )
 
     @model_validator(mode="after")
     def _token_is_real(self) -> GitHubSettings:

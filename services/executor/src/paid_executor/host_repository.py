@@ -55,21 +55,21 @@ class TreeEntry:
 
 
 class HostRepository:
-    def __init__(self, git_dir: Path, *, token: str, identity: Identity) -> None:
+    def __init__(self, git_dir: Path, *, identity: Identity) -> None:
         self.git_dir = git_dir
         self.identity = identity
-        self._token = token
 
     async def git(
         self,
         *args: str,
         stdin: bytes | None = None,
         extra_env: dict[str, str] | None = None,
-        authenticated: bool = False,
+        token: str | None = None,
     ) -> bytes:
+        """`token`: sent as the HTTP Authorization header (fetch and push); never in argv or a URL."""
         env = host_git_env(self.git_dir, self.identity.env() | (extra_env or {}))
-        if authenticated:
-            env |= auth_header_config(self._token)
+        if token is not None:
+            env |= auth_header_config(token)
         process = await asyncio.create_subprocess_exec(
             *hardened(*args),
             cwd=self.git_dir.parent,  # host-owned; never the worktree
@@ -85,7 +85,7 @@ class HostRepository:
             )
         return out
 
-    async def fetch_base(self, url: str, branch: str) -> str:
+    async def fetch_base(self, url: str, branch: str, *, token: str) -> str:
         """A fresh bare repository holding `branch` of `url`; answers the base commit."""
         if self.git_dir.exists():
             await asyncio.to_thread(shutil.rmtree, self.git_dir, True)
@@ -101,7 +101,7 @@ class HostRepository:
             url,
             f"+refs/heads/{branch}:refs/paid/base",
             f"+refs/heads/{branch}:refs/heads/paid-base",
-            authenticated=True,
+            token=token,
         )
         return await self.resolve("refs/paid/base")
 
@@ -162,5 +162,5 @@ class HostRepository:
         out = await self.git("diff", "--no-color", "--no-ext-diff", "--no-textconv", *options, base, head)
         return out.decode(errors="replace")
 
-    async def push(self, url: str, commit: str, branch: str) -> None:
-        await self.git("push", "--quiet", "--force", url, f"{commit}:refs/heads/{branch}", authenticated=True)
+    async def push(self, url: str, commit: str, branch: str, *, token: str) -> None:
+        await self.git("push", "--quiet", "--force", url, f"{commit}:refs/heads/{branch}", token=token)

@@ -10,7 +10,7 @@ import docker
 from docker.errors import DockerException
 
 from paid_executor import commands, subscribers
-from paid_executor.activities import ExecutorDeps, github_client
+from paid_executor.activities.deps import make_deps
 from paid_executor.config import ExecutorSettings
 from paid_executor.sandbox.docker import reap_orphans
 from paid_executor.worker import make_worker
@@ -46,9 +46,7 @@ async def serve(settings: ExecutorSettings) -> None:
             "network and processes. For development only.",
             settings.sandbox,
         )
-    deps = ExecutorDeps(
-        settings=settings, broker=broker, sessions=session_factory(engine), github=github_client(settings)
-    )
+    deps = make_deps(settings, broker, session_factory(engine))
     worker = make_worker(client, deps)
     checks = {
         "nats": nats_ready(broker),

@@ -44,16 +44,16 @@ class RunWorkspace:
             pgid_file=run_dir / f"{run.run_id}.agent-pgid",
         )
         self.identity = Identity(settings.git_author_name, settings.git_author_email)
-        self.host = HostRepository(self.paths.host_git, token=settings.github_token, identity=self.identity)
+        self.host = HostRepository(self.paths.host_git, identity=self.identity)
 
     def exists(self) -> bool:
         return self.paths.worktree.is_dir() and self.paths.host_git.is_dir()
 
-    async def prepare(self, issue: IssueDetails, branch: str) -> PreparedWorkspace:
+    async def prepare(self, issue: IssueDetails, branch: str, *, token: str) -> PreparedWorkspace:
         """Fetches the base into a fresh host repository and copies it out as the agent's worktree;
         the configuration comes from the base commit, whatever the agent later writes."""
         shutil.rmtree(self.paths.worktree, ignore_errors=True)
-        base = await self.host.fetch_base(issue.clone_url, issue.default_branch)
+        base = await self.host.fetch_base(issue.clone_url, issue.default_branch, token=token)
         await self.host.check_out(self.paths.worktree, branch, public_url=issue.clone_url)
         try:
             config = load_repo_config(await self.host.repo_files(base))
@@ -71,8 +71,8 @@ class RunWorkspace:
             allow_workflow_changes=config.allow_workflow_changes,
         )
 
-    async def push(self, url: str, commit: str, branch: str) -> None:
-        await self.host.push(url, commit, branch)
+    async def push(self, url: str, commit: str, branch: str, *, token: str) -> None:
+        await self.host.push(url, commit, branch, token=token)
 
     def cleanup(self) -> None:
         shutil.rmtree(self.paths.worktree, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 from faststream.nats import NatsBroker
 from temporalio.client import Client
@@ -15,6 +16,7 @@ from paid_executor.params import ExecutionInput
 from paid_executor.workflows import workflow_id_for
 from paid_prompt_client import PromptClient
 from paid_runtime.attempts import PullState, pull_request_state
+from paid_runtime.github_credentials import CredentialUnavailable, GitHubCredentials
 from paid_runtime.github_trust import GitHubUnavailableError, comment_once, github_client
 from paid_runtime.messaging import STREAMS
 from paid_runtime.subscriptions import durable_subscriber
@@ -80,9 +82,10 @@ async def _assume_open(issue: IssueRef, number: int) -> PullState:
     return PullState.OPEN
 
 
-def github_pull_states(settings: ExecutorSettings) -> PullStates:
+def github_pull_states(settings: ExecutorSettings, credentials: GitHubCredentials) -> PullStates:
     async def state(issue: IssueRef, number: int) -> PullState:
-        async with github_client(settings.github_api_url, settings.github_token) as github:
+        credential = await credentials.for_repository(issue.repo.full_name, "trust")
+        async with github_client(settings.github_api_url, credential.token) as github:
             repo = issue.repo
             return await pull_request_state(github, owner=repo.owner, name=repo.name, number=number)
 
@@ -93,15 +96,18 @@ def refusal_marker(request: ExecutionInput) -> str:
     return paid_marker(f"attempt-refused {trigger_of(request)}")
 
 
-def github_explanations(settings: ExecutorSettings) -> Explain:
-    """One comment on the issue per refused trigger (its marker makes a redelivery add none). A
-    failure is logged, not raised: the request is complete either way."""
+def github_explanations(settings: ExecutorSettings, credentials: GitHubCredentials) -> Explain:
+    """One comment on the issue per refused trigger (its marker makes a redelivery add none), with a
+    token of its own, revoked once written. A failure is logged, not raised: the request is complete
+    either way."""
 
     async def explain(request: ExecutionInput, reason: str) -> None:
         issue = request.issue
         body = f"Paid did not start a new attempt at this issue: {reason}.\n\n{refusal_marker(request)}"
+        job = f"explain:{uuid.uuid4().hex}"
         try:
-            async with github_client(settings.github_api_url, settings.github_token) as github:
+            credential = await credentials.for_repository(issue.repo.full_name, "run", job=job)
+            async with github_client(settings.github_api_url, credential.token) as github:
                 await comment_once(
                     github,
                     owner=issue.repo.owner,
@@ -110,8 +116,10 @@ def github_explanations(settings: ExecutorSettings) -> Explain:
                     marker=refusal_marker(request),
                     body=body,
                 )
-        except GitHubUnavailableError:
+        except (GitHubUnavailableError, CredentialUnavailable):
             log.exception("could not explain on %s why no attempt started", issue.key)
+        finally:
+            await credentials.release(job)
 
     return explain
 
@@ -140,8 +148,9 @@ class CodingPrompts:
 
 def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> None:
     prompts = CodingPrompts(broker)
-    pull_states = github_pull_states(settings)
-    explain = github_explanations(settings)
+    credentials = GitHubCredentials.from_settings(settings, lambda: broker.connection)
+    pull_states = github_pull_states(settings, credentials)
+    explain = github_explanations(settings, credentials)
 
     @durable_subscriber(
         broker,

@@ -50,7 +50,6 @@ async def serve(settings: GatewaySettings) -> None:
     hub = ChangeHub()
     sessions = session_factory(engine)
     projections.register(broker, sessions, hub)  # the read models of runs, from paid.run.>
-    token_service.register(broker, app_token_minter(settings))
     app = create_app(
         settings,
         publisher=functools.partial(publish_event, broker, timeout=settings.publish_timeout_seconds),
@@ -58,6 +57,7 @@ async def serve(settings: GatewaySettings) -> None:
         checks={"nats": nats_ready(broker), "database": database_ready(engine)},
         hub=hub,
     )
+    token_service.register(broker, app_token_minter(settings), app.state.projects)
     # What start-up built (modules, the app, pydantic's schemas) lives as long as the process: out of
     # the collector's sight, a full collection under load takes milliseconds instead of 100s of ms.
     gc.collect()

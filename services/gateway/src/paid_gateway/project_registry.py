@@ -152,6 +152,8 @@ class ProjectView:
     labels: LabelMapping
     allowlist: tuple[str, ...]
     token: str | None
+    installation_id: int | None = None
+    app_state: str | None = None
 
 
 def view(project: Project, *, box: SecretBox, now: datetime) -> ProjectView:
@@ -168,6 +170,8 @@ def view(project: Project, *, box: SecretBox, now: datetime) -> ProjectView:
         labels=LabelMapping.model_validate(project.labels),
         allowlist=tuple(project.allowlist),
         token=box.decrypt(project.token_ciphertext) if project.token_ciphertext else None,
+        installation_id=project.installation_id,
+        app_state=project.app_state,
     )
 
 

@@ -114,15 +114,23 @@ class InstallationTokenMinter:
             auto_retry=False,
             timeout=timeout,
         )
-        self._cache: dict[tuple[int, str, str, bool], MintedToken] = {}
+        self._cache: dict[tuple[int, str, str, bool, str | None], MintedToken] = {}
+        self._job_tokens: dict[str, list[str]] = {}  # every token a job had, for its release
         self._failures: dict[int, tuple[datetime, MintError]] = {}
         self._lock = asyncio.Lock()
 
     async def token_for(
-        self, installation_id: int, repository: str, purpose: TokenPurpose, *, allow_workflows: bool = False
+        self,
+        installation_id: int,
+        repository: str,
+        purpose: TokenPurpose,
+        *,
+        allow_workflows: bool = False,
+        job: str | None = None,
     ) -> MintedToken:
-        """A token for `repository` only, with `purpose`'s permissions; the cached one while it is fresh."""
-        key = (installation_id, repository.lower(), purpose, allow_workflows)
+        """A token for `repository` only, with `purpose`'s permissions; the cached one while it is fresh.
+        With a `job`, the token is that job's alone (a run's), and `release_job` revokes it."""
+        key = (installation_id, repository.lower(), purpose, allow_workflows, job)
         async with self._lock:
             now = self._clock()
             cached = self._cache.get(key)
@@ -140,7 +148,23 @@ class InstallationTokenMinter:
                 raise
             self._failures.pop(installation_id, None)
             self._cache[key] = minted
+            if job is not None:
+                self._job_tokens.setdefault(job, []).append(minted.token)
             return minted
+
+    async def release_job(self, job: str) -> int:
+        """Revokes every token minted here for `job` (a re-minted one too); how many it revoked."""
+        async with self._lock:
+            tokens = self._job_tokens.pop(job, [])
+        failure: MintError | None = None
+        for token in tokens:
+            try:
+                await self.revoke(token)
+            except MintError as error:  # the others are still revoked; this one expires within the hour
+                failure = error
+        if failure is not None:
+            raise failure
+        return len(tokens)
 
     async def revoke(self, token: str) -> None:
         """Revoke on GitHub (`DELETE /installation/token`) and forget it; an already dead token is fine."""

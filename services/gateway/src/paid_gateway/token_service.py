@@ -3,49 +3,85 @@
 Only the gateway's NATS user may subscribe to `paid.github_app.*` (see `paid_contracts.nats_access`),
 so a request always reaches the minter; the reply goes to the requester's own inbox, which no other
 NATS user may read.
+
+A request without an installation id asks for the repository's project credential: a token minted
+from the project's installation, or the project's own token; `no_credential` when it has neither.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from faststream.nats import NatsBroker, NatsMessage
 from pydantic import ValidationError
 
-from paid_contracts import InstallationTokenReply, InstallationTokenRequest, InstallationTokenRevoke, subjects
+from paid_contracts import (
+    InstallationTokenReply,
+    InstallationTokenRequest,
+    InstallationTokenRevoke,
+    InstallationTokensRelease,
+    subjects,
+)
+from paid_gateway.project_registry import ProjectView
 from paid_gateway.token_minter import InstallationTokenMinter, MintError
 
 log = logging.getLogger(__name__)
 QUEUE = "gateway-token-minter"
+NOT_CONFIGURED = InstallationTokenReply(error="no GitHub App is configured", error_kind="not_configured")
+
+
+class ProjectLookup(Protocol):
+    async def get(self, repository: str) -> ProjectView | None: ...
 
 
 async def mint_reply(
-    minter: InstallationTokenMinter | None, request: InstallationTokenRequest
+    minter: InstallationTokenMinter | None,
+    request: InstallationTokenRequest,
+    projects: ProjectLookup | None = None,
 ) -> InstallationTokenReply:
+    installation_id = request.installation_id
+    if installation_id is None:
+        project = await projects.get(request.repository) if projects is not None else None
+        if project is None:
+            return _no_credential(f"{request.repository} is not a registered project")
+        if project.installation_id is None:
+            if project.token:
+                return InstallationTokenReply(token=project.token, source="project_token")
+            return _no_credential(f"{request.repository} has neither an App installation nor a token")
+        if project.app_state in ("uninstalled", "suspended"):
+            return InstallationTokenReply(
+                error=f"the GitHub App is {project.app_state} on {request.repository}",
+                error_kind="installation_refused",
+            )
+        installation_id = project.installation_id
     if minter is None:
-        return InstallationTokenReply(error="no GitHub App is configured", error_kind="not_configured")
+        return NOT_CONFIGURED
     try:
         minted = await minter.token_for(
-            request.installation_id,
+            installation_id,
             request.repository,
             request.purpose,
             allow_workflows=request.allow_workflows,
+            job=request.job,
         )
     except MintError as error:
-        log.warning(
-            "no token for %s (installation %d): %s", request.repository, request.installation_id, error
-        )
+        log.warning("no token for %s (installation %d): %s", request.repository, installation_id, error)
         return InstallationTokenReply(error=str(error), error_kind=error.kind)
     return InstallationTokenReply(
-        token=minted.token, expires_at=minted.expires_at, permissions=minted.permissions
+        token=minted.token, expires_at=minted.expires_at, permissions=minted.permissions, source="app"
     )
+
+
+def _no_credential(reason: str) -> InstallationTokenReply:
+    return InstallationTokenReply(error=reason, error_kind="no_credential")
 
 
 async def revoke_reply(
     minter: InstallationTokenMinter | None, request: InstallationTokenRevoke
 ) -> InstallationTokenReply:
     if minter is None:
-        return InstallationTokenReply(error="no GitHub App is configured", error_kind="not_configured")
+        return NOT_CONFIGURED
     try:
         await minter.revoke(request.token)
     except MintError as error:
@@ -53,18 +89,36 @@ async def revoke_reply(
     return InstallationTokenReply()
 
 
-def register(broker: NatsBroker, minter: InstallationTokenMinter | None) -> None:
+async def release_reply(
+    minter: InstallationTokenMinter | None, request: InstallationTokensRelease
+) -> InstallationTokenReply:
+    if minter is None:
+        return InstallationTokenReply()  # nothing was minted, so nothing is left to revoke
+    try:
+        revoked = await minter.release_job(request.job)
+    except MintError as error:
+        log.warning("revoking the tokens of job %s failed: %s", request.job, error)
+        return InstallationTokenReply(error=str(error), error_kind=error.kind)
+    log.info("revoked %d token(s) of job %s", revoked, request.job)
+    return InstallationTokenReply()
+
+
+def _invalid(error: ValidationError, what: str) -> InstallationTokenReply:
+    # The error lists fields only: pydantic's input echo could hold anything, a token included.
+    fields = ", ".join(".".join(map(str, e["loc"])) for e in error.errors())
+    return InstallationTokenReply(error=f"invalid {what}: {fields}", error_kind="invalid_request")
+
+
+def register(
+    broker: NatsBroker, minter: InstallationTokenMinter | None, projects: ProjectLookup | None = None
+) -> None:
     @broker.subscriber(subjects.GITHUB_APP_MINT, queue=QUEUE)
     async def on_mint(message: NatsMessage) -> InstallationTokenReply:
         try:
             request = InstallationTokenRequest.model_validate_json(message.body)
         except ValidationError as error:
-            # The error lists fields and types only: pydantic's input echo could hold anything.
-            fields = ", ".join(".".join(map(str, e["loc"])) for e in error.errors())
-            return InstallationTokenReply(
-                error=f"invalid token request: {fields}", error_kind="invalid_request"
-            )
-        return await mint_reply(minter, request)
+            return _invalid(error, "token request")
+        return await mint_reply(minter, request, projects)
 
     @broker.subscriber(subjects.GITHUB_APP_REVOKE, queue=QUEUE)
     async def on_revoke(message: NatsMessage) -> InstallationTokenReply:
@@ -73,3 +127,12 @@ def register(broker: NatsBroker, minter: InstallationTokenMinter | None) -> None
         except ValidationError:
             return InstallationTokenReply(error="invalid revoke request: token", error_kind="invalid_request")
         return await revoke_reply(minter, request)
+
+    # No queue group: every gateway instance revokes what it minted for the job; the first reply wins.
+    @broker.subscriber(subjects.GITHUB_APP_RELEASE_JOB)
+    async def on_release(message: NatsMessage) -> InstallationTokenReply:
+        try:
+            request = InstallationTokensRelease.model_validate_json(message.body)
+        except ValidationError as error:
+            return _invalid(error, "release request")
+        return await release_reply(minter, request)

@@ -69,7 +69,9 @@ class AgentActivities:
 
         kill_recorded_group(paths.pgid_file)  # an earlier attempt's agent, if its worker was killed
         activity.heartbeat({"step": "clone"})
-        prepared = await workspace.prepare(request.issue, request.branch)
+        prepared = await workspace.prepare(
+            request.issue, request.branch, token=await self.deps.run_token(request.run)
+        )
         paths.prompt_file.write_text(request.prompt)
 
         activity.heartbeat({"step": "agent"})
@@ -113,8 +115,9 @@ class AgentActivities:
                 non_retryable=True,
             )
         if imported.changed_files:
+            token = await self.deps.run_token(request.run)
             try:
-                await workspace.push(request.issue.clone_url, imported.commit, request.branch)
+                await workspace.push(request.issue.clone_url, imported.commit, request.branch, token=token)
             except GitError as error:
                 raise ApplicationError(str(error), type="PushFailed") from error
         workspace.cleanup()  # kept when a step fails, for inspection; the next attempt wipes it anyway

@@ -13,6 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.exceptions import ApplicationError
 
 from paid_executor.config import ExecutorSettings
+from paid_executor.params import RunContext
+from paid_runtime.github_credentials import CredentialUnavailable, GitHubCredentials
 from paid_runtime.metrics import observe_github_response, observe_github_response_async
 
 GitHubClient = GitHub[TokenAuthStrategy]
@@ -24,15 +26,48 @@ class ExecutorDeps:
     settings: ExecutorSettings
     broker: NatsBroker
     sessions: async_sessionmaker[AsyncSession]
-    github: Callable[[], GitHubClient]
+    github: Callable[[str], GitHubClient]
+    """A client authenticated with the given token (from `run_token`)."""
+    credentials: GitHubCredentials
+
+    async def run_token(self, run: RunContext, *, allow_workflows: bool = False) -> str:
+        """The run's own token for its repository (contents, pull requests, issues write), asked of the
+        minter at each use: held in this process's memory only, never in a workflow payload. The minter
+        answers the cached token, or a new one when it is near expiry; `release_run_token` revokes them."""
+        try:
+            credential = await self.credentials.for_repository(
+                run.issue.repo.full_name, "run", job=run_job(run), allow_workflows=allow_workflows
+            )
+        except CredentialUnavailable as error:
+            raise ApplicationError(
+                error.reason, type="GitHubCredentialUnavailable", non_retryable=error.permanent
+            ) from None
+        return credential.token
 
 
-def github_client(settings: ExecutorSettings) -> Callable[[], GitHubClient]:
-    def make() -> GitHubClient:
+def run_job(run: RunContext) -> str:
+    return f"run:{run.run_id}"
+
+
+def make_deps(
+    settings: ExecutorSettings, broker: NatsBroker, sessions: async_sessionmaker[AsyncSession]
+) -> ExecutorDeps:
+    credentials = GitHubCredentials.from_settings(settings, lambda: broker.connection)
+    return ExecutorDeps(
+        settings=settings,
+        broker=broker,
+        sessions=sessions,
+        github=github_client(settings),
+        credentials=credentials,
+    )
+
+
+def github_client(settings: ExecutorSettings) -> Callable[[str], GitHubClient]:
+    def make(token: str) -> GitHubClient:
         # No HTTP cache (an idempotency check must see the server's present state) and no retries
         # inside githubkit: Temporal's retry policy is the one place that retries.
         return GitHub(
-            TokenAuthStrategy(settings.github_token),
+            TokenAuthStrategy(token),
             base_url=settings.github_api_url,
             http_cache=False,
             auto_retry=False,

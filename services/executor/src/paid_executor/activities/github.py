@@ -39,8 +39,9 @@ class GitHubActivities:
     @activity.defn(name="fetch_issue")
     async def fetch_issue(self, run: RunContext) -> IssueDetails:
         owner, name, number = run.issue.repo.owner, run.issue.repo.name, run.issue.number
+        token = await self.deps.run_token(run)
         try:
-            async with self.deps.github() as github:
+            async with self.deps.github(token) as github:
                 issue_response, repository_response = await asyncio.gather(
                     github.rest.issues.async_get(owner, name, number),
                     github.rest.repos.async_get(owner, name),
@@ -64,8 +65,9 @@ class GitHubActivities:
     async def open_pull_request(self, request: PullRequestInput) -> PullRequestInfo:
         run, issue, change = request.run, request.issue, request.change
         owner, name = run.issue.repo.owner, run.issue.repo.name
+        token = await self.deps.run_token(run)
         try:
-            async with self.deps.github() as github:
+            async with self.deps.github(token) as github:
                 pull: PullRequest | PullRequestSimple | None
                 pull = await self._open_pull(github, owner, name, change.branch)
                 created = pull is None
@@ -156,8 +158,9 @@ class GitHubActivities:
         owner, name, number = run.issue.repo.owner, run.issue.repo.name, run.issue.number
         marker = result_marker(run.run_id)
         body = result_comment(report)
+        token = await self.deps.run_token(run)
         try:
-            async with self.deps.github() as github:
+            async with self.deps.github(token) as github:
                 page = 1
                 while True:
                     comments = (

@@ -8,7 +8,7 @@ from temporalio import activity
 
 from paid_contracts import Correlation, RunFinished, RunStarted
 from paid_executor import repo
-from paid_executor.activities.deps import PRODUCER, ExecutorDeps
+from paid_executor.activities.deps import PRODUCER, ExecutorDeps, run_job
 from paid_executor.params import RunContext, RunReport
 from paid_runtime.messaging import publish_event
 from paid_runtime.metrics import record_run_finished
@@ -49,7 +49,10 @@ class RunActivities:
 
     @activity.defn(name="finish_run")
     async def finish_run(self, report: RunReport) -> None:
+        """Revokes the run's GitHub tokens (its last GitHub step, the result comment, is done), then
+        records and announces the end."""
         run, pr, change = report.run, report.pull_request, report.change
+        await self.deps.credentials.release(run_job(run))
         usage = change.result if change else None
         async with self.deps.sessions() as session:
             await repo.update_run(

@@ -60,7 +60,8 @@ class WorktreeActivities:
         kill_recorded_group(workspace.paths.pgid_file)  # an earlier attempt's agent, if its worker was killed
         try:
             async with heartbeating({"step": "clone"}):
-                prepared = await workspace.prepare(request.issue, request.branch)
+                token = await self.deps.run_token(request.run)
+                prepared = await workspace.prepare(request.issue, request.branch, token=token)
         except GitError as error:
             raise ApplicationError(str(error), type="CloneFailed") from error
         return WorkspaceInfo(
@@ -99,8 +100,12 @@ class WorktreeActivities:
                     non_retryable=True,
                 )
             if imported.changed_files:
+                # Asked again at each push: a long run's token is re-minted when it nears expiry.
+                token = await self.deps.run_token(request.run, allow_workflows=config.allow_workflow_changes)
                 try:
-                    await workspace.push(request.issue.clone_url, imported.commit, request.branch)
+                    await workspace.push(
+                        request.issue.clone_url, imported.commit, request.branch, token=token
+                    )
                 except GitError as error:
                     raise ApplicationError(str(error), type="PushFailed") from error
         return AgentRunOutput(

@@ -1,0 +1,140 @@
+"""A repository's GitHub credential, asked of the token minter (the client side of `paid.github_app.*`).
+
+Every service that acts on a repository asks here rather than holding a token: the gateway's minter
+answers over core NATS request-reply with an installation token narrowed to that repository and
+purpose, or with the project's own token. The token lives in this process's memory for one job; it is
+never put in a stream, a table, a workflow's input or result, a log line or a URL.
+
+`github_credentials="global"` (a service's setting) skips the minter and uses the service's one token,
+for deployments without a gateway answering (and the tests that run a service alone). A repository
+that is no project, or a project with neither an installation nor a token, gets the global token when
+the service has one: the pre-App behaviour.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from nats.aio.client import Client as NatsClient
+from nats.errors import Error as NatsError
+from pydantic import ValidationError
+
+from paid_contracts import InstallationTokenReply, InstallationTokenRequest, InstallationTokensRelease
+from paid_contracts.github_tokens import MintErrorKind, TokenPurpose
+
+if TYPE_CHECKING:
+    from paid_runtime.settings import GitHubSettings
+
+log = logging.getLogger(__name__)
+CredentialMode = Literal["minter", "global"]
+"""minter: ask the gateway's token minter per repository; global: the service's own token for all."""
+TRANSIENT: frozenset[MintErrorKind | None] = frozenset({"unavailable", None})
+
+
+class CredentialUnavailable(Exception):
+    """No credential for the repository. `permanent`: asking again will not help until a person acts
+    (the App uninstalled, its key wrong, the repository not in the installation)."""
+
+    def __init__(self, reason: str, *, kind: MintErrorKind | None, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.kind = kind
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class GitHubCredential:
+    token: str = field(repr=False)
+    source: Literal["app", "project_token", "global"]
+    expires_at: datetime | None = None
+
+
+class GitHubCredentials:
+    def __init__(
+        self,
+        connection: Callable[[], NatsClient],
+        *,
+        mode: CredentialMode = "minter",
+        global_token: str = "",
+        timeout: float = 10.0,
+    ) -> None:
+        """`connection`: the service's NATS client, looked up when a request is made (a broker's
+        connection exists only once it started)."""
+        self._connection = connection
+        self._mode = mode
+        self._global_token = global_token
+        self._timeout = timeout
+
+    @classmethod
+    def from_settings(
+        cls, settings: GitHubSettings, connection: Callable[[], NatsClient]
+    ) -> GitHubCredentials:
+        return cls(connection, mode=settings.github_credentials, global_token=settings.github_token)
+
+    @property
+    def mode(self) -> CredentialMode:
+        return self._mode
+
+    def global_credential(self) -> GitHubCredential:
+        return GitHubCredential(self._global_token, "global")
+
+    async def for_repository(
+        self,
+        repository: str,
+        purpose: TokenPurpose,
+        *,
+        job: str | None = None,
+        allow_workflows: bool = False,
+    ) -> GitHubCredential:
+        """`purpose`: run (contents, pull requests, issues write) or plan/trust (read-only). `job`: the
+        token is this job's own, revoked by `release(job)`; without it, a shared token left to expire."""
+        if self._mode == "global":
+            return self.global_credential()
+        request = InstallationTokenRequest(
+            repository=repository, purpose=purpose, job=job, allow_workflows=allow_workflows
+        )
+        reply = await self._ask(request.SUBJECT, request.model_dump_json().encode())
+        if reply.token:
+            return GitHubCredential(reply.token, reply.source or "app", reply.expires_at)
+        if reply.error_kind == "no_credential" and self._global_token:
+            return self.global_credential()
+        raise CredentialUnavailable(
+            f"no GitHub credential for {repository}: {reply.error or 'the minter gave none'}",
+            kind=reply.error_kind,
+            permanent=reply.error_kind not in TRANSIENT,
+        )
+
+    async def release(self, job: str) -> None:
+        """Revokes every token minted for `job`; safe to repeat. A failure is logged, not raised: the
+        tokens expire within the hour anyway."""
+        if self._mode == "global":
+            return
+        request = InstallationTokensRelease(job=job)
+        try:
+            reply = await self._ask(request.SUBJECT, request.model_dump_json().encode())
+        except CredentialUnavailable as error:
+            log.warning("the tokens of %s were not revoked: %s", job, error.reason)
+            return
+        if reply.error:
+            log.warning("the tokens of %s were not all revoked: %s", job, reply.error)
+
+    async def _ask(self, subject: str, body: bytes) -> InstallationTokenReply:
+        try:
+            message = await self._connection().request(subject, body, timeout=self._timeout)
+        except (NatsError, TimeoutError) as error:
+            # NoRespondersError (no gateway), a timeout or a lost connection: worth another try.
+            raise CredentialUnavailable(
+                f"the token minter did not answer ({type(error).__name__})",
+                kind="unavailable",
+                permanent=False,
+            ) from None
+        try:
+            return InstallationTokenReply.model_validate_json(message.data)
+        except ValidationError:
+            raise CredentialUnavailable(
+                "the token minter's answer was malformed", kind="unavailable", permanent=False
+            ) from None
