@@ -232,3 +232,44 @@ async def test_the_executor_cannot_widen_its_own_consumer(
         await executor.close()
     assert created.config.filter_subject == subjects.GITHUB_BUILD_REQUESTED
     assert sum("permissions violation" in message.lower() for message in violations.messages) >= 2
+
+
+async def test_only_granted_services_reach_the_token_minter_and_none_can_pose_as_it(
+    server: NatsServer, credentials: NatsCredentials, admin: Client
+) -> None:
+    """The gateway answers `paid.github_app.mint_token`; the executor may ask; evolution, never granted
+    a token, may not ask, and the executor may not subscribe to the minter's subject to read requests."""
+    gateway_violations, executor_violations, evolution_violations = Violations(), Violations(), Violations()
+    gateway = await connect_as(server, credentials, "gateway", gateway_violations)
+    executor = await connect_as(server, credentials, "executor", executor_violations)
+    evolution = await connect_as(server, credentials, "evolution", evolution_violations)
+    try:
+
+        async def answer(message: nats.aio.msg.Msg) -> None:
+            await message.respond(b'{"token": "ghs_minted"}')
+
+        await gateway.subscribe(subjects.GITHUB_APP_MINT, queue="gateway-token-minter", cb=answer)
+        await gateway.flush()
+        replies: list[bytes] = []
+
+        async def executor_is_answered() -> bool:
+            # Polled: a subscription can take a moment to reach the server's interest graph.
+            try:
+                replies.append((await executor.request(subjects.GITHUB_APP_MINT, b"{}", timeout=1)).data)
+            except NatsError:
+                return False
+            return True
+
+        await wait_until_async(executor_is_answered, timeout=10, what="the minter answering the executor")
+        assert b"ghs_minted" in replies[-1]
+        # The minter is answering now: evolution's request is refused by the server, not unanswered.
+        with pytest.raises((NatsError, TimeoutError)):
+            await evolution.request(subjects.GITHUB_APP_MINT, b"{}", timeout=1)
+        await executor.subscribe(subjects.GITHUB_APP_MINT)
+        await executor.flush()
+    finally:
+        for connection in (gateway, executor, evolution):
+            await connection.close()
+    assert any("permissions violation for publish" in m.lower() for m in evolution_violations.messages)
+    assert any("permissions violation for subscription" in m.lower() for m in executor_violations.messages)
+    assert gateway_violations.messages == []
