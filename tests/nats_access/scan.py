@@ -43,7 +43,7 @@ REQUEST_SUBJECTS = {name: m.SUBJECT for name, m in SUBJECT_MODELS.items() if nam
 """Request bodies (prompt resolution, run commands): building one means asking its owner."""
 SHARED_PLUMBING = ("paid_contracts", "paid_runtime")
 # Clients in the plumbing that make requests on a service's behalf: followed like a library's modules.
-REQUEST_CLIENTS = ("paid_runtime.github_credentials",)
+REQUEST_CLIENTS = ("paid_runtime.github_credentials", "paid_runtime.job_tokens")
 OPERATOR_TOOLS = {
     # `paid demo` follows the run on NATS as the provisioning user of the stack it started (it holds
     # the stack's admin URL); it is the operator's tool shipped in the gateway's package, not the service.

@@ -19,6 +19,7 @@ from paid_devstack.waiting import wait_until_async
 from paid_gateway import token_service
 from paid_gateway.project_registry import ProjectView
 from paid_runtime.github_credentials import CredentialUnavailable, GitHubCredentials
+from paid_runtime.job_tokens import release_job
 from paid_runtime.messaging import make_broker
 
 from .test_token_minter import Setup, setup
@@ -132,11 +133,11 @@ async def test_releasing_a_job_revokes_every_token_it_had(
     other_job = await credentials.for_repository("octo-org/alpha", "run", job="run:b")
     assert len({first.token, workflows.token, other_job.token}) == 3, "each job has its own tokens"
 
-    await credentials.release("run:a")
+    await release_job(credentials, "run:a")
     assert setup.get("/repos/octo-org/alpha", first.token).status_code == 401
     assert setup.get("/repos/octo-org/alpha", workflows.token).status_code == 401
     assert setup.get("/repos/octo-org/alpha", other_job.token).status_code == 200
-    await credentials.release("run:a")  # again: nothing left, nothing fails
+    await release_job(credentials, "run:a")  # again: nothing left, nothing fails
 
 
 async def test_without_a_minter_the_failure_is_worth_retrying(nats_server: NatsServer) -> None:

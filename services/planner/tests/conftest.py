@@ -29,6 +29,7 @@ from paid_planner.github import github_factory
 from paid_planner.main import MIGRATIONS
 from paid_planner.worker import build_worker
 from paid_runtime.database import make_engine, migrate, session_factory
+from paid_runtime.github_credentials import GitHubCredentials
 from paid_runtime.messaging import ensure_streams, make_broker, publish_event
 
 REPO_FILES = {
@@ -182,7 +183,7 @@ def planner_activities(
 
     return PlannerActivities(
         sessions=sessions,
-        github=github_factory(world.emulator.api_url, world.bot_token),
+        github=github_factory(world.emulator.api_url, GitHubCredentials.fixed(world.bot_token)),
         llm=lambda: make_client(settings),
         publish=publish,
     )

@@ -63,7 +63,10 @@ async def test_request_answer_and_merges_drive_one_plan_to_completion(
     llm.reply(json.dumps({"summary": "?", "questions": ["Which database?"]}))
     broker = make_broker("nats://unused:4222", "planner")
     settings = PlannerSettings(
-        task_queue=worker.task_queue, github_api_url=world.emulator.api_url, github_token=world.bot_token
+        task_queue=worker.task_queue,
+        github_api_url=world.emulator.api_url,
+        github_token=world.bot_token,
+        github_credentials="global",  # the in-memory broker has no token minter behind it
     )
     repo = world.issue.repo
     world.emulator.add_user("maintainer", "ghp_maintainer")

@@ -56,6 +56,7 @@ async def test_polls_the_configured_repository_and_stops_on_sigterm(
         "PAID_POLLER_NATS_URL": nats_server.url,
         "PAID_POLLER_GITHUB_API_URL": world.emulator.api_url,
         "PAID_POLLER_GITHUB_TOKEN": world.token,
+        "PAID_POLLER_GITHUB_CREDENTIALS": "global",  # no gateway here to answer for the minter
         "PAID_POLLER_TASK_QUEUE": f"poller-{uuid.uuid4()}",
         "PAID_POLLER_REPOSITORIES": world.full_name,
     }

@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from paid_contracts import subjects
 
-TokenPurpose = Literal["run", "plan", "trust"]
-"""`run`: contents, pull requests and issues write; `plan` and `trust`: read-only."""
+TokenPurpose = Literal["run", "plan", "trust", "issues"]
+"""`run`: contents, pull requests and issues write; `plan` and `trust`: read-only; `issues`: issues write
+and the rest read-only (the planner's comments, labels and sub-issues)."""
 MintErrorKind = Literal[
     "invalid_request", "not_configured", "app_refused", "installation_refused", "unavailable", "no_credential"
 ]

@@ -108,6 +108,7 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
         "poller",
         publishes=("paid.github.>",),
         durables=_durables("poller", STREAM_PROJECT.name, projects="paid.project.>"),
+        requests=(subjects.GITHUB_APP_MINT,),  # shared per-repository tokens, left to expire
     ),
     ServiceAccess(
         "planner",
@@ -119,6 +120,7 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
             issue_commented=subjects.GITHUB_ISSUE_COMMENTED,
             pull_request_closed=subjects.GITHUB_PULL_REQUEST_CLOSED,
         ),
+        requests=(subjects.GITHUB_APP_MINT,),  # read-only or issues-only tokens, left to expire
     ),
     ServiceAccess(
         "executor",

@@ -23,7 +23,7 @@ from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
 from pydantic import ValidationError
 
-from paid_contracts import InstallationTokenReply, InstallationTokenRequest, InstallationTokensRelease
+from paid_contracts import InstallationTokenReply, InstallationTokenRequest
 from paid_contracts.github_tokens import MintErrorKind, TokenPurpose
 
 if TYPE_CHECKING:
@@ -75,6 +75,15 @@ class GitHubCredentials:
     ) -> GitHubCredentials:
         return cls(connection, mode=settings.github_credentials, global_token=settings.github_token)
 
+    @classmethod
+    def fixed(cls, token: str) -> GitHubCredentials:
+        """One token for every repository, no minter asked (tools and tests without a gateway)."""
+
+        def no_connection() -> NatsClient:
+            raise RuntimeError("fixed GitHub credentials never ask the minter")
+
+        return cls(no_connection, mode="global", global_token=token)
+
     @property
     def mode(self) -> CredentialMode:
         return self._mode
@@ -91,13 +100,14 @@ class GitHubCredentials:
         allow_workflows: bool = False,
     ) -> GitHubCredential:
         """`purpose`: run (contents, pull requests, issues write) or plan/trust (read-only). `job`: the
-        token is this job's own, revoked by `release(job)`; without it, a shared token left to expire."""
+        token is this job's own, revoked by `job_tokens.release_job`; without it, a shared token left to
+        expire."""
         if self._mode == "global":
             return self.global_credential()
         request = InstallationTokenRequest(
             repository=repository, purpose=purpose, job=job, allow_workflows=allow_workflows
         )
-        reply = await self._ask(request.SUBJECT, request.model_dump_json().encode())
+        reply = await self.ask(request.SUBJECT, request.model_dump_json().encode())
         if reply.token:
             return GitHubCredential(reply.token, reply.source or "app", reply.expires_at)
         if reply.error_kind == "no_credential" and self._global_token:
@@ -108,21 +118,8 @@ class GitHubCredentials:
             permanent=reply.error_kind not in TRANSIENT,
         )
 
-    async def release(self, job: str) -> None:
-        """Revokes every token minted for `job`; safe to repeat. A failure is logged, not raised: the
-        tokens expire within the hour anyway."""
-        if self._mode == "global":
-            return
-        request = InstallationTokensRelease(job=job)
-        try:
-            reply = await self._ask(request.SUBJECT, request.model_dump_json().encode())
-        except CredentialUnavailable as error:
-            log.warning("the tokens of %s were not revoked: %s", job, error.reason)
-            return
-        if reply.error:
-            log.warning("the tokens of %s were not all revoked: %s", job, reply.error)
-
-    async def _ask(self, subject: str, body: bytes) -> InstallationTokenReply:
+    async def ask(self, subject: str, body: bytes) -> InstallationTokenReply:
+        """One request to the minter; CredentialUnavailable (transient) when it does not answer."""
         try:
             message = await self._connection().request(subject, body, timeout=self._timeout)
         except (NatsError, TimeoutError) as error:

@@ -18,6 +18,7 @@ from paid_prompt_client import PromptClient
 from paid_runtime.attempts import PullState, pull_request_state
 from paid_runtime.github_credentials import CredentialUnavailable, GitHubCredentials
 from paid_runtime.github_trust import GitHubUnavailableError, comment_once, github_client
+from paid_runtime.job_tokens import release_job
 from paid_runtime.messaging import STREAMS
 from paid_runtime.subscriptions import durable_subscriber
 
@@ -119,7 +120,7 @@ def github_explanations(settings: ExecutorSettings, credentials: GitHubCredentia
         except (GitHubUnavailableError, CredentialUnavailable):
             log.exception("could not explain on %s why no attempt started", issue.key)
         finally:
-            await credentials.release(job)
+            await release_job(credentials, job)
 
     return explain
 

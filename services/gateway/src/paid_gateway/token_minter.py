@@ -31,6 +31,7 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "run": {"contents": "write", "pull_requests": "write", "issues": "write", "metadata": "read"},
     "plan": READ_ONLY,
     "trust": READ_ONLY,
+    "issues": READ_ONLY | {"issues": "write"},
 }
 
 

@@ -53,12 +53,12 @@ class PlannerActivities:
 
     @activity.defn(name="planner.fetch_issue")
     async def fetch_issue(self, issue: IssueRef) -> IssueDetails:
-        async with self.github() as github:
+        async with self.github(issue.repo, "plan") as github:
             return await context.fetch_issue(github, issue)
 
     @activity.defn(name="planner.fetch_context")
     async def fetch_context(self, issue: IssueRef) -> RepositoryContext:
-        async with self.github() as github:
+        async with self.github(issue.repo, "plan") as github:
             return await context.fetch_context(github, issue)
 
     @activity.defn(name="planner.draft_plan")
@@ -67,17 +67,17 @@ class PlannerActivities:
 
     @activity.defn(name="planner.upsert_comment")
     async def upsert_comment(self, request: CommentInput) -> CommentResult:
-        async with self.github() as github:
+        async with self.github(request.issue.repo, "issues") as github:
             return await issue_writes.upsert_comment(github, request)
 
     @activity.defn(name="planner.set_label")
     async def set_label(self, change: LabelChange) -> None:
-        async with self.github() as github:
+        async with self.github(change.issue.repo, "issues") as github:
             await issue_writes.set_label(github, change)
 
     @activity.defn(name="planner.ensure_sub_issue")
     async def ensure_sub_issue(self, request: SubIssueInput) -> SubIssue:
-        async with self.github() as github:
+        async with self.github(request.parent.repo, "issues") as github:
             return await issue_writes.ensure_sub_issue(github, request)
 
     @activity.defn(name="planner.store_plan")

@@ -8,13 +8,14 @@ The association only spares GitHub the question for everyone else (NONE, CONTRIB
 from __future__ import annotations
 
 from paid_contracts import IssueCommented
-from paid_runtime.github_trust import decide_trust, github_client
+from paid_runtime.github_credentials import CredentialUnavailable, GitHubCredentials
+from paid_runtime.github_trust import GitHubUnavailableError, decide_trust, github_client
 
 
 class AnswerTrust:
-    def __init__(self, api_url: str, token: str, associations: tuple[str, ...]) -> None:
+    def __init__(self, api_url: str, credentials: GitHubCredentials, associations: tuple[str, ...]) -> None:
         self._api_url = api_url
-        self._token = token
+        self._credentials = credentials
         self._associations = {association.upper() for association in associations}
 
     async def trusted(self, event: IssueCommented) -> bool:
@@ -22,7 +23,11 @@ class AnswerTrust:
         if event.author_association.upper() not in self._associations:
             return False
         repo = event.issue.repo
-        async with github_client(self._api_url, self._token) as client:
+        try:
+            credential = await self._credentials.for_repository(repo.full_name, "trust")
+        except CredentialUnavailable as error:
+            raise GitHubUnavailableError(error.reason) from None
+        async with github_client(self._api_url, credential.token) as client:
             decision = await decide_trust(
                 client, owner=repo.owner, name=repo.name, login=event.author, allowlist=()
             )

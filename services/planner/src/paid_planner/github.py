@@ -2,28 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 
 from githubkit import GitHub, TokenAuthStrategy
 from githubkit.exception import RequestFailed
 from temporalio.exceptions import ApplicationError
 
+from paid_contracts import RepoRef
+from paid_contracts.github_tokens import TokenPurpose
+from paid_runtime.github_credentials import CredentialUnavailable, GitHubCredentials
+
 GitHubClient = GitHub[TokenAuthStrategy]
-GitHubFactory = Callable[[], GitHubClient]
+GitHubFactory = Callable[[RepoRef, TokenPurpose], AbstractAsyncContextManager[GitHubClient]]
+"""A client for one repository, with that repository's credential for the purpose."""
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 
 
-def github_factory(api_url: str, token: str) -> GitHubFactory:
-    def make() -> GitHubClient:
+def github_factory(api_url: str, credentials: GitHubCredentials) -> GitHubFactory:
+    @contextlib.asynccontextmanager
+    async def make(repository: RepoRef, purpose: TokenPurpose) -> AsyncIterator[GitHubClient]:
+        try:
+            credential = await credentials.for_repository(repository.full_name, purpose)
+        except CredentialUnavailable as error:
+            raise ApplicationError(
+                error.reason, type="GitHubCredentialUnavailable", non_retryable=error.permanent
+            ) from None
         # No HTTP cache (an idempotency check must see the server's present state) and no retries
         # inside githubkit: Temporal's retry policy is the one place that retries.
-        return GitHub(
-            TokenAuthStrategy(token),
+        async with GitHub(
+            TokenAuthStrategy(credential.token),
             base_url=api_url.rstrip("/") + "/",
             http_cache=False,
             auto_retry=False,
             timeout=30.0,
-        )
+        ) as client:
+            yield client
 
     return make
 

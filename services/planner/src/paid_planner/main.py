@@ -14,6 +14,7 @@ from paid_planner.github import github_factory
 from paid_planner.worker import build_worker
 from paid_runtime import telemetry
 from paid_runtime.database import make_engine, migrate, session_factory
+from paid_runtime.github_credentials import GitHubCredentials
 from paid_runtime.host import host_service
 from paid_runtime.http import health_app
 from paid_runtime.logs import setup_logging
@@ -42,7 +43,9 @@ async def serve(settings: PlannerSettings) -> None:
 
     activities = PlannerActivities(
         sessions=sessions,
-        github=github_factory(settings.github_api_url, settings.github_token),
+        github=github_factory(
+            settings.github_api_url, GitHubCredentials.from_settings(settings, lambda: broker.connection)
+        ),
         llm=lambda: make_client(llm_settings),
         publish=publish,
     )

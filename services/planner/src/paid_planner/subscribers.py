@@ -19,6 +19,7 @@ from paid_planner.config import PlannerSettings
 from paid_planner.params import Answer, PlanningInput, TaskMerged
 from paid_planner.texts import is_paid_text
 from paid_planner.workflows import PlanningWorkflow, plan_workflow_id
+from paid_runtime.github_credentials import GitHubCredentials
 from paid_runtime.subscriptions import durable_subscribers
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,11 @@ def register(
     broker: NatsBroker, client: Client, settings: PlannerSettings, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     subscribe = durable_subscribers(broker, "planner")
+    trust = AnswerTrust(
+        settings.github_api_url,
+        GitHubCredentials.from_settings(settings, lambda: broker.connection),
+        settings.trusted_associations,
+    )
 
     @subscribe("plan-requested", subjects.GITHUB_PLAN_REQUESTED)
     async def on_plan_requested(event: PlanRequested) -> None:
@@ -35,7 +41,7 @@ def register(
 
     @subscribe("issue-commented", subjects.GITHUB_ISSUE_COMMENTED)
     async def on_issue_commented(event: IssueCommented) -> None:
-        await forward_answer(client, event, settings)
+        await forward_answer(client, event, trust)
 
     @subscribe("pull-request-closed", subjects.GITHUB_PULL_REQUEST_CLOSED)
     async def on_pull_request_closed(event: PullRequestClosed) -> None:
@@ -76,12 +82,11 @@ async def start_planning(client: Client, event: PlanRequested, settings: Planner
     return workflow_id
 
 
-async def forward_answer(client: Client, event: IssueCommented, settings: PlannerSettings) -> bool:
+async def forward_answer(client: Client, event: IssueCommented, trust: AnswerTrust) -> bool:
     """Signals the issue's running plan with a comment that may answer its questions; the workflow
     keeps it only when `trusted` (write access) or written by whoever asked for the plan."""
     if is_paid_text(event.body) or not await _planning(client, plan_workflow_id(event.issue)):
         return False
-    trust = AnswerTrust(settings.github_api_url, settings.github_token, settings.trusted_associations)
     trusted = await trust.trusted(event)
     answer = Answer(author=event.author, body=event.body, comment_id=event.comment_id, trusted=trusted)
     return await _signal(client, plan_workflow_id(event.issue), "answer", answer)

@@ -26,6 +26,7 @@ from paid_poller.github import PAGE_SIZE, HttpFactory, Json, RateLimitedError, g
 from paid_poller.models import PolledProject, PollState
 from paid_poller.params import PollRepositoryInput, PollResult
 from paid_poller.pull_polls import read_pull_requests
+from paid_runtime.github_credentials import CredentialUnavailable, GitHubCredentials
 from paid_runtime.github_trust import comment_once, decide_trust, refusal_marker, refusal_text
 from paid_runtime.secretbox import SecretBox
 
@@ -42,6 +43,9 @@ class PollerActivities:
     box: SecretBox
     default_token: str = ""
     default_labels: LabelMapping = field(default_factory=LabelMapping)
+    credentials: GitHubCredentials | None = None
+    """In `minter` mode, each repository's token comes from the gateway's minter (issues write for the
+    untrusted-trigger comments, the rest read-only); otherwise the project's own token or the default."""
 
     @activity.defn(name="poller.poll_repository")
     async def poll_repository(self, target: PollRepositoryInput) -> PollResult:
@@ -55,10 +59,10 @@ class PollerActivities:
                 repo=key, baseline_at=project.registered_at if project else now, last_polled_at=now
             )
         cycle = _Cycle(self, RepoRef(owner=target.owner, name=target.name), project, state)
-        token = self.box.decrypt(project.token_ciphertext) if project and project.token_ciphertext else ""
+        token = await self._token(key, project)
         rate_limited_until: float | None = None
         try:
-            client = self.http(token or self.default_token)
+            client = self.http(token)
             await cycle.read_issue_events(client)
             await cycle.read_comments(client)
             await cycle.read_pulls(client)
@@ -78,6 +82,17 @@ class PollerActivities:
             interval_seconds=project.poll_interval_seconds if project else None,
             rate_limited_until=rate_limited_until,
         )
+
+    async def _token(self, repository: str, project: PolledProject | None) -> str:
+        if self.credentials is not None and self.credentials.mode == "minter":
+            try:
+                return (await self.credentials.for_repository(repository, "issues")).token
+            except CredentialUnavailable as error:
+                # Retried by the poll workflow's policy; the minter remembers a refusal for a while and an
+                # uninstalled project costs GitHub nothing, so a retry is no hot loop.
+                raise RuntimeError(f"no GitHub credential to poll {repository}: {error.reason}") from None
+        own = self.box.decrypt(project.token_ciphertext) if project and project.token_ciphertext else ""
+        return own or self.default_token
 
     def all(self) -> list[Callable[..., Any]]:
         return [self.poll_repository]

@@ -14,6 +14,7 @@ from paid_poller.polls import ensure_polling
 from paid_poller.subscribers import register
 from paid_poller.worker import build_worker
 from paid_runtime.database import make_engine, migrate, session_factory
+from paid_runtime.github_credentials import GitHubCredentials
 from paid_runtime.host import host_service
 from paid_runtime.http import health_app
 from paid_runtime.logs import setup_logging
@@ -43,6 +44,7 @@ async def serve(settings: PollerSettings) -> None:
         box=secret_box(settings.secrets_keys, environment=settings.environment),
         default_token=settings.github_token,
         default_labels=LabelMapping(build=settings.build_label, plan=settings.plan_label),
+        credentials=GitHubCredentials.from_settings(settings, lambda: broker.connection),
     )
     worker = build_worker(
         client,

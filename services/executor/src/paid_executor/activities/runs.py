@@ -10,6 +10,7 @@ from paid_contracts import Correlation, RunFinished, RunStarted
 from paid_executor import repo
 from paid_executor.activities.deps import PRODUCER, ExecutorDeps, run_job
 from paid_executor.params import RunContext, RunReport
+from paid_runtime.job_tokens import release_job
 from paid_runtime.messaging import publish_event
 from paid_runtime.metrics import record_run_finished
 
@@ -52,7 +53,7 @@ class RunActivities:
         """Revokes the run's GitHub tokens (its last GitHub step, the result comment, is done), then
         records and announces the end."""
         run, pr, change = report.run, report.pull_request, report.change
-        await self.deps.credentials.release(run_job(run))
+        await release_job(self.deps.credentials, run_job(run))
         usage = change.result if change else None
         async with self.deps.sessions() as session:
             await repo.update_run(
