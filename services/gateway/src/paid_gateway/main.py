@@ -11,6 +11,7 @@ from pathlib import Path
 from paid_gateway import token_service
 from paid_gateway.app import SERVICE, create_app
 from paid_gateway.config import GatewaySettings
+from paid_gateway.project_attention import ProjectAttention
 from paid_gateway.projections import subscriber as projections
 from paid_gateway.projections.hub import ChangeHub
 from paid_gateway.token_minter import InstallationTokenMinter, MintError
@@ -57,7 +58,8 @@ async def serve(settings: GatewaySettings) -> None:
         checks={"nats": nats_ready(broker), "database": database_ready(engine)},
         hub=hub,
     )
-    token_service.register(broker, app_token_minter(settings), app.state.projects)
+    attention = ProjectAttention(sessions, app.state.publisher, app.state.projects)
+    token_service.register(broker, app_token_minter(settings), app.state.projects, attention)
     # What start-up built (modules, the app, pydantic's schemas) lives as long as the process: out of
     # the collector's sight, a full collection under load takes milliseconds instead of 100s of ms.
     gc.collect()

@@ -154,6 +154,7 @@ class ProjectView:
     token: str | None
     installation_id: int | None = None
     app_state: str | None = None
+    attention_reason: str | None = None
 
 
 def view(project: Project, *, box: SecretBox, now: datetime) -> ProjectView:
@@ -172,6 +173,7 @@ def view(project: Project, *, box: SecretBox, now: datetime) -> ProjectView:
         token=box.decrypt(project.token_ciphertext) if project.token_ciphertext else None,
         installation_id=project.installation_id,
         app_state=project.app_state,
+        attention_reason=project.attention_reason,
     )
 
 

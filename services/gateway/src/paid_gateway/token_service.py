@@ -35,12 +35,23 @@ class ProjectLookup(Protocol):
     async def get(self, repository: str) -> ProjectView | None: ...
 
 
+class Attention(Protocol):
+    async def refused(self, repository: str, reason: str) -> None: ...
+
+    async def minted(self, repository: str, current: str | None) -> None: ...
+
+
+PERSON_MUST_ACT = ("not_configured", "app_refused", "installation_refused")
+
+
 async def mint_reply(
     minter: InstallationTokenMinter | None,
     request: InstallationTokenRequest,
     projects: ProjectLookup | None = None,
+    attention: Attention | None = None,
 ) -> InstallationTokenReply:
     installation_id = request.installation_id
+    project: ProjectView | None = None
     if installation_id is None:
         project = await projects.get(request.repository) if projects is not None else None
         if project is None:
@@ -55,6 +66,15 @@ async def mint_reply(
                 error_kind="installation_refused",
             )
         installation_id = project.installation_id
+    reply = await _minted(minter, request, installation_id)
+    if project is not None and attention is not None:
+        await _note(attention, request.repository, project, reply)
+    return reply
+
+
+async def _minted(
+    minter: InstallationTokenMinter | None, request: InstallationTokenRequest, installation_id: int
+) -> InstallationTokenReply:
     if minter is None:
         return NOT_CONFIGURED
     try:
@@ -71,6 +91,19 @@ async def mint_reply(
     return InstallationTokenReply(
         token=minted.token, expires_at=minted.expires_at, permissions=minted.permissions, source="app"
     )
+
+
+async def _note(
+    attention: Attention, repository: str, project: ProjectView, reply: InstallationTokenReply
+) -> None:
+    """The project shows why its credential is refused (or no longer is); never fails the reply."""
+    try:
+        if reply.token:
+            await attention.minted(repository, project.attention_reason)
+        elif reply.error_kind in PERSON_MUST_ACT:
+            await attention.refused(repository, reply.error)
+    except Exception:
+        log.exception("%s: could not record why its credential was refused", repository)
 
 
 def _no_credential(reason: str) -> InstallationTokenReply:
@@ -110,7 +143,10 @@ def _invalid(error: ValidationError, what: str) -> InstallationTokenReply:
 
 
 def register(
-    broker: NatsBroker, minter: InstallationTokenMinter | None, projects: ProjectLookup | None = None
+    broker: NatsBroker,
+    minter: InstallationTokenMinter | None,
+    projects: ProjectLookup | None = None,
+    attention: Attention | None = None,
 ) -> None:
     @broker.subscriber(subjects.GITHUB_APP_MINT, queue=QUEUE)
     async def on_mint(message: NatsMessage) -> InstallationTokenReply:
@@ -118,7 +154,7 @@ def register(
             request = InstallationTokenRequest.model_validate_json(message.body)
         except ValidationError as error:
             return _invalid(error, "token request")
-        return await mint_reply(minter, request, projects)
+        return await mint_reply(minter, request, projects, attention)
 
     @broker.subscriber(subjects.GITHUB_APP_REVOKE, queue=QUEUE)
     async def on_revoke(message: NatsMessage) -> InstallationTokenReply:
