@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import nats
 import pytest
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError
 from nats.js.api import ConsumerConfig
@@ -245,7 +246,7 @@ async def test_only_granted_services_reach_the_token_minter_and_none_can_pose_as
     evolution = await connect_as(server, credentials, "evolution", evolution_violations)
     try:
 
-        async def answer(message: nats.aio.msg.Msg) -> None:
+        async def answer(message: Msg) -> None:
             await message.respond(b'{"token": "ghs_minted"}')
 
         await gateway.subscribe(subjects.GITHUB_APP_MINT, queue="gateway-token-minter", cb=answer)

@@ -7,7 +7,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paid_gateway import dashboard, webhooks
+from paid_gateway import dashboard, token_service, webhooks
 from paid_gateway.admission import WebhookAdmission
 from paid_gateway.config import GatewaySettings
 from paid_gateway.delivery_log import DeliveryLog
@@ -48,6 +48,7 @@ def create_app(
     app.state.deliveries = DeliveryLog(sessions)
     app.state.secret_box = box = secret_box(settings.secrets_keys, environment=settings.environment)
     app.state.projects = ProjectCache(sessions, box, settings.cache_seconds)
+    app.state.minter = token_service.minter_from_settings(settings)  # the App's key lives here only
     app.state.trust = TrustChecker(settings.github_api_url, settings.github_token, settings.cache_seconds)
     app.state.temporal = temporal or LazyTemporal(settings.temporal_target, settings.temporal_namespace)
     app.state.hub = hub or ChangeHub()

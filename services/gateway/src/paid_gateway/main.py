@@ -14,7 +14,6 @@ from paid_gateway.config import GatewaySettings
 from paid_gateway.project_attention import ProjectAttention
 from paid_gateway.projections import subscriber as projections
 from paid_gateway.projections.hub import ChangeHub
-from paid_gateway.token_minter import InstallationTokenMinter, MintError
 from paid_runtime.database import make_engine, migrate, session_factory
 from paid_runtime.host import ServiceHost
 from paid_runtime.http import make_server
@@ -25,19 +24,6 @@ from paid_runtime.telemetry import setup_tracing
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger(__name__)
-
-
-def app_token_minter(settings: GatewaySettings) -> InstallationTokenMinter | None:
-    if not settings.github_app_id and not settings.github_app_private_key:
-        return None
-    try:
-        return InstallationTokenMinter(
-            settings.github_app_id, settings.github_app_private_key, api_url=settings.github_api_url
-        )
-    except MintError as error:
-        # Serving on, so that every token request gets this reason instead of silence.
-        log.error("GitHub App not usable: %s", error)
-        return None
 
 
 async def serve(settings: GatewaySettings) -> None:
@@ -59,7 +45,7 @@ async def serve(settings: GatewaySettings) -> None:
         hub=hub,
     )
     attention = ProjectAttention(sessions, app.state.publisher, app.state.projects)
-    token_service.register(broker, app_token_minter(settings), app.state.projects, attention)
+    token_service.register(broker, app.state.minter, app.state.projects, attention)
     # What start-up built (modules, the app, pydantic's schemas) lives as long as the process: out of
     # the collector's sight, a full collection under load takes milliseconds instead of 100s of ms.
     gc.collect()

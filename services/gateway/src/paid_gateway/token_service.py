@@ -23,12 +23,27 @@ from paid_contracts import (
     InstallationTokensRelease,
     subjects,
 )
+from paid_contracts.github_tokens import TokenPurpose
+from paid_gateway.config import GatewaySettings
 from paid_gateway.project_registry import ProjectView
 from paid_gateway.token_minter import InstallationTokenMinter, MintError
 
 log = logging.getLogger(__name__)
 QUEUE = "gateway-token-minter"
 NOT_CONFIGURED = InstallationTokenReply(error="no GitHub App is configured", error_kind="not_configured")
+
+
+def minter_from_settings(settings: GatewaySettings) -> InstallationTokenMinter | None:
+    if not settings.github_app_id and not settings.github_app_private_key:
+        return None
+    try:
+        return InstallationTokenMinter(
+            settings.github_app_id, settings.github_app_private_key, api_url=settings.github_api_url
+        )
+    except MintError as error:
+        # Serving on, so that every token request gets this reason instead of silence.
+        log.error("GitHub App not usable: %s", error)
+        return None
 
 
 class ProjectLookup(Protocol):
@@ -42,6 +57,20 @@ class Attention(Protocol):
 
 
 PERSON_MUST_ACT = ("not_configured", "app_refused", "installation_refused")
+
+
+async def project_token(
+    minter: InstallationTokenMinter | None, projects: ProjectLookup, repository: str, purpose: TokenPurpose
+) -> str | None:
+    """The gateway's own use of a project's credential (trust checks and their comments): its App
+    token or its own token; None for the global token (no project, or neither); a refusal raises."""
+    request = InstallationTokenRequest(repository=repository, purpose=purpose)
+    reply = await mint_reply(minter, request, projects)
+    if reply.token:
+        return reply.token
+    if reply.error_kind == "no_credential":
+        return None
+    raise MintError(reply.error)
 
 
 async def mint_reply(

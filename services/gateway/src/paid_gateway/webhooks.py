@@ -25,7 +25,7 @@ from prometheus_client import Counter
 from starlette.background import BackgroundTask
 
 from paid_contracts import LabelMapping, ProjectSnapshot, WorkRequested
-from paid_gateway import app_installations
+from paid_gateway import app_installations, token_service
 from paid_gateway.bodies import BadContentLengthError, BodyTooLargeError, read_limited_body
 from paid_gateway.config import GatewaySettings
 from paid_gateway.delivery_log import DeliveryLog
@@ -33,6 +33,7 @@ from paid_gateway.deps import PublisherDep, SettingsDep
 from paid_gateway.project_registry import ProjectCache, ProjectView
 from paid_gateway.repo import DeliveryRecord
 from paid_gateway.signatures import verify
+from paid_gateway.token_minter import MintError
 from paid_gateway.triggers import Delivery, Ignored, interpret
 from paid_gateway.trust import TrustChecker
 from paid_runtime.github_trust import GitHubUnavailableError
@@ -103,7 +104,8 @@ async def receive_github_webhook(
         return JSONResponse({"duplicate": True, "event_id": known})
 
     if isinstance(event, WorkRequested):
-        refusal = await _refusal_if_untrusted(trust, event, project)
+        token = await _project_token(request, event.issue.repo.full_name, project)
+        refusal = await _refusal_if_untrusted(trust, event, project, token)
         if refusal is not None:
             DELIVERIES.labels(event=x_github_event, outcome="untrusted").inc()
             return JSONResponse(
@@ -209,11 +211,24 @@ async def _project(projects: ProjectCache, repository: str) -> ProjectView | Non
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "database unavailable") from None
 
 
+async def _project_token(request: Request, repository: str, project: ProjectView | None) -> str | None:
+    """The project's credential for the trust check and its comment: a token minted from its App
+    installation (issues write, the rest read-only), or its own token; None for the global token."""
+    if project is None or project.installation_id is None:
+        return project.token if project else None
+    try:
+        return await token_service.project_token(
+            request.app.state.minter, request.app.state.projects, repository, "issues"
+        )
+    except MintError as error:
+        log.warning("no token to check the trigger on %s: %s", repository, error)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no GitHub credential") from None
+
+
 async def _refusal_if_untrusted(
-    trust: TrustChecker, event: WorkRequested, project: ProjectView | None
+    trust: TrustChecker, event: WorkRequested, project: ProjectView | None, token: str | None
 ) -> tuple[str, BackgroundTask] | None:
     issue = event.issue
-    token = project.token if project else None
     try:
         decision = await trust.decide(
             owner=issue.repo.owner,

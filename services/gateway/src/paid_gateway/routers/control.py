@@ -15,12 +15,14 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from paid_contracts import BuildRequested, Correlation, IssueRef, RepoRef, TriggerSource
 from paid_contracts.workflow_ids import ExecutionSignal
+from paid_gateway import token_service
 from paid_gateway.auth.deps import Operator, Principal
 from paid_gateway.deps import PublisherDep, SessionDep, SettingsDep, TemporalDep
 from paid_gateway.project_registry import ProjectCache
 from paid_gateway.projections.models import RunRow
 from paid_gateway.retries import retry_refusal
 from paid_gateway.routers.runs import RunId, find_run
+from paid_gateway.token_minter import MintError
 from paid_runtime.attempts import PullState, pull_request_state
 from paid_runtime.github_trust import github_client
 
@@ -148,8 +150,11 @@ async def retry_run(
     then 409 says why, since the executor would start nothing."""
     run = await find_run(session, run_id)
     projects: ProjectCache = request.app.state.projects
-    project = await projects.get(run.repo)
-    token = (project.token if project else None) or settings.github_token
+    try:
+        token = await token_service.project_token(request.app.state.minter, projects, run.repo, "trust")
+    except MintError as error:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"no GitHub credential: {error}") from None
+    token = token or settings.github_token
 
     async def pull_state(repository: str, number: int) -> PullState:
         owner, name = repository.split("/", 1)
