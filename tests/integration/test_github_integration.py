@@ -33,6 +33,9 @@ def register(paid: EmulatedPaid, issue: DemoIssue, **fields: Any) -> str:
     login = f"poller-{issue.repo}"
     token = f"ghp_{secrets.token_hex(16)}"
     paid.github.add_user(login, token)
+    # The project's token is what Paid acts with on this repository (polling, runs, comments): a
+    # token of someone with write access, as GitHub would require of a real one.
+    paid.github.set_permission(issue.owner, issue.repo, login, "write")
     body = {
         "repository": f"{issue.owner}/{issue.repo}",
         "token": token,

@@ -30,6 +30,7 @@ def polled_project(paid: EmulatedPaid) -> DemoIssue:
     login = f"poller-{issue.repo}"
     token = f"ghp_{secrets.token_hex(16)}"
     paid.github.add_user(login, token)
+    paid.github.set_permission(issue.owner, issue.repo, login, "write")  # Paid acts with this token
     response = httpx.post(
         f"{paid.platform.url('gateway')}/api/projects",
         json={"repository": _full(issue), "token": token, "poll_interval_seconds": POLL_SECONDS},
