@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from paid_runtime.redaction import register_secret
@@ -19,6 +19,9 @@ class ServiceSettings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     nats_url: str = "nats://127.0.0.1:4222"
+    """One URL, or a cluster's seeds comma-separated (`nats://n1:4222,nats://n2:4222,nats://n3:4222`)."""
+    nats_replicas: int = Field(default=1, ge=1, le=5)
+    """Copies of this service's durable consumers' state in a JetStream cluster; as the streams' (3)."""
     nats_user: str | None = None
     """This service's NATS user (`paid-<service>`); `paid_contracts.nats_access` declares its permissions."""
     nats_password: str = ""

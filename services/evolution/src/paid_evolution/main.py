@@ -35,7 +35,13 @@ async def serve(settings: EvolutionSettings) -> None:
     sessions = session_factory(engine)
     async with sessions() as session:
         await registry.seed_defaults(session)
-    broker = make_broker(settings.nats_url, SERVICE, user=settings.nats_user, password=settings.nats_password)
+    broker = make_broker(
+        settings.nats_url,
+        SERVICE,
+        user=settings.nats_user,
+        password=settings.nats_password,
+        replicas=settings.nats_replicas,
+    )
     subscribers.register(broker, sessions)
     client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
     deps = EvolutionDeps(

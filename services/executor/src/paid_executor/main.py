@@ -34,7 +34,13 @@ async def serve(settings: ExecutorSettings) -> None:
     instrument_http_clients()
     engine = make_engine(settings.database_url)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
-    broker = make_broker(settings.nats_url, SERVICE, user=settings.nats_user, password=settings.nats_password)
+    broker = make_broker(
+        settings.nats_url,
+        SERVICE,
+        user=settings.nats_user,
+        password=settings.nats_password,
+        replicas=settings.nats_replicas,
+    )
     client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
     subscribers.register(broker, client, settings)
     commands.register(broker, client)

@@ -46,7 +46,13 @@ async def serve(settings: GatewaySettings) -> None:
         log.warning("no webhook secret configured: every webhook delivery will be refused with 401")
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
-    broker = make_broker(settings.nats_url, SERVICE, user=settings.nats_user, password=settings.nats_password)
+    broker = make_broker(
+        settings.nats_url,
+        SERVICE,
+        user=settings.nats_user,
+        password=settings.nats_password,
+        replicas=settings.nats_replicas,
+    )
     hub = ChangeHub()
     sessions = session_factory(engine)
     projections.register(broker, sessions, hub)  # the read models of runs, from paid.run.>

@@ -34,7 +34,13 @@ async def serve(settings: PlannerSettings) -> None:
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
     client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
     sessions = session_factory(engine)
-    broker = make_broker(settings.nats_url, SERVICE, user=settings.nats_user, password=settings.nats_password)
+    broker = make_broker(
+        settings.nats_url,
+        SERVICE,
+        user=settings.nats_user,
+        password=settings.nats_password,
+        replicas=settings.nats_replicas,
+    )
     llm_settings = settings.llm()
 
     async def publish(event: Event) -> None:

@@ -35,7 +35,13 @@ async def serve(settings: PollerSettings) -> None:
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
     client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
     sessions = session_factory(engine)
-    broker = make_broker(settings.nats_url, SERVICE, user=settings.nats_user, password=settings.nats_password)
+    broker = make_broker(
+        settings.nats_url,
+        SERVICE,
+        user=settings.nats_user,
+        password=settings.nats_password,
+        replicas=settings.nats_replicas,
+    )
     activities = PollerActivities(
         sessions=sessions,
         http=http_factory(settings.github_api_url),
