@@ -108,10 +108,16 @@ def provision(
             envvar="PAID_DATABASE_ADMIN_URL", help="a superuser's postgresql://...; roles skipped if unset"
         ),
     ] = None,
+    replicas: Annotated[
+        int,
+        typer.Option(
+            envvar="PAID_NATS_REPLICAS", min=1, max=5, help="copies of each stream in a JetStream cluster"
+        ),
+    ] = 1,
 ) -> None:
     """Create or update the JetStream streams (services may not) and each service's database role and
     schema, with passwords from PAID_DB_<SERVICE>_PASSWORD. Idempotent: compose runs it at each start."""
-    asyncio.run(provision_streams(nats_admin))
+    asyncio.run(provision_streams(nats_admin, replicas=replicas))
     if database_admin is not None:
         passwords = {
             service: _required_env(f"PAID_DB_{service.upper()}_PASSWORD") for service in SERVICE_SCHEMAS
