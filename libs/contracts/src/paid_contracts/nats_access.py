@@ -124,7 +124,12 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
         "executor",
         publishes=("paid.run.>",),
         durables=(
-            *_durables("executor", GITHUB, build_requested=subjects.GITHUB_BUILD_REQUESTED),
+            *_durables(
+                "executor",
+                GITHUB,
+                build_requested=subjects.GITHUB_BUILD_REQUESTED,
+                pull_request_reviewed=subjects.GITHUB_PULL_REQUEST_REVIEWED,
+            ),
             *_durables("executor", STREAM_PLAN.name, task_ready=subjects.PLAN_TASK_READY),
         ),
         serves=(f"{subjects.EXECUTOR_CMD_PREFIX}.*",),

@@ -12,6 +12,7 @@ from paid_contracts.markers import paid_marker
 from paid_executor.attempts import Explain, PullStates, start_attempt, trigger_of
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import ExecutionInput
+from paid_executor.rounds.subscribers import register_rounds
 from paid_executor.workflows import workflow_id_for
 from paid_prompt_client import PromptClient
 from paid_runtime.attempts import PullState, pull_request_state
@@ -139,6 +140,7 @@ class CodingPrompts:
 
 
 def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> None:
+    register_rounds(broker, client, settings)
     prompts = CodingPrompts(broker)
     pull_states = github_pull_states(settings)
     explain = github_explanations(settings)
