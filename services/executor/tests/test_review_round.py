@@ -82,6 +82,7 @@ def reviewers(emulator: GitHubEmulator, calc_repo: RepoRef) -> None:
     emulator.set_permission("alice", calc_repo.name, "mallory", "read")
 
 
+@pytest.mark.heavy  # ~40 s, a run then a round; short forms: test_conversation, test_round_triggers
 async def test_a_trusted_review_adds_a_commit_and_replies_and_an_untrusted_one_starts_nothing(
     env: WorkflowEnvironment,
     worker: Worker,

@@ -37,8 +37,6 @@ with workflow.unsafe.imports_passed_through():
     from paid_executor.rounds.prompt import round_prompt
     from paid_executor.workflows import AGENT_RETRY, GIT_ALLOWANCE, QUICK_RETRY, QUICK_TIMEOUT, failure_detail
 
-HISTORY_LIMIT = 10_000  # events; Temporal's own suggestion usually comes first
-
 
 @workflow.defn(name=PULL_CONVERSATION_WORKFLOW)
 class PullConversationWorkflow:
@@ -103,7 +101,10 @@ class PullConversationWorkflow:
             await self._round(state, request)
             self._step = "waiting"
             info = workflow.info()
-            if info.is_continue_as_new_suggested() or info.get_current_history_length() > HISTORY_LIMIT:
+            if (
+                info.is_continue_as_new_suggested()
+                or info.get_current_history_length() > state.policy.history_limit
+            ):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
                     state.model_copy(
@@ -130,7 +131,7 @@ class PullConversationWorkflow:
         )
         title = f"Round {number} ({kind}, asked by @{request.requested_by})"
         await self._comment(state, f"round-{number}", f"{title} is running.")
-        home: str | None = None
+        prepared, home = False, None
         try:
             issue = await workflow.execute_activity_method(
                 GitHubActivities.fetch_issue,
@@ -146,12 +147,12 @@ class PullConversationWorkflow:
                 heartbeat_timeout=timedelta(seconds=state.policy.heartbeat_timeout_seconds),
                 retry_policy=QUICK_RETRY,
             )
-            home = workspace.task_queue
+            prepared, home = True, workspace.task_queue
             outcome = await self._work(state, request, run, issue, workspace)
         except ActivityError as error:
             outcome = f"failed: {failure_detail(error)}"
         finally:
-            if home is not None:
+            if prepared:
                 await self._cleanup(run, home, state)
         await self._comment(state, f"round-{number}", f"{title} {outcome}")
 
@@ -243,7 +244,7 @@ class PullConversationWorkflow:
             )
         return f"pushed {published.head_sha[:12]} ({published.changed_files} file(s) changed)."
 
-    async def _cleanup(self, run: RunContext, home: str, state: ConversationInput) -> None:
+    async def _cleanup(self, run: RunContext, home: str | None, state: ConversationInput) -> None:
         try:
             await workflow.execute_activity_method(
                 IterationActivities.cleanup_workspace,
@@ -251,7 +252,9 @@ class PullConversationWorkflow:
                 start_to_close_timeout=QUICK_TIMEOUT,
                 retry_policy=QUICK_RETRY,
                 task_queue=home,
-                schedule_to_start_timeout=timedelta(seconds=state.policy.home_start_timeout_seconds),
+                schedule_to_start_timeout=timedelta(seconds=state.policy.home_start_timeout_seconds)
+                if home
+                else None,
             )
         except ActivityError as error:  # the orphan reaper removes what is left
             workflow.logger.warning("cleanup of %s failed: %s", run.run_id, failure_detail(error))

@@ -50,6 +50,7 @@ class ConversationPolicy(_Params):
     max_tokens: int | None = None
     max_cost_usd: float | None = None
     round_cap: int = 3  # per kind
+    history_limit: int = 10_000  # events; past it the conversation continues as new (Temporal may ask sooner)
 
 
 class ConversationInput(_Params):

@@ -77,7 +77,7 @@ async def review_round(
     """The round a submitted review asks for, or why none. GitHubUnavailableError when GitHub did not
     answer: the event is then redelivered and decided later."""
     if event.state != "changes_requested":
-        return NoRound(f"a {event.state} review asks for no round")
+        return NoRound(f"a review with state {event.state} asks for no round")
     repo = event.repo
     pull = await _get(github, f"/repos/{repo.owner}/{repo.name}/pulls/{event.number}")
     me = await _get(github, "/user")
