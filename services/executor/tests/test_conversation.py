@@ -164,3 +164,56 @@ async def test_rounds_are_deduplicated_capped_and_survive_continue_as_new(env: W
         f"- Round 2 (review, asked by @rita) pushed {PUSHED[:12]} (1 file(s) changed).",
         "- More review rounds were asked for, but this pull request has had its 2; Paid starts no more.",
     ]
+
+
+async def test_the_same_ci_failure_after_a_round_stops_the_ci_rounds_with_one_line(
+    env: WorkflowEnvironment,
+) -> None:
+    stand_ins = StandIns()
+    queue = f"conversation-{uuid.uuid4()}"
+    issue = IssueRef(repo=RepoRef(owner="alice", name="calc"), number=1)
+
+    def failing(change: str, signature: str) -> RoundRequest:
+        return RoundRequest(
+            change_id=change,
+            kind="ci",
+            requested_by="test-ci-checks",
+            summary="The check `tests` ended as failure.",
+            failure_signature=signature,
+        )
+
+    async with Worker(
+        env.client, task_queue=queue, workflows=[PullConversationWorkflow], activities=stand_ins.activities()
+    ):
+        handle: WorkflowHandle[PullConversationWorkflow, int] = await env.client.start_workflow(
+            PullConversationWorkflow.run,
+            ConversationInput(issue=issue, number=2, branch="paid/issue-1"),
+            id=f"pr:alice/calc#2-{uuid.uuid4()}",
+            task_queue=queue,
+            start_signal=ConversationSignal.ROUND,
+            start_signal_args=[failing("check-run-1", "same")],
+        )
+        await eventually(lambda: _settled(handle, 1), timeout=60)
+        await handle.signal(PullConversationWorkflow.request_round, failing("check-run-2", "same"))
+        await handle.signal(PullConversationWorkflow.request_round, failing("check-run-3", "other"))
+
+        async def stopped() -> bool:
+            status = await handle.query(PullConversationWorkflow.status)
+            return status.pending == 0 and len(status.seen) == 3
+
+        await eventually(stopped, timeout=60)
+        status = await handle.query(PullConversationWorkflow.status)
+        await handle.signal(PullConversationWorkflow.stop)
+        await handle.result()
+
+    assert (status.rounds, status.counts) == (1, {"ci": 1})
+    assert len(stand_ins.prompts) == 1
+    assert "<check>" in stand_ins.prompts[0]
+    lines = [line for line in stand_ins.comment.splitlines() if line.startswith("- ")]
+    assert len(lines) == 2
+    assert lines[1].startswith("- The check failed the same way after round 1")
+
+
+async def _settled(handle: WorkflowHandle[PullConversationWorkflow, int], rounds: int) -> bool:
+    status = await handle.query(PullConversationWorkflow.status)
+    return status.rounds == rounds and status.step == "waiting" and status.pending == 0

@@ -14,7 +14,7 @@ import pytest
 
 from paid_contracts import PullRequestReviewed, RepoRef
 from paid_executor.rounds.prompt import round_prompt
-from paid_executor.rounds.triggers import NoRound, ReviewRound, review_round
+from paid_executor.rounds.triggers import FoundRound, NoRound, review_round
 from paid_github_emulator.server import GitHubEmulator
 from paid_github_events import listed_review
 from paid_runtime.github_trust import github_client
@@ -90,7 +90,7 @@ async def test_a_trusted_changes_requested_review_on_paids_pull_request_asks_for
 
     found = await review_round(event, paid, allowlist=())
 
-    assert isinstance(found, ReviewRound)
+    assert isinstance(found, FoundRound)
     assert (found.issue.number, found.number, found.branch) == (1, number, "paid/issue-1")
     assert found.request.change_id == event.event_id
     assert [(t.author, t.path, t.line, t.body) for t in found.request.threads] == [
@@ -123,4 +123,4 @@ async def test_a_read_only_reviewer_an_approval_and_someone_elses_pull_request_a
         f"#{theirs} is not a pull request Paid opened",
     ]
     # The allowlist trusts a login without write access, as the label triggers do.
-    assert isinstance(await review_round(untrusted, paid, allowlist=("mallory",)), ReviewRound)
+    assert isinstance(await review_round(untrusted, paid, allowlist=("mallory",)), FoundRound)

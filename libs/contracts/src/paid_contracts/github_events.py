@@ -94,6 +94,9 @@ class CheckRunCompleted(Event):
     pull_numbers: tuple[int, ...] = ()
     source: TriggerSource
     source_id: str
+    app_slug: str | None = Field(
+        default=None, description="the GitHub App that wrote the check run (`check_run.app.slug`)"
+    )
 
 
 EVENTS: tuple[type[Event], ...] = (

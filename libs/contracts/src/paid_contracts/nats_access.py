@@ -130,6 +130,7 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
                 build_requested=subjects.GITHUB_BUILD_REQUESTED,
                 pull_request_reviewed=subjects.GITHUB_PULL_REQUEST_REVIEWED,
                 issue_commented=subjects.GITHUB_ISSUE_COMMENTED,
+                check_run_completed=subjects.GITHUB_CHECK_RUN_COMPLETED,
             ),
             *_durables("executor", STREAM_PLAN.name, task_ready=subjects.PLAN_TASK_READY),
         ),

@@ -82,6 +82,12 @@ class ExecutorSettings(GitHubSettings):
         default_factory=list,
         description="logins whose reviews start rounds without write access (besides collaborators with it)",
     )
+    ci_check_apps: list[str] = Field(
+        default_factory=list,
+        description="slugs of the GitHub Apps whose failing check runs may start CI rounds (none: none do)",
+    )
+    auto_fix_ci: bool = Field(default=False, description="CI rounds without the fix-CI label")
+    fix_ci_label: str = "paid-fix-ci"
     git_author_name: str = "Paid"
     git_author_email: str = "paid@localhost"
 

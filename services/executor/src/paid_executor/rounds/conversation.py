@@ -48,6 +48,8 @@ class PullConversationWorkflow:
         self._stopped = False
         self._step = "waiting"
         self._lines: dict[str, str] = {}  # the conversation comment's lines, by round
+        self._last_failure = ""
+        self._stopped_kinds: list[str] = []
 
     @workflow.signal(name=ConversationSignal.ROUND)
     def request_round(self, request: RoundRequest) -> None:
@@ -81,12 +83,25 @@ class PullConversationWorkflow:
         self._counts = dict(state.counts)
         self._rounds = state.rounds
         self._lines = dict(state.lines)
+        self._last_failure = state.last_failure
+        self._stopped_kinds = list(state.stopped_kinds)
         while True:
             await workflow.wait_condition(lambda: bool(self._pending) or self._stopped)
             if self._stopped:
                 return self._rounds
             request = self._pending.pop(0)
             self._step = "starting"
+            if request.kind in self._stopped_kinds:
+                continue
+            if request.failure_signature and request.failure_signature == self._last_failure:
+                self._stopped_kinds.append(request.kind)
+                await self._comment(
+                    state,
+                    f"stopped-{request.kind}",
+                    f"The check failed the same way after round {self._rounds} as before it; Paid stops "
+                    "its CI rounds on this pull request, since another round would most likely do the same.",
+                )
+                continue
             cap = state.policy.round_cap
             if self._counts.get(request.kind, 0) >= cap:
                 await self._comment(
@@ -98,6 +113,8 @@ class PullConversationWorkflow:
                 continue
             self._counts[request.kind] = self._counts.get(request.kind, 0) + 1
             self._rounds += 1
+            if request.failure_signature:
+                self._last_failure = request.failure_signature
             await self._round(state, request)
             self._step = "waiting"
             info = workflow.info()
@@ -114,6 +131,8 @@ class PullConversationWorkflow:
                             "pending": tuple(self._pending),
                             "rounds": self._rounds,
                             "lines": dict(self._lines),
+                            "last_failure": self._last_failure,
+                            "stopped_kinds": tuple(self._stopped_kinds),
                         }
                     )
                 )
@@ -219,7 +238,8 @@ class PullConversationWorkflow:
                 clone_url=issue.clone_url,
                 branch=state.branch,
                 head_sha=workspace.base_sha,
-                message=f"Address review on #{state.number} (round {self._rounds})\n\n"
+                message=f"{'Fix the failing check' if request.kind == 'ci' else 'Address the review'} on "
+                f"#{state.number} (round {self._rounds})\n\n"
                 f"{iteration.result.summary.strip()[:2000]}".rstrip(),
             ),
             start_to_close_timeout=GIT_ALLOWANCE,

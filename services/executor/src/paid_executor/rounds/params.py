@@ -37,6 +37,7 @@ class RoundRequest(_Params):
     requested_by: str
     summary: str = ""  # the review's own text, from a trusted author
     threads: tuple[ReviewThread, ...] = ()
+    failure_signature: str = ""  # a CI round's failure, so the same failure twice stops the rounds
 
 
 class ConversationPolicy(_Params):
@@ -65,6 +66,8 @@ class ConversationInput(_Params):
     pending: tuple[RoundRequest, ...] = ()
     rounds: int = 0
     lines: dict[str, str] = Field(default_factory=dict)  # the conversation comment's lines, by round
+    last_failure: str = ""  # the failure signature of the last CI round
+    stopped_kinds: tuple[str, ...] = ()  # kinds of round that start no more (the same failure twice)
 
 
 class ConversationStatus(_Params):

@@ -7,8 +7,9 @@ import logging
 from faststream.nats import NatsBroker
 from temporalio.client import Client
 
-from paid_contracts import PullRequestReviewed, subjects
+from paid_contracts import CheckRunCompleted, PullRequestReviewed, subjects
 from paid_executor.config import ExecutorSettings
+from paid_executor.rounds.ci import ci_rounds
 from paid_executor.rounds.params import ConversationPolicy
 from paid_executor.rounds.triggers import NoRound, request_round, review_round
 from paid_runtime.github_trust import github_client
@@ -50,6 +51,28 @@ async def on_review(client: Client, event: PullRequestReviewed, settings: Execut
     )
 
 
+async def on_check_run(client: Client, event: CheckRunCompleted, settings: ExecutorSettings) -> list[str]:
+    """The conversations a failing check asked for a round (usually one pull request's)."""
+    async with github_client(settings.github_api_url, settings.github_token) as github:
+        found = await ci_rounds(
+            event,
+            github,
+            apps=tuple(settings.ci_check_apps),
+            fix_label=settings.fix_ci_label,
+            auto_fix_ci=settings.auto_fix_ci,
+        )
+    if isinstance(found, NoRound):
+        log.info(
+            "check run %s on %s starts no round: %s", event.check_run_id, event.repo.full_name, found.reason
+        )
+        return []
+    policy = conversation_policy(settings)
+    started = [
+        await request_round(client, one, policy=policy, task_queue=settings.task_queue) for one in found
+    ]
+    return [workflow_id for workflow_id in started if workflow_id is not None]
+
+
 def register_rounds(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> None:
     @durable_subscriber(
         broker,
@@ -60,3 +83,13 @@ def register_rounds(broker: NatsBroker, client: Client, settings: ExecutorSettin
     )
     async def on_pull_request_reviewed(event: PullRequestReviewed) -> None:
         await on_review(client, event, settings)
+
+    @durable_subscriber(
+        broker,
+        service=SERVICE,
+        name="check-run-completed",
+        subject=subjects.GITHUB_CHECK_RUN_COMPLETED,
+        stream=STREAMS["PAID_GITHUB"],
+    )
+    async def on_check_run_completed(event: CheckRunCompleted) -> None:
+        await on_check_run(client, event, settings)

@@ -19,7 +19,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from paid_contracts import IssueRef, PullRequestReviewed
+from paid_contracts import IssueRef, PullRequestReviewed, RepoRef
 from paid_contracts.markers import written_by_paid
 from paid_contracts.workflow_ids import ConversationSignal, pull_conversation_workflow_id
 from paid_executor.rounds.conversation import PullConversationWorkflow
@@ -36,14 +36,14 @@ class NoRound:
 
 
 @dataclass(frozen=True)
-class ReviewRound:
+class FoundRound:
     issue: IssueRef
     number: int
     branch: str
     request: RoundRequest
 
 
-async def _get(github: httpx.AsyncClient, url: str, **params: Any) -> Any:
+async def get_json(github: httpx.AsyncClient, url: str, **params: Any) -> Any:
     try:
         response = await github.get(url, params=params or None)
     except httpx.HTTPError as error:
@@ -71,27 +71,39 @@ class TrustCache:
         return self._known[key]
 
 
+async def paids_pull(
+    github: httpx.AsyncClient, repo: RepoRef, number: int
+) -> tuple[dict[str, Any], int, str] | NoRound:
+    """The open pull request `number` with the issue it fixes and its branch, when Paid opened it: its
+    branch is `paid/issue-N` and its author is Paid's own login (a branch name alone anyone can take)."""
+    pull = await get_json(github, f"/repos/{repo.owner}/{repo.name}/pulls/{number}")
+    me = await get_json(github, "/user")
+    branch = str(pull["head"]["ref"])
+    issue_number = PAID_BRANCH.match(branch)
+    author = str((pull.get("user") or {}).get("login", ""))
+    if issue_number is None or author.lower() != str(me["login"]).lower():
+        return NoRound(f"#{number} is not a pull request Paid opened")
+    if pull.get("state") != "open":
+        return NoRound(f"#{number} is {pull.get('state')}")
+    return pull, int(issue_number.group(1)), branch
+
+
 async def review_round(
     event: PullRequestReviewed, github: httpx.AsyncClient, *, allowlist: Iterable[str]
-) -> ReviewRound | NoRound:
+) -> FoundRound | NoRound:
     """The round a submitted review asks for, or why none. GitHubUnavailableError when GitHub did not
     answer: the event is then redelivered and decided later."""
     if event.state != "changes_requested":
         return NoRound(f"a review with state {event.state} asks for no round")
     repo = event.repo
-    pull = await _get(github, f"/repos/{repo.owner}/{repo.name}/pulls/{event.number}")
-    me = await _get(github, "/user")
-    branch = str(pull["head"]["ref"])
-    issue_number = PAID_BRANCH.match(branch)
-    author = str((pull.get("user") or {}).get("login", ""))
-    if issue_number is None or author.lower() != str(me["login"]).lower():
-        return NoRound(f"#{event.number} is not a pull request Paid opened")
-    if pull.get("state") != "open":
-        return NoRound(f"#{event.number} is {pull.get('state')}")
+    found = await paids_pull(github, repo, event.number)
+    if isinstance(found, NoRound):
+        return found
+    _, issue_number, branch = found
     trust = TrustCache(github, repo.owner, repo.name, allowlist)
     if not await trust.trusted(event.reviewer):
         return NoRound(f"{event.reviewer} may not start rounds (no write access)")
-    comments = await _get(
+    comments = await get_json(
         github, f"/repos/{repo.owner}/{repo.name}/pulls/{event.number}/reviews/{event.review_id}/comments"
     )
     threads = []
@@ -111,8 +123,8 @@ async def review_round(
                 body=body,
             )
         )
-    return ReviewRound(
-        issue=IssueRef(repo=repo, number=int(issue_number.group(1))),
+    return FoundRound(
+        issue=IssueRef(repo=repo, number=issue_number),
         number=event.number,
         branch=branch,
         request=RoundRequest(
@@ -126,7 +138,7 @@ async def review_round(
 
 
 async def request_round(
-    client: Client, found: ReviewRound, *, policy: ConversationPolicy, task_queue: str
+    client: Client, found: FoundRound, *, policy: ConversationPolicy, task_queue: str
 ) -> str | None:
     """Signals the pull request's conversation (starting it if needed); the conversation dedupes by
     change id. None when the conversation has ended (the pull request closed): no more rounds."""
