@@ -7,20 +7,28 @@ for nothing."""
 from __future__ import annotations
 
 import base64
+import uuid
 
 import httpx
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
 
 from paid_contracts import CheckRunCompleted, RepoRef
+from paid_contracts.workflow_ids import pull_conversation_workflow_id
+from paid_executor import subscribers
+from paid_executor.comment_commands import CommandContext, act_on_command
+from paid_executor.config import ExecutorSettings
+from paid_executor.params import ExecutionInput
 from paid_executor.rounds.ci import ci_rounds
 from paid_executor.rounds.prompt import round_prompt
 from paid_executor.rounds.triggers import FoundRound, NoRound
 from paid_github_emulator.ci import CI_LOGIN
 from paid_github_emulator.server import GitHubEmulator
-from paid_github_events import listed_check_run
+from paid_github_events import listed_check_run, listed_comment
 from paid_runtime.github_trust import github_client
 
 from .conftest import TOKEN
-from .test_round_triggers import open_pull, paid, repository
+from .test_round_triggers import MALLORY, RITA, open_pull, paid, repository
 from .test_subscribers import eventually
 
 __all__ = ["paid", "repository"]  # fixtures shared with test_round_triggers
@@ -106,3 +114,47 @@ async def test_a_failing_allowlisted_check_on_a_labeled_paid_pull_request_asks_f
     assert again[0].request.failure_signature == one.request.failure_signature
     # A check on a head that has moved on is stale.
     assert isinstance(await decide(first), NoRound)
+
+
+async def test_paid_fix_ci_from_a_trusted_user_asks_for_a_round_without_the_label(
+    env: WorkflowEnvironment, emulator: GitHubEmulator, repository: RepoRef, paid: httpx.AsyncClient
+) -> None:
+    emulator.create_issue("alice", repository.name, title="add() subtracts", body="it does", as_user="alice")
+    number = await open_pull(emulator, repository, TOKEN, "paid/issue-1")
+    assert number == 2
+    emulator.enable_test_ci("alice", repository.name, FAILING)
+    await completed_check(paid, repository, await push_note(emulator, repository, "paid/issue-1", "a"))
+    settings = ExecutorSettings(
+        github_api_url=emulator.api_url,
+        github_token=TOKEN,
+        task_queue=f"nobody-polls-{uuid.uuid4()}",
+        ci_check_apps=[CI_APP],
+    )
+    context = CommandContext(
+        settings=settings,
+        prepare=_unchanged,
+        to_request=lambda event, issue: subscribers.from_command(event, issue, settings),
+        pull_states=subscribers.github_pull_states(settings),
+        explain=subscribers.github_explanations(settings),
+    )
+
+    async def command(token: str, on: int) -> str:
+        async with github_client(emulator.api_url, token) as github:
+            created = await github.post(
+                f"/repos/{repository.owner}/{repository.name}/issues/{on}/comments",
+                json={"body": "/paid fix-ci"},
+            )
+            created.raise_for_status()
+        event = listed_comment(repository, created.json(), producer="test")
+        assert event is not None
+        return await act_on_command(env.client, event, context)
+
+    assert await command(MALLORY, number) == "ignored: mallory has read permission, write is needed"
+    assert await command(RITA, 1) == "ignored: #1 is not a pull request"
+    assert await command(RITA, number) == "1 CI round(s) asked for"
+    conversation = env.client.get_workflow_handle(pull_conversation_workflow_id(repository.full_name, number))
+    assert (await conversation.describe()).status == WorkflowExecutionStatus.RUNNING
+
+
+async def _unchanged(request: ExecutionInput) -> ExecutionInput:
+    return request

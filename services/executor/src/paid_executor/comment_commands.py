@@ -11,8 +11,10 @@ Paid's pull requests (`paid/issue-N`) acts on issue N.
   starts nothing). A refusal is explained on the issue, as for a label.
 - `/paid cancel` cancels the running attempt; `/paid stop` also ends the pull request's conversation,
   so no further round starts.
-- An unknown command gets one short help reply. `plan` is the planner's; `review`, `fix-ci` and
-  `rebase` are not acted on here yet."""
+- `/paid fix-ci` on Paid's pull request asks for a CI round on each failing check of its head written
+  by an allowlisted app, as if the fix-CI label were on.
+- An unknown command gets one short help reply. `plan` is the planner's; `review` and `rebase` are not
+  acted on here yet."""
 
 from __future__ import annotations
 
@@ -31,8 +33,10 @@ from paid_contracts.workflow_ids import pull_conversation_workflow_id
 from paid_executor.attempts import Explain, PullStates, attempts_of, start_attempt
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import ExecutionInput
+from paid_executor.rounds.ci import requested_ci_rounds
 from paid_executor.rounds.conversation import PullConversationWorkflow
-from paid_executor.rounds.triggers import PAID_BRANCH
+from paid_executor.rounds.subscribers import conversation_policy
+from paid_executor.rounds.triggers import PAID_BRANCH, NoRound, request_round
 from paid_executor.workflows import AgentExecutionWorkflow
 from paid_github_events import help_text
 from paid_runtime.github_trust import GitHubUnavailableError, comment_once, decide_trust, github_client
@@ -93,7 +97,9 @@ async def act_on_command(client: Client, event: IssueCommented, context: Command
             issue = await target_issue(github, event)
             if issue is None:
                 return f"ignored: #{event.issue.number} is not an issue or a pull request of Paid's"
-        elif name in ("plan", "review", "fix-ci", "rebase"):
+        elif name == "fix-ci":
+            return await _fix_ci(client, github, event, settings)
+        elif name in ("plan", "review", "rebase"):
             return f"not acted on by the executor: {name}"
         else:
             marker = paid_marker(f"command-help {event.event_id}")
@@ -117,6 +123,20 @@ async def act_on_command(client: Client, event: IssueCommented, context: Command
         )
         return "started" if started else "nothing started"
     return await _halt(client, issue, event, stop_rounds=name == "stop")
+
+
+async def _fix_ci(
+    client: Client, github: httpx.AsyncClient, event: IssueCommented, settings: ExecutorSettings
+) -> str:
+    found = await requested_ci_rounds(
+        github, event.issue.repo, event.issue.number, apps=tuple(settings.ci_check_apps), producer="executor"
+    )
+    if isinstance(found, NoRound):
+        return f"ignored: {found.reason}"
+    policy = conversation_policy(settings)
+    for one in found:
+        await request_round(client, one, policy=policy, task_queue=settings.task_queue)
+    return f"{len(found)} CI round(s) asked for"
 
 
 async def _halt(client: Client, issue: IssueRef, event: IssueCommented, *, stop_rounds: bool) -> str:

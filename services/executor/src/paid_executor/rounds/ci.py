@@ -14,9 +14,10 @@ from typing import Any
 
 import httpx
 
-from paid_contracts import CheckRunCompleted, IssueRef
+from paid_contracts import CheckRunCompleted, IssueRef, RepoRef
 from paid_executor.rounds.params import RoundRequest
 from paid_executor.rounds.triggers import FoundRound, NoRound, get_json, paids_pull
+from paid_github_events import listed_check_run
 
 FAILED = frozenset({"failure", "timed_out"})
 LOG_LIMIT = 8_000
@@ -101,3 +102,27 @@ async def ci_rounds(
         )
         found.append(FoundRound(issue=issue, number=number, branch=branch, request=request))
     return found or NoRound("; ".join(reasons) or "the check run names no pull request")
+
+
+async def requested_ci_rounds(
+    github: httpx.AsyncClient, repo: RepoRef, number: int, *, apps: tuple[str, ...], producer: str
+) -> list[FoundRound] | NoRound:
+    """`/paid fix-ci` on pull request `number`: its head's failing checks by allowlisted apps, as if
+    the fix-CI label were on. The round is named by the check run, as the automatic one would be, so
+    the two paths never start two rounds for one failure."""
+    pull = await paids_pull(github, repo, number)
+    if isinstance(pull, NoRound):
+        return pull
+    head = str(pull[0]["head"]["sha"])
+    listed = await get_json(github, f"/repos/{repo.owner}/{repo.name}/commits/{head}/check-runs")
+    rounds: list[FoundRound] = []
+    for run in listed.get("check_runs") or []:
+        event = listed_check_run(repo, run, producer=producer)
+        if event is None or event.conclusion not in FAILED:
+            continue
+        if number not in event.pull_numbers:
+            event = event.model_copy(update={"pull_numbers": (*event.pull_numbers, number)})
+        found = await ci_rounds(event, github, apps=apps, fix_label="", auto_fix_ci=True)
+        if isinstance(found, list):
+            rounds += [one for one in found if one.number == number]
+    return rounds or NoRound(f"no failing check by an allowlisted app on #{number}'s head {head[:12]}")

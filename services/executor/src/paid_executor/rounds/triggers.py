@@ -43,11 +43,14 @@ class FoundRound:
     request: RoundRequest
 
 
-async def get_json(github: httpx.AsyncClient, url: str, **params: Any) -> Any:
+async def get_json(github: httpx.AsyncClient, url: str, *, missing_ok: bool = False) -> Any:
+    """The JSON GitHub answers; None for a 404 when `missing_ok`. GitHubUnavailableError otherwise."""
     try:
-        response = await github.get(url, params=params or None)
+        response = await github.get(url)
     except httpx.HTTPError as error:
         raise GitHubUnavailableError(f"{url}: {error!r}") from error
+    if response.status_code == 404 and missing_ok:
+        return None
     if response.status_code != 200:
         raise GitHubUnavailableError(f"{url}: HTTP {response.status_code}")
     return response.json()
@@ -76,7 +79,9 @@ async def paids_pull(
 ) -> tuple[dict[str, Any], int, str] | NoRound:
     """The open pull request `number` with the issue it fixes and its branch, when Paid opened it: its
     branch is `paid/issue-N` and its author is Paid's own login (a branch name alone anyone can take)."""
-    pull = await get_json(github, f"/repos/{repo.owner}/{repo.name}/pulls/{number}")
+    pull = await get_json(github, f"/repos/{repo.owner}/{repo.name}/pulls/{number}", missing_ok=True)
+    if pull is None:
+        return NoRound(f"#{number} is not a pull request")
     me = await get_json(github, "/user")
     branch = str(pull["head"]["ref"])
     issue_number = PAID_BRANCH.match(branch)
