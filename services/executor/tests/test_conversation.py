@@ -15,8 +15,8 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from paid_contracts import IssueRef, RepoRef
-from paid_contracts.workflow_ids import ConversationSignal
+from paid_contracts import IssueRef, PullRequestClosed, RepoRef, TriggerSource
+from paid_contracts.workflow_ids import ConversationSignal, pull_conversation_workflow_id
 from paid_executor.agents.base import AgentResult
 from paid_executor.params import IssueDetails, IterationInput, IterationOutput, RunContext, WorkspaceInfo
 from paid_executor.repo_config import RepoConfig
@@ -32,6 +32,7 @@ from paid_executor.rounds.params import (
     RoundWorkspaceInput,
     ThreadRepliesInput,
 )
+from paid_executor.rounds.subscribers import on_pull_closed
 
 from .test_subscribers import eventually
 
@@ -166,12 +167,12 @@ async def test_rounds_are_deduplicated_capped_and_survive_continue_as_new(env: W
     ]
 
 
-async def test_the_same_ci_failure_after_a_round_stops_the_ci_rounds_with_one_line(
+async def test_the_same_ci_failure_after_a_round_stops_the_ci_rounds_and_closing_ends_the_conversation(
     env: WorkflowEnvironment,
 ) -> None:
     stand_ins = StandIns()
     queue = f"conversation-{uuid.uuid4()}"
-    issue = IssueRef(repo=RepoRef(owner="alice", name="calc"), number=1)
+    issue = IssueRef(repo=RepoRef(owner="alice", name=f"calc-{uuid.uuid4().hex[:8]}"), number=1)
 
     def failing(change: str, signature: str) -> RoundRequest:
         return RoundRequest(
@@ -188,7 +189,7 @@ async def test_the_same_ci_failure_after_a_round_stops_the_ci_rounds_with_one_li
         handle: WorkflowHandle[PullConversationWorkflow, int] = await env.client.start_workflow(
             PullConversationWorkflow.run,
             ConversationInput(issue=issue, number=2, branch="paid/issue-1"),
-            id=f"pr:alice/calc#2-{uuid.uuid4()}",
+            id=pull_conversation_workflow_id(issue.repo.full_name, 2),
             task_queue=queue,
             start_signal=ConversationSignal.ROUND,
             start_signal_args=[failing("check-run-1", "same")],
@@ -203,8 +204,19 @@ async def test_the_same_ci_failure_after_a_round_stops_the_ci_rounds_with_one_li
 
         await eventually(stopped, timeout=60)
         status = await handle.query(PullConversationWorkflow.status)
-        await handle.signal(PullConversationWorkflow.stop)
-        await handle.result()
+        # The pull request closes: its conversation ends (and a second close finds none to end).
+        closed = PullRequestClosed(
+            producer="test",
+            repo=issue.repo,
+            number=2,
+            merged=True,
+            head_ref="paid/issue-1",
+            source=TriggerSource.WEBHOOK,
+            source_id="d1",
+        )
+        assert await on_pull_closed(env.client, closed.model_copy(update={"number": 3})) is False
+        assert await on_pull_closed(env.client, closed) is True
+        assert await handle.result() == 1
 
     assert (status.rounds, status.counts) == (1, {"ci": 1})
     assert len(stand_ins.prompts) == 1

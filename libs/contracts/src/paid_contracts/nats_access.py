@@ -131,6 +131,7 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
                 pull_request_reviewed=subjects.GITHUB_PULL_REQUEST_REVIEWED,
                 issue_commented=subjects.GITHUB_ISSUE_COMMENTED,
                 check_run_completed=subjects.GITHUB_CHECK_RUN_COMPLETED,
+                pull_request_closed=subjects.GITHUB_PULL_REQUEST_CLOSED,
             ),
             *_durables("executor", STREAM_PLAN.name, task_ready=subjects.PLAN_TASK_READY),
         ),

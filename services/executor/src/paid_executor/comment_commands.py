@@ -129,7 +129,7 @@ async def _fix_ci(
     client: Client, github: httpx.AsyncClient, event: IssueCommented, settings: ExecutorSettings
 ) -> str:
     found = await requested_ci_rounds(
-        github, event.issue.repo, event.issue.number, apps=tuple(settings.ci_check_apps), producer="executor"
+        github, event.issue.repo, event.issue.number, apps=tuple(settings.ci_check_apps)
     )
     if isinstance(found, NoRound):
         return f"ignored: {found.reason}"

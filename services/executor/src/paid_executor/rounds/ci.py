@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from paid_contracts import CheckRunCompleted, IssueRef, RepoRef
+from paid_contracts.identity import check_run_completed_event_id
 from paid_executor.rounds.params import RoundRequest
 from paid_executor.rounds.triggers import FoundRound, NoRound, get_json, paids_pull
-from paid_github_events import listed_check_run
 
 FAILED = frozenset({"failure", "timed_out"})
 LOG_LIMIT = 8_000
@@ -56,14 +57,41 @@ async def _labels(github: httpx.AsyncClient, repo: IssueRef) -> set[str]:
     return {str(label.get("name", "")).lower() for label in item.get("labels") or []}
 
 
+@dataclass(frozen=True)
+class CompletedCheck:
+    """The fields of a completed check run a CI round is decided on, from the event or from a listing."""
+
+    repo: RepoRef
+    check_run_id: int
+    head_sha: str
+    conclusion: str
+    app_slug: str | None
+    pull_numbers: tuple[int, ...]
+    change_id: str  # the CheckRunCompleted event id of this check run, whichever way it was heard
+
+    @classmethod
+    def of(cls, event: CheckRunCompleted) -> CompletedCheck:
+        return cls(
+            event.repo,
+            event.check_run_id,
+            event.head_sha,
+            event.conclusion,
+            event.app_slug,
+            event.pull_numbers,
+            event.event_id,
+        )
+
+
 async def ci_rounds(
-    event: CheckRunCompleted,
+    event: CheckRunCompleted | CompletedCheck,
     github: httpx.AsyncClient,
     *,
     apps: tuple[str, ...],
     fix_label: str,
     auto_fix_ci: bool,
 ) -> list[FoundRound] | NoRound:
+    if isinstance(event, CheckRunCompleted):
+        event = CompletedCheck.of(event)
     if event.conclusion not in FAILED:
         return NoRound(f"a check that ended as {event.conclusion} asks for no round")
     if not event.app_slug or event.app_slug.lower() not in {app.lower() for app in apps}:
@@ -92,7 +120,7 @@ async def ci_rounds(
             reasons.append(f"neither #{number} nor #{issue_number} carries {fix_label}")
             continue
         request = RoundRequest(
-            change_id=event.event_id,
+            change_id=event.change_id,
             kind="ci",
             requested_by=event.app_slug,
             summary=describe_failure(run, annotations),
@@ -105,7 +133,7 @@ async def ci_rounds(
 
 
 async def requested_ci_rounds(
-    github: httpx.AsyncClient, repo: RepoRef, number: int, *, apps: tuple[str, ...], producer: str
+    github: httpx.AsyncClient, repo: RepoRef, number: int, *, apps: tuple[str, ...]
 ) -> list[FoundRound] | NoRound:
     """`/paid fix-ci` on pull request `number`: its head's failing checks by allowlisted apps, as if
     the fix-CI label were on. The round is named by the check run, as the automatic one would be, so
@@ -117,12 +145,18 @@ async def requested_ci_rounds(
     listed = await get_json(github, f"/repos/{repo.owner}/{repo.name}/commits/{head}/check-runs")
     rounds: list[FoundRound] = []
     for run in listed.get("check_runs") or []:
-        event = listed_check_run(repo, run, producer=producer)
-        if event is None or event.conclusion not in FAILED:
+        if run.get("status") != "completed" or run.get("conclusion") not in FAILED:
             continue
-        if number not in event.pull_numbers:
-            event = event.model_copy(update={"pull_numbers": (*event.pull_numbers, number)})
-        found = await ci_rounds(event, github, apps=apps, fix_label="", auto_fix_ci=True)
+        check = CompletedCheck(
+            repo=repo,
+            check_run_id=int(run["id"]),
+            head_sha=str(run["head_sha"]),
+            conclusion=str(run["conclusion"]),
+            app_slug=str((run.get("app") or {}).get("slug") or "") or None,
+            pull_numbers=(number,),
+            change_id=check_run_completed_event_id(repo.owner, repo.name, int(run["id"])),
+        )
+        found = await ci_rounds(check, github, apps=apps, fix_label="", auto_fix_ci=True)
         if isinstance(found, list):
-            rounds += [one for one in found if one.number == number]
+            rounds += found
     return rounds or NoRound(f"no failing check by an allowlisted app on #{number}'s head {head[:12]}")

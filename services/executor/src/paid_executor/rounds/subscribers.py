@@ -6,10 +6,13 @@ import logging
 
 from faststream.nats import NatsBroker
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
-from paid_contracts import CheckRunCompleted, PullRequestReviewed, subjects
+from paid_contracts import CheckRunCompleted, PullRequestClosed, PullRequestReviewed, subjects
+from paid_contracts.workflow_ids import pull_conversation_workflow_id
 from paid_executor.config import ExecutorSettings
 from paid_executor.rounds.ci import ci_rounds
+from paid_executor.rounds.conversation import PullConversationWorkflow
 from paid_executor.rounds.params import ConversationPolicy
 from paid_executor.rounds.triggers import NoRound, request_round, review_round
 from paid_runtime.github_trust import github_client
@@ -73,6 +76,20 @@ async def on_check_run(client: Client, event: CheckRunCompleted, settings: Execu
     return [workflow_id for workflow_id in started if workflow_id is not None]
 
 
+async def on_pull_closed(client: Client, event: PullRequestClosed) -> bool:
+    """Ends the pull request's conversation, if it has one; True when it did."""
+    handle = client.get_workflow_handle_for(
+        PullConversationWorkflow.run, pull_conversation_workflow_id(event.repo.full_name, event.number)
+    )
+    try:
+        await handle.signal(PullConversationWorkflow.stop)
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:  # never had one, or it has ended already
+            raise
+        return False
+    return True
+
+
 def register_rounds(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> None:
     @durable_subscriber(
         broker,
@@ -93,3 +110,13 @@ def register_rounds(broker: NatsBroker, client: Client, settings: ExecutorSettin
     )
     async def on_check_run_completed(event: CheckRunCompleted) -> None:
         await on_check_run(client, event, settings)
+
+    @durable_subscriber(
+        broker,
+        service=SERVICE,
+        name="pull-request-closed",
+        subject=subjects.GITHUB_PULL_REQUEST_CLOSED,
+        stream=STREAMS["PAID_GITHUB"],
+    )
+    async def on_pull_request_closed(event: PullRequestClosed) -> None:
+        await on_pull_closed(client, event)
