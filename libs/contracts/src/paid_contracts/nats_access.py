@@ -124,7 +124,15 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
         "executor",
         publishes=("paid.run.>",),
         durables=(
-            *_durables("executor", GITHUB, build_requested=subjects.GITHUB_BUILD_REQUESTED),
+            *_durables(
+                "executor",
+                GITHUB,
+                build_requested=subjects.GITHUB_BUILD_REQUESTED,
+                pull_request_reviewed=subjects.GITHUB_PULL_REQUEST_REVIEWED,
+                issue_commented=subjects.GITHUB_ISSUE_COMMENTED,
+                check_run_completed=subjects.GITHUB_CHECK_RUN_COMPLETED,
+                pull_request_closed=subjects.GITHUB_PULL_REQUEST_CLOSED,
+            ),
             *_durables("executor", STREAM_PLAN.name, task_ready=subjects.PLAN_TASK_READY),
         ),
         serves=(f"{subjects.EXECUTOR_CMD_PREFIX}.*",),

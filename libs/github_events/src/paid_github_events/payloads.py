@@ -119,12 +119,17 @@ class PullRequestSynchronize(_Lenient):
     repository: Repository
 
 
+class App(_Lenient):
+    slug: str | None = None
+
+
 class CheckRun(_Lenient):
     id: int
     name: str
     head_sha: str
     conclusion: str
     pull_requests: list[PullRequestNumber] = []
+    app: App | None = None
 
 
 class CheckRunCompletedPayload(_Lenient):

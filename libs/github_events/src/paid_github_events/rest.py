@@ -140,5 +140,6 @@ def listed_check_run(repo: RepoRef, run: Json, *, producer: str) -> CheckRunComp
         conclusion=run.get("conclusion"),
         pull_numbers=[int(pull["number"]) for pull in run.get("pull_requests") or []],
         origin=_origin(producer, f"check-run:{run['id']}"),
+        app_slug=str((run.get("app") or {}).get("slug") or "") or None,
     )
     return None if isinstance(found, Ignored) else found

@@ -28,6 +28,7 @@ from paid_contracts.identity import (
     pull_closed_event_id,
 )
 from paid_contracts.markers import written_by_paid
+from paid_github_events.commands import parse_command
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ def issue_commented(
     """A comment by a person; Paid's own comments (they carry its marker) and bots' are ignored."""
     if is_bot(author, author_type) or written_by_paid(body):
         return Ignored("comments by Paid and other bots are ignored")
+    command = parse_command(body)
     return IssueCommented(
         event_id=comment_event_id(repo.owner, repo.name, number, comment_id),
         producer=origin.producer,
@@ -107,6 +109,8 @@ def issue_commented(
         body=body or "",
         source=origin.source,
         source_id=origin.source_id,
+        command=command.name if command else None,
+        command_argument=command.argument if command else "",
     )
 
 

@@ -139,6 +139,7 @@ def _check_completed(payload: dict[str, Any], _: LabelMapping, origin: Origin) -
         conclusion=run.conclusion,
         pull_numbers=[pull.number for pull in run.pull_requests],
         origin=origin,
+        app_slug=run.app.slug if run.app else None,
     )
 
 

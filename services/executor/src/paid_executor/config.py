@@ -75,6 +75,19 @@ class ExecutorSettings(GitHubSettings):
     max_concurrent_activities: int = Field(
         default=1000, ge=1, description="runs one worker holds at once (an agent is a process, not a thread)"
     )
+    round_cap: int = Field(
+        default=3, ge=0, description="follow-up rounds of each kind (review, CI, conflict) per pull request"
+    )
+    trusted_reviewers: list[str] = Field(
+        default_factory=list,
+        description="logins whose reviews start rounds without write access (besides collaborators with it)",
+    )
+    ci_check_apps: list[str] = Field(
+        default_factory=list,
+        description="slugs of the GitHub Apps whose failing check runs may start CI rounds (none: none do)",
+    )
+    auto_fix_ci: bool = Field(default=False, description="CI rounds without the fix-CI label")
+    fix_ci_label: str = "paid-fix-ci"
     git_author_name: str = "Paid"
     git_author_email: str = "paid@localhost"
 

@@ -164,3 +164,42 @@ class HostRepository:
 
     async def push(self, url: str, commit: str, branch: str) -> None:
         await self.git("push", "--quiet", "--force", url, f"{commit}:refs/heads/{branch}", authenticated=True)
+
+    async def fetch_head(self, url: str, branch: str) -> str:
+        """After fetch_base: moves the branch check_out copies to `branch` of `url` (a pull request's
+        head, for a follow-up round) and answers its commit; the base stays in refs/paid/base."""
+        await self.git(
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            url,
+            f"+refs/heads/{branch}:refs/paid/head",
+            f"+refs/heads/{branch}:refs/heads/paid-base",
+            authenticated=True,
+        )
+        return await self.resolve("refs/paid/head")
+
+    async def push_onto(self, url: str, commit: str, branch: str, expected: str) -> None:
+        """Pushes only while `branch` is still at `expected` (the head the host last saw): a commit
+        someone else pushed in the meantime is never overwritten."""
+        await self.git(
+            "push",
+            "--quiet",
+            f"--force-with-lease=refs/heads/{branch}:{expected}",
+            url,
+            f"{commit}:refs/heads/{branch}",
+            authenticated=True,
+        )
+
+    async def remote_tree_is(self, url: str, branch: str, commit: str) -> str | None:
+        """The remote head of `branch` when it holds the same tree on the same parent as `commit` (an
+        earlier try of the same push went through), else None."""
+        await self.git(
+            "fetch", "--quiet", "--no-tags", url, f"+refs/heads/{branch}:refs/paid/remote", authenticated=True
+        )
+        remote = await self.resolve("refs/paid/remote")
+        same = await self.git(
+            "rev-parse", f"{remote}^{{tree}}", f"{remote}^", f"{commit}^{{tree}}", f"{commit}^"
+        )
+        tree, parent, our_tree, our_parent = same.decode().split()
+        return remote if (tree, parent) == (our_tree, our_parent) else None
