@@ -3,6 +3,7 @@ which is untrusted and may choose only among the agents the project allows."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -12,16 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
+from paid_contracts import RepoRef, RunOutcome
 from paid_executor.agents.choice import AgentChoice, AgentChoiceError, AgentPolicy, choose_agent
 from paid_executor.agents.registry import adapter_for
 from paid_executor.config import ExecutorSettings
 from paid_executor.repo_config import RepoConfigError, RepoFiles, load_repo_config
 from paid_executor.subscribers import start_execution
-from paid_executor.workflows import workflow_id_for
+from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
 
+from .conftest import BUGGY_CALC, FIXED_CALC, ISSUE_WITH_FIX, TEST_CALC, TOKEN
 from .loop_support import loop_request, loop_worker, script_agent
 from .test_fix_forward import make_repo, only_comment
+from .test_workflow import run_events
 
 PROJECT = AgentPolicy(agent="claude", model="claude-sonnet-4-5", allowed=frozenset({"codex", "aider"}))
 
@@ -119,3 +123,39 @@ async def test_paid_yml_choosing_a_disallowed_agent_runs_nothing_and_says_why(
     assert not ran.exists()
     body = only_comment(emulator, repo_ref)
     assert "which this project does not allow" in body
+
+
+async def test_run_finished_names_the_agent_and_model_paid_yml_chose(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> None:
+    """The project's agent is a command; the repository chooses the demo agent, which it allows, and
+    a model: the demo agent makes the change, and run.finished says which agent and model ran, so
+    evolution can compare them."""
+    emulator.add_user("alice", TOKEN)
+    name = f"calc-{uuid.uuid4().hex[:8]}"
+    paid_yml = "test: python -m pytest -q\nagent: demo\nmodel: demo-model-1\n"
+    emulator.create_repository(
+        "alice", name, {"calc.py": BUGGY_CALC, "test_calc.py": TEST_CALC, ".paid.yml": paid_yml}
+    )
+    emulator.create_issue("alice", name, title="add() subtracts", body=ISSUE_WITH_FIX, as_user="alice")
+    repo_ref = RepoRef(owner="alice", name=name)
+    ran = tmp_path / "ran"
+    command = script_agent(tmp_path / "agent.py", f"pathlib.Path({str(ran)!r}).write_text('x')")
+    settings = {"agent": "command", "agent_command": command, "allowed_agents": ["demo"]}
+    request = loop_request(repo_ref, agent="command")
+    async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", **settings) as worker:
+        run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
+        assert run_id is not None
+        result = await env.client.get_workflow_handle_for(
+            AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
+        ).result()
+
+    assert result.outcome is RunOutcome.SUCCEEDED, result.detail
+    assert not ran.exists()
+    assert emulator.file_content("alice", name, "calc.py", ref="paid/issue-1") == FIXED_CALC
+    finished = (await run_events(broker, result.run_id))["paid.run.finished"]
+    assert (finished["agent"], finished["model"]) == ("demo", "demo-model-1")
