@@ -159,3 +159,6 @@ async def test_run_finished_names_the_agent_and_model_paid_yml_chose(
     assert emulator.file_content("alice", name, "calc.py", ref="paid/issue-1") == FIXED_CALC
     finished = (await run_events(broker, result.run_id))["paid.run.finished"]
     assert (finished["agent"], finished["model"]) == ("demo", "demo-model-1")
+    (pull,) = emulator.pulls("alice", name)
+    assert "demo agent" in pull["body"]
+    assert "demo agent" in only_comment(emulator, repo_ref)

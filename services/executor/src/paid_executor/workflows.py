@@ -299,6 +299,8 @@ class AgentExecutionWorkflow:
                 return RunOutcome.ERROR, f"no run: {workspace.config_error}"
             config: RepoConfig = workspace.config
             self._chosen_agent = (config.agent, config.model)
+            # The commit, the pull request and the comments name the agent that ran, as chosen.
+            run = run.model_copy(update={"agent": config.agent or run.agent})
             max_iterations = request.max_iterations or config.max_iterations
             self._max_iterations = max_iterations
             limits = [
