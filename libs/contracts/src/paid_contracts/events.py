@@ -88,7 +88,7 @@ class RunFinished(Event):
     run_id: str
     workflow_id: str
     issue: IssueRef
-    agent: str
+    agent: str = Field(description="the agent the run used: the project's, or the one .paid.yml chose")
     prompt_version: str
     outcome: RunOutcome
     started_at: str = Field(description="ISO-8601 time the run started")
@@ -100,6 +100,7 @@ class RunFinished(Event):
     input_tokens: int | None = None
     output_tokens: int | None = None
     cost_usd: float | None = None
+    model: str | None = Field(default=None, description="the model the agent was given; None: its default")
 
 
 EVENTS: tuple[type[Event], ...] = (

@@ -10,6 +10,7 @@ from pydantic_settings import SettingsConfigDict
 from paid_runtime.settings import GitHubSettings
 
 AgentName = Literal["demo", "claude", "aider", "opencode", "codex", "gemini", "command"]
+RepositoryAgentName = Literal["demo", "claude", "aider", "opencode", "codex", "gemini"]
 SandboxName = Literal["bwrap", "docker", "none", "local"]  # local: the old name of none
 
 
@@ -32,6 +33,11 @@ class ExecutorSettings(GitHubSettings):
     codex_executable: str = Field(default="codex", description="path of Codex's `codex`")
     gemini_executable: str = Field(default="gemini", description="path of Gemini CLI's `gemini`")
     agent_model: str | None = Field(default=None, description="model flag for agents that take one")
+    allowed_agents: list[RepositoryAgentName] = Field(
+        default_factory=list,
+        description="agents a repository's .paid.yml may choose besides `agent` (never `command`); "
+        "see docs/agents.md for the precedence",
+    )
     agent_timeout_seconds: float = 30 * 60
     heartbeat_timeout_seconds: float = Field(
         default=20,

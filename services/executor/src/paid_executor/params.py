@@ -206,6 +206,9 @@ class RunReport(_Params):
     last_failure: str | None = None  # the failing checks' output, shown in the comment
     tokens: int | None = None
     cost_usd: float | None = None
+    # The agent and model the run used, as chosen (agents/choice.py); None: the run's agent, model unknown.
+    agent: str | None = None
+    model: str | None = None
 
 
 class ExecutionResult(_Params):

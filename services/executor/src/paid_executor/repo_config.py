@@ -3,8 +3,8 @@
 ```yaml
 test: python -m pytest -q          # one command or a list
 lint: [ruff check .]
-agent: claude                       # demo | claude | aider | opencode | codex | gemini | command
-model: claude-sonnet-4-5
+agent: codex                        # an agent the project allows (agents/choice.py), never `command`
+model: gpt-5
 max_iterations: 3
 forbidden_paths: [".github/**", "migrations/**"]
 max_changed_lines: 400

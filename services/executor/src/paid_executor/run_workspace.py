@@ -8,6 +8,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from paid_executor.agents.choice import AgentChoiceError, AgentPolicy, choose_agent
 from paid_executor.config import ExecutorSettings
 from paid_executor.host_repository import HostRepository
 from paid_executor.params import IssueDetails, RunContext
@@ -35,6 +36,7 @@ class PreparedWorkspace:
 class RunWorkspace:
     def __init__(self, settings: ExecutorSettings, run: RunContext) -> None:
         self.settings = settings
+        self.run = run
         run_dir = settings.workspace_root / sanitise(run.workflow_id)
         self.paths = RunPaths(
             run_dir=run_dir,
@@ -57,9 +59,21 @@ class RunWorkspace:
         await self.host.check_out(self.paths.worktree, branch, public_url=issue.clone_url)
         try:
             config = load_repo_config(await self.host.repo_files(base))
-        except RepoConfigError as error:
+            choice = choose_agent(
+                self.agent_policy(), repository_agent=config.agent, repository_model=config.model
+            )
+        except (RepoConfigError, AgentChoiceError) as error:
             return PreparedWorkspace(base_sha=base, config=None, config_error=str(error))
-        return PreparedWorkspace(base_sha=base, config=config, config_error=None)
+        # From here on the configuration names the agent and model the run uses, whoever chose them.
+        chosen = config.model_copy(update={"agent": choice.agent, "model": choice.model})
+        return PreparedWorkspace(base_sha=base, config=chosen, config_error=None)
+
+    def agent_policy(self) -> AgentPolicy:
+        """The project's setting: the run's agent, fixed when it was requested, with the configured
+        model when that agent is the configured one."""
+        settings, agent = self.settings, self.run.agent
+        model = settings.agent_model if agent == settings.agent else None
+        return AgentPolicy(agent=agent, model=model, allowed=frozenset(settings.allowed_agents))
 
     async def import_change(self, base: str, message: str, config: RepoConfig) -> ImportedChange:
         return await import_worktree(

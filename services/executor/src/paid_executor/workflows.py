@@ -117,6 +117,7 @@ class AgentExecutionWorkflow:
         self._instructions: list[str] = []
         self._tokens = 0
         self._cost = 0.0
+        self._chosen_agent: tuple[str | None, str | None] = (None, None)  # from .paid.yml and the project
         self._last_output = ""
         self._last_failure: str | None = None
         self._current: asyncio.Task[object] | None = None
@@ -207,6 +208,8 @@ class AgentExecutionWorkflow:
             last_failure=self._last_failure if loop else None,
             tokens=self._tokens if loop else None,
             cost_usd=self._cost if loop else None,
+            agent=self._chosen_agent[0],
+            model=self._chosen_agent[1],
         )
         await self._report(report)
         if cancelled:
@@ -295,6 +298,9 @@ class AgentExecutionWorkflow:
             if workspace.config is None:
                 return RunOutcome.ERROR, f"no run: {workspace.config_error}"
             config: RepoConfig = workspace.config
+            self._chosen_agent = (config.agent, config.model)
+            # The commit, the pull request and the comments name the agent that ran, as chosen.
+            run = run.model_copy(update={"agent": config.agent or run.agent})
             max_iterations = request.max_iterations or config.max_iterations
             self._max_iterations = max_iterations
             limits = [

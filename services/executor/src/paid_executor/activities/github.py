@@ -199,7 +199,7 @@ HEADLINES: dict[RunOutcome, str] = {
 
 def result_comment(report: RunReport) -> str:
     run, pr = report.run, report.pull_request
-    agent = describe_agent(run.agent)
+    agent = describe_agent(report.agent or run.agent)
     duration = f"{report.duration_seconds:.0f} s"
     if not report.final:
         headline = f"Paid is working on this issue with {agent}: {report.detail}."
