@@ -67,6 +67,7 @@ def sandbox_kwargs(image: str, worktree: Path) -> dict[str, object]:
     }
 
 
+@pytest.mark.heavy  # the sandbox's create body is checked against the policy in the default run
 def test_the_docker_sandbox_runs_through_the_gate(
     gate: tuple[DockerClient, Path, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
