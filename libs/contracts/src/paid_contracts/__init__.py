@@ -36,6 +36,7 @@ from paid_contracts.github_tokens import (
     InstallationTokenRequest,
     InstallationTokenRevoke,
 )
+from paid_contracts.pinned import PinnedText
 from paid_contracts.planning import PlanCompleted, PlanCreated, PlannedTask
 from paid_contracts.progress import RunOutputAppended
 from paid_contracts.projects import LabelMapping, ProjectRegistered, ProjectSnapshot, ProjectUpdated
@@ -68,6 +69,7 @@ __all__ = [
     "IssueRef",
     "LabelMapping",
     "PauseRun",
+    "PinnedText",
     "PlanCompleted",
     "PlanCreated",
     "PlanRequested",

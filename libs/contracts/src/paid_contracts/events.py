@@ -10,6 +10,7 @@ from pydantic import Field
 from paid_contracts import subjects
 from paid_contracts.envelope import Event
 from paid_contracts.github import IssueRef
+from paid_contracts.pinned import PinnedText
 
 
 class TriggerSource(StrEnum):
@@ -26,6 +27,10 @@ class WorkRequested(Event):
     actor: str = Field(description="GitHub login of whoever applied the label")
     source: TriggerSource
     source_id: str = Field(description="GitHub delivery id (webhook) or the event's identity (poll)")
+    pinned: PinnedText | None = Field(
+        default=None,
+        description="the issue's title and body when the label was applied (absent from older events)",
+    )
 
 
 class BuildRequested(WorkRequested):

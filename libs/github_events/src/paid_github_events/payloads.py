@@ -30,6 +30,8 @@ class Label(_Lenient):
 class Issue(_Lenient):
     number: int
     updated_at: str
+    title: str | None = None
+    body: str | None = None
 
 
 class IssuesLabeled(_Lenient):

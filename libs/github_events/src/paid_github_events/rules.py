@@ -15,6 +15,7 @@ from paid_contracts import (
     IssueCommented,
     IssueRef,
     LabelMapping,
+    PinnedText,
     PlanRequested,
     PullRequestClosed,
     RepoRef,
@@ -64,8 +65,9 @@ def work_requested(
     labeled_at: str,
     labels: LabelMapping,
     origin: Origin,
+    pinned: PinnedText | None = None,
 ) -> WorkRequested | Ignored:
-    """An issue labeled with one of Paid's labels by a person."""
+    """An issue labeled with one of Paid's labels by a person; `pinned`, the issue's text then."""
     kind = work_kinds(labels).get(label.lower())
     if kind is None:
         return Ignored(f"label {label!r} is not one of Paid's labels")
@@ -80,6 +82,7 @@ def work_requested(
         actor=actor,
         source=origin.source,
         source_id=origin.source_id,
+        pinned=pinned,
     )
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from paid_contracts import IssueRef, RunOutcome
+from paid_contracts import IssueRef, PinnedText, RunOutcome
 from paid_executor.agents.base import AgentResult
 from paid_executor.prompts import PROMPT_VERSION
 from paid_executor.repo_config import RepoConfig
@@ -43,6 +43,9 @@ class ExecutionInput(_Params):
     # Added with per-worker task queues: how long an activity bound to the worktree's worker may wait
     # to be picked up before the workflow takes that worker for lost and moves the run elsewhere.
     home_start_timeout_seconds: float = 30
+    # Added with pinned trigger text: the issue's title and body when the label was applied (None for
+    # older triggers and planned tasks: the live issue is read, as before).
+    pinned: PinnedText | None = None
 
 
 class RunContext(_Params):
@@ -55,6 +58,8 @@ class RunContext(_Params):
     prompt_version: str
     started_at: datetime
     prompt_template: str | None = None
+    pinned: PinnedText | None = None  # see ExecutionInput.pinned; the run stops when the issue moves
+    trigger_label: str | None = None
 
 
 class IssueDetails(_Params):

@@ -33,6 +33,7 @@ def from_build_requested(event: BuildRequested, settings: ExecutorSettings) -> E
         request_event_id=event.event_id,
         label=event.label,
         actor=event.actor,
+        pinned=event.pinned,
         **_policy(settings),
     )
 

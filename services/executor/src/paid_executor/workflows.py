@@ -178,6 +178,8 @@ class AgentExecutionWorkflow:
             prompt_version=request.prompt_version,
             started_at=started,
             prompt_template=request.prompt_template,
+            pinned=request.pinned,
+            trigger_label=request.label,
         )
         await workflow.execute_activity_method(
             RunActivities.start_run, run, start_to_close_timeout=QUICK_TIMEOUT, retry_policy=QUICK_RETRY

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from paid_contracts import IssueRef
+from paid_contracts import IssueRef, PinnedText
 from paid_planner.plan_schema import PlanDraft, TaskDraft
 
 
@@ -37,6 +37,8 @@ class PlanningInput(_Params):
     needs_input_label: str = "paid-needs-input"
     answer_timeout_days: float = 14.0
     max_question_rounds: int = 3
+    # Added with pinned trigger text: the issue as labeled (None for older requests: read live).
+    pinned: PinnedText | None = None
 
 
 class PlanStatusUpdate(_Params):
@@ -69,6 +71,13 @@ class Answer(_Params):
     body: str = ""
     comment_id: int | None = None
     trusted: bool = True
+    pinned: PinnedText | None = None  # the label applied again: the issue's text at that moment
+
+
+class PinnedContextInput(_Params):
+    issue: IssueRef
+    pinned: PinnedText
+    label: str
 
 
 class TaskMerged(_Params):

@@ -58,6 +58,7 @@ async def start_planning(client: Client, event: PlanRequested, settings: Planner
         needs_input_label=settings.needs_input_label,
         answer_timeout_days=settings.answer_timeout_days,
         max_question_rounds=settings.max_question_rounds,
+        pinned=event.pinned,
     )
     try:
         await client.start_workflow(
@@ -67,7 +68,7 @@ async def start_planning(client: Client, event: PlanRequested, settings: Planner
             task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             start_signal="answer",
-            start_signal_args=[Answer(author=event.actor, body="", trusted=True)],
+            start_signal_args=[Answer(author=event.actor, body="", trusted=True, pinned=event.pinned)],
         )
     except WorkflowAlreadyStartedError:
         log.info("%s already planned; request %s changes nothing", workflow_id, event.event_id)

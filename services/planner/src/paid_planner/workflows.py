@@ -14,7 +14,16 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from paid_contracts import Correlation, IssueRef, PlanCompleted, PlanCreated, PlannedTask, TaskReady
+    from paid_contracts import (
+        Correlation,
+        IssueRef,
+        PinnedText,
+        PlanCompleted,
+        PlanCreated,
+        PlannedTask,
+        TaskReady,
+    )
+    from paid_contracts.pinned import ISSUE_EDITED_ERROR
     from paid_planner import texts
     from paid_planner.activities import PlannerActivities
     from paid_planner.params import (
@@ -23,10 +32,12 @@ with workflow.unsafe.imports_passed_through():
         DraftInput,
         DraftOutcome,
         LabelChange,
+        PinnedContextInput,
         PlanningInput,
         PlanningResult,
         PlanStatus,
         PlanStatusUpdate,
+        RepositoryContext,
         StoredTask,
         StorePlanInput,
         SubIssue,
@@ -63,12 +74,15 @@ class PlanningWorkflow:
         self._answers: list[Answer] = []
         self._merged: list[TaskMerged] = []
         self._actor = ""
+        self._pinned: PinnedText | None = None
 
     @workflow.signal
     def answer(self, answer: Answer) -> None:
         """A comment on the issue or the label applied again; counted only while questions are open."""
         if self._waiting_for_answer and (answer.trusted or answer.author.lower() == self._actor.lower()):
             self._answers.append(answer)
+        if answer.pinned is not None and answer.trusted:  # the label applied again vouches for the text now
+            self._pinned = answer.pinned
 
     @workflow.signal
     def task_merged(self, merged: TaskMerged) -> None:
@@ -78,16 +92,13 @@ class PlanningWorkflow:
     async def run(self, request: PlanningInput) -> PlanningResult:
         plan_id = workflow.info().workflow_id
         self._actor = request.actor
+        # A start signal (the label applied again) may already have pinned a newer text.
+        self._pinned = self._pinned or request.pinned
         await self._status(plan_id, request.issue, PlanStatus.REQUESTED)
         answers: list[Answer] = []
         rounds = 0
         while True:
-            context = await workflow.execute_activity_method(
-                PlannerActivities.fetch_context,
-                request.issue,
-                start_to_close_timeout=SHORT,
-                retry_policy=GITHUB_RETRY,
-            )
+            context = await self._context(plan_id, request)
             outcome = await self._draft(
                 DraftInput(
                     plan_id=plan_id,
@@ -170,6 +181,28 @@ class PlanningWorkflow:
             tasks=tuple(issues[t.id] for t in plan.tasks),
             question_rounds=rounds,
         )
+
+    async def _context(self, plan_id: str, request: PlanningInput) -> RepositoryContext:
+        """The repository and the issue, the issue's text as pinned by the trigger when there is one."""
+        if self._pinned is None:  # a request from before pinned text
+            return await workflow.execute_activity_method(
+                PlannerActivities.fetch_context,
+                request.issue,
+                start_to_close_timeout=SHORT,
+                retry_policy=GITHUB_RETRY,
+            )
+        try:
+            return await workflow.execute_activity_method(
+                PlannerActivities.fetch_pinned_context,
+                PinnedContextInput(issue=request.issue, pinned=self._pinned, label=request.label),
+                start_to_close_timeout=SHORT,
+                retry_policy=GITHUB_RETRY,
+            )
+        except ActivityError as error:
+            cause = error.cause
+            if isinstance(cause, ApplicationError) and cause.type == ISSUE_EDITED_ERROR:
+                await self._give_up(plan_id, request.issue, PlanStatus.FAILED, cause.message)
+            raise
 
     async def _give_up(self, plan_id: str, issue: IssueRef, status: PlanStatus, detail: str) -> NoReturn:
         """One comment saying why, nothing created; the workflow fails, so the label applied again

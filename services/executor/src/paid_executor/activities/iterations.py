@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from paid_executor.activities.deps import ExecutorDeps
 from paid_executor.activities.launch import Launcher
 from paid_executor.activities.output import OutputPublisher
+from paid_executor.activities.pinned_issue import ensure_unchanged
 from paid_executor.activities.worktrees import WorktreeActivities, heartbeating
 from paid_executor.agents.base import AgentResult
 from paid_executor.agents.registry import adapter_for
@@ -48,6 +49,8 @@ class IterationActivities(WorktreeActivities):
             feedback=request.feedback,
             instructions=request.instructions,
         )
+        async with self.deps.github() as github:
+            await ensure_unchanged(github, run)
         paths.prompt_file.write_text(prompt)
         budget = Budget(
             max_tokens=None if request.max_tokens is None else request.max_tokens - request.spent_tokens,
