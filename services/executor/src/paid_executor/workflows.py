@@ -295,6 +295,10 @@ class AgentExecutionWorkflow:
             if workspace.config is None:
                 return RunOutcome.ERROR, f"no run: {workspace.config_error}"
             config: RepoConfig = workspace.config
+            if raised := config.budget_raise(
+                max_tokens=request.max_tokens, max_cost_usd=request.max_cost_usd
+            ):
+                return RunOutcome.ERROR, f"no run: {raised}"
             max_iterations = request.max_iterations or config.max_iterations
             self._max_iterations = max_iterations
             limits = [
