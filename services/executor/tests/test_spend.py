@@ -108,6 +108,8 @@ async def test_a_daily_cap_holds_across_two_workers_within_one_call(
         *(call_until_stopped(workers[number % 2], token) for number, (token, _) in enumerate(runs))
     )
 
+    for proxy in workers:
+        await proxy.settled()
     answered = sum(status == 200 for run in statuses for status in run)
     assert all(run[-1] == 403 for run in statuses)
     assert provider.calls == answered  # a refused call never reached the provider

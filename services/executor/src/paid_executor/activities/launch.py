@@ -25,6 +25,7 @@ from paid_executor.config import ExecutorSettings
 from paid_executor.params import CheckResult
 from paid_executor.proxy import Budget, Ledger, MeteringProxy, SharedLedger, SpendPolicy
 from paid_executor.proxy.server import Upstreams
+from paid_executor.proxy.shared_ledger import ledger_engine
 from paid_executor.run_workspace import RunPaths
 from paid_executor.sandbox import Sandbox, SandboxError, SandboxRequest, sandbox_for
 from paid_executor.sandbox.base import UNSANDBOXED
@@ -232,7 +233,7 @@ class Launcher:
                 shared = None
                 if self.engine is not None and settings.budgets_shared:
                     shared = SharedLedger(
-                        self.engine,
+                        ledger_engine(self.engine.url),
                         holder=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
                         estimate=settings.spend_estimate(),
                         lease_seconds=settings.spend_lease_seconds,
@@ -246,4 +247,6 @@ class Launcher:
     async def stop(self) -> None:
         if self._proxy is not None:
             await self._proxy.stop()
+            if self._proxy.shared is not None:
+                await self._proxy.shared.engine.dispose()
             self._proxy = None

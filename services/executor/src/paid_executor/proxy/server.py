@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import secrets
 import socket
 from collections.abc import AsyncIterator
@@ -28,6 +29,7 @@ from paid_executor.proxy.ledger import Budget, Ledger
 from paid_executor.proxy.shared_ledger import Reservation, SharedLedger
 from paid_llm import FallbackPrice, UsageMeter, Wire, cost_usd, wire_for_path
 
+log = logging.getLogger(__name__)
 HOP_HEADERS = frozenset(
     {"host", "content-length", "connection", "transfer-encoding", "accept-encoding", "keep-alive"}
 )
@@ -75,6 +77,7 @@ class MeteringProxy:
         self._ledgers: dict[str, Ledger] = {}
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
+        self._settling: set[asyncio.Task[None]] = set()
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(600.0, connect=10.0))
         self.app = Starlette(routes=[Route("/{path:path}", self._forward, methods=["GET", "POST"])])
 
@@ -116,6 +119,7 @@ class MeteringProxy:
             self._server.should_exit = True
             with contextlib.suppress(Exception):
                 await self._task
+        await self.settled()
         if self.shared is not None:
             await self.shared.stop()
         await self._client.aclose()
@@ -169,7 +173,7 @@ class MeteringProxy:
         try:
             response = await self._client.send(upstream, stream=True)
         except httpx.HTTPError as error:
-            await self._settle(call, answered=False)
+            self._settle(call, answered=False)
             return _error(502, "api_error", f"the LLM provider could not be reached: {error}")
         out_headers = {k: v for k, v in response.headers.items() if k.lower() not in HOP_HEADERS}
         out_headers.pop("content-encoding", None)
@@ -184,7 +188,7 @@ class MeteringProxy:
                 call.meter.feed_body(content)
         finally:
             await response.aclose()
-            await asyncio.shield(self._settle(call, answered=answered))
+            self._settle(call, answered=answered)
         return Response(content, status_code=response.status_code, headers=out_headers)
 
     def _upstream(self, wire: Wire) -> tuple[str, str]:
@@ -202,15 +206,16 @@ class MeteringProxy:
                 yield chunk
         finally:
             await response.aclose()
-            # Shielded: an agent that hangs up mid-stream must not leave the call uncounted.
-            await asyncio.shield(self._settle(call))
+            self._settle(call)
 
     def _refuse(self, ledger: Ledger) -> Response:
         ledger.refused += 1
         return _error(403, "permission_error", f"Paid stopped this run: budget exceeded: {ledger.reason}")
 
-    async def _settle(self, call: _Call, *, answered: bool = True) -> None:
-        """Counts the call in the run's ledger (when answered) and settles its shared reservation."""
+    def _settle(self, call: _Call, *, answered: bool = True) -> None:
+        """Counts the call in the run's ledger (when answered) at once, and settles its shared
+        reservation in a task of its own: the agent does not wait for the database, and an agent
+        that hangs up mid-stream cannot leave the call uncounted."""
         usage, wire = call.meter.usage, call.meter.wire
         cost = 0.0
         if usage.total_tokens:  # else e.g. a model list or token count: nothing to price
@@ -225,7 +230,22 @@ class MeteringProxy:
         if answered:
             call.ledger.record(usage, cost)
         if call.reservation is not None and self.shared is not None:
-            await self.shared.settle(call.reservation, tokens=usage.total_tokens, usd=cost)
+            task = asyncio.create_task(
+                self.shared.settle(call.reservation, tokens=usage.total_tokens, usd=cost)
+            )
+            self._settling.add(task)
+            task.add_done_callback(self._settled)
+
+    def _settled(self, task: asyncio.Task[None]) -> None:
+        self._settling.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Its reservation expires with its lease; the spending it held is not counted.
+            log.error("settling a model call in the spend ledger failed: %s", error)
+
+    async def settled(self) -> None:
+        """Returns once every answered call is counted in the shared ledger."""
+        while self._settling:
+            await asyncio.gather(*self._settling, return_exceptions=True)
 
 
 @dataclass(frozen=True)
