@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -221,3 +221,24 @@ async def test_of_many_calls_racing_for_the_last_room_only_one_starts(
             await pool.dispose()
 
     assert len(started) == 1
+
+
+async def test_without_its_ledger_the_proxy_refuses_calls_rather_than_leave_them_uncounted(
+    provider: SlowProvider, tmp_path: Path
+) -> None:
+    nowhere = create_async_engine("postgresql+asyncpg://paid@127.0.0.1:9/none", pool_pre_ping=False)
+    shared = SharedLedger(nowhere, holder="worker", estimate=Cap(tokens=2000))
+    url = f"http://127.0.0.1:{provider.port}"
+    proxy = MeteringProxy(Upstreams(anthropic_url=url), tmp_path / "p.sock", shared=shared)
+    await proxy.start()
+    try:
+        token, _ = proxy.open_run("run-1", Budget(), policy("alice/x", Cap(tokens=10**6)))
+        async with httpx.AsyncClient(base_url=proxy.url) as client:
+            answer = await client.post("/v1/messages", headers={"x-api-key": token}, json={"model": MODEL})
+    finally:
+        await proxy.stop()
+        await nowhere.dispose()
+
+    assert answer.status_code == 503
+    assert "cannot check its budgets" in answer.json()["error"]["message"]
+    assert provider.calls == 0

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -142,7 +143,11 @@ class MeteringProxy:
         requested_at = datetime.now(UTC)
         reservation: Reservation | None = None
         if self.shared is not None and ledger.policy is not None:
-            reserved = await self.shared.reserve(ledger.policy.scopes(requested_at), run_id=ledger.run_id)
+            try:
+                reserved = await self.shared.reserve(ledger.policy.scopes(requested_at), run_id=ledger.run_id)
+            except (SQLAlchemyError, OSError) as error:  # closed: no call goes uncounted
+                log.warning("the spend ledger is unavailable: %s", error)
+                return _error(503, "overloaded_error", "Paid cannot check its budgets now; try again later")
             if reserved.refused is not None:
                 ledger.stop(reserved.refused)
                 return self._refuse(ledger)
