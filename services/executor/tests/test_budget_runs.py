@@ -13,9 +13,11 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from paid_contracts import RunOutcome
+from paid_executor.repo import get_run
 from paid_executor.subscribers import start_execution
 from paid_executor.workflows import workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
+from paid_runtime.database import session_factory
 
 from .loop_support import ScriptedAnthropic, loop_request, loop_worker, script_agent
 from .test_fix_forward import make_repo, only_comment, run
@@ -95,6 +97,11 @@ async def test_the_projects_daily_budget_stops_a_run_within_one_call_with_one_co
     body = only_comment(emulator, repo_ref)
     assert "budget exceeded" in body
     assert "4500 tokens of 4000 spent: the project's daily budget" in body
+    # The run's tokens are the proxy's metering over its calls, not the agent's own report.
+    async with session_factory(engine)() as session:
+        row = await get_run(session, run_id=result.run_id)
+    assert row is not None
+    assert (row.input_tokens, row.output_tokens) == (3000, 1500)
 
 
 async def test_a_paid_yml_that_raises_the_budget_gets_one_comment_and_no_run(

@@ -100,6 +100,10 @@ class RunFinished(Event):
     input_tokens: int | None = None
     output_tokens: int | None = None
     cost_usd: float | None = None
+    # Metered by the proxy; parts of input_tokens (cache) and of output_tokens (reasoning).
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
 
 
 EVENTS: tuple[type[Event], ...] = (

@@ -10,6 +10,7 @@ from paid_contracts import IssueRef, RunOutcome
 from paid_executor.agents.base import AgentResult
 from paid_executor.prompts import PROMPT_VERSION
 from paid_executor.repo_config import RepoConfig
+from paid_llm import Usage
 
 
 class _Params(BaseModel):
@@ -162,6 +163,7 @@ class IterationOutput(_Params):
     budget_exceeded: str | None = None  # why, when the metering proxy refused a call
     tokens: int = 0  # metered by the proxy, else reported by the agent
     cost_usd: float = 0.0
+    usage: Usage | None = None  # every token kind, when the proxy metered the iteration's calls
 
     @property
     def failed_checks(self) -> tuple[CheckResult, ...]:
@@ -206,6 +208,7 @@ class RunReport(_Params):
     last_failure: str | None = None  # the failing checks' output, shown in the comment
     tokens: int | None = None
     cost_usd: float | None = None
+    usage: Usage | None = None  # every token kind the proxy metered over the run's iterations
 
 
 class ExecutionResult(_Params):

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         WorkspaceInput,
     )
     from paid_executor.repo_config import RepoConfig
+    from paid_llm import Usage
 
 # Infrastructure retries only: activities raise non-retryable errors for what a retry cannot fix.
 QUICK_RETRY = RetryPolicy(
@@ -117,6 +118,7 @@ class AgentExecutionWorkflow:
         self._instructions: list[str] = []
         self._tokens = 0
         self._cost = 0.0
+        self._usage: Usage | None = None
         self._last_output = ""
         self._last_failure: str | None = None
         self._current: asyncio.Task[object] | None = None
@@ -207,6 +209,7 @@ class AgentExecutionWorkflow:
             last_failure=self._last_failure if loop else None,
             tokens=self._tokens if loop else None,
             cost_usd=self._cost if loop else None,
+            usage=self._usage if loop else None,
         )
         await self._report(report)
         if cancelled:
@@ -435,6 +438,8 @@ class AgentExecutionWorkflow:
                 )
                 self._tokens += last.tokens
                 self._cost += last.cost_usd
+                if last.usage is not None:
+                    self._usage = last.usage if self._usage is None else self._usage + last.usage
                 self._last_output = last.last_output
                 if last.budget_exceeded:
                     return RunOutcome.BUDGET_EXCEEDED, f"budget exceeded: {last.budget_exceeded}"

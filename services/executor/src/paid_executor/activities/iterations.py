@@ -141,6 +141,7 @@ class IterationActivities(WorktreeActivities):
             output_hash=_digest(failures) if failures else "",
             tokens=tokens,
             cost_usd=cost,
+            usage=ledger.usage if ledger.calls else None,
         )
 
     @staticmethod
@@ -155,6 +156,7 @@ class IterationActivities(WorktreeActivities):
             budget_exceeded=ledger.reason or "the budget is spent",
             tokens=ledger.tokens,
             cost_usd=ledger.cost_usd,
+            usage=ledger.usage if ledger.calls else None,
         )
 
 
