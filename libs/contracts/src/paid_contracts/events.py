@@ -106,6 +106,10 @@ class RunFinished(Event):
     output_tokens: int | None = None
     cost_usd: float | None = None
     model: str | None = Field(default=None, description="the model the agent was given; None: its default")
+    # Metered by the proxy; parts of input_tokens (cache) and of output_tokens (reasoning).
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
 
 
 EVENTS: tuple[type[Event], ...] = (

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from paid_executor.proxy.budgets import Cap, SpendPolicy
 from paid_runtime.settings import GitHubSettings
 
 AgentName = Literal["demo", "claude", "aider", "opencode", "codex", "gemini", "command"]
@@ -69,8 +70,28 @@ class ExecutorSettings(GitHubSettings):
     )
     max_iterations: int | None = Field(default=None, ge=1, description="overrides .paid.yml when set")
     run_time_limit_seconds: float | None = Field(default=None, gt=0)
-    run_max_tokens: int | None = Field(default=None, ge=1)
-    run_max_cost_usd: float | None = Field(default=None, gt=0)
+    # Budgets are on by default (README, "Budgets"); an unset value is no limit in that unit.
+    run_max_tokens: int | None = Field(default=5_000_000, ge=1)
+    run_max_cost_usd: float | None = Field(default=5.0, gt=0)
+    budgets_shared: bool = Field(
+        default=True, description="count calls against the project and global budgets in the shared ledger"
+    )
+    project_daily_max_tokens: int | None = Field(default=20_000_000, ge=1)
+    project_daily_max_cost_usd: float | None = Field(default=20.0, gt=0)
+    project_monthly_max_tokens: int | None = Field(default=200_000_000, ge=1)
+    project_monthly_max_cost_usd: float | None = Field(default=200.0, gt=0)
+    global_monthly_max_tokens: int | None = Field(default=None, ge=1)
+    global_monthly_max_cost_usd: float | None = Field(default=1000.0, gt=0)
+    budget_time_zone: str = Field(default="UTC", description="where projects' days and months begin")
+    spend_reserve_tokens_per_call: int = Field(
+        default=200_000, ge=1, description="what one model call reserves: an upper bound of its tokens"
+    )
+    spend_reserve_cost_usd_per_call: float = Field(
+        default=0.5, gt=0, description="what one model call reserves: an upper bound of its cost"
+    )
+    spend_lease_seconds: float = Field(
+        default=30, gt=0, description="how long a dead worker's reservations keep counting"
+    )
     check_timeout_seconds: float = 15 * 60
     anthropic_base_url: str = "https://api.anthropic.com"
     anthropic_api_key: str = ""
@@ -105,6 +126,26 @@ class ExecutorSettings(GitHubSettings):
                 "token; a production executor refuses it (choose bwrap or docker)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _known_time_zone(self) -> ExecutorSettings:
+        self.spend_policy("-")  # ValueError for an unknown zone, at startup rather than at a run
+        return self
+
+    def spend_policy(self, project: str) -> SpendPolicy | None:
+        """The shared budgets a project's calls count against; None when they are off."""
+        if not self.budgets_shared:
+            return None
+        return SpendPolicy(
+            project=project,
+            day=Cap(self.project_daily_max_tokens, self.project_daily_max_cost_usd),
+            month=Cap(self.project_monthly_max_tokens, self.project_monthly_max_cost_usd),
+            global_month=Cap(self.global_monthly_max_tokens, self.global_monthly_max_cost_usd),
+            time_zone=self.budget_time_zone,
+        )
+
+    def spend_estimate(self) -> Cap:
+        return Cap(self.spend_reserve_tokens_per_call, self.spend_reserve_cost_usd_per_call)
 
     @property
     def github_web_url(self) -> str:

@@ -10,6 +10,7 @@ from paid_contracts import IssueRef, PinnedText, RunOutcome
 from paid_executor.agents.base import AgentResult
 from paid_executor.prompts import PROMPT_VERSION
 from paid_executor.repo_config import RepoConfig
+from paid_llm import Usage
 
 
 class _Params(BaseModel):
@@ -167,6 +168,7 @@ class IterationOutput(_Params):
     budget_exceeded: str | None = None  # why, when the metering proxy refused a call
     tokens: int = 0  # metered by the proxy, else reported by the agent
     cost_usd: float = 0.0
+    usage: Usage | None = None  # every token kind, when the proxy metered the iteration's calls
 
     @property
     def failed_checks(self) -> tuple[CheckResult, ...]:
@@ -214,6 +216,7 @@ class RunReport(_Params):
     # The agent and model the run used, as chosen (agents/choice.py); None: the run's agent, model unknown.
     agent: str | None = None
     model: str | None = None
+    usage: Usage | None = None  # every token kind the proxy metered over the run's iterations
 
 
 class ExecutionResult(_Params):

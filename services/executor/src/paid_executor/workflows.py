@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         WorkspaceInput,
     )
     from paid_executor.repo_config import RepoConfig
+    from paid_llm import Usage
 
 # Infrastructure retries only: activities raise non-retryable errors for what a retry cannot fix.
 QUICK_RETRY = RetryPolicy(
@@ -118,6 +119,7 @@ class AgentExecutionWorkflow:
         self._tokens = 0
         self._cost = 0.0
         self._chosen_agent: tuple[str | None, str | None] = (None, None)  # from .paid.yml and the project
+        self._usage: Usage | None = None
         self._last_output = ""
         self._last_failure: str | None = None
         self._current: asyncio.Task[object] | None = None
@@ -212,6 +214,7 @@ class AgentExecutionWorkflow:
             cost_usd=self._cost if loop else None,
             agent=self._chosen_agent[0],
             model=self._chosen_agent[1],
+            usage=self._usage if loop else None,
         )
         await self._report(report)
         if cancelled:
@@ -303,6 +306,10 @@ class AgentExecutionWorkflow:
             self._chosen_agent = (config.agent, config.model)
             # The commit, the pull request and the comments name the agent that ran, as chosen.
             run = run.model_copy(update={"agent": config.agent or run.agent})
+            if raised := config.budget_raise(
+                max_tokens=request.max_tokens, max_cost_usd=request.max_cost_usd
+            ):
+                return RunOutcome.ERROR, f"no run: {raised}"
             max_iterations = request.max_iterations or config.max_iterations
             self._max_iterations = max_iterations
             limits = [
@@ -439,6 +446,8 @@ class AgentExecutionWorkflow:
                 )
                 self._tokens += last.tokens
                 self._cost += last.cost_usd
+                if last.usage is not None:
+                    self._usage = last.usage if self._usage is None else self._usage + last.usage
                 self._last_output = last.last_output
                 if last.budget_exceeded:
                     return RunOutcome.BUDGET_EXCEEDED, f"budget exceeded: {last.budget_exceeded}"

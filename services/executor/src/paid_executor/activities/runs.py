@@ -51,6 +51,7 @@ class RunActivities:
     async def finish_run(self, report: RunReport) -> None:
         run, pr, change = report.run, report.pull_request, report.change
         usage = change.result if change else None
+        metered = report.usage
         async with self.deps.sessions() as session:
             await repo.update_run(
                 session,
@@ -61,8 +62,8 @@ class RunActivities:
                 head_sha=change.head_sha if change else None,
                 pull_request_url=pr.url if pr else None,
                 pull_request_number=pr.number if pr else None,
-                input_tokens=usage.input_tokens if usage else None,
-                output_tokens=usage.output_tokens if usage else None,
+                input_tokens=metered.input_tokens if metered else usage.input_tokens if usage else None,
+                output_tokens=metered.output_tokens if metered else usage.output_tokens if usage else None,
                 cost_usd=report.cost_usd
                 if report.cost_usd is not None
                 else usage.cost_usd
@@ -87,9 +88,12 @@ class RunActivities:
             pull_request_url=pr.url if pr else None,
             pull_request_number=pr.number if pr else None,
             detail=report.detail,
-            input_tokens=usage.input_tokens if usage else None,
-            output_tokens=usage.output_tokens if usage else None,
+            input_tokens=metered.input_tokens if metered else usage.input_tokens if usage else None,
+            output_tokens=metered.output_tokens if metered else usage.output_tokens if usage else None,
             cost_usd=report.cost_usd if report.cost_usd is not None else usage.cost_usd if usage else None,
+            cache_read_tokens=metered.cache_read_tokens if metered else None,
+            cache_write_tokens=metered.cache_write_tokens if metered else None,
+            reasoning_tokens=metered.reasoning_tokens if metered else None,
         )
         await publish_event(self.deps.broker, event)
         record_run_finished(event)
