@@ -35,7 +35,8 @@ with workflow.unsafe.imports_passed_through():
         ThreadRepliesInput,
     )
     from paid_executor.rounds.prompt import round_prompt
-    from paid_executor.workflows import AGENT_RETRY, GIT_ALLOWANCE, QUICK_RETRY, QUICK_TIMEOUT, failure_detail
+    from paid_executor.run_failures import failure_detail
+    from paid_executor.run_limits import AGENT_RETRY, GIT_ALLOWANCE, QUICK_RETRY, QUICK_TIMEOUT
 
 
 @workflow.defn(name=PULL_CONVERSATION_WORKFLOW)
