@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from paid_gateway.cli_client import EXIT_ERROR, ApiError, GatewayClient
+from paid_cli.client import EXIT_ERROR, ApiError, GatewayClient
 
 out = Console()
 err = Console(stderr=True)

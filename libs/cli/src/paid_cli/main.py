@@ -1,8 +1,7 @@
-"""`paid`: the command line of Paid (stack, demo)."""
+"""`paid`: the command line of Paid (stack, demo); a client of the API and NATS, it imports no service."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import signal
@@ -15,13 +14,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from paid_cli import runs
+from paid_cli.github import github_app
+from paid_cli.projects import projects_app
 from paid_devstack import default_home
 from paid_devstack.platform import PaidPlatform, PlatformConfig
-from paid_gateway import cli_runs
-from paid_gateway.cli_github import github_app
-from paid_gateway.cli_projects import projects_app
-from paid_runtime.database_roles import SERVICE_SCHEMAS, provision_roles
-from paid_runtime.messaging import provision_streams
+from paid_runtime import provisioning
 
 app = typer.Typer(help="Paid: labeled GitHub issues become pull requests, made by AI coding agents.")
 app.add_typer(projects_app, name="project")
@@ -92,7 +90,7 @@ def up(
 @app.command()
 def demo(home: HomeOption = None) -> None:
     """Run the offline demo: a labeled issue on the local GitHub emulator becomes a pull request."""
-    from paid_gateway.demo import run_demo
+    from paid_cli.demo import run_demo
 
     raise typer.Exit(run_demo(console, home))
 
@@ -111,19 +109,10 @@ def provision(
 ) -> None:
     """Create or update the JetStream streams (services may not) and each service's database role and
     schema, with passwords from PAID_DB_<SERVICE>_PASSWORD. Idempotent: compose runs it at each start."""
-    asyncio.run(provision_streams(nats_admin))
-    if database_admin is not None:
-        passwords = {
-            service: _required_env(f"PAID_DB_{service.upper()}_PASSWORD") for service in SERVICE_SCHEMAS
-        }
-        asyncio.run(provision_roles(database_admin, passwords))
-
-
-def _required_env(name: str) -> str:
-    value = os.environ.get(name, "")
-    if not value:
-        raise typer.BadParameter(f"{name} is not set")
-    return value
+    try:
+        provisioning.provision(nats_admin, database_admin, os.environ)
+    except provisioning.ProvisioningError as error:
+        raise typer.BadParameter(str(error)) from None
 
 
 def endpoints_table(platform: PaidPlatform) -> Table:
@@ -152,7 +141,7 @@ def endpoints_table(platform: PaidPlatform) -> Table:
     return table
 
 
-cli_runs.register(app)  # runs, logs, cancel/pause/resume/instruct, token (issue 7)
+runs.register(app)  # runs, logs, cancel/pause/resume/instruct, token (issue 7)
 
 if __name__ == "__main__":
     app()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import asyncpg
@@ -10,10 +13,10 @@ import nats
 import pytest
 from typer.testing import CliRunner
 
+from paid_cli.main import app
 from paid_devstack.nats import NatsServer
 from paid_devstack.nats_credentials import NatsCredentials
 from paid_devstack.test_servers import scratch_postgres
-from paid_gateway.cli import app
 
 pytestmark = pytest.mark.integration
 SERVICES = ("gateway", "poller", "planner", "executor", "evolution")
@@ -59,3 +62,22 @@ def test_provision_refuses_a_missing_role_password(tmp_path: Path, monkeypatch: 
         result = CliRunner().invoke(app, ["provision"])
     assert result.exit_code != 0
     assert "PAID_DB_GATEWAY_PASSWORD is not set" in result.output
+
+
+def test_the_images_entry_point_refuses_a_missing_role_password(tmp_path: Path) -> None:
+    """Compose runs `paid-provision` from the gateway's image, which carries no CLI."""
+    environment = {
+        "PATH": os.environ["PATH"],
+        "PAID_NATS_ADMIN_URL": "nats://127.0.0.1:1",
+        "PAID_DATABASE_ADMIN_URL": "postgresql://postgres@127.0.0.1:1/postgres",
+    }
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "paid-provision")],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "PAID_DB_GATEWAY_PASSWORD is not set" in result.stderr
