@@ -36,7 +36,6 @@ with workflow.unsafe.imports_passed_through():
         TaskStatusUpdate,
     )
     from paid_planner.plan_schema import PlanDraft
-    from paid_planner.prompts import PLANNING
 
 PRODUCER = "planner"
 GITHUB_RETRY = RetryPolicy(
@@ -63,6 +62,7 @@ class PlanningWorkflow:
         self._answers: list[Answer] = []
         self._merged: list[TaskMerged] = []
         self._actor = ""
+        self._prompt_version = ""
 
     @workflow.signal
     def answer(self, answer: Answer) -> None:
@@ -78,6 +78,7 @@ class PlanningWorkflow:
     async def run(self, request: PlanningInput) -> PlanningResult:
         plan_id = workflow.info().workflow_id
         self._actor = request.actor
+        self._prompt_version = request.prompt_version
         await self._status(plan_id, request.issue, PlanStatus.REQUESTED)
         answers: list[Answer] = []
         rounds = 0
@@ -94,7 +95,8 @@ class PlanningWorkflow:
                     issue=request.issue,
                     context=context,
                     answers=tuple(answers),
-                    prompt_version=PLANNING,
+                    prompt_version=request.prompt_version,
+                    prompt_template=request.prompt_template,
                 )
             )
             if outcome.plan is None:
@@ -135,7 +137,7 @@ class PlanningWorkflow:
                     )
                     for t in plan.tasks
                 ),
-                prompt_version=PLANNING,
+                prompt_version=self._prompt_version,
                 model=outcome.model,
                 question_rounds=rounds,
                 input_tokens=outcome.input_tokens,
@@ -251,7 +253,7 @@ class PlanningWorkflow:
                 plan_id=plan_id,
                 issue=issue,
                 summary=plan.summary,
-                prompt_version=PLANNING,
+                prompt_version=self._prompt_version,
                 model=outcome.model,
                 input_tokens=outcome.input_tokens,
                 output_tokens=outcome.output_tokens,
@@ -339,7 +341,12 @@ class PlanningWorkflow:
         outcome: DraftOutcome,
     ) -> str:
         text = texts.plan_text(
-            plan, issues, statuses, prompt_version=PLANNING, model=outcome.model, cost_usd=outcome.cost_usd
+            plan,
+            issues,
+            statuses,
+            prompt_version=self._prompt_version,
+            model=outcome.model,
+            cost_usd=outcome.cost_usd,
         )
         return await self._comment(plan_id, issue, "plan", text)
 
