@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI, HTTPException, Request
 
 from paid_devstack import free_port, wait_until_async
-from paid_devstack.browser import chromium, chromium_path, screenshot_path
+from paid_devstack.browser import accessibility_violations, chromium, chromium_path, screenshot_path
 from paid_gateway.auth.tokens import Role
 from paid_gateway.config import GatewaySettings
 from paid_runtime.http import make_server
@@ -156,6 +156,7 @@ async def test_prompts_diff_experiment_and_approval(
         assert await page.locator("#prompts img").count() == 0
         assert await page.title() == "Paid"
         await page.screenshot(path=screenshot_path("dashboard-prompts"), full_page=True)
+        assert await accessibility_violations(page) == ""
 
         await page.click("a[href='#/experiments']")
         await page.click("a[href='#/experiments/exp-1']")
@@ -171,6 +172,7 @@ async def test_prompts_diff_experiment_and_approval(
         await page.reload()
         await page.wait_for_selector("#experiment-status:has-text('awaiting_approval')")
         await page.screenshot(path=screenshot_path("dashboard-experiment"), full_page=True)
+        assert await accessibility_violations(page) == ""
         await page.click("#approve")
         await page.wait_for_selector("#experiment-status:has-text('concluded')")
         assert await page.text_content("#experiment-result") == "approved"
