@@ -17,6 +17,7 @@ from rich.table import Table
 
 from paid_cli import runs, tokens
 from paid_cli.client import ApiError
+from paid_cli.evolution import experiments_app, prompts_app
 from paid_cli.github import github_app
 from paid_cli.projects import projects_app
 
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Paid: labeled GitHub issues become pull requests, made by AI coding agents.")
 app.add_typer(projects_app, name="project")
 app.add_typer(github_app, name="github")
+app.add_typer(prompts_app, name="prompts")
+app.add_typer(experiments_app, name="experiments")
 console = Console()
 
 HomeOption = Annotated[Path | None, typer.Option(help="data directory (default $PAID_HOME or ./.paid)")]

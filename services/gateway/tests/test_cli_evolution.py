@@ -1,0 +1,81 @@
+"""`paid prompts` and `paid experiments` against a live gateway whose evolution proxy reaches a stand-in
+evolution (evolution_stand_in.Evolution): reading as a viewer, approving and rolling back as an operator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from evolution_stand_in import DIFF, HOSTILE_REASON, INTERNAL_TOKEN, Evolution, serve_evolution
+
+from paid_gateway.auth.tokens import Role
+from paid_gateway.config import GatewaySettings
+
+PAID = str(Path(sys.executable).parent / "paid")
+
+
+@pytest.fixture
+async def evolution() -> AsyncIterator[tuple[Evolution, str]]:
+    async with serve_evolution() as served:
+        yield served
+
+
+@pytest.fixture
+def api_settings(api_settings: GatewaySettings, evolution: tuple[Evolution, str]) -> GatewaySettings:
+    return api_settings.model_copy(
+        update={"evolution_api_url": evolution[1], "evolution_api_token": INTERNAL_TOKEN}
+    )
+
+
+async def paid(*args: str, url: str, token: str) -> tuple[int, str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAID_")} | {"COLUMNS": "200"}
+    process = await asyncio.create_subprocess_exec(
+        PAID, *args, "--url", url, "--token", token, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+async def test_prompts_and_experiments_from_the_command_line(
+    live_api: str, role_tokens: dict[Role, str], evolution: tuple[Evolution, str]
+) -> None:
+    stand_in, viewer, operator = evolution[0], role_tokens[Role.VIEWER], role_tokens[Role.OPERATOR]
+    code, stdout, _ = await paid("prompts", "list", url=live_api, token=viewer)
+    assert (code, "coding@1" in stdout) == (0, True)
+    code, stdout, _ = await paid(
+        "prompts", "list", "--category", "coding", "--json", url=live_api, token=viewer
+    )
+    assert [(v["id"], v["parent_id"]) for v in json.loads(stdout)] == [
+        ("coding@1", None),
+        ("coding@2", "coding@1"),
+    ]
+    code, stdout, _ = await paid("prompts", "diff", "coding@2", url=live_api, token=viewer)
+    assert (code, stdout) == (0, DIFF)
+    code, stdout, _ = await paid("prompts", "show", "coding@2", url=live_api, token=viewer)
+    assert (code, HOSTILE_REASON in stdout) == (0, True)
+
+    code, stdout, _ = await paid("experiments", "show", "exp-1", url=live_api, token=viewer)
+    assert code == 0
+    assert "[0.080, 0.440]" in stdout
+    assert "0.0042" in stdout
+    code, _, stderr = await paid("experiments", "approve", "exp-1", url=live_api, token=viewer)
+    assert (code, "needs the operator role" in stderr, stand_in.approvals) == (4, True, [])
+
+    code, stdout, _ = await paid("experiments", "approve", "exp-1", url=live_api, token=operator)
+    assert (code, stdout.strip(), stand_in.approvals) == (0, "exp-1: approved", [b'{"approved":true}'])
+    code, stdout, _ = await paid("experiments", "list", "--json", url=live_api, token=viewer)
+    assert [(x["id"], x["status"]) for x in json.loads(stdout)] == [("exp-1", "concluded")]
+    code, stdout, _ = await paid("prompts", "list", "--json", url=live_api, token=viewer)
+    assert {"project": "acme/calc", "version_id": "coding@2"}.items() <= json.loads(stdout)[-1].items()
+
+    code, stdout, _ = await paid(
+        "experiments", "rollback", "coding", "acme/calc", url=live_api, token=operator
+    )
+    assert (code, stdout.strip(), stand_in.rollbacks) == (0, "coding for acme/calc: coding@2 -> coding@1", 1)
