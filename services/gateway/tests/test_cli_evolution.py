@@ -10,6 +10,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from evolution_stand_in import DIFF, HOSTILE_REASON, INTERNAL_TOKEN, Evolution, serve_evolution
 
@@ -79,3 +80,16 @@ async def test_prompts_and_experiments_from_the_command_line(
         "experiments", "rollback", "coding", "acme/calc", url=live_api, token=operator
     )
     assert (code, stdout.strip(), stand_in.rollbacks) == (0, "coding for acme/calc: coding@2 -> coding@1", 1)
+    code, _, stderr = await paid("experiments", "approve", "exp-404", url=live_api, token=operator)
+    assert (code, "no experiments/exp-404/approval" in stderr) == (3, True)
+
+    async with httpx.AsyncClient(base_url=live_api) as http:
+        refused = await http.get("/api/evolution/audit", headers={"Authorization": f"Bearer {viewer}"})
+        listed = await http.get("/api/evolution/audit", headers={"Authorization": f"Bearer {operator}"})
+    assert refused.status_code == 403
+    records = [(r["actor"], r["action"], r["target"], r["status"]) for r in reversed(listed.json())]
+    assert records[-3:] == [  # the viewer's refused attempt never reached evolution, nor the record
+        ("test-operator", "experiment.approve", "exp-1", 200),
+        ("test-operator", "prompt.rollback", "coding:acme/calc", 200),
+        ("test-operator", "experiment.approve", "exp-404", 404),
+    ]

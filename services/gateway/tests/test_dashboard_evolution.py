@@ -74,6 +74,10 @@ async def test_prompts_diff_experiment_and_approval(
         assert await page.text_content("#experiment-result") == "approved"
         assert stand_in.approvals == [b'{"approved":true}']
         assert await page.is_disabled("#approve")
+        audit = page.locator("#audit tr[data-action='experiment.approve']").first  # newest first
+        await audit.wait_for()
+        assert "test-operator (operator)" in (await audit.text_content() or "")
+        await page.screenshot(path=screenshot_path("dashboard-experiment-approved"), full_page=True)
 
         await page.click("a[href='#/prompts']")
         promoted = page.locator("#active-prompts tr", has_text="acme/calc")

@@ -108,6 +108,24 @@ function renderExperiment(x) {
   const awaiting = x.status === "awaiting_approval";
   $("#approve").disabled = !awaiting;
   $("#reject").disabled = !awaiting;
+  loadAudit(x.id);
+}
+
+async function loadAudit(target) {
+  $("#audit-note").textContent = "";
+  try {
+    const records = await api(`${EVOLUTION}/audit?target=${enc(target)}`);
+    $("#audit tbody").replaceChildren(...records.map((r) => {
+      const row = el("tr", null, { "data-action": r.action });
+      row.append(el("td", when(r.occurred_at)), el("td", `${r.actor} (${r.role})`), el("td", r.action),
+        el("td", `${r.status} ${r.detail}`));
+      return row;
+    }));
+    if (!records.length) $("#audit-note").textContent = "No one has approved, rejected or rolled back anything here yet.";
+  } catch (error) {
+    $("#audit tbody").replaceChildren();
+    $("#audit-note").textContent = `Audit records: ${error.message}`;
+  }
 }
 
 async function answerExperiment(approved) {
