@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
@@ -17,6 +14,7 @@ from paid_cli.main import app
 from paid_devstack.nats import NatsServer
 from paid_devstack.nats_credentials import NatsCredentials
 from paid_devstack.test_servers import scratch_postgres
+from paid_runtime import provisioning
 
 pytestmark = pytest.mark.integration
 SERVICES = ("gateway", "poller", "planner", "executor", "evolution")
@@ -64,20 +62,13 @@ def test_provision_refuses_a_missing_role_password(tmp_path: Path, monkeypatch: 
     assert "PAID_DB_GATEWAY_PASSWORD is not set" in result.output
 
 
-def test_the_images_entry_point_refuses_a_missing_role_password(tmp_path: Path) -> None:
-    """Compose runs `paid-provision` from the gateway's image, which carries no CLI."""
-    environment = {
-        "PATH": os.environ["PATH"],
-        "PAID_NATS_ADMIN_URL": "nats://127.0.0.1:1",
-        "PAID_DATABASE_ADMIN_URL": "postgresql://postgres@127.0.0.1:1/postgres",
-    }
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "paid-provision")],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode != 0
-    assert "PAID_DB_GATEWAY_PASSWORD is not set" in result.stderr
+def test_the_images_entry_point_refuses_a_missing_role_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compose runs `paid-provision` (paid_runtime.provisioning:main) from the gateway's image, which
+    carries no CLI; it checks every password before it provisions anything."""
+    monkeypatch.setenv("PAID_NATS_ADMIN_URL", "nats://127.0.0.1:1")
+    monkeypatch.setenv("PAID_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:1/postgres")
+    for service in SERVICES:
+        monkeypatch.setenv(f"PAID_DB_{service.upper()}_PASSWORD", f"pw-{service}")
+    monkeypatch.delenv("PAID_DB_EVOLUTION_PASSWORD")
+    with pytest.raises(SystemExit, match="PAID_DB_EVOLUTION_PASSWORD is not set"):
+        provisioning.main()
