@@ -42,11 +42,6 @@ EVENT_SUBJECTS = {
 REQUEST_SUBJECTS = {name: m.SUBJECT for name, m in SUBJECT_MODELS.items() if name not in EVENT_SUBJECTS}
 """Request bodies (prompt resolution, run commands): building one means asking its owner."""
 SHARED_PLUMBING = ("paid_contracts", "paid_runtime")
-OPERATOR_TOOLS = {
-    # `paid demo` follows the run on NATS as the provisioning user of the stack it started (it holds
-    # the stack's admin URL); it is the operator's tool shipped in the gateway's package, not the service.
-    "services/gateway/src/paid_gateway/demo.py",
-}
 NOT_A_PUBLISH = frozenset({"isinstance", "issubclass"})
 
 
@@ -71,8 +66,6 @@ def scan_service(service: str) -> NatsUse:
     use = NatsUse()
     library_files: set[Path] = set()
     for path in sorted((ROOT / "services" / service / "src").rglob("*.py")):
-        if str(path.relative_to(ROOT)) in OPERATOR_TOOLS:
-            continue
         source = path.read_text()
         use.add(scan_source(source, str(path.relative_to(ROOT))))
         library_files |= _library_modules_used(ast.parse(source), own_package=f"paid_{service}")

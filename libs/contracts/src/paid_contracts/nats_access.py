@@ -119,6 +119,7 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
             issue_commented=subjects.GITHUB_ISSUE_COMMENTED,
             pull_request_closed=subjects.GITHUB_PULL_REQUEST_CLOSED,
         ),
+        requests=(subjects.PROMPT_RESOLVE,),
     ),
     ServiceAccess(
         "executor",

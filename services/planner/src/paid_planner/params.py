@@ -6,8 +6,11 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from paid_contracts import IssueRef, PinnedText
+from paid_contracts import IssueRef, PinnedText, PromptCategory
 from paid_planner.plan_schema import PlanDraft, TaskDraft
+from paid_prompt_client import DEFAULT_PROMPTS
+
+BUNDLED_PLANNING = DEFAULT_PROMPTS[PromptCategory.PLANNING].version
 
 
 class _Params(BaseModel):
@@ -39,6 +42,10 @@ class PlanningInput(_Params):
     max_question_rounds: int = 3
     # Added with pinned trigger text: the issue as labeled (None for older requests: read live).
     pinned: PinnedText | None = None
+    prompt_version: str = BUNDLED_PLANNING
+    """From evolution's registry when the plan was requested; older histories lack it and used this one."""
+    prompt_template: str | None = None
+    """The resolved version's text; None means the bundled text of `prompt_version`."""
 
 
 class PlanStatusUpdate(_Params):
@@ -91,6 +98,7 @@ class DraftInput(_Params):
     context: RepositoryContext
     answers: tuple[Answer, ...] = ()
     prompt_version: str
+    prompt_template: str | None = None
 
 
 class DraftOutcome(_Params):

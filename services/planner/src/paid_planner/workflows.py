@@ -47,7 +47,6 @@ with workflow.unsafe.imports_passed_through():
         TaskStatusUpdate,
     )
     from paid_planner.plan_schema import PlanDraft
-    from paid_planner.prompts import PLANNING
 
 PRODUCER = "planner"
 GITHUB_RETRY = RetryPolicy(
@@ -75,6 +74,7 @@ class PlanningWorkflow:
         self._merged: list[TaskMerged] = []
         self._actor = ""
         self._pinned: PinnedText | None = None
+        self._prompt_version = ""
 
     @workflow.signal
     def answer(self, answer: Answer) -> None:
@@ -94,6 +94,7 @@ class PlanningWorkflow:
         self._actor = request.actor
         # A start signal (the label applied again) may already have pinned a newer text.
         self._pinned = self._pinned or request.pinned
+        self._prompt_version = request.prompt_version
         await self._status(plan_id, request.issue, PlanStatus.REQUESTED)
         answers: list[Answer] = []
         rounds = 0
@@ -105,7 +106,8 @@ class PlanningWorkflow:
                     issue=request.issue,
                     context=context,
                     answers=tuple(answers),
-                    prompt_version=PLANNING,
+                    prompt_version=request.prompt_version,
+                    prompt_template=request.prompt_template,
                 )
             )
             if outcome.plan is None:
@@ -146,7 +148,7 @@ class PlanningWorkflow:
                     )
                     for t in plan.tasks
                 ),
-                prompt_version=PLANNING,
+                prompt_version=self._prompt_version,
                 model=outcome.model,
                 question_rounds=rounds,
                 input_tokens=outcome.input_tokens,
@@ -284,7 +286,7 @@ class PlanningWorkflow:
                 plan_id=plan_id,
                 issue=issue,
                 summary=plan.summary,
-                prompt_version=PLANNING,
+                prompt_version=self._prompt_version,
                 model=outcome.model,
                 input_tokens=outcome.input_tokens,
                 output_tokens=outcome.output_tokens,
@@ -372,7 +374,12 @@ class PlanningWorkflow:
         outcome: DraftOutcome,
     ) -> str:
         text = texts.plan_text(
-            plan, issues, statuses, prompt_version=PLANNING, model=outcome.model, cost_usd=outcome.cost_usd
+            plan,
+            issues,
+            statuses,
+            prompt_version=self._prompt_version,
+            model=outcome.model,
+            cost_usd=outcome.cost_usd,
         )
         return await self._comment(plan_id, issue, "plan", text)
 

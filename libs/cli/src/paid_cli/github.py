@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from paid_gateway.github_setup import ManifestFlow, SetupError, next_steps, store_encrypted
+from paid_cli.github_setup import ManifestFlow, SetupError, next_steps, store_encrypted
 from paid_runtime.secretbox import SecretBox
 
 github_app = typer.Typer(help="Connect Paid to GitHub.", no_args_is_help=True)

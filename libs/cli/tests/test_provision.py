@@ -10,10 +10,11 @@ import nats
 import pytest
 from typer.testing import CliRunner
 
+from paid_cli.main import app
 from paid_devstack.nats import NatsServer
 from paid_devstack.nats_credentials import NatsCredentials
 from paid_devstack.test_servers import scratch_postgres
-from paid_gateway.cli import app
+from paid_runtime import provisioning
 
 pytestmark = pytest.mark.integration
 SERVICES = ("gateway", "poller", "planner", "executor", "evolution")
@@ -59,3 +60,15 @@ def test_provision_refuses_a_missing_role_password(tmp_path: Path, monkeypatch: 
         result = CliRunner().invoke(app, ["provision"])
     assert result.exit_code != 0
     assert "PAID_DB_GATEWAY_PASSWORD is not set" in result.output
+
+
+def test_the_images_entry_point_refuses_a_missing_role_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compose runs `paid-provision` (paid_runtime.provisioning:main) from the gateway's image, which
+    carries no CLI; it checks every password before it provisions anything."""
+    monkeypatch.setenv("PAID_NATS_ADMIN_URL", "nats://127.0.0.1:1")
+    monkeypatch.setenv("PAID_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:1/postgres")
+    for service in SERVICES:
+        monkeypatch.setenv(f"PAID_DB_{service.upper()}_PASSWORD", f"pw-{service}")
+    monkeypatch.delenv("PAID_DB_EVOLUTION_PASSWORD")
+    with pytest.raises(SystemExit, match="PAID_DB_EVOLUTION_PASSWORD is not set"):
+        provisioning.main()

@@ -14,23 +14,32 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from paid_gateway.cli_client import EXIT_ERROR, ApiError, GatewayClient
+from paid_cli.client import EXIT_ERROR, ApiError, GatewayClient
 
 out = Console()
 err = Console(stderr=True)
 
 UrlOption = Annotated[
-    str, typer.Option("--url", envvar=["PAID_URL", "PAID_GATEWAY_URL"], help="the gateway's address")
+    str | None,
+    typer.Option(
+        "--url",
+        envvar=["PAID_URL", "PAID_GATEWAY_URL"],
+        help="the gateway's address (default: the one `paid up` saved, else http://127.0.0.1:8100)",
+        show_default=False,
+    ),
 ]
 TokenOption = Annotated[
     str | None,
     typer.Option(
-        "--token", envvar=["PAID_TOKEN", "PAID_ADMIN_TOKEN"], help="an API token", show_default=False
+        "--token",
+        envvar=["PAID_TOKEN", "PAID_ADMIN_TOKEN"],
+        help="an API token (default: the one `paid up` saved)",
+        show_default=False,
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON instead of text")]
 RunArgument = Annotated[str, typer.Argument(help="run id, its first characters, or owner/repo#issue")]
-DEFAULT_URL = "http://127.0.0.1:8100"
+DEFAULT_URL = None  # the credentials file, else credentials.FALLBACK_URL
 
 runs_app = typer.Typer(help="Agent runs.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens (needs an admin token).", no_args_is_help=True)
@@ -173,7 +182,13 @@ def _emit_line(line: dict[str, Any], as_json: bool) -> None:
 
 
 def _control(
-    run: str, action: str, body: dict[str, Any] | None, url: str, token: str | None, as_json: bool, wait: bool
+    run: str,
+    action: str,
+    body: dict[str, Any] | None,
+    url: str | None,
+    token: str | None,
+    as_json: bool,
+    wait: bool,
 ) -> None:
     def act() -> None:
         client = GatewayClient(url, token)

@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from paid_cli import credentials
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_UNAUTHORIZED = 0, 1, 2, 3, 4
 
 
@@ -36,7 +38,12 @@ def _detail(response: httpx.Response) -> str:
 
 
 class GatewayClient:
-    def __init__(self, url: str, token: str | None, *, timeout: float = 30.0) -> None:
+    def __init__(self, url: str | None, token: str | None, *, timeout: float = 30.0) -> None:
+        """`url` or `token` None: from the credentials file (`paid up` writes it), else the default."""
+        try:
+            url, token = credentials.resolve(url, token)
+        except credentials.CredentialsError as error:
+            raise ApiError(0, str(error)) from None
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout)
 

@@ -13,19 +13,35 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from paid_cli import credentials
+
 projects_app = typer.Typer(help="Register repositories with Paid and list them.", no_args_is_help=True)
 console = Console()
 
 GatewayOption = Annotated[
-    str, typer.Option(envvar=["PAID_URL", "PAID_GATEWAY_URL"], help="the gateway's address")
+    str | None,
+    typer.Option(
+        envvar=["PAID_URL", "PAID_GATEWAY_URL"],
+        help="the gateway's address (default: the one `paid up` saved)",
+        show_default=False,
+    ),
 ]
 AdminOption = Annotated[
-    str,
-    typer.Option(envvar=["PAID_TOKEN", "PAID_ADMIN_TOKEN"], help="an admin API token", show_default=False),
+    str | None,
+    typer.Option(
+        envvar=["PAID_TOKEN", "PAID_ADMIN_TOKEN"],
+        help="an admin API token (default: the one `paid up` saved)",
+        show_default=False,
+    ),
 ]
 
 
-def _client(gateway: str, admin_token: str) -> httpx.Client:
+def _client(gateway: str | None, admin_token: str | None) -> httpx.Client:
+    try:
+        gateway, admin_token = credentials.resolve(gateway, admin_token)
+    except credentials.CredentialsError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
     headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
     return httpx.Client(base_url=gateway.rstrip("/"), headers=headers, timeout=30.0)
 
@@ -40,12 +56,15 @@ def _labels(pairs: list[str]) -> dict[str, str]:
     return labels
 
 
-def _call(method: str, gateway: str, admin_token: str, path: str, body: dict[str, Any] | None = None) -> Any:
+def _call(
+    method: str, gateway: str | None, admin_token: str | None, path: str, body: dict[str, Any] | None = None
+) -> Any:
+    client = _client(gateway, admin_token)
     try:
-        with _client(gateway, admin_token) as client:
+        with client:
             response = client.request(method, path, json=body)
     except httpx.HTTPError as error:
-        console.print(f"[red]cannot reach the gateway at {gateway}[/red]: {error}")
+        console.print(f"[red]cannot reach the gateway at {client.base_url}[/red]: {error}")
         raise typer.Exit(2) from None
     if response.is_error:
         detail = response.json().get("detail") if "json" in response.headers.get("content-type", "") else None
@@ -57,8 +76,8 @@ def _call(method: str, gateway: str, admin_token: str, path: str, body: dict[str
 @projects_app.command("add")
 def add(
     repository: Annotated[str, typer.Argument(help="owner/name")],
-    gateway: GatewayOption = "http://127.0.0.1:8100",
-    admin_token: AdminOption = "",
+    gateway: GatewayOption = None,
+    admin_token: AdminOption = None,
     token: Annotated[
         str, typer.Option(envvar="PAID_PROJECT_TOKEN", help="GitHub token", show_default=False)
     ] = "",
@@ -92,8 +111,8 @@ def add(
 @projects_app.command("update")
 def update(
     repository: Annotated[str, typer.Argument(help="owner/name")],
-    gateway: GatewayOption = "http://127.0.0.1:8100",
-    admin_token: AdminOption = "",
+    gateway: GatewayOption = None,
+    admin_token: AdminOption = None,
     token: Annotated[str, typer.Option(envvar="PAID_PROJECT_TOKEN", show_default=False)] = "",
     webhook_secret: Annotated[
         str, typer.Option(envvar="PAID_PROJECT_WEBHOOK_SECRET", help="start a rotation to this secret")
@@ -113,7 +132,7 @@ def update(
 
 
 @projects_app.command("list")
-def list_projects(gateway: GatewayOption = "http://127.0.0.1:8100", admin_token: AdminOption = "") -> None:
+def list_projects(gateway: GatewayOption = None, admin_token: AdminOption = None) -> None:
     """The registered repositories (secrets are never shown, only whether they are set)."""
     projects = _call("GET", gateway, admin_token, "/api/projects")
     table = Table(show_header=True)

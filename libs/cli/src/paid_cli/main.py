@@ -1,31 +1,34 @@
-"""`paid`: the command line of Paid (stack, demo)."""
+"""`paid`: the command line of Paid (stack, demo); a client of the API and NATS, it imports no service."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from paid_devstack import default_home
-from paid_devstack.platform import PaidPlatform, PlatformConfig
-from paid_gateway import cli_runs
-from paid_gateway.cli_github import github_app
-from paid_gateway.cli_projects import projects_app
-from paid_runtime.database_roles import SERVICE_SCHEMAS, provision_roles
-from paid_runtime.messaging import provision_streams
+from paid_cli import runs, tokens
+from paid_cli.client import ApiError
+from paid_cli.evolution import experiments_app, prompts_app
+from paid_cli.github import github_app
+from paid_cli.projects import projects_app
+
+if TYPE_CHECKING:
+    from paid_devstack.platform import PaidPlatform
 
 app = typer.Typer(help="Paid: labeled GitHub issues become pull requests, made by AI coding agents.")
 app.add_typer(projects_app, name="project")
 app.add_typer(github_app, name="github")
+app.add_typer(prompts_app, name="prompts")
+app.add_typer(experiments_app, name="experiments")
 console = Console()
 
 HomeOption = Annotated[Path | None, typer.Option(help="data directory (default $PAID_HOME or ./.paid)")]
@@ -57,6 +60,10 @@ def up(
     ] = None,
 ) -> None:
     """Start Temporal, NATS, PostgreSQL (embedded unless given) and the five services; Ctrl-C stops all."""
+    # Imported here: the dev stack pulls in most of the runtime, seconds that `paid runs list` need not pay.
+    from paid_devstack import default_home
+    from paid_devstack.platform import PaidPlatform, PlatformConfig
+
     admin_token = admin_token or f"paid_{secrets.token_urlsafe(32)}"
     config = PlatformConfig(
         home=(home or default_home()).resolve(),
@@ -76,8 +83,17 @@ def up(
     started = time.monotonic()
     with console.status("starting Temporal, NATS, PostgreSQL and the services..."):
         platform.start()
+    try:
+        path, handed = tokens.hand_off(platform.url("gateway"), admin_token)
+    except ApiError as error:
+        platform.stop()
+        console.print(f"[red]cannot make the CLI's admin token:[/red] {error.detail}")
+        raise typer.Exit(error.exit_code) from None
     console.print(f"[green]ready[/green] in {time.monotonic() - started:.1f} s")
     console.print(endpoints_table(platform))
+    # Outside the table and unstyled: a table cell in a narrow terminal would cut the token.
+    sys.stdout.write(f"API admin token, saved in {path} (mode 0600) for the CLI:\n{handed.token}\n")
+    sys.stdout.flush()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -92,7 +108,7 @@ def up(
 @app.command()
 def demo(home: HomeOption = None) -> None:
     """Run the offline demo: a labeled issue on the local GitHub emulator becomes a pull request."""
-    from paid_gateway.demo import run_demo
+    from paid_cli.demo import run_demo
 
     raise typer.Exit(run_demo(console, home))
 
@@ -117,26 +133,19 @@ def provision(
 ) -> None:
     """Create or update the JetStream streams (services may not) and each service's database role and
     schema, with passwords from PAID_DB_<SERVICE>_PASSWORD. Idempotent: compose runs it at each start."""
-    asyncio.run(provision_streams(nats_admin, replicas=replicas))
-    if database_admin is not None:
-        passwords = {
-            service: _required_env(f"PAID_DB_{service.upper()}_PASSWORD") for service in SERVICE_SCHEMAS
-        }
-        asyncio.run(provision_roles(database_admin, passwords))
+    from paid_runtime import provisioning
 
-
-def _required_env(name: str) -> str:
-    value = os.environ.get(name, "")
-    if not value:
-        raise typer.BadParameter(f"{name} is not set")
-    return value
+    try:
+        provisioning.provision(nats_admin, database_admin, os.environ, replicas=replicas)
+    except provisioning.ProvisioningError as error:
+        raise typer.BadParameter(str(error)) from None
 
 
 def endpoints_table(platform: PaidPlatform) -> Table:
     infra = platform.infra.endpoints
     table = Table(title="Paid is running", show_header=True)
     table.add_column("what")
-    table.add_column("where")
+    table.add_column("where", overflow="fold")  # a value cut with an ellipsis is a value lost
     if infra.temporal_ui_url:
         table.add_row("Temporal Web UI", infra.temporal_ui_url)
     table.add_row("Temporal frontend", infra.temporal_target)
@@ -147,9 +156,6 @@ def endpoints_table(platform: PaidPlatform) -> Table:
     if platform.otlp_endpoint:
         table.add_row("OTLP traces sent to", platform.otlp_endpoint)
     table.add_row("dashboard and API", f"{platform.url('gateway')}/")
-    table.add_row(
-        "API admin token", platform.config.service_env.get("gateway", {}).get("PAID_GATEWAY_ADMIN_TOKEN", "")
-    )
     table.add_row("GitHub webhook URL", platform.webhook_url)
     table.add_row("GitHub webhook secret", platform.config.webhook_secret)
     for name in platform.config.services:
@@ -158,7 +164,8 @@ def endpoints_table(platform: PaidPlatform) -> Table:
     return table
 
 
-cli_runs.register(app)  # runs, logs, cancel/pause/resume/instruct, token (issue 7)
+runs.register(app)  # runs, logs, cancel/pause/resume/instruct, token (issue 7)
+runs.token_app.command("rotate")(tokens.rotate)
 
 if __name__ == "__main__":
     app()
