@@ -1,7 +1,8 @@
 """The host's own git repository for a run: a bare repository beside the worktree, outside anything a
 sandbox mounts, that only the host writes. Every git command here runs with that repository as
 GIT_DIR, never in the agent's worktree, with hooks, fsmonitor, attributes and user or system config
-off; fetch and push use the URL and token the host was given, never a remote the agent configured."""
+off; its base comes from the host's mirror (repository_cache.py), and it pushes with the URL and token
+the host was given, never a remote the agent configured."""
 
 from __future__ import annotations
 
@@ -85,8 +86,10 @@ class HostRepository:
             )
         return out
 
-    async def fetch_base(self, url: str, branch: str) -> str:
-        """A fresh bare repository holding `branch` of `url`; answers the base commit."""
+    async def attach_base(self, mirror: Path, base: str) -> None:
+        """A fresh bare repository whose base is `base` of the host's mirror (repository_cache): it
+        borrows the mirror's objects through alternates, so nothing is copied, and writes its own (the
+        imported change) into its own object directory; the mirror is only read."""
         if self.git_dir.exists():
             await asyncio.to_thread(shutil.rmtree, self.git_dir, True)
         self.git_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -94,25 +97,22 @@ class HostRepository:
         await self.git(
             "init", "--quiet", "--bare", "--template=", "--initial-branch=paid-base", str(self.git_dir)
         )
-        await self.git(
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            url,
-            f"+refs/heads/{branch}:refs/paid/base",
-            f"+refs/heads/{branch}:refs/heads/paid-base",
-            authenticated=True,
-        )
-        return await self.resolve("refs/paid/base")
+        alternates = self.git_dir / "objects" / "info" / "alternates"
+        alternates.parent.mkdir(parents=True, exist_ok=True)
+        alternates.write_text(f"{(mirror / 'objects').resolve()}\n")
+        await self.git("update-ref", "refs/paid/base", base)
+        await self.git("update-ref", "refs/heads/paid-base", base)
 
     async def check_out(self, worktree: Path, work_branch: str, public_url: str) -> None:
-        """Gives the agent a repository of its own to work in: a copy (never hard links, which it
-        could write through) of the base commit fetch_base put on HEAD. The host never uses it again."""
+        """Gives the agent a repository of its own to work in: the base commit alone (shallow), sent
+        over git's pack protocol, so the copy has its own objects and no alternates into the host's
+        repository or its mirror. The host never uses it again."""
         env = {k: v for k, v in host_git_env(self.git_dir).items() if k != "GIT_DIR"}
         env |= self.identity.env()
         worktree.parent.mkdir(parents=True, exist_ok=True)
+        source = self.git_dir.resolve().as_uri()  # file://: a local path would copy the object files
         for args, cwd in (
-            (["clone", "--quiet", "--no-hardlinks", "--template=", str(self.git_dir), str(worktree)], None),
+            (["clone", "--quiet", "--depth=1", "--template=", source, str(worktree)], None),
             (["checkout", "--quiet", "-B", work_branch], worktree),
             (["remote", "set-url", "origin", public_url], worktree),
         ):

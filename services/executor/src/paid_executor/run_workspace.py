@@ -1,5 +1,6 @@
 """A run's files on its worker: the agent's throw-away worktree, and beside it (never mounted in a
-sandbox) the host's own repository, which alone fetches, commits and pushes."""
+sandbox) the host's own repository, which alone commits and pushes; its base comes from the host's
+mirror of the repository (repository_cache.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from paid_executor.config import ExecutorSettings
 from paid_executor.host_repository import HostRepository
 from paid_executor.params import IssueDetails, RunContext
 from paid_executor.repo_config import RepoConfig, RepoConfigError, load_repo_config
-from paid_executor.workspace import Identity, sanitise
+from paid_executor.repository_cache import RepositoryCache, repository_cache
+from paid_executor.workspace import GitError, Identity, sanitise
 from paid_executor.worktree_import import ImportedChange, import_worktree
 
 
@@ -45,21 +47,37 @@ class RunWorkspace:
         )
         self.identity = Identity(settings.git_author_name, settings.git_author_email)
         self.host = HostRepository(self.paths.host_git, token=settings.github_token, identity=self.identity)
+        self.cache: RepositoryCache = repository_cache(
+            settings.repository_cache_dir,
+            max_bytes=settings.repository_cache_max_bytes,
+            token=settings.github_token,
+        )
 
     def exists(self) -> bool:
         return self.paths.worktree.is_dir() and self.paths.host_git.is_dir()
 
     async def prepare(self, issue: IssueDetails, branch: str) -> PreparedWorkspace:
-        """Fetches the base into a fresh host repository and copies it out as the agent's worktree;
-        the configuration comes from the base commit, whatever the agent later writes."""
-        shutil.rmtree(self.paths.worktree, ignore_errors=True)
-        base = await self.host.fetch_base(issue.clone_url, issue.default_branch)
-        await self.host.check_out(self.paths.worktree, branch, public_url=issue.clone_url)
+        """Brings the base into the host's mirror, gives the run a host repository over it and copies
+        the base out as the agent's worktree; the configuration comes from the base commit, whatever
+        the agent later writes. A mirror found corrupt on the way is rebuilt, once."""
+        try:
+            base = await self._check_out(issue, branch)
+        except GitError:
+            if not await self.cache.discard_if_corrupt(issue.clone_url):
+                raise
+            base = await self._check_out(issue, branch)
         try:
             config = load_repo_config(await self.host.repo_files(base))
         except RepoConfigError as error:
             return PreparedWorkspace(base_sha=base, config=None, config_error=str(error))
         return PreparedWorkspace(base_sha=base, config=config, config_error=None)
+
+    async def _check_out(self, issue: IssueDetails, branch: str) -> str:
+        shutil.rmtree(self.paths.worktree, ignore_errors=True)
+        mirrored = await self.cache.refresh(issue.clone_url, issue.default_branch, pin=self.paths.host_git)
+        await self.host.attach_base(mirrored.mirror, mirrored.base_sha)
+        await self.host.check_out(self.paths.worktree, branch, public_url=issue.clone_url)
+        return mirrored.base_sha
 
     async def import_change(self, base: str, message: str, config: RepoConfig) -> ImportedChange:
         return await import_worktree(
