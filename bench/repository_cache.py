@@ -1,8 +1,10 @@
-"""Time to a run's ready tree on a repository of real size: from the executor's repository cache (a
-warm mirror: incremental fetch, host repository over the mirror, the agent's shallow copy) beside a
-full clone of the same repository, with the floor measured in the same run (`git archive | tar -x`
-of the base out of the mirror: writing the files, nothing else). The origin is a local repository
-reached over file:// (git's pack protocol, as over the network, without a network's latency).
+"""Time to a run's ready tree on a repository of real size, through the executor's own path
+(RunWorkspace.prepare: incremental fetch into the warm mirror, host repository over it, the agent's
+tree, .paid.yml read from the base): as an overlay over the base's read-only tree where this host may
+mount, and as the run's own copy; beside a full clone of the same repository, with the floors
+measured in the same run (an overlay mount alone; `git archive | tar -x` of the base out of the
+mirror, i.e. writing the files and nothing else). The origin is a local repository reached over
+file:// (git's pack protocol, without a network's latency: a real clone costs more).
 
 The repository is generated once with `git fast-import` (--files, --commits; each later commit
 changes --changes files) and kept in --cache-dir, so later runs reuse it. Prints `name value unit`
@@ -18,11 +20,15 @@ import statistics
 import subprocess
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
-from paid_executor.host_repository import HostRepository
-from paid_executor.repository_cache import RepositoryCache
-from paid_executor.workspace import Identity
+from paid_contracts import IssueRef, RepoRef
+from paid_executor.config import ExecutorSettings
+from paid_executor.params import IssueDetails, RunContext
+from paid_executor.repository_cache import TREES_DIR, RepositoryCache
+from paid_executor.run_workspace import RunWorkspace
+from paid_executor.tree_overlay import OverlayTrees, unmount_worktree
 
 WORDS = [f"{prefix}{suffix}" for prefix in ("get", "set", "load", "parse", "emit") for suffix in "abcdefgh"]
 
@@ -81,50 +87,90 @@ def export_tree(git_dir: Path, target: Path) -> None:
         raise RuntimeError("git archive | tar -x failed")
 
 
-async def from_cache(cache: RepositoryCache, origin_url: str, run_dir: Path) -> None:
-    host = HostRepository(run_dir / "host.git", token="", identity=Identity("Bench", "bench@localhost"))
-    mirrored = await cache.refresh(origin_url, "main", pin=host.git_dir)
-    await host.attach_base(mirrored.mirror, mirrored.base_sha)
-    await host.check_out(run_dir / "worktree", "paid/issue-1", public_url="https://example.invalid/r.git")
+def run_workspace(scratch: Path, run_id: str, *, overlay: bool) -> RunWorkspace:
+    settings = ExecutorSettings(
+        workspace_root=scratch / "ws", repository_cache_root=scratch / "cache", worktree_overlay=overlay
+    )
+    run = RunContext(
+        run_id=run_id,
+        workflow_id=f"exec:bench/repo#{run_id}:1",
+        issue=IssueRef(repo=RepoRef(owner="bench", name="repo"), number=1),
+        agent="demo",
+        prompt_version="v1",
+        started_at=datetime.now(UTC),
+    )
+    return RunWorkspace(settings, run)
+
+
+def prepared(workspace: RunWorkspace, url: str) -> float:
+    """Seconds until the run's tree is ready (RunWorkspace.prepare: the executor's own path)."""
+    issue = IssueDetails(
+        title="t", body=None, html_url="https://x/1", state="open", default_branch="main", clone_url=url
+    )
+    started = time.perf_counter()
+    asyncio.run(workspace.prepare(issue, "paid/issue-1"))
+    seconds = time.perf_counter() - started
+    workspace.cleanup()
+    return seconds
+
+
+def mount_floor(scratch: Path, base_tree: Path, attempt: int) -> float:
+    trees = OverlayTrees(base_tree.parent)
+    layers = [scratch / f"floor-{attempt}-{name}" for name in ("merged", "upper", "work")]
+    started = time.perf_counter()
+    asyncio.run(trees.mount(base_tree, *layers))
+    seconds = time.perf_counter() - started
+    unmount_worktree(layers[0])
+    for layer in layers:
+        shutil.rmtree(layer)
+    return seconds
 
 
 def measure(origin: Path, label: str, runs: int) -> None:
     url = origin.resolve().as_uri()
     with tempfile.TemporaryDirectory(prefix="paid-bench-cache-") as scratch_dir:
         scratch = Path(scratch_dir)
-        cache = RepositoryCache(scratch / "cache", max_bytes=10**12)
-        cold = time.perf_counter()
-        asyncio.run(cache.refresh(url, "main"))
-        cold_seconds = time.perf_counter() - cold
-        mirror = cache.mirror_path(url)
-        clone, warm, floor = [], [], []
-        for attempt in range(runs):  # interleaved, so that load on the machine falls on all three alike
+        overlay = OverlayTrees(scratch / "cache" / TREES_DIR).available()
+        cold = prepared(run_workspace(scratch, "cold", overlay=overlay), url)  # builds mirror and base tree
+        mirror = RepositoryCache(scratch / "cache", max_bytes=0).mirror_path(url)
+        base = subprocess.run(
+            ["git", f"--git-dir={mirror}", "rev-parse", "main"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        figures: dict[str, list[float]] = {"full_clone": [], "cache_copy": [], "floor_export": []}
+        if overlay:
+            figures |= {"cache_overlay": [], "floor_mount": []}
+        for attempt in range(runs):  # interleaved, so that load on the machine falls on all alike
             target = scratch / f"clone-{attempt}"
             started = time.perf_counter()
             run_git("clone", "--quiet", url, str(target))
-            clone.append(time.perf_counter() - started)
+            figures["full_clone"].append(time.perf_counter() - started)
             shutil.rmtree(target)
-
-            started = time.perf_counter()
-            asyncio.run(from_cache(cache, url, scratch / f"run-{attempt}"))
-            warm.append(time.perf_counter() - started)
-            shutil.rmtree(scratch / f"run-{attempt}")
-
+            figures["cache_copy"].append(
+                prepared(run_workspace(scratch, f"copy-{attempt}", overlay=False), url)
+            )
             target.mkdir()
             started = time.perf_counter()
             export_tree(mirror, target)
-            floor.append(time.perf_counter() - started)
+            figures["floor_export"].append(time.perf_counter() - started)
             shutil.rmtree(target)
+            if overlay:
+                workspace = run_workspace(scratch, f"overlay-{attempt}", overlay=True)
+                figures["cache_overlay"].append(prepared(workspace, url))
+                tree = scratch / "cache" / TREES_DIR / base
+                figures["floor_mount"].append(mount_floor(scratch, tree, attempt))
         packed = sum(path.stat().st_size for path in (mirror / "objects").rglob("*") if path.is_file())
     tag = f"{{repo={label}}}"
+    p50 = {name: statistics.median(values) for name, values in figures.items()}
     print(f"repository_packed_bytes{tag} {packed} bytes")
-    print(f"tree_ready_cold_cache{tag} {cold_seconds * 1000:.0f} ms")
-    print(f"tree_ready_full_clone_p50{tag} {statistics.median(clone) * 1000:.0f} ms")
-    print(f"tree_ready_warm_cache_p50{tag} {statistics.median(warm) * 1000:.0f} ms")
-    print(f"tree_ready_floor_export_p50{tag} {statistics.median(floor) * 1000:.0f} ms")
-    warm_p50, clone_p50, floor_p50 = (statistics.median(figures) for figures in (warm, clone, floor))
-    print(f"tree_ready_warm_cache_over_floor{tag} {warm_p50 / floor_p50:.2f} x")
-    print(f"tree_ready_full_clone_over_warm_cache{tag} {clone_p50 / warm_p50:.2f} x")
+    print(f"tree_ready_cold_cache{tag} {cold * 1000:.0f} ms")
+    for name, value in p50.items():
+        print(f"tree_ready_{name}_p50{tag} {value * 1000:.1f} ms")
+    print(f"tree_ready_cache_copy_over_floor_export{tag} {p50['cache_copy'] / p50['floor_export']:.2f} x")
+    if overlay:
+        overlay_p50 = p50["cache_overlay"]
+        print(f"tree_ready_cache_overlay_over_floor_mount{tag} {overlay_p50 / p50['floor_mount']:.1f} x")
+        print(f"tree_ready_full_clone_over_cache_overlay{tag} {p50['full_clone'] / overlay_p50:.1f} x")
+    print(f"tree_ready_overlay{tag} {'yes' if overlay else 'no'} mountable")
 
 
 def main() -> None:

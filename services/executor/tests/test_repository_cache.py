@@ -160,13 +160,16 @@ async def test_a_corrupt_object_found_while_checking_out_rebuilds_the_mirror_onc
     loose.chmod(0o644)
     loose.write_bytes(b"x" * 40)
 
-    prepared = await workspace.prepare(issue, "paid/issue-1")
+    try:
+        prepared = await workspace.prepare(issue, "paid/issue-1")
 
-    assert prepared.base_sha == mirrored.base_sha
-    assert prepared.config is not None
-    assert prepared.config.max_iterations == 2
-    assert (workspace.paths.worktree / "file1.txt").read_text() == (origin / "file1.txt").read_text()
-    mirror_git(mirrored.mirror, "fsck", "--strict")
+        assert prepared.base_sha == mirrored.base_sha
+        assert prepared.config is not None
+        assert prepared.config.max_iterations == 2
+        assert (workspace.paths.worktree / "file1.txt").read_text() == (origin / "file1.txt").read_text()
+        mirror_git(mirrored.mirror, "fsck", "--strict")
+    finally:
+        workspace.cleanup()
 
 
 async def test_the_size_cap_evicts_mirrors_no_live_run_pins_oldest_first(tmp_path: Path) -> None:

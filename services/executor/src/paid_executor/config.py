@@ -28,6 +28,11 @@ class ExecutorSettings(GitHubSettings):
     repository_cache_max_bytes: int = Field(
         default=20 * 1024**3, ge=0, description="mirrors no run uses are evicted, oldest first, above this"
     )
+    worktree_overlay: bool = Field(
+        default=True,
+        description="give each run an overlayfs worktree over a read-only copy of its base, where this "
+        "host may mount (else each run gets its own copy)",
+    )
     agent: AgentName = "demo"
     agent_command: str = Field(
         default="",

@@ -107,27 +107,32 @@ class HostRepository:
         """Gives the agent a repository of its own to work in: the base commit alone (shallow), sent
         over git's pack protocol, so the copy has its own objects and no alternates into the host's
         repository or its mirror. The host never uses it again."""
-        env = {k: v for k, v in host_git_env(self.git_dir).items() if k != "GIT_DIR"}
-        env |= self.identity.env()
-        worktree.parent.mkdir(parents=True, exist_ok=True)
         source = self.git_dir.resolve().as_uri()  # file://: a local path would copy the object files
-        for args, cwd in (
-            (["clone", "--quiet", "--depth=1", "--template=", source, str(worktree)], None),
-            (["checkout", "--quiet", "-B", work_branch], worktree),
-            (["remote", "set-url", "origin", public_url], worktree),
-        ):
-            # The worktree is the host's own until the agent first runs, so git may work in it now.
-            process = await asyncio.create_subprocess_exec(
-                *hardened(*args),
-                cwd=cwd or worktree.parent,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-            )
-            _, err = await process.communicate()
-            if process.returncode != 0:
-                raise GitError(f"git {args[0]} failed ({process.returncode}): {err.decode(errors='replace')}")
+        worktree.parent.mkdir(parents=True, exist_ok=True)
+        await self._in_copy(
+            worktree.parent, "clone", "--quiet", "--depth=1", "--template=", source, str(worktree)
+        )
+        await self.start_branch(worktree, work_branch, public_url)
+
+    async def start_branch(self, worktree: Path, work_branch: str, public_url: str) -> None:
+        """Puts a copy of the base (check_out's, or an overlay over one) on the run's branch."""
+        await self._in_copy(worktree, "checkout", "--quiet", "-B", work_branch)
+        await self._in_copy(worktree, "remote", "set-url", "origin", public_url)
+
+    async def _in_copy(self, cwd: Path, *args: str) -> None:
+        """git in the agent's copy: the host's own until the agent first runs, so git may work in it."""
+        env = {k: v for k, v in host_git_env(self.git_dir).items() if k != "GIT_DIR"}
+        process = await asyncio.create_subprocess_exec(
+            *hardened(*args),
+            cwd=cwd,
+            env=env | self.identity.env(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await process.communicate()
+        if process.returncode != 0:
+            raise GitError(f"git {args[0]} failed ({process.returncode}): {err.decode(errors='replace')}")
 
     async def resolve(self, revision: str) -> str:
         return (await self.git("rev-parse", "--verify", f"{revision}^{{commit}}")).decode().strip()

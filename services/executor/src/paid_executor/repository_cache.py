@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import hashlib
 import logging
 import os
@@ -31,15 +30,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from paid_executor.file_lock import flocked
 from paid_executor.host_repository import hardened, host_git_env
+from paid_executor.tree_overlay import OverlayTrees
 from paid_executor.workspace import GitError, auth_header_config, sanitise
 
 log = logging.getLogger(__name__)
 PINS_DIR = "paid-pins"
+TREES_DIR = "trees"  # the overlays' base trees (tree_overlay.py)
 PIN_REFS = "refs/paid/pins"
 LAST_USED = "paid-last-used"
 PIN_GRACE_SECONDS = 600  # a pin is made just before its host repository: it counts as live meanwhile
-LOCK_POLL_SECONDS = 0.02  # a non-blocking flock polled: a cancelled waiter never holds the lock later
 
 
 @dataclass(frozen=True)
@@ -84,18 +85,8 @@ class RepositoryCache:
     async def locked(self, mirror: Path) -> AsyncIterator[None]:
         self.root.mkdir(parents=True, exist_ok=True)
         local = self._local_locks.setdefault(mirror, asyncio.Lock())
-        async with local:
-            descriptor = os.open(mirror.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                while True:
-                    try:
-                        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        await asyncio.sleep(LOCK_POLL_SECONDS)
-                yield
-            finally:
-                os.close(descriptor)  # releases the flock
+        async with local, flocked(mirror.with_suffix(".lock")):
+            yield
 
     async def refresh(self, url: str, branch: str, *, pin: Path | None = None) -> MirroredBase:
         """Brings `branch` of `url` into its mirror (building the mirror if it is missing or corrupt)
@@ -200,15 +191,20 @@ class RepositoryCache:
         return len(live)
 
     async def collect(self, *, keep: Path | None = None) -> list[Path]:
-        """Keeps the cache under its size cap: evicts the least recently used mirrors that no live run
-        pins (never `keep`). It runs only while the cache is over its cap. Answers the evicted mirrors."""
+        """Keeps the cache under its size cap: first the base trees no overlay mounts (rebuilt from a
+        mirror in one copy), then the least recently used mirrors that no live run pins (never
+        `keep`). It evicts only while the cache is over its cap. Answers what it evicted."""
+        trees = OverlayTrees(self.root / TREES_DIR)
         mirrors = sorted(
             (path for path in self.root.glob("*.git") if path.is_dir()),
             key=lambda path: _mtime(path / LAST_USED),
         )
         sizes = {path: await asyncio.to_thread(_size, path) for path in mirrors}
-        total = sum(sizes.values())
+        total = sum(sizes.values()) + await asyncio.to_thread(_size, trees.root)
         evicted: list[Path] = []
+        if total > self.max_bytes and trees.root.is_dir():
+            evicted += await trees.evict_unused()
+            total = sum(sizes.values()) + await asyncio.to_thread(_size, trees.root)
         for mirror in mirrors:
             if total <= self.max_bytes:
                 break
