@@ -173,7 +173,8 @@ async def test_a_corrupt_object_found_while_checking_out_rebuilds_the_mirror_onc
 
 
 async def test_the_size_cap_evicts_mirrors_no_live_run_pins_oldest_first(tmp_path: Path) -> None:
-    cache = RepositoryCache(tmp_path / "cache", max_bytes=1)  # every mirror is over the cap
+    # Every mirror is over the cap, and every refresh collects.
+    cache = RepositoryCache(tmp_path / "cache", max_bytes=1, housekeeping_seconds=0)
     first_origin = make_origin(tmp_path / "first")
     second_origin = make_origin(tmp_path / "second")
     run_dir = tmp_path / "run"

@@ -54,7 +54,9 @@ class RepositoryCache:
     root: Path
     max_bytes: int
     token: str = ""
+    housekeeping_seconds: float = 60.0  # gc and collection at most this often: they walk the cache
     _verified: set[Path] = field(default_factory=set)
+    _last_housekeeping: dict[Path, float] = field(default_factory=dict)
     _local_locks: dict[Path, asyncio.Lock] = field(default_factory=dict)
 
     def mirror_path(self, url: str) -> Path:
@@ -105,14 +107,24 @@ class RepositoryCache:
                 await self._fetch(mirror, url, branch)
             tip = await self.git(mirror, "rev-parse", "--verify", f"refs/heads/{branch}^{{commit}}")
             base = tip.decode().strip()
-            await self._live_pins(mirror)  # drops the pins of finished runs
             if pin is not None:
                 await self._pin(mirror, pin, base)
             (mirror / LAST_USED).touch()
-            with contextlib.suppress(GitError):  # packs many small fetches into one; never fatal
-                await self.git(mirror, "gc", "--auto", "--quiet")
-        await self.collect(keep=mirror)
+            due = self._housekeeping_due(mirror)
+            if due:
+                await self._live_pins(mirror)  # drops the pins of finished runs
+                with contextlib.suppress(GitError):  # packs many small fetches into one; never fatal
+                    await self.git(mirror, "gc", "--auto", "--quiet")
+        if due:
+            await self.collect(keep=mirror)
         return MirroredBase(mirror=mirror, base_sha=base)
+
+    def _housekeeping_due(self, mirror: Path) -> bool:
+        now = time.monotonic()
+        if now - self._last_housekeeping.get(mirror, -float("inf")) < self.housekeeping_seconds:
+            return False
+        self._last_housekeeping[mirror] = now
+        return True
 
     async def discard_if_corrupt(self, url: str) -> bool:
         """Called when reading a mirror failed: verifies it and, if it is corrupt, removes it so that
