@@ -100,6 +100,8 @@ async def test_runs_share_a_base_tree_that_their_writes_never_reach(
     assert (second.paths.worktree / "file1.txt").exists()
     assert not (second.paths.worktree / "new.txt").exists()
     git(second.paths.worktree, "fsck")
+    assert git(second.paths.worktree, "status", "--porcelain") == ""
+    assert "file0.txt" in git(first.paths.worktree, "status", "--porcelain")
 
     unmount_worktree(second.paths.worktree)  # as after a reboot: an empty directory is left
     assert not second.exists(), "a lost mount's empty directory taken for the run's tree"

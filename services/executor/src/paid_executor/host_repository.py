@@ -115,9 +115,17 @@ class HostRepository:
         await self.start_branch(worktree, work_branch, public_url)
 
     async def start_branch(self, worktree: Path, work_branch: str, public_url: str) -> None:
-        """Puts a copy of the base (check_out's, or an overlay over one) on the run's branch."""
-        await self._in_copy(worktree, "checkout", "--quiet", "-B", work_branch)
-        await self._in_copy(worktree, "remote", "set-url", "origin", public_url)
+        """Puts a copy of the base (check_out's, or an overlay over one) on the run's branch: refs
+        only, since the files are the base's already (a checkout would stat every one of them)."""
+        await self._in_copy(worktree, "update-ref", f"refs/heads/{work_branch}", "HEAD")
+        await self._in_copy(worktree, "symbolic-ref", "HEAD", f"refs/heads/{work_branch}")
+        await self._in_copy(worktree, "config", "remote.origin.url", public_url)
+
+    async def tolerate_moved_files(self, worktree: Path) -> None:
+        """For a copy seen through an overlay: inode and device numbers differ from the ones its
+        index recorded, which would make git re-read every file on the agent's first `git status`."""
+        await self._in_copy(worktree, "config", "core.checkStat", "minimal")
+        await self._in_copy(worktree, "config", "core.trustctime", "false")
 
     async def _in_copy(self, cwd: Path, *args: str) -> None:
         """git in the agent's copy: the host's own until the agent first runs, so git may work in it."""

@@ -77,6 +77,7 @@ class OverlayTrees:
                 partial = self.root / f"{base}.partial-{secrets.token_hex(4)}"
                 try:
                     await host.check_out(partial, BASE_BRANCH, public_url="")
+                    await host.tolerate_moved_files(partial)
                     await asyncio.to_thread(shutil.rmtree, tree, True)
                     partial.rename(tree)
                 finally:
