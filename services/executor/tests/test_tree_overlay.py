@@ -153,7 +153,7 @@ async def test_an_agent_in_the_sandbox_cannot_write_the_base_tree(origin: Path, 
     mirrored = await cache.refresh(str(origin), "main", pin=host.git_dir)
     await host.attach_base(mirrored.mirror, mirrored.base_sha)
     trees = OverlayTrees(tmp_path / "cache" / TREES_DIR)
-    base = await trees.base_tree(host, mirrored.base_sha)
+    base = await trees.base_tree(host)
     worktree = tmp_path / "worktree"  # where the sandbox helper runs its agent
     assert await trees.mount(base, worktree, tmp_path / "upper", tmp_path / "work")
     before = files_of(base)
@@ -167,3 +167,24 @@ async def test_an_agent_in_the_sandbox_cannot_write_the_base_tree(origin: Path, 
     assert "done" not in report.values(), report
     assert files_of(base) == before, "the agent changed the base tree"
     assert (tmp_path / "upper" / "file0.txt").read_text() == "the agent was here"
+
+
+async def test_a_base_tree_holds_the_commit_the_host_gives_the_agent_whatever_the_caller_thinks(
+    origin: Path, tmp_path: Path
+) -> None:
+    """A follow-up round moves the host's paid-base to a pull request's head: the tree it gets must be
+    that commit's, under that commit's name, never the base's name with the head's files."""
+    cache = RepositoryCache(tmp_path / "cache", max_bytes=10**9)
+    host = HostRepository(tmp_path / "host.git", token="", identity=Identity("Paid", "p@x"))
+    first = await cache.refresh(str(origin), "main", pin=host.git_dir)
+    git(origin, "checkout", "--quiet", "-b", "head")
+    (origin / "file0.txt").write_text("on the head\n")
+    git(origin, "commit", "--quiet", "-am", "head")
+    head = await cache.refresh(str(origin), "head")
+    await host.attach_base(head.mirror, first.base_sha)
+    await host.git("update-ref", "refs/heads/paid-base", head.base_sha)
+
+    tree = await OverlayTrees(tmp_path / "cache" / TREES_DIR).base_tree(host)
+
+    assert tree.name == head.base_sha
+    assert (tree / "file0.txt").read_text() == "on the head\n"

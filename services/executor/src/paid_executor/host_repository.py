@@ -127,7 +127,11 @@ class HostRepository:
         await self._in_copy(worktree, "config", "core.checkStat", "minimal")
         await self._in_copy(worktree, "config", "core.trustctime", "false")
 
-    async def _in_copy(self, cwd: Path, *args: str) -> None:
+    async def resolve_in_copy(self, worktree: Path, revision: str) -> str:
+        out = await self._in_copy(worktree, "rev-parse", "--verify", f"{revision}^{{commit}}")
+        return out.decode().strip()
+
+    async def _in_copy(self, cwd: Path, *args: str) -> bytes:
         """git in the agent's copy: the host's own until the agent first runs, so git may work in it."""
         env = {k: v for k, v in host_git_env(self.git_dir).items() if k != "GIT_DIR"}
         process = await asyncio.create_subprocess_exec(
@@ -135,12 +139,13 @@ class HostRepository:
             cwd=cwd,
             env=env | self.identity.env(),
             stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        _, err = await process.communicate()
+        out, err = await process.communicate()
         if process.returncode != 0:
             raise GitError(f"git {args[0]} failed ({process.returncode}): {err.decode(errors='replace')}")
+        return out
 
     async def resolve(self, revision: str) -> str:
         return (await self.git("rev-parse", "--verify", f"{revision}^{{commit}}")).decode().strip()

@@ -91,7 +91,7 @@ class RunWorkspace:
         await self.host.attach_base(mirrored.mirror, base)
         paths = self.paths
         if self.settings.worktree_overlay and await asyncio.to_thread(self.trees.available):
-            tree = await self.trees.base_tree(self.host, base)
+            tree = await self.trees.base_tree(self.host)
             if await self.trees.mount(tree, paths.worktree, paths.overlay_upper, paths.overlay_work):
                 await self.host.start_branch(paths.worktree, branch, public_url=issue.clone_url)
                 return base

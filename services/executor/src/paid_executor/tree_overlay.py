@@ -21,6 +21,7 @@ from pathlib import Path
 
 from paid_executor.file_lock import flocked
 from paid_executor.host_repository import HostRepository
+from paid_executor.workspace import GitError
 
 BASE_BRANCH = "paid-base"
 COMPLETE = ".complete"  # beside a base tree (never inside: the agent would see it)
@@ -65,19 +66,24 @@ class OverlayTrees:
     def available(self) -> bool:
         return can_mount_overlay(self.root)
 
-    async def base_tree(self, host: HostRepository, base: str) -> Path:
-        """The base's read-only tree, copied out of `host` by the first run that needs it."""
-        tree = self.root / base
-        complete = self.root / f"{base}{COMPLETE}"
+    async def base_tree(self, host: HostRepository) -> Path:
+        """The read-only tree of the commit `host` gives the agent (its `paid-base` branch), copied out
+        by the first run that needs it. Keyed by that commit as resolved here, never by what a caller
+        believes it to be, so that a tree can only ever hold its own commit."""
+        commit = await host.resolve(f"refs/heads/{BASE_BRANCH}")
+        tree = self.root / commit
+        complete = self.root / f"{commit}{COMPLETE}"
         if complete.exists():
             complete.touch()  # recently used, for eviction
             return tree
-        async with flocked(self.root / f"{base}.lock"):
+        async with flocked(self.root / f"{commit}.lock"):
             if not complete.exists():
-                partial = self.root / f"{base}.partial-{secrets.token_hex(4)}"
+                partial = self.root / f"{commit}.partial-{secrets.token_hex(4)}"
                 try:
                     await host.check_out(partial, BASE_BRANCH, public_url="")
                     await host.tolerate_moved_files(partial)
+                    if await host.resolve_in_copy(partial, "HEAD") != commit:
+                        raise GitError(f"the copy of {commit} holds another commit")
                     await asyncio.to_thread(shutil.rmtree, tree, True)
                     partial.rename(tree)
                 finally:
