@@ -22,6 +22,19 @@ class ExecutorSettings(GitHubSettings):
     db_schema: str = "executor"
     task_queue: str = "paid-executor"
     workspace_root: Path = Field(default_factory=lambda: Path.home() / ".paid" / "workspaces")
+    repository_cache_root: Path | None = Field(
+        default=None,
+        description="where this host keeps one mirror per repository (default: repository-cache beside "
+        "the workspace root); never inside the workspace root, which holds what agents write",
+    )
+    repository_cache_max_bytes: int = Field(
+        default=20 * 1024**3, ge=0, description="mirrors no run uses are evicted, oldest first, above this"
+    )
+    worktree_overlay: bool = Field(
+        default=True,
+        description="give each run an overlayfs worktree over a read-only copy of its base, where this "
+        "host may mount (else each run gets its own copy)",
+    )
     agent: AgentName = "demo"
     agent_command: str = Field(
         default="",
@@ -146,6 +159,10 @@ class ExecutorSettings(GitHubSettings):
 
     def spend_estimate(self) -> Cap:
         return Cap(self.spend_reserve_tokens_per_call, self.spend_reserve_cost_usd_per_call)
+
+    @property
+    def repository_cache_dir(self) -> Path:
+        return self.repository_cache_root or self.workspace_root.parent / "repository-cache"
 
     @property
     def github_web_url(self) -> str:

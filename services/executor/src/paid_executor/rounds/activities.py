@@ -50,7 +50,7 @@ class RoundActivities(WorktreeActivities):
         issue = request.issue
         try:
             async with heartbeating({"step": "clone"}):
-                base = await workspace.host.fetch_base(issue.clone_url, issue.default_branch)
+                base = await workspace.attach_base(issue)
                 head = await workspace.host.fetch_head(issue.clone_url, request.branch)
                 await workspace.host.check_out(workspace.paths.worktree, request.branch, issue.clone_url)
                 try:
