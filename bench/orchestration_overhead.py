@@ -7,7 +7,8 @@ tasks, and each activity type.
 Real Temporal, NATS, PostgreSQL, the GitHub emulator and one `paid-executor` process; the agent is
 the demo agent applying the diff given in the issue; the repository has no tests, so no checks run.
 
-Prints `name value unit` lines. Usage: bench/orchestration_overhead.py [--runs N] [--sandbox NAME]
+Prints `name value unit` lines.
+Usage: bench/orchestration_overhead.py [--runs N] [--sandbox NAME] [--no-pinned]
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 from executor_stack import OWNER, TOKEN, executor_stack
 from history_timing import Timing, history_timing, median_timing, print_timing
 
-from paid_contracts import IssueRef, RepoRef
+from paid_contracts import IssueRef, PinnedText, RepoRef
 from paid_executor.agents.registry import demo_agent_argv
 from paid_executor.params import ExecutionInput
 from paid_executor.subscribers import start_execution
@@ -83,6 +84,8 @@ async def measure(args: argparse.Namespace) -> None:
                 agent="demo",
                 sandbox=args.sandbox,
                 agent_timeout_seconds=300,
+                # As a labeled trigger now carries it: the run then checks the live issue against it.
+                pinned=PinnedText.of(str(issue["title"]), DIFF) if args.pinned else None,
             )
             began = time.monotonic()
             run_id = await start_execution(client, request, task_queue=stack.task_queue)
@@ -104,6 +107,7 @@ async def measure(args: argparse.Namespace) -> None:
     print(f"orchestration_overhead_p50 {statistics.median(overhead):.3f} s")
     print(f"orchestration_overhead_max {max(overhead):.3f} s")
     print(f"orchestration_sandbox {args.sandbox} name")
+    print(f"orchestration_pinned {args.pinned} flag")
     # Where the run's time goes (medians over the runs), to tell scheduling from work.
     print_timing("orchestration", median_timing(timings))
 
@@ -114,6 +118,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--sandbox", default="bwrap", choices=["bwrap", "docker", "none"])
+    parser.add_argument(
+        "--no-pinned", dest="pinned", action="store_false", help="a trigger without pinned text (older)"
+    )
     asyncio.run(measure(parser.parse_args()))
 
 

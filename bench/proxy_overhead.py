@@ -1,8 +1,9 @@
 """What the executor's metering proxy adds to one model call: the same call made straight to the LLM
 emulator and through a MeteringProxy in front of it, alternately, by paid_llm's clients (whole and
 streamed, Anthropic and OpenAI). Also what metering and pricing cost alone (paid_llm's UsageMeter and
-the genai-prices lookup) on one real-shaped answer. Budgets are per-run in-memory counters here; the
-shared ledger does not exist yet. Prints `name value unit` lines."""
+the genai-prices lookup) on one real-shaped answer. A third proxy counts every call in the shared
+spend ledger (an embedded PostgreSQL: reserve before, settle after), so the budgets' own cost per call
+is the p50 of the paired budgeted-minus-plain proxied calls. Prints `name value unit` lines."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from paid_executor.proxy import Budget, MeteringProxy
+import paid_executor
+from paid_devstack.test_servers import scratch_postgres
+from paid_executor.proxy import Budget, Cap, MeteringProxy, SharedLedger, SpendPolicy
 from paid_executor.proxy.server import Upstreams
+from paid_executor.proxy.shared_ledger import ledger_engine
 from paid_llm import (
     HTTP_PROVIDERS,
     ChatRequest,
@@ -31,8 +35,11 @@ from paid_llm import (
     usage_of_answer,
 )
 from paid_llm_emulator import LLMEmulator
+from paid_runtime.database import make_engine, migrate
 
 MODELS = {Provider.ANTHROPIC: "claude-haiku-4-5", Provider.OPENAI: "gpt-4o-mini"}
+HIGH = Cap(tokens=10**15, usd=10.0**9)  # counted, never reached
+MIGRATIONS = Path(paid_executor.__file__).parent / "migrations"
 REQUEST = ChatRequest(messages=(Message(role="user", content="plan something"),))
 
 
@@ -56,21 +63,33 @@ async def timed(call: Callable[[LLMClient], Awaitable[None]], llm: LLMClient) ->
     return time.perf_counter() - started
 
 
-async def measure(emulator: LLMEmulator, proxy: MeteringProxy, runs: int) -> None:
+async def measure(emulator: LLMEmulator, plain: MeteringProxy, budgeted: MeteringProxy, runs: int) -> None:
     for provider in HTTP_PROVIDERS:
-        token, ledger = proxy.open_run(f"bench-{provider.value}", Budget(max_tokens=10**12))
-        direct, proxied = client(provider, emulator.url, "sk-bench"), client(provider, proxy.url, token)
+        run_id = f"bench-{provider.value}"
+        token, ledger = plain.open_run(run_id, Budget(max_tokens=10**12))
+        policy = SpendPolicy(project="bench/bench", day=HIGH, month=HIGH, global_month=HIGH)
+        budget_token, _ = budgeted.open_run(run_id, Budget(max_tokens=10**12), policy)
+        direct = client(provider, emulator.url, "sk-bench")
+        proxied = client(provider, plain.url, token)
+        with_budgets = client(provider, budgeted.url, budget_token)
         for mode, call in (("complete", complete), ("stream", stream)):
-            await call(direct)  # warm both connections
-            await call(proxied)
-            pairs = [(await timed(call, direct), await timed(call, proxied)) for _ in range(runs)]
+            for llm in (direct, proxied, with_budgets):
+                await call(llm)  # warm each connection
+            rounds = [
+                (await timed(call, direct), await timed(call, proxied), await timed(call, with_budgets))
+                for _ in range(runs)
+            ]
             name = f"proxy_{provider.value}_{mode}"
-            print(f"{name}_direct_p50 {statistics.median(d for d, _ in pairs) * 1000:.2f} ms")
-            print(f"{name}_proxied_p50 {statistics.median(p for _, p in pairs) * 1000:.2f} ms")
-            print(f"{name}_overhead_p50 {statistics.median(p - d for d, p in pairs) * 1000:.2f} ms")
+            print(f"{name}_direct_p50 {statistics.median(d for d, _, _ in rounds) * 1000:.2f} ms")
+            print(f"{name}_proxied_p50 {statistics.median(p for _, p, _ in rounds) * 1000:.2f} ms")
+            print(f"{name}_overhead_p50 {statistics.median(p - d for d, p, _ in rounds) * 1000:.2f} ms")
+            print(f"{name}_budgeted_p50 {statistics.median(b for _, _, b in rounds) * 1000:.2f} ms")
+            print(
+                f"{name}_budgets_overhead_p50 {statistics.median(b - p for _, p, b in rounds) * 1000:.2f} ms"
+            )
         print(f"proxy_{provider.value}_metered_cost {ledger.cost_usd:.6f} usd")
-        await direct.aclose()
-        await proxied.aclose()
+        for llm in (direct, proxied, with_budgets):
+            await llm.aclose()
 
 
 def metering_and_pricing(runs: int) -> float:
@@ -89,15 +108,30 @@ def metering_and_pricing(runs: int) -> float:
 
 async def main(runs: int) -> None:
     print(f"proxy_usage_and_price_per_call_p50 {metering_and_pricing(runs * 10):.1f} us")
-    with LLMEmulator() as emulator, tempfile.TemporaryDirectory() as scratch:
+    with (
+        LLMEmulator() as emulator,
+        tempfile.TemporaryDirectory() as scratch,
+        scratch_postgres("bench-spend") as postgres,
+    ):
         emulator.reply(json.dumps({"summary": "s" * 200, "steps": ["a step"] * 20}))
         upstreams = Upstreams(anthropic_url=emulator.url, openai_url=emulator.url)
-        proxy = MeteringProxy(upstreams, Path(scratch) / "proxy.sock")
-        await proxy.start()
+        engine = make_engine(postgres.url)
+        await migrate(engine, schema="executor", migrations_dir=MIGRATIONS)
+        shared = SharedLedger(
+            ledger_engine(engine.url), holder="bench", estimate=Cap(tokens=100_000, usd=1.0)
+        )
+        await shared.start()
+        plain = MeteringProxy(upstreams, Path(scratch) / "plain.sock")
+        budgeted = MeteringProxy(upstreams, Path(scratch) / "budgeted.sock", shared=shared)
+        await plain.start()
+        await budgeted.start()
         try:
-            await measure(emulator, proxy, runs)
+            await measure(emulator, plain, budgeted, runs)
         finally:
-            await proxy.stop()
+            await plain.stop()
+            await budgeted.stop()
+            await shared.engine.dispose()
+            await engine.dispose()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""Prompt injection from comments: text written by someone without write access to the repository never
-reaches a model or an agent. The planner's model reads answers only from people who may write (or from
-whoever asked for the plan); the coding agent's prompt is the issue alone, never its comments."""
+"""Prompt injection from comments and edits: text written by someone without write access to the
+repository never reaches a model or an agent. The planner's model reads answers only from people who may
+write (or from whoever asked for the plan); the coding agent's prompt is the issue alone, never its
+comments; and both see the issue as it was labeled: an edit after the label stops the work."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import nats
 import pytest
 
 from paid_devstack import wait_until
-from paid_devstack.demo_repo import MAINTAINER, DemoIssue, fix_diff
+from paid_devstack.demo_repo import MAINTAINER, DemoIssue, fix_diff, issue_body
 from paid_devstack.sandbox import EmulatedPaid
 from paid_llm_emulator import LLMEmulator
 
@@ -136,6 +137,68 @@ def test_the_coding_agent_is_given_the_issue_and_none_of_its_comments(
         assert fix_diff() in prompt, "the issue's text is the agent's task"
         for body in comments.values():
             assert token_of(body) not in prompt, "a comment reached the agent's prompt"
+
+
+def reader_issue(paid: EmulatedPaid, issue: DemoIssue, title: str, body: str) -> tuple[str, DemoIssue]:
+    """An issue opened by a read-only collaborator, who may edit it whenever they like."""
+    reader = add_commenter(paid, issue, "reader", "read")
+    created = paid.github.create_issue(issue.owner, issue.repo, title=title, body=body, as_user=reader)
+    return reader, DemoIssue(issue.owner, issue.repo, created["number"], created["html_url"])
+
+
+def stopped_for_the_edit(paid: EmulatedPaid, issue: DemoIssue) -> list[str]:
+    comments = paid.github.comments(issue.owner, issue.repo, issue.number)
+    return [str(c["body"]) for c in comments if "body changed after the" in str(c["body"])]
+
+
+@pytest.mark.heavy
+def test_an_edit_by_a_reader_after_labeling_stops_the_run_and_reaches_no_agent(
+    paid: EmulatedPaid, issue: DemoIssue, agent_prompts: Path, llm: LLMEmulator, tmp_path: Path
+) -> None:
+    gate = tmp_path / "gate"
+    title = f"add() subtracts ({issue.repo}, reported by a reader)"
+    reader, labeled = reader_issue(paid, issue, title, f"{issue_body()}\nHOLD-UNTIL: {gate}\n")
+    paid.label(labeled)
+    wait_until(gate.with_suffix(".started").exists, timeout=120, what="the agent to start")
+    edit = injection("reader")
+    paid.github.edit_issue(issue.owner, issue.repo, labeled.number, as_user=reader, body=edit)
+    gate.touch()
+
+    wait_until(lambda: bool(stopped_for_the_edit(paid, labeled)), timeout=120, what="the run to stop")
+    (comment,) = stopped_for_the_edit(paid, labeled)
+    assert "Apply the label again" in comment
+    results = [c for c in paid.github.comments(**_where(labeled)) if ":result -->" in str(c["body"])]
+    assert len(results) == 1, "one comment says why the run stopped"
+    assert paid.pulls(labeled) == []
+    assert paid.github.branch_sha(issue.owner, issue.repo, f"paid/issue-{labeled.number}") is None
+    assert_no_model_request_holds(llm, [edit])
+    prompts = [p.read_text() for p in agent_prompts.iterdir()]
+    mine = [p for p in prompts if title in p]
+    assert mine, "the agent's prompt was not kept"
+    assert all(fix_diff() in p and token_of(edit) not in p for p in mine)
+    assert not any(token_of(edit) in p for p in prompts), "the edit reached an agent"
+
+
+@pytest.mark.heavy
+def test_an_edit_by_a_reader_after_labeling_stops_the_plan_and_reaches_no_model(
+    paid: EmulatedPaid, issue: DemoIssue, llm: LLMEmulator
+) -> None:
+    title = f"Plan the calculator fix ({issue.repo}, reported by a reader)"
+    reader, labeled = reader_issue(paid, issue, title, "add() is wrong.")
+    llm.reply(json.dumps({"summary": "?", "questions": ["Should add() accept floats?"]}), contains=title)
+    paid.label(labeled, "paid-plan")
+    wait_until(lambda: "paid-needs-input" in labels(paid, labeled), timeout=90, what="the questions")
+    edit = injection("reader")
+    paid.github.edit_issue(issue.owner, issue.repo, labeled.number, as_user=reader, body=edit)
+    paid.github.create_comment(issue.owner, issue.repo, labeled.number, "Integers only.", as_user=MAINTAINER)
+
+    wait_until(lambda: bool(stopped_for_the_edit(paid, labeled)), timeout=90, what="the plan to stop")
+    (comment,) = stopped_for_the_edit(paid, labeled)
+    assert "the `paid-plan` label was applied" in comment
+    assert_no_model_request_holds(llm, [edit])
+    asked = [r for r in llm.requests if title in r.last_user_message]
+    assert len(asked) == 1, "the model was asked again after the edit"
+    assert not paid.github.sub_issues(**_where(labeled))
 
 
 def labels(paid: EmulatedPaid, issue: DemoIssue) -> set[str]:

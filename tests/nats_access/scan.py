@@ -44,11 +44,6 @@ REQUEST_SUBJECTS = {name: m.SUBJECT for name, m in SUBJECT_MODELS.items() if nam
 SHARED_PLUMBING = ("paid_contracts", "paid_runtime")
 # Clients in the plumbing that make requests on a service's behalf: followed like a library's modules.
 REQUEST_CLIENTS = ("paid_runtime.github_credentials", "paid_runtime.job_tokens")
-OPERATOR_TOOLS = {
-    # `paid demo` follows the run on NATS as the provisioning user of the stack it started (it holds
-    # the stack's admin URL); it is the operator's tool shipped in the gateway's package, not the service.
-    "services/gateway/src/paid_gateway/demo.py",
-}
 NOT_A_PUBLISH = frozenset({"isinstance", "issubclass"})
 
 
@@ -73,8 +68,6 @@ def scan_service(service: str) -> NatsUse:
     use = NatsUse()
     library_files: set[Path] = set()
     for path in sorted((ROOT / "services" / service / "src").rglob("*.py")):
-        if str(path.relative_to(ROOT)) in OPERATOR_TOOLS:
-            continue
         source = path.read_text()
         use.add(scan_source(source, str(path.relative_to(ROOT))))
         library_files |= _library_modules_used(ast.parse(source), own_package=f"paid_{service}")

@@ -75,12 +75,11 @@ async def test_an_answer_is_used_and_cached_per_run_key(connection: Nats) -> Non
 
 
 async def test_no_responder_falls_back_to_the_bundled_default_at_once(connection: Nats) -> None:
-    client = PromptClient(connection, timeout=5)
-    started = asyncio.get_running_loop().time()
+    # A request timeout no test waits out: the answer must come from NATS's "no responders".
+    client = PromptClient(connection, timeout=3600)
 
-    prompt = await client.resolve(CODING, project="acme/calc", run_key="run-1")
+    prompt = await asyncio.wait_for(client.resolve(CODING, project="acme/calc", run_key="run-1"), 60)
 
-    assert asyncio.get_running_loop().time() - started < 4  # "no responders", not the timeout
     assert (prompt.version, prompt.source) == ("coding@1", "bundled")
     assert prompt.template == DEFAULT_PROMPTS[CODING].template
 

@@ -17,24 +17,32 @@ from temporalio.testing import WorkflowEnvironment
 
 from paid_contracts import RunOutcome
 from paid_executor.sandbox.bwrap import bwrap_path
-from paid_executor.subscribers import start_execution
-from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
 
+from .agent_cli import requires_cli
+from .agent_runs import Servers, run_agent
 from .conftest import FIXED_CALC
-from .loop_support import ScriptedAnthropic, loop_request, loop_worker
+from .loop_support import ScriptedAnthropic
 from .test_fix_forward import make_repo, only_comment
 
 CLAUDE_HOME = Path(__file__).parent / "claude_code"
 CLAUDE = CLAUDE_HOME / "node_modules" / ".bin" / "claude"
 
 pytestmark = [
-    pytest.mark.skipif(
-        not CLAUDE.exists(),
-        reason="needs Claude Code from npm: `npm install` in services/executor/tests/claude_code",
-    ),
+    requires_cli(CLAUDE, "needs Claude Code from npm: `npm install` in services/executor/tests/claude_code"),
     pytest.mark.skipif(bwrap_path() is None, reason="needs bubblewrap (bwrap), not installed"),
 ]
+
+
+@pytest.fixture
+def servers(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> Servers:
+    return Servers(env, emulator, engine, broker, tmp_path)
 
 
 def working_directory(request: dict[str, Any]) -> str:
@@ -95,7 +103,6 @@ def endless_model(request: dict[str, Any]) -> list[dict[str, Any]]:
 
 def claude_settings(upstream: ScriptedAnthropic) -> dict[str, Any]:
     return {
-        "agent": "claude",
         "claude_executable": str(CLAUDE.resolve()),
         "sandbox_read_only": [CLAUDE_HOME.resolve()],
         "anthropic_base_url": upstream.url,
@@ -103,23 +110,11 @@ def claude_settings(upstream: ScriptedAnthropic) -> dict[str, Any]:
     }
 
 
-async def test_claude_code_fixes_the_issue_in_the_sandbox_through_the_proxy(
-    env: WorkflowEnvironment,
-    emulator: GitHubEmulator,
-    engine: AsyncEngine,
-    broker: NatsBroker,
-    tmp_path: Path,
-) -> None:
+async def test_claude_code_fixes_the_issue_in_the_sandbox_through_the_proxy(servers: Servers) -> None:
+    emulator = servers.emulator
     repo_ref = make_repo(emulator, "test: python -m pytest -q\nmodel: claude-sonnet-4-5\n")
     with ScriptedAnthropic(respond=fixing_model) as upstream:
-        async with loop_worker(
-            env, emulator, engine, broker, tmp_path / "ws", **claude_settings(upstream)
-        ) as worker:
-            request = loop_request(repo_ref, agent="claude", sandbox="bwrap")
-            run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
-            result = await env.client.get_workflow_handle_for(
-                AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
-            ).result()
+        result = await run_agent(servers, repo_ref, "claude", claude_settings(upstream))
 
     assert result.outcome is RunOutcome.SUCCEEDED, result.detail
     assert emulator.file_content("alice", repo_ref.name, "calc.py", ref="paid/issue-1") == FIXED_CALC
@@ -128,23 +123,12 @@ async def test_claude_code_fixes_the_issue_in_the_sandbox_through_the_proxy(
     assert f"{upstream.calls * 1500} tokens" in body  # metered by the proxy, call by call
 
 
-async def test_claude_code_is_stopped_when_the_budget_is_spent(
-    env: WorkflowEnvironment,
-    emulator: GitHubEmulator,
-    engine: AsyncEngine,
-    broker: NatsBroker,
-    tmp_path: Path,
-) -> None:
+@pytest.mark.heavy  # the short form of a budget stop by a real CLI is Codex's, in test_agent_clis.py
+async def test_claude_code_is_stopped_when_the_budget_is_spent(servers: Servers) -> None:
+    emulator = servers.emulator
     repo_ref = make_repo(emulator, "test: python -m pytest -q\n")
     with ScriptedAnthropic(respond=endless_model) as upstream:
-        async with loop_worker(
-            env, emulator, engine, broker, tmp_path / "ws", **claude_settings(upstream)
-        ) as worker:
-            request = loop_request(repo_ref, agent="claude", sandbox="bwrap", max_tokens=4000)
-            run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
-            result = await env.client.get_workflow_handle_for(
-                AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
-            ).result()
+        result = await run_agent(servers, repo_ref, "claude", claude_settings(upstream), max_tokens=4000)
 
     assert result.outcome is RunOutcome.BUDGET_EXCEEDED
     assert upstream.calls == 3  # 1500 tokens each: the third crosses 4000 and nothing follows it

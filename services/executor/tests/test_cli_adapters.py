@@ -105,13 +105,18 @@ def test_opencode_error_event_is_an_error() -> None:
 
 def test_codex_takes_the_proxy_from_the_launch_and_runs_without_its_own_sandbox(tmp_path: Path) -> None:
     settings = ExecutorSettings(codex_executable="/opt/codex")
-    invocation = adapter_for("codex", settings, model="gpt-5").invocation(
+    hostile_model = "gpt-5'; touch /tmp/pwned; '"
+    invocation = adapter_for("codex", settings, model=hostile_model).invocation(
         "fix `add()`; $HOME", tmp_path / "p"
     )
 
-    shell, dash_c, script, executable, prompt = invocation.argv
+    shell, dash_c, script, executable, prompt, model = invocation.argv
     assert (shell, dash_c, executable, prompt) == ("sh", "-c", "/opt/codex", "fix `add()`; $HOME")
-    assert '"$1"' in script  # the prompt is an argument, never part of the script
+    assert model == hostile_model
+    # The prompt and the model (both may come from the repository) are arguments, never script text.
+    assert '-m "$2"' in script
+    assert '-- "$1"' in script
+    assert "pwned" not in script
     assert "--sandbox danger-full-access" in script
     assert 'base_url=\\"$OPENAI_BASE_URL\\"' in script
     assert 'env_key=\\"OPENAI_API_KEY\\"' in script

@@ -29,9 +29,10 @@ from paid_executor.activities import ExecutorDeps, make_deps
 from paid_executor.activities.iterations import IterationActivities
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import ExecutionInput
+from paid_executor.run_limits import MAX_REHOMES
 from paid_executor.subscribers import start_execution
 from paid_executor.worker import activities, make_worker, worker_options
-from paid_executor.workflows import MAX_REHOMES, AgentExecutionWorkflow, workflow_id_for
+from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
 from paid_runtime.database import session_factory
 

@@ -103,3 +103,42 @@ def test_detection_per_language(files: dict[str, str], test: list[str], lint: li
     config = load_repo_config(tree(files))
     assert config.test == test
     assert config.lint == lint
+
+
+@pytest.mark.parametrize(
+    ("text", "run_tokens", "run_usd", "refusal"),
+    [
+        (
+            "max_cost_usd: 1000000\n",
+            None,
+            5.0,
+            "may only lower budgets: its max_cost_usd $1000000.00 is above",
+        ),
+        (
+            "max_tokens: 99999999\n",
+            5_000_000,
+            None,
+            "may only lower budgets: its max_tokens 99999999 is above",
+        ),
+        ("max_cost_usd: 1.5\nmax_tokens: 1000\n", 5_000_000, 5.0, None),
+        ("max_cost_usd: 50\n", None, None, None),  # Paid set no limit: any limit lowers it
+    ],
+)
+def test_a_paid_yml_may_lower_the_run_budget_but_never_raise_it(
+    text: str, run_tokens: int | None, run_usd: float | None, refusal: str | None
+) -> None:
+    config = load_repo_config(tree({".paid.yml": text}))
+    raised = config.budget_raise(max_tokens=run_tokens, max_cost_usd=run_usd)
+    if refusal is None:
+        assert raised is None
+    else:
+        assert raised is not None
+        assert raised.startswith(".paid.yml " + refusal)
+
+
+@pytest.mark.parametrize(
+    "text", ["max_cost_usd: .inf\n", "max_cost_usd: .nan\n", "max_cost_usd: -1\n", "max_tokens: 0\n"]
+)
+def test_a_budget_that_is_no_limit_in_disguise_is_refused(text: str) -> None:
+    with pytest.raises(RepoConfigError, match=r"max_(cost_usd|tokens)"):
+        load_repo_config(tree({".paid.yml": text}))

@@ -2,8 +2,10 @@
 everything that would make the host's git run its commands or send the push elsewhere (hooks,
 fsmonitor, hooksPath, sshCommand, filters and diff.external with attributes, insteadOf,
 pushInsteadOf, include.path, a credential helper), a nested repository, a symlinked .paid.yml,
-links out of the worktree, and reads /proc/1/environ. Nothing it planted may run on the host, the
-push goes to the real remote only, no credential reaches it, and the run ends as a clean PR."""
+links out of the worktree, and reads /proc/1/environ; it tries to connect to canary listeners (the
+insteadOf target, and NATS and PostgreSQL where the settings say they are) and to the real NATS and
+PostgreSQL. Nothing it planted may run on the host, no canary sees a connection, the push goes to the
+real remote only, no credential reaches it, and the run ends as a clean PR."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,8 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from paid_contracts import RepoRef, RunOutcome
+from paid_devstack.nats import NatsServer
+from paid_devstack.postgres import EmbeddedPostgres
 from paid_executor.params import ExecutionResult
 from paid_executor.sandbox.bwrap import bwrap_path
 from paid_executor.sandbox.cgroup import pids_cgroup_root
@@ -68,9 +73,11 @@ def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def canary() -> Iterator[tuple[int, list[str]]]:
-    """A listener where the planted insteadOf points: it must never be connected to."""
+Canary = tuple[int, list[str]]  # a listener's port, and the peers that connected to it
+
+
+@contextmanager
+def listening() -> Iterator[Canary]:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -86,12 +93,24 @@ def canary() -> Iterator[tuple[int, list[str]]]:
             connection.close()
 
     threading.Thread(target=accept, daemon=True).start()
-    yield listener.getsockname()[1], seen
-    listener.close()
+    try:
+        yield listener.getsockname()[1], seen
+    finally:
+        listener.close()
 
 
-def adversary(markers: Path, emulator_url: str, canary_port: int, secret_file: Path) -> str:
-    """The agent: plants on the first iteration; removes only the nested repository when told."""
+@pytest.fixture
+def canaries() -> Iterator[dict[str, Canary]]:
+    """Listeners on the host that must never be connected to: where the planted insteadOf points, and
+    where the executor's settings say NATS and PostgreSQL are (with credentials in their URLs)."""
+    with listening() as insteadof, listening() as nats, listening() as postgres:
+        yield {"insteadof": insteadof, "nats": nats, "postgres": postgres}
+
+
+def adversary(markers: Path, emulator_url: str, ports: dict[str, int], secret_file: Path) -> str:
+    """The agent: plants on the first iteration; removes only the nested repository when told. It tries
+    every port in `ports` (the canaries, and the real NATS and PostgreSQL servers)."""
+    canary_port = ports["insteadof"]
     command = f"touch {markers}/ran-on-host"
     hooks = "".join(
         f"    w('.git/hooks/{name}', '#!/bin/sh\\n{command}-{name}\\n', 0o755)\n" for name in PLANTED_HOOKS
@@ -155,7 +174,8 @@ else:
         except OSError:
             return False
     report = {{'env': dict(os.environ), 'proc1': read('/proc/1/environ'), 'self': read('/proc/self/environ'),
-              'secret': read({str(secret_file)!r}), 'canary': reach({canary_port})}}
+              'secret': read({str(secret_file)!r}),
+              'reached': {{name: reach(port) for name, port in {ports!r}.items()}}}}
     w('escape-report.json', json.dumps(report))
 """
 
@@ -186,7 +206,9 @@ def pushed(emulator: GitHubEmulator, repo: RepoRef) -> dict[str, tuple[str, byte
 
 async def test_an_adversarial_agent_gains_nothing_on_the_host(
     kind: str,
-    canary: tuple[int, list[str]],
+    canaries: dict[str, Canary],
+    nats_server: NatsServer,
+    postgres: EmbeddedPostgres,
     env: WorkflowEnvironment,
     emulator: GitHubEmulator,
     engine: AsyncEngine,
@@ -194,8 +216,15 @@ async def test_an_adversarial_agent_gains_nothing_on_the_host(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("PAID_EXECUTOR_DATABASE_URL", "postgresql://paid:db-secret@db/paid")
-    canary_port, connections = canary
+    # The worker is handed its broker and engine; these settings only tempt an agent that finds them.
+    monkeypatch.setenv(
+        "PAID_EXECUTOR_DATABASE_URL", f"postgresql://paid:db-secret@127.0.0.1:{canaries['postgres'][0]}/paid"
+    )
+    monkeypatch.setenv(
+        "PAID_EXECUTOR_NATS_URL", f"nats://executor:nats-secret@127.0.0.1:{canaries['nats'][0]}"
+    )
+    ports = {name: port for name, (port, _) in canaries.items()}
+    ports |= {"real-nats": nats_server.port, "real-postgres": postgres.port}
     markers = tmp_path / "markers"
     markers.mkdir()
     secret_file = tmp_path / "host-secret.txt"
@@ -203,7 +232,7 @@ async def test_an_adversarial_agent_gains_nothing_on_the_host(
     repo = make_repo(emulator)
     agent_dir = tmp_path / "agent"
     agent_dir.mkdir()
-    body = adversary(markers, emulator.base_url + "/", canary_port, secret_file)
+    body = adversary(markers, emulator.base_url + "/", ports, secret_file)
     (agent_dir / "agent.py").write_text(
         "import json, os, pathlib, sys\n"
         "prompt = pathlib.Path(os.environ['PAID_PROMPT_FILE']).read_text()\n" + body + "\n"
@@ -228,7 +257,8 @@ async def test_an_adversarial_agent_gains_nothing_on_the_host(
             result = error
 
     assert sorted(path.name for path in markers.iterdir()) == [], "planted commands ran on the host"
-    assert connections == [], "something connected to the insteadOf/pushurl target"
+    for name, (_, connections) in canaries.items():
+        assert connections == [], f"something connected to the {name} canary"
     assert isinstance(result, ExecutionResult), result.cause
     assert result.outcome is RunOutcome.SUCCEEDED, result.detail
     pulls = emulator.pulls("alice", repo.name)
@@ -241,10 +271,10 @@ async def test_an_adversarial_agent_gains_nothing_on_the_host(
     assert files["environ-link"] == ("120000", b"/proc/1/environ")
     assert files["secret-link"] == ("120000", str(secret_file).encode())
     everything = b"".join(content for _, content in files.values())
-    for credential in (TOKEN.encode(), b"db-secret", b"Authorization", b"host file secret"):
+    for credential in (TOKEN.encode(), b"db-secret", b"nats-secret", b"Authorization", b"host file secret"):
         assert credential not in everything, credential
     report = json.loads(files["escape-report.json"][1])
-    assert report["canary"] is False
+    assert report["reached"] == dict.fromkeys(ports, False), "the agent reached a host port"
     assert report["secret"] in ("FileNotFoundError", "PermissionError")
     secret_names = ("PAID_EXECUTOR_", "GIT_CONFIG_KEY", "GIT_CONFIG_VALUE", "GITHUB_TOKEN", "GH_TOKEN")
     assert not [key for key in report["env"] if key.startswith(secret_names)], report["env"]

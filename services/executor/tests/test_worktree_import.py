@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from paid_executor.host_repository import HostRepository
+from paid_executor.repository_cache import RepositoryCache
 from paid_executor.workspace import Identity
 from paid_executor.worktree_import import ImportedChange, import_worktree
 
@@ -34,7 +35,9 @@ def origin(tmp_path: Path) -> Path:
 @pytest.fixture
 async def checked_out(origin: Path, tmp_path: Path) -> tuple[HostRepository, Path, str]:
     host = HostRepository(tmp_path / "run" / "host.git", identity=Identity("Paid", "p@x"))
-    base = await host.fetch_base(str(origin), "main", token="")
+    mirrored = await RepositoryCache(tmp_path / "cache", max_bytes=10**9).refresh(str(origin), "main")
+    base = mirrored.base_sha
+    await host.attach_base(mirrored.mirror, base)
     worktree = tmp_path / "run" / "worktree"
     await host.check_out(worktree, "paid/issue-1", public_url="https://example.invalid/r.git")
     return host, worktree, base

@@ -52,6 +52,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/api/evolution/experiments/{experiment_id}"): V,
     ("POST", "/api/evolution/prompts/{category}/projects/{project:path}/rollback"): OP,
     ("POST", "/api/evolution/experiments/{experiment_id}/approval"): OP,
+    ("GET", "/api/evolution/audit"): OP,  # the gateway's own audit records of the two above
 }
 BODIES = {
     "/api/runs/{run_id}/instruct": {"text": "use smaller steps"},

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import os
+import pty
 import re
+import stat
+import struct
+import subprocess
 import sys
+import termios
 from pathlib import Path
 
 from gateway_run_events import RunScript
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from paid_cli import tokens
 from paid_contracts import RunOutcome
 from paid_gateway.auth.tokens import Role
+from paid_gateway.config import GatewaySettings
 from paid_gateway.projections import projector
 
 PAID = str(Path(sys.executable).parent / "paid")
@@ -124,3 +133,54 @@ async def test_logs_follow_streams_until_the_run_ends(
     assert process.returncode == 0
     assert stdout == b""
     assert "ended: cancelled" in stderr.decode()
+
+
+def run_in_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """The process on an 80-column pseudo-terminal, as a user's shell runs it; its screen as text."""
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    process = subprocess.Popen(argv, stdin=secondary, stdout=secondary, stderr=secondary, env=env)
+    os.close(secondary)
+    screen = b""
+    try:
+        while chunk := _read(primary):
+            screen += chunk
+    finally:
+        os.close(primary)
+    return process.wait(timeout=60), screen.decode(errors="replace")
+
+
+def _read(primary: int) -> bytes:
+    try:
+        return os.read(primary, 65536)
+    except OSError:  # EIO: the process closed the terminal
+        return b""
+
+
+async def test_the_cli_uses_the_token_paid_up_saves(
+    live_api: str, api_settings: GatewaySettings, tmp_path: Path
+) -> None:
+    """The short form of libs/cli/tests/test_up_token.py (heavy): `paid up`'s hand-off, on this gateway."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAID_")}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), TERM="xterm-256color")
+    env.pop("COLUMNS", None)
+    path = tmp_path / "config" / "paid" / "credentials.json"
+    bootstrap = api_settings.admin_token
+    handed = (await asyncio.to_thread(tokens.hand_off, live_api, bootstrap, path))[1]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert handed.token != bootstrap, "the bootstrap token stays with the processes `paid up` started"
+
+    code, screen = await asyncio.to_thread(run_in_terminal, [PAID, "runs", "list"], env)
+    assert code == 0, screen
+    assert "repository" in screen
+
+    rotate = await asyncio.create_subprocess_exec(
+        PAID, "token", "rotate", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    stdout, stderr = await asyncio.wait_for(rotate.communicate(), timeout=60)
+    assert rotate.returncode == 0, stderr.decode()
+    assert json.loads(path.read_text())["token"] == stdout.decode().strip() != handed.token
+    code, _, stderr_text = await paid("runs", "list", url=live_api, token=handed.token)
+    assert (code, "revoked" in stderr_text) == (4, True)
+    code, screen = await asyncio.to_thread(run_in_terminal, [PAID, "runs", "list"], env)
+    assert code == 0, screen

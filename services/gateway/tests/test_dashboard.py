@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paid_contracts import RunOutcome
-from paid_devstack.browser import chromium, chromium_path, screenshot_path
+from paid_devstack.browser import accessibility_violations, chromium, chromium_path, screenshot_path
 from paid_gateway.auth.tokens import Role
 from paid_gateway.projections import projector
 from paid_runtime.temporal import workflow_ui_url
@@ -46,6 +46,7 @@ async def test_dashboard_follows_runs_and_output_live(
         await row.wait_for(timeout=5000)
         assert await row.locator(".status").text_content() == "running"
         await page.screenshot(path=screenshot_path("dashboard-home"), full_page=True)
+        assert await accessibility_violations(page) == ""
 
         await row.click()
         await page.wait_for_selector("#run-status:has-text('running')")
@@ -61,3 +62,4 @@ async def test_dashboard_follows_runs_and_output_live(
         assert await page.get_attribute("#pr-link", "href") == run.finished().pull_request_url
         assert await page.get_attribute("#trace-link", "href") is not None
         await page.screenshot(path=screenshot_path("dashboard-run"), full_page=True)
+        assert await accessibility_violations(page) == ""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -55,29 +55,34 @@ async def evolution() -> AsyncIterator[tuple[StandInEvolution, str]]:
         await task
 
 
-def gateway(
-    settings: GatewaySettings, broker: NatsBroker, sessions: async_sessionmaker[AsyncSession], **changes: Any
-) -> httpx.AsyncClient:
-    app = create_app(
-        settings.model_copy(update=changes),
-        publisher=functools.partial(publish_event, broker),
-        sessions=sessions,
-    )
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+GatewayFor = Callable[[str], httpx.AsyncClient]
 
 
-async def test_a_viewer_reads_through_the_gateway_with_the_internal_token_added(
+@pytest.fixture
+def gateway_for(
     api_settings: GatewaySettings,
     broker: NatsBroker,
     sessions: async_sessionmaker[AsyncSession],
-    role_tokens: dict[Role, str],
     evolution: tuple[StandInEvolution, str],
+) -> GatewayFor:
+    """A client of a gateway that forwards to the stand-in evolution with the given internal token."""
+
+    def client(internal_token: str) -> httpx.AsyncClient:
+        settings = api_settings.model_copy(
+            update={"evolution_api_url": evolution[1], "evolution_api_token": internal_token}
+        )
+        app = create_app(settings, publisher=functools.partial(publish_event, broker), sessions=sessions)
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+
+    return client
+
+
+async def test_a_viewer_reads_through_the_gateway_with_the_internal_token_added(
+    gateway_for: GatewayFor, role_tokens: dict[Role, str], evolution: tuple[StandInEvolution, str]
 ) -> None:
-    stand_in, url = evolution
+    stand_in = evolution[0]
     viewer = {"Authorization": f"Bearer {role_tokens[Role.VIEWER]}"}
-    async with gateway(
-        api_settings, broker, sessions, evolution_api_url=url, evolution_api_token=INTERNAL_TOKEN
-    ) as http:
+    async with gateway_for(INTERNAL_TOKEN) as http:
         read = await http.get("/api/evolution/experiments", params={"status": "running"}, headers=viewer)
         refused = await http.post(
             "/api/evolution/experiments/x/approval", json={"approved": True}, headers=viewer
@@ -89,51 +94,33 @@ async def test_a_viewer_reads_through_the_gateway_with_the_internal_token_added(
 
 
 async def test_an_operator_rolls_back_a_prompt(
-    api_settings: GatewaySettings,
-    broker: NatsBroker,
-    sessions: async_sessionmaker[AsyncSession],
-    role_tokens: dict[Role, str],
-    evolution: tuple[StandInEvolution, str],
+    gateway_for: GatewayFor, role_tokens: dict[Role, str], evolution: tuple[StandInEvolution, str]
 ) -> None:
-    stand_in, url = evolution
+    stand_in = evolution[0]
     operator = {"Authorization": f"Bearer {role_tokens[Role.OPERATOR]}"}
-    async with gateway(
-        api_settings, broker, sessions, evolution_api_url=url, evolution_api_token=INTERNAL_TOKEN
-    ) as http:
+    async with gateway_for(INTERNAL_TOKEN) as http:
         rolled = await http.post("/api/evolution/prompts/coding/projects/acme/app/rollback", headers=operator)
     assert rolled.status_code == 200, rolled.text
     assert stand_in.received == [("POST", "/api/prompts/coding/projects/acme/app/rollback", "", b"")]
 
 
 async def test_a_wrong_internal_token_is_the_gateways_fault_not_the_callers(
-    api_settings: GatewaySettings,
-    broker: NatsBroker,
-    sessions: async_sessionmaker[AsyncSession],
-    role_tokens: dict[Role, str],
-    evolution: tuple[StandInEvolution, str],
+    gateway_for: GatewayFor, role_tokens: dict[Role, str], evolution: tuple[StandInEvolution, str]
 ) -> None:
-    stand_in, url = evolution
+    stand_in = evolution[0]
     admin = {"Authorization": f"Bearer {role_tokens[Role.ADMIN]}"}
-    async with gateway(
-        api_settings, broker, sessions, evolution_api_url=url, evolution_api_token="stale"
-    ) as http:
+    async with gateway_for("stale") as http:
         answer = await http.get("/api/evolution/prompts", headers=admin)
     assert answer.status_code == 502
     assert stand_in.received == []
 
 
 async def test_path_parameters_cannot_reach_another_route_of_evolution(
-    api_settings: GatewaySettings,
-    broker: NatsBroker,
-    sessions: async_sessionmaker[AsyncSession],
-    role_tokens: dict[Role, str],
-    evolution: tuple[StandInEvolution, str],
+    gateway_for: GatewayFor, role_tokens: dict[Role, str], evolution: tuple[StandInEvolution, str]
 ) -> None:
-    stand_in, url = evolution
+    stand_in = evolution[0]
     operator = {"Authorization": f"Bearer {role_tokens[Role.OPERATOR]}"}
-    async with gateway(
-        api_settings, broker, sessions, evolution_api_url=url, evolution_api_token=INTERNAL_TOKEN
-    ) as http:
+    async with gateway_for(INTERNAL_TOKEN) as http:
         escaped = await http.get("/api/evolution/versions/coding%401%3Fagainst%3Dx", headers=operator)
         slashed = await http.get("/api/evolution/versions/..%2Fexperiments", headers=operator)
         traversal = await http.post(

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from paid_gateway.github_setup import ManifestFlow, load_encrypted, store_encrypted
+from paid_cli.github_setup import ManifestFlow, load_encrypted, store_encrypted
 from paid_gateway.token_minter import InstallationTokenMinter
 from paid_github_emulator import GitHubEmulator
 from paid_runtime.secretbox import SecretBox, generate_key
@@ -87,7 +87,7 @@ def test_an_answer_with_another_state_is_refused_without_an_exchange(
 def test_the_command_needs_the_gateways_keys_to_store_anything(monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    from paid_gateway.cli import app
+    from paid_cli.main import app
 
     monkeypatch.delenv("PAID_GATEWAY_SECRETS_KEYS", raising=False)
     result = CliRunner().invoke(app, ["github", "setup", "--timeout", "1"])

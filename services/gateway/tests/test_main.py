@@ -17,10 +17,10 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from paid_cli.main import app
 from paid_devstack.nats import NatsServer
 from paid_devstack.ports import free_port
 from paid_devstack.postgres import EmbeddedPostgres
-from paid_gateway.cli import app
 from paid_gateway.config import GatewaySettings
 from paid_gateway.signatures import sign
 

@@ -37,6 +37,7 @@ from paid_contracts.github_tokens import (
     InstallationTokenRevoke,
     InstallationTokensRelease,
 )
+from paid_contracts.pinned import PinnedText
 from paid_contracts.planning import PlanCompleted, PlanCreated, PlannedTask
 from paid_contracts.progress import RunOutputAppended
 from paid_contracts.projects import LabelMapping, ProjectRegistered, ProjectSnapshot, ProjectUpdated
@@ -70,6 +71,7 @@ __all__ = [
     "IssueRef",
     "LabelMapping",
     "PauseRun",
+    "PinnedText",
     "PlanCompleted",
     "PlanCreated",
     "PlanRequested",

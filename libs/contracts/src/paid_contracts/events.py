@@ -10,6 +10,7 @@ from pydantic import Field
 from paid_contracts import subjects
 from paid_contracts.envelope import Event
 from paid_contracts.github import IssueRef
+from paid_contracts.pinned import PinnedText
 
 
 class TriggerSource(StrEnum):
@@ -26,6 +27,10 @@ class WorkRequested(Event):
     actor: str = Field(description="GitHub login of whoever applied the label")
     source: TriggerSource
     source_id: str = Field(description="GitHub delivery id (webhook) or the event's identity (poll)")
+    pinned: PinnedText | None = Field(
+        default=None,
+        description="the issue's title and body when the label was applied (absent from older events)",
+    )
 
 
 class BuildRequested(WorkRequested):
@@ -88,7 +93,7 @@ class RunFinished(Event):
     run_id: str
     workflow_id: str
     issue: IssueRef
-    agent: str
+    agent: str = Field(description="the agent the run used: the project's, or the one .paid.yml chose")
     prompt_version: str
     outcome: RunOutcome
     started_at: str = Field(description="ISO-8601 time the run started")
@@ -100,6 +105,11 @@ class RunFinished(Event):
     input_tokens: int | None = None
     output_tokens: int | None = None
     cost_usd: float | None = None
+    model: str | None = Field(default=None, description="the model the agent was given; None: its default")
+    # Metered by the proxy; parts of input_tokens (cache) and of output_tokens (reasoning).
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
 
 
 EVENTS: tuple[type[Event], ...] = (

@@ -26,6 +26,12 @@ class IssueCommented(Event):
     body: str
     source: TriggerSource
     source_id: str = Field(description="GitHub delivery id (webhook) or the comment's identity (poll)")
+    command: str | None = Field(
+        default=None,
+        description="the `/paid <command>` the comment gives (lower-cased; may be unknown, '' for `/paid` "
+        "alone), read by the shared translator; None when it gives none",
+    )
+    command_argument: str = ""
 
 
 class PullRequestClosed(Event):
@@ -88,6 +94,9 @@ class CheckRunCompleted(Event):
     pull_numbers: tuple[int, ...] = ()
     source: TriggerSource
     source_id: str
+    app_slug: str | None = Field(
+        default=None, description="the GitHub App that wrote the check run (`check_run.app.slug`)"
+    )
 
 
 EVENTS: tuple[type[Event], ...] = (

@@ -120,13 +120,24 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
             issue_commented=subjects.GITHUB_ISSUE_COMMENTED,
             pull_request_closed=subjects.GITHUB_PULL_REQUEST_CLOSED,
         ),
-        requests=(subjects.GITHUB_APP_MINT,),  # read-only or issues-only tokens, left to expire
+        requests=(
+            subjects.GITHUB_APP_MINT,
+            subjects.PROMPT_RESOLVE,
+        ),  # tokens: read-only or issues-only, left to expire
     ),
     ServiceAccess(
         "executor",
         publishes=("paid.run.>",),
         durables=(
-            *_durables("executor", GITHUB, build_requested=subjects.GITHUB_BUILD_REQUESTED),
+            *_durables(
+                "executor",
+                GITHUB,
+                build_requested=subjects.GITHUB_BUILD_REQUESTED,
+                pull_request_reviewed=subjects.GITHUB_PULL_REQUEST_REVIEWED,
+                issue_commented=subjects.GITHUB_ISSUE_COMMENTED,
+                check_run_completed=subjects.GITHUB_CHECK_RUN_COMPLETED,
+                pull_request_closed=subjects.GITHUB_PULL_REQUEST_CLOSED,
+            ),
             *_durables("executor", STREAM_PLAN.name, task_ready=subjects.PLAN_TASK_READY),
         ),
         serves=(f"{subjects.EXECUTOR_CMD_PREFIX}.*",),

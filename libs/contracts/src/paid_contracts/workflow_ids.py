@@ -38,3 +38,18 @@ def attempt_of(workflow_id: str) -> int:
     if separator and "#" not in tail and tail.isdigit():
         return int(tail)
     return FIRST_ATTEMPT
+
+
+# Issue 21: one durable conversation per pull request Paid opened, owning its follow-up rounds.
+PULL_CONVERSATION_WORKFLOW = "PullConversationWorkflow"
+PULL_CONVERSATION_STATUS_QUERY = "status"
+
+
+class ConversationSignal(StrEnum):
+    ROUND = "request_round"
+    STOP = "stop"
+
+
+def pull_conversation_workflow_id(repository: str, number: int) -> str:
+    """`pr:{owner}/{repo}#{number}`: the pull request's one conversation, whatever the attempt."""
+    return f"pr:{repository}#{number}"

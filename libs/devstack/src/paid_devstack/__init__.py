@@ -4,6 +4,7 @@ supervised service processes, and an OTLP trace receiver."""
 from paid_devstack.binaries import BinaryNotFoundError, find_binary
 from paid_devstack.endpoints import InfraEndpoints, default_home
 from paid_devstack.nats import NatsServer
+from paid_devstack.nats_cluster import NatsCluster
 from paid_devstack.otlp_client import OtlpSinkClient
 from paid_devstack.otlp_sink import OtlpSink
 from paid_devstack.ports import free_port
@@ -21,6 +22,7 @@ __all__ = [
     "InfraEndpoints",
     "InfraStack",
     "ManagedProcess",
+    "NatsCluster",
     "NatsServer",
     "OtlpSink",
     "OtlpSinkClient",

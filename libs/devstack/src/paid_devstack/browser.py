@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from playwright.async_api import BrowserContext
+    from playwright.async_api import BrowserContext, Page
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -61,3 +61,11 @@ async def chromium() -> AsyncIterator[BrowserContext]:
 def screenshot_path(name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS / f"{name}.png"
+
+
+async def accessibility_violations(page: Page) -> str:
+    """axe-core's violations on the page as it is shown, one line each (empty: none). Tests fail on any."""
+    from axe_playwright_python.async_playwright import Axe
+
+    results = await Axe().run(page)
+    return str(results.generate_snapshot())

@@ -19,6 +19,7 @@ import json
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from paid_contracts.nats_access import render_authorization
@@ -28,6 +29,16 @@ from paid_devstack.ports import LOOPBACK, free_port
 from paid_devstack.processes import ManagedProcess, wait_http_ok
 from paid_devstack.server import LocalServer
 from paid_runtime.messaging import provision_streams
+
+
+@dataclass(frozen=True)
+class ClusterMembership:
+    """One node of a JetStream cluster: its name, its route port, and every node's route URL."""
+
+    server_name: str
+    port: int
+    routes: tuple[str, ...]
+    cluster_name: str = "paid"
 
 
 class NatsServer(LocalServer):
@@ -42,6 +53,7 @@ class NatsServer(LocalServer):
         sync_always: bool = True,
         credentials: NatsCredentials | None = None,
         binary: Path | None = None,
+        cluster: ClusterMembership | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.credentials = credentials
@@ -59,8 +71,16 @@ class NatsServer(LocalServer):
             "--port", str(self.port),
             "--http_port", str(self.monitor_port),
         ]  # fmt: skip
+        self.cluster = cluster
+        if cluster is not None:
+            argv += [
+                "--server_name", cluster.server_name,
+                "--cluster_name", cluster.cluster_name,
+                "--cluster", f"nats://{LOOPBACK}:{cluster.port}",
+                "--routes", ",".join(cluster.routes),
+            ]  # fmt: skip
         self.process = ManagedProcess(
-            "nats",
+            cluster.server_name if cluster else "nats",
             argv,
             log_path=self.data_dir / "nats.log",
             pid_file=self.data_dir / "nats.pid",
@@ -85,11 +105,11 @@ class NatsServer(LocalServer):
             raise RuntimeError("nats-server is not running")
         os.kill(self.process.pid, signal.SIGHUP)
 
-    def provision_streams(self) -> None:
+    def provision_streams(self, replicas: int = 1) -> None:
         """Paid's streams, as the provisioning user (services wait for them, never create them). In a
         thread of its own, so that it also works under a running event loop."""
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pool.submit(asyncio.run, provision_streams(self.admin_url)).result()
+            pool.submit(asyncio.run, provision_streams(self.admin_url, replicas=replicas)).result()
 
     @property
     def monitor_url(self) -> str:

@@ -38,6 +38,9 @@ class PlatformConfig:
     """Provisions the streams of a NATS given by `nats_url`; the services' own logins then come from
     `service_env` (`PAID_<SERVICE>_NATS_USER` / `_NATS_PASSWORD`)."""
     database_url: str | None = None
+    nats_nodes: int = 1
+    """> 1: a local JetStream cluster of that many nodes, every stream and durable on `nats_replicas`."""
+    nats_replicas: int = 1
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     """Extra variables per service name, e.g. {"executor": {"PAID_EXECUTOR_AGENT": "command"}}."""
     services: tuple[str, ...] = SERVICES
@@ -55,6 +58,8 @@ class PaidPlatform:
             nats_url=config.nats_url,
             nats_admin_url=config.nats_admin_url,
             database_url=config.database_url,
+            nats_nodes=config.nats_nodes,
+            nats_replicas=config.nats_replicas,
         )
         self.supervisor = ServiceSupervisor(config.home / "logs")
         self.trace_explorer = PhoenixServer(config.home / "phoenix") if config.trace_explorer else None
@@ -113,6 +118,7 @@ class PaidPlatform:
         infra = self.infra.endpoints
         shared: dict[str, str] = {
             "NATS_URL": infra.nats_url,
+            "NATS_REPLICAS": str(self.config.nats_replicas),
             "TEMPORAL_TARGET": infra.temporal_target,
             "DATABASE_URL": self.infra.service_database_url(name),
             "HTTP_PORT": str(self.http_ports[name]),

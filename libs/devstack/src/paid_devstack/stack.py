@@ -15,6 +15,7 @@ from typing import Self
 from paid_devstack.database_credentials import DatabaseCredentials
 from paid_devstack.endpoints import ENDPOINTS_FILE, InfraEndpoints, default_home
 from paid_devstack.nats import NatsServer
+from paid_devstack.nats_cluster import NatsCluster
 from paid_devstack.nats_credentials import NatsCredentials
 from paid_devstack.postgres import EmbeddedPostgres, libpq_url, sqlalchemy_async_url
 from paid_devstack.server import LocalServer
@@ -58,9 +59,13 @@ class InfraStack:
         ports: StackPorts | None = None,
         nats_sync_always: bool = True,
         nats_admin_url: str | None = None,
+        nats_nodes: int = 1,
+        nats_replicas: int = 1,
     ) -> None:
         """`nats_admin_url` provisions the streams of a NATS given by URL (default: `nats_url` itself);
-        a NATS started here gets a user per service (`nats_credentials`) and its admin provisions them."""
+        a NATS started here gets a user per service (`nats_credentials`) and its admin provisions them.
+        `nats_nodes` > 1 starts a local JetStream cluster of that many nodes instead of one server (the
+        ports of `ports` are then unused); each stream is kept on `nats_replicas` of them."""
         self.data_dir = Path(data_dir) if data_dir else default_home()
         ports = ports or StackPorts()
         self._temporal_target = temporal_target
@@ -76,9 +81,20 @@ class InfraStack:
             if temporal_target
             else TemporalDevServer(self.data_dir / "temporal", ports.temporal, ports.temporal_ui)
         )
+        self.nats_replicas = nats_replicas
+        self.nats_cluster = (
+            NatsCluster(
+                self.data_dir / "nats-cluster",
+                nats_nodes,
+                credentials=self.nats_credentials,
+                sync_always=nats_sync_always,
+            )
+            if nats_nodes > 1 and not nats_url
+            else None
+        )
         self.nats = (
             None
-            if nats_url
+            if nats_url or self.nats_cluster
             else NatsServer(
                 self.data_dir / "nats",
                 ports.nats,
@@ -93,7 +109,8 @@ class InfraStack:
     @classmethod
     def from_env(cls, data_dir: Path | None = None, *, ports: StackPorts | None = None) -> InfraStack:
         """External servers from PAID_TEMPORAL_TARGET, PAID_NATS_URL (provisioned through
-        PAID_NATS_ADMIN_URL, default the same), PAID_DATABASE_URL when set."""
+        PAID_NATS_ADMIN_URL, default the same), PAID_DATABASE_URL when set; PAID_NATS_NODES=3 starts a
+        local JetStream cluster, PAID_NATS_REPLICAS its streams' replica count."""
         return cls(
             data_dir,
             temporal_target=os.environ.get("PAID_TEMPORAL_TARGET") or None,
@@ -102,12 +119,15 @@ class InfraStack:
             nats_admin_url=os.environ.get("PAID_NATS_ADMIN_URL") or None,
             database_url=os.environ.get("PAID_DATABASE_URL") or None,
             ports=ports,
+            nats_nodes=int(os.environ.get("PAID_NATS_NODES") or 1),
+            nats_replicas=int(os.environ.get("PAID_NATS_REPLICAS") or 1),
         )
 
     @property
     def servers(self) -> list[LocalServer]:
         """The locally started servers, in start order."""
-        return [server for server in (self.temporal, self.nats, self.postgres) if server is not None]
+        nats_nodes = self.nats_cluster.nodes if self.nats_cluster else [self.nats]
+        return [server for server in (self.temporal, *nats_nodes, self.postgres) if server is not None]
 
     @property
     def temporal_target(self) -> str:
@@ -119,11 +139,16 @@ class InfraStack:
 
     @property
     def nats_url(self) -> str:
+        """A cluster's seeds, comma-separated, when one was started here."""
+        if self.nats_cluster:
+            return self.nats_cluster.url
         return self.nats.url if self.nats else _given(self._nats_url)
 
     @property
     def nats_admin_url(self) -> str:
         """`nats_url` as the provisioning user, which may do anything: for tools and tests only."""
+        if self.nats_cluster:
+            return self.nats_cluster.admin_url
         return self.nats.admin_url if self.nats else _given(self._nats_admin_url)
 
     @property
@@ -170,7 +195,9 @@ class InfraStack:
 
     def _provision(self) -> None:
         """In a thread of its own, so that `start` also works under a running event loop."""
-        asyncio.run(provision_streams(self.nats_admin_url))
+        if self.nats_cluster:
+            self.nats_cluster.wait_formed()
+        asyncio.run(provision_streams(self.nats_admin_url, replicas=self.nats_replicas))
         asyncio.run(provision_roles(self.database_url, self.database_credentials.passwords))
 
     def _start_timed(self, server: LocalServer, timeout: float) -> None:

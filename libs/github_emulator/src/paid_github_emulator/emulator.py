@@ -161,6 +161,17 @@ class Emulator(EmulatorApps):
         with self.hub.store.lock:
             return [self.hub.label_json(found, item) for item in added]
 
+    def edit_issue(self, owner: str, repo: str, number: int, *, as_user: str, body: str) -> Json:
+        """As REST's PATCH: the issue's author may edit it, anyone else needs triage access."""
+        found, user = self._repo(owner, repo), self.hub.user(as_user)
+        with self.hub.store.lock:
+            author = self.hub.issue(found, number).user.lower() == user.login.lower()
+        if not author and not found.can(user.login, "triage"):
+            raise PermissionError(f"{as_user} may not edit {owner}/{repo}#{number}")
+        item = issue_ops.update_issue(self.hub, found, user, number, body=body)
+        with self.hub.store.lock:
+            return self.hub.issue_json(found, item)
+
     def remove_label(self, owner: str, repo: str, number: int, label: str, *, as_user: str) -> None:
         issue_ops.remove_label(self.hub, self._repo(owner, repo), self.hub.user(as_user), number, label)
 

@@ -1,5 +1,6 @@
 """GitHub changes (webhook deliveries and REST listings) as Paid's contract events, defined once."""
 
+from paid_github_events.commands import COMMANDS, PaidCommand, help_text, parse_command
 from paid_github_events.rest import (
     closed_pull,
     closed_pull_number,
@@ -13,18 +14,22 @@ from paid_github_events.rules import Ignored, Origin, is_bot, work_kinds
 from paid_github_events.webhooks import Delivery, delivery_event, repo_ref
 
 __all__ = [
+    "COMMANDS",
     "Delivery",
     "Ignored",
     "Origin",
+    "PaidCommand",
     "closed_pull",
     "closed_pull_number",
     "delivery_event",
+    "help_text",
     "is_bot",
     "labeled_issue_event",
     "listed_check_run",
     "listed_comment",
     "listed_review",
     "moved_head",
+    "parse_command",
     "repo_ref",
     "work_kinds",
 ]

@@ -30,6 +30,8 @@ class Label(_Lenient):
 class Issue(_Lenient):
     number: int
     updated_at: str
+    title: str | None = None
+    body: str | None = None
 
 
 class IssuesLabeled(_Lenient):
@@ -119,12 +121,17 @@ class PullRequestSynchronize(_Lenient):
     repository: Repository
 
 
+class App(_Lenient):
+    slug: str | None = None
+
+
 class CheckRun(_Lenient):
     id: int
     name: str
     head_sha: str
     conclusion: str
     pull_requests: list[PullRequestNumber] = []
+    app: App | None = None
 
 
 class CheckRunCompletedPayload(_Lenient):

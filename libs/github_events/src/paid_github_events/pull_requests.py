@@ -79,6 +79,7 @@ def check_run_completed(
     conclusion: str | None,
     pull_numbers: list[int],
     origin: Origin,
+    app_slug: str | None = None,
 ) -> CheckRunCompleted | Ignored:
     if conclusion is None:
         return Ignored("the check run has not completed")
@@ -94,4 +95,5 @@ def check_run_completed(
         pull_numbers=tuple(sorted(pull_numbers)),
         source=origin.source,
         source_id=origin.source_id,
+        app_slug=app_slug,
     )

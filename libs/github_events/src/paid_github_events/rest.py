@@ -10,6 +10,7 @@ from paid_contracts import (
     CheckRunCompleted,
     IssueCommented,
     LabelMapping,
+    PinnedText,
     PullRequestClosed,
     PullRequestHeadMoved,
     PullRequestReviewed,
@@ -50,8 +51,19 @@ def labeled_issue_event(
         labeled_at=str(event["created_at"]),
         labels=labels,
         origin=_origin(producer, f"issue-event:{event['id']}"),
+        pinned=_pinned(issue),
     )
     return None if isinstance(found, Ignored) else found
+
+
+def _pinned(issue: Json) -> PinnedText | None:
+    """The issue as the poll saw it. An edit between the label and the poll cannot be told from the
+    labeled text (REST keeps no history of a body): that window, one poll interval, is the poll's limit."""
+    title = issue.get("title")
+    body = issue.get("body")
+    if not isinstance(title, str):
+        return None
+    return PinnedText.of(title, body if isinstance(body, str) else None)
 
 
 def closed_pull_number(event: Json) -> int | None:
@@ -140,5 +152,6 @@ def listed_check_run(repo: RepoRef, run: Json, *, producer: str) -> CheckRunComp
         conclusion=run.get("conclusion"),
         pull_numbers=[int(pull["number"]) for pull in run.get("pull_requests") or []],
         origin=_origin(producer, f"check-run:{run['id']}"),
+        app_slug=str((run.get("app") or {}).get("slug") or "") or None,
     )
     return None if isinstance(found, Ignored) else found

@@ -15,6 +15,7 @@ from paid_contracts import (
     IssueCommented,
     IssueRef,
     LabelMapping,
+    PinnedText,
     PlanRequested,
     PullRequestClosed,
     RepoRef,
@@ -28,6 +29,7 @@ from paid_contracts.identity import (
     pull_closed_event_id,
 )
 from paid_contracts.markers import written_by_paid
+from paid_github_events.commands import parse_command
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,9 @@ def work_requested(
     labeled_at: str,
     labels: LabelMapping,
     origin: Origin,
+    pinned: PinnedText | None = None,
 ) -> WorkRequested | Ignored:
-    """An issue labeled with one of Paid's labels by a person."""
+    """An issue labeled with one of Paid's labels by a person; `pinned`, the issue's text then."""
     kind = work_kinds(labels).get(label.lower())
     if kind is None:
         return Ignored(f"label {label!r} is not one of Paid's labels")
@@ -79,6 +82,7 @@ def work_requested(
         actor=actor,
         source=origin.source,
         source_id=origin.source_id,
+        pinned=pinned,
     )
 
 
@@ -96,6 +100,7 @@ def issue_commented(
     """A comment by a person; Paid's own comments (they carry its marker) and bots' are ignored."""
     if is_bot(author, author_type) or written_by_paid(body):
         return Ignored("comments by Paid and other bots are ignored")
+    command = parse_command(body)
     return IssueCommented(
         event_id=comment_event_id(repo.owner, repo.name, number, comment_id),
         producer=origin.producer,
@@ -107,6 +112,8 @@ def issue_commented(
         body=body or "",
         source=origin.source,
         source_id=origin.source_id,
+        command=command.name if command else None,
+        command_argument=command.argument if command else "",
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from paid_contracts import Event, LabelMapping, RepoRef, TriggerSource
+from paid_contracts import Event, LabelMapping, PinnedText, RepoRef, TriggerSource
 from paid_github_events.payloads import (
     CheckRunCompletedPayload,
     IssueCommentCreated,
@@ -57,6 +57,7 @@ Reader = Callable[[dict[str, Any], LabelMapping, Origin], Event | Ignored]
 
 def _labeled(payload: dict[str, Any], labels: LabelMapping, origin: Origin) -> Event | Ignored:
     labeled = IssuesLabeled.model_validate(payload)
+    issue = labeled.issue
     return work_requested(
         repo_ref(labeled.repository),
         number=labeled.issue.number,
@@ -67,6 +68,8 @@ def _labeled(payload: dict[str, Any], labels: LabelMapping, origin: Origin) -> E
         labeled_at=labeled.issue.updated_at,
         labels=labels,
         origin=origin,
+        # The payload's issue is the issue when the label was applied: the text the labeler vouched for.
+        pinned=PinnedText.of(issue.title, issue.body) if issue.title is not None else None,
     )
 
 
@@ -139,6 +142,7 @@ def _check_completed(payload: dict[str, Any], _: LabelMapping, origin: Origin) -
         conclusion=run.conclusion,
         pull_numbers=[pull.number for pull in run.pull_requests],
         origin=origin,
+        app_slug=run.app.slug if run.app else None,
     )
 
 

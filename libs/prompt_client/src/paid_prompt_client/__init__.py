@@ -1,7 +1,13 @@
 """Resolve and render Paid's prompts: ask evolution (`paid.prompt.resolve`), fall back to bundled defaults."""
 
 from paid_prompt_client.client import PromptClient, ResolvedPrompt
-from paid_prompt_client.defaults import CATEGORY_VARIABLES, DEFAULT_PROMPTS, DefaultPrompt, default_prompt
+from paid_prompt_client.defaults import (
+    CATEGORY_VARIABLES,
+    DEFAULT_PROMPTS,
+    DefaultPrompt,
+    bundled_prompt,
+    default_prompt,
+)
 from paid_prompt_client.templates import (
     PromptTemplateError,
     content_hash,
@@ -17,6 +23,7 @@ __all__ = [
     "PromptClient",
     "PromptTemplateError",
     "ResolvedPrompt",
+    "bundled_prompt",
     "content_hash",
     "default_prompt",
     "referenced_variables",

@@ -43,7 +43,7 @@ def _bundled(version: str) -> str:
     return (PROMPTS_DIR / f"{version}.md").read_text()
 
 
-# planning@1 is the planner's prompt as it ships (services/planner/src/paid_planner/prompts/planning@1.md).
+# The only copy of each bundled prompt: services render them through this package, never from their own.
 CODING_1, PLANNING_1, MUTATION_1 = _bundled("coding@1"), _bundled("planning@1"), _bundled("mutation@1")
 
 DEFAULT_PROMPTS: dict[PromptCategory, DefaultPrompt] = {
@@ -74,6 +74,14 @@ DEFAULT_PROMPTS: dict[PromptCategory, DefaultPrompt] = {
         ("category", "template", "variables", "feedback", "count"),
     ),
 }
+
+
+def bundled_prompt(version: str) -> DefaultPrompt:
+    """The bundled prompt of `version` (e.g. coding@1), for runs that recorded a version but no template."""
+    for prompt in DEFAULT_PROMPTS.values():
+        if prompt.version == version:
+            return prompt
+    raise LookupError(f"Paid ships no prompt {version!r}")
 
 
 def default_prompt(category: PromptCategory) -> DefaultPrompt:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -45,11 +46,25 @@ _INBOX_PREFIXES: WeakKeyDictionary[NatsBroker, str] = WeakKeyDictionary()
 STREAMS: dict[str, JStream] = {spec.name: jstream(spec) for spec in ALL_STREAMS}
 
 
+_REPLICAS: WeakKeyDictionary[NatsBroker, int] = WeakKeyDictionary()
+
+
+def seed_urls(nats_url: str) -> list[str]:
+    """`nats://a:4222,nats://b:4222` -> both: a cluster's seeds, so that a client that loses its node
+    reconnects to another (nats-py takes one URL per list item, not a comma-separated string)."""
+    urls = [url.strip() for url in nats_url.split(",") if url.strip()]
+    if not urls:
+        raise ValueError("no NATS URL given")
+    return urls
+
+
 def make_broker(
-    nats_url: str, service_name: str, *, user: str | None = None, password: str = ""
+    nats_url: str, service_name: str, *, user: str | None = None, password: str = "", replicas: int = 1
 ) -> NatsBroker:
     """With `user`, the broker logs in and keeps its reply inboxes under `_INBOX.<user>.`, the only
-    inboxes that user may subscribe to (see `paid_contracts.nats_access`)."""
+    inboxes that user may subscribe to (see `paid_contracts.nats_access`). `nats_url` may list a
+    cluster's seeds, comma-separated; `replicas` is how many copies of its durable consumers' state
+    the cluster keeps (`consumer_replicas`)."""
     login: dict[str, Any] = {}
     if user is not None:
         login = {
@@ -57,7 +72,7 @@ def make_broker(
             "inbox_prefix": f"_INBOX.{user}",
         }
     broker = NatsBroker(
-        nats_url,
+        seed_urls(nats_url),
         **login,
         middlewares=[
             NatsTelemetryMiddleware(),
@@ -69,7 +84,12 @@ def make_broker(
         max_reconnect_attempts=-1,
     )
     _INBOX_PREFIXES[broker] = login.get("inbox_prefix", "_INBOX")
+    _REPLICAS[broker] = replicas
     return broker
+
+
+def consumer_replicas(broker: NatsBroker) -> int:
+    return _REPLICAS.get(broker, 1)
 
 
 def inbox_prefix(broker: NatsBroker) -> bytes:
@@ -77,31 +97,35 @@ def inbox_prefix(broker: NatsBroker) -> bytes:
     return f"{_INBOX_PREFIXES.get(broker, '_INBOX')}.".encode()
 
 
-async def ensure_streams(broker: NatsBroker) -> None:
+async def ensure_streams(broker: NatsBroker, *, replicas: int = 1) -> None:
     """Creates (or updates) every stream so that publishers never publish into the void.
 
     Needs the provisioning user (`paid-admin`) where NATS authenticates: services may not create
     streams. Call after `broker.connect()` and before any service starts.
     """
-    await _declare_streams(broker.connection.jetstream())
+    await _declare_streams(broker.connection.jetstream(), replicas)
 
 
-async def provision_streams(admin_url: str) -> None:
+async def provision_streams(admin_url: str, *, replicas: int = 1) -> None:
     """`ensure_streams` over a connection of its own: what `paid up`, the dev stack and compose's
-    `provision` job run as the provisioning user before the services start."""
-    connection = await nats.connect(admin_url, connect_timeout=5)
+    `provision` job run as the provisioning user before the services start. `admin_url` may list a
+    cluster's seeds; each stream is kept on `replicas` of its nodes (at most 5, JetStream's limit)."""
+    connection = await nats.connect(seed_urls(admin_url), connect_timeout=5)
     try:
-        await _declare_streams(connection.jetstream())
+        await _declare_streams(connection.jetstream(), replicas)
     finally:
         await connection.close()
 
 
-async def _declare_streams(js: JetStreamContext) -> None:
+async def _declare_streams(js: JetStreamContext, replicas: int) -> None:
+    if not 1 <= replicas <= 5:
+        raise ValueError(f"a JetStream stream has 1 to 5 replicas, not {replicas}")
     for stream in STREAMS.values():
+        config = dataclasses.replace(stream.config, num_replicas=replicas)
         try:
-            await js.add_stream(config=stream.config)
+            await js.add_stream(config=config)
         except BadRequestError:  # the stream exists with other options: bring it to ours
-            await js.update_stream(config=stream.config)
+            await js.update_stream(config=config)
 
 
 class StreamsMissingError(LookupError):

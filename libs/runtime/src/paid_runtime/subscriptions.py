@@ -10,7 +10,7 @@ from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy
 
-from paid_runtime.messaging import STREAMS, inbox_prefix
+from paid_runtime.messaging import STREAMS, consumer_replicas, inbox_prefix
 from paid_runtime.metrics import DURABLE_CONSUMERS, ConsumerRef
 from paid_runtime.redelivery import MAX_DELIVER
 
@@ -19,7 +19,7 @@ ACK_WAIT_SECONDS = 30.0
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 
 
-def durable_consumer(durable: str, subject: str) -> ConsumerConfig:
+def durable_consumer(durable: str, subject: str, *, replicas: int = 1) -> ConsumerConfig:
     # `name` too: nats-py then creates it on `$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`, the
     # form whose subject shows the filter, the only one a service's NATS user may use.
     return ConsumerConfig(
@@ -30,6 +30,7 @@ def durable_consumer(durable: str, subject: str) -> ConsumerConfig:
         deliver_policy=DeliverPolicy.ALL,
         max_deliver=MAX_DELIVER,
         ack_wait=ACK_WAIT_SECONDS,
+        num_replicas=replicas,
     )
 
 
@@ -81,7 +82,7 @@ def durable_subscriber(
         subject,
         stream=stream,
         durable=durable,
-        config=durable_consumer(durable, subject),
+        config=durable_consumer(durable, subject, replicas=consumer_replicas(broker)),
         pull_sub=PullSub(batch_size=16, timeout=2.0),
         inbox_prefix=inbox_prefix(broker),
         ack_policy=AckPolicy.NACK_ON_ERROR,

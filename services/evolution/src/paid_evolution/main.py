@@ -21,7 +21,8 @@ from paid_runtime.logs import setup_logging
 from paid_runtime.messaging import make_broker
 from paid_runtime.readiness import dependency_checks
 from paid_runtime.telemetry import setup_tracing
-from paid_runtime.temporal import connect_temporal
+from paid_runtime.temporal import connect_service_temporal
+from paid_runtime.temporal_access import temporal_access
 
 SERVICE = "evolution"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -29,15 +30,22 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 async def serve(settings: EvolutionSettings) -> None:
     setup_logging(SERVICE, settings.log_level)
+    access = temporal_access(settings, SERVICE)  # a bad certificate or key stops here, in one line
     setup_tracing(SERVICE, settings.otlp_endpoint)
     engine = make_engine(settings.database_url)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
     sessions = session_factory(engine)
     async with sessions() as session:
         await registry.seed_defaults(session)
-    broker = make_broker(settings.nats_url, SERVICE, user=settings.nats_user, password=settings.nats_password)
+    broker = make_broker(
+        settings.nats_url,
+        SERVICE,
+        user=settings.nats_user,
+        password=settings.nats_password,
+        replicas=settings.nats_replicas,
+    )
     subscribers.register(broker, sessions)
-    client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+    client = await connect_service_temporal(access, SERVICE)
     deps = EvolutionDeps(
         sessions=sessions,
         broker=broker,

@@ -7,9 +7,11 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from paid_executor.proxy.budgets import Cap, SpendPolicy
 from paid_runtime.settings import GitHubSettings
 
 AgentName = Literal["demo", "claude", "aider", "opencode", "codex", "gemini", "command"]
+RepositoryAgentName = Literal["demo", "claude", "aider", "opencode", "codex", "gemini"]
 SandboxName = Literal["bwrap", "docker", "none", "local"]  # local: the old name of none
 
 
@@ -20,6 +22,19 @@ class ExecutorSettings(GitHubSettings):
     db_schema: str = "executor"
     task_queue: str = "paid-executor"
     workspace_root: Path = Field(default_factory=lambda: Path.home() / ".paid" / "workspaces")
+    repository_cache_root: Path | None = Field(
+        default=None,
+        description="where this host keeps one mirror per repository (default: repository-cache beside "
+        "the workspace root); never inside the workspace root, which holds what agents write",
+    )
+    repository_cache_max_bytes: int = Field(
+        default=20 * 1024**3, ge=0, description="mirrors no run uses are evicted, oldest first, above this"
+    )
+    worktree_overlay: bool = Field(
+        default=True,
+        description="give each run an overlayfs worktree over a read-only copy of its base, where this "
+        "host may mount (else each run gets its own copy)",
+    )
     agent: AgentName = "demo"
     agent_command: str = Field(
         default="",
@@ -32,6 +47,11 @@ class ExecutorSettings(GitHubSettings):
     codex_executable: str = Field(default="codex", description="path of Codex's `codex`")
     gemini_executable: str = Field(default="gemini", description="path of Gemini CLI's `gemini`")
     agent_model: str | None = Field(default=None, description="model flag for agents that take one")
+    allowed_agents: list[RepositoryAgentName] = Field(
+        default_factory=list,
+        description="agents a repository's .paid.yml may choose besides `agent` (never `command`); "
+        "see docs/agents.md for the precedence",
+    )
     agent_timeout_seconds: float = 30 * 60
     heartbeat_timeout_seconds: float = Field(
         default=20,
@@ -63,8 +83,28 @@ class ExecutorSettings(GitHubSettings):
     )
     max_iterations: int | None = Field(default=None, ge=1, description="overrides .paid.yml when set")
     run_time_limit_seconds: float | None = Field(default=None, gt=0)
-    run_max_tokens: int | None = Field(default=None, ge=1)
-    run_max_cost_usd: float | None = Field(default=None, gt=0)
+    # Budgets are on by default (README, "Budgets"); an unset value is no limit in that unit.
+    run_max_tokens: int | None = Field(default=5_000_000, ge=1)
+    run_max_cost_usd: float | None = Field(default=5.0, gt=0)
+    budgets_shared: bool = Field(
+        default=True, description="count calls against the project and global budgets in the shared ledger"
+    )
+    project_daily_max_tokens: int | None = Field(default=20_000_000, ge=1)
+    project_daily_max_cost_usd: float | None = Field(default=20.0, gt=0)
+    project_monthly_max_tokens: int | None = Field(default=200_000_000, ge=1)
+    project_monthly_max_cost_usd: float | None = Field(default=200.0, gt=0)
+    global_monthly_max_tokens: int | None = Field(default=None, ge=1)
+    global_monthly_max_cost_usd: float | None = Field(default=1000.0, gt=0)
+    budget_time_zone: str = Field(default="UTC", description="where projects' days and months begin")
+    spend_reserve_tokens_per_call: int = Field(
+        default=200_000, ge=1, description="what one model call reserves: an upper bound of its tokens"
+    )
+    spend_reserve_cost_usd_per_call: float = Field(
+        default=0.5, gt=0, description="what one model call reserves: an upper bound of its cost"
+    )
+    spend_lease_seconds: float = Field(
+        default=30, gt=0, description="how long a dead worker's reservations keep counting"
+    )
     check_timeout_seconds: float = 15 * 60
     anthropic_base_url: str = "https://api.anthropic.com"
     anthropic_api_key: str = ""
@@ -75,6 +115,19 @@ class ExecutorSettings(GitHubSettings):
     max_concurrent_activities: int = Field(
         default=1000, ge=1, description="runs one worker holds at once (an agent is a process, not a thread)"
     )
+    round_cap: int = Field(
+        default=3, ge=0, description="follow-up rounds of each kind (review, CI, conflict) per pull request"
+    )
+    trusted_reviewers: list[str] = Field(
+        default_factory=list,
+        description="logins whose reviews start rounds without write access (besides collaborators with it)",
+    )
+    ci_check_apps: list[str] = Field(
+        default_factory=list,
+        description="slugs of the GitHub Apps whose failing check runs may start CI rounds (none: none do)",
+    )
+    auto_fix_ci: bool = Field(default=False, description="CI rounds without the fix-CI label")
+    fix_ci_label: str = "paid-fix-ci"
     git_author_name: str = "Paid"
     git_author_email: str = "paid@localhost"
 
@@ -86,6 +139,30 @@ class ExecutorSettings(GitHubSettings):
                 "token; a production executor refuses it (choose bwrap or docker)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _known_time_zone(self) -> ExecutorSettings:
+        self.spend_policy("-")  # ValueError for an unknown zone, at startup rather than at a run
+        return self
+
+    def spend_policy(self, project: str) -> SpendPolicy | None:
+        """The shared budgets a project's calls count against; None when they are off."""
+        if not self.budgets_shared:
+            return None
+        return SpendPolicy(
+            project=project,
+            day=Cap(self.project_daily_max_tokens, self.project_daily_max_cost_usd),
+            month=Cap(self.project_monthly_max_tokens, self.project_monthly_max_cost_usd),
+            global_month=Cap(self.global_monthly_max_tokens, self.global_monthly_max_cost_usd),
+            time_zone=self.budget_time_zone,
+        )
+
+    def spend_estimate(self) -> Cap:
+        return Cap(self.spend_reserve_tokens_per_call, self.spend_reserve_cost_usd_per_call)
+
+    @property
+    def repository_cache_dir(self) -> Path:
+        return self.repository_cache_root or self.workspace_root.parent / "repository-cache"
 
     @property
     def github_web_url(self) -> str:

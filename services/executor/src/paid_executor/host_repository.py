@@ -1,7 +1,8 @@
 """The host's own git repository for a run: a bare repository beside the worktree, outside anything a
 sandbox mounts, that only the host writes. Every git command here runs with that repository as
 GIT_DIR, never in the agent's worktree, with hooks, fsmonitor, attributes and user or system config
-off; fetch and push use the URL and token the host was given, never a remote the agent configured."""
+off; its base comes from the host's mirror (repository_cache.py), and it pushes with the URL and token
+the host was given, never a remote the agent configured."""
 
 from __future__ import annotations
 
@@ -85,8 +86,10 @@ class HostRepository:
             )
         return out
 
-    async def fetch_base(self, url: str, branch: str, *, token: str) -> str:
-        """A fresh bare repository holding `branch` of `url`; answers the base commit."""
+    async def attach_base(self, mirror: Path, base: str) -> None:
+        """A fresh bare repository whose base is `base` of the host's mirror (repository_cache): it
+        borrows the mirror's objects through alternates, so nothing is copied, and writes its own (the
+        imported change) into its own object directory; the mirror is only read."""
         if self.git_dir.exists():
             await asyncio.to_thread(shutil.rmtree, self.git_dir, True)
         self.git_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -94,40 +97,55 @@ class HostRepository:
         await self.git(
             "init", "--quiet", "--bare", "--template=", "--initial-branch=paid-base", str(self.git_dir)
         )
-        await self.git(
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            url,
-            f"+refs/heads/{branch}:refs/paid/base",
-            f"+refs/heads/{branch}:refs/heads/paid-base",
-            token=token,
-        )
-        return await self.resolve("refs/paid/base")
+        alternates = self.git_dir / "objects" / "info" / "alternates"
+        alternates.parent.mkdir(parents=True, exist_ok=True)
+        alternates.write_text(f"{(mirror / 'objects').resolve()}\n")
+        await self.git("update-ref", "refs/paid/base", base)
+        await self.git("update-ref", "refs/heads/paid-base", base)
 
     async def check_out(self, worktree: Path, work_branch: str, public_url: str) -> None:
-        """Gives the agent a repository of its own to work in: a copy (never hard links, which it
-        could write through) of the base commit fetch_base put on HEAD. The host never uses it again."""
-        env = {k: v for k, v in host_git_env(self.git_dir).items() if k != "GIT_DIR"}
-        env |= self.identity.env()
+        """Gives the agent a repository of its own to work in: the base commit alone (shallow), sent
+        over git's pack protocol, so the copy has its own objects and no alternates into the host's
+        repository or its mirror. The host never uses it again."""
+        source = self.git_dir.resolve().as_uri()  # file://: a local path would copy the object files
         worktree.parent.mkdir(parents=True, exist_ok=True)
-        for args, cwd in (
-            (["clone", "--quiet", "--no-hardlinks", "--template=", str(self.git_dir), str(worktree)], None),
-            (["checkout", "--quiet", "-B", work_branch], worktree),
-            (["remote", "set-url", "origin", public_url], worktree),
-        ):
-            # The worktree is the host's own until the agent first runs, so git may work in it now.
-            process = await asyncio.create_subprocess_exec(
-                *hardened(*args),
-                cwd=cwd or worktree.parent,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-            )
-            _, err = await process.communicate()
-            if process.returncode != 0:
-                raise GitError(f"git {args[0]} failed ({process.returncode}): {err.decode(errors='replace')}")
+        await self._in_copy(
+            worktree.parent, "clone", "--quiet", "--depth=1", "--template=", source, str(worktree)
+        )
+        await self.start_branch(worktree, work_branch, public_url)
+
+    async def start_branch(self, worktree: Path, work_branch: str, public_url: str) -> None:
+        """Puts a copy of the base (check_out's, or an overlay over one) on the run's branch: refs
+        only, since the files are the base's already (a checkout would stat every one of them)."""
+        await self._in_copy(worktree, "update-ref", f"refs/heads/{work_branch}", "HEAD")
+        await self._in_copy(worktree, "symbolic-ref", "HEAD", f"refs/heads/{work_branch}")
+        await self._in_copy(worktree, "config", "remote.origin.url", public_url)
+
+    async def tolerate_moved_files(self, worktree: Path) -> None:
+        """For a copy seen through an overlay: inode and device numbers differ from the ones its
+        index recorded, which would make git re-read every file on the agent's first `git status`."""
+        await self._in_copy(worktree, "config", "core.checkStat", "minimal")
+        await self._in_copy(worktree, "config", "core.trustctime", "false")
+
+    async def resolve_in_copy(self, worktree: Path, revision: str) -> str:
+        out = await self._in_copy(worktree, "rev-parse", "--verify", f"{revision}^{{commit}}")
+        return out.decode().strip()
+
+    async def _in_copy(self, cwd: Path, *args: str) -> bytes:
+        """git in the agent's copy: the host's own until the agent first runs, so git may work in it."""
+        env = {k: v for k, v in host_git_env(self.git_dir).items() if k != "GIT_DIR"}
+        process = await asyncio.create_subprocess_exec(
+            *hardened(*args),
+            cwd=cwd,
+            env=env | self.identity.env(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        if process.returncode != 0:
+            raise GitError(f"git {args[0]} failed ({process.returncode}): {err.decode(errors='replace')}")
+        return out
 
     async def resolve(self, revision: str) -> str:
         return (await self.git("rev-parse", "--verify", f"{revision}^{{commit}}")).decode().strip()
@@ -164,3 +182,42 @@ class HostRepository:
 
     async def push(self, url: str, commit: str, branch: str, *, token: str) -> None:
         await self.git("push", "--quiet", "--force", url, f"{commit}:refs/heads/{branch}", token=token)
+
+    async def fetch_head(self, url: str, branch: str, *, token: str) -> str:
+        """After attach_base: moves the branch check_out copies to `branch` of `url` (a pull request's
+        head, for a follow-up round) and answers its commit; the base stays in refs/paid/base."""
+        await self.git(
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            url,
+            f"+refs/heads/{branch}:refs/paid/head",
+            f"+refs/heads/{branch}:refs/heads/paid-base",
+            token=token,
+        )
+        return await self.resolve("refs/paid/head")
+
+    async def push_onto(self, url: str, commit: str, branch: str, expected: str, *, token: str) -> None:
+        """Pushes only while `branch` is still at `expected` (the head the host last saw): a commit
+        someone else pushed in the meantime is never overwritten."""
+        await self.git(
+            "push",
+            "--quiet",
+            f"--force-with-lease=refs/heads/{branch}:{expected}",
+            url,
+            f"{commit}:refs/heads/{branch}",
+            token=token,
+        )
+
+    async def remote_tree_is(self, url: str, branch: str, commit: str, *, token: str) -> str | None:
+        """The remote head of `branch` when it holds the same tree on the same parent as `commit` (an
+        earlier try of the same push went through), else None."""
+        await self.git(
+            "fetch", "--quiet", "--no-tags", url, f"+refs/heads/{branch}:refs/paid/remote", token=token
+        )
+        remote = await self.resolve("refs/paid/remote")
+        same = await self.git(
+            "rev-parse", f"{remote}^{{tree}}", f"{remote}^", f"{commit}^{{tree}}", f"{commit}^"
+        )
+        tree, parent, our_tree, our_parent = same.decode().split()
+        return remote if (tree, parent) == (our_tree, our_parent) else None

@@ -21,7 +21,8 @@ from paid_runtime.logs import setup_logging
 from paid_runtime.messaging import make_broker
 from paid_runtime.readiness import database_ready, nats_ready, temporal_ready
 from paid_runtime.telemetry import instrument_http_clients, setup_tracing
-from paid_runtime.temporal import connect_temporal
+from paid_runtime.temporal import connect_service_temporal
+from paid_runtime.temporal_access import temporal_access
 
 SERVICE = "executor"
 log = logging.getLogger(__name__)
@@ -30,12 +31,19 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 async def serve(settings: ExecutorSettings) -> None:
     setup_logging(SERVICE, settings.log_level)
+    access = temporal_access(settings, SERVICE)  # a bad certificate or key stops here, in one line
     setup_tracing(SERVICE, settings.otlp_endpoint)
     instrument_http_clients()
     engine = make_engine(settings.database_url)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
-    broker = make_broker(settings.nats_url, SERVICE, user=settings.nats_user, password=settings.nats_password)
-    client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+    broker = make_broker(
+        settings.nats_url,
+        SERVICE,
+        user=settings.nats_user,
+        password=settings.nats_password,
+        replicas=settings.nats_replicas,
+    )
+    client = await connect_service_temporal(access, SERVICE)
     subscribers.register(broker, client, settings)
     commands.register(broker, client)
     if settings.sandbox == "docker":

@@ -6,10 +6,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from paid_contracts import IssueRef, RunOutcome
+from paid_contracts import IssueRef, PinnedText, RunOutcome
 from paid_executor.agents.base import AgentResult
 from paid_executor.prompts import PROMPT_VERSION
 from paid_executor.repo_config import RepoConfig
+from paid_llm import Usage
 
 
 class _Params(BaseModel):
@@ -43,6 +44,9 @@ class ExecutionInput(_Params):
     # Added with per-worker task queues: how long an activity bound to the worktree's worker may wait
     # to be picked up before the workflow takes that worker for lost and moves the run elsewhere.
     home_start_timeout_seconds: float = 30
+    # Added with pinned trigger text: the issue's title and body when the label was applied (None for
+    # older triggers and planned tasks: the live issue is read, as before).
+    pinned: PinnedText | None = None
 
 
 class RunContext(_Params):
@@ -55,6 +59,8 @@ class RunContext(_Params):
     prompt_version: str
     started_at: datetime
     prompt_template: str | None = None
+    pinned: PinnedText | None = None  # see ExecutionInput.pinned; the run stops when the issue moves
+    trigger_label: str | None = None
 
 
 class IssueDetails(_Params):
@@ -162,6 +168,7 @@ class IterationOutput(_Params):
     budget_exceeded: str | None = None  # why, when the metering proxy refused a call
     tokens: int = 0  # metered by the proxy, else reported by the agent
     cost_usd: float = 0.0
+    usage: Usage | None = None  # every token kind, when the proxy metered the iteration's calls
 
     @property
     def failed_checks(self) -> tuple[CheckResult, ...]:
@@ -206,6 +213,10 @@ class RunReport(_Params):
     last_failure: str | None = None  # the failing checks' output, shown in the comment
     tokens: int | None = None
     cost_usd: float | None = None
+    # The agent and model the run used, as chosen (agents/choice.py); None: the run's agent, model unknown.
+    agent: str | None = None
+    model: str | None = None
+    usage: Usage | None = None  # every token kind the proxy metered over the run's iterations
 
 
 class ExecutionResult(_Params):

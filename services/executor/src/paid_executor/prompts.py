@@ -1,30 +1,12 @@
-"""The coding prompt: a versioned, built-in template until prompts move to evolution's registry."""
+"""The coding prompt: the template evolution resolved for the run (or the bundled one of its version),
+rendered by paid_prompt_client's one sandboxed environment with the coding category's variables."""
 
 from __future__ import annotations
 
-from jinja2 import StrictUndefined
-from jinja2.sandbox import SandboxedEnvironment
+from paid_contracts import PromptCategory
+from paid_prompt_client import CATEGORY_VARIABLES, DEFAULT_PROMPTS, bundled_prompt, render_template
 
-PROMPT_VERSION = "coding@1"
-
-TEMPLATES: dict[str, str] = {
-    "coding@1": """\
-You are working in a git checkout of the repository {{ repo }}, on the branch {{ branch }}.
-Resolve GitHub issue #{{ number }}: {{ title }}
-
-The issue, as its author wrote it:
-<issue>
-{{ body }}
-</issue>
-
-Change the files in this checkout so that the issue is resolved, and keep the existing tests passing.
-Make the smallest change that does it. Do not commit or push: Paid commits your changes to
-{{ branch }} and opens the pull request.
-""",
-}
-
-# Issue text is data, rendered into the template, never compiled as one; the sandbox is a second fence.
-_environment = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+PROMPT_VERSION = DEFAULT_PROMPTS[PromptCategory.CODING].version
 
 
 def render_prompt(
@@ -37,15 +19,18 @@ def render_prompt(
     body: str | None,
     template: str | None = None,
 ) -> str:
-    """Renders `template` (resolved from evolution's registry) or else the built-in one of `version`."""
+    """Renders `template` (resolved from evolution's registry) or else the bundled one of `version`.
+    LookupError for an unknown version, PromptTemplateError for a template that does not render."""
     if template is None:
-        try:
-            template = TEMPLATES[version]
-        except KeyError:
-            raise LookupError(f"no built-in prompt {version!r}") from None
-    return _environment.from_string(template).render(
-        repo=repo, branch=branch, number=number, title=title, body=(body or "").strip() or "(no description)"
-    )
+        template = bundled_prompt(version).template
+    values = {
+        "repo": repo,
+        "branch": branch,
+        "number": number,
+        "title": title,
+        "body": (body or "").strip() or "(no description)",
+    }
+    return render_template(template, CATEGORY_VARIABLES[PromptCategory.CODING], values)
 
 
 FEEDBACK_LIMIT = 12_000

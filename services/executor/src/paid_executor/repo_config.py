@@ -3,12 +3,13 @@
 ```yaml
 test: python -m pytest -q          # one command or a list
 lint: [ruff check .]
-agent: claude                       # demo | claude | aider | opencode | codex | gemini | command
-model: claude-sonnet-4-5
+agent: codex                        # an agent the project allows (agents/choice.py), never `command`
+model: gpt-5
 max_iterations: 3
 forbidden_paths: [".github/**", "migrations/**"]
 max_changed_lines: 400
 time_limit_minutes: 30
+max_cost_usd: 2.5                   # the run's budget: may only lower Paid's (max_tokens too)
 ```
 """
 
@@ -56,7 +57,29 @@ class RepoConfig(BaseModel):
     allow_workflow_changes: bool = Field(
         default=False, description="whether agents may change .github/workflows (CI with the repo's secrets)"
     )
+    max_tokens: int | None = Field(
+        default=None, ge=1, description="the run's token budget; may only lower Paid's"
+    )
+    max_cost_usd: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False, description="the run's budget in USD; may only lower"
+    )
     source: str = Field(default="detected", description="`.paid.yml`, or how the checks were detected")
+
+    def budget_raise(self, *, max_tokens: int | None, max_cost_usd: float | None) -> str | None:
+        """Why the file's budget cannot be used: anyone who can push may edit it, so it may only
+        lower the budget Paid set for the run, never raise or remove it."""
+        name = self.source.partition(" + ")[0]
+        if self.max_tokens is not None and max_tokens is not None and self.max_tokens > max_tokens:
+            return (
+                f"{name} may only lower budgets: its max_tokens {self.max_tokens} is above the "
+                f"run's budget of {max_tokens} tokens"
+            )
+        if self.max_cost_usd is not None and max_cost_usd is not None and self.max_cost_usd > max_cost_usd:
+            return (
+                f"{name} may only lower budgets: its max_cost_usd ${self.max_cost_usd:.2f} is above "
+                f"the run's budget of ${max_cost_usd:.2f}"
+            )
+        return None
 
     def forbidden_matches(self, paths: list[str]) -> list[str]:
         return [path for path in paths if any(_matches(path, rule) for rule in self.forbidden_paths)]

@@ -1,18 +1,24 @@
 """A run's files on its worker: the agent's throw-away worktree, and beside it (never mounted in a
-sandbox) the host's own repository, which alone fetches, commits and pushes."""
+sandbox) the host's own repository, which alone commits and pushes; its base comes from the host's
+mirror of the repository (repository_cache.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from paid_executor.agents.choice import AgentChoiceError, AgentPolicy, choose_agent
 from paid_executor.config import ExecutorSettings
 from paid_executor.host_repository import HostRepository
 from paid_executor.params import IssueDetails, RunContext
 from paid_executor.repo_config import RepoConfig, RepoConfigError, load_repo_config
-from paid_executor.workspace import Identity, sanitise
+from paid_executor.repository_cache import TREES_DIR, RepositoryCache, repository_cache
+from paid_executor.tree_overlay import OverlayTrees, unmount_worktree
+from paid_executor.workspace import GitError, Identity, sanitise
 from paid_executor.worktree_import import ImportedChange, import_worktree
 
 
@@ -20,6 +26,8 @@ from paid_executor.worktree_import import ImportedChange, import_worktree
 class RunPaths:
     run_dir: Path
     worktree: Path  # the agent's; data to the host
+    overlay_upper: Path  # the run's writes, where its worktree is an overlay (tree_overlay.py)
+    overlay_work: Path
     host_git: Path  # the host's; no sandbox mounts it
     prompt_file: Path
     pgid_file: Path
@@ -35,31 +43,85 @@ class PreparedWorkspace:
 class RunWorkspace:
     def __init__(self, settings: ExecutorSettings, run: RunContext) -> None:
         self.settings = settings
+        self.run = run
         run_dir = settings.workspace_root / sanitise(run.workflow_id)
         self.paths = RunPaths(
             run_dir=run_dir,
             worktree=run_dir / run.run_id,
+            overlay_upper=run_dir / f"{run.run_id}.upper",
+            overlay_work=run_dir / f"{run.run_id}.overlay-work",
             host_git=run_dir / f"{run.run_id}.host.git",
             prompt_file=run_dir / f"{run.run_id}.prompt.md",
             pgid_file=run_dir / f"{run.run_id}.agent-pgid",
         )
         self.identity = Identity(settings.git_author_name, settings.git_author_email)
         self.host = HostRepository(self.paths.host_git, identity=self.identity)
+        self.cache: RepositoryCache = repository_cache(
+            settings.repository_cache_dir, max_bytes=settings.repository_cache_max_bytes
+        )
+        self.trees = OverlayTrees(settings.repository_cache_dir / TREES_DIR)
 
     def exists(self) -> bool:
-        return self.paths.worktree.is_dir() and self.paths.host_git.is_dir()
+        """An overlay worktree whose mount is gone (a reboot) is an empty directory: never taken for
+        the run's tree, whose import would then delete every file."""
+        paths = self.paths
+        lost_mount = paths.overlay_upper.exists() and not os.path.ismount(paths.worktree)
+        return paths.worktree.is_dir() and paths.host_git.is_dir() and not lost_mount
 
     async def prepare(self, issue: IssueDetails, branch: str, *, token: str) -> PreparedWorkspace:
-        """Fetches the base into a fresh host repository and copies it out as the agent's worktree;
-        the configuration comes from the base commit, whatever the agent later writes."""
-        shutil.rmtree(self.paths.worktree, ignore_errors=True)
-        base = await self.host.fetch_base(issue.clone_url, issue.default_branch, token=token)
-        await self.host.check_out(self.paths.worktree, branch, public_url=issue.clone_url)
+        """Brings the base into the host's mirror, gives the run a host repository over it and copies
+        the base out as the agent's worktree; the configuration comes from the base commit, whatever
+        the agent later writes. A mirror found corrupt on the way is rebuilt, once."""
+        try:
+            base = await self._check_out(issue, branch, token)
+        except GitError:
+            if not await self.cache.discard_if_corrupt(issue.clone_url):
+                raise
+            base = await self._check_out(issue, branch, token)
         try:
             config = load_repo_config(await self.host.repo_files(base))
-        except RepoConfigError as error:
+            choice = choose_agent(
+                self.agent_policy(), repository_agent=config.agent, repository_model=config.model
+            )
+        except (RepoConfigError, AgentChoiceError) as error:
             return PreparedWorkspace(base_sha=base, config=None, config_error=str(error))
-        return PreparedWorkspace(base_sha=base, config=config, config_error=None)
+        # From here on the configuration names the agent and model the run uses, whoever chose them.
+        chosen = config.model_copy(update={"agent": choice.agent, "model": choice.model})
+        return PreparedWorkspace(base_sha=base, config=chosen, config_error=None)
+
+    def agent_policy(self) -> AgentPolicy:
+        """The project's setting: the run's agent, fixed when it was requested, with the configured
+        model when that agent is the configured one."""
+        settings, agent = self.settings, self.run.agent
+        model = settings.agent_model if agent == settings.agent else None
+        return AgentPolicy(agent=agent, model=model, allowed=frozenset(settings.allowed_agents))
+
+    async def attach_base(self, issue: IssueDetails, *, token: str) -> str:
+        """The base brought into the host's mirror, and the run's host repository over it; answers the
+        base commit. The agent's worktree is not made here."""
+        await asyncio.to_thread(self._remove_worktree)
+        mirrored = await self.cache.refresh(
+            issue.clone_url, issue.default_branch, token=token, pin=self.paths.host_git
+        )
+        await self.host.attach_base(mirrored.mirror, mirrored.base_sha)
+        return mirrored.base_sha
+
+    async def _check_out(self, issue: IssueDetails, branch: str, token: str) -> str:
+        base = await self.attach_base(issue, token=token)
+        paths = self.paths
+        if self.settings.worktree_overlay and await asyncio.to_thread(self.trees.available):
+            tree = await self.trees.base_tree(self.host)
+            if await self.trees.mount(tree, paths.worktree, paths.overlay_upper, paths.overlay_work):
+                await self.host.start_branch(paths.worktree, branch, public_url=issue.clone_url)
+                return base
+            await asyncio.to_thread(self._remove_worktree)
+        await self.host.check_out(paths.worktree, branch, public_url=issue.clone_url)
+        return base
+
+    def _remove_worktree(self) -> None:
+        unmount_worktree(self.paths.worktree)
+        for path in (self.paths.worktree, self.paths.overlay_upper, self.paths.overlay_work):
+            shutil.rmtree(path, ignore_errors=True)
 
     async def import_change(self, base: str, message: str, config: RepoConfig) -> ImportedChange:
         return await import_worktree(
@@ -75,7 +137,7 @@ class RunWorkspace:
         await self.host.push(url, commit, branch, token=token)
 
     def cleanup(self) -> None:
-        shutil.rmtree(self.paths.worktree, ignore_errors=True)
+        self._remove_worktree()
         shutil.rmtree(self.paths.host_git, ignore_errors=True)
         self.paths.prompt_file.unlink(missing_ok=True)
         self.paths.pgid_file.unlink(missing_ok=True)

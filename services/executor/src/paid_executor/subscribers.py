@@ -8,11 +8,13 @@ import uuid
 from faststream.nats import NatsBroker
 from temporalio.client import Client
 
-from paid_contracts import BuildRequested, IssueRef, PromptCategory, TaskReady, subjects
+from paid_contracts import BuildRequested, IssueCommented, IssueRef, PromptCategory, TaskReady, subjects
 from paid_contracts.markers import paid_marker
 from paid_executor.attempts import Explain, PullStates, start_attempt, trigger_of
+from paid_executor.comment_commands import CommandContext, register_commands
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import ExecutionInput
+from paid_executor.rounds.subscribers import register_rounds
 from paid_executor.workflows import workflow_id_for
 from paid_prompt_client import PromptClient
 from paid_runtime.attempts import PullState, pull_request_state
@@ -34,6 +36,21 @@ def from_build_requested(event: BuildRequested, settings: ExecutorSettings) -> E
         request_event_id=event.event_id,
         label=event.label,
         actor=event.actor,
+        pinned=event.pinned,
+        **_policy(settings),
+    )
+
+
+def from_command(event: IssueCommented, issue: IssueRef, settings: ExecutorSettings) -> ExecutionInput:
+    """`/paid retry` or `/paid build` on `issue`; the comment's event id is the trigger, so a
+    redelivery starts nothing new."""
+    return ExecutionInput(
+        issue=issue,
+        source="command",
+        source_id=event.source_id,
+        request_event_id=event.event_id,
+        label=f"/paid {event.command}",
+        actor=event.author,
         **_policy(settings),
     )
 
@@ -148,10 +165,19 @@ class CodingPrompts:
 
 
 def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> None:
+    register_rounds(broker, client, settings)
     prompts = CodingPrompts(broker)
     credentials = GitHubCredentials.from_settings(settings, lambda: broker.connection)
     pull_states = github_pull_states(settings, credentials)
     explain = github_explanations(settings, credentials)
+    context = CommandContext(
+        settings=settings,
+        prepare=prompts.choose,
+        to_request=lambda event, issue: from_command(event, issue, settings),
+        pull_states=pull_states,
+        explain=explain,
+    )
+    register_commands(broker, client, context)
 
     @durable_subscriber(
         broker,

@@ -20,6 +20,8 @@ from temporalio.worker import Worker
 
 from paid_executor.activities import AgentActivities, ExecutorDeps, GitHubActivities, RunActivities
 from paid_executor.activities.iterations import IterationActivities
+from paid_executor.rounds.activities import RoundActivities
+from paid_executor.rounds.conversation import PullConversationWorkflow
 from paid_executor.workflows import AgentExecutionWorkflow
 
 
@@ -34,9 +36,13 @@ def activities(loop: IterationActivities) -> list[Callable[..., Any]]:
     run's home. The home activities are here too, for runs started before per-worker queues."""
     deps = loop.deps
     runs, github, agent = RunActivities(deps), GitHubActivities(deps), AgentActivities(deps)
+    rounds = RoundActivities(deps, home_queue=loop.home_queue)
     return [
         *home_activities(loop),
         loop.prepare_workspace,
+        rounds.prepare_round_workspace,
+        rounds.reply_in_threads,
+        rounds.post_conversation_comment,
         runs.start_run,
         runs.finish_run,
         github.fetch_issue,
@@ -49,7 +55,8 @@ def activities(loop: IterationActivities) -> list[Callable[..., Any]]:
 
 def home_activities(loop: IterationActivities) -> list[Callable[..., Any]]:
     """The activities that need the worktree prepare_workspace left on this process's disk."""
-    return [loop.run_iteration, loop.publish_change, loop.cleanup_workspace]
+    rounds = RoundActivities(loop.deps, home_queue=loop.home_queue)
+    return [loop.run_iteration, loop.publish_change, loop.cleanup_workspace, rounds.publish_round]
 
 
 def worker_options(deps: ExecutorDeps) -> dict[str, Any]:
@@ -79,7 +86,7 @@ class ExecutorWorker(Worker):
         super().__init__(
             client,
             task_queue=task_queue,
-            workflows=[AgentExecutionWorkflow],
+            workflows=[AgentExecutionWorkflow, PullConversationWorkflow],
             activities=activities(loop),
             **options,
         )

@@ -20,6 +20,7 @@ from paid_gateway.temporal_client import LazyTemporal
 from paid_gateway.trust import TrustChecker
 from paid_runtime.http import ReadinessCheck, add_health_routes
 from paid_runtime.secretbox import secret_box
+from paid_runtime.temporal_access import temporal_access
 
 SERVICE = "gateway"
 WEBHOOK_PATH = webhooks.PATH
@@ -50,7 +51,10 @@ def create_app(
     app.state.projects = ProjectCache(sessions, box, settings.cache_seconds)
     app.state.minter = token_service.minter_from_settings(settings)  # the App's key lives here only
     app.state.trust = TrustChecker(settings.github_api_url, settings.github_token, settings.cache_seconds)
-    app.state.temporal = temporal or LazyTemporal(settings.temporal_target, settings.temporal_namespace)
+    if temporal is None:
+        access = temporal_access(settings, SERVICE)
+        temporal = LazyTemporal(access.target, access.namespace, tls=access.tls, api_key=access.api_key)
+    app.state.temporal = temporal
     app.state.hub = hub or ChangeHub()
     install_error_handlers(app)
     app.add_middleware(WebhookAdmission, path=WEBHOOK_PATH, limit=settings.webhook_max_in_flight)

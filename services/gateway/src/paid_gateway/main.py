@@ -21,6 +21,8 @@ from paid_runtime.logs import setup_logging
 from paid_runtime.messaging import make_broker, publish_event
 from paid_runtime.readiness import database_ready, nats_ready
 from paid_runtime.telemetry import setup_tracing
+from paid_runtime.temporal import check_temporal_admits
+from paid_runtime.temporal_access import temporal_access
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger(__name__)
@@ -28,12 +30,20 @@ log = logging.getLogger(__name__)
 
 async def serve(settings: GatewaySettings) -> None:
     setup_logging(SERVICE, settings.log_level)
+    access = temporal_access(settings, SERVICE)  # a bad certificate or key stops here, in one line
     setup_tracing(SERVICE, settings.otlp_endpoint)
     if not settings.webhook_secrets:
         log.warning("no webhook secret configured: every webhook delivery will be refused with 401")
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
-    broker = make_broker(settings.nats_url, SERVICE, user=settings.nats_user, password=settings.nats_password)
+    await check_temporal_admits(access, SERVICE)
+    broker = make_broker(
+        settings.nats_url,
+        SERVICE,
+        user=settings.nats_user,
+        password=settings.nats_password,
+        replicas=settings.nats_replicas,
+    )
     hub = ChangeHub()
     sessions = session_factory(engine)
     projections.register(broker, sessions, hub)  # the read models of runs, from paid.run.>

@@ -8,14 +8,19 @@ import asyncio
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import TLSConfig
 
 CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 class LazyTemporal:
-    def __init__(self, target: str, namespace: str) -> None:
+    def __init__(
+        self, target: str, namespace: str, *, tls: TLSConfig | bool = False, api_key: str | None = None
+    ) -> None:
         self.target = target
         self.namespace = namespace
+        self.tls = tls
+        self.api_key = api_key
         self._client: Client | None = None
         self._lock = asyncio.Lock()
 
@@ -28,6 +33,8 @@ class LazyTemporal:
                     self._client = await Client.connect(
                         self.target,
                         namespace=self.namespace,
+                        tls=self.tls,
+                        api_key=self.api_key,
                         data_converter=pydantic_data_converter,
                         interceptors=[TracingInterceptor()],
                     )

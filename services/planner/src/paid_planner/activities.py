@@ -21,6 +21,7 @@ from paid_planner.params import (
     DraftOutcome,
     IssueDetails,
     LabelChange,
+    PinnedContextInput,
     PlanStatus,
     PlanStatusUpdate,
     RepositoryContext,
@@ -60,6 +61,11 @@ class PlannerActivities:
     async def fetch_context(self, issue: IssueRef) -> RepositoryContext:
         async with self.github(issue.repo, "plan") as github:
             return await context.fetch_context(github, issue)
+
+    @activity.defn(name="planner.fetch_pinned_context")
+    async def fetch_pinned_context(self, request: PinnedContextInput) -> RepositoryContext:
+        async with self.github(request.issue.repo, "plan") as github:
+            return await context.fetch_pinned_context(github, request)
 
     @activity.defn(name="planner.draft_plan")
     async def draft_plan(self, request: DraftInput) -> DraftOutcome:
@@ -113,6 +119,7 @@ class PlannerActivities:
             self.save_plan_status,
             self.fetch_issue,
             self.fetch_context,
+            self.fetch_pinned_context,
             self.draft_plan,
             self.upsert_comment,
             self.set_label,

@@ -8,8 +8,9 @@ from githubkit.exception import RequestFailed
 from temporalio.exceptions import ApplicationError
 
 from paid_contracts import IssueRef
+from paid_contracts.pinned import ISSUE_EDITED_ERROR, edited_after_trigger
 from paid_planner.github import GitHubClient, github_failure
-from paid_planner.params import IssueDetails, RepositoryContext
+from paid_planner.params import IssueDetails, PinnedContextInput, RepositoryContext
 
 MAX_TREE = 400
 MAX_FILE_CHARS = 12_000
@@ -65,6 +66,19 @@ async def fetch_context(github: GitHubClient, issue: IssueRef) -> RepositoryCont
         tree_truncated=len(paths) > MAX_TREE or bool(tree.truncated),
         files=files,
     )
+
+
+async def fetch_pinned_context(github: GitHubClient, request: PinnedContextInput) -> RepositoryContext:
+    """The context with the issue's text as labeled; refused (non-retryable) once the live issue differs,
+    so an edit made after the label never reaches the model."""
+    found = await fetch_context(github, request.issue)
+    pinned = request.pinned
+    if not pinned.matches(found.issue.title, found.issue.body):
+        raise ApplicationError(
+            edited_after_trigger(request.label), type=ISSUE_EDITED_ERROR, non_retryable=True
+        )
+    issue = found.issue.model_copy(update={"title": pinned.title, "body": pinned.body})
+    return found.model_copy(update={"issue": issue})
 
 
 async def _read_file(github: GitHubClient, owner: str, name: str, path: str, ref: str) -> str | None:

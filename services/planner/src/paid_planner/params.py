@@ -6,8 +6,11 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from paid_contracts import IssueRef
+from paid_contracts import IssueRef, PinnedText, PromptCategory
 from paid_planner.plan_schema import PlanDraft, TaskDraft
+from paid_prompt_client import DEFAULT_PROMPTS
+
+BUNDLED_PLANNING = DEFAULT_PROMPTS[PromptCategory.PLANNING].version
 
 
 class _Params(BaseModel):
@@ -37,6 +40,12 @@ class PlanningInput(_Params):
     needs_input_label: str = "paid-needs-input"
     answer_timeout_days: float = 14.0
     max_question_rounds: int = 3
+    # Added with pinned trigger text: the issue as labeled (None for older requests: read live).
+    pinned: PinnedText | None = None
+    prompt_version: str = BUNDLED_PLANNING
+    """From evolution's registry when the plan was requested; older histories lack it and used this one."""
+    prompt_template: str | None = None
+    """The resolved version's text; None means the bundled text of `prompt_version`."""
 
 
 class PlanStatusUpdate(_Params):
@@ -69,6 +78,13 @@ class Answer(_Params):
     body: str = ""
     comment_id: int | None = None
     trusted: bool = True
+    pinned: PinnedText | None = None  # the label applied again: the issue's text at that moment
+
+
+class PinnedContextInput(_Params):
+    issue: IssueRef
+    pinned: PinnedText
+    label: str
 
 
 class TaskMerged(_Params):
@@ -82,6 +98,7 @@ class DraftInput(_Params):
     context: RepositoryContext
     answers: tuple[Answer, ...] = ()
     prompt_version: str
+    prompt_template: str | None = None
 
 
 class DraftOutcome(_Params):

@@ -12,13 +12,14 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from paid_contracts import IssueCommented, PlanRequested, PullRequestClosed, subjects
+from paid_contracts import IssueCommented, PlanRequested, PromptCategory, PullRequestClosed, subjects
 from paid_planner import repo
 from paid_planner.answer_trust import AnswerTrust
 from paid_planner.config import PlannerSettings
 from paid_planner.params import Answer, PlanningInput, TaskMerged
 from paid_planner.texts import is_paid_text
 from paid_planner.workflows import PlanningWorkflow, plan_workflow_id
+from paid_prompt_client import PromptClient
 from paid_runtime.github_credentials import GitHubCredentials
 from paid_runtime.subscriptions import durable_subscribers
 
@@ -34,10 +35,11 @@ def register(
         GitHubCredentials.from_settings(settings, lambda: broker.connection),
         settings.trusted_associations,
     )
+    prompts = PlanningPrompts(broker)
 
     @subscribe("plan-requested", subjects.GITHUB_PLAN_REQUESTED)
     async def on_plan_requested(event: PlanRequested) -> None:
-        await start_planning(client, event, settings)
+        await start_planning(client, event, settings, prompts)
 
     @subscribe("issue-commented", subjects.GITHUB_ISSUE_COMMENTED)
     async def on_issue_commented(event: IssueCommented) -> None:
@@ -48,12 +50,37 @@ def register(
         await release_merged(client, event, sessions)
 
 
-async def start_planning(client: Client, event: PlanRequested, settings: PlannerSettings) -> str:
+class PlanningPrompts:
+    """The planning prompt of each plan, from evolution's registry (experiments included), decided when the
+    plan is requested so that the plan records the version it really used. Falls back to the bundled
+    default when evolution does not answer in time."""
+
+    def __init__(self, broker: NatsBroker) -> None:
+        self._broker = broker
+        self._client: PromptClient | None = None
+
+    async def choose(self, request: PlanningInput) -> PlanningInput:
+        if self._client is None:
+            self._client = PromptClient(self._broker.connection)
+        prompt = await self._client.resolve(
+            PromptCategory.PLANNING,
+            project=request.issue.repo.full_name,
+            run_key=plan_workflow_id(request.issue),
+        )
+        return request.model_copy(
+            update={"prompt_version": prompt.version, "prompt_template": prompt.template}
+        )
+
+
+async def start_planning(
+    client: Client, event: PlanRequested, settings: PlannerSettings, prompts: PlanningPrompts | None = None
+) -> str:
     """Starts the issue's PlanningWorkflow, or tells the running one the label was applied again.
 
     Signal-with-start: a running plan receives the signal (it counts as an answer while questions are
     open, and changes nothing otherwise); a completed plan is not restarted, a failed one may be
     (ALLOW_DUPLICATE_FAILED_ONLY). Raising makes the subscriber nack, so the message is redelivered.
+    Without `prompts` (no NATS), the plan uses the bundled planning prompt.
     """
     workflow_id = plan_workflow_id(event.issue)
     request = PlanningInput(
@@ -64,7 +91,10 @@ async def start_planning(client: Client, event: PlanRequested, settings: Planner
         needs_input_label=settings.needs_input_label,
         answer_timeout_days=settings.answer_timeout_days,
         max_question_rounds=settings.max_question_rounds,
+        pinned=event.pinned,
     )
+    if prompts is not None:
+        request = await prompts.choose(request)
     try:
         await client.start_workflow(
             PlanningWorkflow.run,
@@ -73,7 +103,7 @@ async def start_planning(client: Client, event: PlanRequested, settings: Planner
             task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             start_signal="answer",
-            start_signal_args=[Answer(author=event.actor, body="", trusted=True)],
+            start_signal_args=[Answer(author=event.actor, body="", trusted=True, pinned=event.pinned)],
         )
     except WorkflowAlreadyStartedError:
         log.info("%s already planned; request %s changes nothing", workflow_id, event.event_id)

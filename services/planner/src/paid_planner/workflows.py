@@ -14,7 +14,16 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from paid_contracts import Correlation, IssueRef, PlanCompleted, PlanCreated, PlannedTask, TaskReady
+    from paid_contracts import (
+        Correlation,
+        IssueRef,
+        PinnedText,
+        PlanCompleted,
+        PlanCreated,
+        PlannedTask,
+        TaskReady,
+    )
+    from paid_contracts.pinned import ISSUE_EDITED_ERROR
     from paid_planner import texts
     from paid_planner.activities import PlannerActivities
     from paid_planner.params import (
@@ -23,10 +32,12 @@ with workflow.unsafe.imports_passed_through():
         DraftInput,
         DraftOutcome,
         LabelChange,
+        PinnedContextInput,
         PlanningInput,
         PlanningResult,
         PlanStatus,
         PlanStatusUpdate,
+        RepositoryContext,
         StoredTask,
         StorePlanInput,
         SubIssue,
@@ -36,7 +47,6 @@ with workflow.unsafe.imports_passed_through():
         TaskStatusUpdate,
     )
     from paid_planner.plan_schema import PlanDraft
-    from paid_planner.prompts import PLANNING
 
 PRODUCER = "planner"
 GITHUB_RETRY = RetryPolicy(
@@ -63,12 +73,16 @@ class PlanningWorkflow:
         self._answers: list[Answer] = []
         self._merged: list[TaskMerged] = []
         self._actor = ""
+        self._pinned: PinnedText | None = None
+        self._prompt_version = ""
 
     @workflow.signal
     def answer(self, answer: Answer) -> None:
         """A comment on the issue or the label applied again; counted only while questions are open."""
         if self._waiting_for_answer and (answer.trusted or answer.author.lower() == self._actor.lower()):
             self._answers.append(answer)
+        if answer.pinned is not None and answer.trusted:  # the label applied again vouches for the text now
+            self._pinned = answer.pinned
 
     @workflow.signal
     def task_merged(self, merged: TaskMerged) -> None:
@@ -78,23 +92,22 @@ class PlanningWorkflow:
     async def run(self, request: PlanningInput) -> PlanningResult:
         plan_id = workflow.info().workflow_id
         self._actor = request.actor
+        # A start signal (the label applied again) may already have pinned a newer text.
+        self._pinned = self._pinned or request.pinned
+        self._prompt_version = request.prompt_version
         await self._status(plan_id, request.issue, PlanStatus.REQUESTED)
         answers: list[Answer] = []
         rounds = 0
         while True:
-            context = await workflow.execute_activity_method(
-                PlannerActivities.fetch_context,
-                request.issue,
-                start_to_close_timeout=SHORT,
-                retry_policy=GITHUB_RETRY,
-            )
+            context = await self._context(plan_id, request)
             outcome = await self._draft(
                 DraftInput(
                     plan_id=plan_id,
                     issue=request.issue,
                     context=context,
                     answers=tuple(answers),
-                    prompt_version=PLANNING,
+                    prompt_version=request.prompt_version,
+                    prompt_template=request.prompt_template,
                 )
             )
             if outcome.plan is None:
@@ -135,7 +148,7 @@ class PlanningWorkflow:
                     )
                     for t in plan.tasks
                 ),
-                prompt_version=PLANNING,
+                prompt_version=self._prompt_version,
                 model=outcome.model,
                 question_rounds=rounds,
                 input_tokens=outcome.input_tokens,
@@ -170,6 +183,28 @@ class PlanningWorkflow:
             tasks=tuple(issues[t.id] for t in plan.tasks),
             question_rounds=rounds,
         )
+
+    async def _context(self, plan_id: str, request: PlanningInput) -> RepositoryContext:
+        """The repository and the issue, the issue's text as pinned by the trigger when there is one."""
+        if self._pinned is None:  # a request from before pinned text
+            return await workflow.execute_activity_method(
+                PlannerActivities.fetch_context,
+                request.issue,
+                start_to_close_timeout=SHORT,
+                retry_policy=GITHUB_RETRY,
+            )
+        try:
+            return await workflow.execute_activity_method(
+                PlannerActivities.fetch_pinned_context,
+                PinnedContextInput(issue=request.issue, pinned=self._pinned, label=request.label),
+                start_to_close_timeout=SHORT,
+                retry_policy=GITHUB_RETRY,
+            )
+        except ActivityError as error:
+            cause = error.cause
+            if isinstance(cause, ApplicationError) and cause.type == ISSUE_EDITED_ERROR:
+                await self._give_up(plan_id, request.issue, PlanStatus.FAILED, cause.message)
+            raise
 
     async def _give_up(self, plan_id: str, issue: IssueRef, status: PlanStatus, detail: str) -> NoReturn:
         """One comment saying why, nothing created; the workflow fails, so the label applied again
@@ -251,7 +286,7 @@ class PlanningWorkflow:
                 plan_id=plan_id,
                 issue=issue,
                 summary=plan.summary,
-                prompt_version=PLANNING,
+                prompt_version=self._prompt_version,
                 model=outcome.model,
                 input_tokens=outcome.input_tokens,
                 output_tokens=outcome.output_tokens,
@@ -339,7 +374,12 @@ class PlanningWorkflow:
         outcome: DraftOutcome,
     ) -> str:
         text = texts.plan_text(
-            plan, issues, statuses, prompt_version=PLANNING, model=outcome.model, cost_usd=outcome.cost_usd
+            plan,
+            issues,
+            statuses,
+            prompt_version=self._prompt_version,
+            model=outcome.model,
+            cost_usd=outcome.cost_usd,
         )
         return await self._comment(plan_id, issue, "plan", text)
 

@@ -22,7 +22,8 @@ from paid_runtime.messaging import make_broker, publish_event
 from paid_runtime.readiness import dependency_checks
 from paid_runtime.secretbox import secret_box
 from paid_runtime.telemetry import instrument_http_clients, setup_tracing
-from paid_runtime.temporal import connect_temporal
+from paid_runtime.temporal import connect_service_temporal
+from paid_runtime.temporal_access import temporal_access
 
 SERVICE = "poller"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -30,13 +31,20 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 async def serve(settings: PollerSettings) -> None:
     setup_logging(SERVICE, settings.log_level)
+    access = temporal_access(settings, SERVICE)  # a bad certificate or key stops here, in one line
     setup_tracing(SERVICE, settings.otlp_endpoint)
     instrument_http_clients()
     engine = make_engine(settings.database_url)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
-    client = await connect_temporal(settings.temporal_target, settings.temporal_namespace)
+    client = await connect_service_temporal(access, SERVICE)
     sessions = session_factory(engine)
-    broker = make_broker(settings.nats_url, SERVICE, user=settings.nats_user, password=settings.nats_password)
+    broker = make_broker(
+        settings.nats_url,
+        SERVICE,
+        user=settings.nats_user,
+        password=settings.nats_password,
+        replicas=settings.nats_replicas,
+    )
     activities = PollerActivities(
         sessions=sessions,
         http=http_factory(settings.github_api_url),

@@ -14,6 +14,7 @@ from paid_executor.prompts import render_prompt
 from paid_executor.repo_config import RepoConfig
 from paid_executor.run_workspace import RunWorkspace
 from paid_executor.workspace import GitError, Identity, hermetic_git_env
+from paid_prompt_client import PromptTemplateError
 from paid_runtime.telemetry import current_trace_context
 
 SECRET_PREFIXES = ("PAID_", "GIT_CONFIG_")
@@ -52,6 +53,8 @@ class AgentActivities:
             )
         except LookupError as error:
             raise ApplicationError(str(error), type="UnknownPrompt", non_retryable=True) from error
+        except PromptTemplateError as error:
+            raise ApplicationError(str(error), type="InvalidPrompt", non_retryable=True) from error
 
     @activity.defn(name="run_agent")
     async def run_agent(self, request: AgentRunInput) -> AgentRunOutput:

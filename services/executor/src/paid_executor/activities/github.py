@@ -15,6 +15,7 @@ from paid_contracts import PullRequestOpened, RunOutcome
 from paid_contracts.markers import paid_marker
 from paid_executor import repo
 from paid_executor.activities.deps import PRODUCER, ExecutorDeps, GitHubClient, github_failure
+from paid_executor.activities.pinned_issue import refuse_if_edited
 from paid_executor.activities.runs import correlation
 from paid_executor.agents.registry import describe_agent
 from paid_executor.params import IssueDetails, PullRequestInfo, PullRequestInput, RunContext, RunReport
@@ -52,9 +53,11 @@ class GitHubActivities:
         if issue.pull_request:
             raise ApplicationError(f"{run.issue.key} is a pull request, not an issue", non_retryable=True)
         clone_url = run.issue.repo.clone_url or repository.clone_url
+        refuse_if_edited(run, issue.title, issue.body)
+        pinned = run.pinned
         return IssueDetails(
-            title=issue.title,
-            body=issue.body or None,
+            title=pinned.title if pinned else issue.title,
+            body=(pinned.body if pinned else issue.body) or None,
             html_url=issue.html_url,
             state=issue.state,
             default_branch=repository.default_branch,
@@ -202,7 +205,7 @@ HEADLINES: dict[RunOutcome, str] = {
 
 def result_comment(report: RunReport) -> str:
     run, pr = report.run, report.pull_request
-    agent = describe_agent(run.agent)
+    agent = describe_agent(report.agent or run.agent)
     duration = f"{report.duration_seconds:.0f} s"
     if not report.final:
         headline = f"Paid is working on this issue with {agent}: {report.detail}."

@@ -13,12 +13,13 @@ from temporalio.exceptions import ApplicationError
 from paid_executor.activities.deps import ExecutorDeps
 from paid_executor.activities.launch import Launcher
 from paid_executor.activities.output import OutputPublisher
+from paid_executor.activities.pinned_issue import ensure_unchanged
 from paid_executor.activities.worktrees import WorktreeActivities, heartbeating
 from paid_executor.agents.base import AgentResult
 from paid_executor.agents.registry import adapter_for
 from paid_executor.params import CheckResult, IterationInput, IterationOutput
 from paid_executor.prompts import iteration_prompt
-from paid_executor.proxy import Budget, Ledger
+from paid_executor.proxy import Budget, Cap, Ledger
 from paid_executor.sandbox import SandboxError
 from paid_executor.workspace import sanitise
 
@@ -27,7 +28,7 @@ class IterationActivities(WorktreeActivities):
     def __init__(self, deps: ExecutorDeps, *, home_queue: str | None = None) -> None:
         """`home_queue`: the task queue only this process polls (worker.home_queue_for)."""
         super().__init__(deps, home_queue=home_queue)
-        self.launcher = Launcher(deps.settings, self.identity)
+        self.launcher = Launcher(deps.settings, self.identity, deps.sessions.kw.get("bind"))
 
     async def stop(self) -> None:
         await self.launcher.stop()
@@ -48,12 +49,15 @@ class IterationActivities(WorktreeActivities):
             feedback=request.feedback,
             instructions=request.instructions,
         )
+        async with self.deps.github(await self.deps.run_token(run)) as github:
+            await ensure_unchanged(github, run)
         paths.prompt_file.write_text(prompt)
+        run_cap = Cap(request.max_tokens, request.max_cost_usd).lowered(
+            Cap(config.max_tokens, config.max_cost_usd)
+        )
         budget = Budget(
-            max_tokens=None if request.max_tokens is None else request.max_tokens - request.spent_tokens,
-            max_cost_usd=None
-            if request.max_cost_usd is None
-            else request.max_cost_usd - request.spent_cost_usd,
+            max_tokens=None if run_cap.tokens is None else run_cap.tokens - request.spent_tokens,
+            max_cost_usd=None if run_cap.usd is None else run_cap.usd - request.spent_cost_usd,
         )
         step = {"step": "agent", "iteration": request.iteration}
         # A re-homed run does an iteration again: its output gets event ids of its own.
@@ -65,6 +69,7 @@ class IterationActivities(WorktreeActivities):
             run_key=sanitise(f"{run.run_id}-{request.iteration}"),
             paths=paths,
             budget=budget,
+            policy=settings.spend_policy(run.issue.repo.full_name),
             timeout=request.timeout_seconds,
         ) as launch:
             ledger = launch.ledger
@@ -139,6 +144,7 @@ class IterationActivities(WorktreeActivities):
             output_hash=_digest(failures) if failures else "",
             tokens=tokens,
             cost_usd=cost,
+            usage=ledger.usage if ledger.calls else None,
         )
 
     @staticmethod
@@ -153,6 +159,7 @@ class IterationActivities(WorktreeActivities):
             budget_exceeded=ledger.reason or "the budget is spent",
             tokens=ledger.tokens,
             cost_usd=ledger.cost_usd,
+            usage=ledger.usage if ledger.calls else None,
         )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import sys
 import tempfile
 import uuid
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -21,8 +23,9 @@ from paid_executor.agents.base import Invocation
 from paid_executor.agents.process import AgentTimeoutError, ProcessOutcome, run_agent_process
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import CheckResult
-from paid_executor.proxy import Budget, Ledger, MeteringProxy
+from paid_executor.proxy import Budget, Ledger, MeteringProxy, SharedLedger, SpendPolicy
 from paid_executor.proxy.server import Upstreams
+from paid_executor.proxy.shared_ledger import ledger_engine
 from paid_executor.run_workspace import RunPaths
 from paid_executor.sandbox import Sandbox, SandboxError, SandboxRequest, sandbox_for
 from paid_executor.sandbox.base import UNSANDBOXED
@@ -45,9 +48,13 @@ class Launch:
 
 
 class Launcher:
-    def __init__(self, settings: ExecutorSettings, identity: Identity) -> None:
+    def __init__(
+        self, settings: ExecutorSettings, identity: Identity, engine: AsyncEngine | None = None
+    ) -> None:
+        """`engine`: the database of the shared spend ledger; without it each run's budget stands alone."""
         self.settings = settings
         self.identity = identity
+        self.engine = engine
         self._proxy: MeteringProxy | None = None
         self._proxy_lock = asyncio.Lock()
 
@@ -69,10 +76,12 @@ class Launcher:
         paths: RunPaths,
         budget: Budget,
         timeout: float,
+        policy: SpendPolicy | None = None,
     ) -> AsyncIterator[Launch]:
-        """A proxy token for the run's budget, valid while the block runs, and the sandbox request."""
+        """A proxy token for the run's budget (and the shared `policy`), valid while the block runs,
+        and the sandbox request."""
         proxy = await self.proxy()
-        token, ledger = proxy.open_run(run_id, budget)
+        token, ledger = proxy.open_run(run_id, budget, policy)
         settings = self.settings
         env = self.environment(sandbox_name) | {
             "ANTHROPIC_BASE_URL": proxy.url,
@@ -221,7 +230,16 @@ class Launcher:
                 socket_path = (
                     Path(tempfile.gettempdir()) / f"paid-proxy-{os.getpid()}-{uuid.uuid4().hex[:8]}.sock"
                 )
-                proxy = MeteringProxy(upstreams, socket_path)
+                shared = None
+                if self.engine is not None and settings.budgets_shared:
+                    shared = SharedLedger(
+                        ledger_engine(self.engine.url),
+                        holder=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+                        estimate=settings.spend_estimate(),
+                        lease_seconds=settings.spend_lease_seconds,
+                    )
+                    await shared.start()
+                proxy = MeteringProxy(upstreams, socket_path, shared=shared)
                 await proxy.start()
                 self._proxy = proxy
             return self._proxy
@@ -229,4 +247,6 @@ class Launcher:
     async def stop(self) -> None:
         if self._proxy is not None:
             await self._proxy.stop()
+            if self._proxy.shared is not None:
+                await self._proxy.shared.engine.dispose()
             self._proxy = None

@@ -55,6 +55,7 @@ class RunActivities:
         run, pr, change = report.run, report.pull_request, report.change
         await release_job(self.deps.credentials, run_job(run))
         usage = change.result if change else None
+        metered = report.usage
         async with self.deps.sessions() as session:
             await repo.update_run(
                 session,
@@ -65,8 +66,8 @@ class RunActivities:
                 head_sha=change.head_sha if change else None,
                 pull_request_url=pr.url if pr else None,
                 pull_request_number=pr.number if pr else None,
-                input_tokens=usage.input_tokens if usage else None,
-                output_tokens=usage.output_tokens if usage else None,
+                input_tokens=metered.input_tokens if metered else usage.input_tokens if usage else None,
+                output_tokens=metered.output_tokens if metered else usage.output_tokens if usage else None,
                 cost_usd=report.cost_usd
                 if report.cost_usd is not None
                 else usage.cost_usd
@@ -81,7 +82,8 @@ class RunActivities:
             run_id=run.run_id,
             workflow_id=run.workflow_id,
             issue=run.issue,
-            agent=run.agent,
+            agent=report.agent or run.agent,
+            model=report.model,
             prompt_version=run.prompt_version,
             outcome=report.outcome,
             started_at=run.started_at.isoformat(),
@@ -90,9 +92,12 @@ class RunActivities:
             pull_request_url=pr.url if pr else None,
             pull_request_number=pr.number if pr else None,
             detail=report.detail,
-            input_tokens=usage.input_tokens if usage else None,
-            output_tokens=usage.output_tokens if usage else None,
+            input_tokens=metered.input_tokens if metered else usage.input_tokens if usage else None,
+            output_tokens=metered.output_tokens if metered else usage.output_tokens if usage else None,
             cost_usd=report.cost_usd if report.cost_usd is not None else usage.cost_usd if usage else None,
+            cache_read_tokens=metered.cache_read_tokens if metered else None,
+            cache_write_tokens=metered.cache_write_tokens if metered else None,
+            reasoning_tokens=metered.reasoning_tokens if metered else None,
         )
         await publish_event(self.deps.broker, event)
         record_run_finished(event)

@@ -14,6 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from paid_executor.activities.deps import ExecutorDeps
+from paid_executor.activities.pinned_issue import ensure_unchanged
 from paid_executor.agents.process import kill_recorded_group
 from paid_executor.agents.registry import describe_agent
 from paid_executor.params import AgentRunOutput, PublishInput, RunContext, WorkspaceInfo, WorkspaceInput
@@ -85,6 +86,8 @@ class WorktreeActivities:
     @activity.defn(name="publish_change")
     async def publish_change(self, request: PublishInput) -> AgentRunOutput:
         workspace = self.existing_workspace(request.run)
+        async with self.deps.github(await self.deps.run_token(request.run)) as github:
+            await ensure_unchanged(github, request.run)
         async with heartbeating({"step": "push"}):
             try:
                 config = load_repo_config(await workspace.host.repo_files(request.base_sha))

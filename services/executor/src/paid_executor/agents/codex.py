@@ -8,12 +8,13 @@ seccomp) cannot nest in Paid's and is switched off: Paid's sandbox is the bounda
 
 from __future__ import annotations
 
-import json
 import shlex
 from typing import Any
 
 from paid_executor.agents.base import AgentAdapter, AgentResult, PromptVia
+from paid_executor.agents.events import count, json_lines, mapping
 from paid_executor.agents.output import SUMMARY_LIMIT, parse_plain_text
+from paid_executor.agents.shell import shell_argv
 
 DEFAULT_MODEL = "gpt-5"
 # Double-quoted for the shell, which expands $OPENAI_BASE_URL and nothing else in it.
@@ -25,22 +26,14 @@ OFFLINE = ("check_for_update_on_startup=false", "analytics.enabled=false")
 
 
 def codex_adapter(*, model: str | None = None, executable: str = "codex") -> AgentAdapter:
-    flags = [
-        "--json",
-        "--skip-git-repo-check",
-        "--sandbox",
-        "danger-full-access",
-        "-m",
-        model or DEFAULT_MODEL,
-    ]
-    flags += ["-c", "model_provider=paid"]
-    for setting in OFFLINE:
+    flags = ["--json", "--skip-git-repo-check", "--sandbox", "danger-full-access"]
+    for setting in ("model_provider=paid", *OFFLINE):
         flags += ["-c", setting]
-    # "$0" is Codex and "$1" the prompt, both passed as arguments, never parsed by the shell.
-    script = f'exec "$0" exec {shlex.join(flags)} -c {PROVIDER} -- "$1"'
+    # The model, like the prompt, may come from the repository: an argument ("$2"), never script text.
+    script = f'exec "$0" exec {shlex.join(flags)} -m "$2" -c {PROVIDER} -- "$1"'
     return AgentAdapter(
         name="codex",
-        argv_template=("sh", "-c", script, executable, "{prompt}"),
+        argv_template=shell_argv(script, executable, "{prompt}", model or DEFAULT_MODEL),
         prompt_via=frozenset({PromptVia.ARGUMENT}),
         parse=parse_codex_events,
         description="Codex",
@@ -50,7 +43,7 @@ def codex_adapter(*, model: str | None = None, executable: str = "codex") -> Age
 def parse_codex_events(stdout: str, exit_code: int) -> AgentResult:
     """`exec --json` prints one event a line: `item.completed` items (`agent_message` text), and
     `turn.completed` with the turn's usage (input including its cached part) or `turn.failed`."""
-    events = [event for event in map(_json_object, stdout.splitlines()) if event is not None]
+    events = json_lines(stdout)
     if not events:
         return parse_plain_text(stdout, exit_code)
     messages: list[str] = []
@@ -58,7 +51,7 @@ def parse_codex_events(stdout: str, exit_code: int) -> AgentResult:
     usages: list[dict[str, Any]] = []
     for event in events:
         kind = event.get("type")
-        item = _mapping(event, "item")
+        item = mapping(event, "item")
         if (
             kind == "item.completed"
             and item.get("type") == "agent_message"
@@ -66,33 +59,15 @@ def parse_codex_events(stdout: str, exit_code: int) -> AgentResult:
         ):
             messages.append(item["text"])
         elif kind == "turn.completed":
-            usages.append(_mapping(event, "usage"))
+            usages.append(mapping(event, "usage"))
         elif kind == "turn.failed":
-            failures.append(str(_mapping(event, "error").get("message", "the turn failed")))
+            failures.append(str(mapping(event, "error").get("message", "the turn failed")))
     summary = "\n".join(messages[-3:] + failures) or f"codex ended with exit code {exit_code}"
     return AgentResult(
         summary=summary[-SUMMARY_LIMIT:],
         is_error=exit_code != 0 or bool(failures),
-        input_tokens=sum(_count(u, "input_tokens") for u in usages) if usages else None,
-        output_tokens=sum(_count(u, "output_tokens") for u in usages) if usages else None,
+        input_tokens=sum(count(u, "input_tokens") for u in usages) if usages else None,
+        output_tokens=sum(count(u, "output_tokens") for u in usages) if usages else None,
         turns=len(usages) or None,
         session_id=next((e["thread_id"] for e in events if isinstance(e.get("thread_id"), str)), None),
     )
-
-
-def _json_object(line: str) -> dict[str, Any] | None:
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _mapping(mapping: dict[str, Any], key: str) -> dict[str, Any]:
-    value = mapping.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _count(mapping: dict[str, Any], key: str) -> int:
-    value = mapping.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0

@@ -12,7 +12,9 @@ import json
 from typing import Any
 
 from paid_executor.agents.base import AgentAdapter, AgentResult, PromptVia
+from paid_executor.agents.events import count, json_object, mapping
 from paid_executor.agents.output import SUMMARY_LIMIT, parse_plain_text
+from paid_executor.agents.shell import shell_argv
 
 DEFAULT_MODEL = "gemini-2.5-pro"
 SETTINGS = {
@@ -21,7 +23,7 @@ SETTINGS = {
     "general": {"disableAutoUpdate": True, "disableUpdateNag": True},
     "telemetry": {"enabled": False},
 }
-# "$0" is the CLI, "$1" the prompt, "$2" the settings, "$3" the model: arguments, never parsed by the shell.
+# "$1" the prompt, "$2" the settings, "$3" the model (see shell_argv).
 SCRIPT = (
     'home="$(mktemp -d)" && mkdir "$home/.gemini" && printf "%s" "$2" > "$home/.gemini/settings.json" '
     '&& GEMINI_CLI_HOME="$home" "$0" -p "$1" --output-format json --approval-mode yolo -m "$3"; '
@@ -33,7 +35,7 @@ def gemini_cli_adapter(*, model: str | None = None, executable: str = "gemini") 
     chosen = model or DEFAULT_MODEL
     return AgentAdapter(
         name="gemini",
-        argv_template=("sh", "-c", SCRIPT, executable, "{prompt}", json.dumps(SETTINGS), chosen),
+        argv_template=shell_argv(SCRIPT, executable, "{prompt}", json.dumps(SETTINGS), chosen),
         prompt_via=frozenset({PromptVia.ARGUMENT}),
         parse=parse_gemini_result,
         description="Gemini CLI",
@@ -47,40 +49,22 @@ def parse_gemini_result(stdout: str, exit_code: int) -> AgentResult:
     document = _last_object(stdout)
     if document is None:
         return parse_plain_text(stdout, exit_code)
-    error = _mapping(document, "error")
-    models = [m for m in _mapping(_mapping(document, "stats"), "models").values() if isinstance(m, dict)]
-    tokens = [_mapping(m, "tokens") for m in models]
+    error = mapping(document, "error")
+    models = [m for m in mapping(mapping(document, "stats"), "models").values() if isinstance(m, dict)]
+    tokens = [mapping(m, "tokens") for m in models]
     summary = str(
         document.get("response") or error.get("message") or f"gemini ended with exit code {exit_code}"
     )
     return AgentResult(
         summary=summary[:SUMMARY_LIMIT],
         is_error=exit_code != 0 or bool(error),
-        input_tokens=sum(_count(t, "prompt") for t in tokens) if tokens else None,
-        output_tokens=sum(_count(t, "candidates") + _count(t, "thoughts") for t in tokens)
-        if tokens
-        else None,
-        turns=sum(_count(_mapping(m, "api"), "totalRequests") for m in models) or None,
+        input_tokens=sum(count(t, "prompt") for t in tokens) if tokens else None,
+        output_tokens=sum(count(t, "candidates") + count(t, "thoughts") for t in tokens) if tokens else None,
+        turns=sum(count(mapping(m, "api"), "totalRequests") for m in models) or None,
         session_id=document.get("session_id") if isinstance(document.get("session_id"), str) else None,
     )
 
 
 def _last_object(stdout: str) -> dict[str, Any] | None:
     start = stdout.find("{")
-    if start < 0:
-        return None
-    try:
-        value = json.loads(stdout[start:])
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _mapping(mapping: dict[str, Any], key: str) -> dict[str, Any]:
-    value = mapping.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _count(mapping: dict[str, Any], key: str) -> int:
-    value = mapping.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return json_object(stdout[start:]) if start >= 0 else None

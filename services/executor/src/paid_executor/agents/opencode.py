@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from paid_executor.agents.base import AgentAdapter, AgentResult, PromptVia
+from paid_executor.agents.events import count, json_lines, mapping
 from paid_executor.agents.output import SUMMARY_LIMIT, parse_plain_text
 
 DEFAULT_MODEL = "gpt-4o"
@@ -58,14 +59,14 @@ def opencode_adapter(*, model: str | None = None, executable: str = "opencode") 
 def parse_opencode_events(stdout: str, exit_code: int) -> AgentResult:
     """`--format json` prints one event a line: `text` parts, `step_finish` with the step's tokens
     (input without the cached part, which comes as cache.read and cache.write), `error`."""
-    events = [event for event in map(_json_object, stdout.splitlines()) if event is not None]
+    events = json_lines(stdout)
     if not events:
         return parse_plain_text(stdout, exit_code)
     texts: list[str] = []
     errors: list[str] = []
     steps: list[dict[str, Any]] = []
     for event in events:
-        part = _mapping(event, "part")
+        part = mapping(event, "part")
         kind = event.get("type")
         if kind == "text" and isinstance(part.get("text"), str):
             texts.append(part["text"])
@@ -73,34 +74,16 @@ def parse_opencode_events(stdout: str, exit_code: int) -> AgentResult:
             steps.append(part["tokens"])
         elif kind == "error":
             errors.append(json.dumps(event.get("error", event))[:500])
-    cache = [_mapping(step, "cache") for step in steps]
+    cache = [mapping(step, "cache") for step in steps]
     summary = "\n".join(texts[-3:] + errors) or f"opencode ended with exit code {exit_code}"
     return AgentResult(
         summary=summary[-SUMMARY_LIMIT:],
         is_error=exit_code != 0 or bool(errors),
-        input_tokens=sum(_count(s, "input") for s in steps)
-        + sum(_count(c, "read") + _count(c, "write") for c in cache)
+        input_tokens=sum(count(s, "input") for s in steps)
+        + sum(count(c, "read") + count(c, "write") for c in cache)
         if steps
         else None,
-        output_tokens=sum(_count(s, "output") for s in steps) if steps else None,
+        output_tokens=sum(count(s, "output") for s in steps) if steps else None,
         turns=len(steps) or None,
         session_id=next((e["sessionID"] for e in events if isinstance(e.get("sessionID"), str)), None),
     )
-
-
-def _json_object(line: str) -> dict[str, Any] | None:
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _mapping(mapping: dict[str, Any], key: str) -> dict[str, Any]:
-    value = mapping.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _count(mapping: dict[str, Any], key: str) -> int:
-    value = mapping.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0

@@ -20,18 +20,22 @@ DEMO_AGENT = "paid-demo-agent"
 
 
 def adapter_for(agent: str, settings: ExecutorSettings, *, model: str | None = None) -> AgentAdapter:
+    """`model` None: the configured model when `agent` is the configured agent (a model belongs to the
+    agent it was chosen for), else the adapter's default."""
+    if model is None and agent == settings.agent:
+        model = settings.agent_model
     if agent == "demo":
         return command_adapter(shlex.join(demo_agent_argv()), name="demo")
     if agent == "claude":
-        return claude_code_adapter(model=model or settings.agent_model, executable=settings.claude_executable)
+        return claude_code_adapter(model=model, executable=settings.claude_executable)
     if agent == "aider":
-        return aider_adapter(model=model or settings.agent_model, executable=settings.aider_executable)
+        return aider_adapter(model=model, executable=settings.aider_executable)
     if agent == "opencode":
-        return opencode_adapter(model=model or settings.agent_model, executable=settings.opencode_executable)
+        return opencode_adapter(model=model, executable=settings.opencode_executable)
     if agent == "codex":
-        return codex_adapter(model=model or settings.agent_model, executable=settings.codex_executable)
+        return codex_adapter(model=model, executable=settings.codex_executable)
     if agent == "gemini":
-        return gemini_cli_adapter(model=model or settings.agent_model, executable=settings.gemini_executable)
+        return gemini_cli_adapter(model=model, executable=settings.gemini_executable)
     if agent == "command":
         return command_adapter(settings.agent_command)
     raise ValueError(f"unknown agent {agent!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from paid_executor.proxy.budgets import SpendPolicy
 from paid_llm import Usage
 
 
@@ -24,6 +25,7 @@ class Ledger:
     refused: int = 0
     exceeded: asyncio.Event = field(default_factory=asyncio.Event)
     reason: str | None = None
+    policy: SpendPolicy | None = None  # the shared budgets (project, global) its calls count against
 
     @property
     def tokens(self) -> int:
@@ -43,3 +45,7 @@ class Ledger:
             self.reason = f"the run spent ${self.cost_usd:.4f} of its budget of ${budget.max_cost_usd:.2f}"
         if self.reason is not None:
             self.exceeded.set()
+
+    def stop(self, reason: str) -> None:
+        self.reason = reason
+        self.exceeded.set()

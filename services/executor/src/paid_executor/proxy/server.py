@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import secrets
 import socket
 from collections.abc import AsyncIterator
@@ -18,14 +19,18 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from paid_executor.proxy.budgets import SpendPolicy
 from paid_executor.proxy.ledger import Budget, Ledger
+from paid_executor.proxy.shared_ledger import Reservation, SharedLedger
 from paid_llm import FallbackPrice, UsageMeter, Wire, cost_usd, wire_for_path
 
+log = logging.getLogger(__name__)
 HOP_HEADERS = frozenset(
     {"host", "content-length", "connection", "transfer-encoding", "accept-encoding", "keep-alive"}
 )
@@ -57,15 +62,23 @@ class MeteringProxy:
     """One per worker process: a loopback port for local agents and a unix socket for sandboxed ones."""
 
     def __init__(
-        self, upstreams: Upstreams, socket_path: Path, *, fallback_price: FallbackPrice | None = None
+        self,
+        upstreams: Upstreams,
+        socket_path: Path,
+        *,
+        fallback_price: FallbackPrice | None = None,
+        shared: SharedLedger | None = None,
     ) -> None:
+        """`shared`: the ledger of budgets across runs and workers; None counts each run alone."""
         self.upstreams = upstreams
+        self.shared = shared
         self.fallback_price = fallback_price or FallbackPrice()
         self.socket_path = socket_path
         self.port = 0
         self._ledgers: dict[str, Ledger] = {}
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
+        self._settling: set[asyncio.Task[None]] = set()
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(600.0, connect=10.0))
         self.app = Starlette(routes=[Route("/{path:path}", self._forward, methods=["GET", "POST"])])
 
@@ -73,9 +86,9 @@ class MeteringProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def open_run(self, run_id: str, budget: Budget) -> tuple[str, Ledger]:
+    def open_run(self, run_id: str, budget: Budget, policy: SpendPolicy | None = None) -> tuple[str, Ledger]:
         token = f"paid-run-{secrets.token_urlsafe(24)}"
-        ledger = Ledger(run_id=run_id, budget=budget)
+        ledger = Ledger(run_id=run_id, budget=budget, policy=policy)
         self._ledgers[token] = ledger
         return token, ledger
 
@@ -107,6 +120,9 @@ class MeteringProxy:
             self._server.should_exit = True
             with contextlib.suppress(Exception):
                 await self._task
+        await self.settled()
+        if self.shared is not None:
+            await self.shared.stop()
         await self._client.aclose()
         self.socket_path.unlink(missing_ok=True)
 
@@ -123,9 +139,19 @@ class MeteringProxy:
         if ledger is None:
             return _error(401, "authentication_error", "unknown or expired Paid run token")
         if ledger.reason is not None:
-            ledger.refused += 1
-            return _error(403, "permission_error", f"Paid stopped this run: budget exceeded: {ledger.reason}")
+            return self._refuse(ledger)
         requested_at = datetime.now(UTC)
+        reservation: Reservation | None = None
+        if self.shared is not None and ledger.policy is not None:
+            try:
+                reserved = await self.shared.reserve(ledger.policy.scopes(requested_at), run_id=ledger.run_id)
+            except (SQLAlchemyError, OSError) as error:  # closed: no call goes uncounted
+                log.warning("the spend ledger is unavailable: %s", error)
+                return _error(503, "overloaded_error", "Paid cannot check its budgets now; try again later")
+            if reserved.refused is not None:
+                ledger.stop(reserved.refused)
+                return self._refuse(ledger)
+            reservation = reserved.reservation
         path = request.url.path
         wire = wire_for_path(path)
         base, key = self._upstream(wire)
@@ -141,7 +167,7 @@ class MeteringProxy:
             headers["x-api-key"] = key
         params = httpx.QueryParams([(k, v) for k, v in request.query_params.multi_items() if k != "key"])
         body = await request.body()
-        call = _Call(ledger, UsageMeter(wire), _model_of(body), requested_at)
+        call = _Call(ledger, UsageMeter(wire), _model_of(body), requested_at, reservation)
         upstream = self._client.build_request(
             request.method,
             base.rstrip("/") + path,
@@ -152,6 +178,7 @@ class MeteringProxy:
         try:
             response = await self._client.send(upstream, stream=True)
         except httpx.HTTPError as error:
+            self._settle(call, answered=False)
             return _error(502, "api_error", f"the LLM provider could not be reached: {error}")
         out_headers = {k: v for k, v in response.headers.items() if k.lower() not in HOP_HEADERS}
         out_headers.pop("content-encoding", None)
@@ -159,11 +186,14 @@ class MeteringProxy:
             return StreamingResponse(
                 self._metered_stream(response, call), status_code=response.status_code, headers=out_headers
             )
-        content = await response.aread()
-        await response.aclose()
-        if response.status_code < 400:
-            call.meter.feed_body(content)
-            self._settle(call)
+        answered = response.status_code < 400
+        try:
+            content = await response.aread()
+            if answered:
+                call.meter.feed_body(content)
+        finally:
+            await response.aclose()
+            self._settle(call, answered=answered)
         return Response(content, status_code=response.status_code, headers=out_headers)
 
     def _upstream(self, wire: Wire) -> tuple[str, str]:
@@ -183,16 +213,44 @@ class MeteringProxy:
             await response.aclose()
             self._settle(call)
 
-    def _settle(self, call: _Call) -> None:
+    def _refuse(self, ledger: Ledger) -> Response:
+        ledger.refused += 1
+        return _error(403, "permission_error", f"Paid stopped this run: budget exceeded: {ledger.reason}")
+
+    def _settle(self, call: _Call, *, answered: bool = True) -> None:
+        """Counts the call in the run's ledger (when answered) at once, and settles its shared
+        reservation in a task of its own: the agent does not wait for the database, and an agent
+        that hangs up mid-stream cannot leave the call uncounted."""
         usage, wire = call.meter.usage, call.meter.wire
-        if usage.total_tokens == 0:  # e.g. a model list or token count: nothing to price
-            call.ledger.record(usage, 0.0)
-            return
-        model = call.meter.model or call.requested_model
-        cost = cost_usd(
-            usage, model=model, provider=PROVIDERS[wire], at=call.requested_at, fallback=self.fallback_price
-        )
-        call.ledger.record(usage, cost)
+        cost = 0.0
+        if usage.total_tokens:  # else e.g. a model list or token count: nothing to price
+            model = call.meter.model or call.requested_model
+            cost = cost_usd(
+                usage,
+                model=model,
+                provider=PROVIDERS[wire],
+                at=call.requested_at,
+                fallback=self.fallback_price,
+            )
+        if answered:
+            call.ledger.record(usage, cost)
+        if call.reservation is not None and self.shared is not None:
+            task = asyncio.create_task(
+                self.shared.settle(call.reservation, tokens=usage.total_tokens, usd=cost)
+            )
+            self._settling.add(task)
+            task.add_done_callback(self._settled)
+
+    def _settled(self, task: asyncio.Task[None]) -> None:
+        self._settling.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Its reservation expires with its lease; the spending it held is not counted.
+            log.error("settling a model call in the spend ledger failed: %s", error)
+
+    async def settled(self) -> None:
+        """Returns once every answered call is counted in the shared ledger."""
+        while self._settling:
+            await asyncio.gather(*self._settling, return_exceptions=True)
 
 
 @dataclass(frozen=True)
@@ -201,6 +259,7 @@ class _Call:
     meter: UsageMeter
     requested_model: str
     requested_at: datetime
+    reservation: Reservation | None = None
 
 
 def _model_of(body: bytes) -> str:

@@ -4,18 +4,25 @@ Trust boundary: evolution answers only callers that present the internal token t
 (`PAID_GATEWAY_EVOLUTION_API_TOKEN`); the dashboard and the CLI never hold it. Here each route first
 checks the caller's API token and role (viewers read; changing which prompt runs needs an operator),
 then forwards the request with the internal token. Evolution's answer, status included, is passed on.
+Every operator action (approve, reject, roll back) leaves an audit record in the gateway's own table,
+with evolution's answer, readable by operators at `GET /api/evolution/audit`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import httpx
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paid_gateway.auth.deps import Operator, Viewer
+from paid_gateway import audit
+from paid_gateway.auth.deps import Operator, Principal, Viewer
 from paid_gateway.config import GatewaySettings
+from paid_gateway.deps import SessionDep
 
 log = logging.getLogger(__name__)
 FORWARDED_TIMEOUT_SECONDS = 30.0
@@ -59,17 +66,58 @@ async def experiment(_: Viewer, request: Request, experiment_id: str) -> Respons
 
 
 @router.post("/prompts/{category}/projects/{project:path}/rollback")
-async def rollback(_: Operator, request: Request, category: str, project: str) -> Response:
-    """Undo the last promotion of a prompt for a project (owner/name)."""
+async def rollback(
+    operator: Operator, session: SessionDep, request: Request, category: str, project: str
+) -> Response:
+    """Undo the last promotion of a prompt for a project (owner/name); leaves an audit record."""
     if any(part in ("", ".", "..") for part in project.split("/")):  # forwarded as a path: no traversal
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "project must be owner/name")
-    return await forward(request, f"/prompts/{quote(category, safe='')}/projects/{quote(project)}/rollback")
+    path = f"/prompts/{quote(category, safe='')}/projects/{quote(project)}/rollback"
+    return await audited(operator, session, "prompt.rollback", f"{category}:{project}", request, path)
 
 
 @router.post("/experiments/{experiment_id}/approval")
-async def approval(_: Operator, request: Request, experiment_id: str) -> Response:
-    """Answer a winner awaiting approval: `{"approved": true}`."""
-    return await forward(request, f"/experiments/{quote(experiment_id, safe='')}/approval")
+async def approval(operator: Operator, session: SessionDep, request: Request, experiment_id: str) -> Response:
+    """Answer a winner awaiting approval: `{"approved": true}`; leaves an audit record."""
+    try:
+        approved = json.loads(await request.body()).get("approved") is True
+    except (ValueError, AttributeError):
+        approved = False  # evolution refuses the body; the record says what was attempted
+    action = "experiment.approve" if approved else "experiment.reject"
+    path = f"/experiments/{quote(experiment_id, safe='')}/approval"
+    return await audited(operator, session, action, experiment_id, request, path)
+
+
+@router.get("/audit")
+async def audit_records(
+    _: Operator,
+    session: SessionDep,
+    target: Annotated[str | None, Query(max_length=300)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    """Who approved, rejected or rolled back what, newest first (`?target=` an experiment id, or
+    category:owner/name)."""
+    rows = await audit.records(session, target=target, limit=limit)
+    return [row.model_dump(mode="json") for row in rows]
+
+
+async def audited(
+    operator: Principal, session: AsyncSession, action: str, target: str, request: Request, path: str
+) -> Response:
+    """Forwards, then records the attempt with evolution's status, whether it succeeded or not."""
+    try:
+        answer = await forward(request, path)
+    except HTTPException as error:
+        await audit.record(
+            session, actor=operator.name, role=operator.role.value, action=action, target=target,
+            status=error.status_code, detail=str(error.detail),
+        )  # fmt: skip
+        raise
+    await audit.record(
+        session, actor=operator.name, role=operator.role.value, action=action, target=target,
+        status=answer.status_code, detail=bytes(answer.body).decode(errors="replace"),
+    )  # fmt: skip
+    return answer
 
 
 async def forward(request: Request, path: str) -> Response:

@@ -72,7 +72,7 @@ function el(tag, text, attrs = {}) {
 }
 function money(value) { return value == null ? "" : `$${Number(value).toFixed(2)}`; }
 function when(value) { return value ? new Date(value).toLocaleString() : ""; }
-function show(id) { for (const s of ["login", "home", "run"]) $(`#${s}`).hidden = s !== id; }
+function show(id) { for (const s of ["login", "home", "run", "prompts", "experiments"]) $(`#${s}`).hidden = s !== id; }
 
 function signOut(message) {
   localStorage.removeItem(TOKEN_KEY);
@@ -230,8 +230,11 @@ async function route() {
   stopStreams();
   if (!token()) { show("login"); return; }
   const match = location.hash.match(/^#\/runs\/(.+)$/);
+  const experiment = location.hash.match(/^#\/experiments(?:\/(.+))?$/);
   try {
     if (match) await openRun(decodeURIComponent(match[1]));
+    else if (location.hash === "#/prompts") await openPrompts();
+    else if (experiment) await openExperiments(experiment[1] && decodeURIComponent(experiment[1]));
     else openHome();
   } catch (error) {
     if (error.message !== "unauthorized") { show("home"); $("#live").textContent = error.message; }
@@ -264,6 +267,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     const text = $("#instruction").value.trim();
     if (text) control("instruct", { text }).then(() => { $("#instruction").value = ""; });
   });
+  installEvolutionControls();
   window.addEventListener("hashchange", route);
   if (token() && !(await signIn(token()))) return;
   route();

@@ -1,0 +1,249 @@
+"""The spend ledger every executor worker shares, in PostgreSQL: a counter per budget scope and
+period, and a leased reservation per model call in flight.
+
+A call reserves before it is forwarded and settles after its answer. Both bump the version of every
+scope they touch, and a reservation is written only if the versions it read are unchanged
+(compare-and-set), so two workers deciding at once cannot both take the last room. A reservation
+holds while its worker renews its lease; when the worker dies it expires and stops counting."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import URL, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from paid_executor.proxy.budgets import Cap, Decision, Scope, ScopeState, Verdict, decide
+
+log = logging.getLogger(__name__)
+
+READ = text(
+    """
+    WITH wanted AS (SELECT unnest(CAST(:keys AS text[])) AS scope),
+    live AS (
+        SELECT s.scope, sum(r.tokens) AS tokens, sum(r.usd) AS usd, count(*) AS n
+        FROM executor.spend_reservations r, unnest(r.scopes) AS s(scope)
+        WHERE r.scopes && CAST(:keys AS text[]) AND r.lease_until > clock_timestamp()
+        GROUP BY s.scope
+    )
+    SELECT w.scope, c.version, coalesce(c.spent_tokens, 0), coalesce(c.spent_usd, 0),
+           coalesce(l.tokens, 0), coalesce(l.usd, 0), coalesce(l.n, 0)
+    FROM wanted w
+    LEFT JOIN executor.spend_counters c ON c.scope = w.scope
+    LEFT JOIN live l ON l.scope = w.scope
+    """
+)
+CREATE_COUNTERS = text(
+    "INSERT INTO executor.spend_counters (scope) SELECT unnest(CAST(:keys AS text[])) "
+    "ON CONFLICT (scope) DO NOTHING"
+)
+RESERVE = text(
+    """
+    WITH bumped AS (
+        UPDATE executor.spend_counters c SET version = c.version + 1
+        FROM (SELECT unnest(CAST(:keys AS text[])) AS scope, unnest(CAST(:versions AS bigint[])) AS v) seen
+        WHERE c.scope = seen.scope AND c.version = seen.v
+        RETURNING c.scope
+    )
+    INSERT INTO executor.spend_reservations (id, run_id, holder, scopes, tokens, usd, lease_until)
+    SELECT :id, :run_id, :holder, CAST(:keys AS text[]), :tokens, :usd,
+           clock_timestamp() + make_interval(secs => :lease)
+    WHERE (SELECT count(*) FROM bumped) = :n
+    RETURNING id
+    """
+)
+SETTLE = text(
+    """
+    WITH released AS (DELETE FROM executor.spend_reservations WHERE id = :id)
+    UPDATE executor.spend_counters
+    SET spent_tokens = spent_tokens + :tokens, spent_usd = spent_usd + :usd, version = version + 1
+    WHERE scope = ANY(CAST(:keys AS text[]))
+    """
+)
+RENEW = text(
+    "UPDATE executor.spend_reservations SET lease_until = clock_timestamp() + make_interval(secs => :lease) "
+    "WHERE id = ANY(CAST(:ids AS text[]))"
+)
+FORGET_EXPIRED = text(
+    "DELETE FROM executor.spend_reservations WHERE lease_until < clock_timestamp() - interval '1 hour'"
+)
+RETRYABLE_STATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+
+
+T = TypeVar("T")
+
+
+class _Changed(Exception):
+    """A scope's version moved between reading and reserving: the transaction is rolled back."""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    id: str
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """What `reserve` answers: a reservation to settle, or the decision that refused the call."""
+
+    reservation: Reservation | None
+    refused: str | None = None
+
+
+def ledger_engine(url: URL | str) -> AsyncEngine:
+    """A pool for the ledger alone, tuned for the proxy's hot path (a reservation is two round trips,
+    a settlement one):
+    - each statement commits alone: every write is one statement, and compare-and-set, not a
+      transaction, is what keeps two decisions apart (a version bumped by a failed reservation only
+      makes others read again);
+    - commits do not wait for the WAL to reach the disk: a PostgreSQL crash then forgets at most the
+      last moments of ledger writes (wal_writer_delay, 200 ms by default, times three);
+    - no pre-ping: a dropped connection fails one call, which the proxy reports."""
+    return create_async_engine(
+        url,
+        pool_size=8,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"server_settings": {"synchronous_commit": "off"}},
+    )
+
+
+class SharedLedger:
+    """One per worker process. `holder` names the worker in the reservations it writes."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        holder: str,
+        estimate: Cap,
+        lease_seconds: float = 30.0,
+        wait_seconds: float = 0.05,
+    ) -> None:
+        # Each statement commits alone (see ledger_engine), whatever pool it shares.
+        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.holder = holder
+        self.estimate = estimate
+        self.lease_seconds = lease_seconds
+        self.wait_seconds = wait_seconds
+        self._held: set[str] = set()
+        self._renewer: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._renewer = asyncio.create_task(self._renew_leases())
+
+    async def stop(self) -> None:
+        if self._renewer is not None:
+            self._renewer.cancel()
+            await asyncio.gather(self._renewer, return_exceptions=True)
+            self._renewer = None
+
+    async def reserve(self, scopes: tuple[Scope, ...], *, run_id: str) -> Reserved:
+        """Waits while calls in flight hold the room this one needs; refuses once a cap is reached."""
+        keys = tuple(scope.key for scope in scopes)
+        pause = self.wait_seconds
+        while True:
+            try:
+                decision, reservation = await self._retrying(lambda: self._try_reserve(scopes, keys, run_id))
+            except _Changed:
+                continue  # read again at once: the ledger moved, it is not full
+            if decision.verdict is Verdict.REFUSE:
+                return Reserved(None, refused=decision.reason)
+            if reservation is not None:
+                return Reserved(reservation)
+            await asyncio.sleep(pause)  # the ledger changes when a call settles or a lease expires
+            pause = min(pause * 2, 1.0)
+
+    async def settle(self, reservation: Reservation, *, tokens: int, usd: float) -> None:
+        """Counts what the call spent, even when its reservation expired meanwhile."""
+
+        async def write() -> None:
+            async with self.engine.connect() as connection:
+                await connection.execute(
+                    SETTLE,
+                    {"id": reservation.id, "keys": list(reservation.keys), "tokens": tokens, "usd": usd},
+                )
+
+        try:
+            await self._retrying(write)
+        finally:
+            self._held.discard(reservation.id)
+
+    async def state(self, keys: tuple[str, ...]) -> dict[str, ScopeState]:
+        async with self.engine.connect() as connection:
+            return (await self._read(connection, keys))[0]
+
+    async def _try_reserve(
+        self, scopes: tuple[Scope, ...], keys: tuple[str, ...], run_id: str
+    ) -> tuple[Decision, Reservation | None]:
+        async with self.engine.connect() as connection:
+            states, versions = await self._read(connection, keys)
+            if any(version is None for version in versions):
+                await connection.execute(CREATE_COUNTERS, {"keys": list(keys)})
+                states, versions = await self._read(connection, keys)
+            decision = decide(scopes, states, self.estimate)
+            if decision.verdict is not Verdict.START:
+                return decision, None
+            reservation = Reservation(f"{self.holder}:{secrets.token_hex(8)}", keys)
+            self._held.add(reservation.id)  # renewed from now on, before anyone can see it expire
+            written = await connection.execute(
+                RESERVE,
+                {
+                    "keys": list(keys),
+                    "versions": versions,
+                    "n": len(keys),
+                    "id": reservation.id,
+                    "run_id": run_id,
+                    "holder": self.holder,
+                    "tokens": self.estimate.tokens or 0,
+                    "usd": self.estimate.usd or 0.0,
+                    "lease": self.lease_seconds,
+                },
+            )
+            if written.first() is None:  # another call changed a scope since we read it
+                self._held.discard(reservation.id)
+                raise _Changed
+            return decision, reservation
+
+    @staticmethod
+    async def _read(
+        connection: AsyncConnection, keys: tuple[str, ...]
+    ) -> tuple[dict[str, ScopeState], list[int | None]]:
+        rows = (await connection.execute(READ, {"keys": list(keys)})).all()
+        by_key = {row[0]: row for row in rows}
+        states = {
+            key: ScopeState(int(row[2]), float(row[3]), int(row[4]), float(row[5]), int(row[6]))
+            for key, row in by_key.items()
+        }
+        return states, [by_key[key][1] for key in keys]
+
+    @staticmethod
+    async def _retrying(attempt: Callable[[], Awaitable[T]]) -> T:
+        """Runs a transaction again when PostgreSQL aborted it for a deadlock or a serialization failure."""
+        for tries in range(1, 100):
+            try:
+                return await attempt()
+            except DBAPIError as error:
+                state = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+                if state not in RETRYABLE_STATES or tries >= 20:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _renew_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                async with self.engine.connect() as connection:
+                    if self._held:
+                        await connection.execute(
+                            RENEW, {"ids": list(self._held), "lease": self.lease_seconds}
+                        )
+                    await connection.execute(FORGET_EXPIRED)
+            except Exception:  # a database hiccup must not end renewals for good
+                log.exception("renewing the spend ledger's leases failed")

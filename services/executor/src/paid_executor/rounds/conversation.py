@@ -1,0 +1,297 @@
+"""PullConversationWorkflow: the one durable conversation of a pull request Paid opened.
+
+Rounds arrive as signals, each named by the GitHub change that caused it (`change_id`), so the same
+change heard twice starts one round; each kind of round is capped (`policy.round_cap`). A round runs
+the agent on the pull request's head in a fresh worktree (the same `run_iteration`, sandbox and
+metering as a run), pushes one commit onto the head it saw, replies in each thread it addressed and
+updates the conversation's one comment. The history is handed to a new run (continue-as-new) with
+the state it needs when Temporal suggests it, so a long-lived pull request never outgrows it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+from temporalio.workflow import ActivityCancellationType
+
+with workflow.unsafe.imports_passed_through():
+    from paid_contracts.workflow_ids import (
+        PULL_CONVERSATION_STATUS_QUERY,
+        PULL_CONVERSATION_WORKFLOW,
+        ConversationSignal,
+    )
+    from paid_executor.activities import GitHubActivities
+    from paid_executor.activities.iterations import IterationActivities
+    from paid_executor.params import IssueDetails, IterationInput, RunContext, WorkspaceInfo
+    from paid_executor.rounds.activities import RoundActivities
+    from paid_executor.rounds.params import (
+        ConversationCommentInput,
+        ConversationInput,
+        ConversationStatus,
+        RoundPublishInput,
+        RoundRequest,
+        RoundWorkspaceInput,
+        ThreadRepliesInput,
+    )
+    from paid_executor.rounds.prompt import round_prompt
+    from paid_executor.run_failures import failure_detail
+    from paid_executor.run_limits import AGENT_RETRY, GIT_ALLOWANCE, QUICK_RETRY, QUICK_TIMEOUT
+
+
+@workflow.defn(name=PULL_CONVERSATION_WORKFLOW)
+class PullConversationWorkflow:
+    def __init__(self) -> None:
+        self._pending: list[RoundRequest] = []
+        self._seen: list[str] = []
+        self._counts: dict[str, int] = {}
+        self._rounds = 0
+        self._stopped = False
+        self._step = "waiting"
+        self._lines: dict[str, str] = {}  # the conversation comment's lines, by round
+        self._last_failure = ""
+        self._stopped_kinds: list[str] = []
+
+    @workflow.signal(name=ConversationSignal.ROUND)
+    def request_round(self, request: RoundRequest) -> None:
+        if request.change_id in self._seen:
+            return
+        self._seen.append(request.change_id)
+        self._pending.append(request)
+
+    @workflow.signal(name=ConversationSignal.STOP)
+    def stop(self) -> None:
+        """The pull request closed, or `/paid stop`: no further round starts."""
+        self._stopped = True
+
+    @workflow.query(name=PULL_CONVERSATION_STATUS_QUERY)
+    def status(self) -> ConversationStatus:
+        return ConversationStatus(
+            step=self._step,
+            rounds=self._rounds,
+            counts=dict(self._counts),
+            pending=len(self._pending),
+            seen=tuple(self._seen),
+        )
+
+    @workflow.run
+    async def run(self, state: ConversationInput) -> int:
+        # Signals that arrived before this run started (with the start, or since a continue-as-new)
+        # are already in _pending; the carried-over state decides whether they were seen before.
+        fresh = [request for request in self._pending if request.change_id not in state.seen]
+        self._pending = [*state.pending, *fresh]
+        self._seen = [*state.seen, *(request.change_id for request in fresh)]
+        self._counts = dict(state.counts)
+        self._rounds = state.rounds
+        self._lines = dict(state.lines)
+        self._last_failure = state.last_failure
+        self._stopped_kinds = list(state.stopped_kinds)
+        while True:
+            await workflow.wait_condition(lambda: bool(self._pending) or self._stopped)
+            if self._stopped:
+                return self._rounds
+            request = self._pending.pop(0)
+            self._step = "starting"
+            if request.kind in self._stopped_kinds:
+                continue
+            if request.failure_signature and request.failure_signature == self._last_failure:
+                self._stopped_kinds.append(request.kind)
+                await self._comment(
+                    state,
+                    f"stopped-{request.kind}",
+                    f"The check failed the same way after round {self._rounds} as before it; Paid stops "
+                    "its CI rounds on this pull request, since another round would most likely do the same.",
+                )
+                continue
+            cap = state.policy.round_cap
+            if self._counts.get(request.kind, 0) >= cap:
+                await self._comment(
+                    state,
+                    f"cap-{request.kind}",
+                    f"More {request.kind} rounds were asked for, but this pull request has had its {cap}; "
+                    "Paid starts no more.",
+                )
+                continue
+            self._counts[request.kind] = self._counts.get(request.kind, 0) + 1
+            self._rounds += 1
+            if request.failure_signature:
+                self._last_failure = request.failure_signature
+            await self._round(state, request)
+            self._step = "waiting"
+            info = workflow.info()
+            if (
+                info.is_continue_as_new_suggested()
+                or info.get_current_history_length() > state.policy.history_limit
+            ):
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    state.model_copy(
+                        update={
+                            "seen": tuple(self._seen),
+                            "counts": dict(self._counts),
+                            "pending": tuple(self._pending),
+                            "rounds": self._rounds,
+                            "lines": dict(self._lines),
+                            "last_failure": self._last_failure,
+                            "stopped_kinds": tuple(self._stopped_kinds),
+                        }
+                    )
+                )
+
+    async def _round(self, state: ConversationInput, request: RoundRequest) -> None:
+        number, kind = self._rounds, request.kind
+        info = workflow.info()
+        run = RunContext(
+            run_id=f"{info.run_id}-round-{number}",
+            workflow_id=info.workflow_id,
+            issue=state.issue,
+            agent=state.policy.agent,
+            prompt_version="round@1",
+            started_at=workflow.now(),
+        )
+        title = f"Round {number} ({kind}, asked by @{request.requested_by})"
+        await self._comment(state, f"round-{number}", f"{title} is running.")
+        prepared, home = False, None
+        try:
+            issue = await workflow.execute_activity_method(
+                GitHubActivities.fetch_issue,
+                run,
+                start_to_close_timeout=QUICK_TIMEOUT,
+                retry_policy=QUICK_RETRY,
+            )
+            self._step = "clone"
+            workspace = await workflow.execute_activity_method(
+                RoundActivities.prepare_round_workspace,
+                RoundWorkspaceInput(run=run, issue=issue, branch=state.branch),
+                start_to_close_timeout=GIT_ALLOWANCE,
+                heartbeat_timeout=timedelta(seconds=state.policy.heartbeat_timeout_seconds),
+                retry_policy=QUICK_RETRY,
+            )
+            prepared, home = True, workspace.task_queue
+            outcome = await self._work(state, request, run, issue, workspace)
+        except ActivityError as error:
+            outcome = f"failed: {failure_detail(error)}"
+        finally:
+            if prepared:
+                await self._cleanup(run, home, state)
+        await self._comment(state, f"round-{number}", f"{title} {outcome}")
+
+    async def _work(
+        self,
+        state: ConversationInput,
+        request: RoundRequest,
+        run: RunContext,
+        issue: IssueDetails,
+        workspace: WorkspaceInfo,
+    ) -> str:
+        if workspace.config is None:
+            return f"did not run: {workspace.config_error}"
+        policy, home = state.policy, workspace.task_queue
+        home_timeout = timedelta(seconds=policy.home_start_timeout_seconds) if home else None
+        prompt = round_prompt(
+            request,
+            repository=state.issue.repo.full_name,
+            branch=state.branch,
+            number=state.number,
+            title=issue.title,
+        )
+        self._step = "agent"
+        iteration = await workflow.execute_activity_method(
+            IterationActivities.run_iteration,
+            IterationInput(
+                run=run,
+                issue=issue,
+                branch=state.branch,
+                base_sha=workspace.base_sha,
+                iteration=1,
+                prompt=prompt,
+                config=workspace.config,
+                sandbox=policy.sandbox,
+                timeout_seconds=policy.agent_timeout_seconds,
+                max_tokens=policy.max_tokens,
+                max_cost_usd=policy.max_cost_usd,
+            ),
+            start_to_close_timeout=timedelta(seconds=policy.agent_timeout_seconds) + GIT_ALLOWANCE,
+            heartbeat_timeout=timedelta(seconds=policy.heartbeat_timeout_seconds),
+            retry_policy=AGENT_RETRY,
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            task_queue=home,
+            schedule_to_start_timeout=home_timeout,
+        )
+        if iteration.budget_exceeded:
+            return f"stopped: budget exceeded ({iteration.budget_exceeded}); nothing was pushed."
+        if iteration.failed_checks:
+            names = ", ".join(check.command for check in iteration.failed_checks)
+            return f"left failing checks ({names}); nothing was pushed."
+        if iteration.forbidden:
+            return (
+                "changed paths Paid may not change ("
+                + ", ".join(iteration.forbidden)
+                + "); nothing was pushed."
+            )
+        if not iteration.changed_files:
+            return "ended without a change; nothing was pushed."
+        self._step = "publish"
+        published = await workflow.execute_activity_method(
+            RoundActivities.publish_round,
+            RoundPublishInput(
+                run=run,
+                clone_url=issue.clone_url,
+                branch=state.branch,
+                head_sha=workspace.base_sha,
+                message=f"{'Fix the failing check' if request.kind == 'ci' else 'Address the review'} on "
+                f"#{state.number} (round {self._rounds})\n\n"
+                f"{iteration.result.summary.strip()[:2000]}".rstrip(),
+            ),
+            start_to_close_timeout=GIT_ALLOWANCE,
+            heartbeat_timeout=timedelta(seconds=max(policy.heartbeat_timeout_seconds, 30)),
+            retry_policy=QUICK_RETRY,
+            task_queue=home,
+            schedule_to_start_timeout=home_timeout,
+        )
+        if request.threads:
+            self._step = "reply"
+            await workflow.execute_activity_method(
+                RoundActivities.reply_in_threads,
+                ThreadRepliesInput(
+                    issue=state.issue,
+                    number=state.number,
+                    round_key=request.change_id,
+                    threads=request.threads,
+                    body=f"Paid addressed this in {published.head_sha[:12]}.",
+                ),
+                start_to_close_timeout=QUICK_TIMEOUT,
+                retry_policy=QUICK_RETRY,
+            )
+        return f"pushed {published.head_sha[:12]} ({published.changed_files} file(s) changed)."
+
+    async def _cleanup(self, run: RunContext, home: str | None, state: ConversationInput) -> None:
+        try:
+            await workflow.execute_activity_method(
+                IterationActivities.cleanup_workspace,
+                run,
+                start_to_close_timeout=QUICK_TIMEOUT,
+                retry_policy=QUICK_RETRY,
+                task_queue=home,
+                schedule_to_start_timeout=timedelta(seconds=state.policy.home_start_timeout_seconds)
+                if home
+                else None,
+            )
+        except ActivityError as error:  # the orphan reaper removes what is left
+            workflow.logger.warning("cleanup of %s failed: %s", run.run_id, failure_detail(error))
+
+    async def _comment(self, state: ConversationInput, key: str, line: str) -> None:
+        """The conversation's one comment: a line per round, rewritten as the round goes on."""
+        self._lines[key] = line
+        body = "**Paid's follow-up rounds on this pull request**\n\n" + "\n".join(
+            f"- {text}" for text in self._lines.values()
+        )
+        try:
+            await workflow.execute_activity_method(
+                RoundActivities.post_conversation_comment,
+                ConversationCommentInput(issue=state.issue, number=state.number, body=body),
+                start_to_close_timeout=QUICK_TIMEOUT,
+                retry_policy=QUICK_RETRY,
+            )
+        except ActivityError as error:  # a courtesy; the commit and the replies are what count
+            workflow.logger.warning("conversation comment failed: %s", failure_detail(error))

@@ -1,0 +1,127 @@
+"""Budgets through the whole run: the metering proxy stops the agent within one call of the run's
+budget or the project's daily budget, and the run ends with one comment that says which; a .paid.yml
+that tries to raise the budget gets no run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from faststream.nats import NatsBroker
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import WorkflowFailureError
+from temporalio.testing import WorkflowEnvironment
+
+from paid_contracts import RunOutcome
+from paid_executor.repo import get_run
+from paid_executor.subscribers import start_execution
+from paid_executor.workflows import workflow_id_for
+from paid_github_emulator.server import GitHubEmulator
+from paid_runtime.database import session_factory
+
+from .loop_support import ScriptedAnthropic, loop_request, loop_worker, script_agent
+from .test_fix_forward import make_repo, only_comment, run
+
+# An agent that keeps calling its model through ANTHROPIC_BASE_URL, as a real one does.
+CALLING_AGENT = (
+    "import urllib.request, urllib.error\n"
+    "for i in range(50):\n"
+    "    req = urllib.request.Request(os.environ['ANTHROPIC_BASE_URL'] + '/v1/messages', "
+    "data=json.dumps({'model': 'claude-sonnet-4-5', 'max_tokens': 10, 'messages': []}).encode(), "
+    "headers={'x-api-key': os.environ['ANTHROPIC_API_KEY'], 'content-type': 'application/json'})\n"
+    "    try:\n        urllib.request.urlopen(req).read()\n"
+    "    except urllib.error.HTTPError as e:\n        print(e.read().decode()); sys.exit(1)\n"
+)
+
+
+async def test_the_proxy_stops_a_run_over_its_token_budget_within_one_call(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> None:
+    repo_ref = make_repo(emulator, "test: python -m pytest -q\n")
+    calls = tmp_path / "calls"
+    agent = script_agent(
+        tmp_path / "agent.py", CALLING_AGENT + f"    pathlib.Path({str(calls)!r}).write_text(str(i + 1))"
+    )
+    with ScriptedAnthropic(input_tokens=1000, output_tokens=500) as upstream:
+        async with loop_worker(
+            env,
+            emulator,
+            engine,
+            broker,
+            tmp_path / "ws",
+            agent_command=agent,
+            anthropic_base_url=upstream.url,
+            anthropic_api_key="sk-real-key",
+        ) as worker:
+            result = await run(env.client, loop_request(repo_ref, max_tokens=4000), worker.task_queue)
+
+    assert result.outcome is RunOutcome.BUDGET_EXCEEDED
+    # 1500 tokens a call: the third call crosses 4000, and no fourth call reaches the provider.
+    assert upstream.calls == 3
+    body = only_comment(emulator, repo_ref)
+    assert "budget exceeded" in body
+    assert "4500 tokens" in body
+
+
+async def test_the_projects_daily_budget_stops_a_run_within_one_call_with_one_comment(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> None:
+    repo_ref = make_repo(emulator, "test: python -m pytest -q\n")
+    agent = script_agent(tmp_path / "agent.py", CALLING_AGENT)
+    with ScriptedAnthropic(input_tokens=1000, output_tokens=500) as upstream:
+        async with loop_worker(
+            env,
+            emulator,
+            engine,
+            broker,
+            tmp_path / "ws",
+            agent_command=agent,
+            anthropic_base_url=upstream.url,
+            anthropic_api_key="sk-real-key",
+            project_daily_max_tokens=4000,
+            spend_reserve_tokens_per_call=1500,
+        ) as worker:
+            result = await run(env.client, loop_request(repo_ref), worker.task_queue)
+
+    assert result.outcome is RunOutcome.BUDGET_EXCEEDED
+    # Two calls fit in 4000 tokens; the third is the one call that may pass the cap; none follows.
+    assert upstream.calls == 3
+    body = only_comment(emulator, repo_ref)
+    assert "budget exceeded" in body
+    assert "4500 tokens of 4000 spent: the project's daily budget" in body
+    # The run's tokens are the proxy's metering over its calls, not the agent's own report.
+    async with session_factory(engine)() as session:
+        row = await get_run(session, run_id=result.run_id)
+    assert row is not None
+    assert (row.input_tokens, row.output_tokens) == (3000, 1500)
+
+
+async def test_a_paid_yml_that_raises_the_budget_gets_one_comment_and_no_run(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> None:
+    # Anyone who can push to the repository writes .paid.yml: it must not buy itself a bigger budget.
+    repo_ref = make_repo(emulator, "test: python -m pytest -q\nmax_cost_usd: 1000000\n")
+    ran = tmp_path / "ran"
+    agent = script_agent(tmp_path / "agent.py", f"pathlib.Path({str(ran)!r}).write_text('x')")
+    async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", agent_command=agent) as worker:
+        request = loop_request(repo_ref, max_cost_usd=5.0)
+        run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
+        handle = env.client.get_workflow_handle(workflow_id_for(request.issue), run_id=run_id)
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+
+    assert not ran.exists()
+    body = only_comment(emulator, repo_ref)
+    assert ".paid.yml may only lower budgets: its max_cost_usd $1000000.00 is above" in body

@@ -1,0 +1,102 @@
+"""`/paid` commands in comments, acted on by the executor against the GitHub emulator and Temporal's
+test server: a trusted `/paid retry` starts the issue's attempt once however often it is delivered,
+`/paid cancel` reaches the running attempt, an unknown command gets one help reply, and a read-only
+user's commands start and stop nothing. No worker polls the queue: what is asserted is what started."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from paid_contracts import IssueCommented, IssueRef, RepoRef
+from paid_executor import subscribers
+from paid_executor.attempts import attempts_of
+from paid_executor.comment_commands import CommandContext, act_on_command
+from paid_executor.config import ExecutorSettings
+from paid_executor.params import ExecutionInput
+from paid_github_emulator.server import GitHubEmulator
+from paid_github_events import listed_comment
+from paid_runtime.github_trust import github_client
+
+from .conftest import BUGGY_CALC, TOKEN
+
+RITA, MALLORY = "ghp_rita_token", "ghp_mallory_token"
+
+
+@pytest.fixture
+def repository(emulator: GitHubEmulator) -> RepoRef:
+    emulator.add_user("alice", TOKEN)
+    emulator.add_user("rita", RITA)
+    emulator.add_user("mallory", MALLORY)
+    name = f"calc-{uuid.uuid4().hex[:8]}"
+    emulator.create_repository("alice", name, {"calc.py": BUGGY_CALC})
+    emulator.set_permission("alice", name, "rita", "write")
+    emulator.set_permission("alice", name, "mallory", "read")
+    emulator.create_issue("alice", name, title="add() subtracts", body="it does", as_user="alice")
+    return RepoRef(owner="alice", name=name)
+
+
+@pytest.fixture
+def context(emulator: GitHubEmulator) -> CommandContext:
+    settings = ExecutorSettings(
+        github_api_url=emulator.api_url, github_token=TOKEN, task_queue=f"nobody-polls-{uuid.uuid4()}"
+    )
+
+    async def unchanged(request: ExecutionInput) -> ExecutionInput:
+        return request
+
+    return CommandContext(
+        settings=settings,
+        prepare=unchanged,
+        to_request=lambda event, issue: subscribers.from_command(event, issue, settings),
+        pull_states=subscribers.github_pull_states(settings),
+        explain=subscribers.github_explanations(settings),
+    )
+
+
+async def comment(emulator: GitHubEmulator, repo: RepoRef, token: str, body: str) -> IssueCommented:
+    async with github_client(emulator.api_url, token) as github:
+        created = await github.post(f"/repos/{repo.owner}/{repo.name}/issues/1/comments", json={"body": body})
+        created.raise_for_status()
+    event = listed_comment(repo, created.json(), producer="test")
+    assert event is not None
+    return event
+
+
+async def test_a_trusted_retry_starts_one_attempt_and_cancel_reaches_it(
+    env: WorkflowEnvironment, emulator: GitHubEmulator, repository: RepoRef, context: CommandContext
+) -> None:
+    issue = IssueRef(repo=repository, number=1)
+    retry = await comment(emulator, repository, RITA, "Let's go again.\n/paid retry")
+    assert retry.command == "retry"
+
+    assert await act_on_command(env.client, retry, context) == "started"
+    assert await act_on_command(env.client, retry, context) == "started"  # redelivered: the same attempt
+    attempts = await attempts_of(env.client, issue)
+    assert len(attempts) == 1
+    assert await attempts[0].trigger() == retry.event_id
+
+    cancel = await comment(emulator, repository, RITA, "/paid cancel")
+    assert await act_on_command(env.client, cancel, context) == "cancelled"
+
+
+async def test_a_read_only_users_commands_do_nothing_and_an_unknown_one_gets_one_help(
+    env: WorkflowEnvironment, emulator: GitHubEmulator, repository: RepoRef, context: CommandContext
+) -> None:
+    issue = IssueRef(repo=repository, number=1)
+    for body in ("/paid retry", "/paid build", "/paid stop", "/paid frobnicate"):
+        event = await comment(emulator, repository, MALLORY, body)
+        assert (
+            await act_on_command(env.client, event, context)
+            == "ignored: mallory has read permission, write is needed"
+        )
+    assert await attempts_of(env.client, issue) == []
+
+    unknown = await comment(emulator, repository, RITA, "/paid frobnicate")
+    assert await act_on_command(env.client, unknown, context) == "help"
+    assert await act_on_command(env.client, unknown, context) == "help"
+    helps = [c for c in emulator.comments("alice", repository.name, 1) if "did not recognise" in c["body"]]
+    assert len(helps) == 1
+    assert "`/paid retry`" in helps[0]["body"]

@@ -1,0 +1,231 @@
+"""PullConversationWorkflow on Temporal's time-skipping server, with stand-in activities: the same
+change asks for one round (also across a continue-as-new), each kind of round is capped with one line
+in the one conversation comment, the round's prompt carries the reviewer's pinned text, and `stop`
+ends the conversation. The real activities are covered end to end in test_review_round."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from paid_contracts import IssueRef, PullRequestClosed, RepoRef, TriggerSource
+from paid_contracts.workflow_ids import ConversationSignal, pull_conversation_workflow_id
+from paid_executor.agents.base import AgentResult
+from paid_executor.params import IssueDetails, IterationInput, IterationOutput, RunContext, WorkspaceInfo
+from paid_executor.repo_config import RepoConfig
+from paid_executor.rounds.conversation import PullConversationWorkflow
+from paid_executor.rounds.params import (
+    ConversationCommentInput,
+    ConversationInput,
+    ConversationPolicy,
+    ReviewThread,
+    RoundPublished,
+    RoundPublishInput,
+    RoundRequest,
+    RoundWorkspaceInput,
+    ThreadRepliesInput,
+)
+from paid_executor.rounds.subscribers import on_pull_closed
+
+from .test_subscribers import eventually
+
+HEAD, PUSHED = "a" * 40, "b" * 40
+
+
+@dataclass
+class StandIns:
+    prompts: list[str] = field(default_factory=list)
+    leases: list[str] = field(default_factory=list)
+    replies: list[tuple[int, ...]] = field(default_factory=list)
+    comment: str = ""
+    cleanups: int = 0
+
+    def activities(self) -> list[Callable[..., Any]]:
+        @activity.defn(name="fetch_issue")
+        async def fetch_issue(run: RunContext) -> IssueDetails:
+            return IssueDetails(
+                title="add() subtracts",
+                body=None,
+                html_url="u",
+                state="open",
+                default_branch="main",
+                clone_url="c",
+            )
+
+        @activity.defn(name="prepare_round_workspace")
+        async def prepare_round_workspace(request: RoundWorkspaceInput) -> WorkspaceInfo:
+            return WorkspaceInfo(base_sha=HEAD, config=RepoConfig())
+
+        @activity.defn(name="run_iteration")
+        async def run_iteration(request: IterationInput) -> IterationOutput:
+            self.prompts.append(request.prompt)
+            return IterationOutput(
+                iteration=1, result=AgentResult(summary="done"), last_output="", changed_files=("calc.py",)
+            )
+
+        @activity.defn(name="publish_round")
+        async def publish_round(request: RoundPublishInput) -> RoundPublished:
+            self.leases.append(request.head_sha)
+            return RoundPublished(head_sha=PUSHED, changed_files=1)
+
+        @activity.defn(name="reply_in_threads")
+        async def reply_in_threads(request: ThreadRepliesInput) -> int:
+            self.replies.append(tuple(thread.comment_id for thread in request.threads))
+            return len(request.threads)
+
+        @activity.defn(name="post_conversation_comment")
+        async def post_conversation_comment(request: ConversationCommentInput) -> int:
+            self.comment = request.body
+            return 1
+
+        @activity.defn(name="cleanup_workspace")
+        async def cleanup_workspace(run: RunContext) -> None:
+            self.cleanups += 1
+
+        return [
+            fetch_issue,
+            prepare_round_workspace,
+            run_iteration,
+            publish_round,
+            reply_in_threads,
+            post_conversation_comment,
+            cleanup_workspace,
+        ]
+
+
+def review(change: str, *threads: tuple[int, str]) -> RoundRequest:
+    return RoundRequest(
+        change_id=change,
+        kind="review",
+        requested_by="rita",
+        summary=f"summary of {change}",
+        threads=tuple(
+            ReviewThread(comment_id=cid, author="rita", path="calc.py", line=2, body=body)
+            for cid, body in threads
+        ),
+    )
+
+
+async def test_rounds_are_deduplicated_capped_and_survive_continue_as_new(env: WorkflowEnvironment) -> None:
+    stand_ins = StandIns()
+    queue = f"conversation-{uuid.uuid4()}"
+    issue = IssueRef(repo=RepoRef(owner="alice", name="calc"), number=1)
+    # history_limit=1: the conversation continues as new after every round.
+    policy = ConversationPolicy(round_cap=2, history_limit=1)
+    async with Worker(
+        env.client, task_queue=queue, workflows=[PullConversationWorkflow], activities=stand_ins.activities()
+    ):
+        handle: WorkflowHandle[PullConversationWorkflow, int] = await env.client.start_workflow(
+            PullConversationWorkflow.run,
+            ConversationInput(issue=issue, number=2, branch="paid/issue-1", policy=policy),
+            id=f"pr:alice/calc#2-{uuid.uuid4()}",
+            task_queue=queue,
+            start_signal=ConversationSignal.ROUND,
+            start_signal_args=[review("review-1", (11, "Rename it, {{ please }}"), (12, "And test it"))],
+        )
+
+        async def rounds(count: int) -> bool:
+            status = await handle.query(PullConversationWorkflow.status)
+            return status.rounds == count and status.step == "waiting" and status.pending == 0
+
+        await eventually(lambda: rounds(1), timeout=60)
+        await handle.signal(PullConversationWorkflow.request_round, review("review-1", (11, "again")))
+        await handle.signal(PullConversationWorkflow.request_round, review("review-2", (13, "One more")))
+        await eventually(lambda: rounds(2), timeout=60)
+        await handle.signal(PullConversationWorkflow.request_round, review("review-3", (14, "Over the cap")))
+
+        async def refused() -> bool:
+            return "Paid starts no more" in stand_ins.comment
+
+        await eventually(refused, timeout=60)
+        status = await handle.query(PullConversationWorkflow.status)
+        await handle.signal(PullConversationWorkflow.stop)
+        assert await handle.result() == 2
+
+    assert (status.rounds, status.counts) == (2, {"review": 2})
+    assert status.seen == ("review-1", "review-2", "review-3")
+    assert len(stand_ins.prompts) == 2
+    assert '<comment id="11" author="rita" at="calc.py:2">' in stand_ins.prompts[0]
+    assert "Rename it, {{ please }}" in stand_ins.prompts[0]
+    assert "again" not in "".join(stand_ins.prompts)
+    assert "Over the cap" not in "".join(stand_ins.prompts)
+    assert stand_ins.leases == [HEAD, HEAD]
+    assert stand_ins.replies == [(11, 12), (13,)]
+    assert stand_ins.cleanups == 2
+    lines = [line for line in stand_ins.comment.splitlines() if line.startswith("- ")]
+    assert lines == [
+        f"- Round 1 (review, asked by @rita) pushed {PUSHED[:12]} (1 file(s) changed).",
+        f"- Round 2 (review, asked by @rita) pushed {PUSHED[:12]} (1 file(s) changed).",
+        "- More review rounds were asked for, but this pull request has had its 2; Paid starts no more.",
+    ]
+
+
+async def test_the_same_ci_failure_after_a_round_stops_the_ci_rounds_and_closing_ends_the_conversation(
+    env: WorkflowEnvironment,
+) -> None:
+    stand_ins = StandIns()
+    queue = f"conversation-{uuid.uuid4()}"
+    issue = IssueRef(repo=RepoRef(owner="alice", name=f"calc-{uuid.uuid4().hex[:8]}"), number=1)
+
+    def failing(change: str, signature: str) -> RoundRequest:
+        return RoundRequest(
+            change_id=change,
+            kind="ci",
+            requested_by="test-ci-checks",
+            summary="The check `tests` ended as failure.",
+            failure_signature=signature,
+        )
+
+    async with Worker(
+        env.client, task_queue=queue, workflows=[PullConversationWorkflow], activities=stand_ins.activities()
+    ):
+        handle: WorkflowHandle[PullConversationWorkflow, int] = await env.client.start_workflow(
+            PullConversationWorkflow.run,
+            ConversationInput(issue=issue, number=2, branch="paid/issue-1"),
+            id=pull_conversation_workflow_id(issue.repo.full_name, 2),
+            task_queue=queue,
+            start_signal=ConversationSignal.ROUND,
+            start_signal_args=[failing("check-run-1", "same")],
+        )
+        await eventually(lambda: _settled(handle, 1), timeout=60)
+        await handle.signal(PullConversationWorkflow.request_round, failing("check-run-2", "same"))
+        await handle.signal(PullConversationWorkflow.request_round, failing("check-run-3", "other"))
+
+        async def stopped() -> bool:
+            status = await handle.query(PullConversationWorkflow.status)
+            return status.pending == 0 and len(status.seen) == 3
+
+        await eventually(stopped, timeout=60)
+        status = await handle.query(PullConversationWorkflow.status)
+        # The pull request closes: its conversation ends (and a second close finds none to end).
+        closed = PullRequestClosed(
+            producer="test",
+            repo=issue.repo,
+            number=2,
+            merged=True,
+            head_ref="paid/issue-1",
+            source=TriggerSource.WEBHOOK,
+            source_id="d1",
+        )
+        assert await on_pull_closed(env.client, closed.model_copy(update={"number": 3})) is False
+        assert await on_pull_closed(env.client, closed) is True
+        assert await handle.result() == 1
+
+    assert (status.rounds, status.counts) == (1, {"ci": 1})
+    assert len(stand_ins.prompts) == 1
+    assert "<check>" in stand_ins.prompts[0]
+    lines = [line for line in stand_ins.comment.splitlines() if line.startswith("- ")]
+    assert len(lines) == 2
+    assert lines[1].startswith("- The check failed the same way after round 1")
+
+
+async def _settled(handle: WorkflowHandle[PullConversationWorkflow, int], rounds: int) -> bool:
+    status = await handle.query(PullConversationWorkflow.status)
+    return status.rounds == rounds and status.step == "waiting" and status.pending == 0
