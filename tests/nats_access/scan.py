@@ -111,7 +111,10 @@ def undeclared(use: NatsUse, access: ServiceAccess) -> list[str]:
     """Every use that `access` does not allow, and every grant that no use needs (least privilege)."""
     problems = [f"unresolved subject: {item}" for item in use.unresolved]
     problems += [f"publishes {s}" for s in sorted(use.publishes) if not _covered(s, access.publishes)]
-    problems += [f"requests {s}" for s in sorted(use.requests) if s not in access.requests]
+    # A service builds the request model of a subject it serves to answer itself in-process (the gateway's
+    # own trust checks ask its minter directly): that is no request over NATS.
+    requests = {s for s in use.requests if s not in use.serves}
+    problems += [f"requests {s}" for s in sorted(requests) if s not in access.requests]
     problems += [f"serves {s}" for s in sorted(use.serves) if not _covered(s, access.serves)]
     declared = {(durable.name, durable.subject) for durable in access.durables}
     problems += [f"consumes {subject} as durable {name}" for name, subject in sorted(use.durables - declared)]
@@ -119,7 +122,7 @@ def undeclared(use: NatsUse, access: ServiceAccess) -> list[str]:
         f"grants durable {name} on {subject}, unused" for name, subject in sorted(declared - use.durables)
     ]
     problems += [f"grants publish {p}, unused" for p in access.publishes if not _any_match(p, use.publishes)]
-    problems += [f"grants request {s}, unused" for s in access.requests if s not in use.requests]
+    problems += [f"grants request {s}, unused" for s in access.requests if s not in requests]
     problems += [f"grants serving {p}, unused" for p in access.serves if not _any_match(p, use.serves)]
     return problems
 

@@ -65,7 +65,7 @@ def origin(tmp_path: Path) -> Path:
 
 
 async def checked_out(cache: RepositoryCache, origin: Path, run_dir: Path) -> tuple[HostRepository, str]:
-    host = HostRepository(run_dir / "host.git", token="", identity=Identity("Paid", "p@x"))
+    host = HostRepository(run_dir / "host.git", identity=Identity("Paid", "p@x"))
     mirrored = await cache.refresh(str(origin), "main", pin=host.git_dir)
     await host.attach_base(mirrored.mirror, mirrored.base_sha)
     await host.check_out(run_dir / "worktree", "paid/issue-1", public_url="https://example.invalid/r.git")
@@ -161,7 +161,7 @@ async def test_a_corrupt_object_found_while_checking_out_rebuilds_the_mirror_onc
     loose.write_bytes(b"x" * 40)
 
     try:
-        prepared = await workspace.prepare(issue, "paid/issue-1")
+        prepared = await workspace.prepare(issue, "paid/issue-1", token="")
 
         assert prepared.base_sha == mirrored.base_sha
         assert prepared.config is not None

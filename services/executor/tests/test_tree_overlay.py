@@ -79,8 +79,8 @@ async def test_runs_share_a_base_tree_that_their_writes_never_reach(
     workspaces: Callable[..., RunWorkspace], origin: Path, tmp_path: Path
 ) -> None:
     first, second = workspaces("run-1"), workspaces("run-2")
-    prepared = await first.prepare(details(origin), "paid/issue-1")
-    await second.prepare(details(origin), "paid/issue-1")
+    prepared = await first.prepare(details(origin), "paid/issue-1", token="")
+    await second.prepare(details(origin), "paid/issue-1", token="")
     tree = tmp_path / "cache" / TREES_DIR / prepared.base_sha
     assert os.path.ismount(first.paths.worktree)
     assert os.path.ismount(second.paths.worktree)
@@ -117,7 +117,7 @@ async def test_without_the_overlay_a_run_gets_its_own_copy(
     workspaces: Callable[..., RunWorkspace], origin: Path
 ) -> None:
     workspace = workspaces("run-1", overlay=False)
-    await workspace.prepare(details(origin), "paid/issue-1")
+    await workspace.prepare(details(origin), "paid/issue-1", token="")
     assert not os.path.ismount(workspace.paths.worktree)
     assert (workspace.paths.worktree / "file2.txt").read_text() == (origin / "file2.txt").read_text()
     git(workspace.paths.worktree, "fsck", "--strict")
@@ -149,7 +149,7 @@ async def test_an_agent_in_the_sandbox_cannot_write_the_base_tree(origin: Path, 
     if pids_cgroup_root() is None:
         pytest.skip("needs a writable cgroup pids controller (bwrap refuses to start as root without one)")
     cache = RepositoryCache(tmp_path / "cache", max_bytes=10**9)
-    host = HostRepository(tmp_path / "host.git", token="", identity=Identity("Paid", "p@x"))
+    host = HostRepository(tmp_path / "host.git", identity=Identity("Paid", "p@x"))
     mirrored = await cache.refresh(str(origin), "main", pin=host.git_dir)
     await host.attach_base(mirrored.mirror, mirrored.base_sha)
     trees = OverlayTrees(tmp_path / "cache" / TREES_DIR)
@@ -175,7 +175,7 @@ async def test_a_base_tree_holds_the_commit_the_host_gives_the_agent_whatever_th
     """A follow-up round moves the host's paid-base to a pull request's head: the tree it gets must be
     that commit's, under that commit's name, never the base's name with the head's files."""
     cache = RepositoryCache(tmp_path / "cache", max_bytes=10**9)
-    host = HostRepository(tmp_path / "host.git", token="", identity=Identity("Paid", "p@x"))
+    host = HostRepository(tmp_path / "host.git", identity=Identity("Paid", "p@x"))
     first = await cache.refresh(str(origin), "main", pin=host.git_dir)
     git(origin, "checkout", "--quiet", "-b", "head")
     (origin / "file0.txt").write_text("on the head\n")

@@ -23,6 +23,8 @@ MintErrorKind = Literal[
 """`no_credential`: the repository is no project, or its project has neither an App installation nor a
 token of its own (the requester may then use its global token, if it has one)."""
 CredentialSource = Literal["app", "project_token"]
+CredentialMode = Literal["minter", "global"]
+"""A service's setting: `minter` asks for a token per repository and job; `global` uses its own token."""
 REPOSITORY_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
 JOB_PATTERN = r"^[A-Za-z0-9_.:/#@=+-]{1,200}$"
 

@@ -24,13 +24,12 @@ from nats.errors import Error as NatsError
 from pydantic import ValidationError
 
 from paid_contracts import InstallationTokenReply, InstallationTokenRequest
-from paid_contracts.github_tokens import MintErrorKind, TokenPurpose
+from paid_contracts.github_tokens import CredentialMode, MintErrorKind, TokenPurpose
 
 if TYPE_CHECKING:
     from paid_runtime.settings import GitHubSettings
 
 log = logging.getLogger(__name__)
-CredentialMode = Literal["minter", "global"]
 """minter: ask the gateway's token minter per repository; global: the service's own token for all."""
 TRANSIENT: frozenset[MintErrorKind | None] = frozenset({"unavailable", None})
 

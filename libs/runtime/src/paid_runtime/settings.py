@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from paid_runtime.github_credentials import CredentialMode
+from paid_contracts.github_tokens import CredentialMode
 from paid_runtime.redaction import register_secret
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "development"})
