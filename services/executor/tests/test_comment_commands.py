@@ -18,6 +18,7 @@ from paid_executor.config import ExecutorSettings
 from paid_executor.params import ExecutionInput
 from paid_github_emulator.server import GitHubEmulator
 from paid_github_events import listed_comment
+from paid_runtime.github_credentials import GitHubCredentials
 from paid_runtime.github_trust import github_client
 
 from .conftest import BUGGY_CALC, TOKEN
@@ -51,8 +52,8 @@ def context(emulator: GitHubEmulator) -> CommandContext:
         settings=settings,
         prepare=unchanged,
         to_request=lambda event, issue: subscribers.from_command(event, issue, settings),
-        pull_states=subscribers.github_pull_states(settings),
-        explain=subscribers.github_explanations(settings),
+        pull_states=subscribers.github_pull_states(settings, GitHubCredentials.fixed(TOKEN)),
+        explain=subscribers.github_explanations(settings, GitHubCredentials.fixed(TOKEN)),
     )
 
 
