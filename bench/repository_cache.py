@@ -108,7 +108,7 @@ def prepared(workspace: RunWorkspace, url: str) -> float:
         title="t", body=None, html_url="https://x/1", state="open", default_branch="main", clone_url=url
     )
     started = time.perf_counter()
-    asyncio.run(workspace.prepare(issue, "paid/issue-1"))
+    asyncio.run(workspace.prepare(issue, "paid/issue-1", token=""))
     seconds = time.perf_counter() - started
     workspace.cleanup()
     return seconds

@@ -25,6 +25,7 @@ from paid_executor.rounds.triggers import FoundRound, NoRound
 from paid_github_emulator.ci import CI_LOGIN
 from paid_github_emulator.server import GitHubEmulator
 from paid_github_events import listed_check_run, listed_comment
+from paid_runtime.github_credentials import GitHubCredentials
 from paid_runtime.github_trust import github_client
 
 from .conftest import TOKEN
@@ -134,8 +135,8 @@ async def test_paid_fix_ci_from_a_trusted_user_asks_for_a_round_without_the_labe
         settings=settings,
         prepare=_unchanged,
         to_request=lambda event, issue: subscribers.from_command(event, issue, settings),
-        pull_states=subscribers.github_pull_states(settings),
-        explain=subscribers.github_explanations(settings),
+        pull_states=subscribers.github_pull_states(settings, GitHubCredentials.fixed(TOKEN)),
+        explain=subscribers.github_explanations(settings, GitHubCredentials.fixed(TOKEN)),
     )
 
     async def command(token: str, on: int) -> str:
