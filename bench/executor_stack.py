@@ -56,6 +56,7 @@ def executor_stack(home: Path, executor_env: dict[str, str]) -> Iterator[Executo
             "PAID_EXECUTOR_DATABASE_URL": postgres.url,
             "PAID_EXECUTOR_GITHUB_API_URL": github.api_url,
             "PAID_EXECUTOR_GITHUB_TOKEN": TOKEN,
+            "PAID_EXECUTOR_GITHUB_CREDENTIALS": "global",  # no gateway, so no minter, here
             "PAID_EXECUTOR_HTTP_PORT": str(free_port()),
             "PAID_EXECUTOR_TASK_QUEUE": task_queue,
             "PAID_EXECUTOR_WORKSPACE_ROOT": str(home / "workspaces"),

@@ -65,6 +65,7 @@ async def test_killing_the_executor_mid_agent_still_gives_exactly_one_pull_reque
         "PAID_EXECUTOR_DATABASE_URL": postgres.url,
         "PAID_EXECUTOR_GITHUB_API_URL": emulator.api_url,
         "PAID_EXECUTOR_GITHUB_TOKEN": TOKEN,
+        "PAID_EXECUTOR_GITHUB_CREDENTIALS": "global",  # no gateway, so no minter, here
         "PAID_EXECUTOR_HTTP_PORT": str(free_port()),
         "PAID_EXECUTOR_TASK_QUEUE": "executor-durability",
         "PAID_EXECUTOR_WORKSPACE_ROOT": str(tmp_path / "workspaces"),

@@ -59,6 +59,7 @@ def planner_env(nats: NatsServer, temporal: TemporalDevServer, postgres: Embedde
         "PAID_PLANNER_DATABASE_URL": postgres.url,
         "PAID_PLANNER_GITHUB_API_URL": world.emulator.api_url,
         "PAID_PLANNER_GITHUB_TOKEN": world.bot_token,
+        "PAID_PLANNER_GITHUB_CREDENTIALS": "global",  # no gateway, so no minter, in this test
         "PAID_PLANNER_TASK_QUEUE": f"planner-{uuid.uuid4()}",
         "PAID_PLANNER_LLM_PROVIDER": "openai",
         "PAID_PLANNER_LLM_BASE_URL": llm.openai_base_url,

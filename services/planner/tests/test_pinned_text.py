@@ -11,13 +11,13 @@ from temporalio.worker import Worker
 
 from paid_contracts import PinnedText
 from paid_llm_emulator import LLMEmulator
-from paid_planner.params import Answer
+from paid_planner.params import Answer, PlanningResult
 from paid_planner.texts import comment_marker
 from paid_planner.workflows import PlanningWorkflow
 
 from .conftest import Published, World, task
 from .helpers import eventually
-from .test_planning_workflow import plan_failure, start, with_marker
+from .test_planning_workflow import merge_every_task, plan_failure, start, with_marker
 
 LABELED = PinnedText(title="Split the widget API", body="Make the API modular.")
 QUESTIONS = json.dumps({"summary": "Unclear.", "questions": ["Which storage backend?"]})
@@ -68,3 +68,5 @@ async def test_the_label_applied_again_pins_the_text_it_saw(
     await eventually(lambda: published.of("paid.plan.task_ready", plan_id), "the plan after the re-label")
     assert edited in llm.requests[-1].last_user_message
     assert LABELED.body not in llm.requests[-1].last_user_message.replace(edited, "")
+    # Ended as production ends a plan: a plan left running stops the time-skipping server's skipping.
+    await merge_every_task(temporal.client.get_workflow_handle(plan_id, result_type=PlanningResult), world)
