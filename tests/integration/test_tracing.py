@@ -212,7 +212,8 @@ def test_the_plan_path_is_one_trace_linked_from_the_webhook_to_the_github_calls(
     assert workflow_span.name == "RunWorkflow:PlanningWorkflow"
     assert tree.parent(workflow_span) == start
     activities = {}
-    for name in ("fetch_context", "draft_plan", "ensure_sub_issue"):
+    # The webhook pins the issue's text, so the planner reads its context through the pinned check.
+    for name in ("fetch_pinned_context", "draft_plan", "ensure_sub_issue"):
         run = tree.one("planner", f"RunActivity:planner.{name}")
         scheduled = tree.parent(run)
         assert scheduled is not None
@@ -221,7 +222,7 @@ def test_the_plan_path_is_one_trace_linked_from_the_webhook_to_the_github_calls(
         activities[name] = run
     # GitHub (and the model): each call is a child of the activity that makes it.
     repo_api = f"{paid.github.api_url}/repos/{issue.owner}/{issue.repo}"
-    reads = tree.client_calls(activities["fetch_context"], repo_api)
+    reads = tree.client_calls(activities["fetch_pinned_context"], repo_api)
     assert f"GET {repo_api}/issues/{parent['number']}" in reads, reads
     assert f"POST {repo_api}/issues" in tree.client_calls(activities["ensure_sub_issue"], repo_api)
     assert tree.client_calls(activities["draft_plan"], llm.url), "the model call is not in the trace"
