@@ -12,6 +12,7 @@ from pathlib import Path
 import nats
 import pytest
 from nats.aio.client import Client
+from nats.errors import Error as NatsError
 
 from paid_contracts import subjects
 from paid_contracts.nats_access import user_for
@@ -81,6 +82,23 @@ async def publish_until_acked(planner: Client, number: int) -> None:
 
 
 async def all_replicas_current(admin: Client) -> bool:
+    """False while the cluster cannot answer yet (a leader election after the node came back)."""
+    try:
+        return await _all_replicas_current(admin)
+    except (NatsError, TimeoutError):
+        return False
+
+
+async def consumer_settled(admin: Client) -> bool:
+    """Every delivery acknowledged: a redelivery of an ack lost with the node may still be in flight."""
+    try:
+        consumer = await admin.jetstream().consumer_info("PAID_PLAN", DURABLE)
+    except (NatsError, TimeoutError):
+        return False
+    return (consumer.num_pending, consumer.num_ack_pending) == (0, 0)
+
+
+async def _all_replicas_current(admin: Client) -> bool:
     js = admin.jetstream()
     for name in STREAMS:
         info = await js.stream_info(name)
@@ -143,6 +161,9 @@ async def test_a_node_lost_and_restarted_loses_and_duplicates_nothing(
         lost_node.start()
         cluster.wait_formed()
         await wait_until_async(lambda: all_replicas_current(admin), timeout=120, what="3 current replicas")
+        await wait_until_async(
+            lambda: consumer_settled(admin), timeout=60, what="every delivery acknowledged"
+        )
     finally:
         await broker.stop()
         await planner.close()
