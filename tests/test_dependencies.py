@@ -7,6 +7,8 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 DEVELOPMENT_ONLY = {"paid-devstack", "paid-github-emulator", "paid-llm-emulator"}
 SERVICES = sorted(p.name for p in (ROOT / "services").iterdir() if (p / "pyproject.toml").exists())
@@ -85,3 +87,37 @@ def test_the_check_follows_libs_to_a_dev_tool(tmp_path: Path) -> None:
     assert closure_problems(tmp_path) == [
         "paid-leaky installs ['paid-devstack', 'paid-github-emulator']",
     ]
+
+
+def undeclared_imports(root: Path, service: str) -> set[str]:
+    """Workspace packages the service's code imports that its dependency closure does not install (the
+    workspace's shared venv hides them; the service's image does not)."""
+    members = workspace_members(root)
+    module_of = {
+        package.name: name
+        for name, (directory, _) in members.items()
+        for package in (directory / "src").glob("paid_*")
+        if package.is_dir()
+    }
+    installed = workspace_closure(members, f"paid-{service}") | {f"paid-{service}"}
+    imported = set()
+    for path in (root / "services" / service / "src").rglob("*.py"):
+        imported |= set(re.findall(r"^\s*(?:from|import) (paid_\w+)", path.read_text(), re.MULTILINE))
+    return {module for module in imported if module in module_of and module_of[module] not in installed}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_declares_the_workspace_packages_it_imports(service: str) -> None:
+    assert undeclared_imports(ROOT, service) == set()
+
+
+def test_the_import_check_sees_an_undeclared_lib(tmp_path: Path) -> None:
+    for kind, name, depends in (("libs", "helpers", ""), ("services", "app", '"paid-contracts"')):
+        (tmp_path / kind / name / "src" / f"paid_{name}").mkdir(parents=True)
+        (tmp_path / kind / name / "pyproject.toml").write_text(
+            f'[project]\nname = "paid-{name}"\ndependencies = [{depends}]\n'
+        )
+    (tmp_path / "services" / "app" / "src" / "paid_app" / "main.py").write_text(
+        "from paid_helpers import x\nimport paid_app.main\n"
+    )
+    assert undeclared_imports(tmp_path, "app") == {"paid_helpers"}
