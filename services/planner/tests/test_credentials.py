@@ -8,11 +8,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 from faststream.nats import NatsBroker
-from nats.aio.msg import Msg
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from paid_contracts import InstallationTokenReply, InstallationTokenRequest, subjects
+from paid_devstack.minter_stand_in import FixedTokenMinter, serving
 from paid_planner.activities import PlannerActivities
 from paid_planner.github import github_factory
 from paid_planner.params import CommentInput, LabelChange
@@ -21,29 +20,10 @@ from paid_runtime.github_credentials import GitHubCredentials
 from .conftest import World
 
 
-class RecordingMinter:
-    def __init__(self, token: str) -> None:
-        self.token = token
-        self.refusal = ""
-        self.requests: list[InstallationTokenRequest] = []
-
-    async def answer(self, message: Msg) -> None:
-        request = InstallationTokenRequest.model_validate_json(message.data)
-        self.requests.append(request)
-        if self.refusal:
-            reply = InstallationTokenReply(error=self.refusal, error_kind="app_refused")
-        else:
-            reply = InstallationTokenReply(token=self.token, source="app")
-        await message.respond(reply.model_dump_json().encode())
-
-
 @pytest.fixture
-async def minter(broker: NatsBroker, world: World) -> AsyncIterator[RecordingMinter]:
-    served = RecordingMinter(world.bot_token)
-    subscription = await broker.connection.subscribe(subjects.GITHUB_APP_MINT, cb=served.answer)
-    await broker.connection.flush()
-    yield served
-    await subscription.unsubscribe()
+async def minter(broker: NatsBroker, world: World) -> AsyncIterator[FixedTokenMinter]:
+    async with serving(broker.connection, FixedTokenMinter(world.bot_token)) as served:
+        yield served
 
 
 def activities_with_minter(world: World, broker: NatsBroker) -> PlannerActivities:
@@ -61,7 +41,7 @@ def activities_with_minter(world: World, broker: NatsBroker) -> PlannerActivitie
 
 
 async def test_reads_are_read_only_and_writes_touch_issues_only(
-    world: World, broker: NatsBroker, minter: RecordingMinter
+    world: World, broker: NatsBroker, minter: FixedTokenMinter
 ) -> None:
     activities = activities_with_minter(world, broker)
     environment = ActivityEnvironment()
@@ -83,7 +63,7 @@ async def test_reads_are_read_only_and_writes_touch_issues_only(
 
 
 async def test_a_refused_credential_fails_the_step_for_good(
-    world: World, broker: NatsBroker, minter: RecordingMinter
+    world: World, broker: NatsBroker, minter: FixedTokenMinter
 ) -> None:
     minter.refusal = "GitHub refused the App's credentials: check the App id and private key"
     with pytest.raises(ApplicationError) as failed:

@@ -9,10 +9,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 from faststream.nats import NatsBroker
-from nats.aio.msg import Msg
 from temporalio.testing import ActivityEnvironment
 
-from paid_contracts import InstallationTokenReply, InstallationTokenRequest, subjects
+from paid_devstack.minter_stand_in import FixedTokenMinter, serving
 from paid_poller.activities import PollerActivities
 from paid_poller.params import PollRepositoryInput
 from paid_runtime.github_credentials import GitHubCredentials
@@ -20,29 +19,12 @@ from paid_runtime.github_credentials import GitHubCredentials
 from .conftest import World
 
 
-class RecordingMinter:
-    def __init__(self, token: str) -> None:
-        self.token = token
-        self.refusal = ""
-        self.requests: list[InstallationTokenRequest] = []
-
-    async def answer(self, message: Msg) -> None:
-        request = InstallationTokenRequest.model_validate_json(message.data)
-        self.requests.append(request)
-        if self.refusal:
-            reply = InstallationTokenReply(error=self.refusal, error_kind="installation_refused")
-        else:
-            reply = InstallationTokenReply(token=self.token, source="app")
-        await message.respond(reply.model_dump_json().encode())
-
-
 @pytest.fixture
-async def minter(broker: NatsBroker, world: World) -> AsyncIterator[RecordingMinter]:
-    served = RecordingMinter(world.token)
-    subscription = await broker.connection.subscribe(subjects.GITHUB_APP_MINT, cb=served.answer)
-    await broker.connection.flush()
-    yield served
-    await subscription.unsubscribe()
+async def minter(broker: NatsBroker, world: World) -> AsyncIterator[FixedTokenMinter]:
+    async with serving(
+        broker.connection, FixedTokenMinter(world.token, refusal_kind="installation_refused")
+    ) as served:
+        yield served
 
 
 def with_minter(activities: PollerActivities, broker: NatsBroker) -> PollerActivities:
@@ -52,7 +34,7 @@ def with_minter(activities: PollerActivities, broker: NatsBroker) -> PollerActiv
 
 
 async def test_each_repository_is_polled_with_the_minters_token(
-    world: World, activities: PollerActivities, broker: NatsBroker, minter: RecordingMinter
+    world: World, activities: PollerActivities, broker: NatsBroker, minter: FixedTokenMinter
 ) -> None:
     polling = with_minter(activities, broker)
     result = await ActivityEnvironment().run(
@@ -64,7 +46,7 @@ async def test_each_repository_is_polled_with_the_minters_token(
 
 
 async def test_a_refused_credential_ends_the_cycle_before_github_is_asked(
-    world: World, activities: PollerActivities, broker: NatsBroker, minter: RecordingMinter
+    world: World, activities: PollerActivities, broker: NatsBroker, minter: FixedTokenMinter
 ) -> None:
     minter.refusal = "the GitHub App is uninstalled on this repository"
     polling = with_minter(activities, broker)
