@@ -1,6 +1,7 @@
 """Limits that fail closed: a fork bomb and a memory hog are stopped in the bwrap sandbox whether the
-host lets Paid create cgroups or not (then rlimits, and a note saying so); no sandbox is refused in
-production and is never a default."""
+host lets Paid create cgroups or not (then rlimits, and a note saying so), and a run whose agent hits
+a limit reports it, through bwrap and docker; no sandbox is refused in production and is never a
+default."""
 
 from __future__ import annotations
 
@@ -24,11 +25,17 @@ from paid_executor.sandbox import cgroup as cgroup_module
 from paid_executor.sandbox.bwrap import bwrap_path
 from paid_github_emulator.server import GitHubEmulator
 
+from .docker_support import can_build_image, docker_client, ensure_test_image
 from .loop_support import loop_request, loop_worker, script_agent
 from .test_fix_forward import run
 from .test_trust_boundary import make_repo
 
 needs_bwrap = pytest.mark.skipif(bwrap_path() is None, reason="needs bubblewrap (bwrap), not installed")
+DOCKER = docker_client()
+needs_docker = [
+    pytest.mark.skipif(DOCKER is None, reason="needs a Docker engine (dockerd), not reachable"),
+    pytest.mark.skipif(not can_build_image(), reason="needs the host's python3.11 to build a test image"),
+]
 MEMORY_LIMIT = 256 * 1024**2
 
 FORK_BOMB = """
@@ -151,16 +158,29 @@ def test_no_sandbox_is_refused_in_production(name: str) -> None:
     assert sandbox_for(name, production=False).name == "local"
 
 
-@needs_bwrap
+UNCAUGHT_FORK_BOMB = FORK_BOMB.replace("except OSError", "except ZeroDivisionError")
+UNCAUGHT_MEMORY_HOG = MEMORY_HOG.replace("except MemoryError", "except ZeroDivisionError")
+
+
+# The fork bomb's report is the agent's own error, the same through any sandbox: docker's long form is
+# heavy. The memory hog's report depends on how the backend kills it (a cgroup's OOM kill, exit 137).
 @pytest.mark.parametrize(
-    ("code", "reported"),
+    ("kind", "code", "reported"),
     [
-        (FORK_BOMB.replace("except OSError", "except ZeroDivisionError"), "Resource temporarily unavailable"),
-        (MEMORY_HOG.replace("except MemoryError", "except ZeroDivisionError"), "memory limit (256 MiB)"),
+        pytest.param("bwrap", UNCAUGHT_FORK_BOMB, "Resource temporarily unavailable", marks=needs_bwrap),
+        pytest.param("bwrap", UNCAUGHT_MEMORY_HOG, "memory limit (256 MiB)", marks=needs_bwrap),
+        pytest.param(
+            "docker",
+            UNCAUGHT_FORK_BOMB,
+            "Resource temporarily unavailable",
+            marks=[*needs_docker, pytest.mark.heavy],
+        ),
+        pytest.param("docker", UNCAUGHT_MEMORY_HOG, "memory limit (256 MiB)", marks=needs_docker),
     ],
-    ids=["fork-bomb", "memory-hog"],
+    ids=["bwrap-fork-bomb", "bwrap-memory-hog", "docker-fork-bomb", "docker-memory-hog"],
 )
 async def test_a_run_whose_agent_hits_a_limit_reports_it(
+    kind: str,
     code: str,
     reported: str,
     env: WorkflowEnvironment,
@@ -169,10 +189,16 @@ async def test_a_run_whose_agent_hits_a_limit_reports_it(
     broker: NatsBroker,
     tmp_path: Path,
 ) -> None:
-    if cgroup_module.pids_cgroup_root() is None or cgroup_module._controller_root("memory") is None:
+    if kind == "bwrap" and (
+        cgroup_module.pids_cgroup_root() is None or cgroup_module._controller_root("memory") is None
+    ):
         pytest.skip("needs writable cgroup pids and memory controllers")
     repo = make_repo(emulator)
     agent = script_agent(tmp_path / "agent.py", code)
+    image = "unused"
+    if kind == "docker" and DOCKER is not None:
+        image = ensure_test_image(DOCKER)
+        agent = f"python3 {tmp_path / 'agent.py'}"  # the image's python, not the host's
     async with loop_worker(
         env,
         emulator,
@@ -183,9 +209,10 @@ async def test_a_run_whose_agent_hits_a_limit_reports_it(
         sandbox_read_only=[tmp_path / "agent.py"],
         sandbox_pids_limit=32,
         sandbox_memory_bytes=MEMORY_LIMIT,
+        sandbox_image=image,
     ) as worker:
         with pytest.raises(WorkflowFailureError):
-            await run(env.client, loop_request(repo, sandbox="bwrap"), worker.task_queue)
+            await run(env.client, loop_request(repo, sandbox=kind), worker.task_queue)
     comments = emulator.comments("alice", repo.name, 1)
     assert len(comments) == 1
     assert reported in comments[0]["body"]
