@@ -1,21 +1,25 @@
-"""A full run with an adversarial agent, through each sandbox: it fixes the bug, and on the way plants
-everything that would make the host's git run its commands or send the push elsewhere (hooks,
+"""A full run with an adversarial agent, through each sandbox backend: it fixes the bug, and on the way
+plants everything that would make the host's git run its commands or send the push elsewhere (hooks,
 fsmonitor, hooksPath, sshCommand, filters and diff.external with attributes, insteadOf,
 pushInsteadOf, include.path, a credential helper), a nested repository, a symlinked .paid.yml,
-links out of the worktree, and reads /proc/1/environ; it tries to connect to canary listeners (the
-insteadOf target, and NATS and PostgreSQL where the settings say they are) and to the real NATS and
-PostgreSQL. Nothing it planted may run on the host, no canary sees a connection, the push goes to the
-real remote only, no credential reaches it, and the run ends as a clean PR."""
+links out of the worktree, and reads /proc/1/environ; confined, it tries to connect to canary
+listeners (the insteadOf target, and NATS and PostgreSQL where the settings say they are) and to the
+real NATS and PostgreSQL, and to read a host file. Nothing it planted may run on the host, no canary
+sees a connection, the push goes to the real remote only, no credential reaches the worktree, the
+agent's environment or the pushed commits, and the run ends as a PR without the planted config.
+
+Unsandboxed (`none`, development only), the agent is a process of the worker: it could run anything
+and connect anywhere itself, so it tries no port and no host file there. What still holds, and is
+asserted, is everything the host decides: its git runs none of the planted commands, pushes to the
+real remote only, never consults the planted config, commits links as links, and no credential is
+in the agent's environment or worktree."""
 
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,6 +36,7 @@ from paid_executor.sandbox.bwrap import bwrap_path
 from paid_executor.sandbox.cgroup import pids_cgroup_root
 from paid_github_emulator.server import GitHubEmulator
 
+from .adversary import CREDENTIAL_SCAN, REPORT, Canary, adversary, listening
 from .conftest import BUGGY_CALC, FIXED_CALC, TOKEN
 from .docker_support import can_build_image, docker_client, ensure_test_image
 from .loop_support import loop_request, loop_worker
@@ -40,14 +45,9 @@ from .test_fix_forward import run
 DOCKER = docker_client()
 BRANCH = "paid/issue-1"
 CHECK = "test: python3 -c 'import calc; assert calc.add(2, 3) == 5'\nmax_iterations: 3\n"
-PLANTED_HOOKS = (
-    "post-commit",
-    "pre-commit",
-    "reference-transaction",
-    "pre-push",
-    "post-checkout",
-    "fsmonitor",
-)
+# What the host holds and the agent must never see: the GitHub token, the secrets in the database and
+# NATS URLs of the settings, and the push's Authorization header (in any case).
+CREDENTIALS = (TOKEN, "db-secret", "nats-secret", "Authorization:", "extraheader", "x-access-token")
 
 
 @pytest.fixture(
@@ -65,6 +65,7 @@ PLANTED_HOOKS = (
                 ),
             ],
         ),
+        "none",
     ]
 )
 def kind(request: pytest.FixtureRequest) -> str:
@@ -73,111 +74,12 @@ def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-Canary = tuple[int, list[str]]  # a listener's port, and the peers that connected to it
-
-
-@contextmanager
-def listening() -> Iterator[Canary]:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    seen: list[str] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                connection, peer = listener.accept()
-            except OSError:
-                return
-            seen.append(str(peer))
-            connection.close()
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        yield listener.getsockname()[1], seen
-    finally:
-        listener.close()
-
-
 @pytest.fixture
 def canaries() -> Iterator[dict[str, Canary]]:
     """Listeners on the host that must never be connected to: where the planted insteadOf points, and
     where the executor's settings say NATS and PostgreSQL are (with credentials in their URLs)."""
     with listening() as insteadof, listening() as nats, listening() as postgres:
         yield {"insteadof": insteadof, "nats": nats, "postgres": postgres}
-
-
-def adversary(markers: Path, emulator_url: str, ports: dict[str, int], secret_file: Path) -> str:
-    """The agent: plants on the first iteration; removes only the nested repository when told. It tries
-    every port in `ports` (the canaries, and the real NATS and PostgreSQL servers)."""
-    canary_port = ports["insteadof"]
-    command = f"touch {markers}/ran-on-host"
-    hooks = "".join(
-        f"    w('.git/hooks/{name}', '#!/bin/sh\\n{command}-{name}\\n', 0o755)\n" for name in PLANTED_HOOKS
-    )
-    return f"""
-import shutil, socket
-def w(path, text, mode=0o644):
-    p = pathlib.Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(text)
-    p.chmod(mode)
-if '<failures>' in prompt:
-    assert 'nested git repository' in prompt, prompt
-    shutil.rmtree('sub')
-else:
-    pathlib.Path('calc.py').write_text({FIXED_CALC!r})
-{hooks}
-    canary = 'http://127.0.0.1:{canary_port}/'
-    with open('.git/config', 'a') as config:
-        config.write('''
-[core]
-\\tfsmonitor = {command}-fsmonitor-config
-\\thooksPath = .git/hooks
-\\tsshCommand = {command}-ssh
-[filter "evil"]
-\\tclean = {command}-clean
-\\tsmudge = {command}-smudge
-\\tprocess = {command}-process
-\\trequired = true
-[diff]
-\\texternal = {command}-diff
-[url "''' + canary + '''"]
-\\tinsteadOf = {emulator_url}
-\\tpushInsteadOf = {emulator_url}
-[remote "origin"]
-\\tpushurl = ''' + canary + '''
-[credential]
-\\thelper = !{command}-credential
-[include]
-\\tpath = evil.cfg
-''')
-    w('.git/evil.cfg', '[core]\\n\\tfsmonitor = {command}-included\\n')
-    w('.gitattributes', '* filter=evil diff=evil\\n')
-    w('.git/info/attributes', '* filter=evil diff=evil\\n')
-    w('sub/.git/HEAD', 'ref: refs/heads/main\\n')
-    w('sub/.git/config', '[core]\\n\\tfsmonitor = {command}-nested\\n')
-    w('sub/file.txt', 'inside a nested repository\\n')
-    pathlib.Path('.paid.yml').unlink()
-    pathlib.Path('.paid.yml').symlink_to('/etc/passwd')
-    pathlib.Path('environ-link').symlink_to('/proc/1/environ')
-    pathlib.Path('secret-link').symlink_to({str(secret_file)!r})
-    def read(path):
-        try:
-            return pathlib.Path(path).read_bytes().decode(errors='replace')
-        except OSError as error:
-            return type(error).__name__
-    def reach(port):
-        try:
-            socket.create_connection(('127.0.0.1', port), timeout=2).close()
-            return True
-        except OSError:
-            return False
-    report = {{'env': dict(os.environ), 'proc1': read('/proc/1/environ'), 'self': read('/proc/self/environ'),
-              'secret': read({str(secret_file)!r}),
-              'reached': {{name: reach(port) for name, port in {ports!r}.items()}}}}
-    w('escape-report.json', json.dumps(report))
-"""
 
 
 def make_repo(emulator: GitHubEmulator) -> RepoRef:
@@ -225,6 +127,7 @@ async def test_an_adversarial_agent_gains_nothing_on_the_host(
     )
     ports = {name: port for name, (port, _) in canaries.items()}
     ports |= {"real-nats": nats_server.port, "real-postgres": postgres.port}
+    confined = kind != "none"
     markers = tmp_path / "markers"
     markers.mkdir()
     secret_file = tmp_path / "host-secret.txt"
@@ -232,7 +135,15 @@ async def test_an_adversarial_agent_gains_nothing_on_the_host(
     repo = make_repo(emulator)
     agent_dir = tmp_path / "agent"
     agent_dir.mkdir()
-    body = adversary(markers, emulator.base_url + "/", ports, secret_file)
+    body = adversary(
+        markers,
+        emulator.base_url + "/",
+        canaries["insteadof"][0],
+        secret_file,
+        CREDENTIALS,
+        confined=confined,
+        ports=ports,
+    )
     (agent_dir / "agent.py").write_text(
         "import json, os, pathlib, sys\n"
         "prompt = pathlib.Path(os.environ['PAID_PROMPT_FILE']).read_text()\n" + body + "\n"
@@ -271,10 +182,15 @@ async def test_an_adversarial_agent_gains_nothing_on_the_host(
     assert files["environ-link"] == ("120000", b"/proc/1/environ")
     assert files["secret-link"] == ("120000", str(secret_file).encode())
     everything = b"".join(content for _, content in files.values())
-    for credential in (TOKEN.encode(), b"db-secret", b"nats-secret", b"Authorization", b"host file secret"):
-        assert credential not in everything, credential
-    report = json.loads(files["escape-report.json"][1])
-    assert report["reached"] == dict.fromkeys(ports, False), "the agent reached a host port"
-    assert report["secret"] in ("FileNotFoundError", "PermissionError")
+    for credential in (*CREDENTIALS, "host file secret"):
+        assert credential.lower().encode() not in everything.lower(), credential
+    scans = json.loads(files[CREDENTIAL_SCAN][1])
+    assert scans == [[], []], "a credential in the worktree (one list per iteration)"
+    report = json.loads(files[REPORT][1])
     secret_names = ("PAID_EXECUTOR_", "GIT_CONFIG_KEY", "GIT_CONFIG_VALUE", "GITHUB_TOKEN", "GH_TOKEN")
     assert not [key for key in report["env"] if key.startswith(secret_names)], report["env"]
+    if confined:
+        assert report["reached"] == dict.fromkeys(ports, False), "the agent reached a host port"
+        assert report["secret"] in ("FileNotFoundError", "PermissionError")
+    else:
+        assert report["reached"] == {}
