@@ -25,6 +25,7 @@ from paid_contracts.events import (
 )
 from paid_contracts.github import IssueRef, RepoRef
 from paid_contracts.github_events import (
+    BaseBranchPushed,
     CheckRunCompleted,
     IssueCommented,
     PullRequestClosed,
@@ -54,6 +55,7 @@ from paid_contracts.reactions import ReactionAction, ReactionChanged
 __all__ = [
     "ALL_EVENTS",
     "ArmSummary",
+    "BaseBranchPushed",
     "BuildRequested",
     "CancelRun",
     "CheckRunCompleted",

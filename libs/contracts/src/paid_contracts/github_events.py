@@ -99,10 +99,27 @@ class CheckRunCompleted(Event):
     )
 
 
+class BaseBranchPushed(Event):
+    """A repository's default branch moved to a new commit (a push or a merge); the pull requests
+    against it may no longer merge. Heard from `push` webhooks only: polling has no feed of pushes
+    (a merged pull request, which polling does see, arrives as PullRequestClosed)."""
+
+    SUBJECT: ClassVar[str] = subjects.GITHUB_BASE_BRANCH_PUSHED
+    type: Literal["paid.github.base_branch_pushed"] = "paid.github.base_branch_pushed"
+    repo: RepoRef
+    branch: str
+    before: str
+    after: str
+    pusher: str
+    source: TriggerSource
+    source_id: str
+
+
 EVENTS: tuple[type[Event], ...] = (
     IssueCommented,
     PullRequestClosed,
     PullRequestReviewed,
     PullRequestHeadMoved,
     CheckRunCompleted,
+    BaseBranchPushed,
 )

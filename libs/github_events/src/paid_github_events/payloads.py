@@ -121,6 +121,21 @@ class PullRequestSynchronize(_Lenient):
     repository: Repository
 
 
+class PushedRepository(Repository):
+    default_branch: str
+
+
+class BranchPush(_Lenient):
+    """`X-GitHub-Event: push` (no action)."""
+
+    ref: str
+    before: str
+    after: str
+    deleted: bool = False
+    repository: PushedRepository
+    sender: Account
+
+
 class App(_Lenient):
     slug: str | None = None
 

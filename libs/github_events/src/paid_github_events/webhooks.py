@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from paid_contracts import Event, LabelMapping, PinnedText, RepoRef, TriggerSource
 from paid_github_events.payloads import (
+    BranchPush,
     CheckRunCompletedPayload,
     IssueCommentCreated,
     IssuesLabeled,
@@ -18,7 +19,12 @@ from paid_github_events.payloads import (
     PullRequestSynchronize,
     Repository,
 )
-from paid_github_events.pull_requests import check_run_completed, head_moved, pull_request_reviewed
+from paid_github_events.pull_requests import (
+    base_branch_pushed,
+    check_run_completed,
+    head_moved,
+    pull_request_reviewed,
+)
 from paid_github_events.rules import (
     Ignored,
     Origin,
@@ -146,6 +152,20 @@ def _check_completed(payload: dict[str, Any], _: LabelMapping, origin: Origin) -
     )
 
 
+def _pushed(payload: dict[str, Any], _: LabelMapping, origin: Origin) -> Event | Ignored:
+    push = BranchPush.model_validate(payload)
+    return base_branch_pushed(
+        repo_ref(push.repository),
+        ref=push.ref,
+        default_branch=push.repository.default_branch,
+        before=push.before,
+        after=push.after,
+        deleted=push.deleted,
+        pusher=push.sender.login,
+        origin=origin,
+    )
+
+
 READERS: dict[str, Reader] = {
     "issues.labeled": _labeled,
     "issue_comment.created": _commented,
@@ -153,6 +173,7 @@ READERS: dict[str, Reader] = {
     "pull_request_review.submitted": _reviewed,
     "pull_request.synchronize": _synchronized,
     "check_run.completed": _check_completed,
+    "push.-": _pushed,
 }
 
 

@@ -1,0 +1,54 @@
+"""A push to the default branch is the one push the translator passes on: Paid's pull requests are
+against it, and it may have made them conflict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paid_contracts import BaseBranchPushed, LabelMapping
+from paid_github_events import Delivery, Ignored, delivery_event
+
+BEFORE, AFTER = "a" * 40, "b" * 40
+
+
+def push(ref: str, *, after: str = AFTER, deleted: bool = False) -> dict[str, Any]:
+    return {
+        "ref": ref,
+        "before": BEFORE,
+        "after": after,
+        "deleted": deleted,
+        "repository": {
+            "name": "calc",
+            "owner": {"login": "alice"},
+            "clone_url": "https://github.com/alice/calc.git",
+            "default_branch": "main",
+        },
+        "sender": {"login": "bob", "type": "User"},
+    }
+
+
+def read(payload: dict[str, Any], delivery_id: str = "d-1") -> BaseBranchPushed | Ignored:
+    event = delivery_event(Delivery("push", delivery_id, payload), labels=LabelMapping(), producer="gateway")
+    assert isinstance(event, BaseBranchPushed | Ignored)
+    return event
+
+
+def test_a_push_to_the_default_branch_is_a_base_push_named_by_its_commit() -> None:
+    first, again = read(push("refs/heads/main")), read(push("refs/heads/main"), "d-2")
+    assert isinstance(first, BaseBranchPushed) and isinstance(again, BaseBranchPushed)
+    assert (first.repo.full_name, first.branch, first.before, first.after, first.pusher) == (
+        "alice/calc",
+        "main",
+        BEFORE,
+        AFTER,
+        "bob",
+    )
+    assert first.event_id == again.event_id  # a redelivery is the same change
+    assert (first.source_id, again.source_id) == ("d-1", "d-2")
+
+
+def test_other_branches_tags_and_a_deleted_default_branch_are_ignored() -> None:
+    assert isinstance(read(push("refs/heads/paid/issue-1")), Ignored)
+    assert isinstance(read(push("refs/tags/main")), Ignored)
+    assert isinstance(read(push("refs/heads/main", after="0" * 40, deleted=True)), Ignored)
+    assert isinstance(read({"ref": "refs/heads/main"}), Ignored)  # lacks what Paid needs
