@@ -35,7 +35,8 @@ def read(payload: dict[str, Any], delivery_id: str = "d-1") -> BaseBranchPushed 
 
 def test_a_push_to_the_default_branch_is_a_base_push_named_by_its_commit() -> None:
     first, again = read(push("refs/heads/main")), read(push("refs/heads/main"), "d-2")
-    assert isinstance(first, BaseBranchPushed) and isinstance(again, BaseBranchPushed)
+    assert isinstance(first, BaseBranchPushed)
+    assert isinstance(again, BaseBranchPushed)
     assert (first.repo.full_name, first.branch, first.before, first.after, first.pusher) == (
         "alice/calc",
         "main",

@@ -137,6 +137,7 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
                 issue_commented=subjects.GITHUB_ISSUE_COMMENTED,
                 check_run_completed=subjects.GITHUB_CHECK_RUN_COMPLETED,
                 pull_request_closed=subjects.GITHUB_PULL_REQUEST_CLOSED,
+                base_branch_pushed=subjects.GITHUB_BASE_BRANCH_PUSHED,
             ),
             *_durables("executor", STREAM_PLAN.name, task_ready=subjects.PLAN_TASK_READY),
         ),
