@@ -27,6 +27,7 @@ from paid_contracts.github import IssueRef, RepoRef
 from paid_contracts.github_events import (
     BaseBranchPushed,
     CheckRunCompleted,
+    CommitStatusChanged,
     IssueCommented,
     PullRequestClosed,
     PullRequestHeadMoved,
@@ -60,6 +61,7 @@ __all__ = [
     "CancelRun",
     "CheckRunCompleted",
     "CommandReply",
+    "CommitStatusChanged",
     "Correlation",
     "Event",
     "ExperimentConcluded",

@@ -115,6 +115,23 @@ class BaseBranchPushed(Event):
     source_id: str
 
 
+class CommitStatusChanged(Event):
+    """A commit status was set on a commit (the Statuses API: a CI that writes no check runs)."""
+
+    SUBJECT: ClassVar[str] = subjects.GITHUB_COMMIT_STATUS_CHANGED
+    type: Literal["paid.github.commit_status_changed"] = "paid.github.commit_status_changed"
+    repo: RepoRef
+    status_id: int = Field(gt=0)
+    sha: str
+    state: str = Field(description="pending, success, failure or error")
+    context: str
+    description: str = ""
+    target_url: str | None = None
+    creator: str = Field(description="the login that set the status (`status.creator`; the webhook's sender)")
+    source: TriggerSource
+    source_id: str
+
+
 EVENTS: tuple[type[Event], ...] = (
     IssueCommented,
     PullRequestClosed,
@@ -122,4 +139,5 @@ EVENTS: tuple[type[Event], ...] = (
     PullRequestHeadMoved,
     CheckRunCompleted,
     BaseBranchPushed,
+    CommitStatusChanged,
 )

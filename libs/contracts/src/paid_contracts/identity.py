@@ -58,6 +58,10 @@ def base_pushed_event_id(owner: str, name: str, branch: str, after: str) -> str:
     return f"github:{_repo(owner, name)}:branch:{branch}:{after}"
 
 
+def commit_status_event_id(owner: str, name: str, status_id: int) -> str:
+    return f"github:{_repo(owner, name)}:status:{status_id}"
+
+
 def closing_references(body: str | None) -> tuple[int, ...]:
     """Issue numbers a pull request's body closes (`Closes #3`, `fixes #4`, `Resolved #5`)."""
     return tuple(sorted({int(number) for number in CLOSING_REFERENCE.findall(body or "")}))

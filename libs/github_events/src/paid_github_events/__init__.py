@@ -8,6 +8,7 @@ from paid_github_events.rest import (
     listed_check_run,
     listed_comment,
     listed_review,
+    listed_status,
     moved_head,
 )
 from paid_github_events.rules import Ignored, Origin, is_bot, work_kinds
@@ -28,6 +29,7 @@ __all__ = [
     "listed_check_run",
     "listed_comment",
     "listed_review",
+    "listed_status",
     "moved_head",
     "parse_command",
     "repo_ref",

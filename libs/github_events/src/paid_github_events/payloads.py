@@ -136,6 +136,19 @@ class BranchPush(_Lenient):
     sender: Account
 
 
+class StatusSet(_Lenient):
+    """`X-GitHub-Event: status` (no action); its sender is the status's creator."""
+
+    id: int
+    sha: str
+    state: str
+    context: str
+    description: str | None = None
+    target_url: str | None = None
+    repository: Repository
+    sender: Account
+
+
 class App(_Lenient):
     slug: str | None = None
 

@@ -8,6 +8,7 @@ from typing import Literal
 from paid_contracts import (
     BaseBranchPushed,
     CheckRunCompleted,
+    CommitStatusChanged,
     Correlation,
     PullRequestHeadMoved,
     PullRequestReviewed,
@@ -16,6 +17,7 @@ from paid_contracts import (
 from paid_contracts.identity import (
     base_pushed_event_id,
     check_run_completed_event_id,
+    commit_status_event_id,
     head_moved_event_id,
     review_event_id,
 )
@@ -138,6 +140,35 @@ def base_branch_pushed(
         before=before,
         after=after,
         pusher=pusher,
+        source=origin.source,
+        source_id=origin.source_id,
+    )
+
+
+def commit_status_changed(
+    repo: RepoRef,
+    *,
+    status_id: int,
+    sha: str,
+    state: str,
+    context: str,
+    description: str | None,
+    target_url: str | None,
+    creator: str,
+    origin: Origin,
+) -> CommitStatusChanged:
+    return CommitStatusChanged(
+        event_id=commit_status_event_id(repo.owner, repo.name, status_id),
+        producer=origin.producer,
+        correlation=Correlation(repo=repo.full_name),
+        repo=repo,
+        status_id=status_id,
+        sha=sha,
+        state=state,
+        context=context,
+        description=description or "",
+        target_url=target_url,
+        creator=creator,
         source=origin.source,
         source_id=origin.source_id,
     )

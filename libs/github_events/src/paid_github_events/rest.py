@@ -8,6 +8,7 @@ from typing import Any
 
 from paid_contracts import (
     CheckRunCompleted,
+    CommitStatusChanged,
     IssueCommented,
     LabelMapping,
     PinnedText,
@@ -18,7 +19,12 @@ from paid_contracts import (
     TriggerSource,
     WorkRequested,
 )
-from paid_github_events.pull_requests import check_run_completed, head_moved, pull_request_reviewed
+from paid_github_events.pull_requests import (
+    check_run_completed,
+    commit_status_changed,
+    head_moved,
+    pull_request_reviewed,
+)
 from paid_github_events.rules import Ignored, Origin, issue_commented, pull_request_closed, work_requested
 
 Json = dict[str, Any]
@@ -155,3 +161,19 @@ def listed_check_run(repo: RepoRef, run: Json, *, producer: str) -> CheckRunComp
         app_slug=str((run.get("app") or {}).get("slug") or "") or None,
     )
     return None if isinstance(found, Ignored) else found
+
+
+def listed_status(repo: RepoRef, status: Json, sha: str, *, producer: str) -> CommitStatusChanged:
+    """An entry of `/commits/{sha}/statuses`; its creator is the login that set it."""
+    creator, _ = _account(status.get("creator"))
+    return commit_status_changed(
+        repo,
+        status_id=int(status["id"]),
+        sha=sha,
+        state=str(status["state"]),
+        context=str(status.get("context") or "default"),
+        description=status.get("description"),
+        target_url=status.get("target_url"),
+        creator=creator,
+        origin=_origin(producer, f"status:{status['id']}"),
+    )

@@ -18,10 +18,12 @@ from paid_github_events.payloads import (
     PullRequestReviewSubmitted,
     PullRequestSynchronize,
     Repository,
+    StatusSet,
 )
 from paid_github_events.pull_requests import (
     base_branch_pushed,
     check_run_completed,
+    commit_status_changed,
     head_moved,
     pull_request_reviewed,
 )
@@ -166,6 +168,21 @@ def _pushed(payload: dict[str, Any], _: LabelMapping, origin: Origin) -> Event |
     )
 
 
+def _status(payload: dict[str, Any], _: LabelMapping, origin: Origin) -> Event | Ignored:
+    status = StatusSet.model_validate(payload)
+    return commit_status_changed(
+        repo_ref(status.repository),
+        status_id=status.id,
+        sha=status.sha,
+        state=status.state,
+        context=status.context,
+        description=status.description,
+        target_url=status.target_url,
+        creator=status.sender.login,
+        origin=origin,
+    )
+
+
 READERS: dict[str, Reader] = {
     "issues.labeled": _labeled,
     "issue_comment.created": _commented,
@@ -174,6 +191,7 @@ READERS: dict[str, Reader] = {
     "pull_request.synchronize": _synchronized,
     "check_run.completed": _check_completed,
     "push.-": _pushed,
+    "status.-": _status,
 }
 
 

@@ -1,12 +1,13 @@
 """A push to the default branch is the one push the translator passes on: Paid's pull requests are
-against it, and it may have made them conflict."""
+against it, and it may have made them conflict. A commit status reads the same from its webhook and
+from the REST listing."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from paid_contracts import BaseBranchPushed, LabelMapping
-from paid_github_events import Delivery, Ignored, delivery_event
+from paid_contracts import BaseBranchPushed, CommitStatusChanged, LabelMapping, RepoRef
+from paid_github_events import Delivery, Ignored, delivery_event, listed_status
 
 BEFORE, AFTER = "a" * 40, "b" * 40
 
@@ -53,3 +54,35 @@ def test_other_branches_tags_and_a_deleted_default_branch_are_ignored() -> None:
     assert isinstance(read(push("refs/tags/main")), Ignored)
     assert isinstance(read(push("refs/heads/main", after="0" * 40, deleted=True)), Ignored)
     assert isinstance(read({"ref": "refs/heads/main"}), Ignored)  # lacks what Paid needs
+
+
+def test_a_commit_status_is_the_same_event_from_its_webhook_and_its_listing() -> None:
+    """Its creator is the webhook's sender, and the listing's `creator`: the allowlist checks it."""
+    status = {
+        "id": 41,
+        "state": "failure",
+        "context": "ci/tests",
+        "description": "2 failed",
+        "target_url": None,
+    }
+    webhook = status | {
+        "sha": AFTER,
+        "repository": push("refs/heads/main")["repository"],
+        "sender": {"login": "ci-bot", "type": "User"},
+    }
+    pushed = delivery_event(Delivery("status", "d-9", webhook), labels=LabelMapping(), producer="gateway")
+    listed = listed_status(
+        RepoRef(owner="alice", name="calc"),
+        status | {"creator": {"login": "ci-bot"}},
+        AFTER,
+        producer="poller",
+    )
+    assert isinstance(pushed, CommitStatusChanged)
+    assert (pushed.event_id, pushed.creator, pushed.state, pushed.context, pushed.sha) == (
+        listed.event_id,
+        listed.creator,
+        "failure",
+        "ci/tests",
+        AFTER,
+    )
+    assert pushed.event_id == "github:alice/calc:status:41"
