@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from paid_contracts import BaseBranchPushed, CommitStatusChanged, LabelMapping, RepoRef
+from paid_contracts import BaseBranchPushed, CheckSuiteCompleted, CommitStatusChanged, LabelMapping, RepoRef
 from paid_github_events import Delivery, Ignored, delivery_event, listed_status
 
 BEFORE, AFTER = "a" * 40, "b" * 40
@@ -86,3 +86,24 @@ def test_a_commit_status_is_the_same_event_from_its_webhook_and_its_listing() ->
         AFTER,
     )
     assert pushed.event_id == "github:alice/calc:status:41"
+
+
+def test_a_completed_check_suite_names_its_app_and_pull_requests() -> None:
+    suite = {"id": 77, "head_sha": AFTER, "conclusion": "failure", "app": {"slug": "test-ci-checks"}}
+    payload = {
+        "action": "completed",
+        "check_suite": suite | {"pull_requests": [{"number": 2}]},
+        "repository": push("refs/heads/main")["repository"],
+    }
+    event = delivery_event(Delivery("check_suite", "d-3", payload), labels=LabelMapping(), producer="gateway")
+    assert isinstance(event, CheckSuiteCompleted)
+    assert (event.event_id, event.app_slug, event.pull_numbers, event.conclusion) == (
+        "github:alice/calc:check-suite:77:completed",
+        "test-ci-checks",
+        (2,),
+        "failure",
+    )
+    running = payload | {"check_suite": suite | {"conclusion": None}}
+    assert isinstance(
+        delivery_event(Delivery("check_suite", "d-4", running), labels=LabelMapping(), producer="g"), Ignored
+    )

@@ -27,6 +27,7 @@ from paid_contracts.github import IssueRef, RepoRef
 from paid_contracts.github_events import (
     BaseBranchPushed,
     CheckRunCompleted,
+    CheckSuiteCompleted,
     CommitStatusChanged,
     IssueCommented,
     PullRequestClosed,
@@ -60,6 +61,7 @@ __all__ = [
     "BuildRequested",
     "CancelRun",
     "CheckRunCompleted",
+    "CheckSuiteCompleted",
     "CommandReply",
     "CommitStatusChanged",
     "Correlation",

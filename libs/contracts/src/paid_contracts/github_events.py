@@ -132,6 +132,23 @@ class CommitStatusChanged(Event):
     source_id: str
 
 
+class CheckSuiteCompleted(Event):
+    """Every check run of a suite (one app's checks of one commit) finished; `conclusion` is the worst."""
+
+    SUBJECT: ClassVar[str] = subjects.GITHUB_CHECK_SUITE_COMPLETED
+    type: Literal["paid.github.check_suite_completed"] = "paid.github.check_suite_completed"
+    repo: RepoRef
+    check_suite_id: int = Field(gt=0)
+    head_sha: str
+    conclusion: str
+    pull_numbers: tuple[int, ...] = ()
+    app_slug: str | None = Field(
+        default=None, description="the GitHub App of the suite (`check_suite.app.slug`)"
+    )
+    source: TriggerSource
+    source_id: str
+
+
 EVENTS: tuple[type[Event], ...] = (
     IssueCommented,
     PullRequestClosed,
@@ -140,4 +157,5 @@ EVENTS: tuple[type[Event], ...] = (
     CheckRunCompleted,
     BaseBranchPushed,
     CommitStatusChanged,
+    CheckSuiteCompleted,
 )

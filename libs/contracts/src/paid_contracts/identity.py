@@ -58,6 +58,10 @@ def base_pushed_event_id(owner: str, name: str, branch: str, after: str) -> str:
     return f"github:{_repo(owner, name)}:branch:{branch}:{after}"
 
 
+def check_suite_completed_event_id(owner: str, name: str, check_suite_id: int) -> str:
+    return f"github:{_repo(owner, name)}:check-suite:{check_suite_id}:completed"
+
+
 def commit_status_event_id(owner: str, name: str, status_id: int) -> str:
     return f"github:{_repo(owner, name)}:status:{status_id}"
 

@@ -138,6 +138,8 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
                 check_run_completed=subjects.GITHUB_CHECK_RUN_COMPLETED,
                 pull_request_closed=subjects.GITHUB_PULL_REQUEST_CLOSED,
                 base_branch_pushed=subjects.GITHUB_BASE_BRANCH_PUSHED,
+                commit_status_changed=subjects.GITHUB_COMMIT_STATUS_CHANGED,
+                check_suite_completed=subjects.GITHUB_CHECK_SUITE_COMPLETED,
             ),
             *_durables("executor", STREAM_PLAN.name, task_ready=subjects.PLAN_TASK_READY),
         ),

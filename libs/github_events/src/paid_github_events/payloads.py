@@ -162,6 +162,21 @@ class CheckRun(_Lenient):
     app: App | None = None
 
 
+class CheckSuite(_Lenient):
+    id: int
+    head_sha: str
+    conclusion: str | None = None
+    pull_requests: list[PullRequestNumber] = []
+    app: App | None = None
+
+
+class CheckSuiteCompletedPayload(_Lenient):
+    """`X-GitHub-Event: check_suite`, `action: completed`."""
+
+    check_suite: CheckSuite
+    repository: Repository
+
+
 class CheckRunCompletedPayload(_Lenient):
     """`X-GitHub-Event: check_run`, `action: completed`."""
 

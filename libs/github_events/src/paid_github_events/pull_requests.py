@@ -8,6 +8,7 @@ from typing import Literal
 from paid_contracts import (
     BaseBranchPushed,
     CheckRunCompleted,
+    CheckSuiteCompleted,
     CommitStatusChanged,
     Correlation,
     PullRequestHeadMoved,
@@ -17,6 +18,7 @@ from paid_contracts import (
 from paid_contracts.identity import (
     base_pushed_event_id,
     check_run_completed_event_id,
+    check_suite_completed_event_id,
     commit_status_event_id,
     head_moved_event_id,
     review_event_id,
@@ -169,6 +171,33 @@ def commit_status_changed(
         description=description or "",
         target_url=target_url,
         creator=creator,
+        source=origin.source,
+        source_id=origin.source_id,
+    )
+
+
+def check_suite_completed(
+    repo: RepoRef,
+    *,
+    check_suite_id: int,
+    head_sha: str,
+    conclusion: str | None,
+    pull_numbers: list[int],
+    app_slug: str | None,
+    origin: Origin,
+) -> CheckSuiteCompleted | Ignored:
+    if conclusion is None:
+        return Ignored("the check suite has not completed")
+    return CheckSuiteCompleted(
+        event_id=check_suite_completed_event_id(repo.owner, repo.name, check_suite_id),
+        producer=origin.producer,
+        correlation=Correlation(repo=repo.full_name, issue=pull_numbers[0] if pull_numbers else None),
+        repo=repo,
+        check_suite_id=check_suite_id,
+        head_sha=head_sha,
+        conclusion=conclusion,
+        pull_numbers=tuple(sorted(pull_numbers)),
+        app_slug=app_slug,
         source=origin.source,
         source_id=origin.source_id,
     )

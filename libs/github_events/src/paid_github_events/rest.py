@@ -8,6 +8,7 @@ from typing import Any
 
 from paid_contracts import (
     CheckRunCompleted,
+    CheckSuiteCompleted,
     CommitStatusChanged,
     IssueCommented,
     LabelMapping,
@@ -21,6 +22,7 @@ from paid_contracts import (
 )
 from paid_github_events.pull_requests import (
     check_run_completed,
+    check_suite_completed,
     commit_status_changed,
     head_moved,
     pull_request_reviewed,
@@ -177,3 +179,19 @@ def listed_status(repo: RepoRef, status: Json, sha: str, *, producer: str) -> Co
         creator=creator,
         origin=_origin(producer, f"status:{status['id']}"),
     )
+
+
+def listed_check_suite(repo: RepoRef, suite: Json, *, producer: str) -> CheckSuiteCompleted | None:
+    """An entry of `/commits/{sha}/check-suites`, once it has completed."""
+    if suite.get("status") != "completed":
+        return None
+    found = check_suite_completed(
+        repo,
+        check_suite_id=int(suite["id"]),
+        head_sha=str(suite["head_sha"]),
+        conclusion=suite.get("conclusion"),
+        pull_numbers=[int(pull["number"]) for pull in suite.get("pull_requests") or []],
+        app_slug=str((suite.get("app") or {}).get("slug") or "") or None,
+        origin=_origin(producer, f"check-suite:{suite['id']}"),
+    )
+    return None if isinstance(found, Ignored) else found

@@ -12,6 +12,7 @@ from paid_contracts import Event, LabelMapping, PinnedText, RepoRef, TriggerSour
 from paid_github_events.payloads import (
     BranchPush,
     CheckRunCompletedPayload,
+    CheckSuiteCompletedPayload,
     IssueCommentCreated,
     IssuesLabeled,
     PullRequestClosedPayload,
@@ -23,6 +24,7 @@ from paid_github_events.payloads import (
 from paid_github_events.pull_requests import (
     base_branch_pushed,
     check_run_completed,
+    check_suite_completed,
     commit_status_changed,
     head_moved,
     pull_request_reviewed,
@@ -168,6 +170,20 @@ def _pushed(payload: dict[str, Any], _: LabelMapping, origin: Origin) -> Event |
     )
 
 
+def _suite_completed(payload: dict[str, Any], _: LabelMapping, origin: Origin) -> Event | Ignored:
+    completed = CheckSuiteCompletedPayload.model_validate(payload)
+    suite = completed.check_suite
+    return check_suite_completed(
+        repo_ref(completed.repository),
+        check_suite_id=suite.id,
+        head_sha=suite.head_sha,
+        conclusion=suite.conclusion,
+        pull_numbers=[pull.number for pull in suite.pull_requests],
+        app_slug=suite.app.slug if suite.app else None,
+        origin=origin,
+    )
+
+
 def _status(payload: dict[str, Any], _: LabelMapping, origin: Origin) -> Event | Ignored:
     status = StatusSet.model_validate(payload)
     return commit_status_changed(
@@ -192,6 +208,7 @@ READERS: dict[str, Reader] = {
     "check_run.completed": _check_completed,
     "push.-": _pushed,
     "status.-": _status,
+    "check_suite.completed": _suite_completed,
 }
 
 

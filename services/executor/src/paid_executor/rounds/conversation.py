@@ -35,16 +35,9 @@ with workflow.unsafe.imports_passed_through():
         RoundWorkspaceInput,
         ThreadRepliesInput,
     )
-    from paid_executor.rounds.prompt import round_prompt
+    from paid_executor.rounds.prompt import ROUND_TITLES, round_prompt
     from paid_executor.run_failures import failure_detail
     from paid_executor.run_limits import AGENT_RETRY, GIT_ALLOWANCE, QUICK_RETRY, QUICK_TIMEOUT
-
-
-ROUND_TITLES = {
-    "review": "Address the review",
-    "ci": "Fix the failing check",
-    "conflict": "Merge the base and resolve its conflicts",
-}
 
 
 @workflow.defn(name=PULL_CONVERSATION_WORKFLOW)

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 from paid_executor.rounds.params import RoundRequest
 
+ROUND_TITLES = {  # the first line of a round's commit
+    "review": "Address the review",
+    "ci": "Fix the failing check",
+    "conflict": "Merge the base and resolve its conflicts",
+}
 TEXT_LIMIT = 4_000  # per comment: a wall of text should not crowd out the others
 HUNK_LIMIT = 2_000
 
