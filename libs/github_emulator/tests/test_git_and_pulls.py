@@ -183,3 +183,20 @@ def test_a_gzipped_upload_pack_request_is_inflated(world: World) -> None:
 def pkt(line: str) -> str:
     """A git pkt-line: four hex digits of length (themselves included), then the line."""
     return f"{len(line) + 4:04x}{line}"
+
+
+def test_merging_into_the_default_branch_closes_the_issues_the_body_closes(
+    world: World, tmp_path: Path
+) -> None:
+    closed = world.emu.create_issue(world.owner, world.repo, title="a", body="", as_user=world.owner)
+    mentioned = world.emu.create_issue(world.owner, world.repo, title="b", body="", as_user=world.owner)
+    push_branch(world, tmp_path, "feature", world.bot_token)
+    body = f"Fixes #{closed['number']}; see #{mentioned['number']}"
+    pull = world.bot_gh.rest.pulls.create(
+        world.owner, world.repo, title="x", head="feature", base="main", body=body
+    )
+    assert world.emu.issue(world.owner, world.repo, closed["number"])["state"] == "open"  # not merged yet
+    world.owner_gh.rest.pulls.merge(world.owner, world.repo, pull.parsed_data.number)
+    first = world.emu.issue(world.owner, world.repo, closed["number"])
+    assert (first["state"], first["state_reason"]) == ("closed", "completed")
+    assert world.emu.issue(world.owner, world.repo, mentioned["number"])["state"] == "open"

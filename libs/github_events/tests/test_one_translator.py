@@ -32,6 +32,7 @@ from paid_github_events import (
     delivery_event,
     labeled_issue_event,
     listed_check_run,
+    listed_check_suite,
     listed_comment,
     listed_review,
     moved_head,
@@ -119,7 +120,8 @@ def from_webhooks(emu: GitHubEmulator) -> list[Event]:
 
 
 def pull_request_changes(emu: GitHubEmulator, repo: RepoRef, number: int, seen_head: str) -> list[Event]:
-    """What a poll of one open pull request reads: its reviews, its commits' check runs, a moved head."""
+    """What a poll of one open pull request reads: its reviews, its commits' check runs and suites, a
+    moved head."""
     api = client(emu)
     pull = api.get(f"/pulls/{number}").json()
     found: list[Event | None] = [moved_head(repo, pull, seen_head, producer="poller")]
@@ -128,6 +130,8 @@ def pull_request_changes(emu: GitHubEmulator, repo: RepoRef, number: int, seen_h
     for commit in api.get(f"/pulls/{number}/commits").json():
         for run in api.get(f"/commits/{commit['sha']}/check-runs").json()["check_runs"]:
             found.append(listed_check_run(repo, run, producer="poller"))
+        for suite in api.get(f"/commits/{commit['sha']}/check-suites").json()["check_suites"]:
+            found.append(listed_check_suite(repo, suite, producer="poller"))
     return [event for event in found if event is not None]
 
 
@@ -162,6 +166,7 @@ def test_webhooks_and_polling_yield_the_same_events_with_the_same_ids(tmp_path: 
     assert sorted(type(event).__name__ for event in pushed) == [
         "BuildRequested",
         "CheckRunCompleted",
+        "CheckSuiteCompleted",
         "IssueCommented",
         "PullRequestClosed",
         "PullRequestHeadMoved",

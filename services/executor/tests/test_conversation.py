@@ -1,7 +1,8 @@
 """PullConversationWorkflow on Temporal's time-skipping server, with stand-in activities: the same
 change asks for one round (also across a continue-as-new), each kind of round is capped with one line
-in the one conversation comment, the round's prompt carries the reviewer's pinned text, and `stop`
-ends the conversation. The real activities are covered end to end in test_review_round."""
+in the one conversation comment, the round's prompt carries the reviewer's pinned text, a conflict
+round starts from the base merged into the head and pushes a merge, and `stop` ends the conversation.
+The real activities are covered end to end in test_review_round and test_conflict_round_e2e."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from temporalio.worker import Worker
 from paid_contracts import IssueRef, PullRequestClosed, RepoRef, TriggerSource
 from paid_contracts.workflow_ids import ConversationSignal, pull_conversation_workflow_id
 from paid_executor.agents.base import AgentResult
-from paid_executor.params import IssueDetails, IterationInput, IterationOutput, RunContext, WorkspaceInfo
+from paid_executor.params import IssueDetails, IterationInput, IterationOutput, RunContext
 from paid_executor.repo_config import RepoConfig
 from paid_executor.rounds.conversation import PullConversationWorkflow
 from paid_executor.rounds.params import (
@@ -29,6 +30,7 @@ from paid_executor.rounds.params import (
     RoundPublished,
     RoundPublishInput,
     RoundRequest,
+    RoundWorkspaceInfo,
     RoundWorkspaceInput,
     ThreadRepliesInput,
 )
@@ -36,7 +38,7 @@ from paid_executor.rounds.subscribers import on_pull_closed
 
 from .test_subscribers import eventually
 
-HEAD, PUSHED = "a" * 40, "b" * 40
+HEAD, PUSHED, BASE, MERGED = "a" * 40, "b" * 40, "c" * 40, "d" * 40
 
 
 @dataclass
@@ -46,6 +48,9 @@ class StandIns:
     replies: list[tuple[int, ...]] = field(default_factory=list)
     comment: str = ""
     cleanups: int = 0
+    conflicts: tuple[str, ...] = ("calc.py",)  # what a conflict round's merge leaves to the agent
+    merges: list[bool] = field(default_factory=list)
+    parents: list[tuple[str, ...]] = field(default_factory=list)
 
     def activities(self) -> list[Callable[..., Any]]:
         @activity.defn(name="fetch_issue")
@@ -60,8 +65,17 @@ class StandIns:
             )
 
         @activity.defn(name="prepare_round_workspace")
-        async def prepare_round_workspace(request: RoundWorkspaceInput) -> WorkspaceInfo:
-            return WorkspaceInfo(base_sha=HEAD, config=RepoConfig())
+        async def prepare_round_workspace(request: RoundWorkspaceInput) -> RoundWorkspaceInfo:
+            self.merges.append(request.merge_base)
+            if not request.merge_base:
+                return RoundWorkspaceInfo(base_sha=HEAD, config=RepoConfig())
+            return RoundWorkspaceInfo(
+                base_sha=MERGED,
+                config=RepoConfig(),
+                head_sha=HEAD,
+                merged_base_sha=BASE,
+                conflicts=self.conflicts,
+            )
 
         @activity.defn(name="run_iteration")
         async def run_iteration(request: IterationInput) -> IterationOutput:
@@ -73,6 +87,7 @@ class StandIns:
         @activity.defn(name="publish_round")
         async def publish_round(request: RoundPublishInput) -> RoundPublished:
             self.leases.append(request.head_sha)
+            self.parents.append(request.merge_parents)
             return RoundPublished(head_sha=PUSHED, changed_files=1)
 
         @activity.defn(name="reply_in_threads")
@@ -224,6 +239,46 @@ async def test_the_same_ci_failure_after_a_round_stops_the_ci_rounds_and_closing
     lines = [line for line in stand_ins.comment.splitlines() if line.startswith("- ")]
     assert len(lines) == 2
     assert lines[1].startswith("- The check failed the same way after round 1")
+
+
+async def test_a_conflict_round_merges_the_base_and_pushes_a_merge_and_a_clean_base_needs_no_agent(
+    env: WorkflowEnvironment,
+) -> None:
+    stand_ins = StandIns()
+    queue = f"conversation-{uuid.uuid4()}"
+    issue = IssueRef(repo=RepoRef(owner="alice", name="calc"), number=1)
+
+    def conflict(base_sha: str) -> RoundRequest:
+        return RoundRequest(change_id=f"conflicts-with:{base_sha}", kind="conflict", requested_by="bob")
+
+    async with Worker(
+        env.client, task_queue=queue, workflows=[PullConversationWorkflow], activities=stand_ins.activities()
+    ):
+        handle: WorkflowHandle[PullConversationWorkflow, int] = await env.client.start_workflow(
+            PullConversationWorkflow.run,
+            ConversationInput(issue=issue, number=2, branch="paid/issue-1"),
+            id=f"pr:alice/calc#2-{uuid.uuid4()}",
+            task_queue=queue,
+            start_signal=ConversationSignal.ROUND,
+            start_signal_args=[conflict("1")],
+        )
+        await eventually(lambda: _settled(handle, 1), timeout=60)
+        stand_ins.conflicts = ()  # someone resolved it meanwhile
+        await handle.signal(PullConversationWorkflow.request_round, conflict("2"))
+        await eventually(lambda: _settled(handle, 2), timeout=60)
+        await handle.signal(PullConversationWorkflow.stop)
+        assert await handle.result() == 2
+
+    assert stand_ins.merges == [True, True]
+    assert len(stand_ins.prompts) == 1
+    assert "- calc.py" in stand_ins.prompts[0]
+    assert (stand_ins.leases, stand_ins.parents) == ([MERGED], [(HEAD, BASE)])
+    assert stand_ins.cleanups == 2
+    lines = [line for line in stand_ins.comment.splitlines() if line.startswith("- ")]
+    assert lines == [
+        f"- Round 1 (conflict, asked by @bob) pushed {PUSHED[:12]} (1 file(s) changed).",
+        "- Round 2 (conflict, asked by @bob) found that the base merges cleanly now; nothing to resolve.",
+    ]
 
 
 async def _settled(handle: WorkflowHandle[PullConversationWorkflow, int], rounds: int) -> bool:

@@ -1,8 +1,10 @@
 """Review rounds on the real servers: a trusted reviewer's changes_requested review with two inline
 comments brings the agent back to Paid's pull request (a fresh worktree at its head, the same sandbox),
 which gains one commit and a reply in each thread, with one conversation comment; a read-only user's
-review starts nothing, and the same review twice starts one round. Runs on Temporal's time-skipping
-server against the GitHub emulator, with the demo agent applying the diff a reviewer suggests."""
+review starts nothing, and the same review twice starts one round; the approval starts none, the
+merge closes the issue, and the one conversation comment is still the only one. Runs on Temporal's
+time-skipping server against the GitHub emulator, with the demo agent applying the diff a reviewer
+suggests."""
 
 from __future__ import annotations
 
@@ -156,3 +158,21 @@ async def test_a_trusted_review_adds_a_commit_and_replies_and_an_untrusted_one_s
     rita_threads = {c["id"] for c in threads if c["user"]["login"] == "rita"}
     assert sorted(r["in_reply_to_id"] for r in replies) == sorted(rita_threads)
     assert all(head_after[:12] in r["body"] for r in replies)
+
+    # The reviewer approves (no round) and merges: the pull request's "Closes #1" closes the issue, and
+    # the conversation kept one comment throughout.
+    async with reviewer_client(emulator, RITA) as github:
+        approved = await github.post(
+            f"/repos/alice/{calc_repo.name}/pulls/{number}/reviews",
+            json={"event": "APPROVE", "body": "Thanks"},
+        )
+        approved.raise_for_status()
+    approval = listed_review(calc_repo, number, approved.json(), producer="test")
+    assert approval is not None
+    assert await on_review(env.client, approval, settings) is None
+    assert emulator.merge_pull("alice", calc_repo.name, number, as_user="rita")["merged"] is True
+    assert emulator.issue("alice", calc_repo.name, 1)["state"] == "closed"
+    progress = [
+        c for c in emulator.comments("alice", calc_repo.name, number) if "pr-conversation=" in c["body"]
+    ]
+    assert [c["id"] for c in progress] == [conversation[0]["id"]]

@@ -25,7 +25,10 @@ from paid_contracts.events import (
 )
 from paid_contracts.github import IssueRef, RepoRef
 from paid_contracts.github_events import (
+    BaseBranchPushed,
     CheckRunCompleted,
+    CheckSuiteCompleted,
+    CommitStatusChanged,
     IssueCommented,
     PullRequestClosed,
     PullRequestHeadMoved,
@@ -54,10 +57,13 @@ from paid_contracts.reactions import ReactionAction, ReactionChanged
 __all__ = [
     "ALL_EVENTS",
     "ArmSummary",
+    "BaseBranchPushed",
     "BuildRequested",
     "CancelRun",
     "CheckRunCompleted",
+    "CheckSuiteCompleted",
     "CommandReply",
+    "CommitStatusChanged",
     "Correlation",
     "Event",
     "ExperimentConcluded",

@@ -99,10 +99,63 @@ class CheckRunCompleted(Event):
     )
 
 
+class BaseBranchPushed(Event):
+    """A repository's default branch moved to a new commit (a push or a merge); the pull requests
+    against it may no longer merge. Heard from `push` webhooks only: polling has no feed of pushes
+    (a merged pull request, which polling does see, arrives as PullRequestClosed)."""
+
+    SUBJECT: ClassVar[str] = subjects.GITHUB_BASE_BRANCH_PUSHED
+    type: Literal["paid.github.base_branch_pushed"] = "paid.github.base_branch_pushed"
+    repo: RepoRef
+    branch: str
+    before: str
+    after: str
+    pusher: str
+    source: TriggerSource
+    source_id: str
+
+
+class CommitStatusChanged(Event):
+    """A commit status was set on a commit (the Statuses API: a CI that writes no check runs)."""
+
+    SUBJECT: ClassVar[str] = subjects.GITHUB_COMMIT_STATUS_CHANGED
+    type: Literal["paid.github.commit_status_changed"] = "paid.github.commit_status_changed"
+    repo: RepoRef
+    status_id: int = Field(gt=0)
+    sha: str
+    state: str = Field(description="pending, success, failure or error")
+    context: str
+    description: str = ""
+    target_url: str | None = None
+    creator: str = Field(description="the login that set the status (`status.creator`; the webhook's sender)")
+    source: TriggerSource
+    source_id: str
+
+
+class CheckSuiteCompleted(Event):
+    """Every check run of a suite (one app's checks of one commit) finished; `conclusion` is the worst."""
+
+    SUBJECT: ClassVar[str] = subjects.GITHUB_CHECK_SUITE_COMPLETED
+    type: Literal["paid.github.check_suite_completed"] = "paid.github.check_suite_completed"
+    repo: RepoRef
+    check_suite_id: int = Field(gt=0)
+    head_sha: str
+    conclusion: str
+    pull_numbers: tuple[int, ...] = ()
+    app_slug: str | None = Field(
+        default=None, description="the GitHub App of the suite (`check_suite.app.slug`)"
+    )
+    source: TriggerSource
+    source_id: str
+
+
 EVENTS: tuple[type[Event], ...] = (
     IssueCommented,
     PullRequestClosed,
     PullRequestReviewed,
     PullRequestHeadMoved,
     CheckRunCompleted,
+    BaseBranchPushed,
+    CommitStatusChanged,
+    CheckSuiteCompleted,
 )

@@ -53,6 +53,19 @@ def check_run_completed_event_id(owner: str, name: str, check_run_id: int) -> st
     return f"github:{_repo(owner, name)}:check-run:{check_run_id}:completed"
 
 
+def base_pushed_event_id(owner: str, name: str, branch: str, after: str) -> str:
+    """A branch reaching a commit: the same push delivered twice (a redelivery) is one event."""
+    return f"github:{_repo(owner, name)}:branch:{branch}:{after}"
+
+
+def check_suite_completed_event_id(owner: str, name: str, check_suite_id: int) -> str:
+    return f"github:{_repo(owner, name)}:check-suite:{check_suite_id}:completed"
+
+
+def commit_status_event_id(owner: str, name: str, status_id: int) -> str:
+    return f"github:{_repo(owner, name)}:status:{status_id}"
+
+
 def closing_references(body: str | None) -> tuple[int, ...]:
     """Issue numbers a pull request's body closes (`Closes #3`, `fixes #4`, `Resolved #5`)."""
     return tuple(sorted({int(number) for number in CLOSING_REFERENCE.findall(body or "")}))

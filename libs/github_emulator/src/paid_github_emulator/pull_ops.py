@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from paid_github_emulator.errors import ApiError, validation_failed
@@ -172,7 +173,21 @@ def merge_pull(
         pull.merged_at, pull.merged_by = now, actor.login
         item.state, item.closed_at, item.updated_at = "closed", now, now
         hub.emit_issue_event(repo, item, "closed", actor)
+        if pull.base_ref == repo.default_branch:
+            _close_linked_issues(hub, repo, actor, item)
         return item
+
+
+# GitHub's closing keywords: merged into the default branch, a pull request closes the issues its
+# body names with them (https://docs.github.com/en/issues/tracking-your-work-with-issues/linking-a-pull-request-to-an-issue)
+CLOSING = re.compile(r"\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\s*:?\s+#(\d+)\b", re.IGNORECASE)
+
+
+def _close_linked_issues(hub: Hub, repo: Repo, actor: User, pull: Issue) -> None:
+    for number in sorted({int(found) for found in CLOSING.findall(pull.body or "")}):
+        linked = repo.issues.get(number)
+        if linked is not None and linked.pull is None and linked.state == "open":
+            set_state(hub, repo, actor, linked, "closed", "completed")
 
 
 def _default_message(history: GitHistory, item: Issue, *, squash: bool) -> tuple[str, str]:

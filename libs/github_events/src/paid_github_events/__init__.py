@@ -6,8 +6,10 @@ from paid_github_events.rest import (
     closed_pull_number,
     labeled_issue_event,
     listed_check_run,
+    listed_check_suite,
     listed_comment,
     listed_review,
+    listed_status,
     moved_head,
 )
 from paid_github_events.rules import Ignored, Origin, is_bot, work_kinds
@@ -26,8 +28,10 @@ __all__ = [
     "is_bot",
     "labeled_issue_event",
     "listed_check_run",
+    "listed_check_suite",
     "listed_comment",
     "listed_review",
+    "listed_status",
     "moved_head",
     "parse_command",
     "repo_ref",

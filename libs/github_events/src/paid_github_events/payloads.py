@@ -121,6 +121,34 @@ class PullRequestSynchronize(_Lenient):
     repository: Repository
 
 
+class PushedRepository(Repository):
+    default_branch: str
+
+
+class BranchPush(_Lenient):
+    """`X-GitHub-Event: push` (no action)."""
+
+    ref: str
+    before: str
+    after: str
+    deleted: bool = False
+    repository: PushedRepository
+    sender: Account
+
+
+class StatusSet(_Lenient):
+    """`X-GitHub-Event: status` (no action); its sender is the status's creator."""
+
+    id: int
+    sha: str
+    state: str
+    context: str
+    description: str | None = None
+    target_url: str | None = None
+    repository: Repository
+    sender: Account
+
+
 class App(_Lenient):
     slug: str | None = None
 
@@ -132,6 +160,21 @@ class CheckRun(_Lenient):
     conclusion: str
     pull_requests: list[PullRequestNumber] = []
     app: App | None = None
+
+
+class CheckSuite(_Lenient):
+    id: int
+    head_sha: str
+    conclusion: str | None = None
+    pull_requests: list[PullRequestNumber] = []
+    app: App | None = None
+
+
+class CheckSuiteCompletedPayload(_Lenient):
+    """`X-GitHub-Event: check_suite`, `action: completed`."""
+
+    check_suite: CheckSuite
+    repository: Repository
 
 
 class CheckRunCompletedPayload(_Lenient):

@@ -8,6 +8,8 @@ from typing import Any
 
 from paid_contracts import (
     CheckRunCompleted,
+    CheckSuiteCompleted,
+    CommitStatusChanged,
     IssueCommented,
     LabelMapping,
     PinnedText,
@@ -18,7 +20,13 @@ from paid_contracts import (
     TriggerSource,
     WorkRequested,
 )
-from paid_github_events.pull_requests import check_run_completed, head_moved, pull_request_reviewed
+from paid_github_events.pull_requests import (
+    check_run_completed,
+    check_suite_completed,
+    commit_status_changed,
+    head_moved,
+    pull_request_reviewed,
+)
 from paid_github_events.rules import Ignored, Origin, issue_commented, pull_request_closed, work_requested
 
 Json = dict[str, Any]
@@ -153,5 +161,37 @@ def listed_check_run(repo: RepoRef, run: Json, *, producer: str) -> CheckRunComp
         pull_numbers=[int(pull["number"]) for pull in run.get("pull_requests") or []],
         origin=_origin(producer, f"check-run:{run['id']}"),
         app_slug=str((run.get("app") or {}).get("slug") or "") or None,
+    )
+    return None if isinstance(found, Ignored) else found
+
+
+def listed_status(repo: RepoRef, status: Json, sha: str, *, producer: str) -> CommitStatusChanged:
+    """An entry of `/commits/{sha}/statuses`; its creator is the login that set it."""
+    creator, _ = _account(status.get("creator"))
+    return commit_status_changed(
+        repo,
+        status_id=int(status["id"]),
+        sha=sha,
+        state=str(status["state"]),
+        context=str(status.get("context") or "default"),
+        description=status.get("description"),
+        target_url=status.get("target_url"),
+        creator=creator,
+        origin=_origin(producer, f"status:{status['id']}"),
+    )
+
+
+def listed_check_suite(repo: RepoRef, suite: Json, *, producer: str) -> CheckSuiteCompleted | None:
+    """An entry of `/commits/{sha}/check-suites`, once it has completed."""
+    if suite.get("status") != "completed":
+        return None
+    found = check_suite_completed(
+        repo,
+        check_suite_id=int(suite["id"]),
+        head_sha=str(suite["head_sha"]),
+        conclusion=suite.get("conclusion"),
+        pull_numbers=[int(pull["number"]) for pull in suite.get("pull_requests") or []],
+        app_slug=str((suite.get("app") or {}).get("slug") or "") or None,
+        origin=_origin(producer, f"check-suite:{suite['id']}"),
     )
     return None if isinstance(found, Ignored) else found

@@ -10,15 +10,25 @@ from pydantic import ValidationError
 
 from paid_contracts import Event, LabelMapping, PinnedText, RepoRef, TriggerSource
 from paid_github_events.payloads import (
+    BranchPush,
     CheckRunCompletedPayload,
+    CheckSuiteCompletedPayload,
     IssueCommentCreated,
     IssuesLabeled,
     PullRequestClosedPayload,
     PullRequestReviewSubmitted,
     PullRequestSynchronize,
     Repository,
+    StatusSet,
 )
-from paid_github_events.pull_requests import check_run_completed, head_moved, pull_request_reviewed
+from paid_github_events.pull_requests import (
+    base_branch_pushed,
+    check_run_completed,
+    check_suite_completed,
+    commit_status_changed,
+    head_moved,
+    pull_request_reviewed,
+)
 from paid_github_events.rules import (
     Ignored,
     Origin,
@@ -146,6 +156,49 @@ def _check_completed(payload: dict[str, Any], _: LabelMapping, origin: Origin) -
     )
 
 
+def _pushed(payload: dict[str, Any], _: LabelMapping, origin: Origin) -> Event | Ignored:
+    push = BranchPush.model_validate(payload)
+    return base_branch_pushed(
+        repo_ref(push.repository),
+        ref=push.ref,
+        default_branch=push.repository.default_branch,
+        before=push.before,
+        after=push.after,
+        deleted=push.deleted,
+        pusher=push.sender.login,
+        origin=origin,
+    )
+
+
+def _suite_completed(payload: dict[str, Any], _: LabelMapping, origin: Origin) -> Event | Ignored:
+    completed = CheckSuiteCompletedPayload.model_validate(payload)
+    suite = completed.check_suite
+    return check_suite_completed(
+        repo_ref(completed.repository),
+        check_suite_id=suite.id,
+        head_sha=suite.head_sha,
+        conclusion=suite.conclusion,
+        pull_numbers=[pull.number for pull in suite.pull_requests],
+        app_slug=suite.app.slug if suite.app else None,
+        origin=origin,
+    )
+
+
+def _status(payload: dict[str, Any], _: LabelMapping, origin: Origin) -> Event | Ignored:
+    status = StatusSet.model_validate(payload)
+    return commit_status_changed(
+        repo_ref(status.repository),
+        status_id=status.id,
+        sha=status.sha,
+        state=status.state,
+        context=status.context,
+        description=status.description,
+        target_url=status.target_url,
+        creator=status.sender.login,
+        origin=origin,
+    )
+
+
 READERS: dict[str, Reader] = {
     "issues.labeled": _labeled,
     "issue_comment.created": _commented,
@@ -153,6 +206,9 @@ READERS: dict[str, Reader] = {
     "pull_request_review.submitted": _reviewed,
     "pull_request.synchronize": _synchronized,
     "check_run.completed": _check_completed,
+    "push.-": _pushed,
+    "status.-": _status,
+    "check_suite.completed": _suite_completed,
 }
 
 

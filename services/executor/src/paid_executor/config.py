@@ -126,6 +126,10 @@ class ExecutorSettings(GitHubSettings):
         default_factory=list,
         description="slugs of the GitHub Apps whose failing check runs may start CI rounds (none: none do)",
     )
+    ci_status_creators: list[str] = Field(
+        default_factory=list,
+        description="logins whose failing commit statuses may start CI rounds (none: none do)",
+    )
     auto_fix_ci: bool = Field(default=False, description="CI rounds without the fix-CI label")
     fix_ci_label: str = "paid-fix-ci"
     git_author_name: str = "Paid"

@@ -55,6 +55,14 @@ class TreeEntry:
     object_id: str
 
 
+@dataclass(frozen=True)
+class MergedBase:
+    commit: str  # parents: head, base; its tree has conflict markers where the two conflict
+    head: str
+    base: str
+    conflicts: tuple[str, ...]
+
+
 class HostRepository:
     def __init__(self, git_dir: Path, *, identity: Identity) -> None:
         self.git_dir = git_dir
@@ -66,8 +74,10 @@ class HostRepository:
         stdin: bytes | None = None,
         extra_env: dict[str, str] | None = None,
         token: str | None = None,
+        accept: tuple[int, ...] = (0,),
     ) -> bytes:
-        """`token`: sent as the HTTP Authorization header (fetch and push); never in argv or a URL."""
+        """`token`: sent as the HTTP Authorization header (fetch and push); never in argv or a URL.
+        `accept`: the exit codes that are answers rather than failures."""
         env = host_git_env(self.git_dir, self.identity.env() | (extra_env or {}))
         if token is not None:
             env |= auth_header_config(token)
@@ -80,7 +90,7 @@ class HostRepository:
             stderr=asyncio.subprocess.PIPE,
         )
         out, err = await process.communicate(stdin)
-        if process.returncode != 0:
+        if process.returncode not in accept:
             raise GitError(
                 f"git {args[0]} failed ({process.returncode}): {err.decode(errors='replace').strip()}"
             )
@@ -196,6 +206,23 @@ class HostRepository:
             token=token,
         )
         return await self.resolve("refs/paid/head")
+
+    async def merge_base_into(self, head: str, base: str) -> MergedBase:
+        """`base` merged into `head` here, in the host's repository (git's own merge, no driver the
+        repository names: attributes come from the empty tree). Where they conflict, the files carry
+        git's markers; the commit (parents head, then base) is what the agent's copy starts from."""
+        out = await self.git("merge-tree", "--write-tree", "--name-only", "-z", head, base, accept=(0, 1))
+        listing, _, _messages = out.partition(b"\0\0")
+        tree, *paths = listing.rstrip(b"\0").split(b"\0")
+        conflicts = tuple(dict.fromkeys(path.decode(errors="surrogateescape") for path in paths if path))
+        message = "Merge the base into the pull request's branch (conflicts left for the agent)"
+        commit = await self.commit_tree(tree.decode(), (head, base), message)
+        return MergedBase(commit=commit, head=head, base=base, conflicts=conflicts)
+
+    async def commit_tree(self, tree: str, parents: tuple[str, ...], message: str) -> str:
+        parent_args = [part for parent in parents for part in ("-p", parent)]
+        out = await self.git("commit-tree", tree, *parent_args, stdin=message.encode())
+        return out.decode().strip()
 
     async def push_onto(self, url: str, commit: str, branch: str, expected: str, *, token: str) -> None:
         """Pushes only while `branch` is still at `expected` (the head the host last saw): a commit

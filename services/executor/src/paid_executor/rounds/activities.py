@@ -14,12 +14,13 @@ from paid_contracts import IssueRef
 from paid_contracts.markers import paid_marker
 from paid_executor.activities.deps import ExecutorDeps
 from paid_executor.activities.worktrees import WorktreeActivities, heartbeating
-from paid_executor.params import WorkspaceInfo
-from paid_executor.repo_config import RepoConfig, RepoConfigError, load_repo_config
+from paid_executor.host_repository import HostRepository
+from paid_executor.repo_config import REGULAR_MODES, RepoConfig, RepoConfigError, load_repo_config
 from paid_executor.rounds.params import (
     ConversationCommentInput,
     RoundPublished,
     RoundPublishInput,
+    RoundWorkspaceInfo,
     RoundWorkspaceInput,
     ThreadRepliesInput,
 )
@@ -45,9 +46,10 @@ class RoundActivities(WorktreeActivities):
         return github_client(self.deps.settings.github_api_url, token, timeout=30.0)
 
     @activity.defn(name="prepare_round_workspace")
-    async def prepare_round_workspace(self, request: RoundWorkspaceInput) -> WorkspaceInfo:
-        """The pull request's head as the agent's worktree. The configuration comes from the default
-        branch, never from the head, which an agent wrote."""
+    async def prepare_round_workspace(self, request: RoundWorkspaceInput) -> RoundWorkspaceInfo:
+        """The pull request's head as the agent's worktree (for a conflict round, the base merged into
+        it, with git's markers where they conflict). The configuration comes from the default branch,
+        never from the head, which an agent wrote."""
         workspace = self.workspace(request.run)
         issue = request.issue
         try:
@@ -55,6 +57,9 @@ class RoundActivities(WorktreeActivities):
                 token = await self.deps.run_token(request.run)
                 base = await workspace.attach_base(issue, token=token)
                 head = await workspace.host.fetch_head(issue.clone_url, request.branch, token=token)
+                merged = await workspace.host.merge_base_into(head, base) if request.merge_base else None
+                if merged is not None:  # check_out copies this branch
+                    await workspace.host.git("update-ref", "refs/heads/paid-base", merged.commit)
                 await workspace.host.check_out(workspace.paths.worktree, request.branch, issue.clone_url)
                 try:
                     config: RepoConfig | None = load_repo_config(await workspace.host.repo_files(base))
@@ -63,7 +68,15 @@ class RoundActivities(WorktreeActivities):
                     config, error = None, str(invalid)
         except GitError as failure:
             raise ApplicationError(str(failure), type="CloneFailed") from failure
-        return WorkspaceInfo(base_sha=head, config=config, config_error=error, task_queue=self.home_queue)
+        return RoundWorkspaceInfo(
+            base_sha=merged.commit if merged else head,
+            config=config,
+            config_error=error,
+            task_queue=self.home_queue,
+            head_sha=head,
+            merged_base_sha=merged.base if merged else "",
+            conflicts=merged.conflicts if merged else (),
+        )
 
     @activity.defn(name="publish_round")
     async def publish_round(self, request: RoundPublishInput) -> RoundPublished:
@@ -83,20 +96,20 @@ class RoundActivities(WorktreeActivities):
                 )
             if not imported.changed_files:
                 return RoundPublished(head_sha=request.head_sha, changed_files=0)
+            commit, lease = imported.commit, request.head_sha
+            if request.merge_parents:
+                commit = await _resolved_merge(host, imported.commit, request)
+                lease = request.merge_parents[0]
             token = await self.deps.run_token(request.run)
             try:
-                await host.push_onto(
-                    request.clone_url, imported.commit, request.branch, request.head_sha, token=token
-                )
-                pushed = imported.commit
+                await host.push_onto(request.clone_url, commit, request.branch, lease, token=token)
+                pushed = commit
             except GitError as error:
                 # An earlier try of this activity may have pushed the same change before it was lost.
-                found = await host.remote_tree_is(
-                    request.clone_url, request.branch, imported.commit, token=token
-                )
+                found = await host.remote_tree_is(request.clone_url, request.branch, commit, token=token)
                 if found is None:
                     raise ApplicationError(
-                        f"{request.branch} moved since the round started from {request.head_sha[:12]}; "
+                        f"{request.branch} moved since the round started from {lease[:12]}; "
                         f"Paid does not overwrite others' commits ({error})",
                         type="HeadMoved",
                         non_retryable=True,
@@ -148,6 +161,31 @@ class RoundActivities(WorktreeActivities):
             created = await github.post(url, json={"body": body})
             _raise_for(created, "writing the conversation's comment")
             return int(created.json()["id"])
+
+
+CONFLICT_MARKERS = (b"<<<<<<< ", b">>>>>>> ")
+
+
+async def _resolved_merge(host: HostRepository, imported: str, request: RoundPublishInput) -> str:
+    """The agent's resolution as the merge commit of the head and the base, so the pull request
+    merges; refused while a conflicted file still holds one of git's markers."""
+    entries = await host.entries(imported)
+    unresolved = []
+    for path in request.conflicts:
+        entry = entries.get(path)
+        if entry is None or entry.mode not in REGULAR_MODES:
+            continue
+        content = await host.git("cat-file", "blob", entry.object_id)
+        if any(line.startswith(CONFLICT_MARKERS) for line in content.splitlines()):
+            unresolved.append(path)
+    if unresolved:
+        raise ApplicationError(
+            "conflict markers are left in " + ", ".join(unresolved) + "; Paid pushes no unresolved merge",
+            type="ConflictsLeft",
+            non_retryable=True,
+        )
+    tree = (await host.git("rev-parse", f"{imported}^{{tree}}")).decode().strip()
+    return await host.commit_tree(tree, request.merge_parents, request.message)
 
 
 async def _all(github: httpx.AsyncClient, url: str) -> list[dict[str, Any]]:

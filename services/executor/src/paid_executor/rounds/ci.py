@@ -1,7 +1,8 @@
-"""A failing check on the head of Paid's pull request, as a CI round.
+"""A failing check or commit status on the head of Paid's pull request, as a CI round.
 
 Trust boundary: only check runs written by an allowlisted GitHub App (`check_run.app.slug` in the
-executor's `ci_check_apps`) count, so nobody can fake a failure to steer the agent; and only on a pull
+executor's `ci_check_apps`) and commit statuses set by an allowlisted login (`status.creator` in
+`ci_status_creators`) count, so nobody can fake a failure to steer the agent; and only on a pull
 request Paid opened whose head is still the checked commit, when it or its issue carries the fix-CI
 label (or the executor sets `auto_fix_ci`). The check's output comes from running the pull request's
 code, which the agent wrote: it reaches the agent as data, bounded, as failing checks do in a run."""
@@ -15,12 +16,13 @@ from typing import Any
 
 import httpx
 
-from paid_contracts import CheckRunCompleted, IssueRef, RepoRef
+from paid_contracts import CheckRunCompleted, CheckSuiteCompleted, CommitStatusChanged, IssueRef, RepoRef
 from paid_contracts.identity import check_run_completed_event_id
 from paid_executor.rounds.params import RoundRequest
 from paid_executor.rounds.triggers import FoundRound, NoRound, get_json, paids_pull
 
 FAILED = frozenset({"failure", "timed_out"})
+FAILED_STATUSES = frozenset({"failure", "error"})
 LOG_LIMIT = 8_000
 ANNOTATIONS_LIMIT = 20
 _NUMBERS = re.compile(r"\d+")
@@ -160,3 +162,98 @@ async def requested_ci_rounds(
         if isinstance(found, list):
             rounds += found
     return rounds or NoRound(f"no failing check by an allowlisted app on #{number}'s head {head[:12]}")
+
+
+def describe_status(event: CommitStatusChanged) -> str:
+    lines = [
+        f"The commit status `{event.context}` is {event.state}.",
+        f"Description: {event.description}",
+    ]
+    if event.target_url:
+        lines.append(f"Details: {event.target_url}")
+    return "\n".join(lines)
+
+
+async def status_rounds(
+    event: CommitStatusChanged,
+    github: httpx.AsyncClient,
+    *,
+    creators: tuple[str, ...],
+    fix_label: str,
+    auto_fix_ci: bool,
+) -> list[FoundRound] | NoRound:
+    """The CI rounds a failing commit status asks for: on each open pull request of Paid's whose head
+    is the status's commit, when it or its issue carries the fix-CI label (or `auto_fix_ci`)."""
+    if event.state not in FAILED_STATUSES:
+        return NoRound(f"a status that is {event.state} asks for no round")
+    if event.creator.lower() not in {creator.lower() for creator in creators}:
+        return NoRound(f"statuses set by {event.creator or 'an unknown login'} are not on the allowlist")
+    repo = event.repo
+    listed = await get_json(github, f"/repos/{repo.owner}/{repo.name}/pulls?state=open&per_page=100")
+    heads = [int(pull["number"]) for pull in listed if pull["head"]["sha"] == event.sha]
+    found: list[FoundRound] = []
+    reasons: list[str] = []
+    for number in heads:
+        pull = await paids_pull(github, repo, number)
+        if isinstance(pull, NoRound):
+            reasons.append(pull.reason)
+            continue
+        _, issue_number, branch = pull
+        issue = IssueRef(repo=repo, number=issue_number)
+        wanted = auto_fix_ci or fix_label.lower() in (
+            await _labels(github, IssueRef(repo=repo, number=number)) | await _labels(github, issue)
+        )
+        if not wanted:
+            reasons.append(f"neither #{number} nor #{issue_number} carries {fix_label}")
+            continue
+        signature = hashlib.sha256(
+            _NUMBERS.sub("#", f"status\n{event.context}\n{event.state}\n{event.description}").encode()
+        ).hexdigest()
+        request = RoundRequest(
+            change_id=event.event_id,
+            kind="ci",
+            requested_by=event.creator,
+            summary=describe_status(event),
+            failure_signature=signature,
+        )
+        found.append(FoundRound(issue=issue, number=number, branch=branch, request=request))
+    return found or NoRound("; ".join(reasons) or f"{event.sha[:12]} is the head of no open pull request")
+
+
+async def suite_rounds(
+    event: CheckSuiteCompleted,
+    github: httpx.AsyncClient,
+    *,
+    apps: tuple[str, ...],
+    fix_label: str,
+    auto_fix_ci: bool,
+) -> list[FoundRound] | NoRound:
+    """A failed check suite: the rounds of its failing check runs, each named by the check run, so the
+    suite and its runs' own events (and a missed one) ask for each round once."""
+    if event.conclusion not in FAILED:
+        return NoRound(f"a check suite that ended as {event.conclusion} asks for no round")
+    if not event.app_slug or event.app_slug.lower() not in {app.lower() for app in apps}:
+        return NoRound(f"check suites of {event.app_slug or 'an unknown app'} are not on the allowlist")
+    repo = event.repo
+    listed = await get_json(github, f"/repos/{repo.owner}/{repo.name}/commits/{event.head_sha}/check-runs")
+    rounds: list[FoundRound] = []
+    reasons: list[str] = []
+    for run in listed.get("check_runs") or []:
+        in_suite = int((run.get("check_suite") or {}).get("id") or 0) == event.check_suite_id
+        if not in_suite or run.get("status") != "completed" or run.get("conclusion") not in FAILED:
+            continue
+        check = CompletedCheck(
+            repo=repo,
+            check_run_id=int(run["id"]),
+            head_sha=event.head_sha,
+            conclusion=str(run["conclusion"]),
+            app_slug=event.app_slug,
+            pull_numbers=event.pull_numbers,
+            change_id=check_run_completed_event_id(repo.owner, repo.name, int(run["id"])),
+        )
+        found = await ci_rounds(check, github, apps=apps, fix_label=fix_label, auto_fix_ci=auto_fix_ci)
+        if isinstance(found, NoRound):
+            reasons.append(found.reason)
+        else:
+            rounds += found
+    return rounds or NoRound("; ".join(reasons) or f"no failing check run in suite {event.check_suite_id}")

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from paid_executor.activities import GitHubActivities
     from paid_executor.activities.iterations import IterationActivities
-    from paid_executor.params import IssueDetails, IterationInput, RunContext, WorkspaceInfo
+    from paid_executor.params import IssueDetails, IterationInput, RunContext
     from paid_executor.rounds.activities import RoundActivities
     from paid_executor.rounds.params import (
         ConversationCommentInput,
@@ -31,10 +31,11 @@ with workflow.unsafe.imports_passed_through():
         ConversationStatus,
         RoundPublishInput,
         RoundRequest,
+        RoundWorkspaceInfo,
         RoundWorkspaceInput,
         ThreadRepliesInput,
     )
-    from paid_executor.rounds.prompt import round_prompt
+    from paid_executor.rounds.prompt import ROUND_TITLES, round_prompt
     from paid_executor.run_failures import failure_detail
     from paid_executor.run_limits import AGENT_RETRY, GIT_ALLOWANCE, QUICK_RETRY, QUICK_TIMEOUT
 
@@ -162,7 +163,9 @@ class PullConversationWorkflow:
             self._step = "clone"
             workspace = await workflow.execute_activity_method(
                 RoundActivities.prepare_round_workspace,
-                RoundWorkspaceInput(run=run, issue=issue, branch=state.branch),
+                RoundWorkspaceInput(
+                    run=run, issue=issue, branch=state.branch, merge_base=request.kind == "conflict"
+                ),
                 start_to_close_timeout=GIT_ALLOWANCE,
                 heartbeat_timeout=timedelta(seconds=state.policy.heartbeat_timeout_seconds),
                 retry_policy=QUICK_RETRY,
@@ -182,10 +185,12 @@ class PullConversationWorkflow:
         request: RoundRequest,
         run: RunContext,
         issue: IssueDetails,
-        workspace: WorkspaceInfo,
+        workspace: RoundWorkspaceInfo,
     ) -> str:
         if workspace.config is None:
             return f"did not run: {workspace.config_error}"
+        if request.kind == "conflict" and not workspace.conflicts:
+            return "found that the base merges cleanly now; nothing to resolve."
         policy, home = state.policy, workspace.task_queue
         home_timeout = timedelta(seconds=policy.home_start_timeout_seconds) if home else None
         prompt = round_prompt(
@@ -194,6 +199,7 @@ class PullConversationWorkflow:
             branch=state.branch,
             number=state.number,
             title=issue.title,
+            conflicts=workspace.conflicts,
         )
         self._step = "agent"
         iteration = await workflow.execute_activity_method(
@@ -239,9 +245,12 @@ class PullConversationWorkflow:
                 clone_url=issue.clone_url,
                 branch=state.branch,
                 head_sha=workspace.base_sha,
-                message=f"{'Fix the failing check' if request.kind == 'ci' else 'Address the review'} on "
-                f"#{state.number} (round {self._rounds})\n\n"
+                message=f"{ROUND_TITLES[request.kind]} on #{state.number} (round {self._rounds})\n\n"
                 f"{iteration.result.summary.strip()[:2000]}".rstrip(),
+                merge_parents=(workspace.head_sha, workspace.merged_base_sha)
+                if request.kind == "conflict"
+                else (),
+                conflicts=workspace.conflicts,
             ),
             start_to_close_timeout=GIT_ALLOWANCE,
             heartbeat_timeout=timedelta(seconds=max(policy.heartbeat_timeout_seconds, 30)),

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from paid_contracts import IssueRef
-from paid_executor.params import IssueDetails, RunContext
+from paid_executor.params import IssueDetails, RunContext, WorkspaceInfo
 
 RoundKind = Literal["review", "ci", "conflict"]
 ROUND_KINDS: tuple[RoundKind, ...] = ("review", "ci", "conflict")
@@ -82,14 +82,28 @@ class RoundWorkspaceInput(_Params):
     run: RunContext
     issue: IssueDetails
     branch: str
+    merge_base: bool = False  # a conflict round: the agent starts from the base merged into the head
+
+
+class RoundWorkspaceInfo(WorkspaceInfo):
+    """`base_sha` is where the agent's copy starts: the head, or for a conflict round the merge of the
+    base into it, with git's markers in `conflicts`."""
+
+    head_sha: str = ""  # the pull request's head as fetched: the push leases on it
+    merged_base_sha: str = ""  # the base merged into it (a conflict round), else ""
+    conflicts: tuple[str, ...] = ()
 
 
 class RoundPublishInput(_Params):
     run: RunContext
     clone_url: str
     branch: str
-    head_sha: str  # the head the round started from: the push leases on it
+    head_sha: str  # the commit the agent's copy started from (the import's parent)
     message: str
+    # A conflict round: the pushed commit is a merge with these parents (the head it leases on, then
+    # the base), and none of `conflicts` may still hold a conflict marker.
+    merge_parents: tuple[str, ...] = ()
+    conflicts: tuple[str, ...] = ()
 
 
 class RoundPublished(_Params):

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 from paid_executor.rounds.params import RoundRequest
 
+ROUND_TITLES = {  # the first line of a round's commit
+    "review": "Address the review",
+    "ci": "Fix the failing check",
+    "conflict": "Merge the base and resolve its conflicts",
+}
 TEXT_LIMIT = 4_000  # per comment: a wall of text should not crowd out the others
 HUNK_LIMIT = 2_000
 
@@ -18,11 +23,30 @@ def _head(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "\n[...]"
 
 
-def round_prompt(request: RoundRequest, *, repository: str, branch: str, number: int, title: str) -> str:
+def round_prompt(
+    request: RoundRequest,
+    *,
+    repository: str,
+    branch: str,
+    number: int,
+    title: str,
+    conflicts: tuple[str, ...] = (),
+) -> str:
     opening = (
         f"You are working in a git checkout of the repository {repository}, on the branch {branch}, "
         f"which is pull request #{number}: {title}\n"
     )
+    if request.kind == "conflict":
+        listed = "\n".join(f"- {path}" for path in conflicts)
+        return (
+            opening + "The pull request no longer merges into its base branch, which moved on. The checkout "
+            "holds the base merged into the pull request's head; these files conflict, and git left "
+            "its markers (<<<<<<<, =======, >>>>>>>) where they do:\n"
+            f"{listed}\n"
+            "Resolve every conflict so that the file keeps what both sides meant (the pull request's "
+            "change and the base's), remove every marker, and keep the tests passing. Do not commit "
+            "or push: Paid commits the resolved merge to the pull request.\n"
+        )
     if request.kind == "ci":
         return (
             opening

@@ -1,4 +1,5 @@
-"""The executor's NATS handler for follow-up rounds: a submitted review may start a review round."""
+"""The executor's NATS handlers for follow-up rounds: a submitted review may start a review round, a
+failing check a CI round, a moved base (a push, a merged pull request) conflict rounds."""
 
 from __future__ import annotations
 
@@ -8,10 +9,20 @@ from faststream.nats import NatsBroker
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from paid_contracts import CheckRunCompleted, PullRequestClosed, PullRequestReviewed, subjects
+from paid_contracts import (
+    BaseBranchPushed,
+    CheckRunCompleted,
+    CheckSuiteCompleted,
+    CommitStatusChanged,
+    PullRequestClosed,
+    PullRequestReviewed,
+    RepoRef,
+    subjects,
+)
 from paid_contracts.workflow_ids import pull_conversation_workflow_id
 from paid_executor.config import ExecutorSettings
-from paid_executor.rounds.ci import ci_rounds
+from paid_executor.rounds.ci import ci_rounds, status_rounds, suite_rounds
+from paid_executor.rounds.conflicts import conflict_rounds
 from paid_executor.rounds.conversation import PullConversationWorkflow
 from paid_executor.rounds.params import ConversationPolicy
 from paid_executor.rounds.triggers import NoRound, request_round, review_round
@@ -76,6 +87,63 @@ async def on_check_run(client: Client, event: CheckRunCompleted, settings: Execu
     return [workflow_id for workflow_id in started if workflow_id is not None]
 
 
+async def on_check_suite(client: Client, event: CheckSuiteCompleted, settings: ExecutorSettings) -> list[str]:
+    """The conversations the failing runs of a failed check suite asked for a round."""
+    async with github_client(settings.github_api_url, settings.github_token) as github:
+        found = await suite_rounds(
+            event,
+            github,
+            apps=tuple(settings.ci_check_apps),
+            fix_label=settings.fix_ci_label,
+            auto_fix_ci=settings.auto_fix_ci,
+        )
+    if isinstance(found, NoRound):
+        log.info("check suite %s starts no round: %s", event.check_suite_id, found.reason)
+        return []
+    policy = conversation_policy(settings)
+    started = [
+        await request_round(client, one, policy=policy, task_queue=settings.task_queue) for one in found
+    ]
+    return [workflow_id for workflow_id in started if workflow_id is not None]
+
+
+async def on_status(client: Client, event: CommitStatusChanged, settings: ExecutorSettings) -> list[str]:
+    """The conversations a failing commit status asked for a round."""
+    async with github_client(settings.github_api_url, settings.github_token) as github:
+        found = await status_rounds(
+            event,
+            github,
+            creators=tuple(settings.ci_status_creators),
+            fix_label=settings.fix_ci_label,
+            auto_fix_ci=settings.auto_fix_ci,
+        )
+    if isinstance(found, NoRound):
+        log.info("status %s on %s starts no round: %s", event.status_id, event.repo.full_name, found.reason)
+        return []
+    policy = conversation_policy(settings)
+    started = [
+        await request_round(client, one, policy=policy, task_queue=settings.task_queue) for one in found
+    ]
+    return [workflow_id for workflow_id in started if workflow_id is not None]
+
+
+async def on_base_moved(
+    client: Client, repo: RepoRef, settings: ExecutorSettings, *, base: str | None, requested_by: str
+) -> list[str]:
+    """The conversations of Paid's pull requests against `base` (None: the default branch) that no
+    longer merge into it, each asked for a conflict round."""
+    async with github_client(settings.github_api_url, settings.github_token) as github:
+        found = await conflict_rounds(github, repo, base=base, requested_by=requested_by)
+    if isinstance(found, NoRound):
+        log.info("the base of %s moved; no conflict round: %s", repo.full_name, found.reason)
+        return []
+    policy = conversation_policy(settings)
+    started = [
+        await request_round(client, one, policy=policy, task_queue=settings.task_queue) for one in found
+    ]
+    return [workflow_id for workflow_id in started if workflow_id is not None]
+
+
 async def on_pull_closed(client: Client, event: PullRequestClosed) -> bool:
     """Ends the pull request's conversation, if it has one; True when it did."""
     handle = client.get_workflow_handle_for(
@@ -120,3 +188,35 @@ def register_rounds(broker: NatsBroker, client: Client, settings: ExecutorSettin
     )
     async def on_pull_request_closed(event: PullRequestClosed) -> None:
         await on_pull_closed(client, event)
+        if event.merged:  # the base moved under Paid's other pull requests (polling hears no pushes)
+            await on_base_moved(client, event.repo, settings, base=None, requested_by=event.closed_by or "")
+
+    @durable_subscriber(
+        broker,
+        service=SERVICE,
+        name="base-branch-pushed",
+        subject=subjects.GITHUB_BASE_BRANCH_PUSHED,
+        stream=STREAMS["PAID_GITHUB"],
+    )
+    async def on_base_branch_pushed(event: BaseBranchPushed) -> None:
+        await on_base_moved(client, event.repo, settings, base=event.branch, requested_by=event.pusher)
+
+    @durable_subscriber(
+        broker,
+        service=SERVICE,
+        name="commit-status-changed",
+        subject=subjects.GITHUB_COMMIT_STATUS_CHANGED,
+        stream=STREAMS["PAID_GITHUB"],
+    )
+    async def on_commit_status_changed(event: CommitStatusChanged) -> None:
+        await on_status(client, event, settings)
+
+    @durable_subscriber(
+        broker,
+        service=SERVICE,
+        name="check-suite-completed",
+        subject=subjects.GITHUB_CHECK_SUITE_COMPLETED,
+        stream=STREAMS["PAID_GITHUB"],
+    )
+    async def on_check_suite_completed(event: CheckSuiteCompleted) -> None:
+        await on_check_suite(client, event, settings)
