@@ -135,7 +135,9 @@ async def start_awaiting_approval(evolution: RunningEvolution, project: str) -> 
         return await handle.query(PromptEvolutionWorkflow.stage) == "awaiting_approval"
 
     await wait_until_async(awaiting, timeout=30, what="the winner to wait for approval")
-    return await handle.query(PromptEvolutionWorkflow.experiment_id), versions
+    experiment_id = await handle.query(PromptEvolutionWorkflow.experiment_id)
+    assert experiment_id is not None, "an experiment awaits approval"
+    return experiment_id, versions
 
 
 async def check_page(page: Page, name: str) -> None:

@@ -53,3 +53,17 @@ class ConversationSignal(StrEnum):
 def pull_conversation_workflow_id(repository: str, number: int) -> str:
     """`pr:{owner}/{repo}#{number}`: the pull request's one conversation, whatever the attempt."""
     return f"pr:{repository}#{number}"
+
+
+def round_run_id(conversation_run_id: str, number: int) -> str:
+    """The run id of a pull request's follow-up round: its conversation's Temporal run id and the
+    round's number (rounds run inside the conversation, so they have no execution of their own)."""
+    return f"{conversation_run_id}-round-{number}"
+
+
+def round_of(workflow_id: str, run_id: str) -> int | None:
+    """The round number a run is, or None for an attempt (an execution of its own)."""
+    if not workflow_id.startswith("pr:"):
+        return None
+    _, separator, tail = run_id.rpartition("-round-")
+    return int(tail) if separator and tail.isdigit() else None

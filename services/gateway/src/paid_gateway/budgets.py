@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from paid_gateway.projections.queries import CostRow
 
+CapSource = Literal["default", "project"]
 SPEND_NOTE = (
     "Spend of finished runs, by the UTC day and month they started, as the gateway recorded them; "
     "the executor's ledger, which also counts calls in flight, is what stops a run at a cap."
@@ -48,7 +49,7 @@ class BudgetLine(BaseModel):
     spent_tokens: int
     cap_usd: float | None
     cap_tokens: int | None
-    cap_source: Literal["default", "project"] = Field(
+    cap_source: CapSource = Field(
         description="default: the caps every project has; project: caps set for this project"
     )
     used: float | None = Field(description="the larger share of a cap spent (1.0 = at the cap); None: no cap")
@@ -83,7 +84,8 @@ def project_budgets(
     own = {key.lower(): caps for key, caps in (own_caps or {}).items()}
     result = []
     for key in sorted(names):
-        caps, source = (own[key], "project") if key in own else (defaults, "default")
+        source: CapSource = "project" if key in own else "default"
+        caps = own.get(key, defaults)
         rows = by_project.get(key, [])
         day_rows = [row for row in rows if row.day == today]
         result.append(
@@ -103,7 +105,7 @@ def _line(
     starts: date,
     rows: list[CostRow],
     cap: Cap,
-    source: Literal["default", "project"],
+    source: CapSource,
 ) -> BudgetLine:
     usd = sum(row.cost_usd for row in rows)
     tokens = sum(row.input_tokens + row.output_tokens for row in rows)
