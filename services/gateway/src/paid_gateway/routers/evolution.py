@@ -71,7 +71,8 @@ async def experiments(viewer: Viewer, request: Request) -> Response:
 async def experiment(viewer: Viewer, request: Request, experiment_id: str) -> Response:
     """Arms with samples, mean score, difference to the control, interval and p-value."""
     answer = await forward(request, f"/experiments/{quote(experiment_id, safe='')}")
-    if answer.status_code == status.HTTP_200_OK and not viewer.sees(json.loads(answer.body)["project"]):
+    found = answer.status_code == status.HTTP_200_OK
+    if found and not viewer.sees(json.loads(bytes(answer.body))["project"]):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
     return answer
 
@@ -164,7 +165,7 @@ def only_visible(
     """Evolution's list answer with only the rows the token's projects reach."""
     if principal.projects is None or answer.status_code != status.HTTP_200_OK:
         return answer
-    rows = [row for row in json.loads(answer.body) if visible(row)]
+    rows = [row for row in json.loads(bytes(answer.body)) if visible(row)]
     return Response(json.dumps(rows), answer.status_code, media_type="application/json")
 
 
