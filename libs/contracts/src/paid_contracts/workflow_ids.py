@@ -27,6 +27,18 @@ def execution_workflow_id(repository: str, number: int, attempt: int = FIRST_ATT
     return f"exec:{repository}#{number}:{attempt}"
 
 
+def parse_execution_workflow_id(workflow_id: str) -> tuple[str, int, int] | None:
+    """(`owner/repo`, issue number, attempt) of an execution workflow id; None for any other id."""
+    prefix, _, rest = workflow_id.partition(":")
+    repository, hash_sign, tail = rest.rpartition("#")
+    if prefix != "exec" or not hash_sign or "/" not in repository:
+        return None
+    number, _, attempt = tail.partition(":")
+    if not number.isdigit() or not (attempt or str(FIRST_ATTEMPT)).isdigit():
+        return None
+    return repository, int(number), int(attempt or FIRST_ATTEMPT)
+
+
 def legacy_execution_workflow_id(repository: str, number: int) -> str:
     """The id of runs started before ids carried an attempt; commands still find them."""
     return f"exec:{repository}#{number}"

@@ -15,7 +15,7 @@ from paid_gateway.deps import Publisher, TemporalProvider
 from paid_gateway.errors import install_error_handlers, refuse_nul_characters
 from paid_gateway.project_registry import ProjectCache
 from paid_gateway.projections.hub import ChangeHub
-from paid_gateway.routers import budgets, control, costs, evolution, projects, runs, tokens
+from paid_gateway.routers import budgets, control, costs, evolution, projects, queue, runs, tokens
 from paid_gateway.temporal_client import LazyTemporal
 from paid_gateway.trust import TrustChecker
 from paid_runtime.http import ReadinessCheck, add_health_routes
@@ -65,6 +65,7 @@ def create_app(
         control.router,
         costs.router,
         budgets.router,
+        queue.router,
         tokens.router,
         evolution.router,
     ):

@@ -72,7 +72,7 @@ function el(tag, text, attrs = {}) {
 }
 function money(value) { return value == null ? "" : `$${Number(value).toFixed(2)}`; }
 function when(value) { return value ? new Date(value).toLocaleString() : ""; }
-function show(id) { for (const s of ["login", "home", "run", "prompts", "experiments", "budgets"]) $(`#${s}`).hidden = s !== id; }
+function show(id) { for (const s of ["login", "home", "run", "prompts", "experiments", "budgets", "queue"]) $(`#${s}`).hidden = s !== id; }
 
 function signOut(message) {
   localStorage.removeItem(TOKEN_KEY);
@@ -167,6 +167,7 @@ async function route() {
     if (match) await openRun(decodeURIComponent(match[1]));
     else if (location.hash === "#/prompts") await openPrompts();
     else if (location.hash === "#/budgets") await openBudgets();
+    else if (location.hash === "#/queue") await openQueue();
     else if (experiment) await openExperiments(experiment[1] && decodeURIComponent(experiment[1]));
     else openHome();
   } catch (error) {
