@@ -58,7 +58,7 @@ async def queued_runs(_: Viewer, session: SessionDep, temporal: TemporalDep) -> 
         (await session.exec(select(RunRow.workflow_id).where(col(RunRow.workflow_id).in_(ids)))).all()
     )
     waiting = sorted((e for e in running if e.id not in started), key=lambda e: e.start_time)
-    runs = []
+    runs: list[QueuedRun] = []
     for execution in waiting:
         parsed = parse_execution_workflow_id(execution.id)
         if parsed is None:
