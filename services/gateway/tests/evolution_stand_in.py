@@ -113,9 +113,9 @@ class Evolution:
 
 
 @asynccontextmanager
-async def serve_evolution() -> AsyncIterator[tuple[Evolution, str]]:
-    """The stand-in on a real HTTP server, and its address."""
-    stand_in = Evolution()
+async def serve_evolution(stand_in: Evolution | None = None) -> AsyncIterator[tuple[Evolution, str]]:
+    """The stand-in (a fresh one unless given) on a real HTTP server, and its address."""
+    stand_in = stand_in or Evolution()
     port = free_port()
     server = make_server(stand_in.app, "127.0.0.1", port)
     task = asyncio.create_task(server.serve())

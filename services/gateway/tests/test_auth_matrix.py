@@ -35,6 +35,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/api/runs/{run_id}/instruct"): OP,
     ("POST", "/api/runs/{run_id}/retry"): OP,
     ("GET", "/api/costs"): V,
+    ("GET", "/api/budgets"): V,
+    ("GET", "/api/queue"): V,
     ("GET", "/api/me"): V,
     ("POST", "/api/tokens"): A,
     ("GET", "/api/tokens"): A,

@@ -184,3 +184,12 @@ async def test_the_cli_uses_the_token_paid_up_saves(
     assert (code, "revoked" in stderr_text) == (4, True)
     code, screen = await asyncio.to_thread(run_in_terminal, [PAID, "runs", "list"], env)
     assert code == 0, screen
+
+
+async def test_token_create_scoped_to_projects(live_api: str, role_tokens: dict[Role, str]) -> None:
+    code, stdout, stderr = await paid(
+        "token", "create", "--role", "operator", "--name", "calc-ops", "--project", "acme/calc",
+        "--project", "acme/web", "--json", url=live_api, token=role_tokens[Role.ADMIN],
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert json.loads(stdout)["projects"] == ["acme/calc", "acme/web"]

@@ -31,6 +31,9 @@ async def test_dashboard_follows_runs_and_output_live(
     async with chromium() as browser:
         page = await browser.new_page()
         await page.goto(live_api + "/")
+        await page.wait_for_selector("#login-form")
+        await page.screenshot(path=screenshot_path("dashboard-login"), full_page=True)
+        assert await accessibility_violations(page) == ""
         await page.fill("#token", "paid_wrong")
         await page.click("#login-form button")
         await page.wait_for_selector("#login-error:has-text('refused')")

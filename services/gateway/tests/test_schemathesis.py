@@ -32,6 +32,9 @@ from paid_runtime.messaging import ensure_streams, make_broker, publish_event
 ADMIN = "bootstrap-admin-token-for-the-fuzzing-gateway"
 EXAMPLES = int(os.environ.get("PAID_FUZZ_EXAMPLES", "15"))
 STREAMS = r"/stream$"  # endless by design: covered by test_api_runs and the authorization matrix
+# Reads Temporal's visibility, which this gateway has not (it answers 503, as it should while Temporal is
+# away); test_queue.py covers its 200 on a Temporal dev server and its 503.
+QUEUE = r"^/api/queue$"
 
 
 EVOLUTION_TOKEN = "internal-token-of-the-fuzzing-gateway"
@@ -129,7 +132,7 @@ def clear_error_message(ctx: Any, response: Any, case: Any) -> bool | None:
     return None
 
 
-schema = schemathesis.pytest.from_fixture("api_schema").exclude(path_regex=STREAMS)
+schema = schemathesis.pytest.from_fixture("api_schema").exclude(path_regex=STREAMS).exclude(path_regex=QUEUE)
 
 
 @schema.parametrize()

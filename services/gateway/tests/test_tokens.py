@@ -22,7 +22,8 @@ async def test_a_created_token_works_is_stored_hashed_and_can_be_revoked(
     assert token.startswith("paid_")
     assert len(token) > 40
     mine = {"Authorization": f"Bearer {token}"}
-    assert (await api.get("/api/me", headers=mine)).json() == {"name": "ci bot", "role": "operator"}
+    me = (await api.get("/api/me", headers=mine)).json()
+    assert me == {"name": "ci bot", "role": "operator", "projects": None}  # None: every project
 
     async with sessions() as session:
         rows = (await session.exec(select(ApiToken).where(ApiToken.name == "ci bot"))).all()

@@ -255,6 +255,9 @@ def instruct(
 def create_token(
     role: Annotated[str, typer.Option(help="viewer, operator or admin")],
     name: Annotated[str, typer.Option(help="who or what uses it")],
+    project: Annotated[
+        list[str] | None, typer.Option(help="owner/name of a project it may reach (repeat); none: all")
+    ] = None,
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
     as_json: JsonOption = False,
@@ -262,7 +265,10 @@ def create_token(
     """Creates an API token (printed once; only its hash is stored)."""
 
     def action() -> None:
-        created = GatewayClient(url, token).call("POST", "/api/tokens", json={"name": name, "role": role})
+        request: dict[str, object] = {"name": name, "role": role}
+        if project:
+            request["projects"] = project
+        created = GatewayClient(url, token).call("POST", "/api/tokens", json=request)
         if as_json:
             _print_json(created)
         else:

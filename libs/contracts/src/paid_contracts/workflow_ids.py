@@ -27,6 +27,18 @@ def execution_workflow_id(repository: str, number: int, attempt: int = FIRST_ATT
     return f"exec:{repository}#{number}:{attempt}"
 
 
+def parse_execution_workflow_id(workflow_id: str) -> tuple[str, int, int] | None:
+    """(`owner/repo`, issue number, attempt) of an execution workflow id; None for any other id."""
+    prefix, _, rest = workflow_id.partition(":")
+    repository, hash_sign, tail = rest.rpartition("#")
+    if prefix != "exec" or not hash_sign or "/" not in repository:
+        return None
+    number, _, attempt = tail.partition(":")
+    if not number.isdigit() or not (attempt or str(FIRST_ATTEMPT)).isdigit():
+        return None
+    return repository, int(number), int(attempt or FIRST_ATTEMPT)
+
+
 def legacy_execution_workflow_id(repository: str, number: int) -> str:
     """The id of runs started before ids carried an attempt; commands still find them."""
     return f"exec:{repository}#{number}"
@@ -53,3 +65,17 @@ class ConversationSignal(StrEnum):
 def pull_conversation_workflow_id(repository: str, number: int) -> str:
     """`pr:{owner}/{repo}#{number}`: the pull request's one conversation, whatever the attempt."""
     return f"pr:{repository}#{number}"
+
+
+def round_run_id(conversation_run_id: str, number: int) -> str:
+    """The run id of a pull request's follow-up round: its conversation's Temporal run id and the
+    round's number (rounds run inside the conversation, so they have no execution of their own)."""
+    return f"{conversation_run_id}-round-{number}"
+
+
+def round_of(workflow_id: str, run_id: str) -> int | None:
+    """The round number a run is, or None for an attempt (an execution of its own)."""
+    if not workflow_id.startswith("pr:"):
+        return None
+    _, separator, tail = run_id.rpartition("-round-")
+    return int(tail) if separator and tail.isdigit() else None

@@ -68,4 +68,8 @@ async def accessibility_violations(page: Page) -> str:
     from axe_playwright_python.async_playwright import Axe
 
     results = await Axe().run(page)
-    return str(results.generate_snapshot())
+    return "\n".join(
+        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+        + ", ".join(" ".join(node["target"]) for node in violation["nodes"])
+        for violation in results.response["violations"]
+    )

@@ -55,6 +55,12 @@ class GatewaySettings(ServiceSettings):
     trace_ui_url: str | None = None  # e.g. http://jaeger:16686/trace/{trace_id}
     stream_poll_seconds: float = 1.0  # live streams re-read this often without a local wake-up
     output_tail_lines: int = 200
+    # The executor's shared budgets per project (PAID_EXECUTOR_PROJECT_*; same defaults), shown against
+    # spend on the budgets page; None is no limit in that unit.
+    project_daily_max_tokens: int | None = Field(default=20_000_000, ge=1)
+    project_daily_max_cost_usd: float | None = Field(default=20.0, gt=0)
+    project_monthly_max_tokens: int | None = Field(default=200_000_000, ge=1)
+    project_monthly_max_cost_usd: float | None = Field(default=200.0, gt=0)
 
     @field_validator("webhook_secrets", "secrets_keys", mode="before")
     @classmethod

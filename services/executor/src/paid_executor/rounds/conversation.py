@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         PULL_CONVERSATION_STATUS_QUERY,
         PULL_CONVERSATION_WORKFLOW,
         ConversationSignal,
+        round_run_id,
     )
     from paid_executor.activities import GitHubActivities
     from paid_executor.activities.iterations import IterationActivities
@@ -143,7 +144,7 @@ class PullConversationWorkflow:
         number, kind = self._rounds, request.kind
         info = workflow.info()
         run = RunContext(
-            run_id=f"{info.run_id}-round-{number}",
+            run_id=round_run_id(info.run_id, number),
             workflow_id=info.workflow_id,
             issue=state.issue,
             agent=state.policy.agent,

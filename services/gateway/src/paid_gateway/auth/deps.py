@@ -27,6 +27,11 @@ CHALLENGE = {"WWW-Authenticate": "Bearer"}
 class Principal:
     name: str
     role: Role
+    projects: frozenset[str] | None = None  # lower-cased owner/name; None: every project
+
+    def sees(self, project: str) -> bool:
+        """Whether the token reaches this project (owner/name, any case)."""
+        return self.projects is None or project.lower() in self.projects
 
 
 async def current_principal(
@@ -49,7 +54,8 @@ async def current_principal(
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "database unavailable") from None
     if row is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API token", CHALLENGE)
-    return Principal(name=row.name, role=Role(row.role))
+    projects = None if row.projects is None else frozenset(row.projects)
+    return Principal(name=row.name, role=Role(row.role), projects=projects)
 
 
 def require(role: Role) -> Callable[..., Awaitable[Principal]]:

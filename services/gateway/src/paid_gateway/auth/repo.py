@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlmodel import col, select
@@ -12,8 +13,11 @@ from paid_gateway.auth.models import ApiToken
 from paid_gateway.auth.tokens import Role, digest, new_token
 
 
-async def create_token(session: AsyncSession, *, name: str, role: Role) -> tuple[ApiToken, str]:
-    """Stores a new token's digest; returns the row and the token itself, which is never stored."""
+async def create_token(
+    session: AsyncSession, *, name: str, role: Role, projects: Sequence[str] | None = None
+) -> tuple[ApiToken, str]:
+    """Stores a new token's digest; returns the row and the token itself, which is never stored.
+    `projects`: the owner/name of every project the token may reach; None: all of them."""
     token = new_token()
     row = ApiToken(
         token_id=uuid.uuid4().hex[:12],
@@ -21,6 +25,7 @@ async def create_token(session: AsyncSession, *, name: str, role: Role) -> tuple
         role=role.value,
         token_sha256=digest(token),
         created_at=datetime.now(UTC),
+        projects=None if projects is None else sorted({project.lower() for project in projects}),
     )
     session.add(row)
     await session.commit()

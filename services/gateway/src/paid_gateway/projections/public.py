@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field, computed_field
 
-from paid_contracts.workflow_ids import attempt_of
+from paid_contracts.workflow_ids import attempt_of, round_of
 from paid_gateway.projections.models import RunEventRow, RunOutputRow, RunRow
 
 
@@ -22,6 +22,11 @@ class RunBase(BaseModel):
     @property
     def attempt(self) -> int:
         return attempt_of(self.workflow_id)
+
+    @computed_field(description="a follow-up round on the run's pull request: its number; None: an attempt")  # type: ignore[prop-decorator]
+    @property
+    def round(self) -> int | None:
+        return round_of(self.workflow_id, self.run_id)
 
 
 class RunPublic(RunBase):

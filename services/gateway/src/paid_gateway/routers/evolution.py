@@ -6,13 +6,19 @@ checks the caller's API token and role (viewers read; changing which prompt runs
 then forwards the request with the internal token. Evolution's answer, status included, is passed on.
 Every operator action (approve, reject, roll back) leaves an audit record in the gateway's own table,
 with evolution's answer, readable by operators at `GET /api/evolution/audit`.
+
+Project scopes: a token created with `projects` sees only those projects' active prompts and
+experiments; another project's experiment answers 404 (as if it did not exist) and cannot be approved,
+rejected or rolled back (the refusal is audited). Prompt versions and diffs are a category's shared
+registry, not a project's, and stay readable by any viewer.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, NoReturn
 from urllib.parse import quote
 
 import httpx
@@ -31,9 +37,10 @@ router = APIRouter(prefix="/api/evolution", tags=["evolution"])
 
 
 @router.get("/prompts")
-async def active_prompts(_: Viewer, request: Request) -> Response:
-    """Active prompt versions per category and project."""
-    return await forward(request, "/prompts")
+async def active_prompts(viewer: Viewer, request: Request) -> Response:
+    """Active prompt versions per category and project (`*`: the default, seen by every token)."""
+    answer = await forward(request, "/prompts")
+    return only_visible(viewer, answer, lambda row: row.get("project") == "*" or viewer.sees(row["project"]))
 
 
 @router.get("/prompts/{category}/versions")
@@ -54,15 +61,20 @@ async def diff(_: Viewer, request: Request, version_id: str) -> Response:
 
 
 @router.get("/experiments")
-async def experiments(_: Viewer, request: Request) -> Response:
+async def experiments(viewer: Viewer, request: Request) -> Response:
     """Experiments, newest first (`?project=&status=`)."""
-    return await forward(request, "/experiments")
+    answer = await forward(request, "/experiments")
+    return only_visible(viewer, answer, lambda row: viewer.sees(row["project"]))
 
 
 @router.get("/experiments/{experiment_id}")
-async def experiment(_: Viewer, request: Request, experiment_id: str) -> Response:
+async def experiment(viewer: Viewer, request: Request, experiment_id: str) -> Response:
     """Arms with samples, mean score, difference to the control, interval and p-value."""
-    return await forward(request, f"/experiments/{quote(experiment_id, safe='')}")
+    answer = await forward(request, f"/experiments/{quote(experiment_id, safe='')}")
+    found = answer.status_code == status.HTTP_200_OK
+    if found and not viewer.sees(json.loads(bytes(answer.body))["project"]):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
+    return answer
 
 
 @router.post("/prompts/{category}/projects/{project:path}/rollback")
@@ -73,7 +85,10 @@ async def rollback(
     if any(part in ("", ".", "..") for part in project.split("/")):  # forwarded as a path: no traversal
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "project must be owner/name")
     path = f"/prompts/{quote(category, safe='')}/projects/{quote(project)}/rollback"
-    return await audited(operator, session, "prompt.rollback", f"{category}:{project}", request, path)
+    target = f"{category}:{project}"
+    if not operator.sees(project):
+        await refuse(operator, session, "prompt.rollback", target, f"the token does not reach {project}")
+    return await audited(operator, session, "prompt.rollback", target, request, path)
 
 
 @router.post("/experiments/{experiment_id}/approval")
@@ -85,18 +100,30 @@ async def approval(operator: Operator, session: SessionDep, request: Request, ex
         approved = False  # evolution refuses the body; the record says what was attempted
     action = "experiment.approve" if approved else "experiment.reject"
     path = f"/experiments/{quote(experiment_id, safe='')}/approval"
+    if operator.projects is not None:
+        project = await experiment_project(request, experiment_id)
+        if project is None or not operator.sees(project):
+            await refuse(operator, session, action, experiment_id, f"no experiment {experiment_id!r}")
     return await audited(operator, session, action, experiment_id, request, path)
 
 
 @router.get("/audit")
 async def audit_records(
-    _: Operator,
+    operator: Operator,
+    request: Request,
     session: SessionDep,
     target: Annotated[str | None, Query(max_length=300)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     """Who approved, rejected or rolled back what, newest first (`?target=` an experiment id, or
-    category:owner/name)."""
+    category:owner/name). A token scoped to projects reads one of its targets at a time."""
+    if operator.projects is not None:
+        project = await target_project(request, target) if target else None
+        if project is None or not operator.sees(project):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                "a token scoped to projects reads the records of one of its targets",
+            )
     rows = await audit.records(session, target=target, limit=limit)
     return [row.model_dump(mode="json") for row in rows]
 
@@ -120,7 +147,53 @@ async def audited(
     return answer
 
 
+async def refuse(
+    operator: Principal, session: AsyncSession, action: str, target: str, reason: str
+) -> NoReturn:
+    """Records an action refused for the token's project scope, then answers 404: the token learns
+    nothing about a project it does not reach."""
+    await audit.record(
+        session, actor=operator.name, role=operator.role.value, action=action, target=target,
+        status=status.HTTP_404_NOT_FOUND, detail=f"refused by the gateway: {reason}",
+    )  # fmt: skip
+    raise HTTPException(status.HTTP_404_NOT_FOUND, reason)
+
+
+def only_visible(
+    principal: Principal, answer: Response, visible: Callable[[dict[str, Any]], bool]
+) -> Response:
+    """Evolution's list answer with only the rows the token's projects reach."""
+    if principal.projects is None or answer.status_code != status.HTTP_200_OK:
+        return answer
+    rows = [row for row in json.loads(bytes(answer.body)) if visible(row)]
+    return Response(json.dumps(rows), answer.status_code, media_type="application/json")
+
+
+async def experiment_project(request: Request, experiment_id: str) -> str | None:
+    """The project of an experiment, asked of evolution; None when evolution knows no such experiment."""
+    answer = await call(request, "GET", f"/experiments/{quote(experiment_id, safe='')}")
+    return str(json.loads(answer.content)["project"]) if answer.status_code == status.HTTP_200_OK else None
+
+
+async def target_project(request: Request, target: str) -> str | None:
+    """The project an audit target belongs to: `category:owner/name`, or an experiment's id."""
+    _category, separator, project = target.partition(":")
+    if separator and "/" in project:
+        return project
+    return await experiment_project(request, target)
+
+
 async def forward(request: Request, path: str) -> Response:
+    answer = await call(
+        request, request.method, path, params=request.query_params, content=await request.body()
+    )
+    return Response(answer.content, answer.status_code, media_type=answer.headers.get("content-type"))
+
+
+async def call(
+    request: Request, method: str, path: str, *, params: Any = None, content: bytes = b""
+) -> httpx.Response:
+    """One request to evolution's API with the internal token; its answer, or a 502/503 of our own."""
     settings: GatewaySettings = request.app.state.settings
     if not settings.evolution_api_token:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "evolution's API is not configured here")
@@ -130,16 +203,12 @@ async def forward(request: Request, path: str) -> Response:
             base_url=settings.evolution_api_url, timeout=FORWARDED_TIMEOUT_SECONDS, trust_env=False
         ) as client:
             answer = await client.request(
-                request.method,
-                f"/api{path}",
-                params=request.query_params,
-                content=await request.body(),
-                headers=headers,
+                method, f"/api{path}", params=params, content=content, headers=headers
             )
     except httpx.HTTPError as error:
-        log.warning("evolution's API did not answer %s %s: %s", request.method, path, error)
+        log.warning("evolution's API did not answer %s %s: %s", method, path, error)
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, "evolution's API did not answer") from None
     if answer.status_code == status.HTTP_401_UNAUTHORIZED:  # our internal token, not the caller's
         log.error("evolution refused the gateway's internal token: check PAID_GATEWAY_EVOLUTION_API_TOKEN")
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, "evolution refused the gateway")
-    return Response(answer.content, answer.status_code, media_type=answer.headers.get("content-type"))
+    return answer

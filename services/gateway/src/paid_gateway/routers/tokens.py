@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, status
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from paid_gateway.auth import repo
 from paid_gateway.auth.deps import Admin, Viewer
@@ -17,9 +17,28 @@ from paid_gateway.deps import SessionDep
 router = APIRouter(prefix="/api", tags=["auth"])
 
 
+def _owner_and_name(project: str) -> str:
+    if any(part in (".", "..") for part in project.split("/")):
+        raise ValueError("a project is owner/name: neither may be . or ..")
+    return project
+
+
+ProjectName = Annotated[
+    str,
+    Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", max_length=200),
+    AfterValidator(_owner_and_name),
+]
+
+
 class TokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[\w .@-]+$")
     role: Role
+    projects: list[ProjectName] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="owner/name of each project the token may reach (evolution's routes); omitted: all",
+    )
 
 
 class TokenPublic(BaseModel):
@@ -28,6 +47,7 @@ class TokenPublic(BaseModel):
     role: Role
     created_at: datetime
     revoked_at: datetime | None
+    projects: list[str] | None = None
 
     @classmethod
     def of(cls, row: ApiToken) -> TokenPublic:
@@ -41,18 +61,22 @@ class TokenCreated(TokenPublic):
 class WhoAmI(BaseModel):
     name: str
     role: Role
+    projects: list[str] | None = None
 
 
 @router.get("/me")
 async def whoami(principal: Viewer) -> WhoAmI:
     """The caller's token name and role."""
-    return WhoAmI(name=principal.name, role=principal.role)
+    projects = None if principal.projects is None else sorted(principal.projects)
+    return WhoAmI(name=principal.name, role=principal.role, projects=projects)
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED)
 async def create_token(request: TokenCreate, _: Admin, session: SessionDep) -> TokenCreated:
     """Creates a token; the response is the only time the token itself is shown."""
-    row, token = await repo.create_token(session, name=request.name, role=request.role)
+    row, token = await repo.create_token(
+        session, name=request.name, role=request.role, projects=request.projects
+    )
     return TokenCreated(**TokenPublic.of(row).model_dump(), token=token)
 
 

@@ -72,7 +72,7 @@ function el(tag, text, attrs = {}) {
 }
 function money(value) { return value == null ? "" : `$${Number(value).toFixed(2)}`; }
 function when(value) { return value ? new Date(value).toLocaleString() : ""; }
-function show(id) { for (const s of ["login", "home", "run", "prompts", "experiments"]) $(`#${s}`).hidden = s !== id; }
+function show(id) { for (const s of ["login", "home", "run", "prompts", "experiments", "budgets", "queue"]) $(`#${s}`).hidden = s !== id; }
 
 function signOut(message) {
   localStorage.removeItem(TOKEN_KEY);
@@ -157,74 +157,6 @@ function openHome() {
   }, (state) => { $("#live").textContent = state; });
 }
 
-// ---- one run: facts, steps, live output, control ------------------------------------------------
-let currentRun = null;
-
-function renderRun(run) {
-  currentRun = run;
-  $("#run-title").textContent = `${run.repo} #${run.issue_number} — run ${run.run_id.slice(0, 8)}`;
-  $("#run-status").textContent = run.status;
-  $("#run-status").className = `status-${run.status}`;
-  $("#run-detail").textContent = run.detail || "";
-  const running = run.status === "running";
-  for (const id of ["#cancel", "#pause", "#resume", "#instruct"]) $(id).disabled = !running;
-  const facts = [["agent", run.agent], ["prompt version", run.prompt_version], ["started", when(run.started_at)],
-    ["finished", when(run.finished_at)], ["iterations", run.iterations],
-    ["tokens", run.input_tokens == null ? "" : `${run.input_tokens} in / ${run.output_tokens} out`],
-    ["cost", money(run.cost_usd)], ["trace id", run.trace_id], ["workflow", run.workflow_id]];
-  $("#run-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", k), el("dd", v ?? "")]));
-}
-
-function renderLinks(links) {
-  const items = [["Temporal workflow", links.temporal, "temporal-link"], ["trace", links.trace, "trace-link"],
-    ["pull request", links.pull_request, "pr-link"]];
-  $("#run-links").replaceChildren(...items.filter(([, href]) => href).flatMap(([label, href, id]) => {
-    const a = el("a", label, { href, id, target: "_blank", rel: "noopener" });
-    return [a, document.createTextNode(" ")];
-  }));
-}
-
-function appendOutput(lines) {
-  const pre = $("#output");
-  const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-  pre.append(document.createTextNode(lines.map((l) => l.text).join("\n") + "\n"));
-  if (atBottom) pre.scrollTop = pre.scrollHeight;
-}
-
-async function openRun(runId) {
-  show("run");
-  $("#output").textContent = "";
-  $("#steps").replaceChildren();
-  $("#control-result").textContent = "";
-  const detail = await api(`/api/runs/${encodeURIComponent(runId)}`);
-  renderRun(detail);
-  renderLinks(detail.links);
-  $("#steps").replaceChildren(...detail.steps.map((s) => el("li", `${when(s.occurred_at)} — ${s.summary}`)));
-  let cursor = 0;
-  let ended = false;
-  keepFollowing(() => `/api/runs/${encodeURIComponent(runId)}/output/stream?after=${cursor}`, (name, data) => {
-    if (name === "output") { appendOutput(data); cursor = data[data.length - 1].id; }
-    if (name === "run" || name === "end") renderRun(data);
-    if (name === "end") ended = true;
-    if (name === "end") api(`/api/runs/${encodeURIComponent(runId)}`).then((d) => {
-      renderLinks(d.links);
-      $("#steps").replaceChildren(...d.steps.map((s) => el("li", `${when(s.occurred_at)} — ${s.summary}`)));
-    }).catch(() => {});
-  }, (state) => { $("#tail-state").textContent = state; }, { reconnect: () => !ended });
-}
-
-async function control(action, body) {
-  if (!currentRun) return;
-  $("#control-result").textContent = `${action}…`;
-  try {
-    const result = await api(`/api/runs/${encodeURIComponent(currentRun.run_id)}/${action}`,
-      { method: "POST", body: body === undefined ? undefined : JSON.stringify(body) });
-    $("#control-result").textContent = result.detail;
-  } catch (error) {
-    $("#control-result").textContent = error.message;
-  }
-}
-
 // ---- routing and start -----------------------------------------------------------------------------
 async function route() {
   stopStreams();
@@ -234,6 +166,8 @@ async function route() {
   try {
     if (match) await openRun(decodeURIComponent(match[1]));
     else if (location.hash === "#/prompts") await openPrompts();
+    else if (location.hash === "#/budgets") await openBudgets();
+    else if (location.hash === "#/queue") await openQueue();
     else if (experiment) await openExperiments(experiment[1] && decodeURIComponent(experiment[1]));
     else openHome();
   } catch (error) {
