@@ -56,6 +56,7 @@ class RoundActivities(WorktreeActivities):
                 base = await workspace.attach_base(issue, token=token)
                 head = await workspace.host.fetch_head(issue.clone_url, request.branch, token=token)
                 await workspace.host.check_out(workspace.paths.worktree, request.branch, issue.clone_url)
+                await workspace.hide_instructions(head)
                 try:
                     config: RepoConfig | None = load_repo_config(await workspace.host.repo_files(base))
                     error = None
