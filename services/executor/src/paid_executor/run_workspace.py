@@ -11,7 +11,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from paid_executor.agents.choice import AgentChoiceError, AgentPolicy, choose_agent
+from paid_executor.agents.choice import AgentChoiceError, AgentPolicy, TriggerChoice, choose_agent
 from paid_executor.config import ExecutorSettings
 from paid_executor.host_repository import HostRepository
 from paid_executor.instructions import hidden_instructions, hide_from_agent
@@ -82,7 +82,10 @@ class RunWorkspace:
         try:
             config = load_repo_config(await self.host.repo_files(base))
             choice = choose_agent(
-                self.agent_policy(), repository_agent=config.agent, repository_model=config.model
+                self.agent_policy(),
+                repository_agent=config.agent,
+                repository_model=config.model,
+                trigger=TriggerChoice(self.run.trigger_agent, self.run.trigger_model),
             )
         except (RepoConfigError, AgentChoiceError) as error:
             return PreparedWorkspace(base_sha=base, config=None, config_error=str(error))
