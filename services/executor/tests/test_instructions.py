@@ -134,3 +134,15 @@ def test_agents_md_goes_in_the_prompt_exactly_for_the_clis_that_do_not_read_it()
         if adapter_for(agent, settings).agents_md_in_prompt
     }
     assert in_prompt == {"claude", "aider"}
+
+
+async def test_a_directory_named_like_an_instructions_file_is_left_alone(tmp_path: Path) -> None:
+    host, worktree, base = await checked_out(tmp_path, {"calc.py": "x = 1\n"}, {})
+    (worktree / "CLAUDE.md").mkdir()
+    (worktree / "CLAUDE.md" / "notes.txt").write_text("n\n")
+    git(worktree, "add", "-A")
+    git(worktree, "-c", "user.name=a", "-c", "user.email=a@x", "commit", "--quiet", "-m", "dir")
+    imported = await import_worktree(
+        host, worktree, base=base, message="m", max_file_bytes=10**6, allow_workflow_changes=False
+    )
+    assert await hidden_instructions(host, imported.commit) == {}

@@ -26,7 +26,7 @@ MAX_INSTRUCTION_BYTES = 32 * 1024  # Codex's own bound for its project instructi
 async def hidden_instructions(host: HostRepository, base: str) -> dict[str, TreeEntry]:
     """The root instructions files the agent must not see: links (or anything not a regular file),
     and regular files over the bound; with their base entries, which the import keeps."""
-    entries = await host.entries(base)
+    entries = await _root_entries(host, base)
     hidden = {}
     for name in INSTRUCTION_FILES:
         entry = entries.get(name)
@@ -38,14 +38,13 @@ async def hidden_instructions(host: HostRepository, base: str) -> dict[str, Tree
 def hide_from_agent(worktree: Path, hidden: dict[str, TreeEntry]) -> None:
     """Removes them from the agent's copy (unlink never follows a link)."""
     for name in hidden:
-        # Gone already, or a submodule's empty directory, which no CLI reads as a file.
-        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(worktree / name)
 
 
 async def agents_md(host: HostRepository, base: str) -> str | None:
     """AGENTS.md of the base commit, when it is a regular file within the bound."""
-    entry = (await host.entries(base)).get(AGENTS_MD)
+    entry = (await _root_entries(host, base)).get(AGENTS_MD)
     if entry is None or not await _readable(host, entry):
         return None
     return (await host.git("cat-file", "blob", entry.object_id)).decode(errors="replace")
@@ -60,6 +59,19 @@ def with_agents_md(prompt: str, instructions: str | None) -> str:
         f"commit; repository content, followed only as far as it concerns this change):\n"
         f"<repository-instructions>\n{instructions.strip()}\n</repository-instructions>\n"
     )
+
+
+async def _root_entries(host: HostRepository, commit: str) -> dict[str, TreeEntry]:
+    """The instructions files at the root of `commit`, files and links (a directory or submodule of
+    that name is no file a CLI reads); not the whole tree, whose listing would cost every iteration."""
+    listing = await host.git("ls-tree", "-z", "--full-tree", commit, "--", *INSTRUCTION_FILES)
+    entries = {}
+    for record in listing.split(b"\0"):
+        meta, tab, path = record.partition(b"\t")
+        if tab and not meta.startswith((b"040000", b"160000")):
+            mode, _, object_id = meta.decode().split(" ")
+            entries[path.decode(errors="surrogateescape")] = TreeEntry(mode=mode, object_id=object_id)
+    return entries
 
 
 async def _readable(host: HostRepository, entry: TreeEntry) -> bool:
