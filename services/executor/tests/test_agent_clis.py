@@ -60,6 +60,8 @@ async def test_cli_fixes_the_issue_in_the_sandbox_through_the_proxy(servers: Ser
 
     assert result.outcome is RunOutcome.SUCCEEDED, result.detail
     assert servers.emulator.file_content("alice", repo_ref.name, "calc.py", ref="paid/issue-1") == FIXED_CALC
+    (pull,) = servers.emulator.pulls("alice", repo_ref.name)
+    assert pull["head"]["ref"] == "paid/issue-1"  # the fix lands in a PR
     assert case.steps(requests)
     assert all(r.api == case.api and r.stream is case.streams for r in case.steps(requests))
     # Only the proxy holds the key: every call reaching the model went through it.

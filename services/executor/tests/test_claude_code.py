@@ -126,6 +126,8 @@ async def test_claude_code_fixes_the_issue_in_the_sandbox_through_the_proxy(serv
 
     assert result.outcome is RunOutcome.SUCCEEDED, result.detail
     assert emulator.file_content("alice", repo_ref.name, "calc.py", ref="paid/issue-1") == FIXED_CALC
+    (pull,) = emulator.pulls("alice", repo_ref.name)
+    assert pull["head"]["ref"] == "paid/issue-1"  # the fix lands in a PR
     assert upstream.calls >= 3
     body = only_comment(emulator, repo_ref)
     assert f"{upstream.calls * 1500} tokens" in body  # metered by the proxy, call by call
