@@ -14,7 +14,14 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from paid_contracts import RepoRef, RunOutcome
-from paid_executor.agents.choice import AgentChoice, AgentChoiceError, AgentPolicy, choose_agent
+from paid_executor.agents.choice import (
+    AgentChoice,
+    AgentChoiceError,
+    AgentPolicy,
+    TriggerChoice,
+    choose_agent,
+    parse_trigger_choice,
+)
 from paid_executor.agents.registry import adapter_for
 from paid_executor.config import ExecutorSettings
 from paid_executor.repo_config import RepoConfigError, RepoFiles, load_repo_config
@@ -28,6 +35,27 @@ from .test_fix_forward import make_repo, only_comment
 from .test_workflow import run_events
 
 PROJECT = AgentPolicy(agent="claude", model="claude-sonnet-4-5", allowed=frozenset({"codex", "aider"}))
+
+
+def test_a_trusted_trigger_wins_over_paid_yml_and_the_project() -> None:
+    codex = TriggerChoice(agent="codex")
+    choice = choose_agent(PROJECT, repository_agent="aider", repository_model="openai/gpt-4o", trigger=codex)
+    assert choice == AgentChoice("codex", None, "trigger")  # aider's model stays with aider
+    choice = choose_agent(PROJECT, repository_agent="codex", repository_model="gpt-5", trigger=codex)
+    assert choice == AgentChoice("codex", "gpt-5", "trigger")
+    only_model = TriggerChoice(model="o3")
+    choice = choose_agent(PROJECT, repository_agent="codex", repository_model="gpt-5", trigger=only_model)
+    assert choice == AgentChoice("codex", "o3", "trigger")
+
+
+def test_a_trigger_is_parsed_and_held_to_the_allowed_agents() -> None:
+    assert parse_trigger_choice("agent=codex model=gpt-5", PROJECT) == TriggerChoice("codex", "gpt-5")
+    assert parse_trigger_choice("", PROJECT) == TriggerChoice()
+    for refused in ("agent=gemini", "agent=command", "agent=codex agent=aider", "model=", "codex"):
+        with pytest.raises(AgentChoiceError):
+            parse_trigger_choice(refused, PROJECT)
+    with pytest.raises(AgentChoiceError, match="not allowed any more"):
+        choose_agent(PROJECT, repository_agent=None, repository_model=None, trigger=TriggerChoice("gemini"))
 
 
 def test_without_paid_yml_the_project_chooses() -> None:
@@ -125,7 +153,7 @@ async def test_paid_yml_choosing_a_disallowed_agent_runs_nothing_and_says_why(
     assert "which this project does not allow" in body
 
 
-async def test_run_finished_names_the_agent_and_model_paid_yml_chose(
+async def test_run_finished_names_the_agent_paid_yml_and_the_model_the_trigger_chose(
     env: WorkflowEnvironment,
     emulator: GitHubEmulator,
     engine: AsyncEngine,
@@ -133,8 +161,9 @@ async def test_run_finished_names_the_agent_and_model_paid_yml_chose(
     tmp_path: Path,
 ) -> None:
     """The project's agent is a command; the repository chooses the demo agent, which it allows, and
-    a model: the demo agent makes the change, and run.finished says which agent and model ran, so
-    evolution can compare them."""
+    a model; the trigger (a trusted user's `/paid build model=...`) another model, which wins: the demo
+    agent makes the change, and run.finished says which agent and model ran, so evolution can compare
+    them."""
     emulator.add_user("alice", TOKEN)
     name = f"calc-{uuid.uuid4().hex[:8]}"
     paid_yml = "test: python -m pytest -q\nagent: demo\nmodel: demo-model-1\n"
@@ -146,7 +175,7 @@ async def test_run_finished_names_the_agent_and_model_paid_yml_chose(
     ran = tmp_path / "ran"
     command = script_agent(tmp_path / "agent.py", f"pathlib.Path({str(ran)!r}).write_text('x')")
     settings = {"agent": "command", "agent_command": command, "allowed_agents": ["demo"]}
-    request = loop_request(repo_ref, agent="command")
+    request = loop_request(repo_ref, agent="command", trigger_model="trigger-model-2")
     async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", **settings) as worker:
         run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
         assert run_id is not None
@@ -158,7 +187,7 @@ async def test_run_finished_names_the_agent_and_model_paid_yml_chose(
     assert not ran.exists()
     assert emulator.file_content("alice", name, "calc.py", ref="paid/issue-1") == FIXED_CALC
     finished = (await run_events(broker, result.run_id))["paid.run.finished"]
-    assert (finished["agent"], finished["model"]) == ("demo", "demo-model-1")
+    assert (finished["agent"], finished["model"]) == ("demo", "trigger-model-2")
     (pull,) = emulator.pulls("alice", name)
     assert "demo agent" in pull["body"]
     assert "demo agent" in only_comment(emulator, repo_ref)

@@ -22,6 +22,7 @@ from paid_llm_emulator.server import LLMEmulator
 from .agent_runs import Servers, run_agent
 from .cli_cases import CLI_CASES, CliCase
 from .conftest import FIXED_CALC
+from .instruction_files import AGENTS_MD_MARKER, LINKED_MARKER, add_agents_md, link_agents_md, shown
 from .test_fix_forward import make_repo, only_comment
 
 
@@ -51,6 +52,7 @@ def repo_for(servers: Servers, case: CliCase, *, max_iterations: int | None = No
 @pytest.mark.parametrize("case", [case.param() for case in CLI_CASES])
 async def test_cli_fixes_the_issue_in_the_sandbox_through_the_proxy(servers: Servers, case: CliCase) -> None:
     repo_ref = repo_for(servers, case)
+    add_agents_md(servers.emulator, repo_ref)
     with LLMEmulator() as llm:
         case.script_fix(llm)
         result = await run_agent(servers, repo_ref, case.agent, case.settings(llm.url))
@@ -58,6 +60,8 @@ async def test_cli_fixes_the_issue_in_the_sandbox_through_the_proxy(servers: Ser
 
     assert result.outcome is RunOutcome.SUCCEEDED, result.detail
     assert servers.emulator.file_content("alice", repo_ref.name, "calc.py", ref="paid/issue-1") == FIXED_CALC
+    (pull,) = servers.emulator.pulls("alice", repo_ref.name)
+    assert pull["head"]["ref"] == "paid/issue-1"  # the fix lands in a PR
     assert case.steps(requests)
     assert all(r.api == case.api and r.stream is case.streams for r in case.steps(requests))
     # Only the proxy holds the key: every call reaching the model went through it.
@@ -66,13 +70,16 @@ async def test_cli_fixes_the_issue_in_the_sandbox_through_the_proxy(servers: Ser
         assert len(case.steps(requests)) < len(requests), f"{case.agent} did not commit its edit"
     body = only_comment(servers.emulator, repo_ref)
     assert f"{case.metered_tokens(requests)} tokens" in body  # exactly what the emulator reported
+    # The base commit's AGENTS.md reached the model: read by the CLI itself, or in Paid's prompt.
+    assert shown(AGENTS_MD_MARKER, case.steps(requests))
 
 
 @pytest.mark.parametrize("case", cases())
 async def test_cli_cannot_write_outside_the_worktree(servers: Servers, case: CliCase) -> None:
     """A CLI's own sandbox is off (or it has none); in Paid's, a write beside the worktree or in /tmp
-    lands nowhere on the host."""
+    lands nowhere on the host. The repository's AGENTS.md is a link: the CLI never reads through it."""
     repo_ref = repo_for(servers, case, max_iterations=1)
+    link_agents_md(servers.emulator, repo_ref)
     with LLMEmulator() as llm:
         case.script_escape(llm)
         result = await run_agent(servers, repo_ref, case.agent, case.settings(llm.url))
@@ -82,6 +89,7 @@ async def test_cli_cannot_write_outside_the_worktree(servers: Servers, case: Cli
     assert result.outcome is not RunOutcome.SUCCEEDED
     assert not list(servers.tmp_path.rglob(case.escape_file))
     assert not Path("/tmp", case.escape_file).exists()
+    assert not shown(LINKED_MARKER, requests)
 
 
 @pytest.mark.parametrize("case", cases(short_form="codex"))

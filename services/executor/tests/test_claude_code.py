@@ -22,6 +22,7 @@ from paid_github_emulator.server import GitHubEmulator
 from .agent_cli import requires_cli
 from .agent_runs import Servers, run_agent
 from .conftest import FIXED_CALC
+from .instruction_files import AGENTS_MD_MARKER, add_agents_md, shown
 from .loop_support import ScriptedAnthropic
 from .test_fix_forward import make_repo, only_comment
 
@@ -113,14 +114,24 @@ def claude_settings(upstream: ScriptedAnthropic) -> dict[str, Any]:
 async def test_claude_code_fixes_the_issue_in_the_sandbox_through_the_proxy(servers: Servers) -> None:
     emulator = servers.emulator
     repo_ref = make_repo(emulator, "test: python -m pytest -q\nmodel: claude-sonnet-4-5\n")
-    with ScriptedAnthropic(respond=fixing_model) as upstream:
+    add_agents_md(emulator, repo_ref)
+    requests: list[dict[str, Any]] = []
+
+    def recorded(request: dict[str, Any]) -> list[dict[str, Any]]:
+        requests.append(request)
+        return fixing_model(request)
+
+    with ScriptedAnthropic(respond=recorded) as upstream:
         result = await run_agent(servers, repo_ref, "claude", claude_settings(upstream))
 
     assert result.outcome is RunOutcome.SUCCEEDED, result.detail
     assert emulator.file_content("alice", repo_ref.name, "calc.py", ref="paid/issue-1") == FIXED_CALC
+    (pull,) = emulator.pulls("alice", repo_ref.name)
+    assert pull["head"]["ref"] == "paid/issue-1"  # the fix lands in a PR
     assert upstream.calls >= 3
     body = only_comment(emulator, repo_ref)
     assert f"{upstream.calls * 1500} tokens" in body  # metered by the proxy, call by call
+    assert shown(AGENTS_MD_MARKER, requests), "Claude Code reads CLAUDE.md: Paid's prompt carries AGENTS.md"
 
 
 @pytest.mark.heavy  # the short form of a budget stop by a real CLI is Codex's, in test_agent_clis.py

@@ -40,12 +40,22 @@ def repository(emulator: GitHubEmulator) -> RepoRef:
 
 
 @pytest.fixture
-def context(emulator: GitHubEmulator) -> CommandContext:
+def prepared() -> list[ExecutionInput]:
+    """The requests commands asked to start, as `prepare` saw them."""
+    return []
+
+
+@pytest.fixture
+def context(emulator: GitHubEmulator, prepared: list[ExecutionInput]) -> CommandContext:
     settings = ExecutorSettings(
-        github_api_url=emulator.api_url, github_token=TOKEN, task_queue=f"nobody-polls-{uuid.uuid4()}"
+        github_api_url=emulator.api_url,
+        github_token=TOKEN,
+        task_queue=f"nobody-polls-{uuid.uuid4()}",
+        allowed_agents=["codex"],
     )
 
     async def unchanged(request: ExecutionInput) -> ExecutionInput:
+        prepared.append(request)
         return request
 
     return CommandContext(
@@ -101,3 +111,64 @@ async def test_a_read_only_users_commands_do_nothing_and_an_unknown_one_gets_one
     helps = [c for c in emulator.comments("alice", repository.name, 1) if "did not recognise" in c["body"]]
     assert len(helps) == 1
     assert "`/paid retry`" in helps[0]["body"]
+
+
+async def test_a_trusted_build_chooses_an_allowed_agent_and_model(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    repository: RepoRef,
+    context: CommandContext,
+    prepared: list[ExecutionInput],
+) -> None:
+    build = await comment(emulator, repository, RITA, "/paid build agent=codex model=gpt-5")
+    assert await act_on_command(env.client, build, context) == "started"
+    assert [(r.trigger_agent, r.trigger_model) for r in prepared] == [("codex", "gpt-5")]
+    assert prepared[0].agent == "demo", "the project's agent stays the lowest level"
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ("/paid build agent=command", "does not allow"),  # the operator's command line, never a user's
+        ("/paid build agent=gemini", "does not allow"),  # known, but not in ALLOWED_AGENTS
+        ("/paid build agent=evil", "unknown agent"),
+        ("/paid build agent=codex model=$(id)", "not a plain model name"),
+        ("/paid build agent=codex --yolo", "takes only"),
+    ],
+)
+async def test_a_build_outside_the_allowed_agents_is_refused_with_one_comment(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    repository: RepoRef,
+    context: CommandContext,
+    prepared: list[ExecutionInput],
+    body: str,
+    why: str,
+) -> None:
+    build = await comment(emulator, repository, RITA, body)
+    assert (await act_on_command(env.client, build, context)).startswith("refused")
+    assert (await act_on_command(env.client, build, context)).startswith("refused")  # redelivered
+    assert prepared == []
+    assert await attempts_of(env.client, IssueRef(repo=repository, number=1)) == []
+    refusals = [
+        c["body"] for c in emulator.comments("alice", repository.name, 1) if "did not start" in c["body"]
+    ]
+    assert len(refusals) == 1
+    assert why in refusals[0]
+    if why in ("does not allow", "takes only"):
+        assert "demo, codex)" in refusals[0], "the refusal says which agents may be chosen"
+
+
+async def test_an_untrusted_users_agent_choice_starts_nothing(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    repository: RepoRef,
+    context: CommandContext,
+    prepared: list[ExecutionInput],
+) -> None:
+    build = await comment(emulator, repository, MALLORY, "/paid build agent=codex")
+    assert (
+        await act_on_command(env.client, build, context)
+        == "ignored: mallory has read permission, write is needed"
+    )
+    assert prepared == []

@@ -8,7 +8,9 @@ Paid's pull requests (`paid/issue-N`) acts on issue N.
 
 - `/paid retry` and `/paid build` start the issue's next attempt, after any outcome, through the same
   path as a labeling (`attempts.start_attempt`; the comment's event id is the trigger, so a redelivery
-  starts nothing). A refusal is explained on the issue, as for a label.
+  starts nothing). A refusal is explained on the issue, as for a label. `/paid build agent=<agent>
+  model=<model>` chooses the run's agent and model among those the project allows (agents/choice.py);
+  anything else is refused with one comment and starts nothing.
 - `/paid cancel` cancels the running attempt; `/paid stop` also ends the pull request's conversation,
   so no further round starts.
 - `/paid fix-ci` on Paid's pull request asks for a CI round on each failing check of its head written
@@ -30,6 +32,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from paid_contracts import IssueCommented, IssueRef, subjects
 from paid_contracts.markers import paid_marker
 from paid_contracts.workflow_ids import pull_conversation_workflow_id
+from paid_executor.agents.choice import AgentChoiceError, parse_trigger_choice, project_policy
 from paid_executor.attempts import Explain, PullStates, attempts_of, start_attempt
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import ExecutionInput
@@ -113,7 +116,17 @@ async def act_on_command(client: Client, event: IssueCommented, context: Command
             )
             return "help"
     if name in ("retry", "build"):
-        request = await context.prepare(context.to_request(event, issue))
+        request = context.to_request(event, issue)
+        if name == "build" and event.command_argument:
+            try:
+                trigger = parse_trigger_choice(event.command_argument, project_policy(settings))
+            except AgentChoiceError as refused:
+                await _refuse(event, str(refused), settings)
+                return f"refused: {refused}"
+            request = request.model_copy(
+                update={"trigger_agent": trigger.agent, "trigger_model": trigger.model}
+            )
+        request = await context.prepare(request)
         started = await start_attempt(
             client,
             request,
@@ -123,6 +136,20 @@ async def act_on_command(client: Client, event: IssueCommented, context: Command
         )
         return "started" if started else "nothing started"
     return await _halt(client, issue, event, stop_rounds=name == "stop")
+
+
+async def _refuse(event: IssueCommented, reason: str, settings: ExecutorSettings) -> None:
+    repo = event.issue.repo
+    marker = paid_marker(f"command-refused {event.event_id}")
+    async with github_client(settings.github_api_url, settings.github_token) as github:
+        await comment_once(
+            github,
+            owner=repo.owner,
+            name=repo.name,
+            number=event.issue.number,
+            marker=marker,
+            body=f"Paid did not start a run: {reason}\n\n{marker}",
+        )
 
 
 async def _fix_ci(

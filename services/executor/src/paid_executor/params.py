@@ -47,6 +47,10 @@ class ExecutionInput(_Params):
     # Added with pinned trigger text: the issue's title and body when the label was applied (None for
     # older triggers and planned tasks: the live issue is read, as before).
     pinned: PinnedText | None = None
+    # Added with the trigger's agent choice: what a trusted user's `/paid build agent=... model=...`
+    # named (agents/choice.py), above .paid.yml and the project's setting.
+    trigger_agent: str | None = None
+    trigger_model: str | None = None
 
 
 class RunContext(_Params):
@@ -61,6 +65,8 @@ class RunContext(_Params):
     prompt_template: str | None = None
     pinned: PinnedText | None = None  # see ExecutionInput.pinned; the run stops when the issue moves
     trigger_label: str | None = None
+    trigger_agent: str | None = None  # see ExecutionInput.trigger_agent
+    trigger_model: str | None = None
 
 
 class IssueDetails(_Params):

@@ -11,9 +11,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from paid_executor.agents.choice import AgentChoiceError, AgentPolicy, choose_agent
+from paid_executor.agents.choice import AgentChoiceError, AgentPolicy, TriggerChoice, choose_agent
 from paid_executor.config import ExecutorSettings
 from paid_executor.host_repository import HostRepository
+from paid_executor.instructions import hidden_instructions, hide_from_agent
 from paid_executor.params import IssueDetails, RunContext
 from paid_executor.repo_config import RepoConfig, RepoConfigError, load_repo_config
 from paid_executor.repository_cache import TREES_DIR, RepositoryCache, repository_cache
@@ -81,7 +82,10 @@ class RunWorkspace:
         try:
             config = load_repo_config(await self.host.repo_files(base))
             choice = choose_agent(
-                self.agent_policy(), repository_agent=config.agent, repository_model=config.model
+                self.agent_policy(),
+                repository_agent=config.agent,
+                repository_model=config.model,
+                trigger=TriggerChoice(self.run.trigger_agent, self.run.trigger_model),
             )
         except (RepoConfigError, AgentChoiceError) as error:
             return PreparedWorkspace(base_sha=base, config=None, config_error=str(error))
@@ -113,10 +117,17 @@ class RunWorkspace:
             tree = await self.trees.base_tree(self.host)
             if await self.trees.mount(tree, paths.worktree, paths.overlay_upper, paths.overlay_work):
                 await self.host.start_branch(paths.worktree, branch, public_url=issue.clone_url)
+                await self.hide_instructions(base)
                 return base
             await asyncio.to_thread(self._remove_worktree)
         await self.host.check_out(paths.worktree, branch, public_url=issue.clone_url)
+        await self.hide_instructions(base)
         return base
+
+    async def hide_instructions(self, commit: str) -> None:
+        """Linked or oversized instructions files of `commit` leave the agent's copy of it; the
+        import of a change on `commit` keeps them as they were (instructions.py)."""
+        hide_from_agent(self.paths.worktree, await hidden_instructions(self.host, commit))
 
     def _remove_worktree(self) -> None:
         unmount_worktree(self.paths.worktree)
@@ -131,6 +142,7 @@ class RunWorkspace:
             message=message,
             max_file_bytes=self.settings.max_file_bytes,
             allow_workflow_changes=config.allow_workflow_changes,
+            kept=await hidden_instructions(self.host, base),
         )
 
     async def push(self, url: str, commit: str, branch: str, *, token: str) -> None:

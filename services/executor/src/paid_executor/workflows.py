@@ -106,6 +106,8 @@ class AgentExecutionWorkflow(FixForwardLoop):
             prompt_template=request.prompt_template,
             pinned=request.pinned,
             trigger_label=request.label,
+            trigger_agent=request.trigger_agent,
+            trigger_model=request.trigger_model,
         )
         await workflow.execute_activity_method(
             RunActivities.start_run, run, start_to_close_timeout=QUICK_TIMEOUT, retry_policy=QUICK_RETRY

@@ -11,11 +11,11 @@ import os
 import secrets
 import stat
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from paid_executor.host_repository import HostRepository, hardened, host_git_env
+from paid_executor.host_repository import HostRepository, TreeEntry, hardened, host_git_env
 from paid_executor.workspace import GitError
 
 IMPORT_REFS = "refs/paid/imports"
@@ -36,6 +36,9 @@ class _Walk:
     max_file_bytes: int
     ignored: frozenset[bytes]
     gitlinks: dict[bytes, str]  # the base's submodules: kept as they are, never changed by an import
+    kept: dict[bytes, bytes | None] = field(default_factory=dict)
+    """Written as in the base, whatever the worktree holds; with a link's target, which the agent may
+    restore (`git checkout .`) without it counting as a change."""
     refused: list[str] = field(default_factory=list)
 
 
@@ -47,11 +50,17 @@ async def import_worktree(
     message: str,
     max_file_bytes: int,
     allow_workflow_changes: bool,
+    kept: Mapping[str, TreeEntry] | None = None,
 ) -> ImportedChange:
-    """Commits the worktree's files on top of `base` in the host's repository (not pushed)."""
+    """Commits the worktree's files on top of `base` in the host's repository (not pushed). `kept`:
+    base entries the agent never saw (instructions.py), committed as they were."""
     entries, ignored = await asyncio.gather(host.entries(base), _ignored(host, worktree, base))
     gitlinks = {os.fsencode(path): item.object_id for path, item in entries.items() if item.mode == "160000"}
+    kept = kept or {}
     walk = _Walk(max_file_bytes, ignored, gitlinks)
+    for path_text, entry in kept.items():
+        target = await host.git("cat-file", "blob", entry.object_id) if entry.mode == "120000" else None
+        walk.kept[os.fsencode(path_text)] = target
     identity = host.identity
     import_ref = f"{IMPORT_REFS}/{secrets.token_hex(8)}"
     header = (
@@ -71,6 +80,9 @@ async def import_worktree(
     assert process.stdin is not None
     try:
         process.stdin.write(header)
+        for path_text, entry in kept.items():
+            kept_line = (entry.mode.encode(), entry.object_id.encode(), _quote(os.fsencode(path_text)))
+            process.stdin.write(b"M %s %s %s\n" % kept_line)
         async for path, mode, content in _files(walk, worktree, b""):
             if mode == b"160000":
                 process.stdin.write(b"M 160000 %s %s\n" % (content, _quote(path)))
@@ -138,6 +150,11 @@ async def _files(walk: _Walk, root: Path, prefix: bytes) -> AsyncIterator[tuple[
             continue  # the agent's own repository, or what .gitignore excludes
         info = entry.stat(follow_symlinks=False)
         shown = path.decode(errors="replace")
+        if path in walk.kept:
+            restored = stat.S_ISLNK(info.st_mode) and os.readlink(entry.path) == walk.kept[path]
+            if not restored:
+                walk.refused.append(f"{shown} (kept as in the base: the agent was not shown it)")
+            continue
         if entry.name.lower() == b".git":
             repository = (prefix.rstrip(b"/") or path).decode(errors="replace")
             walk.refused.append(f"{repository} (a nested git repository: commit its files, not its .git)")

@@ -17,6 +17,7 @@ from paid_executor.activities.pinned_issue import ensure_unchanged
 from paid_executor.activities.worktrees import WorktreeActivities, heartbeating
 from paid_executor.agents.base import AgentResult
 from paid_executor.agents.registry import adapter_for
+from paid_executor.instructions import agents_md, with_agents_md
 from paid_executor.params import CheckResult, IterationInput, IterationOutput
 from paid_executor.prompts import iteration_prompt
 from paid_executor.proxy import Budget, Cap, Ledger
@@ -49,6 +50,8 @@ class IterationActivities(WorktreeActivities):
             feedback=request.feedback,
             instructions=request.instructions,
         )
+        if adapter.agents_md_in_prompt:
+            prompt = with_agents_md(prompt, await agents_md(workspace.host, request.base_sha))
         async with self.deps.github(await self.deps.run_token(run)) as github:
             await ensure_unchanged(github, run)
         paths.prompt_file.write_text(prompt)

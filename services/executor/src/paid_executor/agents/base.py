@@ -48,6 +48,9 @@ class AgentAdapter:
     description: str = field(default="", compare=False)
     env: Mapping[str, str] = field(default_factory=dict)
     """The CLI's own switches that travel as variables (offline, no telemetry); never a credential."""
+    agents_md_in_prompt: bool = True
+    """False where the CLI reads the worktree's AGENTS.md itself (or calls no model); else the host
+    adds the base commit's AGENTS.md to the prompt (instructions.py)."""
 
     def invocation(self, prompt: str, prompt_file: Path) -> Invocation:
         """The prompt is always written to `prompt_file`; the template decides where else it goes."""

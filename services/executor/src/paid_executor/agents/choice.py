@@ -5,12 +5,15 @@ belongs to the agent it was chosen for), a level that names only a model changes
 
 1. the project's setting: the run's agent (PAID_EXECUTOR_AGENT when the run was requested) with
    PAID_EXECUTOR_AGENT_MODEL;
-2. the repository's `.paid.yml` (`agent:`, `model:`), read from the base commit.
+2. the repository's `.paid.yml` (`agent:`, `model:`), read from the base commit;
+3. the trigger: `/paid build agent=<agent> model=<model>` by a trusted user (write access, or the
+   executor's trusted reviewers), checked before the run starts.
 
 `.paid.yml` is repository content, written by whoever can push, so it is untrusted: it may name only
 an agent the project allows (its own, or one in PAID_EXECUTOR_ALLOWED_AGENTS), never `command` (whose
 command line is the operator's), and a model only in the plain spelling of a model name. Anything else
-is a clear error and no agent runs.
+is a clear error and no agent runs. A trusted user's trigger is held to the same list: trust lets one
+choose among the agents the operator allowed, never past them.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+
+from paid_executor.config import ExecutorSettings
 
 AGENTS = ("demo", "claude", "aider", "opencode", "codex", "gemini", "command")
 OPERATOR_ONLY = frozenset({"command"})
@@ -47,8 +52,59 @@ class AgentPolicy:
         return agent == self.agent or (agent in self.allowed and agent not in OPERATOR_ONLY)
 
 
+@dataclass(frozen=True)
+class TriggerChoice:
+    """What a trusted user's `/paid build` named, if anything."""
+
+    agent: str | None = None
+    model: str | None = None
+
+
+def parse_trigger_choice(argument: str, policy: AgentPolicy) -> TriggerChoice:
+    """`agent=<agent>` and `model=<model>` from a command's argument, checked against the policy;
+    AgentChoiceError for anything else."""
+    found: dict[str, str] = {}
+    for option in argument.split():
+        key, equals, value = option.partition("=")
+        if not equals or key not in ("agent", "model") or key in found or not value:
+            raise AgentChoiceError(
+                "`/paid build` takes only `agent=<agent>` and `model=<model>` "
+                f"(allowed agents: {', '.join(allowed_agents(policy))})"
+            )
+        found[key] = value
+    agent, model = found.get("agent"), found.get("model")
+    if agent is not None and agent not in AGENTS:
+        raise AgentChoiceError(f"`/paid build` names an unknown agent; Paid knows {', '.join(AGENTS)}")
+    if agent is not None and not policy.allows(agent):
+        raise AgentChoiceError(
+            f"`/paid build` chooses the agent `{agent}`, which this project does not allow "
+            f"(allowed: {', '.join(allowed_agents(policy))})"
+        )
+    if model is not None and not MODEL_NAME.fullmatch(model):
+        raise AgentChoiceError("`/paid build` names a model that is not a plain model name")
+    return TriggerChoice(agent, model)
+
+
 def choose_agent(
-    policy: AgentPolicy, *, repository_agent: str | None, repository_model: str | None
+    policy: AgentPolicy,
+    *,
+    repository_agent: str | None,
+    repository_model: str | None,
+    trigger: TriggerChoice | None = None,
+) -> AgentChoice:
+    choice = _project_and_repository(policy, repository_agent, repository_model)
+    if trigger is not None and trigger.agent is not None:
+        if not policy.allows(trigger.agent):  # checked when it was parsed; the policy may have moved
+            raise AgentChoiceError(f"the trigger's agent `{trigger.agent}` is not allowed any more")
+        model = choice.model if trigger.agent == choice.agent else None
+        choice = AgentChoice(trigger.agent, model, "trigger")
+    if trigger is not None and trigger.model is not None:
+        choice = AgentChoice(choice.agent, trigger.model, "trigger")
+    return choice
+
+
+def _project_and_repository(
+    policy: AgentPolicy, repository_agent: str | None, repository_model: str | None
 ) -> AgentChoice:
     choice = AgentChoice(policy.agent, policy.model, "project")
     if repository_agent is not None:
@@ -66,6 +122,13 @@ def choose_agent(
             raise AgentChoiceError(".paid.yml names a model that is not a plain model name")
         choice = AgentChoice(choice.agent, repository_model, choice.source)
     return choice
+
+
+def project_policy(settings: ExecutorSettings) -> AgentPolicy:
+    """The project's setting as the executor is configured now (a run fixes its agent when requested)."""
+    return AgentPolicy(
+        agent=settings.agent, model=settings.agent_model, allowed=frozenset(settings.allowed_agents)
+    )
 
 
 def allowed_agents(policy: AgentPolicy) -> list[str]:

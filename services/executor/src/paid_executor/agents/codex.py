@@ -36,6 +36,7 @@ def codex_adapter(*, model: str | None = None, executable: str = "codex") -> Age
         argv_template=shell_argv(script, executable, "{prompt}", model or DEFAULT_MODEL),
         prompt_via=frozenset({PromptVia.ARGUMENT}),
         parse=parse_codex_events,
+        agents_md_in_prompt=False,  # read natively
         description="Codex",
     )
 

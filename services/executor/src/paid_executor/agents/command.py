@@ -8,7 +8,9 @@ from paid_executor.agents.base import AgentAdapter, PromptVia
 from paid_executor.agents.output import parse_json_result
 
 
-def command_adapter(template: str, *, name: str = "command") -> AgentAdapter:
+def command_adapter(
+    template: str, *, name: str = "command", agents_md_in_prompt: bool = True
+) -> AgentAdapter:
     argv = shlex.split(template)
     if not argv:
         raise ValueError("the command agent needs a command (PAID_EXECUTOR_AGENT_COMMAND)")
@@ -18,4 +20,5 @@ def command_adapter(template: str, *, name: str = "command") -> AgentAdapter:
         prompt_via=frozenset({PromptVia.STDIN, PromptVia.FILE, PromptVia.ARGUMENT}),
         parse=parse_json_result,
         description=f"runs `{template}`",
+        agents_md_in_prompt=agents_md_in_prompt,
     )

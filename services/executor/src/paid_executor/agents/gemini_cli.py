@@ -22,6 +22,7 @@ SETTINGS = {
     "privacy": {"usageStatisticsEnabled": False},
     "general": {"disableAutoUpdate": True, "disableUpdateNag": True},
     "telemetry": {"enabled": False},
+    "context": {"fileName": ["AGENTS.md", "GEMINI.md"]},  # AGENTS.md too, natively
 }
 # "$1" the prompt, "$2" the settings, "$3" the model (see shell_argv).
 SCRIPT = (
@@ -38,6 +39,7 @@ def gemini_cli_adapter(*, model: str | None = None, executable: str = "gemini") 
         argv_template=shell_argv(SCRIPT, executable, "{prompt}", json.dumps(SETTINGS), chosen),
         prompt_via=frozenset({PromptVia.ARGUMENT}),
         parse=parse_gemini_result,
+        agents_md_in_prompt=False,  # read natively
         description="Gemini CLI",
         env={"GEMINI_CLI_TRUST_WORKSPACE": "true"},  # the worktree is the run's own
     )

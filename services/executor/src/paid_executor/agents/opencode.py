@@ -47,6 +47,7 @@ def opencode_adapter(*, model: str | None = None, executable: str = "opencode") 
         argv_template=(executable, "run", "--format", "json", "-m", f"{PROVIDER}/{chosen}", "{prompt}"),
         prompt_via=frozenset({PromptVia.ARGUMENT}),
         parse=parse_opencode_events,
+        agents_md_in_prompt=False,  # read natively
         description="opencode",
         env={
             "OPENCODE_CONFIG_CONTENT": json.dumps(opencode_config(chosen)),

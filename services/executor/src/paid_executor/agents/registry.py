@@ -25,7 +25,8 @@ def adapter_for(agent: str, settings: ExecutorSettings, *, model: str | None = N
     if model is None and agent == settings.agent:
         model = settings.agent_model
     if agent == "demo":
-        return command_adapter(shlex.join(demo_agent_argv()), name="demo")
+        # The demo agent applies the issue's diff and asks no model: the prompt stays the issue.
+        return command_adapter(shlex.join(demo_agent_argv()), name="demo", agents_md_in_prompt=False)
     if agent == "claude":
         return claude_code_adapter(model=model, executable=settings.claude_executable)
     if agent == "aider":

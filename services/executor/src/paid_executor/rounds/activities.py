@@ -61,6 +61,7 @@ class RoundActivities(WorktreeActivities):
                 if merged is not None:  # check_out copies this branch
                     await workspace.host.git("update-ref", "refs/heads/paid-base", merged.commit)
                 await workspace.host.check_out(workspace.paths.worktree, request.branch, issue.clone_url)
+                await workspace.hide_instructions(head)
                 try:
                     config: RepoConfig | None = load_repo_config(await workspace.host.repo_files(base))
                     error = None
