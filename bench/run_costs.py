@@ -1,7 +1,8 @@
 """What one build run costs the engines it uses, for docs/scaling.md's capacity model: N issues labeled
 at once (the shipped demo agent, the GitHub emulator), then per run: the services' CPU seconds, NATS
 JetStream messages stored and all NATS messages, Temporal workflows, history events and billable-style
-actions, and GitHub REST calls by Paid's bot, of which content-creating ones (POST/PATCH/PUT/DELETE).
+actions, PostgreSQL transactions, rows written and WAL bytes, and GitHub REST calls by Paid's bot, of
+which content-creating ones (POST/PATCH/PUT/DELETE).
 
 Temporal "actions" are counted from the histories as Temporal Cloud bills them, approximately: workflow
 starts, activity schedules, timers, signals and child workflows (heartbeats, which Cloud also bills, are
@@ -14,9 +15,11 @@ import asyncio
 import json
 import os
 import tempfile
+import time
 import urllib.request
 from pathlib import Path
 
+import asyncpg
 from temporalio.client import Client
 
 from paid_devstack.demo_repo import BOT
@@ -59,6 +62,22 @@ def nats_counts(monitor_url: str) -> tuple[int, int]:
     return stored, in_msgs
 
 
+async def database_counts(url: str) -> tuple[int, int, int]:
+    """Committed transactions and rows inserted, updated or deleted in Paid's database since the server
+    started, and the WAL position in bytes (every service's writes, as PostgreSQL counts them)."""
+    connection = await asyncpg.connect(url)
+    try:
+        row = await connection.fetchrow(
+            "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted AS rows,"
+            " pg_current_wal_lsn() - '0/0'::pg_lsn AS wal"
+            " FROM pg_stat_database WHERE datname = current_database()"
+        )
+    finally:
+        await connection.close()
+    assert row is not None
+    return int(row["xact_commit"]), int(row["rows"]), int(row["wal"])
+
+
 async def temporal_counts(target: str) -> tuple[int, int, int]:
     client = await Client.connect(target)
     workflows = events = actions = 0
@@ -84,6 +103,7 @@ def main() -> None:
         log_start = len(paid.github.access_log())
         cpu_start = cpu_seconds(pids)
         stored_start, msgs_start = nats_counts(nats.monitor_url)
+        database_start = asyncio.run(database_counts(platform.infra.database_url))
         for issue in issues:
             paid.label(issue)
         for issue in issues:
@@ -92,6 +112,10 @@ def main() -> None:
         cpu = cpu_seconds(pids) - cpu_start
         stored_end, msgs_end = nats_counts(nats.monitor_url)
         stored, msgs = stored_end - stored_start, msgs_end - msgs_start
+        # An idle backend hands PostgreSQL its pending statistics within 10 s (PGSTAT_IDLE_INTERVAL).
+        time.sleep(11)
+        database_end = asyncio.run(database_counts(platform.infra.database_url))
+        commits, rows, wal = (end - start for end, start in zip(database_end, database_start, strict=True))
         calls = [
             record for record in paid.github.access_log()[log_start:] if record.credential == f"user:{BOT}"
         ]
@@ -105,6 +129,9 @@ def main() -> None:
     print(f"run_costs_temporal_workflows_per_run {workflows / runs:.2f} workflows")
     print(f"run_costs_temporal_history_events_per_run {events / runs:.0f} events")
     print(f"run_costs_temporal_actions_per_run {actions / runs:.0f} actions")
+    print(f"run_costs_database_transactions_per_run {commits / runs:.0f} transactions")
+    print(f"run_costs_database_rows_written_per_run {rows / runs:.0f} rows")
+    print(f"run_costs_database_wal_per_run {wal / runs / 1024:.0f} KiB")
     print(f"run_costs_github_rest_calls_per_run {len(rest) / runs:.1f} calls")
     print(f"run_costs_github_content_calls_per_run {sum(r.method in WRITES for r in rest) / runs:.1f} calls")
     print(f"run_costs_github_git_requests_per_run {(len(calls) - len(rest)) / runs:.1f} requests")

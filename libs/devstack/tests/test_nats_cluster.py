@@ -6,7 +6,9 @@ services' users and know every seed."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nats
@@ -14,12 +16,12 @@ import pytest
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
 
-from paid_contracts import subjects
+from paid_contracts import IssueRef, RepoRef, RunFinished, RunOutcome, subjects
 from paid_contracts.nats_access import user_for
 from paid_devstack import InfraStack, wait_until_async
 from paid_devstack.nats_cluster import NatsCluster
 from paid_devstack.nats_credentials import NatsCredentials
-from paid_runtime.messaging import STREAMS, make_broker
+from paid_runtime.messaging import STREAMS, make_broker, publish_event
 from paid_runtime.subscriptions import durable_subscriber
 
 pytestmark = pytest.mark.integration
@@ -175,3 +177,40 @@ async def test_a_node_lost_and_restarted_loses_and_duplicates_nothing(
     # A delivery whose ack was in flight when its node died comes again (at least once, by design):
     # the handlers' domain ids make a second delivery a no-op. It must stay the exception.
     assert len(received) - events <= events // 10, f"{len(received) - events} redeliveries"
+
+
+async def test_a_publish_right_after_the_stream_leader_is_lost_waits_for_the_new_one(
+    cluster: NatsCluster, credentials: NatsCredentials, admin: Client
+) -> None:
+    """The survivors answer no one for the stream until they elect its next leader: `publish_event` tries
+    again within its timeout, with the same Nats-Msg-Id, instead of failing the caller (a webhook's 503)."""
+    executor_user = user_for("executor")
+    broker = make_broker(
+        cluster.url, "executor", user=executor_user, password=credentials.passwords[executor_user], replicas=3
+    )
+    await broker.connect()
+    try:
+        leader = (await admin.jetstream().stream_info("PAID_RUN")).cluster
+        assert leader is not None
+        assert leader.leader is not None
+        cluster.node(leader.leader).kill()
+        await publish_event(broker, run_finished(), timeout=30)
+    finally:
+        await broker.stop()
+    stored = await admin.jetstream().stream_info("PAID_RUN")
+    assert stored.state.messages == 1
+
+
+def run_finished() -> RunFinished:
+    return RunFinished(
+        producer="executor",
+        run_id=str(uuid.uuid4()),
+        workflow_id="exec:acme/cluster#1:1",
+        issue=IssueRef(repo=RepoRef(owner="acme", name="cluster"), number=1),
+        agent="demo",
+        prompt_version="v1",
+        outcome=RunOutcome.SUCCEEDED,
+        started_at=datetime.now(UTC).isoformat(),
+        duration_seconds=1.0,
+        iterations=1,
+    )

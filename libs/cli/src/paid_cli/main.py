@@ -39,6 +39,18 @@ def up(
     home: HomeOption = None,
     temporal: Annotated[str | None, typer.Option(help="use this Temporal frontend (host:port)")] = None,
     temporal_ui: Annotated[str | None, typer.Option(help="its Web UI address")] = None,
+    temporal_namespace: Annotated[str | None, typer.Option(help="its namespace (default: default)")] = None,
+    temporal_tls_cert: Annotated[Path | None, typer.Option(help="mTLS: the client certificate (PEM)")] = None,
+    temporal_tls_key: Annotated[Path | None, typer.Option(help="mTLS: its private key (PEM)")] = None,
+    temporal_tls_ca: Annotated[Path | None, typer.Option(help="the server's CA (PEM)")] = None,
+    temporal_tls_server_name: Annotated[str | None, typer.Option(help="the server's TLS name")] = None,
+    temporal_api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PAID_TEMPORAL_API_KEY",
+            help="Temporal Cloud's API key; prefer the variable, since ps shows arguments",
+        ),
+    ] = None,
     nats: Annotated[str | None, typer.Option(help="use this NATS server (nats://...)")] = None,
     nats_admin: Annotated[
         str | None,
@@ -62,7 +74,7 @@ def up(
     """Start Temporal, NATS, PostgreSQL (embedded unless given) and the five services; Ctrl-C stops all."""
     # Imported here: the dev stack pulls in most of the runtime, seconds that `paid runs list` need not pay.
     from paid_devstack import default_home
-    from paid_devstack.platform import PaidPlatform, PlatformConfig
+    from paid_devstack.platform import PaidPlatform, PlatformConfig, temporal_access_settings
 
     admin_token = admin_token or f"paid_{secrets.token_urlsafe(32)}"
     config = PlatformConfig(
@@ -73,6 +85,14 @@ def up(
         otlp_endpoint=otlp_endpoint,
         temporal_target=temporal,
         temporal_ui_url=temporal_ui,
+        temporal_access=temporal_access_settings(
+            namespace=temporal_namespace,
+            tls_cert=temporal_tls_cert,
+            tls_key=temporal_tls_key,
+            tls_ca=temporal_tls_ca,
+            tls_server_name=temporal_tls_server_name,
+            api_key=temporal_api_key,
+        ),
         nats_url=nats,
         nats_admin_url=nats_admin,
         database_url=database,

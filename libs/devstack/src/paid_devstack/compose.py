@@ -49,22 +49,28 @@ class ComposeStack:
         executors: int = 1,
         agent_command: str = "",
         services: tuple[str, ...] = (),
+        overrides: tuple[Path, ...] = (),
     ) -> None:
-        """`services`: start only these (with what they depend on); all of them when empty."""
+        """`services`: start only these (with what they depend on); all of them when empty. `overrides`:
+        compose files merged over `compose_file`, in order (e.g. deploy/compose.ha.yml)."""
         self.compose_file = compose_file
+        self.overrides = overrides
         self.services = services
         self.project = f"paid-test-{secrets.token_hex(3)}"
         self.executors = executors
         self.webhook_secret = secrets.token_hex(20)
         self.ports = {
-            name: free_port() for name in ("gateway", "temporal", "ui", "nats", "phoenix", "github")
+            name: free_port()
+            for name in ("gateway", "temporal", "ui", "nats", "nats-2", "nats-3", "phoenix", "github")
         }
         self.env_file = home / "compose.env"
+        self.bot_token = f"ghp_{secrets.token_hex(18)}"
+        self.admin_token = f"paid_{secrets.token_urlsafe(32)}"
         env = {
             "POSTGRES_PASSWORD": secrets.token_hex(16),
             "PAID_WEBHOOK_SECRET": self.webhook_secret,
-            "PAID_GITHUB_TOKEN": f"ghp_{secrets.token_hex(18)}",
-            "PAID_ADMIN_TOKEN": f"paid_{secrets.token_urlsafe(32)}",
+            "PAID_GITHUB_TOKEN": self.bot_token,
+            "PAID_ADMIN_TOKEN": self.admin_token,
             "PAID_SECRETS_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "PAID_GITHUB_API_URL": "http://github-emulator:8765/api/v3",
             "PAID_EXECUTOR_AGENT": "command" if agent_command else "demo",
@@ -73,6 +79,8 @@ class ComposeStack:
             "PAID_TEMPORAL_PORT": str(self.ports["temporal"]),
             "PAID_TEMPORAL_UI_PORT": str(self.ports["ui"]),
             "PAID_NATS_MONITOR_PORT": str(self.ports["nats"]),
+            "PAID_NATS_2_MONITOR_PORT": str(self.ports["nats-2"]),
+            "PAID_NATS_3_MONITOR_PORT": str(self.ports["nats-3"]),
             "PAID_PHOENIX_PORT": str(self.ports["phoenix"]),
             "PAID_GITHUB_EMULATOR_PORT": str(self.ports["github"]),
             "PAID_EVOLUTION_API_TOKEN": secrets.token_urlsafe(32),
@@ -87,6 +95,8 @@ class ComposeStack:
 
     def compose(self, *args: str, timeout: float = 900) -> str:
         argv = ["docker", "compose", "-p", self.project, "-f", str(self.compose_file)]
+        for override in self.overrides:
+            argv += ["-f", str(override)]
         argv += ["--env-file", str(self.env_file), "--profile", "demo", *args]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PAID_", "POSTGRES_"))}
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, check=False)
@@ -140,6 +150,26 @@ class ComposeStack:
             },
         )
 
+    def register_project(self, owner: str, repo: str, *, poll_interval_seconds: float) -> None:
+        """A project in the gateway's registry, which the poller polls: what it publishes covers the
+        labelings whose webhooks were refused (GitHub does not retry a failed delivery)."""
+        response = httpx.post(
+            f"http://127.0.0.1:{self.ports['gateway']}/api/projects",
+            json={
+                "repository": f"{owner}/{repo}",
+                "token": self.bot_token,
+                "poll_interval_seconds": poll_interval_seconds,
+            },
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+            timeout=30,
+        )
+        if response.status_code != 201:
+            raise RuntimeError(f"registering {owner}/{repo}: {response.status_code} {response.text}")
+
+    def sql(self, query: str) -> str:
+        """One query as PostgreSQL's superuser inside its container; its rows, unaligned."""
+        return self.compose("exec", "-T", "postgres", "psql", "-U", "paid", "-d", "paid", "-tAc", query)
+
     def open_labeled_issue(self, owner: str, repo: str, title: str = "add() subtracts") -> int:
         issue = self.post(
             f"/repos/{owner}/{repo}/issues", {"title": title, "body": issue_body(), "as_user": MAINTAINER}
@@ -155,6 +185,12 @@ class ComposeStack:
         response.raise_for_status()
         pulls: list[Json] = response.json()
         return pulls
+
+    def issue_comments(self, owner: str, repo: str, number: int) -> list[Json]:
+        response = self.admin.get(f"/repos/{owner}/{repo}/issues/{number}/comments")
+        response.raise_for_status()
+        comments: list[Json] = response.json()
+        return comments
 
     def wait_for_pulls(self, owner: str, repo: str, count: int, timeout: float) -> list[Json]:
         wait_until(

@@ -33,6 +33,8 @@ class PlatformConfig:
     otlp_endpoint: str | None = None
     temporal_target: str | None = None
     temporal_ui_url: str | None = None
+    temporal_access: dict[str, str] = field(default_factory=dict)
+    """How every service reaches that Temporal, without the service prefix (`temporal_access_settings`)."""
     nats_url: str | None = None
     nats_admin_url: str | None = None
     """Provisions the streams of a NATS given by `nats_url`; the services' own logins then come from
@@ -125,6 +127,7 @@ class PaidPlatform:
             "GITHUB_API_URL": self.config.github_api_url,
             "GITHUB_TOKEN": self.config.github_token,
         }
+        shared |= self.config.temporal_access
         if infra.temporal_ui_url:
             shared["TEMPORAL_UI_URL"] = infra.temporal_ui_url
         if self.otlp_endpoint:
@@ -152,6 +155,28 @@ class PaidPlatform:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def temporal_access_settings(
+    *,
+    namespace: str | None = None,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    tls_ca: Path | None = None,
+    tls_server_name: str | None = None,
+    api_key: str | None = None,
+) -> dict[str, str]:
+    """An external Temporal's access settings (mTLS, or Temporal Cloud's API key), named as every
+    service's settings name them after its prefix; the services check them at start-up."""
+    given = {
+        "TEMPORAL_NAMESPACE": namespace,
+        "TEMPORAL_TLS_CERT_PATH": str(tls_cert.resolve()) if tls_cert else None,
+        "TEMPORAL_TLS_KEY_PATH": str(tls_key.resolve()) if tls_key else None,
+        "TEMPORAL_TLS_CA_PATH": str(tls_ca.resolve()) if tls_ca else None,
+        "TEMPORAL_TLS_SERVER_NAME": tls_server_name,
+        "TEMPORAL_API_KEY": api_key,
+    }
+    return {name: value for name, value in given.items() if value}
 
 
 def _extra(service_env: Mapping[str, Mapping[str, str]], name: str) -> dict[str, str]:

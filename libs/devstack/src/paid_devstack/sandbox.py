@@ -25,7 +25,10 @@ class EmulatedPaid:
         service_env: Mapping[str, Mapping[str, str]] | None = None,
         otlp_endpoint: str | None = None,
         services: tuple[str, ...] = SERVICES,
+        temporal_target: str | None = None,
     ) -> None:
+        """`temporal_target`: a Temporal of the caller's (e.g. behind a TLS front, whose access settings
+        then come in `service_env`) instead of a development server started here."""
         self.home = home
         self.bot_token = f"ghp_{secrets.token_hex(18)}"
         self.maintainer_token = f"ghp_{secrets.token_hex(18)}"
@@ -34,6 +37,7 @@ class EmulatedPaid:
         self._service_env = {name: dict(env) for name, env in (service_env or {}).items()}
         self._otlp_endpoint = otlp_endpoint
         self._services = services
+        self._temporal_target = temporal_target
         self._platform: PaidPlatform | None = None
 
     @property
@@ -54,6 +58,7 @@ class EmulatedPaid:
             otlp_endpoint=self._otlp_endpoint,
             service_env=self._service_env,
             services=self._services,
+            temporal_target=self._temporal_target,
         )
         self._platform = PaidPlatform(config)
         try:

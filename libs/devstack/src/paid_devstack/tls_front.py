@@ -64,12 +64,15 @@ class GrpcTlsFront(LocalServer):
             check = f'if ($http_authorization != "Bearer {self.api_key}") {{ return 401; }}'
         temp = self.data_dir / "temp"
         temp.mkdir(exist_ok=True)
+        # Five services' workers hold long polls open through the front (each one stream downstream and
+        # one connection upstream), and Temporal answers a long poll after up to ~70 s: nginx's defaults
+        # (64 connections, a 60 s read timeout) would cut a whole platform's polls short.
         self.config_path.write_text(
             f"""daemon off;
 master_process off;
 pid {self.data_dir / "nginx.pid"};
 error_log {self.data_dir / "error.log"} warn;
-events {{ worker_connections 64; }}
+events {{ worker_connections 1024; }}
 http {{
   access_log off;
   client_body_temp_path {temp};
@@ -84,6 +87,8 @@ http {{
     {check}
     location / {{
       grpc_pass grpc://{self.upstream};
+      grpc_read_timeout 300s;
+      grpc_send_timeout 300s;
     }}
   }}
 }}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Iterable
 from typing import Any
@@ -14,7 +15,7 @@ from faststream.nats.prometheus import NatsPrometheusMiddleware
 from faststream.security import SASLPlaintext
 from nats.js import JetStreamContext
 from nats.js.api import StorageType
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError
 from prometheus_client import REGISTRY
 
 from paid_contracts import Event
@@ -142,6 +143,10 @@ async def require_streams(broker: NatsBroker, names: Iterable[str]) -> None:
             raise StreamsMissingError(f"stream {name} is not provisioned") from error
 
 
+ELECTION_RETRY_FIRST_PAUSE = 0.1
+ELECTION_RETRY_MAX_PAUSE = 1.0
+
+
 class EventBusUnavailableError(ConnectionError):
     """NATS is not connected: nothing was sent, and nothing will be sent later on the caller's behalf."""
 
@@ -152,19 +157,34 @@ async def publish_event(broker: NatsBroker, event: Event, *, timeout: float = 5.
     Refuses at once while the client is reconnecting: nats-py would otherwise buffer the message and
     send it after reconnecting, long after this call failed and its caller answered (the gateway a
     503, which promises GitHub that nothing was accepted) or retried.
+
+    In a cluster, a stream whose leader's node was just lost answers no one until the survivors elect
+    the next leader: the publish is tried again, with the same Nats-Msg-Id (so the stream stores it
+    once), until `timeout` has passed.
     """
-    if not broker.connection.is_connected:
-        raise EventBusUnavailableError(f"not connected to NATS; {event.type} {event.event_id} not sent")
     if event.trace.traceparent is None:
         event = event.model_copy(update={"trace": current_trace_context()})
-    await broker.publish(
-        event,
-        subject=event.subject,
-        headers={"Nats-Msg-Id": event.event_id},
-        stream=_stream_for(event.subject),
-        timeout=timeout,
-    )
-    return event
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    pause = ELECTION_RETRY_FIRST_PAUSE
+    while True:
+        if not broker.connection.is_connected:
+            raise EventBusUnavailableError(f"not connected to NATS; {event.type} {event.event_id} not sent")
+        try:
+            await broker.publish(
+                event,
+                subject=event.subject,
+                headers={"Nats-Msg-Id": event.event_id},
+                stream=_stream_for(event.subject),
+                timeout=max(deadline - loop.time(), ELECTION_RETRY_FIRST_PAUSE),
+            )
+        except NoStreamResponseError:
+            if loop.time() + pause >= deadline:
+                raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, ELECTION_RETRY_MAX_PAUSE)
+        else:
+            return event
 
 
 def _stream_for(subject: str) -> str:

@@ -4,9 +4,13 @@ names the setting and the reason, instead of a traceback or five minutes of retr
 
 from __future__ import annotations
 
+import os
 import re
 import ssl
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +30,22 @@ class TemporalAccessRefused(SystemExit):
 
     def __init__(self, service: str, reason: str) -> None:
         super().__init__(f"paid-{service}: Temporal refused: {reason}")
+
+
+@contextmanager
+def refusal_exits_at_once() -> Iterator[None]:
+    """Around a service's `asyncio.run`: a refusal prints its one line and ends the process now.
+
+    Once a client has tried to connect, Temporal's core runtime keeps threads that can call into Python
+    while the interpreter finalizes; CPython then aborts (SIGABRT, "Fatal Python error: PyGILState_Release")
+    and the one line is followed by a crash dump. Nothing else is running yet at start-up, so nothing is
+    lost by skipping the interpreter's shutdown."""
+    try:
+        yield
+    except TemporalAccessRefused as refused:
+        sys.stdout.flush()
+        print(refused.code, file=sys.stderr, flush=True)
+        os._exit(1)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from paid_runtime.messaging import make_broker
 from paid_runtime.readiness import dependency_checks
 from paid_runtime.telemetry import setup_tracing
 from paid_runtime.temporal import connect_service_temporal
-from paid_runtime.temporal_access import temporal_access
+from paid_runtime.temporal_access import refusal_exits_at_once, temporal_access
 
 SERVICE = "evolution"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -32,6 +32,7 @@ async def serve(settings: EvolutionSettings) -> None:
     setup_logging(SERVICE, settings.log_level)
     access = temporal_access(settings, SERVICE)  # a bad certificate or key stops here, in one line
     setup_tracing(SERVICE, settings.otlp_endpoint)
+    client = await connect_service_temporal(access, SERVICE)  # refused: exits before the database
     engine = make_engine(settings.database_url)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
     sessions = session_factory(engine)
@@ -45,7 +46,6 @@ async def serve(settings: EvolutionSettings) -> None:
         replicas=settings.nats_replicas,
     )
     subscribers.register(broker, sessions)
-    client = await connect_service_temporal(access, SERVICE)
     deps = EvolutionDeps(
         sessions=sessions,
         broker=broker,
@@ -75,4 +75,5 @@ def mutation_generator(settings: EvolutionSettings) -> MutationGenerator:
 
 
 def main() -> None:
-    asyncio.run(serve(EvolutionSettings()))
+    with refusal_exits_at_once():
+        asyncio.run(serve(EvolutionSettings()))

@@ -22,7 +22,7 @@ from paid_runtime.messaging import make_broker
 from paid_runtime.readiness import database_ready, nats_ready, temporal_ready
 from paid_runtime.telemetry import instrument_http_clients, setup_tracing
 from paid_runtime.temporal import connect_service_temporal
-from paid_runtime.temporal_access import temporal_access
+from paid_runtime.temporal_access import refusal_exits_at_once, temporal_access
 
 SERVICE = "executor"
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ async def serve(settings: ExecutorSettings) -> None:
     access = temporal_access(settings, SERVICE)  # a bad certificate or key stops here, in one line
     setup_tracing(SERVICE, settings.otlp_endpoint)
     instrument_http_clients()
+    client = await connect_service_temporal(access, SERVICE)  # refused: exits before the database
     engine = make_engine(settings.database_url)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
     broker = make_broker(
@@ -43,7 +44,6 @@ async def serve(settings: ExecutorSettings) -> None:
         password=settings.nats_password,
         replicas=settings.nats_replicas,
     )
-    client = await connect_service_temporal(access, SERVICE)
     subscribers.register(broker, client, settings)
     commands.register(broker, client)
     if settings.sandbox == "docker":
@@ -79,4 +79,5 @@ def reap_sandbox_containers() -> None:
 
 
 def main() -> None:
-    asyncio.run(serve(ExecutorSettings()))
+    with refusal_exits_at_once():
+        asyncio.run(serve(ExecutorSettings()))

@@ -22,7 +22,7 @@ from paid_runtime.messaging import make_broker, publish_event
 from paid_runtime.readiness import database_ready, nats_ready
 from paid_runtime.telemetry import setup_tracing
 from paid_runtime.temporal import check_temporal_admits
-from paid_runtime.temporal_access import temporal_access
+from paid_runtime.temporal_access import refusal_exits_at_once, temporal_access
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger(__name__)
@@ -34,9 +34,9 @@ async def serve(settings: GatewaySettings) -> None:
     setup_tracing(SERVICE, settings.otlp_endpoint)
     if not settings.webhook_secrets:
         log.warning("no webhook secret configured: every webhook delivery will be refused with 401")
+    await check_temporal_admits(access, SERVICE)  # a refused credential exits before the database
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
-    await check_temporal_admits(access, SERVICE)
     broker = make_broker(
         settings.nats_url,
         SERVICE,
@@ -68,4 +68,5 @@ async def serve(settings: GatewaySettings) -> None:
 
 
 def main() -> None:
-    asyncio.run(serve(GatewaySettings()))
+    with refusal_exits_at_once():
+        asyncio.run(serve(GatewaySettings()))

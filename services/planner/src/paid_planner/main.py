@@ -22,7 +22,7 @@ from paid_runtime.messaging import make_broker, publish_event
 from paid_runtime.readiness import dependency_checks
 from paid_runtime.telemetry import setup_tracing
 from paid_runtime.temporal import connect_service_temporal
-from paid_runtime.temporal_access import temporal_access
+from paid_runtime.temporal_access import refusal_exits_at_once, temporal_access
 
 SERVICE = "planner"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -33,9 +33,9 @@ async def serve(settings: PlannerSettings) -> None:
     access = temporal_access(settings, SERVICE)  # a bad certificate or key stops here, in one line
     setup_tracing(SERVICE, settings.otlp_endpoint)
     telemetry.instrument_http_clients()  # GitHub and model calls, children of the activities making them
+    client = await connect_service_temporal(access, SERVICE)  # refused: exits before the database
     engine = make_engine(settings.database_url)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
-    client = await connect_service_temporal(access, SERVICE)
     sessions = session_factory(engine)
     broker = make_broker(
         settings.nats_url,
@@ -71,4 +71,5 @@ async def serve(settings: PlannerSettings) -> None:
 
 
 def main() -> None:
-    asyncio.run(serve(PlannerSettings()))
+    with refusal_exits_at_once():
+        asyncio.run(serve(PlannerSettings()))

@@ -23,7 +23,7 @@ from paid_runtime.readiness import dependency_checks
 from paid_runtime.secretbox import secret_box
 from paid_runtime.telemetry import instrument_http_clients, setup_tracing
 from paid_runtime.temporal import connect_service_temporal
-from paid_runtime.temporal_access import temporal_access
+from paid_runtime.temporal_access import refusal_exits_at_once, temporal_access
 
 SERVICE = "poller"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -34,9 +34,9 @@ async def serve(settings: PollerSettings) -> None:
     access = temporal_access(settings, SERVICE)  # a bad certificate or key stops here, in one line
     setup_tracing(SERVICE, settings.otlp_endpoint)
     instrument_http_clients()
+    client = await connect_service_temporal(access, SERVICE)  # refused: exits before the database
     engine = make_engine(settings.database_url)
     await migrate(engine, schema=settings.db_schema, migrations_dir=MIGRATIONS)
-    client = await connect_service_temporal(access, SERVICE)
     sessions = session_factory(engine)
     broker = make_broker(
         settings.nats_url,
@@ -75,4 +75,5 @@ async def serve(settings: PollerSettings) -> None:
 
 
 def main() -> None:
-    asyncio.run(serve(PollerSettings()))
+    with refusal_exits_at_once():
+        asyncio.run(serve(PollerSettings()))

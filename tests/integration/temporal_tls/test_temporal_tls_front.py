@@ -1,33 +1,27 @@
 """Temporal behind a TLS front (nginx, HTTP/2 with ALPN h2, grpc_pass), reached with each service's access
 settings: mTLS with a client certificate from the front's CA, or an API key. A workflow runs through the
-front; a missing or foreign certificate, or a wrong key, stops the service at start-up with one line."""
+front; a missing or foreign certificate, or a wrong key, is refused with one line (each service's exit at
+start-up: test_temporal_tls_services.py)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from temporalio import workflow
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.worker import Worker
 
-from paid_devstack.binaries import BinaryNotFoundError
-from paid_devstack.certificates import IssuedCertificate, TestAuthority
-from paid_devstack.temporal import TemporalDevServer
-from paid_devstack.tls_front import GrpcTlsFront, ServerCertificate
+from paid_devstack.certificates import IssuedCertificate
+from paid_devstack.tls_front import GrpcTlsFront
 from paid_poller.config import PollerSettings
 from paid_runtime.temporal import check_temporal_admits, connect_service_temporal
 from paid_runtime.temporal_access import TemporalAccessRefused, temporal_access
 
-pytestmark = pytest.mark.integration
+from .conftest import API_KEY, SERVER_NAME, Pki
 
-SERVER_NAME = "temporal.paid.test"
-API_KEY = uuid.uuid4().hex
+pytestmark = pytest.mark.integration
 
 
 @workflow.defn(sandboxed=False)
@@ -37,58 +31,10 @@ class Hello:
         return f"hello {name}"
 
 
-class Pki:
-    def __init__(self, directory: Path) -> None:
-        self.authority = TestAuthority(directory, "paid")
-        self.stranger = TestAuthority(directory, "stranger")
-        self.server = self.authority.issue(SERVER_NAME, server=True)
-        self.client = self.authority.issue("paid-poller", server=False)
-        self.foreign_client = self.stranger.issue("paid-poller", server=False)
-
-
 @pytest.fixture(autouse=True)
 def short_startup_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     """A refusal must stop at once; an unrecognized one would otherwise be retried for five minutes."""
     monkeypatch.setenv("PAID_STARTUP_DEADLINE_SECONDS", "20")
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return Pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
-def temporal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemporalDevServer]:
-    with TemporalDevServer(tmp_path_factory.mktemp("temporal"), headless=True) as server:
-        yield server
-
-
-def front(directory: Path, temporal: TemporalDevServer, pki: Pki, **check: object) -> GrpcTlsFront:
-    certificate = ServerCertificate(pki.server.cert_path, pki.server.key_path)
-    try:
-        return GrpcTlsFront(directory, temporal.target, certificate, **check)  # type: ignore[arg-type]
-    except BinaryNotFoundError as error:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(str(error))
-
-
-@pytest.fixture(scope="module")
-def mtls_front(
-    tmp_path_factory: pytest.TempPathFactory, temporal: TemporalDevServer, pki: Pki
-) -> Iterator[GrpcTlsFront]:
-    with front(
-        tmp_path_factory.mktemp("mtls"), temporal, pki, client_ca_path=pki.authority.ca_path
-    ) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def api_key_front(
-    tmp_path_factory: pytest.TempPathFactory, temporal: TemporalDevServer, pki: Pki
-) -> Iterator[GrpcTlsFront]:
-    with front(tmp_path_factory.mktemp("api-key"), temporal, pki, api_key=API_KEY) as server:
-        yield server
 
 
 def poller_settings(
@@ -150,32 +96,5 @@ async def test_an_api_key_passes_the_front_and_a_wrong_one_stops_the_service(
     assert "guessed-key" not in one_line(refused)
 
 
-def _system_info_request() -> object:
-    from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
-
+def _system_info_request() -> GetSystemInfoRequest:
     return GetSystemInfoRequest()
-
-
-def test_a_service_with_a_missing_certificate_exits_at_start_up_in_one_line(tmp_path: Path, pki: Pki) -> None:
-    missing = tmp_path / "nowhere.pem"
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "PAID_PLANNER_TEMPORAL_TLS_CERT_PATH": str(missing),
-        "PAID_PLANNER_TEMPORAL_TLS_KEY_PATH": str(pki.client.key_path),
-        "PAID_PLANNER_LOG_LEVEL": "ERROR",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", "from paid_planner.main import main; main()"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
-    assert lines[-1] == f"paid-planner: Temporal refused: PAID_PLANNER_TEMPORAL_TLS_CERT_PATH {missing}: " + (
-        "No such file or directory"
-    )
-    assert "Traceback" not in result.stderr
