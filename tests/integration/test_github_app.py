@@ -15,6 +15,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -25,7 +26,7 @@ from paid_devstack import wait_until, wait_until_async
 from paid_devstack.browser import chromium_path
 from paid_devstack.demo_repo import CALC_FIXED, MAINTAINER, DemoIssue, issue_body
 from paid_devstack.sandbox import EmulatedPaid
-from paid_github_emulator.apps import TOKEN_LIFETIME_SECONDS
+from paid_github_emulator.apps import TOKEN_LIFETIME_SECONDS, InstallationToken
 from paid_runtime.temporal import connect_temporal
 
 from .github_app_setup import create_app_in_chromium, create_repository, give_the_gateway, project, touches
@@ -63,18 +64,23 @@ def _repository(issue: DemoIssue) -> str:
     return f"{issue.owner}/{issue.repo}"
 
 
+def _registered(paid: EmulatedPaid, repository: str, admin_token: str) -> dict[str, Any]:
+    wait_until(
+        lambda: project(paid, repository, admin_token) is not None,
+        timeout=30,
+        what=f"{repository} registered by the installation",
+    )
+    registered = project(paid, repository, admin_token)
+    assert registered is not None
+    return registered
+
+
 def test_installing_the_app_made_in_the_browser_registers_both_repositories(
     paid: EmulatedPaid, installed: Installed, admin_token: str
 ) -> None:
     for issue in (installed.alpha, installed.beta):
         repository = _repository(issue)
-        wait_until(
-            lambda r=repository: project(paid, r, admin_token) is not None,  # type: ignore[misc]
-            timeout=30,
-            what=f"{repository} registered by the installation",
-        )
-        registered = project(paid, repository, admin_token)
-        assert registered is not None
+        registered = _registered(paid, repository, admin_token)
         assert registered["auth"] == "app"
         assert registered["installation_id"] == installed.installation_id
         assert registered["app_state"] == "installed"
@@ -107,7 +113,7 @@ async def test_a_label_on_each_repository_yields_a_pull_request_by_the_app_and_r
     bot = f"{installed.app.slug}[bot]"
     started = len(paid.github.access_log())
     for issue in (installed.alpha, installed.beta):
-        wait_until(lambda i=issue: project(paid, _repository(i), admin_token) is not None, timeout=30)  # type: ignore[misc]
+        _registered(paid, _repository(issue), admin_token)
         paid.label(issue)
     for issue in (installed.alpha, installed.beta):
         pull = paid.wait_for_pull(issue, timeout=180)
@@ -138,12 +144,12 @@ async def test_a_label_on_each_repository_yields_a_pull_request_by_the_app_and_r
         run_tokens = {
             t.credential: t.token
             for t in seen
-            if t.path.endswith("git-receive-pack") or t.path.endswith("/pulls")
+            if t.method == "POST" and t.path.endswith(("git-receive-pack", "/pulls"))
         }
         assert run_tokens, f"no push or pull request on {repository}"
 
-        def revoked(tokens: dict[str, object] = run_tokens) -> bool:
-            return all(getattr(token, "revoked", False) for token in tokens.values())
+        def revoked(tokens: dict[str, InstallationToken | None] = run_tokens) -> bool:
+            return all(token is not None and token.revoked for token in tokens.values())
 
         wait_until(revoked, timeout=60, what=f"the run's tokens on {repository} revoked at its end")
         deletes = {
@@ -182,6 +188,7 @@ async def _removal_stops_polling_and_runs(paid: EmulatedPaid, installed: Install
     removed_at = len(paid.github.access_log())
     heard = len(paid.github.deliveries())
     runs_before = _runs(paid, installed.beta, admin_token)
+    pulls_before = _numbers(paid.pulls(installed.beta))
 
     # A labeling on the removed repository, then one on the installed one as a barrier: once the
     # second has its pull request, the first has had every chance to start something.
@@ -192,7 +199,7 @@ async def _removal_stops_polling_and_runs(paid: EmulatedPaid, installed: Install
     paid.wait_for_pull(barrier, timeout=180)
 
     assert _runs(paid, installed.beta, admin_token) == runs_before, "a run started on the removed repository"
-    assert not paid.pulls(after_removal)
+    assert _numbers(paid.pulls(after_removal)) == pulls_before
     assert not touches(paid, beta, since=removed_at), "the removed repository was still read or written"
     since_removal = [d for d in paid.github.deliveries()[heard:] if d.repo == beta]
     assert not since_removal, "the App still hears the removed repository"
@@ -203,6 +210,10 @@ def _new_issue(paid: EmulatedPaid, like: DemoIssue) -> DemoIssue:
         like.owner, like.repo, title="add() still subtracts", body=issue_body(), as_user=MAINTAINER
     )
     return DemoIssue(like.owner, like.repo, int(made["number"]), str(made["html_url"]))
+
+
+def _numbers(pulls: list[dict[str, Any]]) -> list[int]:
+    return sorted(int(pull["number"]) for pull in pulls)
 
 
 def _runs(paid: EmulatedPaid, issue: DemoIssue, token: str) -> int:
