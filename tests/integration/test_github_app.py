@@ -4,8 +4,8 @@ yields a pull request on each by the App's bot, each repository is touched only 
 short-lived tokens, each run's token is revoked at its end, and removing one repository from the
 installation stops its polling and runs with a clear record.
 
-The default run keeps the short form (the App made in the browser, both projects registered, another
-App's delivery refused); the runs and the removal are the heavy suite's."""
+The default run keeps the short form (the App made in the browser for the gateway's webhook); the
+gateway's restart with the App, the installation, the runs and the removal are the heavy suite's."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import httpx
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
-from paid_cli.github_setup import AppCredentials
+from paid_cli.github_setup import PERMISSIONS, AppCredentials
 from paid_devstack import wait_until, wait_until_async
 from paid_devstack.browser import chromium_path
 from paid_devstack.demo_repo import CALC_FIXED, MAINTAINER, DemoIssue, issue_body
@@ -46,13 +46,17 @@ class Installed:
 
 
 @pytest.fixture(scope="module")
-async def installed(
-    paid: EmulatedPaid, admin_token: str, tmp_path_factory: pytest.TempPathFactory
-) -> Installed:
-    suffix = uuid.uuid4().hex[:6]
-    app = await create_app_in_chromium(paid, name=f"Paid {suffix}", home=tmp_path_factory.mktemp("app"))
+async def made_app(paid: EmulatedPaid, tmp_path_factory: pytest.TempPathFactory) -> AppCredentials:
+    name = f"Paid {uuid.uuid4().hex[:6]}"
+    return await create_app_in_chromium(paid, name=name, home=tmp_path_factory.mktemp("app"))
+
+
+@pytest.fixture(scope="module")
+def installed(paid: EmulatedPaid, made_app: AppCredentials) -> Installed:
+    """The gateway given the App (a restart), and the App installed on two new repositories."""
+    app = made_app
     give_the_gateway(paid, app)
-    owner = f"team-{suffix}"
+    owner = f"team-{app.slug}"
     paid.github.add_user(owner, f"ghp_{uuid.uuid4().hex}")
     alpha = create_repository(paid, owner, "alpha")
     beta = create_repository(paid, owner, "beta")
@@ -75,6 +79,21 @@ def _registered(paid: EmulatedPaid, repository: str, admin_token: str) -> dict[s
     return registered
 
 
+def test_paid_github_setup_in_chromium_creates_the_app_for_the_gateways_webhook(
+    paid: EmulatedPaid, made_app: AppCredentials
+) -> None:
+    apps = paid.github.hub.apps
+    with apps.lock:
+        created = apps.apps[made_app.app_id]
+    assert created.owner == MAINTAINER
+    assert created.webhook_url == paid.platform.webhook_url
+    assert created.webhook_active
+    assert created.webhook_secret == made_app.webhook_secret
+    assert created.permissions == PERMISSIONS
+    assert made_app.pem.startswith("-----BEGIN")
+
+
+@pytest.mark.heavy
 def test_installing_the_app_made_in_the_browser_registers_both_repositories(
     paid: EmulatedPaid, installed: Installed, admin_token: str
 ) -> None:
@@ -89,6 +108,7 @@ def test_installing_the_app_made_in_the_browser_registers_both_repositories(
         assert not registered["has_token"]
 
 
+@pytest.mark.heavy
 def test_a_delivery_signed_for_another_app_target_is_refused(
     paid: EmulatedPaid, installed: Installed
 ) -> None:
