@@ -1,6 +1,7 @@
 """Runs after the other integration tests of the session (the name sorts last) and scans everything
-they made Paid emit: every service's log, every span, every event on NATS, and every issue, comment,
-pull request and commit on the GitHub emulator. No secret may appear in any of it."""
+they made Paid emit: every service's log, every span, every event on NATS, every table row, and every
+issue, comment, pull request and commit on the GitHub emulator. No secret may appear in any of it:
+neither the configured ones nor any installation token the emulator minted nor a GitHub App's key."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import dataclasses
 import json
 import subprocess
 
+import asyncpg
 import nats
 import pytest
 
@@ -26,6 +28,42 @@ def secrets_of(paid: EmulatedPaid) -> frozenset[str]:
     if infra.nats_credentials is not None:
         internal |= set(infra.nats_credentials.passwords.values())
     return frozenset({paid.bot_token, paid.maintainer_token, paid.webhook_secret, *internal})
+
+
+def github_app_secrets(paid: EmulatedPaid) -> frozenset[str]:
+    """Every installation token the emulator minted, and each App's private key (whole and line by
+    line, so a cut-short key is found too), webhook and client secrets."""
+    apps = paid.github.hub.apps
+    with apps.lock:
+        found = {*apps.tokens, *(a.client_secret for a in apps.apps.values())}
+        found |= {a.webhook_secret for a in apps.apps.values() if a.webhook_secret}
+    pem = paid.platform.config.service_env.get("gateway", {}).get("PAID_GATEWAY_GITHUB_APP_PRIVATE_KEY")
+    if pem:
+        found |= {pem, *(line for line in pem.splitlines() if len(line) >= 40)}
+    return frozenset(found)
+
+
+def database_rows(paid: EmulatedPaid) -> dict[str, str]:
+    """Every row of every table the services own, as text."""
+
+    async def read() -> dict[str, str]:
+        connection = await asyncpg.connect(paid.platform.infra.database_url)
+        found: dict[str, str] = {}
+        try:
+            tables = await connection.fetch(
+                "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS name"
+                " FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
+                " AND table_schema NOT IN ('pg_catalog', 'information_schema')"
+            )
+            for table in tables:
+                # The name comes from the catalog, quoted by PostgreSQL itself.
+                rows = await connection.fetch(f"SELECT t::text AS row FROM {table['name']} t")  # noqa: S608
+                found[f"table {table['name']}"] = "\n".join(str(row["row"]) for row in rows)
+        finally:
+            await connection.close()
+        return found
+
+    return asyncio.run(read())
 
 
 def service_logs(paid: EmulatedPaid) -> dict[str, str]:
@@ -87,7 +125,14 @@ def test_no_secret_in_any_log_span_event_comment_pull_request_or_commit(
 ) -> None:
     known = secrets_of(paid)
     assert len(known) == 3 + 1 + 5 + 6  # GitHub, evolution's API, a role per service, NATS's users
-    emitted = {**service_logs(paid), **github_texts(paid), **nats_events(paid), **spans_text(spans)}
+    known |= github_app_secrets(paid)
+    emitted = {
+        **service_logs(paid),
+        **github_texts(paid),
+        **nats_events(paid),
+        **spans_text(spans),
+        **database_rows(paid),
+    }
     assert len(emitted) > 20, "the scan must see what the other tests produced"
     leaks = {where: found for where, text in emitted.items() if (found := find_secrets(text, known))}
     assert leaks == {}

@@ -1,16 +1,24 @@
 """`/paid` commands in comments, acted on by the executor against the GitHub emulator and Temporal's
 test server: a trusted `/paid retry` starts the issue's attempt once however often it is delivered,
 `/paid cancel` reaches the running attempt, an unknown command gets one help reply, and a read-only
-user's commands start and stop nothing. No worker polls the queue: what is asserted is what started."""
+user's commands start and stop nothing; the author's trust is read with the repository's minted token.
+No worker polls the queue: what is asserted is what started."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from dataclasses import replace
+from typing import cast
 
 import pytest
+from faststream.nats import NatsBroker
+from githubkit import AppAuthStrategy, GitHub
+from githubkit_schemas.latest.types import AppPermissionsType
 from temporalio.testing import WorkflowEnvironment
 
 from paid_contracts import IssueCommented, IssueRef, RepoRef
+from paid_devstack.minter_stand_in import FixedTokenMinter, serving
 from paid_executor import subscribers
 from paid_executor.attempts import attempts_of
 from paid_executor.comment_commands import CommandContext, act_on_command
@@ -64,6 +72,7 @@ def context(emulator: GitHubEmulator, prepared: list[ExecutionInput]) -> Command
         to_request=lambda event, issue: subscribers.from_command(event, issue, settings),
         pull_states=subscribers.github_pull_states(settings, GitHubCredentials.fixed(TOKEN)),
         explain=subscribers.github_explanations(settings, GitHubCredentials.fixed(TOKEN)),
+        credentials=GitHubCredentials.fixed(TOKEN),
     )
 
 
@@ -172,3 +181,56 @@ async def test_an_untrusted_users_agent_choice_starts_nothing(
         == "ignored: mallory has read permission, write is needed"
     )
     assert prepared == []
+
+
+async def installation_token(emulator: GitHubEmulator, repository: RepoRef) -> str:
+    """An `issues` token of Paid's App for the repository alone, minted as the gateway's minter would."""
+    permissions = {"contents": "read", "pull_requests": "read", "issues": "write", "metadata": "read"}
+    app, pem = emulator.create_app("alice", f"Paid {uuid.uuid4().hex[:6]}", permissions=permissions)
+    installation = emulator.install_app(app.id, "alice", [repository.name])
+    async with GitHub(AppAuthStrategy(str(app.id), pem), base_url=f"{emulator.api_url}/") as github:
+        answer = await github.rest.apps.async_create_installation_access_token(
+            installation.id, repositories=[repository.name], permissions=cast(AppPermissionsType, permissions)
+        )
+    return answer.parsed_data.token
+
+
+async def test_the_trust_check_reads_with_the_repositorys_minted_token_never_a_global_one(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    repository: RepoRef,
+    context: CommandContext,
+    broker: NatsBroker,
+) -> None:
+    token = await installation_token(emulator, repository)
+    settings = context.settings.model_copy(update={"github_token": "", "github_credentials": "minter"})
+    credentials = GitHubCredentials.from_settings(settings, lambda: broker.connection)
+    minted = replace(context, settings=settings, credentials=credentials)
+    issue = IssueRef(repo=repository, number=1)
+    async with serving(broker.connection, FixedTokenMinter(token)) as minter:
+        mallory = await comment(emulator, repository, MALLORY, "/paid retry")
+        assert await act_on_command(env.client, mallory, minted) == (
+            "ignored: mallory has read permission, write is needed"
+        )
+        unknown = await comment(emulator, repository, RITA, "/paid frobnicate")
+        assert await act_on_command(env.client, unknown, minted) == "help"
+        retry = await comment(emulator, repository, RITA, "/paid retry")
+        assert await act_on_command(env.client, retry, minted) == "started"
+        assert {(r.repository, r.purpose, r.job) for r in minter.requests} == {
+            (repository.full_name, "issues", None)
+        }
+
+        minter.refusal = "the GitHub App was uninstalled from this repository"
+        again = await comment(emulator, repository, RITA, "/paid build")
+        assert await act_on_command(env.client, again, minted) == (
+            f"ignored: no GitHub credential for {repository.full_name}: {minter.refusal}"
+        )
+    assert len(await attempts_of(env.client, issue)) == 1
+    permission_reads = [r for r in emulator.access_log() if "/collaborators/" in r.path]
+    fingerprint = "installation-token:" + hashlib.sha256(token.encode()).hexdigest()[:12]
+    assert permission_reads
+    assert {r.credential for r in permission_reads} == {fingerprint}
+    (help_reply,) = [
+        c for c in emulator.comments("alice", repository.name, 1) if "did not recognise" in c["body"]
+    ]
+    assert help_reply["user"]["login"].endswith("[bot]")

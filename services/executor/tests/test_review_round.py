@@ -25,6 +25,7 @@ from paid_executor.rounds.params import ConversationStatus
 from paid_executor.rounds.subscribers import on_review
 from paid_github_emulator.server import GitHubEmulator
 from paid_github_events import listed_review
+from paid_runtime.github_credentials import GitHubCredentials
 from paid_runtime.messaging import publish_event
 
 from .conftest import ISSUE_WITH_FIX, TOKEN
@@ -111,7 +112,10 @@ async def test_a_trusted_review_adds_a_commit_and_replies_and_an_untrusted_one_s
     untrusted = await review(
         emulator, MALLORY, calc_repo, number, [{"path": "calc.py", "line": 2, "body": hostile}], hostile
     )
-    assert await on_review(env.client, untrusted, settings) is None
+    assert (
+        await on_review(env.client, untrusted, settings, GitHubCredentials.fixed(settings.github_token))
+        is None
+    )
 
     trusted = await review(
         emulator,
@@ -135,7 +139,10 @@ async def test_a_trusted_review_adds_a_commit_and_replies_and_an_untrusted_one_s
 
     await eventually(round_done, timeout=240)
     # The same review again (the other path, or a redelivery past JetStream's window): no second round.
-    assert await on_review(env.client, trusted, settings) is not None
+    assert (
+        await on_review(env.client, trusted, settings, GitHubCredentials.fixed(settings.github_token))
+        is not None
+    )
     status = await status_of(env, calc_repo, number)
     assert (status.rounds, status.counts, status.seen) == (1, {"review": 1}, (trusted.event_id,))
 

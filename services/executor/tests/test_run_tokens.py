@@ -210,3 +210,40 @@ async def test_a_refused_credential_fails_the_run_at_once(
     assert len(minter.requests) <= 3, len(minter.requests)
     assert minter.released  # the end of the run was still announced to the minter
     assert emulator.pulls("alice", repo.name) == []
+    assert emulator.comments("alice", repo.name, 1) == []  # nothing could write one
+    finished = await finished_event(broker, repo)
+    assert "no credential can comment on the issue" in finished["detail"], finished["detail"]
+    assert "PAID_EXECUTOR_GITHUB_TOKEN" in finished["detail"]
+
+
+async def test_a_refused_credential_still_gets_one_clear_comment_from_the_global_token(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    minter: EmulatedMinter,
+    tmp_path: Path,
+) -> None:
+    repo, _ = make_repos(emulator, minter)
+    minter.refuse = "the GitHub App is uninstalled on this repository"
+    async with loop_worker(
+        env, emulator, engine, broker, tmp_path / "ws", github_credentials="minter", github_token=TOKEN
+    ) as worker:
+        with pytest.raises(WorkflowFailureError):
+            await run(env.client, loop_request(repo), worker.task_queue)
+    (comment,) = emulator.comments("alice", repo.name, 1)
+    assert comment["user"]["login"] == "alice"  # the global token's identity, not the refused App's
+    assert "uninstalled" in comment["body"]
+    assert len(minter.requests) <= 3, len(minter.requests)
+    written = [r for r in emulator.access_log() if r.method == "POST" and r.path.endswith("/comments")]
+    assert len(written) == 1
+
+
+async def finished_event(broker: NatsBroker, repo: RepoRef) -> dict[str, object]:
+    js = broker.connection.jetstream()
+    info = await js.stream_info("PAID_RUN")
+    for seq in range(info.state.last_seq, info.state.first_seq - 1, -1):
+        event = json.loads((await js.get_msg("PAID_RUN", seq)).data or b"{}")
+        if event.get("type") == "paid.run.finished" and event["issue"]["repo"]["name"] == repo.name:
+            return cast(dict[str, object], event)
+    raise AssertionError(f"no paid.run.finished for {repo.name}")

@@ -93,3 +93,39 @@ def test_the_command_needs_the_gateways_keys_to_store_anything(monkeypatch: pyte
     result = CliRunner().invoke(app, ["github", "setup", "--timeout", "1"])
     assert result.exit_code != 0
     assert "PAID_GATEWAY_SECRETS_KEYS" in result.output
+
+
+def test_export_decrypts_the_app_for_the_gateway_only_with_the_gateways_keys(
+    emu: GitHubEmulator, flow: ManifestFlow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from paid_cli.main import app
+
+    httpx.get(post_the_form(flow).headers["location"])
+    credentials = flow.wait(10)
+    key = generate_key()
+    stored = tmp_path / "github-app.json"
+    store_encrypted(credentials, stored, SecretBox([key]))
+    exported = tmp_path / "for-the-gateway"
+
+    monkeypatch.setenv("PAID_GATEWAY_SECRETS_KEYS", generate_key())
+    refused = CliRunner().invoke(app, ["github", "export", str(exported), "--input", str(stored)])
+    assert refused.exit_code != 0
+    assert "cannot read the App" in refused.output
+    assert not exported.exists()
+
+    monkeypatch.setenv("PAID_GATEWAY_SECRETS_KEYS", key)
+    result = CliRunner().invoke(app, ["github", "export", str(exported), "--input", str(stored)])
+    assert result.exit_code == 0, result.output
+    assert credentials.pem not in result.output
+    assert (exported / "private-key.pem").read_text() == credentials.pem
+    assert (exported / "app-id").read_text() == str(credentials.app_id)
+    assert (exported / "webhook-secret").read_text() == credentials.webhook_secret
+    assert stat.S_IMODE(exported.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(path.stat().st_mode) for path in exported.iterdir()} == {0o600}
+    InstallationTokenMinter(
+        credentials.app_id, (exported / "private-key.pem").read_text(), api_url=emu.api_url
+    )
+    again = CliRunner().invoke(app, ["github", "export", str(exported), "--input", str(stored)])
+    assert again.exit_code != 0, "an existing directory is never overwritten"

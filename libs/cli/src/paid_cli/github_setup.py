@@ -184,6 +184,21 @@ def load_encrypted(path: Path, box: SecretBox) -> AppCredentials:
     return AppCredentials(**record)
 
 
+def export_for_gateway(credentials: AppCredentials, directory: Path) -> list[Path]:
+    """The three values the gateway needs, one file each, in a new directory only the user can read."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=False)
+    files = {
+        "app-id": str(credentials.app_id),
+        "private-key.pem": credentials.pem,
+        "webhook-secret": credentials.webhook_secret,
+    }
+    for name, value in files.items():
+        descriptor = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(value)
+    return [directory / name for name in files]
+
+
 def next_steps(credentials: AppCredentials, path: Path) -> str:
     return "\n".join(
         [
@@ -191,7 +206,8 @@ def next_steps(credentials: AppCredentials, path: Path) -> str:
             f"1. Install it on your repositories: {credentials.html_url}/installations/new",
             "2. Give the gateway (only the gateway) the App:",
             f"   PAID_GATEWAY_GITHUB_APP_ID={credentials.app_id}",
-            "   PAID_GATEWAY_GITHUB_APP_PRIVATE_KEY, PAID_GATEWAY_GITHUB_APP_WEBHOOK_SECRET: from that file",
+            "   PAID_GATEWAY_GITHUB_APP_PRIVATE_KEY, PAID_GATEWAY_GITHUB_APP_WEBHOOK_SECRET: decrypted by",
+            f"   `paid github export DIR --input {path}` (with the same PAID_GATEWAY_SECRETS_KEYS)",
             "3. Each installed repository is registered as a project when GitHub announces the installation.",
         ]
     )

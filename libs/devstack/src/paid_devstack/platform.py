@@ -97,6 +97,11 @@ class PaidPlatform:
     def start_service(self, service: str) -> None:
         self.supervisor.start(service)
 
+    def reconfigure(self, service: str, env: Mapping[str, str]) -> None:
+        """Restart a service with `env` added to its settings (e.g. the gateway given a GitHub App)."""
+        self.config.service_env.setdefault(service, {}).update(env)
+        self.supervisor.reconfigure(service, env)
+
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.http_ports[service]}"
 

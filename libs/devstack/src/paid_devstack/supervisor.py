@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -76,6 +76,14 @@ class ServiceSupervisor:
 
     def restart(self, name: str, timeout: float = 10.0) -> None:
         self.stop(name, timeout)
+        self.start(name)
+
+    def reconfigure(self, name: str, env: Mapping[str, str], timeout: float = 10.0) -> None:
+        """Stop a service, add `env` to its environment and start it again, as a deployment would."""
+        self.stop(name, timeout)
+        self._processes[name].env.update(env)
+        spec = self._specs[name]
+        self._specs[name] = replace(spec, env={**spec.env, **env})
         self.start(name)
 
     def stop_all(self, timeout: float = 10.0) -> None:

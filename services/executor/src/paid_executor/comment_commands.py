@@ -42,6 +42,7 @@ from paid_executor.rounds.subscribers import conversation_policy
 from paid_executor.rounds.triggers import PAID_BRANCH, NoRound, request_round
 from paid_executor.workflows import AgentExecutionWorkflow
 from paid_github_events import help_text
+from paid_runtime.github_credentials import CredentialUnavailable, GitHubCredentials
 from paid_runtime.github_trust import GitHubUnavailableError, comment_once, decide_trust, github_client
 from paid_runtime.messaging import STREAMS
 from paid_runtime.subscriptions import durable_subscriber
@@ -57,6 +58,7 @@ class CommandContext:
     to_request: Callable[[IssueCommented, IssueRef], ExecutionInput]  # subscribers.from_command
     pull_states: PullStates
     explain: Explain
+    credentials: GitHubCredentials  # the trust check's token: the repository's own, from the minter
 
 
 async def _json(github: httpx.AsyncClient, url: str) -> dict[str, object]:
@@ -89,7 +91,14 @@ async def act_on_command(client: Client, event: IssueCommented, context: Command
     if name is None:
         return "no command"
     repo = event.issue.repo
-    async with github_client(settings.github_api_url, settings.github_token) as github:
+    try:
+        # `issues`: reads the author's permission and the pull request, and may write the help reply.
+        credential = await context.credentials.for_repository(repo.full_name, "issues")
+    except CredentialUnavailable as error:
+        if not error.permanent:
+            raise GitHubUnavailableError(error.reason) from None  # redelivered: the minter may answer
+        return f"ignored: {error.reason}"
+    async with github_client(settings.github_api_url, credential.token) as github:
         trust = await decide_trust(
             github, owner=repo.owner, name=repo.name, login=event.author, allowlist=settings.trusted_reviewers
         )
@@ -101,7 +110,10 @@ async def act_on_command(client: Client, event: IssueCommented, context: Command
             if issue is None:
                 return f"ignored: #{event.issue.number} is not an issue or a pull request of Paid's"
         elif name == "fix-ci":
-            return await _fix_ci(client, github, event, settings)
+            # Check runs need the `checks` permission, which Paid's App does not ask for: read with the
+            # executor's global token, as CI rounds do.
+            async with github_client(settings.github_api_url, settings.github_token) as checks:
+                return await _fix_ci(client, checks, event, settings)
         elif name in ("plan", "review", "rebase"):
             return f"not acted on by the executor: {name}"
         else:

@@ -165,9 +165,9 @@ class CodingPrompts:
 
 
 def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> None:
-    register_rounds(broker, client, settings)
     prompts = CodingPrompts(broker)
     credentials = GitHubCredentials.from_settings(settings, lambda: broker.connection)
+    register_rounds(broker, client, settings, credentials)
     pull_states = github_pull_states(settings, credentials)
     explain = github_explanations(settings, credentials)
     context = CommandContext(
@@ -176,6 +176,7 @@ def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> 
         to_request=lambda event, issue: from_command(event, issue, settings),
         pull_states=pull_states,
         explain=explain,
+        credentials=credentials,
     )
     register_commands(broker, client, context)
 

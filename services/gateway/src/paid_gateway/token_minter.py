@@ -211,3 +211,28 @@ class InstallationTokenMinter:
         granted = response.json().get("permissions") or {}
         expires_at = datetime.fromisoformat(body.expires_at.replace("Z", "+00:00"))
         return MintedToken(body.token, expires_at, repository, {k: str(v) for k, v in granted.items()})
+
+
+class UnusableApp(InstallationTokenMinter):
+    """An App whose settings cannot work (a malformed key, no id): every request is refused with the
+    reason found at start-up, without a request to GitHub, so each project shows why."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    async def token_for(
+        self,
+        installation_id: int,
+        repository: str,
+        purpose: TokenPurpose,
+        *,
+        allow_workflows: bool = False,
+        job: str | None = None,
+    ) -> MintedToken:
+        raise AppNotConfigured(self.reason)
+
+    async def release_job(self, job: str) -> int:
+        return 0  # nothing was minted
+
+    async def revoke(self, token: str) -> None:
+        raise AppNotConfigured(self.reason)

@@ -26,7 +26,7 @@ from paid_contracts import (
 from paid_contracts.github_tokens import TokenPurpose
 from paid_gateway.config import GatewaySettings
 from paid_gateway.project_registry import ProjectView
-from paid_gateway.token_minter import InstallationTokenMinter, MintError
+from paid_gateway.token_minter import InstallationTokenMinter, MintError, UnusableApp
 
 log = logging.getLogger(__name__)
 QUEUE = "gateway-token-minter"
@@ -41,9 +41,9 @@ def minter_from_settings(settings: GatewaySettings) -> InstallationTokenMinter |
             settings.github_app_id, settings.github_app_private_key, api_url=settings.github_api_url
         )
     except MintError as error:
-        # Serving on, so that every token request gets this reason instead of silence.
+        # Serving on, so that every token request (and each project) gets this reason instead of silence.
         log.error("GitHub App not usable: %s", error)
-        return None
+        return UnusableApp(f"the GitHub App is not usable: {error}")
 
 
 class ProjectLookup(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from paid_runtime.github_credentials import CredentialUnavailable, GitHubCredent
 from paid_runtime.metrics import observe_github_response, observe_github_response_async
 
 GitHubClient = GitHub[TokenAuthStrategy]
+log = logging.getLogger(__name__)
 PRODUCER = "executor"
 
 
@@ -48,6 +50,32 @@ class ExecutorDeps:
                 error.reason, type="GitHubCredentialUnavailable", non_retryable=error.permanent
             ) from None
         return credential.token
+
+    async def report_token(self, run: RunContext) -> str:
+        """The token that writes the run's result comment: the run's own, or, when the project's
+        credential is refused for good (App uninstalled, key or id wrong), this executor's global token,
+        so the issue still says why the run failed. Without a global token nothing can comment, and the
+        error says so (the run's record keeps it)."""
+        try:
+            return (
+                await self.credentials.for_repository(run.issue.repo.full_name, "run", job=run_job(run))
+            ).token
+        except CredentialUnavailable as error:
+            if not error.permanent:
+                raise ApplicationError(error.reason, type="GitHubCredentialUnavailable") from None
+            if self.settings.github_token:
+                log.warning(
+                    "the project's credential is refused (%s); commenting on %s with the global token",
+                    error.reason,
+                    run.issue.key,
+                )
+                return self.settings.github_token
+            raise ApplicationError(
+                f"no credential can comment on the issue: {error.reason}; and this executor has no "
+                "global token (PAID_EXECUTOR_GITHUB_TOKEN) to say so",
+                type="GitHubCredentialUnavailable",
+                non_retryable=True,
+            ) from None
 
 
 def run_job(run: RunContext) -> str:

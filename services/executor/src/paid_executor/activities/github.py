@@ -161,7 +161,7 @@ class GitHubActivities:
         owner, name, number = run.issue.repo.owner, run.issue.repo.name, run.issue.number
         marker = result_marker(run.run_id)
         body = result_comment(report)
-        token = await self.deps.run_token(run)
+        token = await (self.deps.report_token(run) if report.final else self.deps.run_token(run))
         try:
             async with self.deps.github(token) as github:
                 page = 1

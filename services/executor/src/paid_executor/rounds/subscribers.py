@@ -26,7 +26,8 @@ from paid_executor.rounds.conflicts import conflict_rounds
 from paid_executor.rounds.conversation import PullConversationWorkflow
 from paid_executor.rounds.params import ConversationPolicy
 from paid_executor.rounds.triggers import NoRound, request_round, review_round
-from paid_runtime.github_trust import github_client
+from paid_runtime.github_credentials import CredentialUnavailable, GitHubCredentials
+from paid_runtime.github_trust import GitHubUnavailableError, github_client
 from paid_runtime.messaging import STREAMS
 from paid_runtime.subscriptions import durable_subscriber
 
@@ -47,9 +48,19 @@ def conversation_policy(settings: ExecutorSettings) -> ConversationPolicy:
     )
 
 
-async def on_review(client: Client, event: PullRequestReviewed, settings: ExecutorSettings) -> str | None:
-    """The conversation's workflow id when the review asked for a round, else None."""
-    async with github_client(settings.github_api_url, settings.github_token) as github:
+async def on_review(
+    client: Client, event: PullRequestReviewed, settings: ExecutorSettings, credentials: GitHubCredentials
+) -> str | None:
+    """The conversation's workflow id when the review asked for a round, else None. The reviewers'
+    trust and their comments are read with the repository's read-only `trust` token."""
+    try:
+        credential = await credentials.for_repository(event.repo.full_name, "trust")
+    except CredentialUnavailable as error:
+        if not error.permanent:
+            raise GitHubUnavailableError(error.reason) from None  # redelivered: the minter may answer
+        log.info("review %s on %s starts no round: %s", event.review_id, event.repo.full_name, error.reason)
+        return None
+    async with github_client(settings.github_api_url, credential.token) as github:
         found = await review_round(event, github, allowlist=settings.trusted_reviewers)
     if isinstance(found, NoRound):
         log.info(
@@ -66,7 +77,8 @@ async def on_review(client: Client, event: PullRequestReviewed, settings: Execut
 
 
 async def on_check_run(client: Client, event: CheckRunCompleted, settings: ExecutorSettings) -> list[str]:
-    """The conversations a failing check asked for a round (usually one pull request's)."""
+    """The conversations a failing check asked for a round (usually one pull request's). Check runs need
+    the `checks` permission, which Paid's App does not ask for: they are read with the global token."""
     async with github_client(settings.github_api_url, settings.github_token) as github:
         found = await ci_rounds(
             event,
@@ -158,7 +170,9 @@ async def on_pull_closed(client: Client, event: PullRequestClosed) -> bool:
     return True
 
 
-def register_rounds(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> None:
+def register_rounds(
+    broker: NatsBroker, client: Client, settings: ExecutorSettings, credentials: GitHubCredentials
+) -> None:
     @durable_subscriber(
         broker,
         service=SERVICE,
@@ -167,7 +181,7 @@ def register_rounds(broker: NatsBroker, client: Client, settings: ExecutorSettin
         stream=STREAMS["PAID_GITHUB"],
     )
     async def on_pull_request_reviewed(event: PullRequestReviewed) -> None:
-        await on_review(client, event, settings)
+        await on_review(client, event, settings, credentials)
 
     @durable_subscriber(
         broker,
