@@ -8,6 +8,8 @@ import asyncio, json, os
 import nats
 from nats.errors import Error as NatsError
 
+PLANNER_DURABLE = "planner-plan-requested"
+
 async def main():
     url = os.environ["PAID_EXECUTOR_NATS_URL"]
     seen = []
@@ -15,6 +17,7 @@ async def main():
         seen.append(str(error))
     executor = await nats.connect(
         url, user=os.environ["PAID_EXECUTOR_NATS_USER"], password=os.environ["PAID_EXECUTOR_NATS_PASSWORD"],
+        inbox_prefix="_INBOX." + os.environ["PAID_EXECUTOR_NATS_USER"],
         error_cb=on_error, allow_reconnect=False, max_reconnect_attempts=0,
     )
     published = True
@@ -27,6 +30,18 @@ async def main():
         deleted = True
     except Exception:
         deleted = False
+    # The planner's durable consumer: neither its state nor its next message.
+    read_consumer = []
+    try:
+        await executor.jetstream().consumer_info("PAID_GITHUB", PLANNER_DURABLE, timeout=2.0)
+        read_consumer.append("info")
+    except Exception:
+        pass
+    try:
+        await executor.request(f"$JS.API.CONSUMER.MSG.NEXT.PAID_GITHUB.{PLANNER_DURABLE}", b"1", timeout=2.0)
+        read_consumer.append("next")
+    except Exception:
+        pass
     await executor.close()
     try:
         anonymous = await nats.connect(
@@ -37,7 +52,7 @@ async def main():
     except Exception as error:
         anonymous_connected = False
         seen.append(f"anonymous: {error}")
-    print(json.dumps({"published": published, "deleted": deleted,
+    print(json.dumps({"published": published, "deleted": deleted, "read_consumer": read_consumer,
                       "anonymous_connected": anonymous_connected, "errors": seen}))
 
 asyncio.run(main())

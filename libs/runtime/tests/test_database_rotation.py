@@ -22,6 +22,7 @@ from paid_devstack.postgres import EmbeddedPostgres, libpq_url
 from paid_devstack.test_servers import scratch_postgres
 from paid_runtime.database import make_engine
 from paid_runtime.database_roles import SERVICE_SCHEMAS, provision_roles, role_statements
+from paid_runtime.redaction import find_secrets
 
 pytestmark = pytest.mark.integration
 ROLES_SQL = Path(__file__).resolve().parents[3] / "deploy" / "sql" / "roles.sql"
@@ -124,6 +125,10 @@ async def test_rotation_overlaps_loses_no_write_and_ends_the_old_password(postgr
     assert owner == "paid_planner"
     # The next rotation goes back to the first login.
     assert new.rotated("planner").login("planner") == "paid_planner"
+    # PostgreSQL logged the refused login: neither password, old or new, is in its log.
+    log = postgres.process.log_path.read_text(errors="replace")
+    assert 'password authentication failed for user "paid_planner"' in log
+    assert find_secrets(log, frozenset(both.passwords.values())) == []
 
 
 async def test_the_second_login_acts_only_as_its_service(postgres: EmbeddedPostgres) -> None:
