@@ -14,8 +14,8 @@
 -- gateway
 DO $create$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'paid_gateway') THEN CREATE ROLE paid_gateway; END IF; END $create$;
 DO $create$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'paid_gateway_next') THEN CREATE ROLE paid_gateway_next; END IF; END $create$;
-ALTER ROLE paid_gateway NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS;
-ALTER ROLE paid_gateway_next NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS;
+ALTER ROLE paid_gateway NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
+ALTER ROLE paid_gateway_next NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
 GRANT paid_gateway TO paid_gateway_next;
 ALTER ROLE paid_gateway_next SET role = 'paid_gateway';
 CREATE SCHEMA IF NOT EXISTS gateway AUTHORIZATION paid_gateway;
@@ -66,8 +66,8 @@ SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'p
 -- poller
 DO $create$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'paid_poller') THEN CREATE ROLE paid_poller; END IF; END $create$;
 DO $create$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'paid_poller_next') THEN CREATE ROLE paid_poller_next; END IF; END $create$;
-ALTER ROLE paid_poller NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS;
-ALTER ROLE paid_poller_next NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS;
+ALTER ROLE paid_poller NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
+ALTER ROLE paid_poller_next NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
 GRANT paid_poller TO paid_poller_next;
 ALTER ROLE paid_poller_next SET role = 'paid_poller';
 CREATE SCHEMA IF NOT EXISTS poller AUTHORIZATION paid_poller;
@@ -118,8 +118,8 @@ SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'p
 -- planner
 DO $create$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'paid_planner') THEN CREATE ROLE paid_planner; END IF; END $create$;
 DO $create$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'paid_planner_next') THEN CREATE ROLE paid_planner_next; END IF; END $create$;
-ALTER ROLE paid_planner NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS;
-ALTER ROLE paid_planner_next NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS;
+ALTER ROLE paid_planner NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
+ALTER ROLE paid_planner_next NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
 GRANT paid_planner TO paid_planner_next;
 ALTER ROLE paid_planner_next SET role = 'paid_planner';
 CREATE SCHEMA IF NOT EXISTS planner AUTHORIZATION paid_planner;
@@ -170,8 +170,8 @@ SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'p
 -- executor
 DO $create$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'paid_executor') THEN CREATE ROLE paid_executor; END IF; END $create$;
 DO $create$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'paid_executor_next') THEN CREATE ROLE paid_executor_next; END IF; END $create$;
-ALTER ROLE paid_executor NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS;
-ALTER ROLE paid_executor_next NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS;
+ALTER ROLE paid_executor NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
+ALTER ROLE paid_executor_next NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
 GRANT paid_executor TO paid_executor_next;
 ALTER ROLE paid_executor_next SET role = 'paid_executor';
 CREATE SCHEMA IF NOT EXISTS executor AUTHORIZATION paid_executor;
@@ -222,8 +222,8 @@ SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'p
 -- evolution
 DO $create$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'paid_evolution') THEN CREATE ROLE paid_evolution; END IF; END $create$;
 DO $create$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'paid_evolution_next') THEN CREATE ROLE paid_evolution_next; END IF; END $create$;
-ALTER ROLE paid_evolution NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS;
-ALTER ROLE paid_evolution_next NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS;
+ALTER ROLE paid_evolution NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
+ALTER ROLE paid_evolution_next NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
 GRANT paid_evolution TO paid_evolution_next;
 ALTER ROLE paid_evolution_next SET role = 'paid_evolution';
 CREATE SCHEMA IF NOT EXISTS evolution AUTHORIZATION paid_evolution;

@@ -90,8 +90,8 @@ def schema_statements(service: str) -> list[str]:
     return [
         _create(role),
         _create(next_login),
-        f"ALTER ROLE {role} NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS;",
-        f"ALTER ROLE {next_login} NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS;",
+        f"ALTER ROLE {role} NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;",
+        f"ALTER ROLE {next_login} NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;",
         f"GRANT {role} TO {next_login};",
         f"ALTER ROLE {next_login} SET role = '{role}';",
         f"CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {role};",
