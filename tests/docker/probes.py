@@ -3,12 +3,16 @@ container holds: what an attacker who took over that service could try on the in
 
 from __future__ import annotations
 
+PLANNER_DURABLE = "planner-plan-requested"  # the planner's consumer of plan requests
+
+# Each refused attempt waits `timeout` for a reply that cannot come; the violation itself arrives at
+# once, and the tests look for it by name, so a short wait cannot make a granted attempt look refused.
 NATS_PROBE = r"""
 import asyncio, json, os
 import nats
 from nats.errors import Error as NatsError
 
-PLANNER_DURABLE = "planner-plan-requested"
+PLANNER_DURABLE = "@PLANNER_DURABLE@"
 
 async def main():
     url = os.environ["PAID_EXECUTOR_NATS_URL"]
@@ -22,7 +26,7 @@ async def main():
     )
     published = True
     try:
-        await executor.jetstream().publish("paid.github.build_requested", b"{}", timeout=2.0)
+        await executor.jetstream().publish("paid.github.build_requested", b"{}", timeout=1.0)
     except Exception:
         published = False
     try:
@@ -33,12 +37,12 @@ async def main():
     # The planner's durable consumer: neither its state nor its next message.
     read_consumer = []
     try:
-        await executor.jetstream().consumer_info("PAID_GITHUB", PLANNER_DURABLE, timeout=2.0)
+        await executor.jetstream().consumer_info("PAID_GITHUB", PLANNER_DURABLE, timeout=1.0)
         read_consumer.append("info")
     except Exception:
         pass
     try:
-        await executor.request(f"$JS.API.CONSUMER.MSG.NEXT.PAID_GITHUB.{PLANNER_DURABLE}", b"1", timeout=2.0)
+        await executor.request(f"$JS.API.CONSUMER.MSG.NEXT.PAID_GITHUB.{PLANNER_DURABLE}", b"1", timeout=1.0)
         read_consumer.append("next")
     except Exception:
         pass
@@ -56,7 +60,7 @@ async def main():
                       "anonymous_connected": anonymous_connected, "errors": seen}))
 
 asyncio.run(main())
-"""
+""".replace("@PLANNER_DURABLE@", PLANNER_DURABLE)
 
 DATABASE_PROBE = r"""
 import asyncio, json, os
