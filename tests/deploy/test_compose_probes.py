@@ -4,11 +4,7 @@ the reason the compose test names, so that test cannot pass by the probe failing
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import nats
 import pytest
@@ -18,7 +14,11 @@ from paid_devstack.nats import NatsServer
 from paid_devstack.nats_credentials import NatsCredentials
 from paid_runtime.messaging import provision_streams
 
-from ..docker.probes import NATS_PROBE, PLANNER_DURABLE  # noqa: TID252 (tests are no package)
+from ..docker.probes import (  # noqa: TID252 (tests are no package)
+    PLANNER_DURABLE,
+    assert_every_attempt_refused,
+    run_nats_probe_here,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -56,30 +56,4 @@ async def test_the_executor_probe_is_refused_on_every_attempt(
     monkeypatch.setenv("PAID_EXECUTOR_NATS_USER", executor_settings["NATS_USER"])
     monkeypatch.setenv("PAID_EXECUTOR_NATS_PASSWORD", executor_settings["NATS_PASSWORD"])
 
-    outcome = json.loads(await run_probe())
-
-    assert outcome["published"] is False
-    assert outcome["deleted"] is False
-    assert outcome["read_consumer"] == []
-    assert outcome["anonymous_connected"] is False
-    errors = [error.lower() for error in outcome["errors"]]
-    for subject in (
-        "paid.github.build_requested",
-        "$js.api.stream.delete.paid_github",
-        f"$js.api.consumer.info.paid_github.{PLANNER_DURABLE}",
-        f"$js.api.consumer.msg.next.paid_github.{PLANNER_DURABLE}",
-    ):
-        assert any(f'permissions violation for publish to "{subject}"' in error for error in errors), errors
-    assert "anonymous: nats: 'authorization violation'" in errors
-
-
-async def run_probe() -> str:
-    """The probe's code in this process (it would take seconds to start an interpreter under load); its
-    `asyncio.run(main())` becomes an await of `main()` on this loop."""
-    code = NATS_PROBE.replace("asyncio.run(main())", "")
-    namespace: dict[str, object] = {"__name__": "probe"}
-    exec(compile(code, str(Path(__file__).parent.parent / "docker" / "probes.py"), "exec"), namespace)  # noqa: S102
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        await namespace["main"]()  # type: ignore[operator]
-    return printed.getvalue()
+    assert_every_attempt_refused(await run_nats_probe_here())
