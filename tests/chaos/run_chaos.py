@@ -4,12 +4,20 @@ duplicated. Exits 1 when anything was lost or done twice."""
 from __future__ import annotations
 
 import argparse
+import asyncio
+import dataclasses
 import logging
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import nats
+from nats.errors import Error as NatsError
 
 from paid_devstack.chaos import ALL_VICTIMS, ChaosDriver, ChaosReport
+from paid_devstack.postgres import libpq_url
 from paid_devstack.sandbox import EmulatedPaid
 
 
@@ -31,7 +39,31 @@ def run_chaos(
     home = Path(tempfile.mkdtemp(prefix="paid-chaos-"))
     with EmulatedPaid(home, service_env={"executor": executor_env(heartbeat_seconds)}) as paid:
         driver = ChaosDriver(paid, runs=runs, seed=seed, victims=victims, min_chaos_seconds=min_seconds)
-        return driver.run()
+        report = driver.run()
+        return dataclasses.replace(report, refused_without_credentials=asyncio.run(refusals(paid)))
+
+
+async def refusals(paid: EmulatedPaid) -> tuple[str, ...]:
+    """The servers the services used during the chaos, as they stand after it: NATS without a user, and
+    PostgreSQL with the planner's login and a wrong password."""
+    refused: list[str] = []
+    try:
+        connection = await nats.connect(
+            paid.platform.infra.nats_url, allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=5
+        )
+    except (NatsError, OSError):
+        refused.append("nats")
+    else:
+        await connection.close()
+    planner_url = urlsplit(libpq_url(paid.platform.infra.service_database_url("planner")))
+    wrong = planner_url._replace(
+        netloc=f"{planner_url.username}:wrong@{planner_url.hostname}:{planner_url.port}"
+    )
+    try:
+        await (await asyncpg.connect(urlunsplit(wrong), timeout=10)).close()
+    except asyncpg.InvalidPasswordError:
+        refused.append("postgres")
+    return tuple(refused)
 
 
 def main() -> int:

@@ -1,5 +1,6 @@
 """The short form of the chaos suite (`scripts/chaos` runs the long one): runs go through while every
-kind of process is SIGKILLed; each labeled issue still ends in exactly one PR or one failure comment."""
+kind of process is SIGKILLed; each labeled issue still ends in exactly one PR or one failure comment.
+Authentication is on throughout: each service with its own NATS user and database login."""
 
 from __future__ import annotations
 
@@ -20,4 +21,5 @@ def test_runs_survive_random_kills_of_every_process_without_loss_or_duplicates()
     assert sum(report.kills.values()) >= 5, report.kills
     assert report.lost == []
     assert report.duplicated == []
+    assert report.refused_without_credentials == ("nats", "postgres")  # authentication was on
     assert len(report.failed) < report.runs, "every run failing would mean chaos broke the pipeline"

@@ -15,6 +15,13 @@ from nats.errors import Error as NatsError
 from paid_devstack.postgres import libpq_url
 from paid_devstack.sandbox import EmulatedPaid
 
+from ..docker.probes import (  # noqa: TID252 (tests are no package)
+    PLANNER_DURABLE,
+    PROBE_CLIENT,
+    assert_every_attempt_refused,
+    run_nats_probe_here,
+)
+
 pytestmark = pytest.mark.integration
 
 
@@ -39,11 +46,38 @@ async def test_the_stacks_nats_refuses_a_connection_without_credentials(paid: Em
 
 
 def test_the_services_broke_no_nats_permission(paid: EmulatedPaid) -> None:
-    """A service doing something its declaration does not allow shows up in nats-server's log."""
+    """A service doing something its declaration does not allow shows up in nats-server's log (the
+    probe's own refusals, under its client name, are not the services')."""
     nats_server = paid.platform.infra.nats
     assert nats_server is not None
     log = (nats_server.data_dir / "nats.log").read_text()
-    assert not re.findall(r".*(?:Publish|Subscription) Violation.*", log)
+    violations = re.findall(r".*(?:Publish|Subscription) Violation.*", log)
+    assert [line for line in violations if f':{PROBE_CLIENT}"' not in line] == []
+
+
+async def test_a_process_connected_as_the_executor_is_refused_what_is_not_its_own(
+    paid: EmulatedPaid, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compose's probe (tests/docker), on the stack: with the executor's credentials it cannot publish a
+    build request, read the running planner's durable consumer or delete a stream; without any, no
+    connection."""
+    infra = paid.platform.infra
+    assert infra.nats_credentials is not None
+    executor = infra.nats_credentials.service_settings("executor")
+    monkeypatch.setenv("PAID_EXECUTOR_NATS_URL", infra.nats_url)
+    monkeypatch.setenv("PAID_EXECUTOR_NATS_USER", executor["NATS_USER"])
+    monkeypatch.setenv("PAID_EXECUTOR_NATS_PASSWORD", executor["NATS_PASSWORD"])
+    admin = await nats.connect(infra.nats_admin_url)
+    try:
+        js = admin.jetstream()
+        await js.consumer_info("PAID_GITHUB", PLANNER_DURABLE)  # the planner's, there to be tried
+        before = (await js.stream_info("PAID_GITHUB")).state.messages
+
+        assert_every_attempt_refused(await run_nats_probe_here())
+
+        assert (await js.stream_info("PAID_GITHUB")).state.messages == before
+    finally:
+        await admin.close()
 
 
 async def test_the_planners_database_role_cannot_read_the_gateways_tables(paid: EmulatedPaid) -> None:

@@ -28,7 +28,9 @@ async def _streams_and_roles(nats_url: str, database_url: str) -> tuple[list[str
         await connection.close()
     database = await asyncpg.connect(database_url)
     try:
-        roles = await database.fetch("SELECT rolname FROM pg_roles WHERE rolname LIKE 'paid\\_%' ORDER BY 1")
+        roles = await database.fetch(
+            "SELECT rolname FROM pg_roles WHERE rolname LIKE 'paid\\_%' AND rolcanlogin ORDER BY 1"
+        )
     finally:
         await database.close()
     return [s.config.name for s in streams], [row["rolname"] for row in roles]
@@ -47,8 +49,17 @@ def test_provision_creates_the_streams_and_the_roles(tmp_path: Path, monkeypatch
         result = CliRunner().invoke(app, ["provision"])
         assert result.exit_code == 0, result.output
         streams, roles = asyncio.run(_streams_and_roles(server.admin_url, postgres.url))
+        # A rotation of the planner's password: its second login beside the first, then alone.
+        monkeypatch.setenv("PAID_DB_PLANNER_NEXT_PASSWORD", "pw-planner-next")
+        assert CliRunner().invoke(app, ["provision"]).exit_code == 0
+        _, overlapping = asyncio.run(_streams_and_roles(server.admin_url, postgres.url))
+        monkeypatch.delenv("PAID_DB_PLANNER_PASSWORD")
+        assert CliRunner().invoke(app, ["provision"]).exit_code == 0
+        _, rotated = asyncio.run(_streams_and_roles(server.admin_url, postgres.url))
     assert streams == ["PAID_DEAD", "PAID_EVOLUTION", "PAID_GITHUB", "PAID_PLAN", "PAID_PROJECT", "PAID_RUN"]
     assert roles == sorted(f"paid_{service}" for service in SERVICES)
+    assert overlapping == sorted([*roles, "paid_planner_next"])
+    assert rotated == sorted({*overlapping} - {"paid_planner"})
 
 
 def test_provision_refuses_a_missing_role_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

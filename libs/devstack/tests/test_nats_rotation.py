@@ -14,6 +14,7 @@ from paid_contracts.nats_access import user_for
 from paid_devstack import NatsServer, wait_until_async
 from paid_devstack.nats_credentials import NatsCredentials
 from paid_runtime.messaging import STREAMS, make_broker, provision_streams
+from paid_runtime.redaction import find_secrets
 from paid_runtime.subscriptions import durable_subscriber
 
 pytestmark = pytest.mark.integration
@@ -93,6 +94,10 @@ async def test_rotation_overlaps_and_loses_no_event(tmp_path: Path) -> None:
             await admin.close()
     expected = {f"{phase}-{n}".encode() for phase in ("before", "during", "after") for n in range(5)}
     assert set(received) == expected
+    # nats-server logged the refused old login: no password, old or new, is in its log.
+    log = (server.data_dir / "nats.log").read_text(errors="replace")
+    assert f'authentication error - User "{EXECUTOR}"' in log
+    assert find_secrets(log, frozenset(both.passwords.values())) == []
 
 
 async def _refused(server: NatsServer, login: str, password: str) -> bool:

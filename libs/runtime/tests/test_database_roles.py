@@ -136,8 +136,9 @@ def test_the_operators_script_is_generated_and_runs(
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    planner_url = DatabaseCredentials({"paid_planner": "from-psql-planner"}).url_for("planner", postgres.url)
     probe = subprocess.run(
-        [str(psql), DatabaseCredentials({"planner": "from-psql-planner"}).url_for("planner", postgres.url)],
+        [str(psql), planner_url],
         input="SELECT current_user;\n",
         capture_output=True,
         text=True,

@@ -152,7 +152,9 @@ def provision(
     ] = 1,
 ) -> None:
     """Create or update the JetStream streams (services may not) and each service's database role and
-    schema, with passwords from PAID_DB_<SERVICE>_PASSWORD. Idempotent: compose runs it at each start."""
+    schema, with passwords from PAID_DB_<SERVICE>_PASSWORD. Idempotent: compose runs it at each start.
+    While a password is rotated, PAID_DB_<SERVICE>_NEXT_PASSWORD opens the service's second login
+    (paid_<service>_next); a login whose password is unset is refused (docs/architecture.md)."""
     from paid_runtime import provisioning
 
     try:

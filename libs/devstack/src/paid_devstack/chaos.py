@@ -37,6 +37,8 @@ class ChaosReport:
     causes: dict[str, str] = field(default_factory=dict)  # failed run -> what its comment says
     redelivered: int = 0
     seconds: float = 0.0
+    refused_without_credentials: tuple[str, ...] = ()
+    """Which servers refused a connection without valid credentials at the end: authentication was on."""
 
     def lines(self) -> list[str]:
         """One `name value unit` line per figure, as the benchmarks print them."""
@@ -49,6 +51,7 @@ class ChaosReport:
             f"chaos_failed_honestly {len(self.failed)} runs",
             f"chaos_webhooks_redelivered {self.redelivered} deliveries",
             f"chaos_wall_time {self.seconds:.1f} s",
+            f"chaos_refused_without_credentials {','.join(self.refused_without_credentials) or 'none'}",
         ]
 
 

@@ -17,9 +17,30 @@ from paid_devstack.ports import LOOPBACK, free_port
 from paid_devstack.processes import ManagedProcess, wait_until
 from paid_devstack.server import LocalServer
 
+# The superuser keeps trust on loopback (the stack and the tests administer with it); every other role
+# must give its password, as on compose's PostgreSQL, so a wrong or retired one is refused here too.
+_CHECKED_PASSWORDS_HBA = """\
+# Written by paid_devstack.postgres.EmbeddedPostgres(check_passwords=True) at each start.
+local all all trust
+host all postgres 127.0.0.1/32 trust
+host all postgres ::1/128 trust
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+"""
+_TRUSTED_HBA = """\
+# Written by paid_devstack.postgres.EmbeddedPostgres at each start.
+local all all trust
+host all all 127.0.0.1/32 trust
+host all all ::1/128 trust
+local replication all trust
+host replication all 127.0.0.1/32 trust
+host replication all ::1/128 trust
+"""
+
 
 class EmbeddedPostgres(LocalServer):
-    """Cluster in `data_dir/pgdata`, trust authentication, superuser `postgres`."""
+    """Cluster in `data_dir/pgdata`, superuser `postgres` trusted on loopback; other roles are trusted
+    too unless `check_passwords`, then they log in with their passwords (SCRAM)."""
 
     def __init__(
         self,
@@ -28,8 +49,10 @@ class EmbeddedPostgres(LocalServer):
         *,
         database: str = "postgres",
         max_connections: int = 200,
+        check_passwords: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.check_passwords = check_passwords
         self.pgdata = self.data_dir / "pgdata"
         self.port = port or free_port()
         self.database = database
@@ -62,6 +85,8 @@ class EmbeddedPostgres(LocalServer):
 
         installation = PostgresServer(self.pgdata, cleanup_mode=None)
         installation.ensure_pgdata_inited()  # initdb on first use only
+        hba = _CHECKED_PASSWORDS_HBA if self.check_passwords else _TRUSTED_HBA
+        (self.pgdata / "pg_hba.conf").write_text(hba)  # in place: the file keeps its owner
         self.process.argv = [
             str(installation.bin_path / "postgres"),
             "-D", str(self.pgdata),

@@ -103,7 +103,11 @@ class InfraStack:
                 credentials=self.nats_credentials,
             )
         )
-        self.postgres = None if database_url else EmbeddedPostgres(self.data_dir / "postgres", ports.postgres)
+        self.postgres = (
+            None
+            if database_url
+            else EmbeddedPostgres(self.data_dir / "postgres", ports.postgres, check_passwords=True)
+        )
         self.startup_seconds: dict[str, float] = {}
 
     @classmethod

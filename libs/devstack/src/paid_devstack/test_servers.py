@@ -16,7 +16,7 @@ from paid_devstack.postgres import EmbeddedPostgres
 
 
 @contextmanager
-def scratch_postgres(name: str) -> Iterator[EmbeddedPostgres]:
+def scratch_postgres(name: str, *, check_passwords: bool = False) -> Iterator[EmbeddedPostgres]:
     """An embedded PostgreSQL in a fresh directory, removed afterwards.
 
     Not under pytest's basetemp: each pytest session makes /tmp/pytest-of-<user> 0700 when it starts
@@ -25,7 +25,7 @@ def scratch_postgres(name: str) -> Iterator[EmbeddedPostgres]:
     root = Path(tempfile.mkdtemp(prefix=f"paid-{name}-tests-"))
     root.chmod(0o755)
     try:
-        with EmbeddedPostgres(root / "postgres") as server:
+        with EmbeddedPostgres(root / "postgres", check_passwords=check_passwords) as server:
             yield server
     finally:
         shutil.rmtree(root, ignore_errors=True)

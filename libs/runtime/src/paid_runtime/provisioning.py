@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Mapping
 
-from paid_runtime.database_roles import SERVICE_SCHEMAS, provision_roles
+from paid_runtime.database_roles import SERVICE_SCHEMAS, logins_of, provision_roles, role_for
 from paid_runtime.messaging import provision_streams
 
 
@@ -17,12 +17,26 @@ class ProvisioningError(Exception):
     pass
 
 
+def password_setting(login: str) -> str:
+    """PAID_DB_<SERVICE>_PASSWORD for a service's first login, PAID_DB_<SERVICE>_NEXT_PASSWORD for the
+    second."""
+    return f"PAID_DB_{login.removeprefix('paid_').upper()}_PASSWORD"
+
+
 def role_passwords(environ: Mapping[str, str]) -> dict[str, str]:
-    """Each service's password from PAID_DB_<SERVICE>_PASSWORD; all of them, or none provisioned."""
+    """login -> password from PAID_DB_<SERVICE>_PASSWORD and, while rotating, PAID_DB_<SERVICE>_NEXT_PASSWORD
+    (a login left unset is retired). Every service needs one, or none is provisioned."""
+    passwords: dict[str, str] = {}
     for service in SERVICE_SCHEMAS:
-        if not environ.get(f"PAID_DB_{service.upper()}_PASSWORD"):
-            raise ProvisioningError(f"PAID_DB_{service.upper()}_PASSWORD is not set")
-    return {service: environ[f"PAID_DB_{service.upper()}_PASSWORD"] for service in SERVICE_SCHEMAS}
+        given = {
+            login: environ[password_setting(login)]
+            for login in logins_of(service)
+            if environ.get(password_setting(login))
+        }
+        if not given:
+            raise ProvisioningError(f"{password_setting(role_for(service))} is not set")
+        passwords |= given
+    return passwords
 
 
 def stream_replicas(environ: Mapping[str, str]) -> int:

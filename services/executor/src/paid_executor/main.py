@@ -9,7 +9,7 @@ from pathlib import Path
 import docker
 from docker.errors import DockerException
 
-from paid_executor import commands, subscribers
+from paid_executor import commands, subscribers, workspace_owners
 from paid_executor.activities.deps import make_deps
 from paid_executor.config import ExecutorSettings
 from paid_executor.sandbox.docker import reap_orphans
@@ -48,6 +48,7 @@ async def serve(settings: ExecutorSettings) -> None:
     commands.register(broker, client)
     if settings.sandbox == "docker":
         await asyncio.to_thread(reap_sandbox_containers)
+    await asyncio.to_thread(reap_orphaned_workspaces, settings.workspace_root)
     if settings.sandbox in ("none", "local"):  # production refuses it when the settings load
         log.warning(
             "PAID_EXECUTOR_SANDBOX=%s: agents run as plain processes with this worker's access to files, "
@@ -76,6 +77,17 @@ def reap_sandbox_containers() -> None:
         return
     if removed:
         log.info("removed %d orphaned sandbox container(s): %s", len(removed), ", ".join(removed))
+
+
+def reap_orphaned_workspaces(root: Path) -> None:
+    """Worktrees (and their overlay mounts) a dead worker on this host left: removed before taking work."""
+    reaped = workspace_owners.reap_orphans(root)
+    if reaped.runs:
+        log.info(
+            "removed %d orphaned run workspace(s): %s", len(reaped.runs), ", ".join(map(str, reaped.runs))
+        )
+    for worktree in reaped.kept_mounted:
+        log.warning("an orphaned worktree stays mounted: %s", worktree)
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from paid_executor.repo_config import RepoConfig, RepoConfigError, load_repo_con
 from paid_executor.repository_cache import TREES_DIR, RepositoryCache, repository_cache
 from paid_executor.tree_overlay import OverlayTrees, unmount_worktree
 from paid_executor.workspace import GitError, Identity, sanitise
+from paid_executor.workspace_owners import OWNER_SUFFIX, mark_owned
 from paid_executor.worktree_import import ImportedChange, import_worktree
 
 
@@ -103,7 +104,7 @@ class RunWorkspace:
     async def attach_base(self, issue: IssueDetails, *, token: str) -> str:
         """The base brought into the host's mirror, and the run's host repository over it; answers the
         base commit. The agent's worktree is not made here."""
-        await asyncio.to_thread(self._remove_worktree)
+        await asyncio.to_thread(self._take_over)
         mirrored = await self.cache.refresh(
             issue.clone_url, issue.default_branch, token=token, pin=self.paths.host_git
         )
@@ -129,6 +130,11 @@ class RunWorkspace:
         import of a change on `commit` keeps them as they were (instructions.py)."""
         hide_from_agent(self.paths.worktree, await hidden_instructions(self.host, commit))
 
+    def _take_over(self) -> None:
+        """This process owns the run's files from here on (a start-up reaper removes them if it dies)."""
+        mark_owned(self.settings.workspace_root, self.paths.run_dir, self.run.run_id)
+        self._remove_worktree()
+
     def _remove_worktree(self) -> None:
         unmount_worktree(self.paths.worktree)
         for path in (self.paths.worktree, self.paths.overlay_upper, self.paths.overlay_work):
@@ -153,5 +159,6 @@ class RunWorkspace:
         shutil.rmtree(self.paths.host_git, ignore_errors=True)
         self.paths.prompt_file.unlink(missing_ok=True)
         self.paths.pgid_file.unlink(missing_ok=True)
+        (self.paths.run_dir / f"{self.run.run_id}{OWNER_SUFFIX}").unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # only when empty
             self.paths.run_dir.rmdir()
