@@ -1,5 +1,6 @@
 """Paid's wire format: event models, NATS subjects and streams. No I/O lives here."""
 
+from paid_contracts.budgets import BudgetAlerted, BudgetExhausted, BudgetThresholdReached
 from paid_contracts.catalog import ALL_EVENTS
 from paid_contracts.commands import (
     CancelRun,
@@ -54,6 +55,9 @@ from paid_contracts.reactions import ReactionAction, ReactionChanged
 __all__ = [
     "ALL_EVENTS",
     "ArmSummary",
+    "BudgetAlerted",
+    "BudgetExhausted",
+    "BudgetThresholdReached",
     "BuildRequested",
     "CancelRun",
     "CheckRunCompleted",

@@ -127,7 +127,7 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
     ),
     ServiceAccess(
         "executor",
-        publishes=("paid.run.>",),
+        publishes=("paid.run.>", "paid.budget.>"),
         durables=(
             *_durables(
                 "executor",
