@@ -13,6 +13,9 @@ class NotifierSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="PAID_NOTIFIER_", extra="ignore")
 
     http_port: int = 8105
+    # The notifier runs no Temporal worker: nothing to point at.
+    temporal_target: str = ""
+    temporal_ui_url: str = ""
     db_schema: str = "notifier"
     # The channels as JSON (a list of ChannelSpec), written to the notifier's table at start.
     channels: list[ChannelSpec] = []
