@@ -14,12 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paid_contracts import BudgetAlerted, BudgetExhausted, Event
 from paid_contracts.notifications import ChannelSpec, NotificationKind
+from paid_devstack.notification_receivers import HttpReceiver, SmtpReceiver
 from paid_devstack.waiting import wait_until_async
 from paid_notifier.channels import Senders, SmtpRelay, idempotency_key
 from paid_notifier.delivery import Dispatcher, RetryPolicy
 from paid_notifier.store import Store
-
-from .receivers import HttpReceiver, SmtpReceiver
 
 SECRET = "whsec-0123456789abcdef"
 PROJECT = "alice/app"

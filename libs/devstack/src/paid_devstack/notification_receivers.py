@@ -1,10 +1,13 @@
-"""Stand-ins for the far ends of the notifier's channels: a Slack incoming webhook, a webhook receiver
-that verifies signatures and dedupes by idempotency key, and a real SMTP server (aiosmtpd)."""
+"""Stand-ins for the far ends of the notifier's channels, for tests: a Slack incoming webhook, a webhook
+receiver that verifies signatures and dedupes by idempotency key as a third party would (from the
+notifier's README, not its code), and a real SMTP server (aiosmtpd)."""
 
 from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
+import hmac
 import json
 from email.message import EmailMessage
 from typing import Any
@@ -16,8 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from paid_devstack import free_port
-from paid_notifier.channels import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from paid_devstack.ports import free_port
 from paid_threaded_server import ThreadedServer
 
 
@@ -44,10 +46,11 @@ class HttpReceiver(ThreadedServer):
             if len(self.requests) <= self.down_for:
                 return Response("down", status_code=503)
             if self.secret is not None:
-                expected = signature(self.secret, headers.get(TIMESTAMP_HEADER.lower(), ""), body)
-                if headers.get(SIGNATURE_HEADER.lower()) != expected:
+                signed = headers.get("x-paid-timestamp", "").encode() + b"." + body
+                expected = "sha256=" + hmac.new(self.secret.encode(), signed, hashlib.sha256).hexdigest()
+                if not hmac.compare_digest(headers.get("x-paid-signature-256", ""), expected):
                     return Response("bad signature", status_code=401)
-            key = headers.get(IDEMPOTENCY_HEADER.lower()) or f"request-{len(self.requests)}"
+            key = headers.get("idempotency-key") or f"request-{len(self.requests)}"
             self.accepted.setdefault(key, json.loads(body))
             return Response("ok")
 
