@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, TypeAdapter, field_validator
+from pydantic import Field, SecretStr, TypeAdapter, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from paid_notifier.routing import ChannelSpec
+from paid_contracts.notifications import ChannelSpec
 from paid_runtime.settings import ServiceSettings
 
 CHANNELS = TypeAdapter(list[ChannelSpec])
@@ -32,8 +32,14 @@ class NotifierSettings(ServiceSettings):
     smtp_password: SecretStr = SecretStr("")
     smtp_starttls: bool = False
     smtp_from: str = "paid@localhost"
-    # A link to the dashboard in each notification; empty: none.
-    dashboard_url: str = ""
+    # The internal token the gateway presents on the channels API (api.py); empty: it refuses every call.
+    api_token: str = ""
+
+    @model_validator(mode="after")
+    def _api_token_is_real(self) -> NotifierSettings:
+        if self.api_token:
+            self.require_real_secret("api_token", self.api_token)
+        return self
 
     @field_validator("channels", mode="before")
     @classmethod

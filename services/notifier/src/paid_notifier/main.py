@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from paid_notifier import subscribers
+from paid_notifier import api, subscribers
 from paid_notifier.channels import Senders, SmtpRelay
 from paid_notifier.config import NotifierSettings
 from paid_notifier.delivery import Dispatcher, RetryPolicy
@@ -64,7 +64,7 @@ async def serve(settings: NotifierSettings) -> None:
     dispatcher = dispatcher_for(settings, store, http)
     subscribers.register(broker, dispatcher)
     retries = asyncio.create_task(dispatcher.run(settings.retry_poll_seconds), name="notifier-retries")
-    app = health_app(SERVICE, dependency_checks(broker, engine))
+    app = api.mount(health_app(SERVICE, dependency_checks(broker, engine)), store, token=settings.api_token)
     listen = (settings.http_host, settings.http_port)
     try:
         await host_service(SERVICE, app, listen=listen, engine=engine, broker=broker)

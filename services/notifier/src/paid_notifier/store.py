@@ -16,6 +16,7 @@ UPSERT_CHANNEL = text(
     "ON CONFLICT (name) DO UPDATE SET spec = EXCLUDED.spec, updated_at = now()"
 )
 CHANNELS = text("SELECT spec FROM notifier.channels ORDER BY name")
+DELETE_CHANNEL = text("DELETE FROM notifier.channels WHERE name = :name RETURNING name")
 LOG = text(
     "INSERT INTO notifier.deliveries (event_id, channel, event_type, event) "
     "SELECT :event_id, unnest(CAST(:channels AS text[])), :event_type, CAST(:event AS jsonb) "
@@ -75,6 +76,11 @@ class Store:
         async with self.engine.connect() as connection:
             rows = (await connection.execute(CHANNELS)).all()
         return [ChannelSpec.model_validate(row[0]) for row in rows]
+
+    async def delete_channel(self, name: str) -> bool:
+        """Pending deliveries to it are given up when next due (delivery.py)."""
+        async with self.engine.begin() as connection:
+            return (await connection.execute(DELETE_CHANNEL, {"name": name})).first() is not None
 
     async def log(self, event: Event, channels: list[str]) -> None:
         """A pending delivery per channel; a delivery already logged (a redelivered event) stays as is."""
