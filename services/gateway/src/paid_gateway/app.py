@@ -15,7 +15,7 @@ from paid_gateway.deps import Publisher, TemporalProvider
 from paid_gateway.errors import install_error_handlers, refuse_nul_characters
 from paid_gateway.project_registry import ProjectCache
 from paid_gateway.projections.hub import ChangeHub
-from paid_gateway.routers import control, costs, evolution, projects, runs, tokens
+from paid_gateway.routers import control, costs, evolution, notifications, projects, runs, tokens
 from paid_gateway.temporal_client import LazyTemporal
 from paid_gateway.trust import TrustChecker
 from paid_runtime.http import ReadinessCheck, add_health_routes
@@ -61,6 +61,7 @@ def create_app(
     app.include_router(webhooks.router)
     for api in (projects.router, runs.router, control.router, costs.router, tokens.router, evolution.router):
         app.include_router(api, dependencies=[Depends(refuse_nul_characters)])
+    app.include_router(notifications.router, dependencies=[Depends(refuse_nul_characters)])
     add_health_routes(app, SERVICE, checks or {})
     dashboard.install(app)
     # The request's server span starts the trace that the published event carries on. No span per ASGI
