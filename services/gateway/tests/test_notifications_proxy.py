@@ -113,6 +113,7 @@ async def test_an_admin_sets_a_channel_and_others_cannot(
     assert listed.json() == {"served": "channels"}
     assert removed.status_code == 200
     assert (slashed.status_code, queried.status_code) == (404, 422)  # neither forwarded
+    assert queried.json()["detail"][0]["loc"] == ["path", "name"]
     assert [(method, path) for method, path, _ in stand_in.received] == [
         ("PUT", "/api/channels/team"),
         ("PUT", "/api/channels/team"),

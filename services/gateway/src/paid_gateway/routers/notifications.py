@@ -43,7 +43,12 @@ async def delete_channel(_: Admin, request: Request, name: str) -> Response:
 
 def _checked(name: str) -> str:
     if not CHANNEL_NAME.match(name):  # forwarded as a path: nothing that could reach another route
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "name: lowercase letters, digits, _ and -")
+        problem = {
+            "loc": ["path", "name"],
+            "msg": "lowercase letters, digits, _ and -",
+            "type": "value_error",
+        }
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, [problem])  # FastAPI's own 422 shape
     return name
 
 
