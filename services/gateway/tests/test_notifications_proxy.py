@@ -109,11 +109,15 @@ async def test_an_admin_sets_a_channel_and_others_cannot(
     assert [answer.status_code for answer in refused] == [403, 403]
     assert put.status_code == 200, put.text
     assert bad.status_code == 422
-    assert bad.json()["detail"][0]["loc"] == ["body", "kind"]  # the notifier's answer, passed on
+    assert bad.json()["errors"] == [  # the notifier's refusal, in the gateway's shape
+        {"where": "body.kind", "problem": "Input should be 'slack', 'webhook' or 'email'"}
+    ]
     assert listed.json() == {"served": "channels"}
     assert removed.status_code == 200
     assert (slashed.status_code, queried.status_code) == (404, 422)  # neither forwarded
-    assert queried.json()["detail"][0]["loc"] == ["path", "name"]
+    assert queried.json()["errors"] == [
+        {"where": "path.name", "problem": "lowercase letters, digits, _ and -"}
+    ]
     assert [(method, path) for method, path, _ in stand_in.received] == [
         ("PUT", "/api/channels/team"),
         ("PUT", "/api/channels/team"),

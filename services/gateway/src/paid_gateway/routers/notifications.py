@@ -3,8 +3,8 @@
 Trust boundary: the notifier answers only the internal token the two services share
 (`PAID_GATEWAY_NOTIFIER_API_TOKEN`, the notifier's `PAID_NOTIFIER_API_TOKEN`); the dashboard and the
 CLI never hold it. Channels carry credentials (webhook secrets, Slack URLs) and decide where Paid's
-news goes, so every route needs an admin. The notifier validates (a 422 naming the field) and never
-answers with a secret; its answer, status included, is passed on."""
+news goes, so every route needs an admin. The notifier validates (a 422 naming the field, given here
+in the gateway's error shape) and never answers with a secret; its other answers are passed on."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import re
 
 import httpx
 from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 
 from paid_gateway.auth.deps import Admin
 from paid_gateway.config import GatewaySettings
@@ -44,11 +45,11 @@ async def delete_channel(_: Admin, request: Request, name: str) -> Response:
 def _checked(name: str) -> str:
     if not CHANNEL_NAME.match(name):  # forwarded as a path: nothing that could reach another route
         problem = {
-            "loc": ["path", "name"],
+            "loc": ("path", "name"),
             "msg": "lowercase letters, digits, _ and -",
             "type": "value_error",
         }
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, [problem])  # FastAPI's own 422 shape
+        raise RequestValidationError([problem])
     return name
 
 
@@ -70,4 +71,16 @@ async def forward(request: Request, path: str) -> Response:
     if answer.status_code == status.HTTP_401_UNAUTHORIZED:  # our internal token, not the caller's
         log.error("the notifier refused the gateway's token: check PAID_GATEWAY_NOTIFIER_API_TOKEN")
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, "the notifier refused the gateway")
+    if answer.status_code == status.HTTP_422_UNPROCESSABLE_ENTITY:
+        _refuse_as_the_gateway(answer)
     return Response(answer.content, answer.status_code, media_type=answer.headers.get("content-type"))
+
+
+def _refuse_as_the_gateway(answer: httpx.Response) -> None:
+    """The notifier's 422 (FastAPI's list of problems) in the gateway's own shape, each field named."""
+    try:
+        problems = answer.json().get("detail")
+    except (ValueError, AttributeError):
+        problems = None
+    if isinstance(problems, list) and all(isinstance(problem, dict) for problem in problems):
+        raise RequestValidationError(problems)
