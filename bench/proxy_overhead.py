@@ -22,6 +22,7 @@ from paid_devstack.test_servers import scratch_postgres
 from paid_executor.proxy import Budget, Cap, MeteringProxy, SharedLedger, SpendPolicy
 from paid_executor.proxy.server import Upstreams
 from paid_executor.proxy.shared_ledger import ledger_engine
+from paid_executor.proxy.spend_alerts import SpendAlerts
 from paid_llm import (
     HTTP_PROVIDERS,
     ChatRequest,
@@ -117,8 +118,14 @@ async def main(runs: int) -> None:
         upstreams = Upstreams(anthropic_url=emulator.url, openai_url=emulator.url)
         engine = make_engine(postgres.url)
         await migrate(engine, schema="executor", migrations_dir=MIGRATIONS)
+        pool = ledger_engine(engine.url)
+
+        async def published(event: object) -> object:  # NATS is not part of this figure
+            return event
+
+        # With its alert outbox, as the executor runs it: each settlement checks the 80% and 100% lines.
         shared = SharedLedger(
-            ledger_engine(engine.url), holder="bench", estimate=Cap(tokens=100_000, usd=1.0)
+            pool, holder="bench", estimate=Cap(tokens=100_000, usd=1.0), alerts=SpendAlerts(pool, published)
         )
         await shared.start()
         plain = MeteringProxy(upstreams, Path(scratch) / "plain.sock")

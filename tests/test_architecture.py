@@ -36,8 +36,8 @@ def _violations(package_dir: Path, own_module: str | None) -> list[str]:
     ]
 
 
-def test_all_five_services_exist() -> None:
-    assert set(SERVICES) == {"gateway", "poller", "planner", "executor", "evolution"}
+def test_all_six_services_exist() -> None:
+    assert set(SERVICES) == {"gateway", "poller", "planner", "executor", "evolution", "notifier"}
 
 
 def test_no_service_imports_another_service() -> None:

@@ -2,7 +2,8 @@
 -- Run as a superuser (or a role with CREATEROLE that owns the database), once and after each
 -- upgrade; it is idempotent and also hands the schema's existing objects to the service's role:
 --   psql "$ADMIN_URL" -v ON_ERROR_STOP=1 -v gateway_password=... -v poller_password=... \
---        -v planner_password=... -v executor_password=... -v evolution_password=... -f roles.sql
+--        -v planner_password=... -v executor_password=... -v evolution_password=... \
+--        -v notifier_password=... -f roles.sql
 -- Then give each service its own URL: PAID_<SERVICE>_DATABASE_URL=postgresql://paid_<service>:...@host/db
 -- Each service has a second login, paid_<service>_next, acting as paid_<service>. To rotate a
 -- password with an overlap: run again with <service>_next_password set beside <service>_password,
@@ -269,4 +270,56 @@ ALTER ROLE paid_evolution_next LOGIN PASSWORD :'evolution_next_password';
 \else
 ALTER ROLE paid_evolution_next NOLOGIN PASSWORD NULL;
 SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'paid_evolution_next';
+\endif
+
+-- notifier
+DO $create$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'paid_notifier') THEN CREATE ROLE paid_notifier; END IF; END $create$;
+DO $create$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'paid_notifier_next') THEN CREATE ROLE paid_notifier_next; END IF; END $create$;
+ALTER ROLE paid_notifier NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
+ALTER ROLE paid_notifier_next NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
+GRANT paid_notifier TO paid_notifier_next;
+ALTER ROLE paid_notifier_next SET role = 'paid_notifier';
+CREATE SCHEMA IF NOT EXISTS notifier AUTHORIZATION paid_notifier;
+ALTER SCHEMA notifier OWNER TO paid_notifier;
+REVOKE ALL ON SCHEMA notifier FROM PUBLIC;
+DO $adopt$
+DECLARE item record;
+BEGIN
+  FOR item IN
+    SELECT format('ALTER %s %I.%I OWNER TO %I',
+                  CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                                 WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+                  n.nspname, c.relname, 'paid_notifier') AS statement
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'notifier' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i'))
+    UNION ALL
+    SELECT format('ALTER TYPE %I.%I OWNER TO %I', n.nspname, t.typname, 'paid_notifier')
+      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+     WHERE n.nspname = 'notifier' AND t.typtype IN ('e', 'd')
+    UNION ALL
+    SELECT format('ALTER FUNCTION %s OWNER TO %I', p.oid::regprocedure, 'paid_notifier')
+      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE n.nspname = 'notifier'
+  LOOP
+    EXECUTE item.statement;
+  END LOOP;
+END
+$adopt$;
+\if :{?notifier_password}
+\elif :{?notifier_next_password}
+\else
+DO $missing$ BEGIN RAISE EXCEPTION 'set notifier_password (or notifier_next_password) for notifier'; END $missing$;
+\endif
+\if :{?notifier_password}
+ALTER ROLE paid_notifier LOGIN PASSWORD :'notifier_password';
+\else
+ALTER ROLE paid_notifier NOLOGIN PASSWORD NULL;
+SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'paid_notifier';
+\endif
+\if :{?notifier_next_password}
+ALTER ROLE paid_notifier_next LOGIN PASSWORD :'notifier_next_password';
+\else
+ALTER ROLE paid_notifier_next NOLOGIN PASSWORD NULL;
+SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'paid_notifier_next';
 \endif

@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from paid_evolution.config import EvolutionSettings
 from paid_executor.config import ExecutorSettings
 from paid_gateway.config import GatewaySettings
+from paid_notifier.config import NotifierSettings
 from paid_planner.config import PlannerSettings
 from paid_poller.config import PollerSettings
 from paid_runtime.settings import SECRET_WORDS, ServiceSettings
@@ -34,6 +35,7 @@ SERVICE_SETTINGS: dict[str, type[ServiceSettings]] = {
     "planner": PlannerSettings,
     "executor": ExecutorSettings,
     "evolution": EvolutionSettings,
+    "notifier": NotifierSettings,
 }
 BUBBLEWRAP_CONTAINERS = frozenset({"executor"})
 """May run without seccomp and AppArmor confinement and with an unmasked /proc, which bubblewrap needs to

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 COMPOSE_FILE = DEPLOY / "compose.yml"
 ENV_EXAMPLE = DEPLOY / ".env.example"
-PAID_SERVICES = ("gateway", "poller", "planner", "executor", "evolution")
+PAID_SERVICES = ("gateway", "poller", "planner", "executor", "evolution", "notifier")
 INFRA = ("postgres", "nats", "temporal", "phoenix")
 JOBS = ("provision",)
 """One-shot containers: they run to completion before the services start, so they have no health check."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("gateway", "poller", "planner", "executor", "evolution")
+SERVICES = ("gateway", "poller", "planner", "executor", "evolution", "notifier")
 
 
 def workspace_packages() -> dict[str, Path]:

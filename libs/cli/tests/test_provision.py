@@ -17,7 +17,7 @@ from paid_devstack.test_servers import scratch_postgres
 from paid_runtime import provisioning
 
 pytestmark = pytest.mark.integration
-SERVICES = ("gateway", "poller", "planner", "executor", "evolution")
+SERVICES = ("gateway", "poller", "planner", "executor", "evolution", "notifier")
 
 
 async def _streams_and_roles(nats_url: str, database_url: str) -> tuple[list[str], list[str]]:
@@ -56,7 +56,15 @@ def test_provision_creates_the_streams_and_the_roles(tmp_path: Path, monkeypatch
         monkeypatch.delenv("PAID_DB_PLANNER_PASSWORD")
         assert CliRunner().invoke(app, ["provision"]).exit_code == 0
         _, rotated = asyncio.run(_streams_and_roles(server.admin_url, postgres.url))
-    assert streams == ["PAID_DEAD", "PAID_EVOLUTION", "PAID_GITHUB", "PAID_PLAN", "PAID_PROJECT", "PAID_RUN"]
+    assert streams == [
+        "PAID_BUDGET",
+        "PAID_DEAD",
+        "PAID_EVOLUTION",
+        "PAID_GITHUB",
+        "PAID_PLAN",
+        "PAID_PROJECT",
+        "PAID_RUN",
+    ]
     assert roles == sorted(f"paid_{service}" for service in SERVICES)
     assert overlapping == sorted([*roles, "paid_planner_next"])
     assert rotated == sorted({*overlapping} - {"paid_planner"})

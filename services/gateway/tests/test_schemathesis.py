@@ -41,11 +41,12 @@ EVOLUTION_TOKEN = "internal-token-of-the-fuzzing-gateway"
 
 
 def empty_evolution() -> FastAPI:
-    """Stands in for evolution behind /api/evolution: the gateway's forwarding is what is fuzzed here
-    (evolution's own API has its tests); it answers like evolution with nothing in its registry."""
+    """Stands in for evolution behind /api/evolution (and the notifier behind /api/notifications): the
+    gateway's forwarding is what is fuzzed here (their own APIs have their tests); it answers like
+    evolution with nothing in its registry."""
     app = FastAPI()
 
-    @app.api_route("/api/{rest:path}", methods=["GET", "POST"])
+    @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "DELETE"])
     async def nothing_here(request: Request, rest: str) -> None:
         if request.headers.get("authorization") != f"Bearer {EVOLUTION_TOKEN}":
             raise HTTPException(401, "internal token required")
@@ -88,6 +89,8 @@ class ThreadedGateway:
             temporal_target="127.0.0.1:1",
             evolution_api_url=f"http://127.0.0.1:{evolution_port}",
             evolution_api_token=EVOLUTION_TOKEN,
+            notifier_api_url=f"http://127.0.0.1:{evolution_port}",
+            notifier_api_token=EVOLUTION_TOKEN,
         )
 
         async def publish(event: Any) -> object:

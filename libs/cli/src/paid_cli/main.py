@@ -19,6 +19,7 @@ from paid_cli import runs, tokens
 from paid_cli.client import ApiError
 from paid_cli.evolution import experiments_app, prompts_app
 from paid_cli.github import github_app
+from paid_cli.notifications import notifications_app
 from paid_cli.projects import projects_app
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ app.add_typer(projects_app, name="project")
 app.add_typer(github_app, name="github")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(experiments_app, name="experiments")
+app.add_typer(notifications_app, name="notifications")
 console = Console()
 
 HomeOption = Annotated[Path | None, typer.Option(help="data directory (default $PAID_HOME or ./.paid)")]

@@ -1,5 +1,6 @@
 """Paid's wire format: event models, NATS subjects and streams. No I/O lives here."""
 
+from paid_contracts.budgets import BudgetAlerted, BudgetExhausted, BudgetThresholdReached
 from paid_contracts.catalog import ALL_EVENTS
 from paid_contracts.commands import (
     CancelRun,
@@ -58,6 +59,9 @@ __all__ = [
     "ALL_EVENTS",
     "ArmSummary",
     "BaseBranchPushed",
+    "BudgetAlerted",
+    "BudgetExhausted",
+    "BudgetThresholdReached",
     "BuildRequested",
     "CancelRun",
     "CheckRunCompleted",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from paid_contracts import events, github_events, planning, progress, projects, prompts, reactions
+from paid_contracts import budgets, events, github_events, planning, progress, projects, prompts, reactions
 from paid_contracts.envelope import Event
 
 ALL_EVENTS: tuple[type[Event], ...] = (
@@ -13,4 +13,5 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     *prompts.EVENTS,
     *reactions.EVENTS,
     *progress.EVENTS,
+    *budgets.EVENTS,
 )

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paid_contracts import subjects
-from paid_contracts.subjects import STREAM_GITHUB, STREAM_PLAN, STREAM_PROJECT, STREAM_RUN
+from paid_contracts.subjects import STREAM_BUDGET, STREAM_GITHUB, STREAM_PLAN, STREAM_PROJECT, STREAM_RUN
 
 ADMIN_USER = "paid-admin"
 NEXT_LOGIN_SUFFIX = ".next"
@@ -127,7 +127,7 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
     ),
     ServiceAccess(
         "executor",
-        publishes=("paid.run.>",),
+        publishes=("paid.run.>", "paid.budget.>"),
         durables=(
             *_durables(
                 "executor",
@@ -160,6 +160,23 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
             ),
         ),
         serves=(subjects.PROMPT_RESOLVE,),
+    ),
+    ServiceAccess(
+        "notifier",
+        durables=(
+            *_durables(
+                "notifier",
+                STREAM_RUN.name,
+                run_finished=subjects.RUN_FINISHED,
+                pull_request_opened=subjects.RUN_PULL_REQUEST_OPENED,
+            ),
+            *_durables(
+                "notifier",
+                STREAM_BUDGET.name,
+                budget_alerted=subjects.BUDGET_ALERTED,
+                budget_exhausted=subjects.BUDGET_EXHAUSTED,
+            ),
+        ),
     ),
 )
 ACCESS_BY_SERVICE = {access.service: access for access in SERVICE_ACCESS}

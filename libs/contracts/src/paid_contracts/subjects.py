@@ -68,3 +68,9 @@ EXECUTOR_CMD_STATUS = f"{EXECUTOR_CMD_PREFIX}.status"
 GITHUB_APP_MINT = "paid.github_app.mint_token"
 GITHUB_APP_REVOKE = "paid.github_app.revoke_token"
 GITHUB_APP_RELEASE_JOB = "paid.github_app.release_job"
+
+# Issue 22: budget thresholds, published by the executor's metering proxy (see budgets.py).
+BUDGET_ALERTED = "paid.budget.alerted"
+BUDGET_EXHAUSTED = "paid.budget.exhausted"
+STREAM_BUDGET = StreamSpec("PAID_BUDGET", ("paid.budget.>",))
+ALL_STREAMS = (*ALL_STREAMS, STREAM_BUDGET)

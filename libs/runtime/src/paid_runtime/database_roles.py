@@ -27,6 +27,7 @@ SERVICE_SCHEMAS: dict[str, str] = {
     "planner": "planner",
     "executor": "executor",
     "evolution": "evolution",
+    "notifier": "notifier",
 }
 
 # Objects an earlier, all-powerful role created in the schema move to the service's role, so that its
@@ -160,7 +161,8 @@ def roles_script() -> str:
         "-- Run as a superuser (or a role with CREATEROLE that owns the database), once and after each",
         "-- upgrade; it is idempotent and also hands the schema's existing objects to the service's role:",
         '--   psql "$ADMIN_URL" -v ON_ERROR_STOP=1 -v gateway_password=... -v poller_password=... \\',
-        "--        -v planner_password=... -v executor_password=... -v evolution_password=... -f roles.sql",
+        "--        -v planner_password=... -v executor_password=... -v evolution_password=... \\",
+        "--        -v notifier_password=... -f roles.sql",
         "-- Then give each service its own URL: PAID_<SERVICE>_DATABASE_URL=postgresql://paid_<service>:...@host/db",
         "-- Each service has a second login, paid_<service>_next, acting as paid_<service>. To rotate a",
         "-- password with an overlap: run again with <service>_next_password set beside <service>_password,",

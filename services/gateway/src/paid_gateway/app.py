@@ -15,7 +15,17 @@ from paid_gateway.deps import Publisher, TemporalProvider
 from paid_gateway.errors import install_error_handlers, refuse_nul_characters
 from paid_gateway.project_registry import ProjectCache
 from paid_gateway.projections.hub import ChangeHub
-from paid_gateway.routers import budgets, control, costs, evolution, projects, queue, runs, tokens
+from paid_gateway.routers import (
+    budgets,
+    control,
+    costs,
+    evolution,
+    notifications,
+    projects,
+    queue,
+    runs,
+    tokens,
+)
 from paid_gateway.temporal_client import LazyTemporal
 from paid_gateway.trust import TrustChecker
 from paid_runtime.http import ReadinessCheck, add_health_routes
@@ -70,6 +80,7 @@ def create_app(
         evolution.router,
     ):
         app.include_router(api, dependencies=[Depends(refuse_nul_characters)])
+    app.include_router(notifications.router, dependencies=[Depends(refuse_nul_characters)])
     add_health_routes(app, SERVICE, checks or {})
     dashboard.install(app)
     # The request's server span starts the trace that the published event carries on. No span per ASGI

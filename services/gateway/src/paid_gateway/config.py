@@ -37,6 +37,10 @@ class GatewaySettings(ServiceSettings):
     # evolution's PAID_EVOLUTION_API_TOKEN. Empty: those routes answer 503.
     evolution_api_url: str = "http://127.0.0.1:8104"
     evolution_api_token: str = ""
+    # The notifier's channels API, served under /api/notifications for admins; the internal token is
+    # the notifier's PAID_NOTIFIER_API_TOKEN. Empty: those routes answer 503.
+    notifier_api_url: str = "http://127.0.0.1:8105"
+    notifier_api_token: str = ""
     github_api_url: str = "https://api.github.com"
     github_token: str = ""
     # The GitHub App whose installation tokens the gateway mints (the only holder of its key).
@@ -85,6 +89,8 @@ class GatewaySettings(ServiceSettings):
                 raise ValueError("secrets_keys must list at least one Fernet key outside development")
         if self.evolution_api_token:
             self.require_real_secret("evolution_api_token", self.evolution_api_token)
+        if self.notifier_api_token:
+            self.require_real_secret("notifier_api_token", self.notifier_api_token)
         if self.admin_token:
             self.require_real_secret("admin_token", self.admin_token)
             if len(self.admin_token) < 24:

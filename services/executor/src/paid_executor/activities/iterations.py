@@ -5,6 +5,7 @@ activities (prepare, publish, cleanup) are in worktrees.py."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 
 from temporalio import activity
@@ -23,13 +24,19 @@ from paid_executor.prompts import iteration_prompt
 from paid_executor.proxy import Budget, Cap, Ledger
 from paid_executor.sandbox import SandboxError
 from paid_executor.workspace import sanitise
+from paid_runtime.messaging import publish_event
 
 
 class IterationActivities(WorktreeActivities):
     def __init__(self, deps: ExecutorDeps, *, home_queue: str | None = None) -> None:
         """`home_queue`: the task queue only this process polls (worker.home_queue_for)."""
         super().__init__(deps, home_queue=home_queue)
-        self.launcher = Launcher(deps.settings, self.identity, deps.sessions.kw.get("bind"))
+        self.launcher = Launcher(
+            deps.settings,
+            self.identity,
+            deps.sessions.kw.get("bind"),
+            functools.partial(publish_event, deps.broker),
+        )
 
     async def stop(self) -> None:
         await self.launcher.stop()

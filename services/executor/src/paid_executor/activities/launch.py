@@ -26,6 +26,7 @@ from paid_executor.params import CheckResult
 from paid_executor.proxy import Budget, Ledger, MeteringProxy, SharedLedger, SpendPolicy
 from paid_executor.proxy.server import Upstreams
 from paid_executor.proxy.shared_ledger import ledger_engine
+from paid_executor.proxy.spend_alerts import Publish, SpendAlerts
 from paid_executor.run_workspace import RunPaths
 from paid_executor.sandbox import Sandbox, SandboxError, SandboxRequest, sandbox_for
 from paid_executor.sandbox.base import UNSANDBOXED
@@ -49,12 +50,18 @@ class Launch:
 
 class Launcher:
     def __init__(
-        self, settings: ExecutorSettings, identity: Identity, engine: AsyncEngine | None = None
+        self,
+        settings: ExecutorSettings,
+        identity: Identity,
+        engine: AsyncEngine | None = None,
+        publish: Publish | None = None,
     ) -> None:
-        """`engine`: the database of the shared spend ledger; without it each run's budget stands alone."""
+        """`engine`: the database of the shared spend ledger; without it each run's budget stands alone.
+        `publish`: where the ledger announces budget thresholds reached (80%, 100%)."""
         self.settings = settings
         self.identity = identity
         self.engine = engine
+        self.publish = publish
         self._proxy: MeteringProxy | None = None
         self._proxy_lock = asyncio.Lock()
 
@@ -232,11 +239,13 @@ class Launcher:
                 )
                 shared = None
                 if self.engine is not None and settings.budgets_shared:
+                    pool = ledger_engine(self.engine.url)
                     shared = SharedLedger(
-                        ledger_engine(self.engine.url),
+                        pool,
                         holder=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
                         estimate=settings.spend_estimate(),
                         lease_seconds=settings.spend_lease_seconds,
+                        alerts=None if self.publish is None else SpendAlerts(pool, self.publish),
                     )
                     await shared.start()
                 proxy = MeteringProxy(upstreams, socket_path, shared=shared)

@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from paid_contracts.budgets import ALERT_PERCENT, STOP_PERCENT, BudgetScopeKind, BudgetUnit
+
 
 @dataclass(frozen=True)
 class Cap:
@@ -39,6 +41,10 @@ class Scope:
     key: str  # the ledger's counter: kind, owner and period
     cap: Cap
     label: str  # for the comment that says why a run stopped
+    kind: BudgetScopeKind = "project_day"
+    project: str | None = None
+    period: str = ""
+    time_zone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -63,17 +69,30 @@ class SpendPolicy:
         zone = self.time_zone
         return (
             Scope(
-                f"project:{self.project}:day:{day}", self.day, f"the project's daily budget ({day} {zone})"
+                f"project:{self.project}:day:{day}",
+                self.day,
+                f"the project's daily budget ({day} {zone})",
+                "project_day",
+                self.project,
+                day,
+                zone,
             ),
             Scope(
                 f"project:{self.project}:month:{month}",
                 self.month,
                 f"the project's monthly budget ({month} {zone})",
+                "project_month",
+                self.project,
+                month,
+                zone,
             ),
             Scope(
                 f"global:month:{utc_month}",
                 self.global_month,
                 f"Paid's global monthly budget ({utc_month} UTC)",
+                "global_month",
+                None,
+                utc_month,
             ),
         )
 
@@ -117,3 +136,26 @@ def decide(scopes: tuple[Scope, ...], states: dict[str, ScopeState], estimate: C
             if spent + reserved + per_call > cap and state.reservations > 0:
                 wait = True
     return Decision(Verdict.WAIT if wait else Verdict.START)
+
+
+THRESHOLDS = (ALERT_PERCENT, STOP_PERCENT)
+
+
+def thresholds_crossed(
+    cap: Cap, *, spent_tokens: int, spent_usd: float, added_tokens: int, added_usd: float
+) -> list[tuple[int, BudgetUnit]]:
+    """The thresholds (percent of the cap) that one settlement took the scope's spending to or past,
+    each with the unit that got there; `spent_*` are the totals after the settlement. Settlements are
+    serialized by the ledger's row lock, so each crossing belongs to exactly one of them."""
+    crossed: dict[int, BudgetUnit] = {}
+    for unit, limit, after, added in (
+        ("tokens", cap.tokens, float(spent_tokens), float(added_tokens)),
+        ("usd", cap.usd, spent_usd, added_usd),
+    ):
+        if limit is None or limit <= 0 or added <= 0:
+            continue
+        for percent in THRESHOLDS:
+            line = limit * percent / 100
+            if after - added < line <= after:
+                crossed.setdefault(percent, "tokens" if unit == "tokens" else "usd")
+    return sorted(crossed.items())

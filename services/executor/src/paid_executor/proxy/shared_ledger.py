@@ -19,7 +19,8 @@ from sqlalchemy import URL, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from paid_executor.proxy.budgets import Cap, Decision, Scope, ScopeState, Verdict, decide
+from paid_executor.proxy.budgets import Cap, Decision, Scope, ScopeState, Verdict, decide, thresholds_crossed
+from paid_executor.proxy.spend_alerts import SpendAlerts, threshold_event
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ SETTLE = text(
     UPDATE executor.spend_counters
     SET spent_tokens = spent_tokens + :tokens, spent_usd = spent_usd + :usd, version = version + 1
     WHERE scope = ANY(CAST(:keys AS text[]))
+    RETURNING scope, spent_tokens, spent_usd
     """
 )
 RENEW = text(
@@ -87,6 +89,8 @@ class _Changed(Exception):
 class Reservation:
     id: str
     keys: tuple[str, ...]
+    scopes: tuple[Scope, ...] = ()  # with their caps, to tell which thresholds a settlement crosses
+    run_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,13 +129,16 @@ class SharedLedger:
         estimate: Cap,
         lease_seconds: float = 30.0,
         wait_seconds: float = 0.05,
+        alerts: SpendAlerts | None = None,
     ) -> None:
+        """`alerts`: where the 80% and 100% thresholds a settlement reaches are announced."""
         # Each statement commits alone (see ledger_engine), whatever pool it shares.
         self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.holder = holder
         self.estimate = estimate
         self.lease_seconds = lease_seconds
         self.wait_seconds = wait_seconds
+        self.alerts = alerts
         self._held: set[str] = set()
         self._renewer: asyncio.Task[None] | None = None
 
@@ -163,17 +170,46 @@ class SharedLedger:
     async def settle(self, reservation: Reservation, *, tokens: int, usd: float) -> None:
         """Counts what the call spent, even when its reservation expired meanwhile."""
 
-        async def write() -> None:
+        async def write() -> list[tuple[str, int, float]]:
             async with self.engine.connect() as connection:
-                await connection.execute(
+                totals = await connection.execute(
                     SETTLE,
                     {"id": reservation.id, "keys": list(reservation.keys), "tokens": tokens, "usd": usd},
                 )
+                return [(str(row[0]), int(row[1]), float(row[2])) for row in totals]
 
         try:
-            await self._retrying(write)
+            totals = await self._retrying(write)
         finally:
             self._held.discard(reservation.id)
+        if self.alerts is not None:
+            await self._announce_thresholds(reservation, totals, tokens=tokens, usd=usd)
+
+    async def _announce_thresholds(
+        self, reservation: Reservation, totals: list[tuple[str, int, float]], *, tokens: int, usd: float
+    ) -> None:
+        assert self.alerts is not None
+        by_key = {scope.key: scope for scope in reservation.scopes}
+        for key, spent_tokens, spent_usd in totals:
+            scope = by_key.get(key)
+            if scope is None:
+                continue
+            crossed = thresholds_crossed(
+                scope.cap, spent_tokens=spent_tokens, spent_usd=spent_usd, added_tokens=tokens, added_usd=usd
+            )
+            for percent, unit in crossed:
+                event = threshold_event(
+                    scope,
+                    percent,
+                    unit,
+                    spent_tokens=spent_tokens,
+                    spent_usd=spent_usd,
+                    run_id=reservation.run_id,
+                )
+                try:
+                    await self.alerts.announce(event)
+                except Exception:  # the call is counted; only its announcement is lost
+                    log.exception("recording %s in the spend alerts failed", event.event_id)
 
     async def state(self, keys: tuple[str, ...]) -> dict[str, ScopeState]:
         async with self.engine.connect() as connection:
@@ -190,7 +226,7 @@ class SharedLedger:
             decision = decide(scopes, states, self.estimate)
             if decision.verdict is not Verdict.START:
                 return decision, None
-            reservation = Reservation(f"{self.holder}:{secrets.token_hex(8)}", keys)
+            reservation = Reservation(f"{self.holder}:{secrets.token_hex(8)}", keys, scopes, run_id)
             self._held.add(reservation.id)  # renewed from now on, before anyone can see it expire
             written = await connection.execute(
                 RESERVE,
@@ -245,5 +281,7 @@ class SharedLedger:
                             RENEW, {"ids": list(self._held), "lease": self.lease_seconds}
                         )
                     await connection.execute(FORGET_EXPIRED)
+                if self.alerts is not None:
+                    await self.alerts.relay()
             except Exception:  # a database hiccup must not end renewals for good
                 log.exception("renewing the spend ledger's leases failed")

@@ -1,0 +1,186 @@
+"""The gateway serves the notifier's channels API to admins only, with the internal token added.
+
+The notifier is stood in for by a small HTTP server that, like the real one, answers only the internal
+token and refuses a bad channel with a 422 naming the field (services never import each other; the
+real validation is tested in services/notifier/tests/test_api.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from faststream.nats import NatsBroker
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+from typer.testing import CliRunner
+
+from paid_cli.main import app
+from paid_devstack import free_port, wait_until_async
+from paid_gateway.app import create_app
+from paid_gateway.auth.tokens import Role
+from paid_gateway.config import GatewaySettings
+from paid_runtime.http import make_server
+from paid_runtime.messaging import publish_event
+
+INTERNAL_TOKEN = "internal-token-shared-with-the-notifier"
+
+
+class StandInNotifier:
+    def __init__(self) -> None:
+        self.received: list[tuple[str, str, bytes]] = []
+        self.app = FastAPI()
+
+        @self.app.api_route("/api/{rest:path}", methods=["GET", "PUT", "DELETE"], response_model=None)
+        async def answer(request: Request, rest: str) -> Any:
+            if request.headers.get("authorization") != f"Bearer {INTERNAL_TOKEN}":
+                raise HTTPException(401, "internal token required")
+            body = await request.body()
+            self.received.append((request.method, request.url.path, body))
+            if b'"pager"' in body:
+                detail = [{"loc": ["body", "kind"], "msg": "Input should be 'slack', 'webhook' or 'email'"}]
+                return JSONResponse({"detail": detail}, status_code=422)
+            return {"served": rest}
+
+
+@pytest.fixture
+async def notifier() -> AsyncIterator[tuple[StandInNotifier, str]]:
+    stand_in = StandInNotifier()
+    port = free_port()
+    server = make_server(stand_in.app, "127.0.0.1", port)
+    task = asyncio.create_task(server.serve())
+    await wait_until_async(lambda: server.started, timeout=10, what="the stand-in notifier")
+    try:
+        yield stand_in, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+GatewayFor = Callable[[str], httpx.AsyncClient]
+
+
+@pytest.fixture
+def gateway_for(
+    api_settings: GatewaySettings,
+    broker: NatsBroker,
+    sessions: async_sessionmaker[AsyncSession],
+    notifier: tuple[StandInNotifier, str],
+) -> GatewayFor:
+    def client(internal_token: str) -> httpx.AsyncClient:
+        settings = api_settings.model_copy(
+            update={"notifier_api_url": notifier[1], "notifier_api_token": internal_token}
+        )
+        app = create_app(settings, publisher=functools.partial(publish_event, broker), sessions=sessions)
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+
+    return client
+
+
+async def test_an_admin_sets_a_channel_and_others_cannot(
+    gateway_for: GatewayFor, role_tokens: dict[Role, str], notifier: tuple[StandInNotifier, str]
+) -> None:
+    stand_in = notifier[0]
+    channel = {"name": "team", "kind": "slack", "target": "https://hooks.slack.example/T/B/x"}
+    async with gateway_for(INTERNAL_TOKEN) as http:
+        refused = [
+            await http.put(
+                "/api/notifications/channels/team",
+                json=channel,
+                headers={"Authorization": f"Bearer {role_tokens[role]}"},
+            )
+            for role in (Role.VIEWER, Role.OPERATOR)
+        ]
+        admin = {"Authorization": f"Bearer {role_tokens[Role.ADMIN]}"}
+        put = await http.put("/api/notifications/channels/team", json=channel, headers=admin)
+        bad = await http.put(
+            "/api/notifications/channels/team", json=channel | {"kind": "pager"}, headers=admin
+        )
+        listed = await http.get("/api/notifications/channels", headers=admin)
+        removed = await http.delete("/api/notifications/channels/team", headers=admin)
+        slashed = await http.delete("/api/notifications/channels/..%2Fchannels", headers=admin)
+        queried = await http.delete("/api/notifications/channels/team%3Fx%3D1", headers=admin)
+    assert [answer.status_code for answer in refused] == [403, 403]
+    assert put.status_code == 200, put.text
+    assert bad.status_code == 422
+    assert bad.json()["errors"] == [  # the notifier's refusal, in the gateway's shape
+        {"where": "body.kind", "problem": "Input should be 'slack', 'webhook' or 'email'"}
+    ]
+    assert listed.json() == {"served": "channels"}
+    assert removed.status_code == 200
+    assert (slashed.status_code, queried.status_code) == (404, 422)  # neither forwarded
+    assert queried.json()["errors"] == [
+        {"where": "path.name", "problem": "lowercase letters, digits, _ and -"}
+    ]
+    assert [(method, path) for method, path, _ in stand_in.received] == [
+        ("PUT", "/api/channels/team"),
+        ("PUT", "/api/channels/team"),
+        ("GET", "/api/channels"),
+        ("DELETE", "/api/channels/team"),
+    ]
+
+
+async def test_a_wrong_internal_token_is_the_gateways_fault_and_none_is_a_503(
+    gateway_for: GatewayFor, role_tokens: dict[Role, str], notifier: tuple[StandInNotifier, str]
+) -> None:
+    admin = {"Authorization": f"Bearer {role_tokens[Role.ADMIN]}"}
+    async with gateway_for("stale") as http:
+        stale = await http.get("/api/notifications/channels", headers=admin)
+    async with gateway_for("") as http:
+        unset = await http.get("/api/notifications/channels", headers=admin)
+    assert (stale.status_code, unset.status_code) == (502, 503)
+    assert notifier[0].received == []
+
+
+@pytest.fixture
+def api_settings(api_settings: GatewaySettings, notifier: tuple[StandInNotifier, str]) -> GatewaySettings:
+    """For `live_api`: a gateway that forwards to the stand-in notifier."""
+    return api_settings.model_copy(
+        update={"notifier_api_url": notifier[1], "notifier_api_token": INTERNAL_TOKEN}
+    )
+
+
+async def test_the_cli_sets_lists_and_removes_channels(
+    live_api: str, role_tokens: dict[Role, str], notifier: tuple[StandInNotifier, str]
+) -> None:
+    async def paid(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+        command = [*args, "--url", live_api, "--token", role_tokens[Role.ADMIN]]
+        result = await asyncio.to_thread(
+            CliRunner().invoke, app, command, env={"COLUMNS": "200", **(env or {})}
+        )
+        return result.exit_code, result.stdout, result.stderr
+
+    secret = "whsec-from-the-environment-0123"
+    code, stdout, _ = await paid(
+        "notifications", "set", "ops", "--kind", "webhook", "--target", "https://ops.example/paid",
+        "--event", "budget_alert", "--event", "budget_stop", env={"PAID_CHANNEL_SECRET": secret},
+    )  # fmt: skip
+    assert (code, stdout.strip()) == (0, "channel ops set")
+    code, _, stderr = await paid(
+        "notifications", "set", "x", "--kind", "pager", "--target", "https://a.example"
+    )
+    assert code != 0
+    assert "kind" in stderr  # the notifier's refusal names the field
+    code, _, _ = await paid("notifications", "remove", "ops")
+    assert code == 0
+
+    (method, path, body), *_ = notifier[0].received
+    assert (method, path) == ("PUT", "/api/channels/ops")
+    assert json.loads(body) == {
+        "name": "ops",
+        "kind": "webhook",
+        "target": "https://ops.example/paid",
+        "project": None,
+        "events": ["budget_alert", "budget_stop"],
+        "secret": secret,
+    }
+    assert [(m, p) for m, p, _ in notifier[0].received[1:]] == [
+        ("PUT", "/api/channels/x"),
+        ("DELETE", "/api/channels/ops"),
+    ]
