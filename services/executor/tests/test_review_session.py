@@ -13,7 +13,7 @@ import pytest
 
 from paid_contracts import RepoRef
 from paid_executor.agents.base import Invocation
-from paid_executor.review_mode import parse_findings
+from paid_executor.review_mode import FINDINGS_FILE, ReviewFindingsError, parse_findings
 from paid_executor.review_posting import post_review
 from paid_executor.review_session import (
     HeadMovedError,
@@ -142,3 +142,21 @@ async def test_a_head_that_moved_from_the_pinned_commit_is_not_exported(
         )
     assert not directories.tree.exists()
     del number
+
+
+def test_a_findings_file_that_is_a_link_or_a_directory_is_not_read(tmp_path: Path) -> None:
+    directories = ReviewDirectories.under(tmp_path / "review")
+    directories.output.mkdir(parents=True)
+    host_secret = tmp_path / "host-secret.json"
+    host_secret.write_text('{"findings": []}')
+    findings = directories.output / FINDINGS_FILE
+    findings.symlink_to(host_secret)  # the agent points the file at something only the host can read
+    with pytest.raises(ReviewFindingsError, match="cannot be read as a file"):
+        read_findings_file(directories)
+    findings.unlink()
+    findings.mkdir()
+    with pytest.raises(ReviewFindingsError, match="not a regular file"):
+        read_findings_file(directories)
+    findings.rmdir()
+    with pytest.raises(ReviewFindingsError, match="wrote no"):
+        read_findings_file(directories)

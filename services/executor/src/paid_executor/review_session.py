@@ -117,7 +117,8 @@ def read_findings_file(directories: ReviewDirectories) -> bytes:
         raise ReviewFindingsError(f"the agent wrote no {FINDINGS_FILE}") from error
     except OSError as error:
         raise ReviewFindingsError(f"{FINDINGS_FILE} cannot be read as a file: {error}") from error
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ReviewFindingsError(f"{FINDINGS_FILE} is not a regular file")
     with os.fdopen(fd, "rb") as file:
-        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-            raise ReviewFindingsError(f"{FINDINGS_FILE} is not a regular file")
         return file.read(MAX_FINDINGS_BYTES + 1)
