@@ -13,9 +13,11 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from paid_contracts import RunOutcome
+from paid_executor.attempts import attempts_of
+from paid_executor.params import ExecutionResult
 from paid_executor.repo import get_run
 from paid_executor.subscribers import start_execution
-from paid_executor.workflows import workflow_id_for
+from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
 from paid_runtime.database import session_factory
 
@@ -125,3 +127,49 @@ async def test_a_paid_yml_that_raises_the_budget_gets_one_comment_and_no_run(
     assert not ran.exists()
     body = only_comment(emulator, repo_ref)
     assert ".paid.yml may only lower budgets: its max_cost_usd $1000000.00 is above" in body
+
+
+async def test_a_new_request_after_budget_exceeded_starts_attempt_2(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> None:
+    repo_ref = make_repo(emulator, "test: python -m pytest -q\n")
+    agent = script_agent(tmp_path / "agent.py", CALLING_AGENT)
+    first_request = loop_request(repo_ref, max_tokens=4000)
+
+    async def attempt_result(number: int, run_id: str | None) -> ExecutionResult:
+        assert run_id is not None, f"attempt {number} did not start"
+        handle = env.client.get_workflow_handle_for(
+            AgentExecutionWorkflow.run, workflow_id_for(first_request.issue, number), run_id=run_id
+        )
+        return await handle.result()
+
+    with ScriptedAnthropic(input_tokens=1000, output_tokens=500) as upstream:
+        async with loop_worker(
+            env,
+            emulator,
+            engine,
+            broker,
+            tmp_path / "ws",
+            agent_command=agent,
+            anthropic_base_url=upstream.url,
+            anthropic_api_key="sk-real-key",
+        ) as worker:
+            started = await start_execution(env.client, first_request, task_queue=worker.task_queue)
+            first = await attempt_result(1, started)
+            assert first.outcome is RunOutcome.BUDGET_EXCEEDED
+
+            # The same request again (a redelivery) starts nothing; a new labeling starts attempt 2.
+            again = await start_execution(env.client, first_request, task_queue=worker.task_queue)
+            assert again is None
+            relabeled = loop_request(repo_ref, max_tokens=4000)
+            second = await attempt_result(
+                2, await start_execution(env.client, relabeled, task_queue=worker.task_queue)
+            )
+
+    assert second.run_id != first.run_id
+    assert second.outcome is RunOutcome.BUDGET_EXCEEDED
+    assert [a.number for a in await attempts_of(env.client, first_request.issue)] == [1, 2]
