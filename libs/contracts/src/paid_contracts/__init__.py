@@ -40,6 +40,7 @@ from paid_contracts.github_tokens import (
     InstallationTokenRevoke,
     InstallationTokensRelease,
 )
+from paid_contracts.iterations import CheckOutcome, IterationSummary
 from paid_contracts.pinned import PinnedText
 from paid_contracts.planning import PlanCompleted, PlanCreated, PlannedTask
 from paid_contracts.progress import RunOutputAppended
@@ -60,6 +61,7 @@ __all__ = [
     "BaseBranchPushed",
     "BuildRequested",
     "CancelRun",
+    "CheckOutcome",
     "CheckRunCompleted",
     "CheckSuiteCompleted",
     "CommandReply",
@@ -75,6 +77,7 @@ __all__ = [
     "InstallationTokensRelease",
     "IssueCommented",
     "IssueRef",
+    "IterationSummary",
     "LabelMapping",
     "PauseRun",
     "PinnedText",
