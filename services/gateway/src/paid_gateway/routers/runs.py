@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from paid_contracts import IterationSummary
 from paid_gateway import sse
 from paid_gateway.auth.deps import Viewer
 from paid_gateway.config import GatewaySettings
@@ -108,6 +109,7 @@ async def get_run(run_id: RunId, _: Viewer, session: SessionDep, settings: Setti
         **RunPublic.of(run).model_dump(),
         branch=run.branch,
         head_sha=run.head_sha,
+        iteration_summaries=[IterationSummary.model_validate(summary) for summary in run.iteration_summaries],
         steps=[RunStep.of(step) for step in steps],
         output_tail=[OutputLine.of(line) for line in tail],
         links=links_for(run, settings),
