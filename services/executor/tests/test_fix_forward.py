@@ -22,6 +22,7 @@ from paid_github_emulator.server import GitHubEmulator
 
 from .conftest import BUGGY_CALC, FIXED_CALC, TEST_CALC, TOKEN
 from .loop_support import loop_request, loop_worker, script_agent
+from .test_workflow import run_events
 
 FIX = f"pathlib.Path('calc.py').write_text({FIXED_CALC!r})"
 # Touches a scratch file differently every time, so the loop is not stopped as repetitive.
@@ -87,6 +88,18 @@ async def test_failures_go_back_to_the_agent_until_the_tests_pass(
     assert pull["html_url"] in body
     assert "iterations 2" in body
     assert not any((tmp_path / "ws").rglob("calc.py")), "the worktree was left behind"
+    # run.finished tells each iteration's change (counted on the host) and its checks' outcomes.
+    finished = (await run_events(broker, result.run_id))["paid.run.finished"]
+    first, second = finished["iteration_summaries"]
+    assert (first["number"], first["files_changed"], first["insertions"], first["deletions"]) == (1, 1, 1, 0)
+    [failed] = first["checks"]
+    assert (failed["command"], failed["passed"]) == ("python -m pytest -q", False)
+    assert failed["exit_code"] != 0
+    assert "assert -1 == 5" in failed["output_tail"]
+    assert (second["number"], second["files_changed"]) == (2, 2)  # notes.txt stays beside the fix
+    assert second["insertions"] >= 2
+    assert second["deletions"] >= 1
+    assert [check["passed"] for check in second["checks"]] == [True]
 
 
 async def test_tests_that_keep_failing_end_as_tests_failing_with_the_output(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from paid_contracts import (
     Correlation,
@@ -68,7 +69,10 @@ class RunScript:
             head_sha="abc123",
         )
 
-    def finished(self, outcome: RunOutcome = RunOutcome.SUCCEEDED, cost: float = 0.25) -> RunFinished:
+    def finished(
+        self, outcome: RunOutcome = RunOutcome.SUCCEEDED, cost: float = 0.25, **more: Any
+    ) -> RunFinished:
+        """`more`: RunFinished's optional fields (model, token kinds, iteration_summaries)."""
         return RunFinished(
             event_id=f"{self.run_id}:finished",
             producer="executor",
@@ -88,4 +92,5 @@ class RunScript:
             input_tokens=1000,
             output_tokens=200,
             cost_usd=cost,
+            **more,
         )

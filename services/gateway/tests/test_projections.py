@@ -9,7 +9,7 @@ from gateway_run_events import TRACE_ID, RunScript
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paid_contracts import RunOutcome
+from paid_contracts import CheckOutcome, IterationSummary, RunFinished, RunOutcome
 from paid_devstack import wait_until_async
 from paid_devstack.nats import NatsServer
 from paid_gateway.projections import projector, queries
@@ -55,6 +55,57 @@ async def test_a_run_is_projected_from_its_events(sessions: async_sessionmaker[A
         "paid.run.finished",
     ]
     assert [line.text for line in tail] == ["cloning", "editing calc.py"]
+
+
+def two_iterations(hostile_output: str = "") -> tuple[IterationSummary, ...]:
+    failed = CheckOutcome(command="pytest -q", exit_code=1, passed=False, output_tail=hostile_output)
+    passed = CheckOutcome(command="pytest -q", exit_code=0, passed=True)
+    return (
+        IterationSummary(number=1, files_changed=1, insertions=3, deletions=0, checks=(failed,), tokens=700),
+        IterationSummary(number=2, files_changed=2, insertions=4, deletions=1, checks=(passed,), tokens=500),
+    )
+
+
+async def test_the_model_token_kinds_and_iterations_are_projected(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    run = RunScript()
+    iterations = two_iterations("<img src=x onerror=alert(1)> assert -1 == 5")
+    finished = run.finished(
+        model="claude-x",
+        cache_read_tokens=600,
+        cache_write_tokens=40,
+        reasoning_tokens=90,
+        iteration_summaries=iterations,
+    )
+    await _apply_all(sessions, run.started(), finished)
+    async with sessions() as session:
+        row = await queries.get_run(session, run_id=run.run_id)
+    assert row is not None
+    assert (row.model, row.cache_read_tokens, row.cache_write_tokens, row.reasoning_tokens) == (
+        "claude-x",
+        600,
+        40,
+        90,
+    )
+    assert [IterationSummary.model_validate(it) for it in row.iteration_summaries] == list(iterations)
+
+
+async def test_a_finished_run_from_an_older_executor_has_no_iterations(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    run = RunScript()
+    old = run.finished().model_dump(mode="json", exclude={"iteration_summaries", "model", "reasoning_tokens"})
+    await _apply_all(sessions, run.started(), RunFinished.model_validate(old))
+    async with sessions() as session:
+        row = await queries.get_run(session, run_id=run.run_id)
+    assert row is not None
+    assert (row.status, row.model, row.reasoning_tokens, row.iteration_summaries) == (
+        "succeeded",
+        None,
+        None,
+        [],
+    )
 
 
 async def test_each_event_applies_once(sessions: async_sessionmaker[AsyncSession]) -> None:

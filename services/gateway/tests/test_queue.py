@@ -23,6 +23,7 @@ from paid_devstack import free_port, wait_until_async
 from paid_devstack.browser import accessibility_violations, chromium, chromium_path, screenshot_path
 from paid_devstack.temporal import TemporalDevServer
 from paid_gateway.app import create_app
+from paid_gateway.auth.repo import create_token
 from paid_gateway.auth.tokens import Role
 from paid_gateway.config import GatewaySettings
 from paid_gateway.projections.models import RunRow
@@ -127,6 +128,13 @@ async def test_runs_waiting_to_start_are_listed_in_order_on_the_queue_page(
         ]
         positions = [r["position"] for r in queued]
         assert positions == sorted(positions)
+        async with sessions() as session:  # a token scoped to another project sees none of them
+            _, elsewhere = await create_token(
+                session, name="queue-elsewhere", role=Role.VIEWER, projects=["acme/x"]
+            )
+            _, here = await create_token(session, name="queue-here", role=Role.VIEWER, projects=[repo])
+        assert await queued_of(queue_api, elsewhere, repo) == []
+        assert len(await queued_of(queue_api, here, repo)) == 2
 
         if chromium_path() is None:
             pytest.skip("needs Debian's chromium (apt-get install chromium) for the page")

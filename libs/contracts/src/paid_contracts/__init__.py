@@ -41,6 +41,7 @@ from paid_contracts.github_tokens import (
     InstallationTokenRevoke,
     InstallationTokensRelease,
 )
+from paid_contracts.iterations import CheckOutcome, IterationSummary
 from paid_contracts.pinned import PinnedText
 from paid_contracts.planning import PlanCompleted, PlanCreated, PlannedTask
 from paid_contracts.progress import RunOutputAppended
@@ -64,6 +65,7 @@ __all__ = [
     "BudgetThresholdReached",
     "BuildRequested",
     "CancelRun",
+    "CheckOutcome",
     "CheckRunCompleted",
     "CheckSuiteCompleted",
     "CommandReply",
@@ -79,6 +81,7 @@ __all__ = [
     "InstallationTokensRelease",
     "IssueCommented",
     "IssueRef",
+    "IterationSummary",
     "LabelMapping",
     "PauseRun",
     "PinnedText",

@@ -10,6 +10,7 @@ from pydantic import Field
 from paid_contracts import subjects
 from paid_contracts.envelope import Event
 from paid_contracts.github import IssueRef
+from paid_contracts.iterations import IterationSummary
 from paid_contracts.pinned import PinnedText
 
 
@@ -110,6 +111,9 @@ class RunFinished(Event):
     cache_read_tokens: int | None = None
     cache_write_tokens: int | None = None
     reasoning_tokens: int | None = None
+    iteration_summaries: tuple[IterationSummary, ...] = Field(
+        default=(), description="each fix-forward iteration in order; empty from older executors"
+    )
 
 
 EVENTS: tuple[type[Event], ...] = (

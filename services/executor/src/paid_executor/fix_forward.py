@@ -115,6 +115,7 @@ class FixForwardLoop(RunReporting):
                         schedule_to_start_timeout=self._home_start_timeout if self._home else None,
                     )
                 )
+                self._iteration_summaries.append(last.summary())
                 self._tokens += last.tokens
                 self._cost += last.cost_usd
                 if last.usage is not None:

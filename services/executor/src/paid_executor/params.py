@@ -6,7 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from paid_contracts import IssueRef, PinnedText, RunOutcome
+from paid_contracts import CheckOutcome, IssueRef, IterationSummary, PinnedText, RunOutcome
+from paid_contracts.iterations import CHECK_OUTPUT_TAIL_CHARS
 from paid_executor.agents.base import AgentResult
 from paid_executor.prompts import PROMPT_VERSION
 from paid_executor.repo_config import RepoConfig
@@ -168,6 +169,8 @@ class IterationOutput(_Params):
     checks: tuple[CheckResult, ...] = ()
     changed_files: tuple[str, ...] = ()
     changed_lines: int = 0
+    insertions: int = 0  # changed_lines split; 0 in histories recorded before they were counted
+    deletions: int = 0
     forbidden: tuple[str, ...] = ()
     diff_hash: str = ""
     output_hash: str = ""
@@ -175,6 +178,26 @@ class IterationOutput(_Params):
     tokens: int = 0  # metered by the proxy, else reported by the agent
     cost_usd: float = 0.0
     usage: Usage | None = None  # every token kind, when the proxy metered the iteration's calls
+
+    def summary(self) -> IterationSummary:
+        return IterationSummary(
+            number=self.iteration,
+            files_changed=len(self.changed_files),
+            insertions=self.insertions,
+            deletions=self.deletions,
+            checks=tuple(
+                CheckOutcome(
+                    command=check.command,
+                    exit_code=check.exit_code,
+                    passed=check.passed,
+                    output_tail=check.output[-CHECK_OUTPUT_TAIL_CHARS:],
+                )
+                for check in self.checks
+            ),
+            tokens=max(self.tokens, 0),
+            cost_usd=max(self.cost_usd, 0.0),
+            budget_exceeded=self.budget_exceeded is not None,
+        )
 
     @property
     def failed_checks(self) -> tuple[CheckResult, ...]:
@@ -223,6 +246,7 @@ class RunReport(_Params):
     agent: str | None = None
     model: str | None = None
     usage: Usage | None = None  # every token kind the proxy metered over the run's iterations
+    iteration_summaries: tuple[IterationSummary, ...] = ()
 
 
 class ExecutionResult(_Params):

@@ -10,6 +10,7 @@ from typing import TypeVar
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from paid_contracts import IterationSummary
     from paid_executor.params import AgentRunOutput, PullRequestInfo
     from paid_executor.run_failures import RunCancelledError
     from paid_llm import Usage
@@ -22,6 +23,7 @@ class RunState:
         self._change: AgentRunOutput | None = None
         self._pull: PullRequestInfo | None = None
         self._iterations = 0
+        self._iteration_summaries: list[IterationSummary] = []
         self._max_iterations: int | None = None
         self._step = "starting"
         self._paused = False

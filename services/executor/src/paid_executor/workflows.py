@@ -141,6 +141,7 @@ class AgentExecutionWorkflow(FixForwardLoop):
             agent=self._chosen_agent[0],
             model=self._chosen_agent[1],
             usage=self._usage if loop else None,
+            iteration_summaries=tuple(self._iteration_summaries),
         )
         await self._report(report)
         if cancelled:

@@ -136,11 +136,11 @@ class IterationActivities(WorktreeActivities):
                 workspace.host.diff(request.base_sha, imported.commit, "--numstat"),
             )
         changed = list(imported.changed_files)
-        lines = 0
-        for row in numstat.splitlines():
+        insertions = deletions = 0
+        for row in numstat.splitlines():  # a binary file's counts are "-"
             added, removed, *_ = row.split("\t")
-            lines += int(added) if added.isdigit() else 0
-            lines += int(removed) if removed.isdigit() else 0
+            insertions += int(added) if added.isdigit() else 0
+            deletions += int(removed) if removed.isdigit() else 0
         failures = "\n".join(check.output for check in checks if not check.passed)
         return IterationOutput(
             iteration=request.iteration,
@@ -148,7 +148,9 @@ class IterationActivities(WorktreeActivities):
             last_output=process.last_line,
             checks=tuple(checks),
             changed_files=tuple(changed),
-            changed_lines=lines,
+            changed_lines=insertions + deletions,
+            insertions=insertions,
+            deletions=deletions,
             forbidden=(*config.forbidden_matches(changed), *imported.refused),
             diff_hash=_digest(diff),
             output_hash=_digest(failures) if failures else "",

@@ -98,6 +98,7 @@ class RunActivities:
             cache_read_tokens=metered.cache_read_tokens if metered else None,
             cache_write_tokens=metered.cache_write_tokens if metered else None,
             reasoning_tokens=metered.reasoning_tokens if metered else None,
+            iteration_summaries=report.iteration_summaries,
         )
         await publish_event(self.deps.broker, event)
         record_run_finished(event)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, Identity
+from sqlalchemy import BigInteger, Column, Identity, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 SCHEMA = {"schema": "gateway"}
@@ -36,6 +38,15 @@ class RunRow(SQLModel, table=True):
     input_tokens: int | None = Field(default=None, sa_type=BigInteger)
     output_tokens: int | None = Field(default=None, sa_type=BigInteger)
     cost_usd: float | None = None
+    model: str | None = None
+    # Parts of input_tokens (cache) and output_tokens (reasoning), when the proxy metered them.
+    cache_read_tokens: int | None = Field(default=None, sa_type=BigInteger)
+    cache_write_tokens: int | None = Field(default=None, sa_type=BigInteger)
+    reasoning_tokens: int | None = Field(default=None, sa_type=BigInteger)
+    # paid_contracts.IterationSummary documents, in order; holds text the agent's checks printed.
+    iteration_summaries: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb"))
+    )
     trace_id: str | None = None
     updated_at: datetime
 

@@ -147,6 +147,11 @@ async def _project(session: AsyncSession, event: RunStarted | PullRequestOpened 
             "input_tokens": event.input_tokens,
             "output_tokens": event.output_tokens,
             "cost_usd": event.cost_usd,
+            "model": event.model,
+            "cache_read_tokens": event.cache_read_tokens,
+            "cache_write_tokens": event.cache_write_tokens,
+            "reasoning_tokens": event.reasoning_tokens,
+            "iteration_summaries": [summary.model_dump(mode="json") for summary in event.iteration_summaries],
             "trace_id": trace_id_of(event),
         }
         statement = insert(RunRow).values(**values)
@@ -164,6 +169,11 @@ async def _project(session: AsyncSession, event: RunStarted | PullRequestOpened 
                 "cost_usd",
                 "agent",
                 "prompt_version",
+                "model",
+                "cache_read_tokens",
+                "cache_write_tokens",
+                "reasoning_tokens",
+                "iteration_summaries",
             )
         }
         update["started_at"] = func.coalesce(table.c.started_at, excluded.started_at)

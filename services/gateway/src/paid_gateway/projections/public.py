@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field, computed_field
 
+from paid_contracts import IterationSummary
 from paid_contracts.workflow_ids import attempt_of, round_of
 from paid_gateway.projections.models import RunEventRow, RunOutputRow, RunRow
 
@@ -42,6 +43,10 @@ class RunPublic(RunBase):
     input_tokens: int | None
     output_tokens: int | None
     cost_usd: float | None
+    model: str | None = Field(default=None, description="the model the agent was given; None: its default")
+    cache_read_tokens: int | None = Field(default=None, description="part of input_tokens")
+    cache_write_tokens: int | None = Field(default=None, description="part of input_tokens")
+    reasoning_tokens: int | None = Field(default=None, description="part of output_tokens")
     trace_id: str | None
     updated_at: datetime
 
@@ -82,6 +87,11 @@ class RunLinks(BaseModel):
 class RunDetail(RunPublic):
     branch: str | None
     head_sha: str | None
+    iteration_summaries: list[IterationSummary] = Field(
+        default_factory=list,
+        description="each fix-forward iteration: diff stats against the base and check outcomes; a check's "
+        "output_tail is text the agent's sandbox wrote",
+    )
     steps: list[RunStep]
     output_tail: list[OutputLine]
     links: RunLinks

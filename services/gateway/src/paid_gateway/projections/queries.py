@@ -26,10 +26,19 @@ class RunFilter:
     since: datetime | None = None
     limit: int = 50
     offset: int = 0
+    projects: frozenset[str] | None = None  # a token's scope (lower-cased owner/name); None: every project
+
+
+def project_of(run: RunRow) -> str:
+    """The project a run belongs to: the one its events named, else its repository (owner/name)."""
+    return run.project or run.repo
 
 
 async def list_runs(session: AsyncSession, *, where: RunFilter) -> list[RunRow]:
     query = select(RunRow)
+    if where.projects is not None:
+        project = func.lower(func.coalesce(RunRow.project, RunRow.repo))
+        query = query.where(project.in_(sorted(where.projects)))
     if where.repo is not None:
         query = query.where(RunRow.repo == where.repo)
     if where.project is not None:

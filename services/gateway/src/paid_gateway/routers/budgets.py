@@ -16,11 +16,20 @@ router = APIRouter(prefix="/api/budgets", tags=["budgets"])
 
 
 @router.get("")
-async def list_budgets(_: Viewer, session: SessionDep, settings: SettingsDep) -> BudgetList:
-    """Each project's spend today and this month (UTC) against its daily and monthly caps."""
+async def list_budgets(viewer: Viewer, session: SessionDep, settings: SettingsDep) -> BudgetList:
+    """Each project's spend today and this month (UTC) against its daily and monthly caps; a token
+    scoped to projects sees only theirs."""
     today = datetime.now(UTC).date()
-    spend = await queries.cost_by_project_and_day(session, since=today.replace(day=1))
-    registered = [f"{p.owner}/{p.name}" for p in await projects_repo.list_projects(session)]
+    spend = [
+        row
+        for row in await queries.cost_by_project_and_day(session, since=today.replace(day=1))
+        if viewer.sees(row.project)
+    ]
+    registered = [
+        name
+        for name in (f"{p.owner}/{p.name}" for p in await projects_repo.list_projects(session))
+        if viewer.sees(name)
+    ]
     defaults = ProjectCaps(
         day=Cap(settings.project_daily_max_tokens, settings.project_daily_max_cost_usd),
         month=Cap(settings.project_monthly_max_tokens, settings.project_monthly_max_cost_usd),

@@ -106,33 +106,33 @@ async def cancel_run(
     request: Annotated[CancelRequest | None, Body()] = None,
 ) -> ControlAccepted:
     """Asks the run to stop: the agent is killed, its sandbox removed and the run ends as cancelled."""
-    run = await find_run(session, run_id)
+    run = await find_run(session, run_id, who)
     reason = (request.reason if request else "").strip() or f"cancelled by {who.name}"
     return await _signal(temporal, run, SIGNAL_CANCEL, reason, "cancel")
 
 
 @router.post("/{run_id}/pause", status_code=status.HTTP_202_ACCEPTED)
 async def pause_run(
-    run_id: RunId, _: Operator, session: SessionDep, temporal: TemporalDep
+    run_id: RunId, who: Operator, session: SessionDep, temporal: TemporalDep
 ) -> ControlAccepted:
     """Asks the run to pause at its next step boundary."""
-    return await _signal(temporal, await find_run(session, run_id), SIGNAL_PAUSE, None, "pause")
+    return await _signal(temporal, await find_run(session, run_id, who), SIGNAL_PAUSE, None, "pause")
 
 
 @router.post("/{run_id}/resume", status_code=status.HTTP_202_ACCEPTED)
 async def resume_run(
-    run_id: RunId, _: Operator, session: SessionDep, temporal: TemporalDep
+    run_id: RunId, who: Operator, session: SessionDep, temporal: TemporalDep
 ) -> ControlAccepted:
     """Resumes a paused run."""
-    return await _signal(temporal, await find_run(session, run_id), SIGNAL_RESUME, None, "resume")
+    return await _signal(temporal, await find_run(session, run_id, who), SIGNAL_RESUME, None, "resume")
 
 
 @router.post("/{run_id}/instruct", status_code=status.HTTP_202_ACCEPTED)
 async def instruct_run(
-    run_id: RunId, request: InstructRequest, _: Operator, session: SessionDep, temporal: TemporalDep
+    run_id: RunId, request: InstructRequest, who: Operator, session: SessionDep, temporal: TemporalDep
 ) -> ControlAccepted:
     """Gives the agent an extra instruction, taken into account at its next iteration."""
-    run = await find_run(session, run_id)
+    run = await find_run(session, run_id, who)
     return await _signal(temporal, run, SIGNAL_INSTRUCT, request.text, "instruct")
 
 
@@ -148,7 +148,7 @@ async def retry_run(
     """Requests the next attempt at the run's issue (a build request on NATS, as a label would). After
     any outcome, except while an attempt runs or after a success whose pull request is open or merged:
     then 409 says why, since the executor would start nothing."""
-    run = await find_run(session, run_id)
+    run = await find_run(session, run_id, who)
     projects: ProjectCache = request.app.state.projects
     try:
         token = await token_service.project_token(request.app.state.minter, projects, run.repo, "trust")

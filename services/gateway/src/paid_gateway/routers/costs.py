@@ -17,10 +17,15 @@ router = APIRouter(prefix="/api/costs", tags=["costs"])
 
 @router.get("")
 async def list_costs(
-    _: Viewer,
+    viewer: Viewer,
     session: SessionDep,
     since: Annotated[date | None, Query(description="first day (UTC) to include")] = None,
 ) -> CostList:
-    """Runs, tokens and cost per project (the repository when no project is named) and day."""
+    """Runs, tokens and cost per project (the repository when no project is named) and day; a token
+    scoped to projects sees only theirs."""
     rows = await queries.cost_by_project_and_day(session, since=since)
-    return CostList(costs=[CostPublic.model_validate(row, from_attributes=True) for row in rows])
+    return CostList(
+        costs=[
+            CostPublic.model_validate(row, from_attributes=True) for row in rows if viewer.sees(row.project)
+        ]
+    )

@@ -42,7 +42,7 @@ class QueuedRuns(BaseModel):
 
 
 @router.get("")
-async def queued_runs(_: Viewer, session: SessionDep, temporal: TemporalDep) -> QueuedRuns:
+async def queued_runs(viewer: Viewer, session: SessionDep, temporal: TemporalDep) -> QueuedRuns:
     """Runs requested and not yet started, oldest first."""
     query = f"WorkflowType = '{EXECUTION_WORKFLOW}' AND ExecutionStatus = 'Running'"
     try:
@@ -64,6 +64,8 @@ async def queued_runs(_: Viewer, session: SessionDep, temporal: TemporalDep) -> 
         if parsed is None:
             continue
         repository, number, attempt = parsed
+        if not viewer.sees(repository):  # a token scoped to projects sees only their queued runs
+            continue
         runs.append(
             QueuedRun(
                 position=len(runs) + 1,

@@ -12,8 +12,9 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from paid_contracts import IterationSummary
 from paid_gateway import sse
-from paid_gateway.auth.deps import Viewer
+from paid_gateway.auth.deps import Principal, Viewer
 from paid_gateway.config import GatewaySettings
 from paid_gateway.deps import HubDep, SessionDep, SessionsDep, SettingsDep
 from paid_gateway.projections import queries
@@ -28,16 +29,17 @@ RunId = Annotated[str, Path(min_length=1, max_length=200, description="the run i
 REPO_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
 
 
-async def find_run(session: AsyncSession, run_id: str) -> RunRow:
+async def find_run(session: AsyncSession, run_id: str, principal: Principal) -> RunRow:
+    """The run, when the token's project scope reaches it; another project's run is as unknown."""
     run = await queries.get_run(session, run_id=run_id)
-    if run is None:
+    if run is None or not principal.sees(queries.project_of(run)):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no run {run_id!r} is known to the gateway")
     return run
 
 
 @router.get("")
 async def list_runs(
-    _: Viewer,
+    viewer: Viewer,
     session: SessionDep,
     repo: Annotated[str | None, Query(pattern=REPO_PATTERN, description="owner/name")] = None,
     project: Annotated[str | None, Query(max_length=200)] = None,
@@ -56,6 +58,7 @@ async def list_runs(
         active=active,
         limit=limit,
         offset=offset,
+        projects=viewer.projects,
     )
     rows = await queries.list_runs(session, where=where)
     return RunList(runs=[RunPublic.of(row) for row in rows], count=len(rows))
@@ -63,21 +66,27 @@ async def list_runs(
 
 @router.get("/stream", response_class=StreamingResponse, responses={200: {"content": {sse.MEDIA_TYPE: {}}}})
 async def stream_runs(
-    request: Request, _: Viewer, sessions: SessionsDep, hub: HubDep, settings: SettingsDep
+    request: Request, viewer: Viewer, sessions: SessionsDep, hub: HubDep, settings: SettingsDep
 ) -> StreamingResponse:
     """Server-sent events: `run` (a RunPublic) for the recent runs, then for every change."""
     return StreamingResponse(
-        _run_changes(request, sessions, hub, settings.stream_poll_seconds),
+        _run_changes(request, sessions, hub, settings.stream_poll_seconds, viewer),
         media_type=sse.MEDIA_TYPE,
         headers=sse.HEADERS,
     )
 
 
 async def _run_changes(
-    request: Request, sessions: async_sessionmaker[AsyncSession], hub: ChangeHub, poll: float
+    request: Request,
+    sessions: async_sessionmaker[AsyncSession],
+    hub: ChangeHub,
+    poll: float,
+    viewer: Principal,
 ) -> AsyncIterator[str]:
     async with sessions() as session:
-        recent = await queries.list_runs(session, where=queries.RunFilter(limit=100))
+        recent = await queries.list_runs(
+            session, where=queries.RunFilter(limit=100, projects=viewer.projects)
+        )
     cursor = datetime.min.replace(tzinfo=UTC)
     for row in reversed(recent):
         cursor = max(cursor, row.updated_at)
@@ -90,7 +99,8 @@ async def _run_changes(
             changed = await queries.runs_changed_since(session, since=cursor)
         for row in changed:
             cursor = max(cursor, row.updated_at)
-            yield sse.frame("run", RunPublic.of(row))
+            if viewer.sees(queries.project_of(row)):
+                yield sse.frame("run", RunPublic.of(row))
         if changed:
             quiet_since = time.monotonic()
         elif time.monotonic() - quiet_since > KEEPALIVE_SECONDS:
@@ -99,15 +109,16 @@ async def _run_changes(
 
 
 @router.get("/{run_id}")
-async def get_run(run_id: RunId, _: Viewer, session: SessionDep, settings: SettingsDep) -> RunDetail:
+async def get_run(run_id: RunId, viewer: Viewer, session: SessionDep, settings: SettingsDep) -> RunDetail:
     """One run with its steps, the tail of the agent's output and links to Temporal and the trace."""
-    run = await find_run(session, run_id)
+    run = await find_run(session, run_id, viewer)
     steps = await queries.run_steps(session, run_id=run_id)
     tail = await queries.output_tail(session, run_id=run_id, lines=settings.output_tail_lines)
     return RunDetail(
         **RunPublic.of(run).model_dump(),
         branch=run.branch,
         head_sha=run.head_sha,
+        iteration_summaries=[IterationSummary.model_validate(summary) for summary in run.iteration_summaries],
         steps=[RunStep.of(step) for step in steps],
         output_tail=[OutputLine.of(line) for line in tail],
         links=links_for(run, settings),
@@ -129,13 +140,13 @@ def links_for(run: RunRow, settings: GatewaySettings) -> RunLinks:
 @router.get("/{run_id}/output")
 async def get_output(
     run_id: RunId,
-    _: Viewer,
+    viewer: Viewer,
     session: SessionDep,
     after: Annotated[int, Query(ge=0, lt=2**62, description="only lines after this cursor")] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[OutputLine]:
     """The agent's output lines in arrival order, from a cursor."""
-    await find_run(session, run_id)
+    await find_run(session, run_id, viewer)
     rows = await queries.output_after(session, run_id=run_id, after_id=after, limit=limit)
     return [OutputLine.of(row) for row in rows]
 
@@ -148,7 +159,7 @@ async def get_output(
 async def stream_output(
     run_id: RunId,
     request: Request,
-    _: Viewer,
+    viewer: Viewer,
     session: SessionDep,
     sessions: SessionsDep,
     hub: HubDep,
@@ -158,7 +169,7 @@ async def stream_output(
 ) -> StreamingResponse:
     """Server-sent events: `output` (a list of OutputLine) as the agent writes, `run` when the run
     changes, and a final `end` (the RunPublic) once the run has finished; then the stream closes."""
-    await find_run(session, run_id)
+    await find_run(session, run_id, viewer)
     if last_event_id is not None and last_event_id.isdigit():
         after = max(after, int(last_event_id))
     return StreamingResponse(

@@ -14,9 +14,45 @@ function renderRun(run) {
   for (const id of ["#cancel", "#pause", "#resume", "#instruct"]) $(id).disabled = !running;
   const facts = [["agent", run.agent], ["prompt version", run.prompt_version], ["started", when(run.started_at)],
     ["finished", when(run.finished_at)], ["this run", kindOf(run)], ["iterations", run.iterations],
+    ["model", run.model],
     ["tokens", run.input_tokens == null ? "" : `${run.input_tokens} in / ${run.output_tokens} out`],
-    ["cost", money(run.cost_usd)], ["trace id", run.trace_id], ["workflow", run.workflow_id]];
+    ["token kinds", tokenKinds(run)], ["cost", money(run.cost_usd)], ["trace id", run.trace_id], ["workflow", run.workflow_id]];
   $("#run-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", k), el("dd", v ?? "")]));
+}
+
+// Cache reads and writes are parts of the input tokens, reasoning a part of the output tokens.
+function tokenKinds(run) {
+  const kinds = [["cache read", run.cache_read_tokens], ["cache write", run.cache_write_tokens],
+    ["reasoning", run.reasoning_tokens]];
+  return kinds.filter(([, n]) => n != null).map(([name, n]) => `${n} ${name}`).join(", ");
+}
+
+// Each iteration's change against the base and its checks. A check's output was written in the agent's
+// sandbox: it is shown as text only (textContent), never parsed as HTML.
+function renderIterations(iterations) {
+  $("#iterations-note").textContent = iterations.length ? "" : "No iteration was reported for this run.";
+  $("#iterations tbody").replaceChildren(...iterations.map((it) => {
+    const checks = el("td");
+    for (const check of it.checks) {
+      const verdict = check.passed ? "passed" : `failed (exit ${check.exit_code})`;
+      const item = el("div", `${check.command}: ${verdict}`, { class: check.passed ? "check-passed" : "check-failed" });
+      if (check.output_tail) {
+        const more = el("details");
+        more.append(el("summary", "output"), el("pre", check.output_tail));
+        item.append(more);
+      }
+      checks.append(item);
+    }
+    if (it.budget_exceeded) checks.append(el("div", "stopped: budget exceeded"));
+    return rowOf(it, checks);
+  }));
+}
+
+function rowOf(it, checks) {
+  const row = el("tr", null, { "data-iteration": it.number });
+  row.append(el("td", it.number), el("td", it.files_changed), el("td", `+${it.insertions}`),
+    el("td", `-${it.deletions}`), checks, el("td", it.tokens), el("td", money(it.cost_usd)));
+  return row;
 }
 
 function kindOf(run) { return run.round == null ? `attempt ${run.attempt}` : `round ${run.round} on its pull request`; }
@@ -60,10 +96,12 @@ async function openRun(runId) {
   show("run");
   $("#output").textContent = "";
   $("#steps").replaceChildren();
+  $("#iterations tbody").replaceChildren();
   $("#control-result").textContent = "";
   const detail = await api(`/api/runs/${encodeURIComponent(runId)}`);
   renderRun(detail);
   renderLinks(detail.links);
+  renderIterations(detail.iteration_summaries || []);
   loadAttempts(detail).catch((error) => { $("#attempts-note").textContent = error.message; });
   $("#steps").replaceChildren(...detail.steps.map((s) => el("li", `${when(s.occurred_at)} — ${s.summary}`)));
   let cursor = 0;
@@ -74,6 +112,7 @@ async function openRun(runId) {
     if (name === "end") ended = true;
     if (name === "end") api(`/api/runs/${encodeURIComponent(runId)}`).then((d) => {
       renderLinks(d.links);
+      renderIterations(d.iteration_summaries || []);
       $("#steps").replaceChildren(...d.steps.map((s) => el("li", `${when(s.occurred_at)} — ${s.summary}`)));
     }).catch(() => {});
   }, (state) => { $("#tail-state").textContent = state; }, { reconnect: () => !ended });
