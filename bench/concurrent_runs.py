@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import shlex
 import signal
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 from executor_stack import OWNER, executor_stack
+from scratch import bench_home
 
 from paid_contracts import IssueRef, RepoRef
 from paid_executor.params import ExecutionInput
@@ -31,51 +33,70 @@ def started(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
+def held_agents(path: Path) -> list[int]:
+    """The announced agents still alive and still this bench's `sleep` (a pid may have been reused)."""
+    held: list[int] = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{line.strip()}/cmdline").read_bytes().split(b"\0")[:2] == [b"sleep", b"3600"]:
+                held.append(int(line))
+    return held
+
+
+def stop_agents(path: Path) -> None:
+    for pid in held_agents(path):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def alive_agents(path: Path) -> int:
-    return sum(1 for line in path.read_text().splitlines() if Path(f"/proc/{line.strip()}").exists())
+    return len(held_agents(path))
 
 
 async def hold(args: argparse.Namespace) -> None:
-    home = Path(tempfile.mkdtemp(prefix="paid-bench-concurrent-"))
-    announce = home / "started.txt"
-    # The announcement is outside the worktree, hence the local sandbox: this measures orchestration.
-    agent = f"sh -c {shlex.quote(f'echo $$ >> {announce}; exec sleep 3600')}"
-    env = {
-        "PAID_EXECUTOR_AGENT": "command",
-        "PAID_EXECUTOR_AGENT_COMMAND": agent,
-        "PAID_EXECUTOR_SANDBOX": "none",
-    }
-    with executor_stack(home, env) as stack:
-        stack.github.create_repository(OWNER, "hold", {"README.md": "hold\n"})
-        for i in range(args.runs):
-            stack.github.create_issue(OWNER, "hold", title=f"hold {i}", body="hold", as_user=OWNER)
-        client = await connect_temporal(stack.temporal.target)
-        baseline = stack.rss_mib()
-        began = time.monotonic()
-        for number in range(1, args.runs + 1):
-            request = ExecutionInput(
-                issue=IssueRef(repo=RepoRef(owner=OWNER, name="hold"), number=number),
-                source="command",
-                source_id=str(uuid.uuid4()),
-                agent="command",
-                sandbox="none",
-                agent_timeout_seconds=3600,
-                heartbeat_timeout_seconds=30,
-            )
-            await start_execution(client, request, task_queue=stack.task_queue)
-        deadline = time.monotonic() + args.timeout
-        last, stalled_since = 0, time.monotonic()
-        while started(announce) < args.runs and time.monotonic() < deadline:
-            now = started(announce)
-            if now != last:
-                last, stalled_since = now, time.monotonic()
-            elif time.monotonic() - stalled_since > 120:
-                break  # no new agent for two minutes: this is what the worker holds
-            await asyncio.sleep(0.2)
-        ramp = time.monotonic() - began
-        held = started(announce)
-        rss = stack.rss_mib()
-        alive = alive_agents(announce)
+    with bench_home("paid-bench-concurrent-") as home:
+        announce = home / "started.txt"
+        # The announcement is outside the worktree, hence the local sandbox: this measures orchestration.
+        agent = f"sh -c {shlex.quote(f'echo $$ >> {announce}; exec sleep 3600')}"
+        env = {
+            "PAID_EXECUTOR_AGENT": "command",
+            "PAID_EXECUTOR_AGENT_COMMAND": agent,
+            "PAID_EXECUTOR_SANDBOX": "none",
+        }
+        try:
+            with executor_stack(home, env) as stack:
+                stack.github.create_repository(OWNER, "hold", {"README.md": "hold\n"})
+                for i in range(args.runs):
+                    stack.github.create_issue(OWNER, "hold", title=f"hold {i}", body="hold", as_user=OWNER)
+                client = await connect_temporal(stack.temporal.target)
+                baseline = stack.rss_mib()
+                began = time.monotonic()
+                for number in range(1, args.runs + 1):
+                    request = ExecutionInput(
+                        issue=IssueRef(repo=RepoRef(owner=OWNER, name="hold"), number=number),
+                        source="command",
+                        source_id=str(uuid.uuid4()),
+                        agent="command",
+                        sandbox="none",
+                        agent_timeout_seconds=3600,
+                        heartbeat_timeout_seconds=30,
+                    )
+                    await start_execution(client, request, task_queue=stack.task_queue)
+                deadline = time.monotonic() + args.timeout
+                last, stalled_since = 0, time.monotonic()
+                while started(announce) < args.runs and time.monotonic() < deadline:
+                    now = started(announce)
+                    if now != last:
+                        last, stalled_since = now, time.monotonic()
+                    elif time.monotonic() - stalled_since > 120:
+                        break  # no new agent for two minutes: this is what the worker holds
+                    await asyncio.sleep(0.2)
+                ramp = time.monotonic() - began
+                held = started(announce)
+                rss = stack.rss_mib()
+                alive = alive_agents(announce)
+        finally:
+            stop_agents(announce)  # the stopped executor leaves them running, holding their worktrees
     print(f"concurrent_runs_held {min(held, alive)} runs")
     print(f"concurrent_runs_requested {args.runs} runs")
     print(f"concurrent_runs_ramp {ramp:.1f} s")

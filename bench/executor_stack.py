@@ -12,6 +12,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from scratch import release_mounts
+
 from paid_devstack import wait_until
 from paid_devstack.nats import NatsServer
 from paid_devstack.ports import free_port
@@ -75,6 +77,9 @@ def executor_stack(home: Path, executor_env: dict[str, str]) -> Iterator[Executo
                 executor.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 executor.kill()
+                executor.wait()
+            # Runs still in flight when the executor stopped keep their overlay worktrees mounted.
+            release_mounts(home)
 
 
 def _ready(port: str) -> bool:

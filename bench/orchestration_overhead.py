@@ -23,7 +23,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from pathlib import Path
 from executor_stack import OWNER, TOKEN, ExecutorStack, executor_stack
 from history_timing import Timing, history_timing, median_timing, print_timing
 from import_step import print_import_step
+from scratch import bench_home
 from temporalio.client import Client
 
 from paid_contracts import IssueRef, PinnedText, RepoRef
@@ -116,7 +116,6 @@ def print_overhead(prefix: str, runs: list[float], direct: list[float], timings:
 
 
 async def measure(args: argparse.Namespace) -> None:
-    home = Path(tempfile.mkdtemp(prefix="paid-bench-overhead-"))
     after = Setup("after", args.sandbox, args.pinned)
     # Before the trust boundary: no sandbox and no pinned text (the old defaults); the commit step's
     # own before and after are measured apart (import_step.py), since the old one is gone from the run.
@@ -125,7 +124,7 @@ async def measure(args: argparse.Namespace) -> None:
     runs: dict[str, list[float]] = {setup.name: [] for setup in setups}
     timings: dict[str, list[Timing]] = {setup.name: [] for setup in setups}
     direct: list[float] = []
-    with executor_stack(home, env) as stack:
+    with bench_home("paid-bench-overhead-") as home, executor_stack(home, env) as stack:
         stack.github.create_repository(OWNER, "calc", {"calc.py": CALC})
         client = await connect_temporal(stack.temporal.target)
         clone_url = stack.github.git_url(OWNER, "calc", TOKEN)

@@ -2,7 +2,8 @@
 delivery goes through the gateway, JetStream, the executor's subscriber, a Temporal workflow and the
 activity that starts the agent; a trivial agent stamps the time it started.
 
-Prints `name value unit` lines. Usage: bench/webhook_to_agent_start.py [--runs N]
+Prints `name value unit` lines. Usage: bench/webhook_to_agent_start.py [--runs N] [--eager-start on|off]
+(`off` is the executor before eager workflow start, for a before-and-after in one session).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def percentile(values: list[float], fraction: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--eager-start", choices=("on", "off"), default="on")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="paid-bench-"))
     stamps = home / "agent-starts.txt"
@@ -38,6 +40,7 @@ def main() -> None:
         "PAID_EXECUTOR_AGENT_COMMAND": f"sh {STAMP_AGENT} {stamps}",
         # The stamp file is outside the worktree, which a sandbox would hide.
         "PAID_EXECUTOR_SANDBOX": "none",
+        "PAID_EXECUTOR_EAGER_WORKFLOW_START": "true" if args.eager_start == "on" else "false",
     }
     with EmulatedPaid(home / "paid", service_env={"executor": executor_env}) as paid:
         first = paid.create_repository("bench", "latency")
@@ -59,6 +62,7 @@ def main() -> None:
             )
             started_at = float(stamps.read_text().splitlines()[seen].split()[0])
             latencies_ms.append((started_at - sent) * 1000)
+    print(f"webhook_to_agent_start_eager_start {args.eager_start} flag")
     print(f"webhook_to_agent_start_runs {len(latencies_ms)} runs")
     print(f"webhook_to_agent_start_p50 {statistics.median(latencies_ms):.0f} ms")
     print(f"webhook_to_agent_start_p99 {percentile(latencies_ms, 0.99):.0f} ms")

@@ -76,11 +76,13 @@ async def start_attempt(
     task_queue: str,
     pull_states: PullStates,
     explain: Explain | None = None,
+    eager_start: bool = True,
 ) -> str | None:
     """Starts the issue's next attempt for this request. Returns the run id of the execution that
     handles it (the new one, or the running one), or None when nothing new started: this trigger
     already started an attempt that has ended, or the last attempt succeeded and its pull request is
-    open or merged."""
+    open or merged. With `eager_start`, a worker on `client` for `task_queue` (the executor's own,
+    in this process) may take the workflow's first task from the start reply."""
     issue, trigger = request.issue, trigger_of(request)
     for _ in range(STARTS_TRIED):
         attempts = await attempts_of(client, issue)
@@ -106,6 +108,7 @@ async def start_attempt(
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 memo={TRIGGER_MEMO: trigger},
+                request_eager_start=eager_start,
             )
         except WorkflowAlreadyStartedError:
             continue

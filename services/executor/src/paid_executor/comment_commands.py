@@ -145,6 +145,7 @@ async def act_on_command(client: Client, event: IssueCommented, context: Command
             task_queue=settings.task_queue,
             pull_states=context.pull_states,
             explain=context.explain,
+            eager_start=settings.eager_workflow_start,
         )
         return "started" if started else "nothing started"
     return await _halt(client, issue, event, stop_rounds=name == "stop")

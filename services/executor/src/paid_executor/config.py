@@ -35,6 +35,12 @@ class ExecutorSettings(GitHubSettings):
         description="give each run an overlayfs worktree over a read-only copy of its base, where this "
         "host may mount (else each run gets its own copy)",
     )
+    eager_workflow_start: bool = Field(
+        default=True,
+        description="ask Temporal to hand a new run's first workflow task straight back to this "
+        "process's worker in the start reply (eager start), saving a poll round trip; the server "
+        "falls back to the task queue when no local slot is free or it has eager start disabled",
+    )
     agent: AgentName = "demo"
     agent_command: str = Field(
         default="",

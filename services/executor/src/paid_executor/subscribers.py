@@ -89,11 +89,14 @@ async def start_execution(
     task_queue: str,
     pull_states: PullStates | None = None,
     explain: Explain | None = None,
+    eager_start: bool = True,
 ) -> str | None:
     """Starts the issue's next attempt (see `attempts`); None when nothing new started. Without
     `pull_states`, a successful attempt's pull request counts as open: no new attempt follows it."""
     states = pull_states or _assume_open
-    return await start_attempt(client, request, task_queue=task_queue, pull_states=states, explain=explain)
+    return await start_attempt(
+        client, request, task_queue=task_queue, pull_states=states, explain=explain, eager_start=eager_start
+    )
 
 
 async def _assume_open(issue: IssueRef, number: int) -> PullState:
@@ -190,7 +193,12 @@ def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> 
     async def on_build_requested(event: BuildRequested) -> None:
         request = await prompts.choose(from_build_requested(event, settings))
         await start_execution(
-            client, request, task_queue=settings.task_queue, pull_states=pull_states, explain=explain
+            client,
+            request,
+            task_queue=settings.task_queue,
+            pull_states=pull_states,
+            explain=explain,
+            eager_start=settings.eager_workflow_start,
         )
 
     @durable_subscriber(
@@ -203,5 +211,10 @@ def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> 
     async def on_task_ready(event: TaskReady) -> None:
         request = await prompts.choose(from_task_ready(event, settings))
         await start_execution(
-            client, request, task_queue=settings.task_queue, pull_states=pull_states, explain=explain
+            client,
+            request,
+            task_queue=settings.task_queue,
+            pull_states=pull_states,
+            explain=explain,
+            eager_start=settings.eager_workflow_start,
         )
