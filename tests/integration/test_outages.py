@@ -39,6 +39,8 @@ def ready(paid: EmulatedPaid, service: str) -> bool:
     return httpx.get(f"{paid.platform.url(service)}/readyz", timeout=2.0).status_code == 200
 
 
+# Heavy: the chaos short form kills Temporal in the default run.
+@pytest.mark.heavy
 def test_with_temporal_down_the_request_stays_unacked_and_the_run_happens_when_it_returns(
     paid: EmulatedPaid, issue: DemoIssue
 ) -> None:

@@ -82,6 +82,9 @@ async def attempt_result(env: WorkflowEnvironment, issue: IssueRef, attempt: int
     return await handle.result()
 
 
+# Heavy: attempt 2 after budget_exceeded (test_budget_runs.py) and after a closed pull request
+# (below) are the default run's forms.
+@pytest.mark.heavy
 async def test_relabeling_after_tests_failing_starts_attempt_2_and_a_redelivery_starts_nothing(
     env: WorkflowEnvironment,
     consuming_broker: NatsBroker,

@@ -46,6 +46,8 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
+# Heavy: its short form across the whole stack is tests/integration/test_durability.py.
+@pytest.mark.heavy
 async def test_killing_the_executor_mid_agent_still_gives_exactly_one_pull_request(
     temporal: TemporalDevServer,
     nats_server: NatsServer,

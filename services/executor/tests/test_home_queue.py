@@ -151,6 +151,8 @@ async def test_a_run_whose_worker_is_lost_moves_to_another_and_opens_one_pull_re
         (HISTORIES / "rehomed.json").write_text(history.to_json())
 
 
+# Heavy: one move is in the default run (test_a_run_whose_worker_is_lost_moves_to_another...).
+@pytest.mark.heavy
 async def test_a_run_that_keeps_losing_its_worker_fails_with_an_honest_comment(
     env: WorkflowEnvironment,
     deps: ExecutorDeps,

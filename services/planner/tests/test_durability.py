@@ -67,6 +67,8 @@ def planner_env(nats: NatsServer, temporal: TemporalDevServer, postgres: Embedde
     }
 
 
+# Heavy: the chaos short form (tests/chaos) kills the planner mid-flow in the default run.
+@pytest.mark.heavy
 async def test_killing_the_planner_while_it_creates_sub_issues_duplicates_none_and_misses_none(
     temporal_server: TemporalDevServer,
     nats_server: NatsServer,
