@@ -5,23 +5,21 @@ tokens revoked together when it ends."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from faststream.nats import NatsBroker
-from nats.errors import Error as NatsError
 
 from paid_contracts import LabelMapping, subjects
 from paid_devstack.nats import NatsServer
-from paid_devstack.waiting import wait_until_async
 from paid_gateway import token_service
 from paid_gateway.project_registry import ProjectView
 from paid_runtime.github_credentials import CredentialUnavailable, GitHubCredentials
 from paid_runtime.job_tokens import release_job
 from paid_runtime.messaging import make_broker
 
+from .nats_answers import answering
 from .test_token_minter import Setup, setup
 
 __all__ = ["setup"]
@@ -65,21 +63,6 @@ async def minter_broker(nats_server: NatsServer, setup: Setup) -> AsyncIterator[
     await answering(broker, subjects.GITHUB_APP_MINT, subjects.GITHUB_APP_RELEASE_JOB)
     yield broker
     await broker.stop()
-
-
-async def answering(broker: NatsBroker, *served: str) -> None:
-    """Until each subject is answered: faststream may subscribe after `start` returns."""
-
-    async def answers(subject: str) -> bool:
-        try:
-            await broker.connection.request(subject, b"{}", timeout=1)
-        except NatsError:
-            return False
-        return True
-
-    for subject in served:
-        answered = functools.partial(answers, subject)
-        await wait_until_async(answered, timeout=10, what=f"an answer on {subject}")
 
 
 def client(broker: NatsBroker, global_token: str = "") -> GitHubCredentials:

@@ -15,6 +15,7 @@ from paid_gateway.token_minter import InstallationTokenMinter
 from paid_github_emulator import GitHubEmulator
 from paid_runtime.messaging import make_broker
 
+from .nats_answers import answering
 from .test_token_minter import APP_PERMISSIONS
 
 
@@ -36,7 +37,7 @@ async def minter_broker(
     broker = make_broker(nats_server.url, "gateway")
     token_service.register(broker, emulated[1])
     await broker.start()
-    await broker.connection.flush()  # the server has the minter's subscription before any request
+    await answering(broker, subjects.GITHUB_APP_MINT, subjects.GITHUB_APP_REVOKE)
     yield broker
     await broker.stop()
 
