@@ -34,7 +34,7 @@ from paid_runtime.github_trust import GitHubUnavailableError
 
 from .conftest import BUGGY_CALC, TOKEN
 from .test_comment_commands import installation_token
-from .test_round_triggers import open_pull, submit
+from .test_round_triggers import RITA, open_pull, submit
 
 
 def a_review(repo: RepoRef, number: int) -> PullRequestReviewed:
@@ -126,6 +126,13 @@ async def test_a_review_of_an_app_projects_pull_request_starts_a_round_with_the_
             await on_review(env.client, review, settings, credentials)
     async with serving(broker.connection, FixedTokenMinter(trust, login=login)):
         started = await on_review(env.client, review, settings, credentials)
+
+        # A branch named like Paid's, opened by a person, is not Paid's pull request.
+        emulator.add_user("rita", RITA)
+        emulator.set_permission(repo.owner, repo.name, "rita", "write")
+        theirs = await open_pull(emulator, repo, RITA, "paid/issue-2")
+        on_theirs = await submit(emulator, TOKEN, repo, theirs, "REQUEST_CHANGES", [])
+        assert await on_review(env.client, on_theirs, settings, credentials) is None
 
     assert started == pull_conversation_workflow_id(repo.full_name, number)
     assert not [r for r in emulator.access_log() if r.path.endswith("/user")][1:], "only the check above"
