@@ -107,6 +107,21 @@ def test_a_token_is_refused_what_its_permissions_do_not_grant(app_world: AppWorl
     assert no_pulls.value.response.status_code == 403
 
 
+def test_an_installation_token_is_no_user_so_get_user_is_refused_as_github_does(app_world: AppWorld) -> None:
+    """GitHub answers `GET /user` only for a user's token (403 for an installation token), so the App's
+    own login (`<slug>[bot]`) is read from `GET /app` with its JWT."""
+    token = app_world.mint(["alpha"], {"issues": "write", "contents": "write", "pull_requests": "write"})
+    refused = api(app_world, "GET", "/user", token)
+    assert refused.status_code == 403
+    assert refused.json()["message"] == "Resource not accessible by integration"
+    with pytest.raises(RequestFailed) as through_githubkit:
+        app_world.token_gh(token).rest.users.get_authenticated()
+    assert through_githubkit.value.response.status_code == 403
+    app = api(app_world, "GET", "/app", app_world.jwt()).json()
+    assert f"{app['slug']}[bot]" == "paid[bot]"
+    assert api(app_world, "GET", "/users/paid[bot]", token).json()["type"] == "Bot"
+
+
 def test_a_token_cannot_ask_for_more_than_the_installation_has(app_world: AppWorld) -> None:
     jwt_token = app_world.jwt()
     url = f"/app/installations/{app_world.installation.id}/access_tokens"

@@ -166,6 +166,7 @@ async def test_paid_fix_ci_from_a_trusted_user_asks_for_a_round_without_the_labe
         to_request=lambda event, issue: subscribers.from_command(event, issue, settings),
         pull_states=subscribers.github_pull_states(settings, GitHubCredentials.fixed(TOKEN)),
         explain=subscribers.github_explanations(settings, GitHubCredentials.fixed(TOKEN)),
+        credentials=GitHubCredentials.fixed(TOKEN),
     )
 
     async def command(token: str, on: int) -> str:

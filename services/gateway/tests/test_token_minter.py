@@ -142,3 +142,25 @@ async def test_an_uninstalled_app_gets_a_typed_refusal(setup: Setup) -> None:
     with pytest.raises(InstallationRefused):
         await minter.token_for(setup.installation_id, "octo-org/alpha", "trust")
     assert setup.mint_requests() == 1
+
+
+async def test_the_apps_login_comes_from_get_app_once_an_hour(setup: Setup) -> None:
+    """An installation token acts as `<slug>[bot]` and GitHub refuses it `GET /user`: the login is read
+    with the App's JWT, and kept."""
+    minter = setup.minter()
+    minted = await minter.token_for(setup.installation_id, "octo-org/alpha", "run")
+    assert setup.get("/user", minted.token).status_code == 403
+    assert [await minter.app_login() for _ in range(3)] == ["paid[bot]"] * 3
+    app_reads = [r for r in setup.emu.access_log() if r.method == "GET" and r.path.endswith("/app")]
+    assert len(app_reads) == 1
+    setup.emu.advance_clock(61 * 60)
+    assert await minter.app_login() == "paid[bot]"
+    assert sum(1 for r in setup.emu.access_log() if r.method == "GET" and r.path.endswith("/app")) == 2
+
+
+async def test_a_wrong_app_id_learns_no_login_and_asks_a_bounded_number_of_times(setup: Setup) -> None:
+    minter = setup.minter(app_id=setup.app_id + 999)
+    for _ in range(5):
+        with pytest.raises(AppRefused, match="App id"):
+            await minter.app_login()
+    assert sum(1 for r in setup.emu.access_log() if r.path.endswith("/app")) == 1

@@ -62,6 +62,9 @@ async def test_a_token_is_minted_and_revoked_over_nats(
     assert reply.token not in repr(reply)
     headers = {"Authorization": f"token {reply.token}"}
     assert httpx.get(f"{emu.api_url}/repos/octo-org/alpha", headers=headers).status_code == 200
+    # The login the token acts as, which GitHub does not tell an installation token (`GET /user`: 403).
+    assert reply.login == "paid[bot]"
+    assert httpx.get(f"{emu.api_url}/user", headers=headers).status_code == 403
     revoke = InstallationTokenRevoke(token=reply.token).model_dump_json().encode()
     revoked = await ask(broker, subjects.GITHUB_APP_REVOKE, revoke)
     assert revoked.error == ""

@@ -81,5 +81,10 @@ class InstallationTokenReply(BaseModel):
     source: CredentialSource | None = Field(
         default=None, description="app: a minted installation token; project_token: the project's own"
     )
+    login: str = Field(
+        default="",
+        description="the login the token acts as, when the minter knows it: an App's `<slug>[bot]` (GitHub "
+        "refuses `GET /user` to an installation token); empty for a project's own token (ask `GET /user`)",
+    )
     error: str = ""
     error_kind: MintErrorKind | None = None

@@ -19,6 +19,7 @@ class FixedTokenMinter:
     token: str
     refusal_kind: MintErrorKind = "app_refused"
     refusal: str = ""  # set it to refuse every request from then on, with this reason
+    login: str = ""  # the App's `<slug>[bot]`, as the real minter reads it with `GET /app`
     requests: list[InstallationTokenRequest] = field(default_factory=list)
 
     async def answer(self, message: Msg) -> None:
@@ -27,7 +28,7 @@ class FixedTokenMinter:
         if self.refusal:
             reply = InstallationTokenReply(error=self.refusal, error_kind=self.refusal_kind)
         else:
-            reply = InstallationTokenReply(token=self.token, source="app")
+            reply = InstallationTokenReply(token=self.token, source="app", login=self.login)
         await message.respond(reply.model_dump_json().encode())
 
 

@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
+import httpx
 from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
 from pydantic import ValidationError
 
 from paid_contracts import InstallationTokenReply, InstallationTokenRequest
 from paid_contracts.github_tokens import CredentialMode, MintErrorKind, TokenPurpose
+from paid_runtime.github_trust import GitHubUnavailableError
 
 if TYPE_CHECKING:
     from paid_runtime.settings import GitHubSettings
@@ -50,6 +52,8 @@ class GitHubCredential:
     token: str = field(repr=False)
     source: Literal["app", "project_token", "global"]
     expires_at: datetime | None = None
+    login: str = ""
+    """The login the token acts as when the minter named it (an App's `<slug>[bot]`); see `acting_login`."""
 
 
 class GitHubCredentials:
@@ -108,7 +112,7 @@ class GitHubCredentials:
         )
         reply = await self.ask(request.SUBJECT, request.model_dump_json().encode())
         if reply.token:
-            return GitHubCredential(reply.token, reply.source or "app", reply.expires_at)
+            return GitHubCredential(reply.token, reply.source or "app", reply.expires_at, reply.login)
         if reply.error_kind == "no_credential" and self._global_token:
             return self.global_credential()
         raise CredentialUnavailable(
@@ -134,3 +138,21 @@ class GitHubCredentials:
             raise CredentialUnavailable(
                 "the token minter's answer was malformed", kind="unavailable", permanent=False
             ) from None
+
+
+async def acting_login(github: httpx.AsyncClient, credential: GitHubCredential | None = None) -> str:
+    """The login `github`'s token acts as (`credential`: that token's, None for a personal token): the
+    App's `<slug>[bot]` as the minter named it, since GitHub answers `GET /user` with 403 to an
+    installation token; else the user of a personal token, from `GET /user`. GitHubUnavailableError when
+    unknown for now (the minter could not read `GET /app`, or GitHub did not answer): decide later."""
+    if credential is not None and credential.login:
+        return credential.login
+    if credential is not None and credential.source == "app":
+        raise GitHubUnavailableError("the token minter did not name the login of the App's token")
+    try:
+        response = await github.get("/user")
+    except httpx.HTTPError as error:
+        raise GitHubUnavailableError(f"/user: {error!r}") from error
+    if response.status_code != 200:
+        raise GitHubUnavailableError(f"/user: HTTP {response.status_code}")
+    return str(response.json()["login"])

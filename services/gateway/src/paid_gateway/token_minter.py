@@ -33,6 +33,7 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "trust": READ_ONLY,
     "issues": READ_ONLY | {"issues": "write"},
 }
+APP_REFUSED = "GitHub refused the App's credentials: check the App id and private key"
 
 
 class MintError(Exception):
@@ -118,6 +119,9 @@ class InstallationTokenMinter:
         self._cache: dict[tuple[int, str, str, bool, str | None], MintedToken] = {}
         self._job_tokens: dict[str, list[str]] = {}  # every token a job had, for its release
         self._failures: dict[int, tuple[datetime, MintError]] = {}
+        self._login: tuple[datetime, str] | None = None  # (when to ask again, `<slug>[bot]`)
+        self._login_failure: tuple[datetime, MintError] | None = None
+        self._login_ttl = timedelta(hours=1)  # a renamed App gets a new slug, hence a new login
         self._lock = asyncio.Lock()
 
     async def token_for(
@@ -152,6 +156,40 @@ class InstallationTokenMinter:
             if job is not None:
                 self._job_tokens.setdefault(job, []).append(minted.token)
             return minted
+
+    async def app_login(self) -> str:
+        """The login the App's installation tokens act as, `<slug>[bot]`, from `GET /app` with the App's
+        JWT (GitHub refuses `GET /user` to an installation token). Cached for an hour; a failure is
+        remembered for `failure_backoff`, as a refused mint is."""
+        async with self._lock:
+            now = self._clock()
+            if self._login is not None and self._login[0] > now:
+                return self._login[1]
+            if self._login_failure is not None and self._login_failure[0] > now:
+                raise self._login_failure[1]
+            try:
+                login = await self._read_app_login()
+            except MintError as error:
+                self._login_failure = (now + self._failure_backoff, error)
+                raise
+            self._login, self._login_failure = (now + self._login_ttl, login), None
+            return login
+
+    async def _read_app_login(self) -> str:
+        try:
+            response = await self._github.rest.apps.async_get_authenticated()
+        except RequestFailed as failed:
+            status = failed.response.status_code
+            if status == 401:
+                raise AppRefused(APP_REFUSED) from None
+            raise MintError(f"GitHub answered {status} to GET /app") from None
+        except (GitHubException, httpx.HTTPError) as exc:
+            raise MintError(f"GitHub is unreachable: {type(exc).__name__}") from None
+        app = response.parsed_data
+        slug = app.slug if app is not None else None
+        if not isinstance(slug, str) or not slug:
+            raise MintError("GitHub's answer to GET /app names no slug")
+        return f"{slug}[bot]"
 
     async def release_job(self, job: str) -> int:
         """Revokes every token minted here for `job` (a re-minted one too); how many it revoked."""
@@ -196,9 +234,7 @@ class InstallationTokenMinter:
         except RequestFailed as failed:
             status = failed.response.status_code
             if status == 401:
-                raise AppRefused(
-                    "GitHub refused the App's credentials: check the App id and private key"
-                ) from None
+                raise AppRefused(APP_REFUSED) from None
             if status in (403, 404, 422):
                 raise InstallationRefused(
                     f"installation {installation_id} cannot have a token for {repository} ({status}): "
@@ -229,6 +265,9 @@ class UnusableApp(InstallationTokenMinter):
         allow_workflows: bool = False,
         job: str | None = None,
     ) -> MintedToken:
+        raise AppNotConfigured(self.reason)
+
+    async def app_login(self) -> str:
         raise AppNotConfigured(self.reason)
 
     async def release_job(self, job: str) -> int:

@@ -117,8 +117,18 @@ async def _minted(
     except MintError as error:
         log.warning("no token for %s (installation %d): %s", request.repository, installation_id, error)
         return InstallationTokenReply(error=str(error), error_kind=error.kind)
+    try:
+        login = await minter.app_login()
+    except MintError as error:
+        # The token still serves; only a caller that must know Paid's own login waits for it.
+        log.warning("the App's login is unknown for now: %s", error)
+        login = ""
     return InstallationTokenReply(
-        token=minted.token, expires_at=minted.expires_at, permissions=minted.permissions, source="app"
+        token=minted.token,
+        expires_at=minted.expires_at,
+        permissions=minted.permissions,
+        source="app",
+        login=login,
     )
 
 

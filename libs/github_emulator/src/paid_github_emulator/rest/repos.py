@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
 from paid_github_emulator import repo_ops, shapes
+from paid_github_emulator.errors import forbidden
 from paid_github_emulator.rest.deps import CurrentUser, HubDep, PageDep, RepoDep, require
 from paid_github_emulator.shapes import Json
 
@@ -15,7 +16,11 @@ router = APIRouter()
 
 
 @router.get("/user")
-def get_authenticated_user(hub: HubDep, user: CurrentUser) -> Json:
+def get_authenticated_user(request: Request, hub: HubDep, user: CurrentUser) -> Json:
+    # GitHub answers this only for a user's token: an installation token acts as no user here, and
+    # an App learns its bot's login (`<slug>[bot]`) from `GET /app` with its JWT instead.
+    if getattr(request.state, "installation_token", None) is not None:
+        raise forbidden("Resource not accessible by integration")
     with hub.store.lock:
         owned = sum(1 for repo in hub.store.repos.values() if repo.owner.lower() == user.login.lower())
         return shapes.private_user(hub.urls, user, owned)

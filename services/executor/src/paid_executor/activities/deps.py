@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import RunContext
-from paid_runtime.github_credentials import CredentialUnavailable, GitHubCredentials
+from paid_runtime.github_credentials import CredentialUnavailable, GitHubCredential, GitHubCredentials
 from paid_runtime.metrics import observe_github_response, observe_github_response_async
 
 GitHubClient = GitHub[TokenAuthStrategy]
@@ -41,15 +41,20 @@ class ExecutorDeps:
 
     async def job_token(self, repository: str, job: str, *, allow_workflows: bool = False) -> str:
         """A write token for `repository` minted for `job` (a run, or a pull request's conversation)."""
+        return (await self.job_credential(repository, job, allow_workflows=allow_workflows)).token
+
+    async def job_credential(
+        self, repository: str, job: str, *, allow_workflows: bool = False
+    ) -> GitHubCredential:
+        """`job_token` with what the minter said of it (the login an App's token acts as)."""
         try:
-            credential = await self.credentials.for_repository(
+            return await self.credentials.for_repository(
                 repository, "run", job=job, allow_workflows=allow_workflows
             )
         except CredentialUnavailable as error:
             raise ApplicationError(
                 error.reason, type="GitHubCredentialUnavailable", non_retryable=error.permanent
             ) from None
-        return credential.token
 
     async def report_token(self, run: RunContext) -> str:
         """The token that writes the run's result comment: the run's own, or, when the project's

@@ -25,7 +25,8 @@ from paid_executor.rounds.params import (
     ThreadRepliesInput,
 )
 from paid_executor.workspace import GitError
-from paid_runtime.github_trust import github_client
+from paid_runtime.github_credentials import GitHubCredential, acting_login
+from paid_runtime.github_trust import GitHubUnavailableError, github_client
 
 
 def conversation_marker(number: int) -> str:
@@ -40,10 +41,12 @@ class RoundActivities(WorktreeActivities):
     def __init__(self, deps: ExecutorDeps, *, home_queue: str | None = None) -> None:
         super().__init__(deps, home_queue=home_queue)
 
-    async def _github(self, issue: IssueRef, number: int) -> httpx.AsyncClient:
-        """A client with the conversation's own token for the repository (asked of the minter)."""
-        token = await self.deps.job_token(issue.repo.full_name, f"pr:{issue.repo.full_name}#{number}")
-        return github_client(self.deps.settings.github_api_url, token, timeout=30.0)
+    async def _credential(self, issue: IssueRef, number: int) -> GitHubCredential:
+        """The conversation's own token for the repository (asked of the minter)."""
+        return await self.deps.job_credential(issue.repo.full_name, f"pr:{issue.repo.full_name}#{number}")
+
+    def _client(self, credential: GitHubCredential) -> httpx.AsyncClient:
+        return github_client(self.deps.settings.github_api_url, credential.token, timeout=30.0)
 
     @activity.defn(name="prepare_round_workspace")
     async def prepare_round_workspace(self, request: RoundWorkspaceInput) -> RoundWorkspaceInfo:
@@ -123,7 +126,7 @@ class RoundActivities(WorktreeActivities):
         """One reply per thread, looked for (by its marker) before it is written; answers how many."""
         repo = request.issue.repo
         base = f"/repos/{repo.owner}/{repo.name}/pulls/{request.number}"
-        async with await self._github(request.issue, request.number) as github:
+        async with self._client(await self._credential(request.issue, request.number)) as github:
             existing = " ".join(str(c.get("body") or "") for c in await _all(github, f"{base}/comments"))
             written = 0
             for thread in request.threads:
@@ -145,10 +148,14 @@ class RoundActivities(WorktreeActivities):
         repo = request.issue.repo
         marker = conversation_marker(request.number)
         body = f"{request.body}\n\n{marker}"
-        async with await self._github(request.issue, request.number) as github:
-            me = await github.get("/user")
-            _raise_for(me, "reading Paid's own login")
-            login = str(me.json()["login"]).lower()
+        credential = await self._credential(request.issue, request.number)
+        async with self._client(credential) as github:
+            try:
+                login = (await acting_login(github, credential)).lower()
+            except GitHubUnavailableError as error:
+                raise ApplicationError(
+                    f"reading Paid's own login: {error}", type="GitHubUnavailable"
+                ) from None
             url = f"/repos/{repo.owner}/{repo.name}/issues/{request.number}/comments"
             for comment in await _all(github, url):
                 author = str((comment.get("user") or {}).get("login", "")).lower()

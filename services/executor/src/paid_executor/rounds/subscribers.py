@@ -61,7 +61,7 @@ async def on_review(
         log.info("review %s on %s starts no round: %s", event.review_id, event.repo.full_name, error.reason)
         return None
     async with github_client(settings.github_api_url, credential.token) as github:
-        found = await review_round(event, github, allowlist=settings.trusted_reviewers)
+        found = await review_round(event, github, allowlist=settings.trusted_reviewers, credential=credential)
     if isinstance(found, NoRound):
         log.info(
             "review %s on %s#%s starts no round: %s",

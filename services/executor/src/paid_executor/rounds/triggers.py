@@ -24,6 +24,7 @@ from paid_contracts.markers import written_by_paid
 from paid_contracts.workflow_ids import ConversationSignal, pull_conversation_workflow_id
 from paid_executor.rounds.conversation import PullConversationWorkflow
 from paid_executor.rounds.params import ConversationInput, ConversationPolicy, ReviewThread, RoundRequest
+from paid_runtime.github_credentials import GitHubCredential, acting_login
 from paid_runtime.github_trust import GitHubUnavailableError, decide_trust
 
 log = logging.getLogger(__name__)
@@ -75,18 +76,20 @@ class TrustCache:
 
 
 async def paids_pull(
-    github: httpx.AsyncClient, repo: RepoRef, number: int
+    github: httpx.AsyncClient, repo: RepoRef, number: int, credential: GitHubCredential | None = None
 ) -> tuple[dict[str, Any], int, str] | NoRound:
     """The open pull request `number` with the issue it fixes and its branch, when Paid opened it: its
-    branch is `paid/issue-N` and its author is Paid's own login (a branch name alone anyone can take)."""
+    branch is `paid/issue-N` and its author is Paid's own login (a branch name alone anyone can take).
+    `credential`: `github`'s (an App's token knows its login only through the minter), None for a
+    personal token."""
     pull = await get_json(github, f"/repos/{repo.owner}/{repo.name}/pulls/{number}", missing_ok=True)
     if pull is None:
         return NoRound(f"#{number} is not a pull request")
-    me = await get_json(github, "/user")
+    me = await acting_login(github, credential)
     branch = str(pull["head"]["ref"])
     issue_number = PAID_BRANCH.match(branch)
     author = str((pull.get("user") or {}).get("login", ""))
-    if issue_number is None or author.lower() != str(me["login"]).lower():
+    if issue_number is None or author.lower() != me.lower():
         return NoRound(f"#{number} is not a pull request Paid opened")
     if pull.get("state") != "open":
         return NoRound(f"#{number} is {pull.get('state')}")
@@ -94,14 +97,19 @@ async def paids_pull(
 
 
 async def review_round(
-    event: PullRequestReviewed, github: httpx.AsyncClient, *, allowlist: Iterable[str]
+    event: PullRequestReviewed,
+    github: httpx.AsyncClient,
+    *,
+    allowlist: Iterable[str],
+    credential: GitHubCredential | None = None,
 ) -> FoundRound | NoRound:
-    """The round a submitted review asks for, or why none. GitHubUnavailableError when GitHub did not
-    answer: the event is then redelivered and decided later."""
+    """The round a submitted review asks for, or why none (`credential`: `github`'s, as for
+    `paids_pull`). GitHubUnavailableError when GitHub did not answer: the event is then redelivered
+    and decided later."""
     if event.state != "changes_requested":
         return NoRound(f"a review with state {event.state} asks for no round")
     repo = event.repo
-    found = await paids_pull(github, repo, event.number)
+    found = await paids_pull(github, repo, event.number, credential)
     if isinstance(found, NoRound):
         return found
     _, issue_number, branch = found
