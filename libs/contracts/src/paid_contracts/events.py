@@ -110,6 +110,10 @@ class RunFinished(Event):
     cache_read_tokens: int | None = None
     cache_write_tokens: int | None = None
     reasoning_tokens: int | None = None
+    # The experiment arm the run used, named by the executor only when the run really used it (an arm's
+    # agent the project does not allow, or a trusted trigger's choice above it, leaves these None).
+    experiment_id: str | None = None
+    arm: str | None = None
 
 
 EVENTS: tuple[type[Event], ...] = (

@@ -30,6 +30,7 @@ class RunState:
         self._tokens = 0
         self._cost = 0.0
         self._chosen_agent: tuple[str | None, str | None] = (None, None)  # from .paid.yml and the project
+        self._experiment_used = False  # the run used its experiment arm (agents/choice.py)
         self._usage: Usage | None = None
         self._last_output = ""
         self._last_failure: str | None = None

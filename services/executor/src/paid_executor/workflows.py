@@ -108,6 +108,10 @@ class AgentExecutionWorkflow(FixForwardLoop):
             trigger_label=request.label,
             trigger_agent=request.trigger_agent,
             trigger_model=request.trigger_model,
+            experiment_id=request.experiment_id,
+            experiment_arm=request.experiment_arm,
+            experiment_agent=request.experiment_agent,
+            experiment_model=request.experiment_model,
         )
         await workflow.execute_activity_method(
             RunActivities.start_run, run, start_to_close_timeout=QUICK_TIMEOUT, retry_policy=QUICK_RETRY
@@ -141,6 +145,7 @@ class AgentExecutionWorkflow(FixForwardLoop):
             agent=self._chosen_agent[0],
             model=self._chosen_agent[1],
             usage=self._usage if loop else None,
+            experiment_used=self._experiment_used,
         )
         await self._report(report)
         if cancelled:
@@ -230,6 +235,7 @@ class AgentExecutionWorkflow(FixForwardLoop):
                 return RunOutcome.ERROR, f"no run: {workspace.config_error}"
             config: RepoConfig = workspace.config
             self._chosen_agent = (config.agent, config.model)
+            self._experiment_used = workspace.experiment_used
             # The commit, the pull request and the comments name the agent that ran, as chosen.
             run = run.model_copy(update={"agent": config.agent or run.agent})
             if raised := config.budget_raise(

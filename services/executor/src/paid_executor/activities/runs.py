@@ -98,6 +98,8 @@ class RunActivities:
             cache_read_tokens=metered.cache_read_tokens if metered else None,
             cache_write_tokens=metered.cache_write_tokens if metered else None,
             reasoning_tokens=metered.reasoning_tokens if metered else None,
+            experiment_id=run.experiment_id if report.experiment_used else None,
+            arm=run.experiment_arm if report.experiment_used else None,
         )
         await publish_event(self.deps.broker, event)
         record_run_finished(event)
