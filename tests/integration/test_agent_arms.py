@@ -2,9 +2,9 @@
 labeled issues of one project that evolution's assignment puts on different arms, and each run goes
 through all five services with its arm's agent. Evolution records each run under its own arm, with
 the agent that really ran, and scores it there. Heavy (two full runs, ~35-55 s under load); its short
-forms in the default run: services/executor/tests/test_experiment_agent_choice.py (the executor
-applies an arm, or falls back and names none) and services/evolution/tests/test_agent_arm_experiments.py
-(resolution over NATS and attribution)."""
+forms in the default run: services/executor/tests/test_experiment_agent_choice.py (the precedence,
+and a run whose arm the project does not allow falls back and names no arm) and
+services/evolution/tests/test_agent_arm_experiments.py (resolution over NATS and attribution)."""
 
 from __future__ import annotations
 

@@ -4,8 +4,15 @@ not counted in the experiment)."""
 
 from __future__ import annotations
 
-import pytest
+import uuid
+from pathlib import Path
 
+import pytest
+from faststream.nats import NatsBroker
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.testing import WorkflowEnvironment
+
+from paid_contracts import RepoRef
 from paid_executor.agents.choice import (
     AgentChoice,
     AgentPolicy,
@@ -13,6 +20,13 @@ from paid_executor.agents.choice import (
     TriggerChoice,
     choose_agent,
 )
+from paid_executor.subscribers import start_execution
+from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
+from paid_github_emulator.server import GitHubEmulator
+
+from .conftest import BUGGY_CALC, FIXED_CALC, ISSUE_WITH_FIX, TEST_CALC, TOKEN
+from .loop_support import loop_request, loop_worker, script_agent
+from .test_workflow import run_events
 
 PROJECT = AgentPolicy(agent="claude", model="claude-sonnet-4-5", allowed=frozenset({"codex", "aider"}))
 
@@ -69,3 +83,54 @@ def test_an_arm_the_project_does_not_allow_falls_back_without_error_and_is_not_c
 ) -> None:
     choice = choose_agent(PROJECT, repository_agent="aider", repository_model="gpt-4o", experiment=arm)
     assert choice == AgentChoice("aider", "gpt-4o", ".paid.yml", experiment_used=False)
+
+
+@pytest.mark.parametrize(
+    ("arm_agent", "ran_agent", "counted"),
+    [
+        # A whole fixing run (~19 s under load): heavy; the default run keeps the refused arm (~5 s).
+        pytest.param("demo", "demo", True, marks=pytest.mark.heavy),
+        ("gemini", "command", False),  # not allowed by this project
+    ],
+)
+async def test_a_run_uses_its_arms_agent_and_names_the_arm_only_when_it_did(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+    arm_agent: str,
+    ran_agent: str,
+    counted: bool,
+) -> None:
+    """The project's agent is a command that only leaves a mark; the run's arm names the demo agent
+    (allowed), which fixes the issue, or gemini (not allowed): the command runs instead, and
+    run.finished names no arm, so evolution does not count the run."""
+    emulator.add_user("alice", TOKEN)
+    name = f"calc-{uuid.uuid4().hex[:8]}"
+    emulator.create_repository("alice", name, {"calc.py": BUGGY_CALC, "test_calc.py": TEST_CALC})
+    emulator.create_issue("alice", name, title="add() subtracts", body=ISSUE_WITH_FIX, as_user="alice")
+    ran = tmp_path / "ran"
+    command = script_agent(tmp_path / "agent.py", f"pathlib.Path({str(ran)!r}).write_text('x')")
+    settings = {"agent": "command", "agent_command": command, "allowed_agents": ["demo"]}
+    request = loop_request(
+        RepoRef(owner="alice", name=name),
+        max_iterations=1,
+        experiment_id="exp-1",
+        experiment_arm="candidate-1",
+        experiment_agent=arm_agent,
+    )
+    async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", **settings) as worker:
+        run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
+        assert run_id is not None
+        result = await env.client.get_workflow_handle_for(
+            AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
+        ).result()
+
+    finished = (await run_events(broker, result.run_id))["paid.run.finished"]
+    assert finished["agent"] == ran_agent
+    assert ran.exists() is not counted
+    named = ("exp-1", "candidate-1") if counted else (None, None)
+    assert (finished["experiment_id"], finished["arm"]) == named
+    if counted:
+        assert emulator.file_content("alice", name, "calc.py", ref="paid/issue-1") == FIXED_CALC
