@@ -10,14 +10,16 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paid_contracts import IssueRef, PromptCategory, RepoRef, RunFinished, RunOutcome
 from paid_devstack.nats import NatsServer
-from paid_evolution import experiments, repo, subscribers
+from paid_evolution import api, experiments, repo, subscribers
 from paid_evolution.arms import ArmChoice
 from paid_evolution.decisions import ExperimentSettings
 from paid_evolution.models import Experiment
@@ -142,3 +144,20 @@ async def test_an_arm_that_changes_nothing_or_names_no_plain_agent_is_refused(
             settings=ExperimentSettings(),
         )
     assert await experiments.open_experiment(session, category=CODING, project=project) is None
+
+
+async def test_the_api_shows_each_arms_agent_and_model(
+    sessions: async_sessionmaker[AsyncSession], session: AsyncSession, project: str
+) -> None:
+    experiment = await agents_experiment(session, project)
+    app = api.mount(FastAPI(), sessions, token="gateway-token")
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": "Bearer gateway-token"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://e", headers=headers) as http:
+        body = (await http.get(f"/api/experiments/{experiment.id}")).json()
+
+    arms = {arm["arm"]: (arm["agent"], arm["model"], arm["version_id"]) for arm in body["arms"]}
+    assert arms == {
+        "control": ("claude", None, "coding@1"),
+        "candidate-1": ("codex", "gpt-5-codex", "coding@1"),
+    }
