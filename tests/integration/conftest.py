@@ -48,6 +48,7 @@ def paid(spans: OtlpSink, llm: LLMEmulator, agent_prompts: Path) -> Iterator[Emu
         "PAID_EXECUTOR_AGENT": "command",
         "PAID_EXECUTOR_AGENT_COMMAND": f"{sys.executable} {GATED_AGENT} {{prompt_file}} {agent_prompts}",
         "PAID_EXECUTOR_HEARTBEAT_TIMEOUT_SECONDS": "2",
+        "PAID_EXECUTOR_ALLOWED_AGENTS": '["demo"]',  # an experiment's arm may run it (test_agent_arms.py)
         # The gated agent waits on files outside its worktree, which the bwrap sandbox hides;
         # sandboxing has its own tests (services/executor/tests/test_sandbox_bwrap.py).
         "PAID_EXECUTOR_SANDBOX": "local",

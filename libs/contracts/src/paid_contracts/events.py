@@ -114,6 +114,10 @@ class RunFinished(Event):
     iteration_summaries: tuple[IterationSummary, ...] = Field(
         default=(), description="each fix-forward iteration in order; empty from older executors"
     )
+    # The experiment arm the run used, named by the executor only when the run really used it (an arm's
+    # agent the project does not allow, or a trusted trigger's choice above it, leaves these None).
+    experiment_id: str | None = None
+    arm: str | None = None
 
 
 EVENTS: tuple[type[Event], ...] = (

@@ -52,6 +52,10 @@ class PromptResolveReply(BaseModel):
     experiment_id: str | None = None
     arm: str | None = Field(default=None, description="`control` or `candidate-<n>` inside the experiment")
     error: str | None = None
+    # Added with agents as arms: the arm's agent and model, for the run to use above `.paid.yml` and the
+    # project's setting (never above a trusted trigger, never past the project's allowed agents).
+    agent: str | None = Field(default=None, description="the arm's agent; None: the run's own choice")
+    model: str | None = Field(default=None, description="the arm's model; None: the run's own choice")
 
 
 class PromptPromoted(Event):
@@ -74,6 +78,8 @@ class ArmSummary(BaseModel):
     version: str
     samples: int = Field(ge=0)
     mean_score: float | None = None
+    agent: str | None = Field(default=None, description="the arm's agent, when the arm is one")
+    model: str | None = Field(default=None, description="the arm's model, when the arm is one")
 
 
 class ExperimentConcluded(Event):

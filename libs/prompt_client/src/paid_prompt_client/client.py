@@ -37,6 +37,8 @@ class ResolvedPrompt:
     source: Source
     experiment_id: str | None = None
     arm: str | None = None
+    agent: str | None = None  # the arm's agent and model, when the arm is one (None: the run's own)
+    model: str | None = None
 
     def render(self, **values: object) -> str:
         return render_template(self.template, self.variables, values)
@@ -98,6 +100,8 @@ def _from_reply(category: PromptCategory, reply: PromptResolveReply) -> Resolved
         "evolution",
         reply.experiment_id,
         reply.arm,
+        reply.agent,
+        reply.model,
     )
 
 
@@ -110,4 +114,6 @@ def _with_source(prompt: ResolvedPrompt, source: Source) -> ResolvedPrompt:
         source,
         prompt.experiment_id,
         prompt.arm,
+        prompt.agent,
+        prompt.model,
     )

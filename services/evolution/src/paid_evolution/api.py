@@ -59,6 +59,8 @@ class ArmPublic(BaseModel):
     stop_reason: str | None
     samples: int
     mean_score: float | None
+    agent: str | None = None  # the arm's agent and model, when the arm is one (None: the run's own)
+    model: str | None = None
     difference: float | None = None  # against the control
     interval: tuple[float, float] | None = None  # always-valid, at the experiment's corrected alpha
     p_value: float | None = None  # always-valid
@@ -176,6 +178,8 @@ def make_router() -> APIRouter:
                 stop_reason=arm.stop_reason,
                 samples=sample.n,
                 mean_score=sample.mean,
+                agent=arm.agent,
+                model=arm.model,
             )
             if arm.arm != CONTROL and sample.n and control.n:
                 comparison = compare(control, sample, alpha=alpha, tau2=public.settings.tau2)

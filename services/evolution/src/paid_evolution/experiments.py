@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paid_contracts import ArmSummary, PromptCategory
 from paid_evolution import registry
+from paid_evolution.arms import ArmChoice, ResolvedArm, checked_names, describe
 from paid_evolution.assignment import ArmWeight, assign
 from paid_evolution.decisions import CONTROL, Decision, ExperimentSettings, Verdict, decide
 from paid_evolution.models import Experiment, ExperimentArm, ProjectPolicy, PromptVersion, RunRecord
@@ -39,20 +41,32 @@ async def start_experiment(
     *,
     category: PromptCategory,
     project: str,
-    candidates: list[str],
+    candidates: Sequence[str | ArmChoice],
     settings: ExperimentSettings,
     experiment_id: str | None = None,
+    control_choice: ArmChoice | None = None,
 ) -> Experiment:
-    """The active version is the control; candidates share the rest of the traffic equally."""
+    """The active version is the control; candidates share the rest of the traffic equally. A candidate
+    is a prompt version (its id) or an ArmChoice: an agent, a model, a version or a combination; the
+    control may name an agent and a model too (its version is always the active one)."""
     if not candidates:
         raise ValueError("an experiment needs at least one candidate")
     if experiment_id is not None and (existing := await session.get(Experiment, experiment_id)) is not None:
         return existing  # a retried activity
     control = await registry.active_version(session, category=category, project=project)
-    for version_id in candidates:
+    base = control_choice or ArmChoice()
+    if base.version_id not in (None, control.id):
+        raise ValueError(f"the control's version is the active one, {control.id}")
+    base = ArmChoice(control.id, *checked_names(base.agent, base.model))
+    choices: list[ArmChoice] = []
+    for candidate in candidates:
+        choice = ArmChoice(candidate) if isinstance(candidate, str) else candidate
+        version_id = choice.version_id or control.id
         version = await registry.get_version(session, version_id=version_id)
-        if version.category != category.value or version_id == control.id:
-            raise ValueError(f"{version_id} cannot be a candidate against {control.id}")
+        choice = ArmChoice(version_id, *checked_names(choice.agent, choice.model))
+        if version.category != category.value or choice in (base, *choices):
+            raise ValueError(f"{describe(choice)} cannot be a candidate against {describe(base)}")
+        choices.append(choice)
     experiment = Experiment(
         id=experiment_id or str(uuid.uuid4()),
         category=category.value,
@@ -64,14 +78,18 @@ async def start_experiment(
         settings=settings.model_dump(),
     )
     share = (1 - settings.control_share) / len(candidates)
+    named = [(CONTROL, base, settings.control_share)]
+    named += [(f"candidate-{i}", choice, share) for i, choice in enumerate(choices, start=1)]
     arms = [
         ExperimentArm(
-            experiment_id=experiment.id, arm=CONTROL, version_id=control.id, weight=settings.control_share
+            experiment_id=experiment.id,
+            arm=name,
+            version_id=choice.version_id or control.id,
+            weight=weight,
+            agent=choice.agent,
+            model=choice.model,
         )
-    ]
-    arms += [
-        ExperimentArm(experiment_id=experiment.id, arm=f"candidate-{i}", version_id=version_id, weight=share)
-        for i, version_id in enumerate(candidates, start=1)
+        for name, choice, weight in named
     ]
     try:
         session.add(experiment)
@@ -99,13 +117,23 @@ async def resolve(
     session: AsyncSession, *, category: PromptCategory, project: str, run_key: str
 ) -> tuple[PromptVersion, str | None, str | None]:
     """The version a run uses: its arm's while an experiment runs, else the active one."""
+    resolved = await resolve_arm(session, category=category, project=project, run_key=run_key)
+    return resolved.version, resolved.experiment_id, resolved.arm
+
+
+async def resolve_arm(
+    session: AsyncSession, *, category: PromptCategory, project: str, run_key: str
+) -> ResolvedArm:
+    """The arm a run uses while an experiment runs (its version, agent and model), else the active
+    version alone."""
     experiment = await open_experiment(session, category=category, project=project)
     if experiment is None or experiment.status != "running":
-        return await registry.active_version(session, category=category, project=project), None, None
+        return ResolvedArm(await registry.active_version(session, category=category, project=project))
     arms = [arm for arm in await arms_of(session, experiment_id=experiment.id) if arm.stopped_at is None]
     arm_name = assign(experiment.id, run_key, [ArmWeight(arm.arm, arm.weight) for arm in arms])
-    version_id = next(arm.version_id for arm in arms if arm.arm == arm_name)
-    return await registry.get_version(session, version_id=version_id), experiment.id, arm_name
+    chosen = next(arm for arm in arms if arm.arm == arm_name)
+    version = await registry.get_version(session, version_id=chosen.version_id)
+    return ResolvedArm(version, experiment.id, arm_name, chosen.agent, chosen.model)
 
 
 async def samples(session: AsyncSession, *, experiment_id: str) -> dict[str, ArmSample]:
@@ -132,6 +160,8 @@ async def summaries(session: AsyncSession, *, experiment_id: str) -> tuple[ArmSu
             version=arm.version_id,
             samples=by_arm.get(arm.arm, ArmSample()).n,
             mean_score=by_arm.get(arm.arm, ArmSample()).mean,
+            agent=arm.agent,
+            model=arm.model,
         )
         for arm in await arms_of(session, experiment_id=experiment_id)
     )

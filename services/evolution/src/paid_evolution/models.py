@@ -150,5 +150,7 @@ class ExperimentArm(SQLModel, table=True):
     arm: str = Field(primary_key=True)  # control, candidate-1, ...
     version_id: str
     weight: float  # share of traffic, renormalised over the arms still open
+    agent: str | None = None  # the arm's agent and model; None: the run's own choice
+    model: str | None = None
     stopped_at: datetime | None = None
     stop_reason: str | None = None

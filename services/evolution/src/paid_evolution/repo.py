@@ -34,7 +34,7 @@ async def record_run(
     except RegistryError:
         category = None  # a prompt from outside the registry: recorded, never attributed
     started_at = datetime.fromisoformat(event.started_at)
-    experiment_id, arm = await _attribute(session, category, project, event.prompt_version, started_at)
+    experiment_id, arm = await _attribute(session, category, project, event, started_at)
     values = {
         "run_id": event.run_id,
         "workflow_id": event.workflow_id,
@@ -69,21 +69,46 @@ async def record_run(
 
 
 async def _attribute(
-    session: AsyncSession, category: str | None, project: str, version: str, started_at: datetime
+    session: AsyncSession, category: str | None, project: str, event: RunFinished, started_at: datetime
 ) -> tuple[str | None, str | None]:
-    """The experiment arm whose version the run used, if an experiment ran when it started."""
+    """The experiment arm the run used, if an experiment ran when it started: the arm the executor
+    names, when it is that experiment's and the run used its version, agent and model; else (an older
+    executor) the arm whose version the run used, in an experiment of prompt versions only. A run in
+    an experiment of agents or models that names no arm did not use one (its agent was not allowed, or
+    a trusted trigger chose above it): it is not counted."""
     if category is None:
         return None, None
     query = (
-        select(Experiment.id, ExperimentArm.arm)
+        select(Experiment.id, ExperimentArm)
         .join(ExperimentArm, col(ExperimentArm.experiment_id) == col(Experiment.id))
         .where(Experiment.category == category, Experiment.project == project)
-        .where(ExperimentArm.version_id == version, col(Experiment.started_at) <= started_at)
+        .where(col(Experiment.started_at) <= started_at)
         .where(or_(col(Experiment.concluded_at).is_(None), col(Experiment.concluded_at) >= started_at))
-        .order_by(col(Experiment.started_at).desc())
     )
-    row = (await session.exec(query)).first()
-    return (row[0], row[1]) if row else (None, None)
+    if event.experiment_id is not None and event.arm is not None:
+        named = query.where(Experiment.id == event.experiment_id, ExperimentArm.arm == event.arm)
+        found = (await session.exec(named)).first()
+        if found is None or not _used(found[1], event):
+            return None, None
+        return found[0], event.arm
+    by_version = query.where(ExperimentArm.version_id == event.prompt_version).order_by(
+        col(Experiment.started_at).desc()
+    )
+    row = (await session.exec(by_version)).first()
+    if row is None:
+        return None, None
+    arms = await session.exec(select(ExperimentArm).where(ExperimentArm.experiment_id == row[0]))
+    if any(arm.agent is not None or arm.model is not None for arm in arms.all()):
+        return None, None
+    return row[0], row[1].arm
+
+
+def _used(arm: ExperimentArm, event: RunFinished) -> bool:
+    return (
+        arm.version_id == event.prompt_version
+        and arm.agent in (None, event.agent)
+        and arm.model in (None, event.model)
+    )
 
 
 async def record_pull_request_closed(

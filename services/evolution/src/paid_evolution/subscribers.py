@@ -32,19 +32,22 @@ async def resolve_prompt(
     """The answer to `paid.prompt.resolve`: an error reply (never silence) when nothing can be resolved."""
     async with sessions() as session:
         try:
-            version, experiment_id, arm = await experiments.resolve(
+            resolved = await experiments.resolve_arm(
                 session, category=request.category, project=request.project, run_key=request.run_key
             )
         except RegistryError as error:
             return PromptResolveReply(error=str(error))
+    version = resolved.version
     return PromptResolveReply(
         version=version.id,
         category=request.category,
         template=version.template,
         variables=tuple(version.variables),
         content_hash=version.content_hash,
-        experiment_id=experiment_id,
-        arm=arm,
+        experiment_id=resolved.experiment_id,
+        arm=resolved.arm,
+        agent=resolved.agent,
+        model=resolved.model,
     )
 
 

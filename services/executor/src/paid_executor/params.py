@@ -52,6 +52,12 @@ class ExecutionInput(_Params):
     # named (agents/choice.py), above .paid.yml and the project's setting.
     trigger_agent: str | None = None
     trigger_model: str | None = None
+    # Added with agents as experiment arms: the arm evolution assigned the run when it was requested,
+    # and the arm's agent and model (agents/choice.py: above .paid.yml, below the trigger).
+    experiment_id: str | None = None
+    experiment_arm: str | None = None
+    experiment_agent: str | None = None
+    experiment_model: str | None = None
 
 
 class RunContext(_Params):
@@ -68,6 +74,10 @@ class RunContext(_Params):
     trigger_label: str | None = None
     trigger_agent: str | None = None  # see ExecutionInput.trigger_agent
     trigger_model: str | None = None
+    experiment_id: str | None = None  # see ExecutionInput.experiment_id
+    experiment_arm: str | None = None
+    experiment_agent: str | None = None
+    experiment_model: str | None = None
 
 
 class IssueDetails(_Params):
@@ -138,6 +148,7 @@ class WorkspaceInfo(_Params):
     base_sha: str
     config: RepoConfig | None = None
     config_error: str | None = None
+    experiment_used: bool = False  # the run uses its experiment arm's agent and model (agents/choice.py)
     # The task queue of the one worker process that holds the worktree (its "home"); None from a
     # worker older than per-worker queues, whose later activities then use the shared queue.
     task_queue: str | None = None
@@ -247,6 +258,7 @@ class RunReport(_Params):
     model: str | None = None
     usage: Usage | None = None  # every token kind the proxy metered over the run's iterations
     iteration_summaries: tuple[IterationSummary, ...] = ()
+    experiment_used: bool = False  # RunFinished names the run's experiment arm (agents/choice.py)
 
 
 class ExecutionResult(_Params):

@@ -10,8 +10,8 @@ from typing import TypeVar
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from paid_contracts import IterationSummary
-    from paid_executor.params import AgentRunOutput, PullRequestInfo
+    from paid_contracts import IterationSummary, RunOutcome
+    from paid_executor.params import AgentRunOutput, PullRequestInfo, RunContext, RunReport
     from paid_executor.run_failures import RunCancelledError
     from paid_llm import Usage
 
@@ -32,6 +32,7 @@ class RunState:
         self._tokens = 0
         self._cost = 0.0
         self._chosen_agent: tuple[str | None, str | None] = (None, None)  # from .paid.yml and the project
+        self._experiment_used = False  # the run used its experiment arm (agents/choice.py)
         self._usage: Usage | None = None
         self._last_output = ""
         self._last_failure: str | None = None
@@ -58,3 +59,25 @@ class RunState:
             await workflow.wait_condition(lambda: not self._paused or self._cancel_requested)
         if self._cancel_requested:
             raise RunCancelledError
+
+    def _run_report(
+        self, run: RunContext, outcome: RunOutcome, detail: str, duration: float, *, loop: bool
+    ) -> RunReport:
+        """What the run ends with; the metered figures only where the fix-forward loop ran."""
+        return RunReport(
+            run=run,
+            outcome=outcome,
+            detail=detail,
+            duration_seconds=duration,
+            iterations=self._iterations,
+            pull_request=self._pull,
+            change=self._change,
+            last_failure=self._last_failure if loop else None,
+            tokens=self._tokens if loop else None,
+            cost_usd=self._cost if loop else None,
+            agent=self._chosen_agent[0],
+            model=self._chosen_agent[1],
+            usage=self._usage if loop else None,
+            iteration_summaries=tuple(self._iteration_summaries),
+            experiment_used=self._experiment_used,
+        )

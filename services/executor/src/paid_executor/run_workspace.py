@@ -11,7 +11,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from paid_executor.agents.choice import AgentChoiceError, AgentPolicy, TriggerChoice, choose_agent
+from paid_executor.agents.choice import (
+    AgentChoiceError,
+    AgentPolicy,
+    ExperimentArmChoice,
+    TriggerChoice,
+    choose_agent,
+)
 from paid_executor.config import ExecutorSettings
 from paid_executor.host_repository import HostRepository
 from paid_executor.instructions import hidden_instructions, hide_from_agent
@@ -40,6 +46,7 @@ class PreparedWorkspace:
     base_sha: str
     config: RepoConfig | None
     config_error: str | None
+    experiment_used: bool = False
 
 
 class RunWorkspace:
@@ -87,12 +94,21 @@ class RunWorkspace:
                 repository_agent=config.agent,
                 repository_model=config.model,
                 trigger=TriggerChoice(self.run.trigger_agent, self.run.trigger_model),
+                experiment=self.experiment_arm(),
             )
         except (RepoConfigError, AgentChoiceError) as error:
             return PreparedWorkspace(base_sha=base, config=None, config_error=str(error))
         # From here on the configuration names the agent and model the run uses, whoever chose them.
         chosen = config.model_copy(update={"agent": choice.agent, "model": choice.model})
-        return PreparedWorkspace(base_sha=base, config=chosen, config_error=None)
+        return PreparedWorkspace(
+            base_sha=base, config=chosen, config_error=None, experiment_used=choice.experiment_used
+        )
+
+    def experiment_arm(self) -> ExperimentArmChoice | None:
+        run = self.run
+        if run.experiment_id is None or run.experiment_arm is None:
+            return None
+        return ExperimentArmChoice(run.experiment_agent, run.experiment_model)
 
     def agent_policy(self) -> AgentPolicy:
         """The project's setting: the run's agent, fixed when it was requested, with the configured

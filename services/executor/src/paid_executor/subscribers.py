@@ -163,7 +163,14 @@ class CodingPrompts:
             run_key=workflow_id_for(request.issue),
         )
         return request.model_copy(
-            update={"prompt_version": prompt.version, "prompt_template": prompt.template}
+            update={
+                "prompt_version": prompt.version,
+                "prompt_template": prompt.template,
+                "experiment_id": prompt.experiment_id,
+                "experiment_arm": prompt.arm,
+                "experiment_agent": prompt.agent,
+                "experiment_model": prompt.model,
+            }
         )
 
 

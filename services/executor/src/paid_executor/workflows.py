@@ -26,7 +26,6 @@ with workflow.unsafe.imports_passed_through():
         PromptInput,
         PullRequestInput,
         RunContext,
-        RunReport,
         RunStatus,
     )
     from paid_executor.repo_config import RepoConfig
@@ -108,6 +107,10 @@ class AgentExecutionWorkflow(FixForwardLoop):
             trigger_label=request.label,
             trigger_agent=request.trigger_agent,
             trigger_model=request.trigger_model,
+            experiment_id=request.experiment_id,
+            experiment_arm=request.experiment_arm,
+            experiment_agent=request.experiment_agent,
+            experiment_model=request.experiment_model,
         )
         await workflow.execute_activity_method(
             RunActivities.start_run, run, start_to_close_timeout=QUICK_TIMEOUT, retry_policy=QUICK_RETRY
@@ -127,22 +130,8 @@ class AgentExecutionWorkflow(FixForwardLoop):
             await self._cleanup(run)
         self._step = "finished"
 
-        report = RunReport(
-            run=run,
-            outcome=outcome,
-            detail=detail,
-            duration_seconds=(workflow.now() - started).total_seconds(),
-            iterations=self._iterations,
-            pull_request=self._pull,
-            change=self._change,
-            last_failure=self._last_failure if loop else None,
-            tokens=self._tokens if loop else None,
-            cost_usd=self._cost if loop else None,
-            agent=self._chosen_agent[0],
-            model=self._chosen_agent[1],
-            usage=self._usage if loop else None,
-            iteration_summaries=tuple(self._iteration_summaries),
-        )
+        duration = (workflow.now() - started).total_seconds()
+        report = self._run_report(run, outcome, detail, duration, loop=loop)
         await self._report(report)
         if cancelled:
             raise asyncio.CancelledError
@@ -231,6 +220,7 @@ class AgentExecutionWorkflow(FixForwardLoop):
                 return RunOutcome.ERROR, f"no run: {workspace.config_error}"
             config: RepoConfig = workspace.config
             self._chosen_agent = (config.agent, config.model)
+            self._experiment_used = workspace.experiment_used
             # The commit, the pull request and the comments name the agent that ran, as chosen.
             run = run.model_copy(update={"agent": config.agent or run.agent})
             if raised := config.budget_raise(

@@ -99,6 +99,8 @@ class RunActivities:
             cache_write_tokens=metered.cache_write_tokens if metered else None,
             reasoning_tokens=metered.reasoning_tokens if metered else None,
             iteration_summaries=report.iteration_summaries,
+            experiment_id=run.experiment_id if report.experiment_used else None,
+            arm=run.experiment_arm if report.experiment_used else None,
         )
         await publish_event(self.deps.broker, event)
         record_run_finished(event)

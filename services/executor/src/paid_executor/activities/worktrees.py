@@ -69,6 +69,7 @@ class WorktreeActivities:
             base_sha=prepared.base_sha,
             config=prepared.config,
             config_error=prepared.config_error,
+            experiment_used=prepared.experiment_used,
             task_queue=self.home_queue,
         )
 

@@ -6,8 +6,15 @@ belongs to the agent it was chosen for), a level that names only a model changes
 1. the project's setting: the run's agent (PAID_EXECUTOR_AGENT when the run was requested) with
    PAID_EXECUTOR_AGENT_MODEL;
 2. the repository's `.paid.yml` (`agent:`, `model:`), read from the base commit;
-3. the trigger: `/paid build agent=<agent> model=<model>` by a trusted user (write access, or the
+3. the run's evolution experiment arm, when the arm is an agent or a model (assigned when the run was
+   requested): an experiment compares agents for the project, so it beats the repository's habit;
+4. the trigger: `/paid build agent=<agent> model=<model>` by a trusted user (write access, or the
    executor's trusted reviewers), checked before the run starts.
+
+An experiment's arm is held to the project's allowed agents like every other level, but it is no
+error when it names one the project does not allow (or one Paid does not know, or a model that is not a
+plain name): the run falls back to the levels below and is not counted in the experiment. Nor is a run
+whose trigger chose its agent or model: a person's choice is not a random sample.
 
 `.paid.yml` is repository content, written by whoever can push, so it is untrusted: it may name only
 an agent the project allows (its own, or one in PAID_EXECUTOR_ALLOWED_AGENTS), never `command` (whose
@@ -38,6 +45,15 @@ class AgentChoice:
     agent: str
     model: str | None  # None: the adapter's default model
     source: str  # which level chose the agent
+    experiment_used: bool = False  # the run used its experiment arm: evolution may count it
+
+
+@dataclass(frozen=True)
+class ExperimentArmChoice:
+    """The agent and model of the run's experiment arm (None: the arm leaves that to the run)."""
+
+    agent: str | None = None
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,8 +107,13 @@ def choose_agent(
     repository_agent: str | None,
     repository_model: str | None,
     trigger: TriggerChoice | None = None,
+    experiment: ExperimentArmChoice | None = None,
 ) -> AgentChoice:
+    """`experiment`: the run's arm when it is in an experiment (agents or prompts alike), else None."""
     choice = _project_and_repository(policy, repository_agent, repository_model)
+    triggered = trigger is not None and (trigger.agent is not None or trigger.model is not None)
+    if experiment is not None and not triggered:
+        choice = _with_experiment(choice, policy, experiment)
     if trigger is not None and trigger.agent is not None:
         if not policy.allows(trigger.agent):  # checked when it was parsed; the policy may have moved
             raise AgentChoiceError(f"the trigger's agent `{trigger.agent}` is not allowed any more")
@@ -101,6 +122,21 @@ def choose_agent(
     if trigger is not None and trigger.model is not None:
         choice = AgentChoice(choice.agent, trigger.model, "trigger")
     return choice
+
+
+def _with_experiment(
+    choice: AgentChoice, policy: AgentPolicy, experiment: ExperimentArmChoice
+) -> AgentChoice:
+    agent, model = experiment.agent, experiment.model
+    if agent is not None and (agent not in AGENTS or not policy.allows(agent)):
+        return choice
+    if model is not None and not MODEL_NAME.fullmatch(model):
+        return choice
+    if agent is not None and agent != choice.agent:
+        choice = AgentChoice(agent, policy.model if agent == policy.agent else None, "experiment")
+    if model is not None:
+        choice = AgentChoice(choice.agent, model, "experiment")
+    return AgentChoice(choice.agent, choice.model, choice.source, experiment_used=True)
 
 
 def _project_and_repository(

@@ -1,0 +1,163 @@
+"""Experiments whose arms are agents and models, on a real PostgreSQL and NATS: `paid.prompt.resolve`
+hands each run its arm's agent and model, and a finished run counts for the arm it names only when it
+used that arm's version, agent and model; a run that names no arm (its agent was not allowed, or a
+trusted trigger chose above it) is not counted."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from faststream.nats import NatsBroker
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from paid_contracts import IssueRef, PromptCategory, RepoRef, RunFinished, RunOutcome
+from paid_devstack.nats import NatsServer
+from paid_evolution import api, experiments, repo, subscribers
+from paid_evolution.arms import ArmChoice
+from paid_evolution.decisions import ExperimentSettings
+from paid_evolution.models import Experiment
+from paid_prompt_client import PromptClient
+from paid_runtime.messaging import ensure_streams, make_broker
+
+CODING = PromptCategory.CODING
+
+
+@pytest.fixture
+async def evolution(
+    nats_server: NatsServer, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[NatsBroker]:
+    broker = make_broker(nats_server.url, "evolution")
+    subscribers.register(broker, sessions)
+    await broker.connect()
+    await ensure_streams(broker)
+    await broker.start()
+    yield broker
+    await broker.stop()
+
+
+async def agents_experiment(session: AsyncSession, project: str) -> Experiment:
+    return await experiments.start_experiment(
+        session,
+        category=CODING,
+        project=project,
+        control_choice=ArmChoice(agent="claude"),
+        candidates=[ArmChoice(agent="codex", model="gpt-5-codex")],
+        settings=ExperimentSettings(),
+    )
+
+
+def finished(
+    project: str, *, agent: str, model: str | None, arm: str | None, experiment: str | None
+) -> RunFinished:
+    owner, name = project.split("/")
+    return RunFinished(
+        producer="executor",
+        run_id=str(uuid.uuid4()),
+        workflow_id=f"exec:{project}#1:1",
+        issue=IssueRef(repo=RepoRef(owner=owner, name=name), number=1),
+        agent=agent,
+        model=model,
+        prompt_version="coding@1",
+        outcome=RunOutcome.SUCCEEDED,
+        started_at=datetime.now(UTC).isoformat(),
+        duration_seconds=3.0,
+        iterations=1,
+        experiment_id=experiment,
+        arm=arm,
+    )
+
+
+async def test_each_run_gets_its_arms_agent_and_model(
+    evolution: NatsBroker, broker: NatsBroker, session: AsyncSession, project: str
+) -> None:
+    experiment = await agents_experiment(session, project)
+    client = PromptClient(broker.connection, timeout=5)
+
+    seen: Counter[tuple[str | None, str | None, str | None, str]] = Counter()
+    for number in range(60):
+        prompt = await client.resolve(CODING, project=project, run_key=f"exec:{project}#{number}:1")
+        assert prompt.experiment_id == experiment.id
+        seen[(prompt.arm, prompt.agent, prompt.model, prompt.version)] += 1
+
+    assert set(seen) == {
+        ("control", "claude", None, "coding@1"),
+        ("candidate-1", "codex", "gpt-5-codex", "coding@1"),
+    }
+
+
+async def test_a_run_counts_for_the_arm_it_names_only_when_it_used_that_arm(
+    session: AsyncSession, project: str
+) -> None:
+    experiment = await agents_experiment(session, project)
+    used = finished(project, agent="codex", model="gpt-5-codex", arm="candidate-1", experiment=experiment.id)
+    wrong_agent = finished(
+        project, agent="claude", model="gpt-5-codex", arm="candidate-1", experiment=experiment.id
+    )
+    unnamed = finished(project, agent="claude", model=None, arm=None, experiment=None)
+    other_experiment = finished(project, agent="claude", model=None, arm="control", experiment="elsewhere")
+
+    for event in (used, wrong_agent, unnamed, other_experiment):
+        assert await repo.record_run(session, event=event, trace_id=None)
+
+    recorded = {
+        event.run_id: await repo.get_run(session, run_id=event.run_id)
+        for event in (used, wrong_agent, unnamed, other_experiment)
+    }
+    attributed = {run_id: (run.experiment_id, run.arm) for run_id, run in recorded.items() if run}
+    assert attributed[used.run_id] == (experiment.id, "candidate-1")
+    for event in (wrong_agent, unnamed, other_experiment):
+        assert attributed[event.run_id] == (None, None)
+    samples = await experiments.samples(session, experiment_id=experiment.id)
+    assert {arm: sample.n for arm, sample in samples.items()} == {"candidate-1": 1}
+    summaries = {s.arm: s for s in await experiments.summaries(session, experiment_id=experiment.id)}
+    assert (summaries["candidate-1"].agent, summaries["candidate-1"].model) == ("codex", "gpt-5-codex")
+    assert (summaries["control"].agent, summaries["control"].samples) == ("claude", 0)
+
+
+@pytest.mark.parametrize(
+    ("control", "candidate", "problem"),
+    [
+        (ArmChoice(agent="claude"), ArmChoice(agent="claude"), "cannot be a candidate"),
+        (None, ArmChoice(), "cannot be a candidate"),
+        (None, ArmChoice(agent="codex; rm -rf /"), "plain name"),
+        (ArmChoice(model="../../etc/passwd"), ArmChoice(agent="codex"), "plain name"),
+        (ArmChoice(version_id="coding@999"), ArmChoice(agent="codex"), "the active one"),
+    ],
+)
+async def test_an_arm_that_changes_nothing_or_names_no_plain_agent_is_refused(
+    session: AsyncSession, project: str, control: ArmChoice | None, candidate: ArmChoice, problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        await experiments.start_experiment(
+            session,
+            category=CODING,
+            project=project,
+            control_choice=control,
+            candidates=[candidate],
+            settings=ExperimentSettings(),
+        )
+    assert await experiments.open_experiment(session, category=CODING, project=project) is None
+
+
+async def test_the_api_shows_each_arms_agent_and_model(
+    sessions: async_sessionmaker[AsyncSession], session: AsyncSession, project: str
+) -> None:
+    experiment = await agents_experiment(session, project)
+    app = api.mount(FastAPI(), sessions, token="gateway-token")
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": "Bearer gateway-token"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://e", headers=headers) as http:
+        body = (await http.get(f"/api/experiments/{experiment.id}")).json()
+
+    arms = {arm["arm"]: (arm["agent"], arm["model"], arm["version_id"]) for arm in body["arms"]}
+    assert arms == {
+        "control": ("claude", None, "coding@1"),
+        "candidate-1": ("codex", "gpt-5-codex", "coding@1"),
+    }
