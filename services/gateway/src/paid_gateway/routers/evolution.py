@@ -16,7 +16,6 @@ registry, not a project's, and stay readable by any viewer.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from typing import Annotated, Any, NoReturn
 from urllib.parse import quote
@@ -29,9 +28,7 @@ from paid_gateway import audit
 from paid_gateway.auth.deps import Operator, Principal, Viewer
 from paid_gateway.config import GatewaySettings
 from paid_gateway.deps import SessionDep
-
-log = logging.getLogger(__name__)
-FORWARDED_TIMEOUT_SECONDS = 30.0
+from paid_gateway.internal_apis import InternalApi
 
 router = APIRouter(prefix="/api/evolution", tags=["evolution"])
 
@@ -195,20 +192,10 @@ async def call(
 ) -> httpx.Response:
     """One request to evolution's API with the internal token; its answer, or a 502/503 of our own."""
     settings: GatewaySettings = request.app.state.settings
-    if not settings.evolution_api_token:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "evolution's API is not configured here")
-    headers = {"Authorization": f"Bearer {settings.evolution_api_token}", "Content-Type": "application/json"}
-    try:
-        async with httpx.AsyncClient(
-            base_url=settings.evolution_api_url, timeout=FORWARDED_TIMEOUT_SECONDS, trust_env=False
-        ) as client:
-            answer = await client.request(
-                method, f"/api{path}", params=params, content=content, headers=headers
-            )
-    except httpx.HTTPError as error:
-        log.warning("evolution's API did not answer %s %s: %s", method, path, error)
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, "evolution's API did not answer") from None
-    if answer.status_code == status.HTTP_401_UNAUTHORIZED:  # our internal token, not the caller's
-        log.error("evolution refused the gateway's internal token: check PAID_GATEWAY_EVOLUTION_API_TOKEN")
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, "evolution refused the gateway")
-    return answer
+    evolution = InternalApi(
+        "evolution",
+        settings.evolution_api_url,
+        settings.evolution_api_token,
+        "PAID_GATEWAY_EVOLUTION_API_TOKEN",
+    )
+    return await evolution.call(method, path, params=params, content=content)

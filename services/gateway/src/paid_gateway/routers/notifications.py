@@ -8,18 +8,16 @@ in the gateway's error shape) and never answers with a secret; its other answers
 
 from __future__ import annotations
 
-import logging
 import re
 
 import httpx
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from paid_gateway.auth.deps import Admin
 from paid_gateway.config import GatewaySettings
+from paid_gateway.internal_apis import InternalApi
 
-log = logging.getLogger(__name__)
-FORWARDED_TIMEOUT_SECONDS = 30.0
 CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")  # as paid_contracts.notifications.ChannelSpec
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
@@ -55,22 +53,13 @@ def _checked(name: str) -> str:
 
 async def forward(request: Request, path: str) -> Response:
     settings: GatewaySettings = request.app.state.settings
-    if not settings.notifier_api_token:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the notifier's API is not configured here")
-    headers = {"Authorization": f"Bearer {settings.notifier_api_token}", "Content-Type": "application/json"}
-    try:
-        async with httpx.AsyncClient(
-            base_url=settings.notifier_api_url, timeout=FORWARDED_TIMEOUT_SECONDS, trust_env=False
-        ) as client:
-            answer = await client.request(
-                request.method, f"/api{path}", content=await request.body(), headers=headers
-            )
-    except httpx.HTTPError as error:
-        log.warning("the notifier's API did not answer %s %s: %s", request.method, path, error)
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, "the notifier's API did not answer") from None
-    if answer.status_code == status.HTTP_401_UNAUTHORIZED:  # our internal token, not the caller's
-        log.error("the notifier refused the gateway's token: check PAID_GATEWAY_NOTIFIER_API_TOKEN")
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, "the notifier refused the gateway")
+    notifier = InternalApi(
+        "the notifier",
+        settings.notifier_api_url,
+        settings.notifier_api_token,
+        "PAID_GATEWAY_NOTIFIER_API_TOKEN",
+    )
+    answer = await notifier.call(request.method, path, content=await request.body())
     if answer.status_code == status.HTTP_422_UNPROCESSABLE_ENTITY:
         _refuse_as_the_gateway(answer)
     return Response(answer.content, answer.status_code, media_type=answer.headers.get("content-type"))
