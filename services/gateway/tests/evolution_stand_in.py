@@ -3,15 +3,12 @@ awaiting approval (services never import each other; tests/integration drives th
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
-
-from paid_devstack import free_port, wait_until_async
-from paid_runtime.http import make_server
+from serving import served
 
 INTERNAL_TOKEN = "internal-token-shared-with-evolution"
 HOSTILE_REASON = "<img src=x onerror=\"document.title='owned'\"> mutation from feedback"
@@ -116,12 +113,5 @@ class Evolution:
 async def serve_evolution(stand_in: Evolution | None = None) -> AsyncIterator[tuple[Evolution, str]]:
     """The stand-in (a fresh one unless given) on a real HTTP server, and its address."""
     stand_in = stand_in or Evolution()
-    port = free_port()
-    server = make_server(stand_in.app, "127.0.0.1", port)
-    task = asyncio.create_task(server.serve())
-    await wait_until_async(lambda: server.started, timeout=10, what="the stand-in evolution")
-    try:
-        yield stand_in, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with served(stand_in.app, "the stand-in evolution") as url:
+        yield stand_in, url

@@ -6,8 +6,6 @@ real pair)."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -15,15 +13,12 @@ import httpx
 import pytest
 from fastapi import FastAPI, HTTPException, Request
 from faststream.nats import NatsBroker
+from serving import gateway_client, served
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paid_devstack import free_port, wait_until_async
-from paid_gateway.app import create_app
 from paid_gateway.auth.tokens import Role
 from paid_gateway.config import GatewaySettings
-from paid_runtime.http import make_server
-from paid_runtime.messaging import publish_event
 
 INTERNAL_TOKEN = "internal-token-shared-with-evolution"
 
@@ -44,15 +39,8 @@ class StandInEvolution:
 @pytest.fixture
 async def evolution() -> AsyncIterator[tuple[StandInEvolution, str]]:
     stand_in = StandInEvolution()
-    port = free_port()
-    server = make_server(stand_in.app, "127.0.0.1", port)
-    task = asyncio.create_task(server.serve())
-    await wait_until_async(lambda: server.started, timeout=10, what="the stand-in evolution")
-    try:
-        yield stand_in, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with served(stand_in.app, "the stand-in evolution") as url:
+        yield stand_in, url
 
 
 GatewayFor = Callable[[str], httpx.AsyncClient]
@@ -68,11 +56,8 @@ def gateway_for(
     """A client of a gateway that forwards to the stand-in evolution with the given internal token."""
 
     def client(internal_token: str) -> httpx.AsyncClient:
-        settings = api_settings.model_copy(
-            update={"evolution_api_url": evolution[1], "evolution_api_token": internal_token}
-        )
-        app = create_app(settings, publisher=functools.partial(publish_event, broker), sessions=sessions)
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+        url = {"evolution_api_url": evolution[1], "evolution_api_token": internal_token}
+        return gateway_client(api_settings, broker, sessions, **url)
 
     return client
 

@@ -7,7 +7,6 @@ real validation is tested in services/notifier/tests/test_api.py)."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -17,17 +16,14 @@ import pytest
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from faststream.nats import NatsBroker
+from serving import gateway_client, served
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from typer.testing import CliRunner
 
 from paid_cli.main import app
-from paid_devstack import free_port, wait_until_async
-from paid_gateway.app import create_app
 from paid_gateway.auth.tokens import Role
 from paid_gateway.config import GatewaySettings
-from paid_runtime.http import make_server
-from paid_runtime.messaging import publish_event
 
 INTERNAL_TOKEN = "internal-token-shared-with-the-notifier"
 
@@ -52,15 +48,8 @@ class StandInNotifier:
 @pytest.fixture
 async def notifier() -> AsyncIterator[tuple[StandInNotifier, str]]:
     stand_in = StandInNotifier()
-    port = free_port()
-    server = make_server(stand_in.app, "127.0.0.1", port)
-    task = asyncio.create_task(server.serve())
-    await wait_until_async(lambda: server.started, timeout=10, what="the stand-in notifier")
-    try:
-        yield stand_in, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with served(stand_in.app, "the stand-in notifier") as url:
+        yield stand_in, url
 
 
 GatewayFor = Callable[[str], httpx.AsyncClient]
@@ -74,11 +63,8 @@ def gateway_for(
     notifier: tuple[StandInNotifier, str],
 ) -> GatewayFor:
     def client(internal_token: str) -> httpx.AsyncClient:
-        settings = api_settings.model_copy(
-            update={"notifier_api_url": notifier[1], "notifier_api_token": internal_token}
-        )
-        app = create_app(settings, publisher=functools.partial(publish_event, broker), sessions=sessions)
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+        url = {"notifier_api_url": notifier[1], "notifier_api_token": internal_token}
+        return gateway_client(api_settings, broker, sessions, **url)
 
     return client
 
