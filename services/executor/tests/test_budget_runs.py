@@ -4,13 +4,17 @@ that tries to raise the budget gets no run."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from paid_contracts import RunOutcome
 from paid_executor.attempts import attempts_of
@@ -36,6 +40,33 @@ CALLING_AGENT = (
 )
 
 
+@asynccontextmanager
+async def metered_worker(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+    agent: str,
+    **overrides: Any,
+) -> AsyncIterator[tuple[ScriptedAnthropic, Worker]]:
+    """A worker running `agent` whose model calls go through the metering proxy to a scripted provider
+    answering 1,000 input and 500 output tokens a call."""
+    with ScriptedAnthropic(input_tokens=1000, output_tokens=500) as upstream:
+        async with loop_worker(
+            env,
+            emulator,
+            engine,
+            broker,
+            tmp_path / "ws",
+            agent_command=agent,
+            anthropic_base_url=upstream.url,
+            anthropic_api_key="sk-real-key",
+            **overrides,
+        ) as worker:
+            yield upstream, worker
+
+
 async def test_the_proxy_stops_a_run_over_its_token_budget_within_one_call(
     env: WorkflowEnvironment,
     emulator: GitHubEmulator,
@@ -48,18 +79,8 @@ async def test_the_proxy_stops_a_run_over_its_token_budget_within_one_call(
     agent = script_agent(
         tmp_path / "agent.py", CALLING_AGENT + f"    pathlib.Path({str(calls)!r}).write_text(str(i + 1))"
     )
-    with ScriptedAnthropic(input_tokens=1000, output_tokens=500) as upstream:
-        async with loop_worker(
-            env,
-            emulator,
-            engine,
-            broker,
-            tmp_path / "ws",
-            agent_command=agent,
-            anthropic_base_url=upstream.url,
-            anthropic_api_key="sk-real-key",
-        ) as worker:
-            result = await run(env.client, loop_request(repo_ref, max_tokens=4000), worker.task_queue)
+    async with metered_worker(env, emulator, engine, broker, tmp_path, agent) as (upstream, worker):
+        result = await run(env.client, loop_request(repo_ref, max_tokens=4000), worker.task_queue)
 
     assert result.outcome is RunOutcome.BUDGET_EXCEEDED
     # 1500 tokens a call: the third call crosses 4000, and no fourth call reaches the provider.
@@ -78,20 +99,17 @@ async def test_the_projects_daily_budget_stops_a_run_within_one_call_with_one_co
 ) -> None:
     repo_ref = make_repo(emulator, "test: python -m pytest -q\n")
     agent = script_agent(tmp_path / "agent.py", CALLING_AGENT)
-    with ScriptedAnthropic(input_tokens=1000, output_tokens=500) as upstream:
-        async with loop_worker(
-            env,
-            emulator,
-            engine,
-            broker,
-            tmp_path / "ws",
-            agent_command=agent,
-            anthropic_base_url=upstream.url,
-            anthropic_api_key="sk-real-key",
-            project_daily_max_tokens=4000,
-            spend_reserve_tokens_per_call=1500,
-        ) as worker:
-            result = await run(env.client, loop_request(repo_ref), worker.task_queue)
+    async with metered_worker(
+        env,
+        emulator,
+        engine,
+        broker,
+        tmp_path,
+        agent,
+        project_daily_max_tokens=4000,
+        spend_reserve_tokens_per_call=1500,
+    ) as (upstream, worker):
+        result = await run(env.client, loop_request(repo_ref), worker.task_queue)
 
     assert result.outcome is RunOutcome.BUDGET_EXCEEDED
     # Two calls fit in 4000 tokens; the third is the one call that may pass the cap; none follows.
@@ -147,28 +165,18 @@ async def test_a_new_request_after_budget_exceeded_starts_attempt_2(
         )
         return await handle.result()
 
-    with ScriptedAnthropic(input_tokens=1000, output_tokens=500) as upstream:
-        async with loop_worker(
-            env,
-            emulator,
-            engine,
-            broker,
-            tmp_path / "ws",
-            agent_command=agent,
-            anthropic_base_url=upstream.url,
-            anthropic_api_key="sk-real-key",
-        ) as worker:
-            started = await start_execution(env.client, first_request, task_queue=worker.task_queue)
-            first = await attempt_result(1, started)
-            assert first.outcome is RunOutcome.BUDGET_EXCEEDED
+    async with metered_worker(env, emulator, engine, broker, tmp_path, agent) as (_, worker):
+        started = await start_execution(env.client, first_request, task_queue=worker.task_queue)
+        first = await attempt_result(1, started)
+        assert first.outcome is RunOutcome.BUDGET_EXCEEDED
 
-            # The same request again (a redelivery) starts nothing; a new labeling starts attempt 2.
-            again = await start_execution(env.client, first_request, task_queue=worker.task_queue)
-            assert again is None
-            relabeled = loop_request(repo_ref, max_tokens=4000)
-            second = await attempt_result(
-                2, await start_execution(env.client, relabeled, task_queue=worker.task_queue)
-            )
+        # The same request again (a redelivery) starts nothing; a new labeling starts attempt 2.
+        again = await start_execution(env.client, first_request, task_queue=worker.task_queue)
+        assert again is None
+        relabeled = loop_request(repo_ref, max_tokens=4000)
+        second = await attempt_result(
+            2, await start_execution(env.client, relabeled, task_queue=worker.task_queue)
+        )
 
     assert second.run_id != first.run_id
     assert second.outcome is RunOutcome.BUDGET_EXCEEDED
