@@ -9,6 +9,14 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from paid_contracts.nats_access import ADMIN_USER, NATS_USERS, logins_of, render_authorization, user_for
 
 
+def new_password() -> str:
+    """A random password nats-server reads back as the same string from `$VARIABLE` in auth.conf.
+
+    nats-server parses a variable's value as a config value: `12-ab` reads as a date, `-x` and `1.5x`
+    are refused, `10k` is a size. A leading letter and hex digits keep every value a plain string."""
+    return "p" + secrets.token_hex(24)
+
+
 @dataclass(frozen=True)
 class NatsCredentials:
     passwords: dict[str, str]
@@ -17,7 +25,7 @@ class NatsCredentials:
     @classmethod
     def generate(cls) -> NatsCredentials:
         """Fresh random passwords: the stack writes them into nats-server's config at each start."""
-        return cls({user: secrets.token_urlsafe(24) for user in NATS_USERS})
+        return cls({user: new_password() for user in NATS_USERS})
 
     def login(self, user: str) -> str:
         """The login `user` connects with: the newest of its logins."""
@@ -29,7 +37,7 @@ class NatsCredentials:
         unused = [login for login in logins_of(user) if login not in self.passwords]
         if not unused:
             raise ValueError(f"{user} is already being rotated: retire its old login first")
-        return NatsCredentials({**self.passwords, unused[0]: secrets.token_urlsafe(24)})
+        return NatsCredentials({**self.passwords, unused[0]: new_password()})
 
     def retired(self, login: str) -> NatsCredentials:
         user = next(user for user in NATS_USERS if login in logins_of(user))
