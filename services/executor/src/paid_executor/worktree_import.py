@@ -2,26 +2,30 @@
 lstat (a link is committed as a link, never followed), the agent's own `.git` is skipped unread, and
 the files are streamed into `git fast-import` running on the host's repository, which writes objects
 and one commit and consults no hooks, attributes or filters. What git must not take from an agent is
-refused by name, for the agent (and then the issue) to read."""
+refused by name, for the agent (and then the issue) to read.
+
+Three git processes per import, two of them concurrent: the base's listing (`ls-tree`), the ignored
+paths (`ls-files`) and `fast-import`. The commit's id comes from fast-import itself (`get-mark`), and
+the changed paths from comparing the object ids the walk computes with the base's listing."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
-import secrets
 import stat
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from paid_executor.host_repository import HostRepository, TreeEntry, hardened, host_git_env
 from paid_executor.workspace import GitError
 
-IMPORT_REFS = "refs/paid/imports"
-"""Each import writes its own ref under here (deleted once read): a retried activity may import while
-the attempt it replaced is still importing into the same host repository, and one shared ref made the
-two race for its lock ("cannot lock ref ... reference already exists")."""
+IMPORT_REF = "refs/paid/import"
+"""fast-import's commit names a branch, but the import resets it before the end, so no ref is ever
+written: concurrent imports into one host repository (a retried activity beside the attempt it
+replaced) take no lock, and the commit is known by its mark."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,9 @@ class _Walk:
     """Written as in the base, whatever the worktree holds; with a link's target, which the agent may
     restore (`git checkout .`) without it counting as a change."""
     refused: list[str] = field(default_factory=list)
+    tree: dict[bytes, tuple[bytes, bytes]] = field(default_factory=dict)
+    """Every path the import commits, with its mode and object id (as git computes them), compared
+    with the base's to tell what changed."""
 
 
 async def import_worktree(
@@ -61,10 +68,10 @@ async def import_worktree(
     for path_text, entry in kept.items():
         target = await host.git("cat-file", "blob", entry.object_id) if entry.mode == "120000" else None
         walk.kept[os.fsencode(path_text)] = target
+        walk.tree[os.fsencode(path_text)] = (entry.mode.encode(), entry.object_id.encode())
     identity = host.identity
-    import_ref = f"{IMPORT_REFS}/{secrets.token_hex(8)}"
     header = (
-        f"commit {import_ref}\n"
+        f"commit {IMPORT_REF}\nmark :1\n"
         f"committer {identity.name} <{identity.email}> {int(time.time())} +0000\n"
         f"data {len(message.encode())}\n{message}\n"
         f"from {base}\ndeleteall\n"
@@ -74,10 +81,11 @@ async def import_worktree(
         cwd=host.git_dir.parent,
         env=host_git_env(host.git_dir),
         stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     assert process.stdin is not None
+    object_id = _object_id_function(entries, base)
     try:
         process.stdin.write(header)
         for path_text, entry in kept.items():
@@ -86,27 +94,52 @@ async def import_worktree(
         async for path, mode, content in _files(walk, worktree, b""):
             if mode == b"160000":
                 process.stdin.write(b"M 160000 %s %s\n" % (content, _quote(path)))
+                walk.tree[path] = (mode, content)
             else:
                 process.stdin.write(b"M %s inline %s\ndata %d\n" % (mode, _quote(path), len(content)))
                 process.stdin.write(content + b"\n")
+                walk.tree[path] = (mode, object_id(content))
             await process.stdin.drain()
-        process.stdin.write(b"done\n")
+        # The commit's id on stdout; then the branch is reset to nothing, so fast-import writes no ref.
+        process.stdin.write(f"get-mark :1\nreset {IMPORT_REF}\n\ndone\n".encode())
         await process.stdin.drain()
         process.stdin.close()
     except (BrokenPipeError, ConnectionResetError):
         pass  # fast-import stopped; its error follows
-    err = await process.stderr.read() if process.stderr else b""
-    if await process.wait() != 0:
+    out, err = await process.communicate()
+    if process.returncode != 0:
         raise GitError(f"git fast-import failed: {err.decode(errors='replace').strip()}")
-    commit = await host.resolve(import_ref)
-    await host.git("update-ref", "-d", import_ref)
-    changed = await host.changed_paths(base, commit)
+    commit = out.decode().strip()
+    changed = _changed_paths(entries, walk.tree)
     refused = walk.refused + [
         f"{path} ({why})"
         for path in changed
         if (why := _refusal(path, allow_workflow_changes, os.fsencode(path) in gitlinks)) is not None
     ]
     return ImportedChange(commit=commit, changed_files=tuple(changed), refused=tuple(refused))
+
+
+def _object_id_function(entries: Mapping[str, TreeEntry], base: str) -> Callable[[bytes], bytes]:
+    """git's blob id of some content, in the repository's hash (the length of its ids tells which)."""
+    sample = next((entry.object_id for entry in entries.values()), base)
+    algorithm = "sha256" if len(sample) == 64 else "sha1"
+
+    def blob_id(content: bytes) -> bytes:
+        digest = hashlib.new(algorithm, b"blob %d\0" % len(content))
+        digest.update(content)
+        return digest.hexdigest().encode()
+
+    return blob_id
+
+
+def _changed_paths(base: Mapping[str, TreeEntry], tree: Mapping[bytes, tuple[bytes, bytes]]) -> list[str]:
+    """What `git diff-tree -r --name-only base commit` prints: every path added, removed or changed in
+    mode or content, in git's order (bytewise on the whole path)."""
+    before = {
+        os.fsencode(path): (entry.mode.encode(), entry.object_id.encode()) for path, entry in base.items()
+    }
+    changed = sorted(path for path in before.keys() | tree.keys() if before.get(path) != tree.get(path))
+    return [path.decode(errors="surrogateescape") for path in changed]
 
 
 def _refusal(path: str, allow_workflow_changes: bool, was_gitlink: bool) -> str | None:
@@ -121,11 +154,10 @@ def _refusal(path: str, allow_workflow_changes: bool, was_gitlink: bool) -> str 
 
 async def _ignored(host: HostRepository, worktree: Path, base: str) -> frozenset[bytes]:
     """Untracked paths the repository's .gitignore files exclude, as `git add -A` would skip them.
-    git reads only those pattern files here: the configuration is the host repository's, and the
-    index a scratch file of the host's."""
-    index = host.git_dir / "paid-scratch-index"
-    extra = {"GIT_INDEX_FILE": str(index)}
-    await host.git("read-tree", base, extra_env=extra)
+    git reads only those pattern files here: the configuration is the host repository's. The base's
+    files count as tracked through `--with-tree` over an index that does not exist (git reads none),
+    so a tracked file a pattern matches is still imported."""
+    no_index = {"GIT_INDEX_FILE": str(host.git_dir / "paid-no-index")}
     listing = await host.git(
         f"--work-tree={worktree}",
         "ls-files",
@@ -134,7 +166,8 @@ async def _ignored(host: HostRepository, worktree: Path, base: str) -> frozenset
         "--ignored",
         "--exclude-standard",
         "--directory",
-        extra_env=extra,
+        f"--with-tree={base}",
+        extra_env=no_index,
     )
     return frozenset(path.rstrip(b"/") for path in listing.split(b"\0") if path)
 
