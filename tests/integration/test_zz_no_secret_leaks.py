@@ -14,8 +14,10 @@ import asyncpg
 import nats
 import pytest
 
+from paid_contracts.nats_access import NATS_USERS
 from paid_devstack import OtlpSink
 from paid_devstack.sandbox import EmulatedPaid
+from paid_runtime.database_roles import SERVICE_SCHEMAS
 from paid_runtime.redaction import find_secrets
 
 pytestmark = pytest.mark.integration
@@ -124,7 +126,8 @@ def test_no_secret_in_any_log_span_event_comment_pull_request_or_commit(
     paid: EmulatedPaid, spans: OtlpSink
 ) -> None:
     known = secrets_of(paid)
-    assert len(known) == 3 + 1 + 5 + 6  # GitHub, evolution's API, a role per service, NATS's users
+    # GitHub's three, evolution's API token, a database role per service, a NATS user per service and admin.
+    assert len(known) == 3 + 1 + len(SERVICE_SCHEMAS) + len(NATS_USERS)
     known |= github_app_secrets(paid)
     emitted = {
         **service_logs(paid),

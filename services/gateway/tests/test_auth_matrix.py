@@ -55,6 +55,10 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/api/evolution/prompts/{category}/projects/{project:path}/rollback"): OP,
     ("POST", "/api/evolution/experiments/{experiment_id}/approval"): OP,
     ("GET", "/api/evolution/audit"): OP,  # the gateway's own audit records of the two above
+    # The notifier's channels carry webhook secrets and decide where Paid's news goes: admins only.
+    ("GET", "/api/notifications/channels"): A,
+    ("PUT", "/api/notifications/channels/{name}"): A,
+    ("DELETE", "/api/notifications/channels/{name}"): A,
 }
 BODIES = {
     "/api/runs/{run_id}/instruct": {"text": "use smaller steps"},
