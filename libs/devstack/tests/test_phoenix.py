@@ -25,6 +25,9 @@ def phoenix() -> Iterator[PhoenixServer]:
         yield server
 
 
+# Heavy: starting Phoenix takes half a minute; the default run checks the OTLP path itself
+# (tests/integration/test_tracing.py, test_otlp_sink.py).
+@pytest.mark.heavy
 def test_spans_sent_over_otlp_are_browsable_in_phoenix(phoenix: PhoenixServer) -> None:
     provider = TracerProvider(resource=Resource.create({"service.name": "executor"}))
     exporter = OTLPSpanExporter(endpoint=f"{phoenix.otlp_endpoint}/v1/traces")
