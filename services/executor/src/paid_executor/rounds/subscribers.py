@@ -28,8 +28,7 @@ from paid_executor.rounds.params import ConversationPolicy
 from paid_executor.rounds.triggers import NoRound, request_round, review_round
 from paid_runtime.github_credentials import CredentialUnavailable, GitHubCredentials
 from paid_runtime.github_trust import GitHubUnavailableError, github_client
-from paid_runtime.messaging import STREAMS
-from paid_runtime.subscriptions import durable_subscriber
+from paid_runtime.subscriptions import durable_subscribers
 
 log = logging.getLogger(__name__)
 SERVICE = "executor"
@@ -173,64 +172,30 @@ async def on_pull_closed(client: Client, event: PullRequestClosed) -> bool:
 def register_rounds(
     broker: NatsBroker, client: Client, settings: ExecutorSettings, credentials: GitHubCredentials
 ) -> None:
-    @durable_subscriber(
-        broker,
-        service=SERVICE,
-        name="pull-request-reviewed",
-        subject=subjects.GITHUB_PULL_REQUEST_REVIEWED,
-        stream=STREAMS["PAID_GITHUB"],
-    )
+    subscribe = durable_subscribers(broker, SERVICE)
+
+    @subscribe("pull-request-reviewed", subjects.GITHUB_PULL_REQUEST_REVIEWED)
     async def on_pull_request_reviewed(event: PullRequestReviewed) -> None:
         await on_review(client, event, settings, credentials)
 
-    @durable_subscriber(
-        broker,
-        service=SERVICE,
-        name="check-run-completed",
-        subject=subjects.GITHUB_CHECK_RUN_COMPLETED,
-        stream=STREAMS["PAID_GITHUB"],
-    )
+    @subscribe("check-run-completed", subjects.GITHUB_CHECK_RUN_COMPLETED)
     async def on_check_run_completed(event: CheckRunCompleted) -> None:
         await on_check_run(client, event, settings)
 
-    @durable_subscriber(
-        broker,
-        service=SERVICE,
-        name="pull-request-closed",
-        subject=subjects.GITHUB_PULL_REQUEST_CLOSED,
-        stream=STREAMS["PAID_GITHUB"],
-    )
+    @subscribe("pull-request-closed", subjects.GITHUB_PULL_REQUEST_CLOSED)
     async def on_pull_request_closed(event: PullRequestClosed) -> None:
         await on_pull_closed(client, event)
         if event.merged:  # the base moved under Paid's other pull requests (polling hears no pushes)
             await on_base_moved(client, event.repo, settings, base=None, requested_by=event.closed_by or "")
 
-    @durable_subscriber(
-        broker,
-        service=SERVICE,
-        name="base-branch-pushed",
-        subject=subjects.GITHUB_BASE_BRANCH_PUSHED,
-        stream=STREAMS["PAID_GITHUB"],
-    )
+    @subscribe("base-branch-pushed", subjects.GITHUB_BASE_BRANCH_PUSHED)
     async def on_base_branch_pushed(event: BaseBranchPushed) -> None:
         await on_base_moved(client, event.repo, settings, base=event.branch, requested_by=event.pusher)
 
-    @durable_subscriber(
-        broker,
-        service=SERVICE,
-        name="commit-status-changed",
-        subject=subjects.GITHUB_COMMIT_STATUS_CHANGED,
-        stream=STREAMS["PAID_GITHUB"],
-    )
+    @subscribe("commit-status-changed", subjects.GITHUB_COMMIT_STATUS_CHANGED)
     async def on_commit_status_changed(event: CommitStatusChanged) -> None:
         await on_status(client, event, settings)
 
-    @durable_subscriber(
-        broker,
-        service=SERVICE,
-        name="check-suite-completed",
-        subject=subjects.GITHUB_CHECK_SUITE_COMPLETED,
-        stream=STREAMS["PAID_GITHUB"],
-    )
+    @subscribe("check-suite-completed", subjects.GITHUB_CHECK_SUITE_COMPLETED)
     async def on_check_suite_completed(event: CheckSuiteCompleted) -> None:
         await on_check_suite(client, event, settings)
