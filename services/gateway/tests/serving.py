@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -49,3 +50,44 @@ def gateway_client(
         sessions=sessions,
     )
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+
+
+Refusal = Callable[[bytes], JSONResponse | None]
+
+
+class StandInService:
+    """A service behind the gateway's proxy: it checks the internal token, records each request as
+    (method, path, query, body) and answers `{"served": <path after /api/>}`, unless `refuse`
+    answers for the body."""
+
+    def __init__(self, internal_token: str, methods: list[str], refuse: Refusal | None = None) -> None:
+        self.received: list[tuple[str, str, str, bytes]] = []
+        self.app = FastAPI()
+
+        @self.app.api_route("/api/{rest:path}", methods=methods, response_model=None)
+        async def answer(request: Request, rest: str) -> dict[str, Any] | JSONResponse:
+            if request.headers.get("authorization") != f"Bearer {internal_token}":
+                raise HTTPException(401, "internal token required")
+            body = await request.body()
+            self.received.append((request.method, request.url.path, request.url.query, body))
+            refusal = refuse(body) if refuse else None
+            return refusal if refusal is not None else {"served": rest}
+
+
+GatewayFor = Callable[[str], httpx.AsyncClient]
+
+
+def gateway_forwarding_to(
+    settings: GatewaySettings,
+    broker: NatsBroker,
+    sessions: async_sessionmaker[AsyncSession],
+    service: str,
+    url: str,
+) -> GatewayFor:
+    """Clients of gateways that forward `service`'s routes to `url` with a given internal token."""
+
+    def client(internal_token: str) -> httpx.AsyncClient:
+        forwarding = {f"{service}_api_url": url, f"{service}_api_token": internal_token}
+        return gateway_client(settings, broker, sessions, **forwarding)
+
+    return client

@@ -6,14 +6,11 @@ real pair)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
-import httpx
 import pytest
-from fastapi import FastAPI, HTTPException, Request
 from faststream.nats import NatsBroker
-from serving import gateway_client, served
+from serving import GatewayFor, StandInService, gateway_forwarding_to, served
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,27 +20,11 @@ from paid_gateway.config import GatewaySettings
 INTERNAL_TOKEN = "internal-token-shared-with-evolution"
 
 
-class StandInEvolution:
-    def __init__(self) -> None:
-        self.received: list[tuple[str, str, str, bytes]] = []
-        self.app = FastAPI()
-
-        @self.app.api_route("/api/{rest:path}", methods=["GET", "POST"])
-        async def answer(request: Request, rest: str) -> dict[str, Any]:
-            if request.headers.get("authorization") != f"Bearer {INTERNAL_TOKEN}":
-                raise HTTPException(401, "internal token required")
-            self.received.append((request.method, request.url.path, request.url.query, await request.body()))
-            return {"served": rest}
-
-
 @pytest.fixture
-async def evolution() -> AsyncIterator[tuple[StandInEvolution, str]]:
-    stand_in = StandInEvolution()
+async def evolution() -> AsyncIterator[tuple[StandInService, str]]:
+    stand_in = StandInService(INTERNAL_TOKEN, ["GET", "POST"])
     async with served(stand_in.app, "the stand-in evolution") as url:
         yield stand_in, url
-
-
-GatewayFor = Callable[[str], httpx.AsyncClient]
 
 
 @pytest.fixture
@@ -51,19 +32,14 @@ def gateway_for(
     api_settings: GatewaySettings,
     broker: NatsBroker,
     sessions: async_sessionmaker[AsyncSession],
-    evolution: tuple[StandInEvolution, str],
+    evolution: tuple[StandInService, str],
 ) -> GatewayFor:
     """A client of a gateway that forwards to the stand-in evolution with the given internal token."""
-
-    def client(internal_token: str) -> httpx.AsyncClient:
-        url = {"evolution_api_url": evolution[1], "evolution_api_token": internal_token}
-        return gateway_client(api_settings, broker, sessions, **url)
-
-    return client
+    return gateway_forwarding_to(api_settings, broker, sessions, "evolution", evolution[1])
 
 
 async def test_a_viewer_reads_through_the_gateway_with_the_internal_token_added(
-    gateway_for: GatewayFor, role_tokens: dict[Role, str], evolution: tuple[StandInEvolution, str]
+    gateway_for: GatewayFor, role_tokens: dict[Role, str], evolution: tuple[StandInService, str]
 ) -> None:
     stand_in = evolution[0]
     viewer = {"Authorization": f"Bearer {role_tokens[Role.VIEWER]}"}
@@ -79,7 +55,7 @@ async def test_a_viewer_reads_through_the_gateway_with_the_internal_token_added(
 
 
 async def test_an_operator_rolls_back_a_prompt(
-    gateway_for: GatewayFor, role_tokens: dict[Role, str], evolution: tuple[StandInEvolution, str]
+    gateway_for: GatewayFor, role_tokens: dict[Role, str], evolution: tuple[StandInService, str]
 ) -> None:
     stand_in = evolution[0]
     operator = {"Authorization": f"Bearer {role_tokens[Role.OPERATOR]}"}
@@ -90,7 +66,7 @@ async def test_an_operator_rolls_back_a_prompt(
 
 
 async def test_a_wrong_internal_token_is_the_gateways_fault_not_the_callers(
-    gateway_for: GatewayFor, role_tokens: dict[Role, str], evolution: tuple[StandInEvolution, str]
+    gateway_for: GatewayFor, role_tokens: dict[Role, str], evolution: tuple[StandInService, str]
 ) -> None:
     stand_in = evolution[0]
     admin = {"Authorization": f"Bearer {role_tokens[Role.ADMIN]}"}
@@ -101,7 +77,7 @@ async def test_a_wrong_internal_token_is_the_gateways_fault_not_the_callers(
 
 
 async def test_path_parameters_cannot_reach_another_route_of_evolution(
-    gateway_for: GatewayFor, role_tokens: dict[Role, str], evolution: tuple[StandInEvolution, str]
+    gateway_for: GatewayFor, role_tokens: dict[Role, str], evolution: tuple[StandInService, str]
 ) -> None:
     stand_in = evolution[0]
     operator = {"Authorization": f"Bearer {role_tokens[Role.OPERATOR]}"}

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
-import httpx
 import pytest
-from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from faststream.nats import NatsBroker
-from serving import gateway_client, served
+from serving import GatewayFor, StandInService, gateway_forwarding_to, served
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from typer.testing import CliRunner
@@ -28,31 +25,19 @@ from paid_gateway.config import GatewaySettings
 INTERNAL_TOKEN = "internal-token-shared-with-the-notifier"
 
 
-class StandInNotifier:
-    def __init__(self) -> None:
-        self.received: list[tuple[str, str, bytes]] = []
-        self.app = FastAPI()
-
-        @self.app.api_route("/api/{rest:path}", methods=["GET", "PUT", "DELETE"], response_model=None)
-        async def answer(request: Request, rest: str) -> Any:
-            if request.headers.get("authorization") != f"Bearer {INTERNAL_TOKEN}":
-                raise HTTPException(401, "internal token required")
-            body = await request.body()
-            self.received.append((request.method, request.url.path, body))
-            if b'"pager"' in body:
-                detail = [{"loc": ["body", "kind"], "msg": "Input should be 'slack', 'webhook' or 'email'"}]
-                return JSONResponse({"detail": detail}, status_code=422)
-            return {"served": rest}
+def refuse_a_pager(body: bytes) -> JSONResponse | None:
+    """The notifier's own refusal of an unknown channel kind."""
+    if b'"pager"' not in body:
+        return None
+    detail = [{"loc": ["body", "kind"], "msg": "Input should be 'slack', 'webhook' or 'email'"}]
+    return JSONResponse({"detail": detail}, status_code=422)
 
 
 @pytest.fixture
-async def notifier() -> AsyncIterator[tuple[StandInNotifier, str]]:
-    stand_in = StandInNotifier()
+async def notifier() -> AsyncIterator[tuple[StandInService, str]]:
+    stand_in = StandInService(INTERNAL_TOKEN, ["GET", "PUT", "DELETE"], refuse=refuse_a_pager)
     async with served(stand_in.app, "the stand-in notifier") as url:
         yield stand_in, url
-
-
-GatewayFor = Callable[[str], httpx.AsyncClient]
 
 
 @pytest.fixture
@@ -60,17 +45,13 @@ def gateway_for(
     api_settings: GatewaySettings,
     broker: NatsBroker,
     sessions: async_sessionmaker[AsyncSession],
-    notifier: tuple[StandInNotifier, str],
+    notifier: tuple[StandInService, str],
 ) -> GatewayFor:
-    def client(internal_token: str) -> httpx.AsyncClient:
-        url = {"notifier_api_url": notifier[1], "notifier_api_token": internal_token}
-        return gateway_client(api_settings, broker, sessions, **url)
-
-    return client
+    return gateway_forwarding_to(api_settings, broker, sessions, "notifier", notifier[1])
 
 
 async def test_an_admin_sets_a_channel_and_others_cannot(
-    gateway_for: GatewayFor, role_tokens: dict[Role, str], notifier: tuple[StandInNotifier, str]
+    gateway_for: GatewayFor, role_tokens: dict[Role, str], notifier: tuple[StandInService, str]
 ) -> None:
     stand_in = notifier[0]
     channel = {"name": "team", "kind": "slack", "target": "https://hooks.slack.example/T/B/x"}
@@ -104,7 +85,7 @@ async def test_an_admin_sets_a_channel_and_others_cannot(
     assert queried.json()["errors"] == [
         {"where": "path.name", "problem": "lowercase letters, digits, _ and -"}
     ]
-    assert [(method, path) for method, path, _ in stand_in.received] == [
+    assert [(method, path) for method, path, _, _ in stand_in.received] == [
         ("PUT", "/api/channels/team"),
         ("PUT", "/api/channels/team"),
         ("GET", "/api/channels"),
@@ -113,7 +94,7 @@ async def test_an_admin_sets_a_channel_and_others_cannot(
 
 
 async def test_a_wrong_internal_token_is_the_gateways_fault_and_none_is_a_503(
-    gateway_for: GatewayFor, role_tokens: dict[Role, str], notifier: tuple[StandInNotifier, str]
+    gateway_for: GatewayFor, role_tokens: dict[Role, str], notifier: tuple[StandInService, str]
 ) -> None:
     admin = {"Authorization": f"Bearer {role_tokens[Role.ADMIN]}"}
     async with gateway_for("stale") as http:
@@ -125,7 +106,7 @@ async def test_a_wrong_internal_token_is_the_gateways_fault_and_none_is_a_503(
 
 
 @pytest.fixture
-def api_settings(api_settings: GatewaySettings, notifier: tuple[StandInNotifier, str]) -> GatewaySettings:
+def api_settings(api_settings: GatewaySettings, notifier: tuple[StandInService, str]) -> GatewaySettings:
     """For `live_api`: a gateway that forwards to the stand-in notifier."""
     return api_settings.model_copy(
         update={"notifier_api_url": notifier[1], "notifier_api_token": INTERNAL_TOKEN}
@@ -133,7 +114,7 @@ def api_settings(api_settings: GatewaySettings, notifier: tuple[StandInNotifier,
 
 
 async def test_the_cli_sets_lists_and_removes_channels(
-    live_api: str, role_tokens: dict[Role, str], notifier: tuple[StandInNotifier, str]
+    live_api: str, role_tokens: dict[Role, str], notifier: tuple[StandInService, str]
 ) -> None:
     async def paid(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
         command = [*args, "--url", live_api, "--token", role_tokens[Role.ADMIN]]
@@ -156,7 +137,7 @@ async def test_the_cli_sets_lists_and_removes_channels(
     code, _, _ = await paid("notifications", "remove", "ops")
     assert code == 0
 
-    (method, path, body), *_ = notifier[0].received
+    (method, path, _, body), *_ = notifier[0].received
     assert (method, path) == ("PUT", "/api/channels/ops")
     assert json.loads(body) == {
         "name": "ops",
@@ -166,7 +147,7 @@ async def test_the_cli_sets_lists_and_removes_channels(
         "events": ["budget_alert", "budget_stop"],
         "secret": secret,
     }
-    assert [(m, p) for m, p, _ in notifier[0].received[1:]] == [
+    assert [(m, p) for m, p, _, _ in notifier[0].received[1:]] == [
         ("PUT", "/api/channels/x"),
         ("DELETE", "/api/channels/ops"),
     ]
