@@ -93,8 +93,17 @@ def _branch(urls: Urls, repo: Repo, owner: User, ref: str, sha: str, open_issues
 
 
 def pull_request(
-    urls: Urls, repo: Repo, item: Issue, users: dict[str, User], *, open_issues: int, full: bool = True
+    urls: Urls,
+    repo: Repo,
+    item: Issue,
+    users: dict[str, User],
+    *,
+    open_issues: int,
+    full: bool = True,
+    head_repo: Repo | None = None,
+    head_open_issues: int = 0,
 ) -> Json:
+    """`head_repo`: the fork the head lives in (`head.repo.fork` true), or None for `repo` itself."""
     pull: PullDetails | None = item.pull
     assert pull is not None
     api = f"{urls.repo_api(repo)}/pulls/{item.number}"
@@ -133,7 +142,18 @@ def pull_request(
         "assignees": [],
         "requested_reviewers": [],
         "requested_teams": [],
-        "head": _branch(urls, repo, owner, pull.head_ref, pull.head_sha, open_issues),
+        "head": (
+            _branch(urls, repo, owner, pull.head_ref, pull.head_sha, open_issues)
+            if head_repo is None or head_repo is repo
+            else _branch(
+                urls,
+                head_repo,
+                users[head_repo.owner.lower()],
+                pull.head_ref,
+                pull.head_sha,
+                head_open_issues,
+            )
+        ),
         "base": _branch(urls, repo, owner, pull.base_ref, pull.base_sha, open_issues),
         "_links": {
             "self": {"href": api},
