@@ -15,8 +15,10 @@ Paid's pull requests (`paid/issue-N`) acts on issue N.
   so no further round starts.
 - `/paid fix-ci` on Paid's pull request asks for a CI round on each failing check of its head written
   by an allowlisted app, as if the fix-CI label were on.
-- An unknown command gets one short help reply. `plan` is the planner's; `review` and `rebase` are not
-  acted on here yet."""
+- `/paid review` on a pull request (anyone's, a fork's too) starts review mode on its head as read
+  now: one COMMENT review (review_trigger.py).
+- An unknown command gets one short help reply. `plan` is the planner's; `rebase` is not acted on
+  here yet."""
 
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from paid_executor.agents.choice import AgentChoiceError, parse_trigger_choice, 
 from paid_executor.attempts import Explain, PullStates, attempts_of, start_attempt
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import ExecutionInput
+from paid_executor.review_trigger import review_input, start_review
 from paid_executor.rounds.ci import requested_ci_rounds
 from paid_executor.rounds.conversation import PullConversationWorkflow
 from paid_executor.rounds.subscribers import conversation_policy
@@ -114,7 +117,9 @@ async def act_on_command(client: Client, event: IssueCommented, context: Command
             # executor's global token, as CI rounds do.
             async with github_client(settings.github_api_url, settings.github_token) as checks:
                 return await _fix_ci(client, checks, event, settings)
-        elif name in ("plan", "review", "rebase"):
+        elif name == "review":
+            return await _review(client, github, event, settings)
+        elif name in ("plan", "rebase"):
             return f"not acted on by the executor: {name}"
         else:
             marker = paid_marker(f"command-help {event.event_id}")
@@ -149,6 +154,33 @@ async def act_on_command(client: Client, event: IssueCommented, context: Command
         )
         return "started" if started else "nothing started"
     return await _halt(client, issue, event, stop_rounds=name == "stop")
+
+
+async def _review(
+    client: Client, github: httpx.AsyncClient, event: IssueCommented, settings: ExecutorSettings
+) -> str:
+    """`/paid review` on a pull request: review mode on its head as the executor reads it now."""
+    repo, number = event.issue.repo, event.issue.number
+    try:
+        response = await github.get(f"/repos/{repo.owner}/{repo.name}/pulls/{number}")
+    except httpx.HTTPError as error:
+        raise GitHubUnavailableError(f"reading #{number}: {error!r}") from error
+    if response.status_code == 404:
+        return f"ignored: #{number} is not a pull request"
+    if response.status_code != 200:
+        raise GitHubUnavailableError(f"reading #{number}: HTTP {response.status_code}")
+    pull = response.json()
+    if pull.get("state") != "open":
+        return f"ignored: #{number} is {pull.get('state')}"
+    request = review_input(
+        settings,
+        repo=repo,
+        number=number,
+        head_sha=str(pull["head"]["sha"]),
+        requested_by=event.author,
+        trigger_id=event.event_id,
+    )
+    return f"review {await start_review(client, request, task_queue=settings.task_queue)}"
 
 
 async def _refuse(event: IssueCommented, reason: str, settings: ExecutorSettings) -> None:
