@@ -87,7 +87,7 @@ def hostile_fork_pull(
     checkout = workdir / "fork"
     git(checkout, "switch", "-q", "-c", "typo")
     (checkout / "notes.py").write_text(LONG_FILE.replace("line_15 = 15\n", "line_15 = 1500\n"))
-    (checkout / ".gitattributes").write_text("* filter=pwn diff=pwn merge=pwn\n")
+    (checkout / ".gitattributes").write_text("* filter=pwn diff=pwn merge=pwn\nnotes.py export-ignore\n")
     hooks = checkout / "hooks"
     hooks.mkdir()
     for hook in ("post-checkout", "post-merge", "pre-push"):

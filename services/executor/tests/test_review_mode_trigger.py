@@ -140,6 +140,7 @@ async def test_the_review_label_on_a_fork_pull_gets_one_comment_review_from_a_sa
     assert "host-passwd" not in seen["tree_files"]  # links out of the tree are not exported
     assert "up" not in seen["tree_files"]
     assert "same" in seen["tree_files"]
+    assert "notes.py" in seen["tree_files"]  # the fork's export-ignore hides nothing from the review
     assert not canary.exists()  # no hook, filter or submodule of the fork ran on the host
     assert emulator.branch_sha(repository.owner, repository.name, "typo") is None
     for secret in SECRETS:

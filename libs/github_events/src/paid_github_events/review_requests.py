@@ -36,7 +36,7 @@ def review_requested(
     origin: Origin,
 ) -> ReviewRequested | Ignored:
     if label.lower() != labels.review.lower():
-        return Ignored(f"label {label!r} on a pull request asks for no review")
+        return Ignored(f"pull_request.labeled with {label!r}: only the review label asks Paid for something")
     if is_bot(actor, actor_type):
         return Ignored(f"{actor} is a bot")
     return ReviewRequested(

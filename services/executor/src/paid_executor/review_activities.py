@@ -136,7 +136,7 @@ class ReviewActivities:
         async with self.launcher.metered(
             sandbox,
             request.sandbox,
-            run_id=activity.info().workflow_id,
+            run_id=review_job(request),
             run_key=sanitise(f"review-{request.number}-{request.head_sha[:12]}-{activity.info().attempt}"),
             paths=paths,
             budget=Budget(max_tokens=request.max_tokens, max_cost_usd=request.max_cost_usd),

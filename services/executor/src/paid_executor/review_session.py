@@ -57,7 +57,9 @@ async def export_pinned_head(
     fetched = (await host.git("rev-parse", "--verify", "refs/paid/review^{commit}")).decode().strip()
     if fetched != pinned_sha:
         raise HeadMovedError(f"{ref} is at {fetched[:12]}, not {pinned_sha[:12]} as pinned at the trigger")
-    archive = await host.git("archive", "--format=tar", pinned_sha)
+    # In a bare repository `--worktree-attributes` reads no attributes at all: the head's own
+    # .gitattributes (export-ignore, export-subst) decides nothing about what the agent sees.
+    archive = await host.git("archive", "--worktree-attributes", "--format=tar", pinned_sha)
     await asyncio.to_thread(_extract, archive, directories.tree)
     directories.output.mkdir()
 
