@@ -85,6 +85,7 @@ class Comment:
     user: str
     created_at: datetime
     updated_at: datetime
+    reactions: dict[int, tuple[str, str, datetime]] = field(default_factory=dict)  # id -> login, content, at
 
 
 @dataclass(frozen=True)
