@@ -4,7 +4,8 @@ webhook, gets exactly one COMMENT review from Paid with its finding inline, whil
 write credential (none in its environment or its files, no `.git`, no network to push over); the
 fork's hooks, filter attributes and links ran nothing on the host. A head pushed after the label is
 not what is reviewed (Paid explains, and posts no review); a read-only user's label or `/paid review`
-starts nothing; a trusted user's `/paid review` reviews the head as it is then, once."""
+starts nothing; a trusted user's `/paid review` reviews the head as it is then, once, and is
+acknowledged with one reaction."""
 
 from __future__ import annotations
 
@@ -188,6 +189,16 @@ async def test_a_head_pushed_after_the_trigger_is_not_reviewed_and_untrusted_req
     assert review["state"] == "COMMENTED"
     assert review["commit_id"] != event.head_sha
     assert len(comments(emulator, repository, number)) == 3  # the explanation and the two commands
+    assert reactions(emulator, repository, rita_says.comment_id) == [("alice", "eyes")]  # acknowledged once
+    assert reactions(emulator, repository, fran_says.comment_id) == []
+
+
+def reactions(emulator: GitHubEmulator, repo: RepoRef, comment_id: int) -> list[tuple[str, str]]:
+    listed = httpx.get(
+        f"{emulator.api_url}/repos/{repo.owner}/{repo.name}/issues/comments/{comment_id}/reactions",
+        headers={"Authorization": f"token {TOKEN}"},
+    ).json()
+    return [(r["user"]["login"], r["content"]) for r in listed]
 
 
 def comments(emulator: GitHubEmulator, repo: RepoRef, number: int) -> list[dict[str, Any]]:

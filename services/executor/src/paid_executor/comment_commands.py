@@ -17,8 +17,9 @@ Paid's pull requests (`paid/issue-N`) acts on issue N.
   by an allowlisted app, as if the fix-CI label were on.
 - `/paid review` on a pull request (anyone's, a fork's too) starts review mode on its head as read
   now: one COMMENT review (review_trigger.py).
-- An unknown command gets one short help reply. `plan` is the planner's; `rebase` is not acted on
-  here yet."""
+- Paid acknowledges each trusted, known command with an `eyes` reaction on its comment; an unknown
+  command gets one short help reply instead.
+- `plan` is the planner's; `rebase` is not acted on here yet."""
 
 from __future__ import annotations
 
@@ -44,13 +45,14 @@ from paid_executor.rounds.conversation import PullConversationWorkflow
 from paid_executor.rounds.subscribers import conversation_policy
 from paid_executor.rounds.triggers import PAID_BRANCH, NoRound, request_round
 from paid_executor.workflows import AgentExecutionWorkflow
-from paid_github_events import help_text
+from paid_github_events import COMMANDS, help_text
 from paid_runtime.github_credentials import CredentialUnavailable, GitHubCredentials
 from paid_runtime.github_trust import GitHubUnavailableError, comment_once, decide_trust, github_client
 from paid_runtime.messaging import STREAMS
 from paid_runtime.subscriptions import durable_subscriber
 
 log = logging.getLogger(__name__)
+ACKNOWLEDGED = "eyes"
 Prepare = Callable[[ExecutionInput], Awaitable[ExecutionInput]]
 
 
@@ -108,6 +110,8 @@ async def act_on_command(client: Client, event: IssueCommented, context: Command
         if not trust.trusted:
             log.info("/paid %s on %s ignored: %s", name, event.issue.key, trust.reason)
             return f"ignored: {trust.reason}"
+        if name in COMMANDS:
+            await acknowledge(github, event)
         if name in ("retry", "build", "cancel", "stop"):
             issue = await target_issue(github, event)
             if issue is None:
@@ -154,6 +158,27 @@ async def act_on_command(client: Client, event: IssueCommented, context: Command
         )
         return "started" if started else "nothing started"
     return await _halt(client, issue, event, stop_rounds=name == "stop")
+
+
+async def acknowledge(github: httpx.AsyncClient, event: IssueCommented) -> bool:
+    """Paid's 👀 on a trusted user's command: seen, and acted on. GitHub keeps one reaction per user and
+    content, so a redelivery adds none. A failure is logged, never fatal: the command still acts."""
+    repo = event.issue.repo
+    url = f"/repos/{repo.owner}/{repo.name}/issues/comments/{event.comment_id}/reactions"
+    try:
+        response = await github.post(url, json={"content": ACKNOWLEDGED})
+    except httpx.HTTPError as error:
+        log.warning("could not acknowledge /paid %s on %s: %r", event.command, event.issue.key, error)
+        return False
+    if response.status_code not in (200, 201):
+        log.warning(
+            "could not acknowledge /paid %s on %s: HTTP %s",
+            event.command,
+            event.issue.key,
+            response.status_code,
+        )
+        return False
+    return True
 
 
 async def _review(
