@@ -6,7 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from paid_contracts import CheckRunCompleted, LabelMapping, PullRequestHeadMoved, PullRequestReviewed
+from paid_contracts import (
+    CheckRunCompleted,
+    LabelMapping,
+    PullRequestHeadMoved,
+    PullRequestReviewed,
+    ReviewRequested,
+)
 from paid_contracts.markers import paid_marker
 from paid_github_events import Delivery, Ignored, delivery_event
 
@@ -53,3 +59,19 @@ def test_a_push_to_a_pull_requests_head() -> None:
     assert isinstance(event, PullRequestHeadMoved)
     assert event.event_id == "github:codertocat/hello-world#2:head:ec26c3e57ca3a959ca5aad62de7213c562f8c821"
     assert (event.head_ref, event.number) == ("changes", 2)
+
+
+def test_the_review_label_on_a_pull_request() -> None:
+    body = payload("pull_request", "labeled")
+    assert isinstance(read("pull_request", body), Ignored)  # the example's label is not Paid's
+    body["label"]["name"] = "paid-review"
+    event = read("pull_request", body)
+    assert isinstance(event, ReviewRequested)
+    assert event.head_sha == body["pull_request"]["head"]["sha"]
+    assert (event.number, event.head_repo, event.requested_by) == (
+        body["number"],
+        body["pull_request"]["head"]["repo"]["full_name"],
+        body["sender"]["login"],
+    )
+    body["sender"] |= {"login": "dependabot[bot]", "type": "Bot"}
+    assert isinstance(read("pull_request", body), Ignored)

@@ -3,6 +3,7 @@ and a real JetStream: what changed becomes the same events the webhook path publ
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 
@@ -189,3 +190,35 @@ async def test_an_exhausted_rate_limit_is_reported_with_the_reset_and_nothing_is
     assert (after_reset.published, after_reset.rate_limited_until) == (1, None)
     [event] = await events_for(broker, "paid.github.plan_requested", world.name)
     assert PlanRequested.model_validate(event).issue.number == 1
+
+
+async def test_the_review_label_on_a_pull_request_becomes_a_review_request_pinned_to_its_head(
+    activities: PollerActivities, world: Any, broker: NatsBroker
+) -> None:
+    owner_api = httpx.Client(
+        base_url=f"{world.emulator.api_url}/repos/{world.owner}/{world.name}",
+        headers={"Authorization": "token ghp_owner"},
+    )
+    main = owner_api.get("/git/ref/heads/main").json()["object"]["sha"]
+    owner_api.post("/git/refs", json={"ref": "refs/heads/change", "sha": main}).raise_for_status()
+    written = {"message": "m", "content": base64.b64encode(b"# W\n").decode(), "branch": "change"}
+    blob = owner_api.get("/contents/README.md", params={"ref": "change"}).json()["sha"]
+    owner_api.put("/contents/README.md", json=written | {"sha": blob}).raise_for_status()
+    pull = owner_api.post("/pulls", json={"title": "A change", "head": "change", "base": "main"}).json()
+    env = ActivityEnvironment()
+    await env.run(activities.poll_repository, target_of(world))  # the baseline
+    world.emulator.add_labels(world.owner, world.name, pull["number"], ["paid-review"], as_user=MAINTAINER)
+    labeled_pull = owner_api.get(f"/pulls/{pull['number']}").json()
+
+    await env.run(activities.poll_repository, target_of(world))
+
+    [event] = await events_for(broker, "paid.github.review_requested", world.name)
+    assert event["event_id"] == labeled_event_id(
+        world.owner, world.name, pull["number"], "paid-review", labeled_pull["updated_at"]
+    )
+    assert (event["number"], event["head_sha"], event["requested_by"]) == (
+        pull["number"],
+        pull["head"]["sha"],
+        MAINTAINER,
+    )
+    assert event["source"] == TriggerSource.POLL

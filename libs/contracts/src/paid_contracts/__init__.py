@@ -34,6 +34,7 @@ from paid_contracts.github_events import (
     PullRequestClosed,
     PullRequestHeadMoved,
     PullRequestReviewed,
+    ReviewRequested,
 )
 from paid_contracts.github_tokens import (
     InstallationTokenReply,
@@ -104,6 +105,7 @@ __all__ = [
     "ReactionChanged",
     "RepoRef",
     "ResumeRun",
+    "ReviewRequested",
     "RunCommand",
     "RunFinished",
     "RunOutcome",

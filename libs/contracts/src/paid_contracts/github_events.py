@@ -149,6 +149,29 @@ class CheckSuiteCompleted(Event):
     source_id: str
 
 
+class ReviewRequested(Event):
+    """Someone asked Paid to review a pull request (review mode): the review label put on it. The head
+    is pinned here, as the trigger saw it (webhook: the labeled payload's head; polling: the head when
+    the poll read the labeling); Paid reviews that commit or nothing. The pull request may come from a
+    fork (`head_repo` is then the fork's full name): everything in it is untrusted. Whether `requested_by`
+    may ask is decided where the review is acted on (write access, as for every trigger)."""
+
+    SUBJECT: ClassVar[str] = subjects.GITHUB_REVIEW_REQUESTED
+    type: Literal["paid.github.review_requested"] = "paid.github.review_requested"
+    repo: RepoRef
+    number: int = Field(gt=0)
+    head_sha: str = Field(min_length=40, max_length=64, pattern="^[0-9a-f]+$")
+    head_ref: str
+    head_repo: str | None = Field(
+        default=None,
+        description="`owner/name` of the repository the head lives in; None once a fork is deleted",
+    )
+    requested_by: str = Field(description="the login that put the label on")
+    label: str
+    source: TriggerSource
+    source_id: str
+
+
 EVENTS: tuple[type[Event], ...] = (
     IssueCommented,
     PullRequestClosed,
@@ -158,4 +181,5 @@ EVENTS: tuple[type[Event], ...] = (
     BaseBranchPushed,
     CommitStatusChanged,
     CheckSuiteCompleted,
+    ReviewRequested,
 )

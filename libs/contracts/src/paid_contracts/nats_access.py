@@ -140,6 +140,7 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
                 base_branch_pushed=subjects.GITHUB_BASE_BRANCH_PUSHED,
                 commit_status_changed=subjects.GITHUB_COMMIT_STATUS_CHANGED,
                 check_suite_completed=subjects.GITHUB_CHECK_SUITE_COMPLETED,
+                review_requested=subjects.GITHUB_REVIEW_REQUESTED,
             ),
             *_durables("executor", STREAM_PLAN.name, task_ready=subjects.PLAN_TASK_READY),
         ),

@@ -79,3 +79,12 @@ def round_of(workflow_id: str, run_id: str) -> int | None:
         return None
     _, separator, tail = run_id.rpartition("-round-")
     return int(tail) if separator and tail.isdigit() else None
+
+
+# Issue 21, review mode: one review per pull request and pinned head, however often it is asked.
+REVIEW_MODE_WORKFLOW = "ReviewModeWorkflow"
+
+
+def review_mode_workflow_id(repository: str, number: int, head_sha: str) -> str:
+    """`review:{owner}/{repo}#{number}@{head_sha}`: a second request for the same head is the same review."""
+    return f"review:{repository}#{number}@{head_sha}"

@@ -19,6 +19,7 @@ from paid_github_emulator.state import (
     Issue,
     IssueEvent,
     Label,
+    PullDetails,
     Repo,
     Store,
     User,
@@ -99,8 +100,18 @@ class Hub:
         return shape
 
     def pull_json(self, repo: Repo, item: Issue, *, full: bool = True) -> Json:
+        head_repo = repo
+        if item.pull is not None and item.pull.head_repo is not None:
+            head_repo = self.store.find_repo(*item.pull.head_repo.split("/", 1)) or repo
         return shapes_issues.pull_request(
-            self.urls, repo, item, self.store.users, open_issues=self.open_issues(repo), full=full
+            self.urls,
+            repo,
+            item,
+            self.store.users,
+            open_issues=self.open_issues(repo),
+            full=full,
+            head_repo=head_repo,
+            head_open_issues=self.open_issues(head_repo),
         )
 
     def label_json(self, repo: Repo, item: Label) -> Json:
@@ -117,13 +128,25 @@ class Hub:
         pull = item.pull
         if pull is None or pull.merged_at is not None:
             return
-        pull.head_sha = self.git.branch_sha(repo.owner, repo.name, pull.head_ref) or pull.head_sha
+        pull.head_sha = self.pull_head_sha(repo, item.number, pull) or pull.head_sha
         pull.base_sha = self.git.branch_sha(repo.owner, repo.name, pull.base_ref) or pull.base_sha
         stats = self.git.diff_stats(repo.owner, repo.name, pull.base_sha, pull.head_sha)
         pull.commits, pull.additions = stats.commits, stats.additions
         pull.deletions, pull.changed_files = stats.deletions, stats.changed_files
         history = GitHistory(self.git, repo.owner, repo.name)
         pull.mergeable = history.merged_tree(pull.base_sha, pull.head_sha) is not None
+
+    def pull_head_sha(self, repo: Repo, number: int, pull: PullDetails) -> str | None:
+        """The head branch's commit; a fork's is first copied into `repo` as `refs/pull/{number}/head`."""
+        if pull.head_repo is None:
+            return self.git.branch_sha(repo.owner, repo.name, pull.head_ref)
+        owner, name = pull.head_repo.split("/", 1)
+        sha = self.git.branch_sha(owner, name, pull.head_ref)
+        if sha is not None:
+            source = str(self.git.path(owner, name))
+            refspec = f"+refs/heads/{pull.head_ref}:refs/pull/{number}/head"
+            self.git.run(repo.owner, repo.name, "fetch", "--quiet", "--no-tags", source, refspec)
+        return sha
 
     def record_issue_event(
         self, repo: Repo, item: Issue, action: str, actor: User, label: Json | None = None

@@ -1,4 +1,4 @@
-"""Pull requests: issues with a head and base branch of the same bare repository."""
+"""Pull requests: issues with a head branch (of the repository or of a fork) and a base branch."""
 
 from __future__ import annotations
 
@@ -6,18 +6,22 @@ import re
 from typing import Any
 
 from paid_github_emulator.errors import ApiError, validation_failed
+from paid_github_emulator.forks import fork_owned_by
 from paid_github_emulator.git_history import GitHistory
 from paid_github_emulator.hub import Hub
 from paid_github_emulator.issue_ops import UNSET, set_state
 from paid_github_emulator.state import Issue, PullDetails, Repo, User
 
 
-def parse_head(repo: Repo, head: str) -> str:
-    """Accept `branch` or `owner:branch`; forks are not emulated, so the owner must be the repo's."""
+def parse_head(hub: Hub, repo: Repo, head: str) -> tuple[Repo, str]:
+    """The repository and branch `branch` or `owner:branch` names: `repo` itself, or `owner`'s fork of it."""
     owner, _, branch = head.rpartition(":")
-    if owner and owner.lower() != repo.owner.lower():
+    if not owner or owner.lower() == repo.owner.lower():
+        return repo, branch
+    fork = fork_owned_by(hub, repo, owner)
+    if fork is None:
         raise validation_failed("PullRequest", "head", "invalid")
-    return branch
+    return fork, branch
 
 
 def create_pull(
@@ -31,15 +35,16 @@ def create_pull(
     body: str | None = None,
     draft: bool = False,
 ) -> Issue:
-    branch = parse_head(repo, head)
+    head_repo, branch = parse_head(hub, repo, head)
+    from_fork = head_repo.full_name if head_repo is not repo else None
     with hub.store.lock:
-        head_sha = hub.git.branch_sha(repo.owner, repo.name, branch)
+        head_sha = hub.git.branch_sha(head_repo.owner, head_repo.name, branch)
         base_sha = hub.git.branch_sha(repo.owner, repo.name, base)
         if head_sha is None:
             raise validation_failed("PullRequest", "head", "invalid")
         if base_sha is None:
             raise validation_failed("PullRequest", "base", "invalid")
-        if head_sha == base_sha or branch == base:
+        if head_sha == base_sha or (branch == base and from_fork is None):
             raise ApiError(
                 422,
                 "Validation Failed",
@@ -56,6 +61,7 @@ def create_pull(
                 other.pull
                 and other.state == "open"
                 and other.pull.head_ref == branch
+                and other.pull.head_repo == from_fork
                 and other.pull.base_ref == base
             ):
                 raise ApiError(
@@ -65,7 +71,7 @@ def create_pull(
                         {
                             "resource": "PullRequest",
                             "code": "custom",
-                            "message": f"A pull request already exists for {repo.owner}:{branch}.",
+                            "message": f"A pull request already exists for {head_repo.owner}:{branch}.",
                         }
                     ],
                 )
@@ -87,7 +93,10 @@ def create_pull(
             head_sha=head_sha,
             base_sha=base_sha,
             draft=draft,
+            head_repo=from_fork,
         )
+        if from_fork is not None:  # the head's commits, copied into the base as GitHub does
+            hub.pull_head_sha(repo, item.number, item.pull)
         repo.issues[item.number] = item
         hub.emit_issue_event(repo, item, "opened", actor)
         return item
@@ -209,17 +218,21 @@ def list_pulls(
     base: str | None = None,
     direction: str = "desc",
 ) -> list[Issue]:
-    branch = None
+    branch, head_repo = None, None
     if head:
         owner, _, branch = head.rpartition(":")
         if owner and owner.lower() != repo.owner.lower():
-            return []
+            fork = fork_owned_by(hub, repo, owner)
+            if fork is None:
+                return []
+            head_repo = fork.full_name
     found = [
         item
         for item in repo.issues.values()
         if item.pull is not None
         and state in ("all", item.state)
         and branch in (None, item.pull.head_ref)
+        and (branch is None or item.pull.head_repo == head_repo)
         and base in (None, item.pull.base_ref)
     ]
     return sorted(found, key=lambda i: i.number, reverse=direction != "asc")

@@ -4,11 +4,12 @@ requests whose head branch moved."""
 
 from __future__ import annotations
 
+from paid_github_emulator.forks import pulls_from_fork
 from paid_github_emulator.git_history import CommitInfo, GitHistory
 from paid_github_emulator.hub import Hub
 from paid_github_emulator.shapes import Json
 from paid_github_emulator.shapes_git import iso_utc
-from paid_github_emulator.state import Repo, User
+from paid_github_emulator.state import Issue, Repo, User
 
 ZERO = "0" * 40
 MAX_PUSH_COMMITS = 20
@@ -103,11 +104,20 @@ def _commit(hub: Hub, repo: Repo, history: GitHistory, item: CommitInfo) -> Json
 
 
 def _synchronize(hub: Hub, repo: Repo, actor: User, branch: str, before: str, after: str) -> None:
-    for item in sorted(repo.issues.values(), key=lambda i: i.number):
-        pull = item.pull
-        if pull is None or item.state != "open" or pull.head_ref != branch:
-            continue
-        hub.refresh_pull(repo, item)
-        item.updated_at = hub.store.now()
-        payload = {"action": "synchronize", "number": item.number, "before": before, "after": after}
-        hub.emit(repo, "pull_request", actor, payload | {"pull_request": hub.pull_json(repo, item)})
+    own = [
+        (repo, item.number)
+        for item in sorted(repo.issues.values(), key=lambda i: i.number)
+        if item.pull is not None
+        and item.state == "open"
+        and item.pull.head_ref == branch
+        and item.pull.head_repo is None
+    ]
+    for base, number in own + pulls_from_fork(hub, repo, branch):  # a fork's pushes move its parent's pulls
+        _announce_synchronize(hub, base, base.issues[number], actor, before, after)
+
+
+def _announce_synchronize(hub: Hub, repo: Repo, item: Issue, actor: User, before: str, after: str) -> None:
+    hub.refresh_pull(repo, item)
+    item.updated_at = hub.store.now()
+    payload = {"action": "synchronize", "number": item.number, "before": before, "after": after}
+    hub.emit(repo, "pull_request", actor, payload | {"pull_request": hub.pull_json(repo, item)})

@@ -130,7 +130,7 @@ def repository(urls: Urls, repo: Repo, owner: User, *, open_issues: int, full: b
         "owner": simple_user(urls, owner),
         "html_url": web,
         "description": repo.description,
-        "fork": False,
+        "fork": repo.parent is not None,
         "url": api,
         "forks_url": f"{api}/forks",
         "keys_url": f"{api}/keys{{/key_id}}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from paid_github_emulator.shapes import Json, Urls, label, node_id, repository, simple_user, timestamp
 from paid_github_emulator.state import Comment, Issue, IssueEvent, PullDetails, Repo, User
 
@@ -12,9 +14,22 @@ def author_association(repo: Repo, login: str) -> str:
     return "COLLABORATOR" if login.lower() in repo.permissions else "NONE"
 
 
-def reactions(url: str) -> Json:
-    counts = dict.fromkeys(["+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes"], 0)
-    return {"url": f"{url}/reactions", "total_count": 0, **counts}
+REACTIONS = ("+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes")
+
+
+def reactions(url: str, contents: list[str] | None = None) -> Json:
+    counts = {name: (contents or []).count(name) for name in REACTIONS}
+    return {"url": f"{url}/reactions", "total_count": len(contents or []), **counts}
+
+
+def reaction(urls: Urls, reaction_id: int, user: User, content: str, at: datetime) -> Json:
+    return {
+        "id": reaction_id,
+        "node_id": node_id("Reaction", reaction_id),
+        "user": simple_user(urls, user),
+        "content": content,
+        "created_at": timestamp(at),
+    }
 
 
 def issue(urls: Urls, repo: Repo, item: Issue, users: dict[str, User]) -> Json:
@@ -77,7 +92,7 @@ def comment(urls: Urls, repo: Repo, item: Comment, users: dict[str, User]) -> Js
         "updated_at": timestamp(item.updated_at),
         "author_association": author_association(repo, item.user),
         "body": item.body,
-        "reactions": reactions(api),
+        "reactions": reactions(api, [content for _, content, _ in item.reactions.values()]),
         "performed_via_github_app": None,
     }
 
@@ -93,8 +108,17 @@ def _branch(urls: Urls, repo: Repo, owner: User, ref: str, sha: str, open_issues
 
 
 def pull_request(
-    urls: Urls, repo: Repo, item: Issue, users: dict[str, User], *, open_issues: int, full: bool = True
+    urls: Urls,
+    repo: Repo,
+    item: Issue,
+    users: dict[str, User],
+    *,
+    open_issues: int,
+    full: bool = True,
+    head_repo: Repo | None = None,
+    head_open_issues: int = 0,
 ) -> Json:
+    """`head_repo`: the fork the head lives in (`head.repo.fork` true), or None for `repo` itself."""
     pull: PullDetails | None = item.pull
     assert pull is not None
     api = f"{urls.repo_api(repo)}/pulls/{item.number}"
@@ -133,7 +157,18 @@ def pull_request(
         "assignees": [],
         "requested_reviewers": [],
         "requested_teams": [],
-        "head": _branch(urls, repo, owner, pull.head_ref, pull.head_sha, open_issues),
+        "head": (
+            _branch(urls, repo, owner, pull.head_ref, pull.head_sha, open_issues)
+            if head_repo is None or head_repo is repo
+            else _branch(
+                urls,
+                head_repo,
+                users[head_repo.owner.lower()],
+                pull.head_ref,
+                pull.head_sha,
+                head_open_issues,
+            )
+        ),
         "base": _branch(urls, repo, owner, pull.base_ref, pull.base_sha, open_issues),
         "_links": {
             "self": {"href": api},

@@ -54,6 +54,7 @@ class PullDetails:
     deletions: int = 0
     changed_files: int = 0
     mergeable: bool | None = None  # None until computed, and once merged (as on GitHub)
+    head_repo: str | None = None  # a fork's full name when the head lives there; None: this repository
 
 
 @dataclass
@@ -84,6 +85,7 @@ class Comment:
     user: str
     created_at: datetime
     updated_at: datetime
+    reactions: dict[int, tuple[str, str, datetime]] = field(default_factory=dict)  # id -> login, content, at
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,7 @@ class Repo:
     statuses: list[CommitStatus] = field(default_factory=list)  # oldest first
     permissions: dict[str, Permission] = field(default_factory=dict)  # keyed by lower-cased login
     last_number: int = 0
+    parent: str | None = None  # for a fork, the full name of the repository it was forked from
 
     @property
     def full_name(self) -> str:

@@ -12,6 +12,7 @@ from paid_github_events.rest import (
     listed_status,
     moved_head,
 )
+from paid_github_events.review_requests import labeled_pull, labeled_pull_number
 from paid_github_events.rules import Ignored, Origin, is_bot, work_kinds
 from paid_github_events.webhooks import Delivery, delivery_event, repo_ref
 
@@ -27,6 +28,8 @@ __all__ = [
     "help_text",
     "is_bot",
     "labeled_issue_event",
+    "labeled_pull",
+    "labeled_pull_number",
     "listed_check_run",
     "listed_check_suite",
     "listed_comment",

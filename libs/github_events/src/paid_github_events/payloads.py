@@ -114,6 +114,29 @@ class SynchronizedPull(_Lenient):
     head: Head
 
 
+class HeadRepository(_Lenient):
+    full_name: str
+
+
+class LabeledHead(Head):
+    repo: HeadRepository | None = None  # null on GitHub once the fork is deleted
+
+
+class LabeledPull(_Lenient):
+    number: int
+    updated_at: str
+    head: LabeledHead
+
+
+class PullRequestLabeled(_Lenient):
+    """`X-GitHub-Event: pull_request`, `action: labeled`."""
+
+    label: Label
+    pull_request: LabeledPull
+    repository: Repository
+    sender: Account
+
+
 class PullRequestSynchronize(_Lenient):
     """`X-GitHub-Event: pull_request`, `action: synchronize`."""
 

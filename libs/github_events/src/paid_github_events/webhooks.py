@@ -29,6 +29,7 @@ from paid_github_events.pull_requests import (
     head_moved,
     pull_request_reviewed,
 )
+from paid_github_events.review_requests import labeled_pull_delivery
 from paid_github_events.rules import (
     Ignored,
     Origin,
@@ -205,6 +206,7 @@ READERS: dict[str, Reader] = {
     "pull_request.closed": _pull_closed,
     "pull_request_review.submitted": _reviewed,
     "pull_request.synchronize": _synchronized,
+    "pull_request.labeled": labeled_pull_delivery,
     "check_run.completed": _check_completed,
     "push.-": _pushed,
     "status.-": _status,

@@ -15,8 +15,11 @@ Paid's pull requests (`paid/issue-N`) acts on issue N.
   so no further round starts.
 - `/paid fix-ci` on Paid's pull request asks for a CI round on each failing check of its head written
   by an allowlisted app, as if the fix-CI label were on.
-- An unknown command gets one short help reply. `plan` is the planner's; `review` and `rebase` are not
-  acted on here yet."""
+- `/paid review` on a pull request (anyone's, a fork's too) starts review mode on its head as read
+  now: one COMMENT review (review_trigger.py).
+- Paid acknowledges each trusted, known command with an `eyes` reaction on its comment; an unknown
+  command gets one short help reply instead.
+- `plan` is the planner's; `rebase` is not acted on here yet."""
 
 from __future__ import annotations
 
@@ -36,18 +39,20 @@ from paid_executor.agents.choice import AgentChoiceError, parse_trigger_choice, 
 from paid_executor.attempts import Explain, PullStates, attempts_of, start_attempt
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import ExecutionInput
+from paid_executor.review_trigger import review_input, start_review
 from paid_executor.rounds.ci import requested_ci_rounds
 from paid_executor.rounds.conversation import PullConversationWorkflow
 from paid_executor.rounds.subscribers import conversation_policy
 from paid_executor.rounds.triggers import PAID_BRANCH, NoRound, request_round
 from paid_executor.workflows import AgentExecutionWorkflow
-from paid_github_events import help_text
+from paid_github_events import COMMANDS, help_text
 from paid_runtime.github_credentials import CredentialUnavailable, GitHubCredentials
 from paid_runtime.github_trust import GitHubUnavailableError, comment_once, decide_trust, github_client
 from paid_runtime.messaging import STREAMS
 from paid_runtime.subscriptions import durable_subscriber
 
 log = logging.getLogger(__name__)
+ACKNOWLEDGED = "eyes"
 Prepare = Callable[[ExecutionInput], Awaitable[ExecutionInput]]
 
 
@@ -105,6 +110,8 @@ async def act_on_command(client: Client, event: IssueCommented, context: Command
         if not trust.trusted:
             log.info("/paid %s on %s ignored: %s", name, event.issue.key, trust.reason)
             return f"ignored: {trust.reason}"
+        if name in COMMANDS:
+            await acknowledge(github, event)
         if name in ("retry", "build", "cancel", "stop"):
             issue = await target_issue(github, event)
             if issue is None:
@@ -114,7 +121,9 @@ async def act_on_command(client: Client, event: IssueCommented, context: Command
             # executor's global token, as CI rounds do.
             async with github_client(settings.github_api_url, settings.github_token) as checks:
                 return await _fix_ci(client, checks, event, settings)
-        elif name in ("plan", "review", "rebase"):
+        elif name == "review":
+            return await _review(client, github, event, settings)
+        elif name in ("plan", "rebase"):
             return f"not acted on by the executor: {name}"
         else:
             marker = paid_marker(f"command-help {event.event_id}")
@@ -149,6 +158,54 @@ async def act_on_command(client: Client, event: IssueCommented, context: Command
         )
         return "started" if started else "nothing started"
     return await _halt(client, issue, event, stop_rounds=name == "stop")
+
+
+async def acknowledge(github: httpx.AsyncClient, event: IssueCommented) -> bool:
+    """Paid's 👀 on a trusted user's command: seen, and acted on. GitHub keeps one reaction per user and
+    content, so a redelivery adds none. A failure is logged, never fatal: the command still acts."""
+    repo = event.issue.repo
+    url = f"/repos/{repo.owner}/{repo.name}/issues/comments/{event.comment_id}/reactions"
+    try:
+        response = await github.post(url, json={"content": ACKNOWLEDGED})
+    except httpx.HTTPError as error:
+        log.warning("could not acknowledge /paid %s on %s: %r", event.command, event.issue.key, error)
+        return False
+    if response.status_code not in (200, 201):
+        log.warning(
+            "could not acknowledge /paid %s on %s: HTTP %s",
+            event.command,
+            event.issue.key,
+            response.status_code,
+        )
+        return False
+    return True
+
+
+async def _review(
+    client: Client, github: httpx.AsyncClient, event: IssueCommented, settings: ExecutorSettings
+) -> str:
+    """`/paid review` on a pull request: review mode on its head as the executor reads it now."""
+    repo, number = event.issue.repo, event.issue.number
+    try:
+        response = await github.get(f"/repos/{repo.owner}/{repo.name}/pulls/{number}")
+    except httpx.HTTPError as error:
+        raise GitHubUnavailableError(f"reading #{number}: {error!r}") from error
+    if response.status_code == 404:
+        return f"ignored: #{number} is not a pull request"
+    if response.status_code != 200:
+        raise GitHubUnavailableError(f"reading #{number}: HTTP {response.status_code}")
+    pull = response.json()
+    if pull.get("state") != "open":
+        return f"ignored: #{number} is {pull.get('state')}"
+    request = review_input(
+        settings,
+        repo=repo,
+        number=number,
+        head_sha=str(pull["head"]["sha"]),
+        requested_by=event.author,
+        trigger_id=event.event_id,
+    )
+    return f"review {await start_review(client, request, task_queue=settings.task_queue)}"
 
 
 async def _refuse(event: IssueCommented, reason: str, settings: ExecutorSettings) -> None:

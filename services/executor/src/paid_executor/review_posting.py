@@ -14,6 +14,8 @@ import httpx
 from temporalio.exceptions import ApplicationError
 
 from paid_executor.review_mode import ReviewFindings, commentable_lines, compose_review, review_marker
+from paid_runtime.github_credentials import GitHubCredential, acting_login
+from paid_runtime.github_trust import GitHubUnavailableError
 
 PAGE = 100
 
@@ -34,7 +36,10 @@ async def post_review(
     number: int,
     head_sha: str,
     findings: ReviewFindings,
+    credential: GitHubCredential | None = None,
 ) -> PostedReview:
+    """`credential`: `github`'s, which names the login an App's token acts as (None: a personal token,
+    whose login `GET /user` answers)."""
     pull_url = f"/repos/{owner}/{name}/pulls/{number}"
     pull = await github.get(pull_url)
     _raise_for(pull, f"reading pull request #{number}")
@@ -46,9 +51,10 @@ async def post_review(
             type="ReviewHeadMoved",
             non_retryable=True,
         )
-    me = await github.get("/user")
-    _raise_for(me, "reading Paid's own login")
-    login = str(me.json()["login"]).lower()
+    try:
+        login = (await acting_login(github, credential)).lower()
+    except GitHubUnavailableError as error:
+        raise ApplicationError(f"reading Paid's own login: {error}", type="GitHubUnavailable") from None
     marker = review_marker(number, head_sha)
     for existing in await _all(github, f"{pull_url}/reviews"):
         author = str((existing.get("user") or {}).get("login", "")).lower()

@@ -57,15 +57,27 @@ async def export_pinned_head(
     fetched = (await host.git("rev-parse", "--verify", "refs/paid/review^{commit}")).decode().strip()
     if fetched != pinned_sha:
         raise HeadMovedError(f"{ref} is at {fetched[:12]}, not {pinned_sha[:12]} as pinned at the trigger")
-    archive = await host.git("archive", "--format=tar", pinned_sha)
+    # In a bare repository `--worktree-attributes` reads no attributes at all: the head's own
+    # .gitattributes (export-ignore, export-subst) decides nothing about what the agent sees.
+    archive = await host.git("archive", "--worktree-attributes", "--format=tar", pinned_sha)
     await asyncio.to_thread(_extract, archive, directories.tree)
     directories.output.mkdir()
+
+
+def _inside_only(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo | None:
+    """tarfile's `data` filter (no absolute paths, no `..`, no links out of the tree, no devices), but a
+    member it refuses is left out rather than failing the export: a fork's link to `/etc/passwd` is
+    hostile content to skip, not a reason to review nothing."""
+    try:
+        return tarfile.data_filter(member, destination)
+    except tarfile.FilterError:
+        return None
 
 
 def _extract(archive: bytes, tree: Path) -> None:
     tree.mkdir()
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(tree, filter="data")  # no absolute paths, no `..`, no links out of the tree
+        tar.extractall(tree, filter=_inside_only)  # noqa: S202 (the filter is tarfile's data filter)
     for directory, _, files in os.walk(tree):
         for name in files:
             path = Path(directory, name)

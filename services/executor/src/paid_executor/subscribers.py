@@ -14,6 +14,7 @@ from paid_executor.attempts import Explain, PullStates, start_attempt, trigger_o
 from paid_executor.comment_commands import CommandContext, register_commands
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import ExecutionInput
+from paid_executor.review_trigger import register_review_mode
 from paid_executor.rounds.subscribers import register_rounds
 from paid_executor.workflows import workflow_id_for
 from paid_prompt_client import PromptClient
@@ -178,6 +179,7 @@ def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> 
     prompts = CodingPrompts(broker)
     credentials = GitHubCredentials.from_settings(settings, lambda: broker.connection)
     register_rounds(broker, client, settings, credentials)
+    register_review_mode(broker, client, settings, credentials)
     pull_states = github_pull_states(settings, credentials)
     explain = github_explanations(settings, credentials)
     context = CommandContext(

@@ -20,6 +20,8 @@ from temporalio.worker import Worker
 
 from paid_executor.activities import AgentActivities, ExecutorDeps, GitHubActivities, RunActivities
 from paid_executor.activities.iterations import IterationActivities
+from paid_executor.review_activities import ReviewActivities
+from paid_executor.review_workflow import ReviewModeWorkflow
 from paid_executor.rounds.activities import RoundActivities
 from paid_executor.rounds.conversation import PullConversationWorkflow
 from paid_executor.workflows import AgentExecutionWorkflow
@@ -37,6 +39,7 @@ def activities(loop: IterationActivities) -> list[Callable[..., Any]]:
     deps = loop.deps
     runs, github, agent = RunActivities(deps), GitHubActivities(deps), AgentActivities(deps)
     rounds = RoundActivities(deps, home_queue=loop.home_queue)
+    review = ReviewActivities(deps, loop.launcher)
     return [
         *home_activities(loop),
         loop.prepare_workspace,
@@ -50,6 +53,9 @@ def activities(loop: IterationActivities) -> list[Callable[..., Any]]:
         github.comment_on_issue,
         agent.render_prompt,
         agent.run_agent,
+        review.review_pinned_head,
+        review.post_mode_review,
+        review.explain_review,
     ]
 
 
@@ -86,7 +92,7 @@ class ExecutorWorker(Worker):
         super().__init__(
             client,
             task_queue=task_queue,
-            workflows=[AgentExecutionWorkflow, PullConversationWorkflow],
+            workflows=[AgentExecutionWorkflow, PullConversationWorkflow, ReviewModeWorkflow],
             activities=activities(loop),
             **options,
         )

@@ -20,7 +20,14 @@ from temporalio import activity
 
 from paid_contracts import Event, LabelMapping, RepoRef, WorkRequested
 from paid_contracts.identity import github_second
-from paid_github_events import closed_pull, closed_pull_number, labeled_issue_event, listed_comment
+from paid_github_events import (
+    closed_pull,
+    closed_pull_number,
+    labeled_issue_event,
+    labeled_pull,
+    labeled_pull_number,
+    listed_comment,
+)
 from paid_poller import repo
 from paid_poller.github import PAGE_SIZE, HttpFactory, Json, RateLimitedError, get_json, read_list
 from paid_poller.models import PolledProject, PollState
@@ -144,6 +151,13 @@ class _Cycle:
         work = labeled_issue_event(self.repo, event, self.labels, producer=PRODUCER)
         if work is not None:
             await self._trigger(client, work)
+            return
+        reviewed = labeled_pull_number(event, self.labels)
+        if reviewed is not None:  # review mode: the head is pinned as this poll reads it
+            pull = await get_json(client, f"{self.path}/pulls/{reviewed}")
+            requested = labeled_pull(self.repo, event, pull, self.labels, producer=PRODUCER)
+            if requested is not None:
+                await self._publish(requested)
             return
         number = closed_pull_number(event)
         if number is not None:

@@ -1,4 +1,4 @@
-"""Repositories, users, collaborator permissions and hooks."""
+"""Repositories, forks, users, collaborator permissions and hooks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
-from paid_github_emulator import repo_ops, shapes
+from paid_github_emulator import forks, repo_ops, shapes
 from paid_github_emulator.errors import forbidden
 from paid_github_emulator.rest.deps import CurrentUser, HubDep, PageDep, RepoDep, require
 from paid_github_emulator.shapes import Json
@@ -84,3 +84,19 @@ def list_hooks(hub: HubDep, repo: RepoDep, user: CurrentUser, page: PageDep) -> 
     require(repo, user, "admin")
     with hub.store.lock:
         return page.slice([hub.hook_json(repo, hook) for hook in repo.hooks.values()])
+
+
+class ForkCreate(BaseModel):
+    organization: str | None = None
+    name: str | None = None
+    default_branch_only: bool = False
+
+
+@router.post("/repos/{owner}/{repo}/forks", status_code=status.HTTP_202_ACCEPTED)
+def create_fork(hub: HubDep, repo: RepoDep, user: CurrentUser, body: ForkCreate | None = None) -> Json:
+    """The caller's fork of the repository (or the organization's, which must exist as an account)."""
+    wanted = body or ForkCreate()
+    with hub.store.lock:
+        owner = hub.user(wanted.organization) if wanted.organization else user
+        fork = forks.fork_repository(hub, repo, owner, name=wanted.name)
+        return hub.repo_json(fork)
