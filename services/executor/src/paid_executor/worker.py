@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 
 from paid_executor.activities import AgentActivities, ExecutorDeps, GitHubActivities, RunActivities
 from paid_executor.activities.iterations import IterationActivities
+from paid_executor.activities.worktrees import release_runs
 from paid_executor.rounds.activities import RoundActivities
 from paid_executor.rounds.conversation import PullConversationWorkflow
 from paid_executor.workflows import AgentExecutionWorkflow
@@ -100,6 +101,7 @@ class ExecutorWorker(Worker):
         finally:
             await self.shutdown()
             await asyncio.wait({shared, home})
+            await release_runs(self.home_queue)
         for task in (shared, home):
             task.result()  # raises the first worker's fatal error
 
