@@ -77,9 +77,11 @@ def scheduled_before_closed(history: WorkflowHistory, later: str, earlier: str) 
             scheduled[event.event_id] = name
             if name == later:
                 return True
-        elif event.HasField("activity_task_completed_event_attributes"):
-            if scheduled.get(event.activity_task_completed_event_attributes.scheduled_event_id) == earlier:
-                return False
+        elif (
+            event.HasField("activity_task_completed_event_attributes")
+            and scheduled.get(event.activity_task_completed_event_attributes.scheduled_event_id) == earlier
+        ):
+            return False
     raise AssertionError(f"neither {later} scheduled nor {earlier} completed")
 
 
