@@ -1,16 +1,51 @@
 """End-to-end runs per minute through one executor process: N issues are labeled at once, each on its
 own repository; every run clones, runs the shipped demo agent, commits, pushes, opens a PR and comments.
-Goal: >= 60 runs a minute. Prints `name value unit` lines. Usage: bench/throughput.py [--runs N]"""
+Goal: >= 200 runs a minute. Also prints the CPU seconds per run of each engine over the same window
+(process_cpu.py): the executor (its own, then its git processes, then the rest of its children: agents,
+sandboxes, checks), Temporal, PostgreSQL, NATS and the other services; a run's time is split among them.
+Prints `name value unit` lines. Usage: bench/throughput.py [--runs N]"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
 
+from process_cpu import GitShim, tree_cpu_seconds
+
 from paid_devstack import wait_until
 from paid_devstack.sandbox import EmulatedPaid
+
+
+def engine_pids(paid: EmulatedPaid) -> dict[str, int]:
+    platform = paid.platform
+    supervisor = platform.supervisor
+    pids = {name: pid for name in supervisor.names if (pid := supervisor.process(name).pid)}
+    for name, server in (
+        ("temporal", platform.infra.temporal),
+        ("nats", platform.infra.nats),
+        ("postgres", platform.infra.postgres),
+    ):
+        if server is not None and server.process.pid is not None:
+            pids[name] = server.process.pid
+    return pids
+
+
+def cpu_by_engine(pids: dict[str, int], git: GitShim) -> dict[str, float]:
+    used = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
+    executor = used.pop("executor")
+    git_seconds = git.seconds()
+    services = sum(seconds for name, seconds in used.items() if name not in ("temporal", "nats", "postgres"))
+    return {
+        "executor": executor - git_seconds,  # its own and its children but git: agents, checks
+        "git": git_seconds,
+        "temporal": used.get("temporal", 0.0),
+        "postgres": used.get("postgres", 0.0),
+        "nats": used.get("nats", 0.0),
+        "other_services": services,
+    }
 
 
 def main() -> None:
@@ -18,8 +53,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=60)
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="paid-bench-throughput-"))
-    with EmulatedPaid(home, service_env={"executor": {"PAID_EXECUTOR_AGENT": "demo"}}) as paid:
+    git = GitShim(home / "git-shim")
+    executor_env = {"PAID_EXECUTOR_AGENT": "demo", "PATH": git.path(os.environ.get("PATH", "/usr/bin:/bin"))}
+    with EmulatedPaid(home, service_env={"executor": executor_env}) as paid:
         issues = [paid.create_repository("bench", f"throughput-{n}") for n in range(args.runs)]
+        pids = engine_pids(paid)
+        before = cpu_by_engine(pids, git)
+        git_calls = git.calls()
         began = time.monotonic()
         for issue in issues:
             paid.label(issue)
@@ -29,11 +69,18 @@ def main() -> None:
             what="a pull request for every labeled issue",
         )
         elapsed = time.monotonic() - began
+        after = cpu_by_engine(pids, git)
+        git_calls = git.calls() - git_calls
         succeeded = sum(1 for issue in issues if len(paid.pulls(issue)) == 1)
     print(f"throughput_runs {args.runs} runs")
     print(f"throughput_pull_requests {succeeded} runs")
     print(f"throughput_wall_time {elapsed:.1f} s")
     print(f"throughput_runs_per_minute {args.runs / elapsed * 60:.0f} runs/min")
+    for engine, seconds in after.items():
+        print(f"throughput_cpu_per_run{{process={engine}}} {(seconds - before[engine]) / args.runs:.3f} s")
+    print(f"throughput_git_processes_per_run {git_calls / args.runs:.1f} processes")
+    # What the machine had: a run's share of the wall time on every core.
+    print(f"throughput_cpu_per_run{{process=available}} {(os.cpu_count() or 1) * elapsed / args.runs:.3f} s")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,11 @@
 delivery goes through the gateway, JetStream, the executor's subscriber, a Temporal workflow and the
 activity that starts the agent; a trivial agent stamps the time it started.
 
+Then the profile of those runs, p50 per step: the webhook to the workflow's start (gateway, JetStream,
+the executor's subscriber, Temporal's start), the workflow up to the agent's activity starting, from
+its Temporal history (`history_timing.py`: each activity's execution, their waits in the task queue,
+the workflow tasks), and that activity's start to the agent's process (the sandbox and the spawn).
+
 Prints `name value unit` lines. Usage: bench/webhook_to_agent_start.py [--runs N] [--eager-start on|off]
 (`off` is the executor before eager workflow start, for a before-and-after in one session).
 """
@@ -9,11 +14,18 @@ Prints `name value unit` lines. Usage: bench/webhook_to_agent_start.py [--runs N
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+from history_timing import history_timing, median_timing, print_timing
+from temporalio.client import Client, WorkflowHistory
+
+from paid_contracts.workflow_ids import execution_workflow_id
 from paid_devstack import wait_until
 from paid_devstack.demo_repo import MAINTAINER
 from paid_devstack.sandbox import EmulatedPaid
@@ -25,6 +37,38 @@ def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))
     return ordered[index]
+
+
+async def profile(target: str, repository: str, runs: list[tuple[int, float, float]]) -> None:
+    """`runs`: (issue number, webhook sent, agent started), in seconds since the epoch."""
+    client = await Client.connect(target)
+    to_workflow, timings, to_agent = [], [], []
+    for number, sent, agent_started in runs:
+        handle = client.get_workflow_handle(execution_workflow_id(repository, number))
+        # Temporal writes a retried activity's start to the history only when the attempt closes.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(handle.result(), timeout=120)
+        events = []
+        async for event in handle.fetch_history_events():
+            events.append(event)
+            attributes = event.activity_task_started_event_attributes
+            if event.HasField("activity_task_started_event_attributes"):
+                scheduled = next(e for e in events if e.event_id == attributes.scheduled_event_id)
+                if scheduled.activity_task_scheduled_event_attributes.activity_type.name == "run_iteration":
+                    break
+        else:
+            print(f"profile: {handle.id} has no run_iteration started; left out", file=sys.stderr)
+            continue
+        # Up to the agent's activity starting: close it there, so that its wait counts and not its run.
+        timings.append(history_timing(WorkflowHistory(handle.id, events)))
+        to_workflow.append(events[0].event_time.ToDatetime().timestamp() - sent)
+        to_agent.append(agent_started - events[-1].event_time.ToDatetime().timestamp())
+    if not timings:
+        return
+    prefix = "webhook_to_agent_start_profile"
+    print(f"{prefix}_webhook_to_workflow_started {statistics.median(to_workflow) * 1000:.0f} ms")
+    print_timing(prefix, median_timing(timings))
+    print(f"{prefix}_agent_activity_to_process {statistics.median(to_agent) * 1000:.0f} ms")
 
 
 def main() -> None:
@@ -51,6 +95,7 @@ def main() -> None:
             for i in range(args.runs - 1)
         ]
         latencies_ms = []
+        runs: list[tuple[int, float, float]] = []
         for number in numbers:
             seen = len(stamps.read_text().splitlines())
             sent = time.time()
@@ -62,6 +107,8 @@ def main() -> None:
             )
             started_at = float(stamps.read_text().splitlines()[seen].split()[0])
             latencies_ms.append((started_at - sent) * 1000)
+            runs.append((number, sent, started_at))
+        asyncio.run(profile(paid.platform.infra.temporal_target, "bench/latency", runs))
     print(f"webhook_to_agent_start_eager_start {args.eager_start} flag")
     print(f"webhook_to_agent_start_runs {len(latencies_ms)} runs")
     print(f"webhook_to_agent_start_p50 {statistics.median(latencies_ms):.0f} ms")

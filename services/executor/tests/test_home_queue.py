@@ -27,6 +27,7 @@ from paid_contracts import RepoRef, RunOutcome
 from paid_devstack.waiting import wait_until_async
 from paid_executor.activities import ExecutorDeps, make_deps
 from paid_executor.activities.iterations import IterationActivities
+from paid_executor.activities.worktrees import release_runs
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import ExecutionInput
 from paid_executor.run_limits import MAX_REHOMES
@@ -54,19 +55,23 @@ def deps(emulator: GitHubEmulator, engine: AsyncEngine, broker: NatsBroker, tmp_
 
 @asynccontextmanager
 async def lost_worker(client: Client, deps: ExecutorDeps) -> AsyncIterator[str]:
-    """A worker on the shared queue whose home queue nobody polls (its process is gone); yields it."""
+    """A worker on the shared queue whose home queue nobody polls (its process is gone); yields it.
+    Its run files go with it, as they would with its host."""
     home = f"{deps.settings.task_queue}@lost-host-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        client,
-        task_queue=deps.settings.task_queue,
-        workflows=[AgentExecutionWorkflow],
-        activities=activities(IterationActivities(deps, home_queue=home)),
-        # No sticky workflow cache: the time-skipping server never hands a dead worker's sticky
-        # workflow tasks back to the shared queue (a real server does, after 5 s).
-        max_cached_workflows=0,
-        **worker_options(deps),
-    ):
-        yield home
+    try:
+        async with Worker(
+            client,
+            task_queue=deps.settings.task_queue,
+            workflows=[AgentExecutionWorkflow],
+            activities=activities(IterationActivities(deps, home_queue=home)),
+            # No sticky workflow cache: the time-skipping server never hands a dead worker's sticky
+            # workflow tasks back to the shared queue (a real server does, after 5 s).
+            max_cached_workflows=0,
+            **worker_options(deps),
+        ):
+            yield home
+    finally:
+        await release_runs(home)
 
 
 async def activity_events(client: Client, workflow_id: str) -> list[tuple[str, str, str]]:

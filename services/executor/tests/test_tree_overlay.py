@@ -21,17 +21,43 @@ from paid_executor.repository_cache import TREES_DIR, RepositoryCache
 from paid_executor.run_workspace import RunWorkspace
 from paid_executor.sandbox.bwrap import bwrap_path
 from paid_executor.sandbox.cgroup import pids_cgroup_root
-from paid_executor.tree_overlay import OverlayTrees, can_mount_overlay, unmount_worktree
+from paid_executor.tree_overlay import Driver, OverlayTrees, can_mount_overlay, unmount_worktree
 from paid_executor.workspace import Identity
 
 from .conftest import git
 from .test_repository_cache import files_of, make_origin
 from .test_sandbox_escapes import sandboxed
 
+PROBE = Path("/tmp/paid-overlay-probe")
 needs_overlay = pytest.mark.skipif(
-    not can_mount_overlay(Path("/tmp/paid-overlay-probe")),
-    reason="needs permission to mount overlayfs (CAP_SYS_ADMIN)",
+    not can_mount_overlay(PROBE), reason="needs permission to mount overlayfs (CAP_SYS_ADMIN)"
 )
+# Each overlay driver where this host has it: the kernel's, and fuse-overlayfs (where the executor
+# may not mount).
+overlay_drivers = pytest.mark.parametrize(
+    "driver",
+    [
+        pytest.param("kernel", marks=needs_overlay),
+        pytest.param(
+            "fuse",
+            marks=pytest.mark.skipif(
+                not can_mount_overlay(PROBE, "fuse"),
+                reason="needs fuse-overlayfs (the Debian package) and /dev/fuse",
+            ),
+        ),
+    ],
+)
+
+
+FILESYSTEMS = {"kernel": "overlay", "fuse": "fuse.fuse-overlayfs"}
+
+
+def mount_type(path: Path) -> str | None:
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        fields = line.split()
+        if fields[1] == str(path):
+            return fields[2]
+    return None
 
 
 @pytest.fixture
@@ -43,9 +69,12 @@ def origin(tmp_path: Path) -> Path:
 async def workspaces(tmp_path: Path, origin: Path) -> AsyncIterator[Callable[..., RunWorkspace]]:
     made: list[RunWorkspace] = []
 
-    def make(run_id: str, *, overlay: bool = True) -> RunWorkspace:
+    def make(run_id: str, *, overlay: bool = True, driver: Driver = "kernel") -> RunWorkspace:
         settings = ExecutorSettings(
-            workspace_root=tmp_path / "ws", repository_cache_root=tmp_path / "cache", worktree_overlay=overlay
+            workspace_root=tmp_path / "ws",
+            repository_cache_root=tmp_path / "cache",
+            worktree_overlay=overlay,
+            worktree_overlay_driver=driver,
         )
         run = RunContext(
             run_id=run_id,
@@ -74,16 +103,15 @@ def details(origin: Path) -> IssueDetails:
     )
 
 
-@needs_overlay
+@overlay_drivers
 async def test_runs_share_a_base_tree_that_their_writes_never_reach(
-    workspaces: Callable[..., RunWorkspace], origin: Path, tmp_path: Path
+    workspaces: Callable[..., RunWorkspace], origin: Path, tmp_path: Path, driver: Driver
 ) -> None:
-    first, second = workspaces("run-1"), workspaces("run-2")
+    first, second = workspaces("run-1", driver=driver), workspaces("run-2", driver=driver)
     prepared = await first.prepare(details(origin), "paid/issue-1", token="")
     await second.prepare(details(origin), "paid/issue-1", token="")
     tree = tmp_path / "cache" / TREES_DIR / prepared.base_sha
-    assert os.path.ismount(first.paths.worktree)
-    assert os.path.ismount(second.paths.worktree)
+    assert mount_type(first.paths.worktree) == mount_type(second.paths.worktree) == FILESYSTEMS[driver]
     before = files_of(tree)
     assert git(first.paths.worktree, "rev-parse", "--abbrev-ref", "HEAD").strip() == "paid/issue-1"
 
@@ -103,6 +131,7 @@ async def test_runs_share_a_base_tree_that_their_writes_never_reach(
     assert git(second.paths.worktree, "status", "--porcelain") == ""
     assert "file0.txt" in git(first.paths.worktree, "status", "--porcelain")
 
+    assert await OverlayTrees(tmp_path / "cache" / TREES_DIR).evict_unused() == [], "evicted under a run"
     unmount_worktree(second.paths.worktree)  # as after a reboot: an empty directory is left
     assert not second.exists(), "a lost mount's empty directory taken for the run's tree"
     first.cleanup()
@@ -143,16 +172,18 @@ pathlib.Path('report.json').write_text(json.dumps(report))
 """
 
 
-@needs_overlay
+@overlay_drivers
 @pytest.mark.skipif(bwrap_path() is None, reason="needs bubblewrap (bwrap), not installed")
-async def test_an_agent_in_the_sandbox_cannot_write_the_base_tree(origin: Path, tmp_path: Path) -> None:
+async def test_an_agent_in_the_sandbox_cannot_write_the_base_tree(
+    origin: Path, tmp_path: Path, driver: Driver
+) -> None:
     if pids_cgroup_root() is None:
         pytest.skip("needs a writable cgroup pids controller (bwrap refuses to start as root without one)")
     cache = RepositoryCache(tmp_path / "cache", max_bytes=10**9)
     host = HostRepository(tmp_path / "host.git", identity=Identity("Paid", "p@x"))
     mirrored = await cache.refresh(str(origin), "main", pin=host.git_dir)
     await host.attach_base(mirrored.mirror, mirrored.base_sha)
-    trees = OverlayTrees(tmp_path / "cache" / TREES_DIR)
+    trees = OverlayTrees(tmp_path / "cache" / TREES_DIR, driver)
     base = await trees.base_tree(host)
     worktree = tmp_path / "worktree"  # where the sandbox helper runs its agent
     assert await trees.mount(base, worktree, tmp_path / "upper", tmp_path / "work")

@@ -68,6 +68,23 @@ async def run_events(broker: NatsBroker, run_id: str) -> dict[str, dict[str, Any
     return found
 
 
+def scheduled_before_closed(history: WorkflowHistory, later: str, earlier: str) -> bool:
+    """Whether activity `later` was scheduled before activity `earlier` (scheduled first) completed."""
+    scheduled: dict[int, str] = {}
+    for event in history.events:
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            name = event.activity_task_scheduled_event_attributes.activity_type.name
+            scheduled[event.event_id] = name
+            if name == later:
+                return True
+        elif (
+            event.HasField("activity_task_completed_event_attributes")
+            and scheduled.get(event.activity_task_completed_event_attributes.scheduled_event_id) == earlier
+        ):
+            return False
+    raise AssertionError(f"neither {later} scheduled nor {earlier} completed")
+
+
 async def test_issue_with_a_diff_becomes_one_pull_request(
     env: WorkflowEnvironment,
     worker: Worker,
@@ -131,10 +148,14 @@ async def test_issue_with_a_diff_becomes_one_pull_request(
     assert row.pull_request_url == pull["html_url"]
     assert row.finished_at is not None
 
+    history = await env.client.get_workflow_handle(workflow_id_for(request.issue)).fetch_history()
+    # The bookkeeping that need not precede the agent runs alongside: the start record while the issue
+    # is fetched, the prompt while the worktree is prepared (each pair scheduled before either closes).
+    assert scheduled_before_closed(history, "fetch_issue", "start_run")
+    assert scheduled_before_closed(history, "prepare_workspace", "render_prompt")
     if os.environ.get("PAID_RECORD_HISTORIES"):
-        history = await env.client.get_workflow_handle(workflow_id_for(request.issue)).fetch_history()
         HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / "succeeded_home_queue.json").write_text(history.to_json())
+        (HISTORIES / "succeeded_alongside.json").write_text(history.to_json())
 
     # The same request again (a redelivered event): the finished workflow is not started anew.
     assert await start_execution(env.client, request, task_queue=worker.task_queue) is None

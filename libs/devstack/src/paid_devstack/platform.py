@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from paid_devstack.mounts import release_mounts
 from paid_devstack.phoenix import PhoenixServer
 from paid_devstack.ports import free_port
 from paid_devstack.stack import InfraStack
@@ -81,9 +82,14 @@ class PaidPlatform:
 
     def stop(self) -> None:
         self.supervisor.stop_all()
+        release_mounts(self.workspace_root)  # a killed executor's overlay worktrees
         self.infra.stop()
         if self.trace_explorer is not None:
             self.trace_explorer.stop()
+
+    @property
+    def workspace_root(self) -> Path:
+        return self.config.home / "workspaces"
 
     @property
     def otlp_endpoint(self) -> str | None:
@@ -147,7 +153,7 @@ class PaidPlatform:
         if name == "evolution":
             shared["API_TOKEN"] = self.evolution_api_token
         if name == "executor":
-            shared["WORKSPACE_ROOT"] = str(self.config.home / "workspaces")
+            shared["WORKSPACE_ROOT"] = str(self.workspace_root)
         prefix = f"PAID_{name.upper()}_"
         env = {prefix + key: value for key, value in shared.items()}
         return {**env, **_extra(self.config.service_env, name)}

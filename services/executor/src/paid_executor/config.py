@@ -35,6 +35,11 @@ class ExecutorSettings(GitHubSettings):
         description="give each run an overlayfs worktree over a read-only copy of its base, where this "
         "host may mount (else each run gets its own copy)",
     )
+    worktree_overlay_driver: Literal["auto", "kernel", "fuse"] = Field(
+        default="auto",
+        description="kernel: overlayfs (needs CAP_SYS_ADMIN); fuse: fuse-overlayfs (the Debian package, "
+        "with /dev/fuse); auto: the kernel's where this host may mount, else fuse-overlayfs",
+    )
     eager_workflow_start: bool = Field(
         default=True,
         description="ask Temporal to hand a new run's first workflow task straight back to this "

@@ -68,7 +68,7 @@ class RunWorkspace:
         self.cache: RepositoryCache = repository_cache(
             settings.repository_cache_dir, max_bytes=settings.repository_cache_max_bytes
         )
-        self.trees = OverlayTrees(settings.repository_cache_dir / TREES_DIR)
+        self.trees = OverlayTrees(settings.repository_cache_dir / TREES_DIR, settings.worktree_overlay_driver)
 
     def exists(self) -> bool:
         """An overlay worktree whose mount is gone (a reboot) is an empty directory: never taken for

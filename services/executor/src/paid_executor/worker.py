@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 
 from paid_executor.activities import AgentActivities, ExecutorDeps, GitHubActivities, RunActivities
 from paid_executor.activities.iterations import IterationActivities
+from paid_executor.activities.worktrees import release_runs
 from paid_executor.review_activities import ReviewActivities
 from paid_executor.review_workflow import ReviewModeWorkflow
 from paid_executor.rounds.activities import RoundActivities
@@ -106,6 +107,7 @@ class ExecutorWorker(Worker):
         finally:
             await self.shutdown()
             await asyncio.wait({shared, home})
+            await release_runs(self.home_queue)
         for task in (shared, home):
             task.result()  # raises the first worker's fatal error
 

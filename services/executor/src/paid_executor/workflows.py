@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -32,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from paid_executor.run_failures import HostLostError, RunCancelledError, RunFailedError, failure_detail
     from paid_executor.run_limits import (
         AGENT_RETRY,
+        ALONGSIDE_PATCH,
         GIT_ALLOWANCE,
         HOME_QUEUE_PATCH,
         LOOP_PATCH,
@@ -112,20 +114,26 @@ class AgentExecutionWorkflow(FixForwardLoop):
             experiment_agent=request.experiment_agent,
             experiment_model=request.experiment_model,
         )
-        await workflow.execute_activity_method(
+        alongside = workflow.patched(ALONGSIDE_PATCH)
+        starting = workflow.start_activity_method(
             RunActivities.start_run, run, start_to_close_timeout=QUICK_TIMEOUT, retry_policy=QUICK_RETRY
         )
+        if not alongside:
+            await starting
         cancelled = False
         loop = workflow.patched(LOOP_PATCH)
         try:
             if loop:
-                outcome, detail = await self._execute_loop(run, request)
+                outcome, detail = await self._execute_loop(run, request, starting)
             else:
                 outcome, detail = await self._execute(run, request)
         except RunFailedError as failure:
             outcome, detail = failure.outcome, failure.detail
         except asyncio.CancelledError:
             outcome, detail, cancelled = RunOutcome.CANCELLED, "the run was cancelled", True
+        if not starting.done():  # the run ended before its agent: its start is recorded before its end
+            with contextlib.suppress(ActivityError):
+                await starting
         if loop:
             await self._cleanup(run)
         self._step = "finished"
@@ -187,7 +195,9 @@ class AgentExecutionWorkflow(FixForwardLoop):
             raise RunFailedError(RunOutcome.ERROR, failure_detail(error)) from error
         return RunOutcome.SUCCEEDED, f"pull request #{self._pull.number} is open"
 
-    async def _execute_loop(self, run: RunContext, request: ExecutionInput) -> tuple[RunOutcome, str]:
+    async def _execute_loop(
+        self, run: RunContext, request: ExecutionInput, starting: workflow.ActivityHandle[None]
+    ) -> tuple[RunOutcome, str]:
         """Fix forward: agent -> checks -> only the failures back to the agent, until the checks pass
         or a limit (iterations, repetition, time, tokens, cost) stops it. Cancellation is an outcome.
 
@@ -207,15 +217,19 @@ class AgentExecutionWorkflow(FixForwardLoop):
                 start_to_close_timeout=QUICK_TIMEOUT,
                 retry_policy=QUICK_RETRY,
             )
-            prompt = await workflow.execute_activity_method(
+            rendering = workflow.start_activity_method(
                 AgentActivities.render_prompt,
                 PromptInput(run=run, issue=issue, branch=branch),
                 start_to_close_timeout=QUICK_TIMEOUT,
                 retry_policy=QUICK_RETRY,
             )
+            if not workflow.patched(ALONGSIDE_PATCH):  # as recorded before: one after the other
+                await rendering
             self._homed = workflow.patched(HOME_QUEUE_PATCH)
             self._home_start_timeout = timedelta(seconds=request.home_start_timeout_seconds)
             workspace = await self._prepare(run, issue, branch, request)
+            prompt = await rendering
+            await starting  # the start record precedes anything the agent does
             if workspace.config is None:
                 return RunOutcome.ERROR, f"no run: {workspace.config_error}"
             config: RepoConfig = workspace.config

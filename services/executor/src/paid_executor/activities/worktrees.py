@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -21,6 +22,24 @@ from paid_executor.params import AgentRunOutput, PublishInput, RunContext, Works
 from paid_executor.repo_config import RepoConfig, RepoConfigError, load_repo_config
 from paid_executor.run_workspace import RunWorkspace
 from paid_executor.workspace import GitError, Identity
+
+# Each run's worktree prepared in this process and not yet cleaned up -> the home queue of the worker
+# that prepared it last, and its workspace: a worker that stops releases what it still holds.
+_PREPARED: dict[Path, tuple[str | None, RunWorkspace]] = {}
+
+
+async def release_runs(home_queue: str | None) -> list[Path]:
+    """Kills the agents and removes the files (unmounting the overlays) of the runs the worker of
+    `home_queue` prepared and nobody cleaned up; call once that worker has stopped. Its runs cannot
+    come back to it: its home queue stops with it, and the workflow moves each to a fresh worktree."""
+    released = []
+    for worktree, (home, workspace) in list(_PREPARED.items()):
+        if home == home_queue:
+            kill_recorded_group(workspace.paths.pgid_file)
+            await asyncio.to_thread(workspace.cleanup)
+            _PREPARED.pop(worktree, None)
+            released.append(worktree)
+    return released
 
 
 @contextlib.asynccontextmanager
@@ -55,9 +74,15 @@ class WorktreeActivities:
     def workspace(self, run: RunContext) -> RunWorkspace:
         return RunWorkspace(self.deps.settings, run)
 
+    def take_workspace(self, run: RunContext) -> RunWorkspace:
+        """The run's workspace, about to be prepared here: held by this worker until cleaned up."""
+        workspace = self.workspace(run)
+        _PREPARED[workspace.paths.worktree] = (self.home_queue, workspace)
+        return workspace
+
     @activity.defn(name="prepare_workspace")
     async def prepare_workspace(self, request: WorkspaceInput) -> WorkspaceInfo:
-        workspace = self.workspace(request.run)
+        workspace = self.take_workspace(request.run)
         kill_recorded_group(workspace.paths.pgid_file)  # an earlier attempt's agent, if its worker was killed
         try:
             async with heartbeating({"step": "clone"}):
@@ -127,6 +152,7 @@ class WorktreeActivities:
         workspace = self.workspace(run)
         kill_recorded_group(workspace.paths.pgid_file)
         await asyncio.to_thread(workspace.cleanup)
+        _PREPARED.pop(workspace.paths.worktree, None)
 
 
 def commit_message(request: PublishInput, identity: Identity) -> str:

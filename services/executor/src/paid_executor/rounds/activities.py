@@ -53,7 +53,7 @@ class RoundActivities(WorktreeActivities):
         """The pull request's head as the agent's worktree (for a conflict round, the base merged into
         it, with git's markers where they conflict). The configuration comes from the default branch,
         never from the head, which an agent wrote."""
-        workspace = self.workspace(request.run)
+        workspace = self.take_workspace(request.run)
         issue = request.issue
         try:
             async with heartbeating({"step": "clone"}):
