@@ -134,7 +134,7 @@ async def test_issue_with_a_diff_becomes_one_pull_request(
     if os.environ.get("PAID_RECORD_HISTORIES"):
         history = await env.client.get_workflow_handle(workflow_id_for(request.issue)).fetch_history()
         HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / "succeeded_home_queue.json").write_text(history.to_json())
+        (HISTORIES / "succeeded.json").write_text(history.to_json())
 
     # The same request again (a redelivered event): the finished workflow is not started anew.
     assert await start_execution(env.client, request, task_queue=worker.task_queue) is None

@@ -49,7 +49,6 @@ def activities(loop: IterationActivities) -> list[Callable[..., Any]]:
         github.open_pull_request,
         github.comment_on_issue,
         agent.render_prompt,
-        agent.run_agent,
     ]
 
 
