@@ -81,7 +81,9 @@ class Setup:
     pinned: bool
 
 
-async def one_run(stack: ExecutorStack, client: Client, setup: Setup, i: int) -> tuple[float, Timing]:
+async def one_run(
+    stack: ExecutorStack, client: Client, setup: Setup, i: int, histories: Path | None
+) -> tuple[float, Timing]:
     issue = stack.github.create_issue(OWNER, "calc", title=f"add {setup.name} {i}", body=DIFF, as_user=OWNER)
     request = ExecutionInput(
         issue=IssueRef(repo=RepoRef(owner=OWNER, name="calc"), number=int(issue["number"])),
@@ -101,7 +103,15 @@ async def one_run(stack: ExecutorStack, client: Client, setup: Setup, i: int) ->
     result = await handle.result()
     elapsed = time.monotonic() - began
     assert result.outcome.value == "succeeded", result.detail
-    return elapsed, history_timing(await handle.fetch_history())
+    history = await handle.fetch_history()
+    if histories is not None:  # to compare a before/after pair event by event (history_diff.py)
+        await asyncio.to_thread(write_history, histories / f"{i:02d}-{setup.name}.json", history.to_json())
+    return elapsed, history_timing(history)
+
+
+def write_history(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
 
 
 def print_overhead(prefix: str, runs: list[float], direct: list[float], timings: list[Timing]) -> float:
@@ -131,7 +141,7 @@ async def measure(args: argparse.Namespace) -> None:
         for i in range(args.runs + 1):  # the first round warms the worker up and is not counted
             # Alternating the order spreads the machine's drift over both setups alike.
             for setup in setups if i % 2 == 0 else setups[::-1]:
-                elapsed, timing = await one_run(stack, client, setup, i)
+                elapsed, timing = await one_run(stack, client, setup, i, args.histories)
                 if i > 0:
                     runs[setup.name].append(elapsed)
                     timings[setup.name].append(timing)
@@ -170,6 +180,7 @@ def main() -> None:
         help="also runs each issue as before the trust boundary (sandbox none, no pinned text), "
         "interleaved in the same session, and times the commit step before and after",
     )
+    parser.add_argument("--histories", type=Path, help="writes each run's Temporal history here")
     parser.add_argument("--import-runs", type=int, default=20, help="commit steps timed with --compare")
     asyncio.run(measure(parser.parse_args()))
 

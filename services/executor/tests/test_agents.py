@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from paid_executor.activities.agent import agent_env
-from paid_executor.agents import adapter_for
 from paid_executor.agents.process import ProcessOutcome, run_agent_process
+from paid_executor.agents.registry import adapter_for
 from paid_executor.config import ExecutorSettings
 from paid_executor.workspace import Identity
 

@@ -93,3 +93,21 @@ def test_a_command_that_cannot_start_is_named(upstream: str) -> None:
     done = run_bridged(upstream, "no-such-program-here")
     assert done.returncode == 127
     assert "cannot run no-such-program-here" in done.stderr
+
+
+def test_the_docker_sandbox_binds_a_copy_of_the_bridge_from_the_shared_directory(tmp_path: Path) -> None:
+    """Behind a containerised executor the engine resolves binds on its own host: the bridge is copied
+    to the shared directory, replacing whatever stood there (a link to a host file included)."""
+    from paid_executor.sandbox.docker import DockerSandbox
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    host_file = tmp_path / "host-secret"
+    host_file.write_text("not the bridge")
+    (shared / "bridge.py").symlink_to(host_file)
+    copy = DockerSandbox("img", shared_dir=shared)._bridge()
+    assert copy == shared / "bridge.py"
+    assert not copy.is_symlink()
+    assert copy.read_bytes() == Path(bridge.__file__).read_bytes()
+    assert host_file.read_text() == "not the bridge"
+    assert DockerSandbox("img")._bridge() == Path(bridge.__file__)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from paid_executor.agents import adapter_for
 from paid_executor.agents.aider import parse_aider_output
 from paid_executor.agents.codex import parse_codex_events
 from paid_executor.agents.gemini_cli import parse_gemini_result
 from paid_executor.agents.opencode import parse_opencode_events
+from paid_executor.agents.registry import adapter_for
 from paid_executor.config import ExecutorSettings
 
 AIDER_OUTPUT = """Aider v0.86.2

@@ -83,6 +83,12 @@ class ExecutorSettings(GitHubSettings):
     sandbox_image: str = Field(
         default="paid/python:3.11", description="the docker sandbox's image: the agent's tools and python3"
     )
+    sandbox_shared_dir: Path | None = Field(
+        default=None,
+        description="for the docker sandbox when the executor itself runs in a container: a directory "
+        "at the same path here and on the Docker engine's host, where the metering proxy's socket and the "
+        "sandbox's bridge are placed so that the engine can bind them (deploy/compose.docker-sandbox.yml)",
+    )
     sandbox_read_only: list[Path] = Field(
         default_factory=list, description="extra host paths sandboxed agents may read, e.g. a node install"
     )

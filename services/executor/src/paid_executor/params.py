@@ -95,14 +95,6 @@ class PromptInput(_Params):
     branch: str
 
 
-class AgentRunInput(_Params):
-    run: RunContext
-    issue: IssueDetails
-    prompt: str
-    branch: str
-    timeout_seconds: float
-
-
 class AgentRunOutput(_Params):
     branch: str
     base_sha: str

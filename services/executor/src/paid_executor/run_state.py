@@ -60,10 +60,8 @@ class RunState:
         if self._cancel_requested:
             raise RunCancelledError
 
-    def _run_report(
-        self, run: RunContext, outcome: RunOutcome, detail: str, duration: float, *, loop: bool
-    ) -> RunReport:
-        """What the run ends with; the metered figures only where the fix-forward loop ran."""
+    def _run_report(self, run: RunContext, outcome: RunOutcome, detail: str, duration: float) -> RunReport:
+        """What the run ends with."""
         return RunReport(
             run=run,
             outcome=outcome,
@@ -72,12 +70,12 @@ class RunState:
             iterations=self._iterations,
             pull_request=self._pull,
             change=self._change,
-            last_failure=self._last_failure if loop else None,
-            tokens=self._tokens if loop else None,
-            cost_usd=self._cost if loop else None,
+            last_failure=self._last_failure,
+            tokens=self._tokens,
+            cost_usd=self._cost,
             agent=self._chosen_agent[0],
             model=self._chosen_agent[1],
-            usage=self._usage if loop else None,
+            usage=self._usage,
             iteration_summaries=tuple(self._iteration_summaries),
             experiment_used=self._experiment_used,
         )

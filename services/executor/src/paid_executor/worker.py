@@ -53,7 +53,6 @@ def activities(loop: IterationActivities) -> list[Callable[..., Any]]:
         github.open_pull_request,
         github.comment_on_issue,
         agent.render_prompt,
-        agent.run_agent,
         review.review_pinned_head,
         review.post_mode_review,
         review.explain_review,

@@ -21,7 +21,6 @@ with workflow.unsafe.imports_passed_through():
     from paid_executor.activities import AgentActivities, GitHubActivities, RunActivities
     from paid_executor.fix_forward import FixForwardLoop
     from paid_executor.params import (
-        AgentRunInput,
         ExecutionInput,
         ExecutionResult,
         PromptInput,
@@ -32,9 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from paid_executor.repo_config import RepoConfig
     from paid_executor.run_failures import HostLostError, RunCancelledError, RunFailedError, failure_detail
     from paid_executor.run_limits import (
-        AGENT_RETRY,
         ALONGSIDE_PATCH,
-        GIT_ALLOWANCE,
         HOME_QUEUE_PATCH,
         LOOP_PATCH,
         MAX_REHOMES,
@@ -121,12 +118,11 @@ class AgentExecutionWorkflow(FixForwardLoop):
         if not alongside:
             await starting
         cancelled = False
-        loop = workflow.patched(LOOP_PATCH)
+        # Every run takes the fix-forward loop. The route before it is gone (its last recorded history
+        # with it); histories that recorded this patch's marker still replay, new ones record none.
+        workflow.deprecate_patch(LOOP_PATCH)
         try:
-            if loop:
-                outcome, detail = await self._execute_loop(run, request, starting)
-            else:
-                outcome, detail = await self._execute(run, request)
+            outcome, detail = await self._execute_loop(run, request, starting)
         except RunFailedError as failure:
             outcome, detail = failure.outcome, failure.detail
         except asyncio.CancelledError:
@@ -134,12 +130,11 @@ class AgentExecutionWorkflow(FixForwardLoop):
         if not starting.done():  # the run ended before its agent: its start is recorded before its end
             with contextlib.suppress(ActivityError):
                 await starting
-        if loop:
-            await self._cleanup(run)
+        await self._cleanup(run)
         self._step = "finished"
 
         duration = (workflow.now() - started).total_seconds()
-        report = self._run_report(run, outcome, detail, duration, loop=loop)
+        report = self._run_report(run, outcome, detail, duration)
         await self._report(report)
         if cancelled:
             raise asyncio.CancelledError
@@ -153,47 +148,6 @@ class AgentExecutionWorkflow(FixForwardLoop):
             pull_request_url=self._pull.url if self._pull else None,
             pull_request_number=self._pull.number if self._pull else None,
         )
-
-    async def _execute(self, run: RunContext, request: ExecutionInput) -> tuple[RunOutcome, str]:
-        branch = branch_for(run.issue)
-        try:
-            issue = await workflow.execute_activity_method(
-                GitHubActivities.fetch_issue,
-                run,
-                start_to_close_timeout=QUICK_TIMEOUT,
-                retry_policy=QUICK_RETRY,
-            )
-            prompt = await workflow.execute_activity_method(
-                AgentActivities.render_prompt,
-                PromptInput(run=run, issue=issue, branch=branch),
-                start_to_close_timeout=QUICK_TIMEOUT,
-                retry_policy=QUICK_RETRY,
-            )
-            self._iterations = 1
-            self._change = await workflow.execute_activity_method(
-                AgentActivities.run_agent,
-                AgentRunInput(
-                    run=run,
-                    issue=issue,
-                    prompt=prompt,
-                    branch=branch,
-                    timeout_seconds=request.agent_timeout_seconds,
-                ),
-                start_to_close_timeout=timedelta(seconds=request.agent_timeout_seconds) + GIT_ALLOWANCE,
-                heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_seconds),
-                retry_policy=AGENT_RETRY,
-            )
-            if self._change.changed_files == 0:
-                return RunOutcome.NO_CHANGES, "the agent changed no file"
-            self._pull = await workflow.execute_activity_method(
-                GitHubActivities.open_pull_request,
-                PullRequestInput(run=run, issue=issue, change=self._change),
-                start_to_close_timeout=QUICK_TIMEOUT,
-                retry_policy=QUICK_RETRY,
-            )
-        except ActivityError as error:
-            raise RunFailedError(RunOutcome.ERROR, failure_detail(error)) from error
-        return RunOutcome.SUCCEEDED, f"pull request #{self._pull.number} is open"
 
     async def _execute_loop(
         self, run: RunContext, request: ExecutionInput, starting: workflow.ActivityHandle[None]

@@ -14,7 +14,7 @@ from temporalio.exceptions import ApplicationError
 from paid_executor.activities.deps import ExecutorDeps
 from paid_executor.activities.launch import Launcher
 from paid_executor.activities.output import OutputPublisher
-from paid_executor.activities.pinned_issue import ensure_unchanged
+from paid_executor.activities.pinned_issue import unchanged_meanwhile
 from paid_executor.activities.worktrees import WorktreeActivities, heartbeating
 from paid_executor.agents.base import AgentResult
 from paid_executor.agents.registry import adapter_for
@@ -57,46 +57,47 @@ class IterationActivities(WorktreeActivities):
             feedback=request.feedback,
             instructions=request.instructions,
         )
-        if adapter.agents_md_in_prompt:
-            prompt = with_agents_md(prompt, await agents_md(workspace.host, request.base_sha))
-        async with self.deps.github(await self.deps.run_token(run)) as github:
-            await ensure_unchanged(github, run)
-        paths.prompt_file.write_text(prompt)
-        run_cap = Cap(request.max_tokens, request.max_cost_usd).lowered(
-            Cap(config.max_tokens, config.max_cost_usd)
-        )
-        budget = Budget(
-            max_tokens=None if run_cap.tokens is None else run_cap.tokens - request.spent_tokens,
-            max_cost_usd=None if run_cap.usd is None else run_cap.usd - request.spent_cost_usd,
-        )
-        step = {"step": "agent", "iteration": request.iteration}
-        # A re-homed run does an iteration again: its output gets event ids of its own.
-        scope = f"iteration-{request.iteration}" + (f"-home-{request.rehomes}" if request.rehomes else "")
-        async with self.launcher.metered(
-            sandbox,
-            request.sandbox,
-            run_id=run.run_id,
-            run_key=sanitise(f"{run.run_id}-{request.iteration}"),
-            paths=paths,
-            budget=budget,
-            policy=settings.spend_policy(run.issue.repo.full_name),
-            timeout=request.timeout_seconds,
-        ) as launch:
-            ledger = launch.ledger
-            try:
-                invocation = adapter.invocation(prompt, paths.prompt_file)
-                async with OutputPublisher(
-                    self.deps.broker, request.run, activity.info().attempt, scope=scope
-                ) as out:
-                    process = await self.launcher.agent(
-                        launch, invocation, request.timeout_seconds, step, out.line
-                    )
-            except FileNotFoundError as error:
-                raise ApplicationError(
-                    f"the {adapter.name} agent could not be started: {error}",
-                    type="AgentNotFound",
-                    non_retryable=True,
-                ) from error
+        # The check of the live issue against the pinned text runs while the launch is prepared.
+        async with unchanged_meanwhile(self.deps, run) as unchanged:
+            if adapter.agents_md_in_prompt:
+                prompt = with_agents_md(prompt, await agents_md(workspace.host, request.base_sha))
+            paths.prompt_file.write_text(prompt)
+            run_cap = Cap(request.max_tokens, request.max_cost_usd).lowered(
+                Cap(config.max_tokens, config.max_cost_usd)
+            )
+            budget = Budget(
+                max_tokens=None if run_cap.tokens is None else run_cap.tokens - request.spent_tokens,
+                max_cost_usd=None if run_cap.usd is None else run_cap.usd - request.spent_cost_usd,
+            )
+            step = {"step": "agent", "iteration": request.iteration}
+            # A re-homed run does an iteration again: its output gets event ids of its own.
+            scope = f"iteration-{request.iteration}" + (f"-home-{request.rehomes}" if request.rehomes else "")
+            async with self.launcher.metered(
+                sandbox,
+                request.sandbox,
+                run_id=run.run_id,
+                run_key=sanitise(f"{run.run_id}-{request.iteration}"),
+                paths=paths,
+                budget=budget,
+                policy=settings.spend_policy(run.issue.repo.full_name),
+                timeout=request.timeout_seconds,
+            ) as launch:
+                ledger = launch.ledger
+                try:
+                    invocation = adapter.invocation(prompt, paths.prompt_file)
+                    async with OutputPublisher(
+                        self.deps.broker, request.run, activity.info().attempt, scope=scope
+                    ) as out:
+                        await unchanged.passed()  # the live issue still reads as pinned as the agent starts
+                        process = await self.launcher.agent(
+                            launch, invocation, request.timeout_seconds, step, out.line
+                        )
+                except FileNotFoundError as error:
+                    raise ApplicationError(
+                        f"the {adapter.name} agent could not be started: {error}",
+                        type="AgentNotFound",
+                        non_retryable=True,
+                    ) from error
         if process is None:  # the proxy stopped it
             return self._budget_output(request, ledger)
         result = adapter.parse(process.stdout, process.exit_code)

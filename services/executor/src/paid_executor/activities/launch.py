@@ -69,7 +69,10 @@ class Launcher:
         """SandboxError when the name is unknown, or names no sandbox in production."""
         settings = self.settings
         return sandbox_for(
-            name, image=settings.sandbox_image, production=settings.environment == "production"
+            name,
+            image=settings.sandbox_image,
+            production=settings.environment == "production",
+            shared_dir=settings.sandbox_shared_dir,
         )
 
     @contextlib.asynccontextmanager
@@ -233,10 +236,11 @@ class Launcher:
                     gemini_url=settings.gemini_base_url,
                     gemini_key=settings.gemini_api_key,
                 )
-                # Unix socket paths are limited to 108 bytes: the temp dir, not the workspace root.
-                socket_path = (
-                    Path(tempfile.gettempdir()) / f"paid-proxy-{os.getpid()}-{uuid.uuid4().hex[:8]}.sock"
-                )
+                # Unix socket paths are limited to 108 bytes: the temp dir, not the workspace root; a
+                # docker sandbox behind a containerised executor binds it from the shared directory.
+                socket_dir = settings.sandbox_shared_dir or Path(tempfile.gettempdir())
+                await asyncio.to_thread(socket_dir.mkdir, parents=True, exist_ok=True)
+                socket_path = socket_dir / f"paid-proxy-{os.getpid()}-{uuid.uuid4().hex[:8]}.sock"
                 shared = None
                 if self.engine is not None and settings.budgets_shared:
                     pool = ledger_engine(self.engine.url)

@@ -15,7 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from paid_executor.activities.deps import ExecutorDeps
-from paid_executor.activities.pinned_issue import ensure_unchanged
+from paid_executor.activities.pinned_issue import unchanged_meanwhile
 from paid_executor.agents.process import kill_recorded_group
 from paid_executor.agents.registry import describe_agent
 from paid_executor.params import AgentRunOutput, PublishInput, RunContext, WorkspaceInfo, WorkspaceInput
@@ -112,9 +112,7 @@ class WorktreeActivities:
     @activity.defn(name="publish_change")
     async def publish_change(self, request: PublishInput) -> AgentRunOutput:
         workspace = self.existing_workspace(request.run)
-        async with self.deps.github(await self.deps.run_token(request.run)) as github:
-            await ensure_unchanged(github, request.run)
-        async with heartbeating({"step": "push"}):
+        async with unchanged_meanwhile(self.deps, request.run) as unchanged, heartbeating({"step": "push"}):
             try:
                 config = load_repo_config(await workspace.host.repo_files(request.base_sha))
             except RepoConfigError:
@@ -128,6 +126,7 @@ class WorktreeActivities:
                     type="ChangeRefused",
                     non_retryable=True,
                 )
+            await unchanged.passed()  # the live issue still reads as pinned: nothing pushed otherwise
             if imported.changed_files:
                 # Asked again at each push: a long run's token is re-minted when it nears expiry.
                 token = await self.deps.run_token(request.run, allow_workflows=config.allow_workflow_changes)

@@ -1,6 +1,4 @@
-"""Coding agents as declarative adapters: how each is invoked and how its output is read."""
+"""Coding agents as declarative adapters: how each is invoked and how its output is read.
 
-from paid_executor.agents.base import AgentAdapter, AgentResult, Invocation, PromptVia
-from paid_executor.agents.registry import adapter_for
-
-__all__ = ["AgentAdapter", "AgentResult", "Invocation", "PromptVia", "adapter_for"]
+Nothing is imported here: `paid-demo-agent` runs as `paid_executor.agents.demo_agent`, and importing
+the registry (settings, the proxy, SQLAlchemy) made ~1 s of its start on every run."""

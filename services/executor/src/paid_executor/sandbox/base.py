@@ -48,7 +48,10 @@ class Sandbox(Protocol):
 UNSANDBOXED = frozenset({"none", "local"})  # `local`: the name before `none`, kept for recorded runs
 
 
-def sandbox_for(name: str, *, image: str = "paid/python:3.11", production: bool = False) -> Sandbox:
+def sandbox_for(
+    name: str, *, image: str = "paid/python:3.11", production: bool = False, shared_dir: Path | None = None
+) -> Sandbox:
+    """`shared_dir`: see ExecutorSettings.sandbox_shared_dir (the docker sandbox's bridge is put there)."""
     from paid_executor.sandbox.bwrap import BubblewrapSandbox
     from paid_executor.sandbox.docker import DockerSandbox
     from paid_executor.sandbox.local import LocalSandbox
@@ -63,5 +66,5 @@ def sandbox_for(name: str, *, image: str = "paid/python:3.11", production: bool 
     if name == "bwrap":
         return BubblewrapSandbox()
     if name == "docker":
-        return DockerSandbox(image)
+        return DockerSandbox(image, shared_dir=shared_dir)
     raise SandboxError(f"unknown sandbox {name!r} (choose bwrap, docker or none)")

@@ -1,49 +1,73 @@
 """Runs inside a sandbox without network: listens on loopback and relays each connection to the
-metering proxy's unix socket, which is the only way out. Standard library only, and threads rather
-than asyncio: it starts before every agent and check, and importing asyncio took ~85 ms of the
-launch on a loaded machine (socket and threading ~15 ms).
+metering proxy's unix socket, which is the only way out. It starts before every agent and check, so
+it imports only the interpreter's C modules (`_socket`, `_thread`, `_signal`): the `socket`,
+`threading` and `signal` modules pull in enum, selectors and more, which was most of its start on a
+loaded machine (~70 ms of ~120 ms at load 9; asyncio, earlier, cost more still).
 
-usage: python bridge.py PORT SOCKET -- COMMAND...   (exits with COMMAND's exit code)
+usage: python -S bridge.py PORT SOCKET -- COMMAND...   (exits with COMMAND's exit code)
 """
 
 from __future__ import annotations
 
-import contextlib
+import _signal  # type: ignore[import-not-found]  # no stub in typeshed
+import _socket
+import _thread
 import os
-import signal
-import socket
 import sys
-import threading
+
+CHUNK = 65536
 
 
-def _pipe(source: socket.socket, target: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        while data := source.recv(65536):
+def _pipe(source: _socket.socket, target: _socket.socket) -> None:
+    # try/except rather than contextlib.suppress: contextlib is another import at every start.
+    try:
+        while data := source.recv(CHUNK):
             target.sendall(data)
-    with contextlib.suppress(OSError):
-        target.shutdown(socket.SHUT_WR)  # the other side sees the end of this direction
+    except OSError:
+        pass
+    try:  # noqa: SIM105
+        target.shutdown(_socket.SHUT_WR)  # the other side sees the end of this direction
+    except OSError:
+        pass
 
 
-def _relay(client: socket.socket, socket_path: str) -> None:
-    upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+def _pipe_then_release(source: _socket.socket, target: _socket.socket, done: _thread.LockType) -> None:
+    try:
+        _pipe(source, target)
+    finally:
+        done.release()
+
+
+def _relay(client: _socket.socket, socket_path: str) -> None:
+    upstream = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         upstream.connect(socket_path)
     except OSError:
         upstream.close()
         client.close()
         return
-    back = threading.Thread(target=_pipe, args=(upstream, client), daemon=True)
-    back.start()
+    back_done = _thread.allocate_lock()
+    back_done.acquire()
+    _thread.start_new_thread(_pipe_then_release, (upstream, client, back_done))
     _pipe(client, upstream)
-    back.join()
+    back_done.acquire()  # both directions ended
     upstream.close()
     client.close()
 
 
-def _serve(server: socket.socket, socket_path: str) -> None:
+def _serve(server: _socket.socket, socket_path: str) -> None:
     while True:
-        client, _ = server.accept()
-        threading.Thread(target=_relay, args=(client, socket_path), daemon=True).start()
+        descriptor, _ = server._accept()  # type: ignore[attr-defined]  # the C socket's accept
+        client = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM, 0, descriptor)
+        _thread.start_new_thread(_relay, (client, socket_path))
+
+
+def _listen(port: int) -> _socket.socket:
+    server = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+    server.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", port))
+    server.listen(128)
+    return server
 
 
 def _start(command: list[str]) -> int:
@@ -53,8 +77,8 @@ def _start(command: list[str]) -> int:
     if pid == 0:
         try:
             os.closerange(3, os.sysconf("SC_OPEN_MAX"))
-            for number in (signal.SIGPIPE, signal.SIGXFSZ):
-                signal.signal(number, signal.SIG_DFL)
+            for number in (_signal.SIGPIPE, _signal.SIGXFSZ):
+                _signal.signal(number, _signal.SIG_DFL)
             os.execvp(command[0], command)  # noqa: S606 - the sandbox's own command, as given
         except OSError as error:
             os.write(2, f"bridge: cannot run {command[0]}: {error}\n".encode(errors="replace"))
@@ -66,9 +90,9 @@ def main() -> None:
     args = sys.argv[1:]
     if len(args) < 4 or args[2] != "--":
         sys.exit("usage: bridge.py PORT SOCKET -- COMMAND...")
-    server = socket.create_server(("127.0.0.1", int(args[0])))  # listening before the command starts
+    server = _listen(int(args[0]))  # listening before the command starts
     pid = _start(args[3:])
-    threading.Thread(target=_serve, args=(server, args[1]), daemon=True).start()
+    _thread.start_new_thread(_serve, (server, args[1]))
     _, status = os.waitpid(pid, 0)
     # A command killed by a signal exits as a shell reports it (128 + the signal).
     code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)

@@ -98,7 +98,12 @@ def _interpreter_paths() -> list[Path]:
     paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent}
     # Editable installs put the workspace's sources on sys.path: the demo agent and the bridge need them.
     paths |= {Path(entry) for entry in sys.path if entry and Path(entry).is_dir()}
-    return sorted(path for path in paths if not str(path).startswith(SYSTEM_DIRS))
+    wanted = sorted(path for path in paths if not str(path).startswith(SYSTEM_DIRS))
+    # A path under another one is in its bind already (bwrap binds recursively); each mount left out
+    # is ~1 ms off every sandbox's start.
+    return [
+        path for path in wanted if not any(path != other and path.is_relative_to(other) for other in wanted)
+    ]
 
 
 def _identity_files(request: SandboxRequest) -> tuple[list[str], list[Path]]:

@@ -29,8 +29,11 @@ INSIDE_BRIDGE = "/run/paid/bridge.py"
 class DockerSandbox:
     name = "docker"
 
-    def __init__(self, image: str) -> None:
+    def __init__(self, image: str, *, shared_dir: Path | None = None) -> None:
+        """`shared_dir`: a directory at the same path on the engine's host (a containerised executor's
+        files are not where the engine resolves a bind): the bridge is bound from a copy there."""
         self.image = image
+        self.shared_dir = shared_dir
 
     def _client(self) -> DockerClient:
         try:
@@ -51,7 +54,7 @@ class DockerSandbox:
         command = list(invocation.argv)
         if request.proxy_socket is not None and request.proxy_port is not None:
             volumes[str(request.proxy_socket)] = {"bind": INSIDE_SOCKET, "mode": "ro"}
-            volumes[bridge.__file__] = {"bind": INSIDE_BRIDGE, "mode": "ro"}
+            volumes[str(self._bridge())] = {"bind": INSIDE_BRIDGE, "mode": "ro"}
             command = ["python3", "-S", INSIDE_BRIDGE, str(request.proxy_port), INSIDE_SOCKET, "--", *command]
         env = request.env | invocation.env | {"HOME": "/tmp/home", "USER": "agent"}
         try:
@@ -88,6 +91,20 @@ class DockerSandbox:
             cleanup_paths=(request.worktree,),
             container_id=container.id,
         )
+
+    def _bridge(self) -> Path:
+        source = Path(bridge.__file__)
+        if self.shared_dir is None:
+            return source
+        copy = self.shared_dir / "bridge.py"
+        code = source.read_bytes()
+        if not copy.is_file() or copy.is_symlink() or copy.read_bytes() != code:
+            self.shared_dir.mkdir(parents=True, exist_ok=True)
+            staged = self.shared_dir / f".bridge-{uuid.uuid4().hex}.py"
+            staged.write_bytes(code)
+            staged.chmod(0o644)
+            staged.replace(copy)  # atomic: a sandbox starting meanwhile binds the old or the new file
+        return copy
 
     def release(self, prepared: Prepared) -> None:
         with contextlib.suppress(DockerException, SandboxError):
