@@ -8,7 +8,9 @@ in a scratch git repository holding calc.py; the CLIs are the ones the executor'
 scripts/test. A CLI that is not installed prints `agent_startup{agent=...} not_installed state`.
 
 Prints `name value unit` lines.
-Usage: bench/agent_startup.py [--runs N] [--sandbox bwrap|docker|none] [--agents a,b]
+Usage: bench/agent_startup.py [--runs N] [--sandbox bwrap|docker|none] [--image IMAGE] [--agents a,b]
+(docker: the container's start is part of the figure; the image must hold node for the npm CLIs, e.g.
+paid/sandbox-agents:node20.20.2 from `deploy/build-images sandbox-agents`)
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ PROMPT = "add() in calc.py subtracts; make it add."
 START_TIMEOUT = 120.0
 
 
-def settings_for(url: str, sandbox: str) -> ExecutorSettings:
+def settings_for(url: str, sandbox: str, image: str | None = None) -> ExecutorSettings:
     fields: dict[str, object] = {
         f"{agent}_executable": str(path.resolve() if agent != "aider" else path)
         for agent, path in EXECUTABLES.items()
@@ -60,6 +62,8 @@ def settings_for(url: str, sandbox: str) -> ExecutorSettings:
         "gemini_base_url": url,
         "gemini_api_key": "bench",
     }
+    if image is not None:
+        fields["sandbox_image"] = image
     return ExecutorSettings.model_validate(fields)
 
 
@@ -131,11 +135,11 @@ async def startup_seconds(
             sandbox.release(prepared)
 
 
-async def main(runs: int, sandbox_name: str, agents: list[str]) -> None:
+async def main(runs: int, sandbox_name: str, agents: list[str], image: str | None) -> None:
     with LLMEmulator() as llm, tempfile.TemporaryDirectory(prefix="paid-bench-startup-") as scratch:
         llm.reply("Done.")  # every protocol
         launcher = Launcher(
-            settings_for(llm.url, sandbox_name), Identity("Paid bench", "bench@example.invalid")
+            settings_for(llm.url, sandbox_name, image), Identity("Paid bench", "bench@example.invalid")
         )
         try:
             for agent in agents:
@@ -159,5 +163,6 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sandbox", default="bwrap", choices=["bwrap", "docker", "none"])
     parser.add_argument("--agents", default=",".join(EXECUTABLES))
+    parser.add_argument("--image", default=None, help="the docker sandbox's image")
     args = parser.parse_args()
-    asyncio.run(main(args.runs, args.sandbox, args.agents.split(",")))
+    asyncio.run(main(args.runs, args.sandbox, args.agents.split(","), args.image))

@@ -17,6 +17,9 @@ from paid_devstack.sandbox import EmulatedPaid
 from paid_llm_emulator import LLMEmulator
 
 GATED_AGENT = Path(__file__).parent / "agents" / "gated_agent.py"
+# The real agent CLIs an experiment's arms may run (test_agent_arms.py), pinned and installed by scripts/test.
+AGENT_CLIS = Path(__file__).parents[2] / "services/executor/tests/claude_code/node_modules/.bin"
+REAL_KEY = "sk-real-key-the-agent-never-sees"
 ADMIN_TOKEN = "integration-admin-token-0123456789abcdef"  # the gateway's bootstrap admin token
 _repo_numbers = itertools.count(1)
 
@@ -48,7 +51,16 @@ def paid(spans: OtlpSink, llm: LLMEmulator, agent_prompts: Path) -> Iterator[Emu
         "PAID_EXECUTOR_AGENT": "command",
         "PAID_EXECUTOR_AGENT_COMMAND": f"{sys.executable} {GATED_AGENT} {{prompt_file}} {agent_prompts}",
         "PAID_EXECUTOR_HEARTBEAT_TIMEOUT_SECONDS": "2",
-        "PAID_EXECUTOR_ALLOWED_AGENTS": '["demo"]',  # an experiment's arm may run it (test_agent_arms.py)
+        # An experiment's arm may run these (test_agent_arms.py); the CLIs talk to the session's LLM
+        # emulator through the executor's proxy, and keep their state in a home of their own.
+        "PAID_EXECUTOR_ALLOWED_AGENTS": '["demo", "codex", "gemini"]',
+        "PAID_EXECUTOR_CODEX_EXECUTABLE": str(AGENT_CLIS / "codex"),
+        "PAID_EXECUTOR_GEMINI_EXECUTABLE": str(AGENT_CLIS / "gemini"),
+        "PAID_EXECUTOR_OPENAI_BASE_URL": llm.url,
+        "PAID_EXECUTOR_OPENAI_API_KEY": REAL_KEY,
+        "PAID_EXECUTOR_GEMINI_BASE_URL": llm.url,
+        "PAID_EXECUTOR_GEMINI_API_KEY": REAL_KEY,
+        "HOME": tempfile.mkdtemp(prefix="paid-integration-agent-home-"),
         # The gated agent waits on files outside its worktree, which the bwrap sandbox hides;
         # sandboxing has its own tests (services/executor/tests/test_sandbox_bwrap.py).
         "PAID_EXECUTOR_SANDBOX": "local",

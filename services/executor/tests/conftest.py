@@ -6,6 +6,7 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from faststream.nats import NatsBroker
@@ -23,6 +24,9 @@ from paid_executor.worker import make_worker
 from paid_github_emulator.server import GitHubEmulator
 from paid_runtime.database import make_engine, migrate, session_factory
 from paid_runtime.messaging import ensure_streams, make_broker
+
+if TYPE_CHECKING:
+    from .agent_runs import Servers
 
 TOKEN = "ghp_alice_token"
 MIGRATIONS = Path(__file__).resolve().parents[1] / "src" / "paid_executor" / "migrations"
@@ -89,6 +93,20 @@ async def worker(
     deps = make_deps(settings, broker, session_factory(engine))
     async with make_worker(env.client, deps) as running:
         yield running
+
+
+@pytest.fixture
+def servers(
+    env: WorkflowEnvironment,
+    emulator: GitHubEmulator,
+    engine: AsyncEngine,
+    broker: NatsBroker,
+    tmp_path: Path,
+) -> Servers:
+    """The real servers one run of a real agent CLI needs (agent_runs.run_agent)."""
+    from .agent_runs import Servers
+
+    return Servers(env, emulator, engine, broker, tmp_path)
 
 
 @pytest.fixture

@@ -11,12 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from faststream.nats import NatsBroker
-from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.testing import WorkflowEnvironment
 
 from paid_contracts import RepoRef, RunOutcome
-from paid_github_emulator.server import GitHubEmulator
 from paid_llm_emulator.server import LLMEmulator
 
 from .agent_runs import Servers, run_agent
@@ -24,17 +20,6 @@ from .cli_cases import CLI_CASES, CliCase
 from .conftest import FIXED_CALC
 from .instruction_files import AGENTS_MD_MARKER, LINKED_MARKER, add_agents_md, link_agents_md, shown
 from .test_fix_forward import make_repo, only_comment
-
-
-@pytest.fixture
-def servers(
-    env: WorkflowEnvironment,
-    emulator: GitHubEmulator,
-    engine: AsyncEngine,
-    broker: NatsBroker,
-    tmp_path: Path,
-) -> Servers:
-    return Servers(env, emulator, engine, broker, tmp_path)
 
 
 def cases(*, short_form: str | None = None) -> list[object]:

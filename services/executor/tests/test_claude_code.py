@@ -1,6 +1,6 @@
 """The real Claude Code CLI (from npm, pinned in tests/claude_code/package.json) as the run's agent,
 sandboxed by bubblewrap, talking only to the executor's metering proxy in front of a scripted
-Anthropic-style endpoint."""
+Anthropic-style endpoint; in the heavy suite, the same runs in the docker sandbox."""
 
 from __future__ import annotations
 
@@ -11,39 +11,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faststream.nats import NatsBroker
-from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.testing import WorkflowEnvironment
 
 from paid_contracts import RunOutcome
 from paid_executor.sandbox.bwrap import bwrap_path
-from paid_github_emulator.server import GitHubEmulator
 
 from .agent_cli import requires_cli
 from .agent_runs import Servers, run_agent
 from .conftest import FIXED_CALC
 from .instruction_files import AGENTS_MD_MARKER, add_agents_md, shown
 from .loop_support import ScriptedAnthropic
+from .test_agent_clis_docker import DOCKER_CHECK, DOCKER_MARKS, in_docker
 from .test_fix_forward import make_repo, only_comment
 
 CLAUDE_HOME = Path(__file__).parent / "claude_code"
 CLAUDE = CLAUDE_HOME / "node_modules" / ".bin" / "claude"
+SANDBOXES = [
+    pytest.param("bwrap", id="bwrap"),
+    pytest.param("docker", id="docker", marks=[pytest.mark.heavy, *DOCKER_MARKS]),
+]
 
 pytestmark = [
     requires_cli(CLAUDE, "needs Claude Code from npm: `npm install` in services/executor/tests/claude_code"),
     pytest.mark.skipif(bwrap_path() is None, reason="needs bubblewrap (bwrap), not installed"),
 ]
-
-
-@pytest.fixture
-def servers(
-    env: WorkflowEnvironment,
-    emulator: GitHubEmulator,
-    engine: AsyncEngine,
-    broker: NatsBroker,
-    tmp_path: Path,
-) -> Servers:
-    return Servers(env, emulator, engine, broker, tmp_path)
 
 
 def working_directory(request: dict[str, Any]) -> str:
@@ -102,18 +92,26 @@ def endless_model(request: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def claude_settings(upstream: ScriptedAnthropic) -> dict[str, Any]:
-    return {
+def claude_settings(upstream: ScriptedAnthropic, sandbox: str) -> dict[str, Any]:
+    settings = {
         "claude_executable": str(CLAUDE.resolve()),
         "sandbox_read_only": [CLAUDE_HOME.resolve()],
         "anthropic_base_url": upstream.url,
         "anthropic_api_key": "sk-ant-real-key-the-agent-never-sees",
     }
+    return in_docker(settings) if sandbox == "docker" else settings
 
 
-async def test_claude_code_fixes_the_issue_in_the_sandbox_through_the_proxy(servers: Servers) -> None:
+def check(sandbox: str) -> str:
+    return DOCKER_CHECK if sandbox == "docker" else "python -m pytest -q"
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+async def test_claude_code_fixes_the_issue_in_the_sandbox_through_the_proxy(
+    servers: Servers, sandbox: str
+) -> None:
     emulator = servers.emulator
-    repo_ref = make_repo(emulator, "test: python -m pytest -q\nmodel: claude-sonnet-4-5\n")
+    repo_ref = make_repo(emulator, f"test: {check(sandbox)}\nmodel: claude-sonnet-4-5\n")
     add_agents_md(emulator, repo_ref)
     requests: list[dict[str, Any]] = []
 
@@ -122,7 +120,9 @@ async def test_claude_code_fixes_the_issue_in_the_sandbox_through_the_proxy(serv
         return fixing_model(request)
 
     with ScriptedAnthropic(respond=recorded) as upstream:
-        result = await run_agent(servers, repo_ref, "claude", claude_settings(upstream))
+        result = await run_agent(
+            servers, repo_ref, "claude", claude_settings(upstream, sandbox), sandbox=sandbox
+        )
 
     assert result.outcome is RunOutcome.SUCCEEDED, result.detail
     assert emulator.file_content("alice", repo_ref.name, "calc.py", ref="paid/issue-1") == FIXED_CALC
@@ -135,11 +135,14 @@ async def test_claude_code_fixes_the_issue_in_the_sandbox_through_the_proxy(serv
 
 
 @pytest.mark.heavy  # the short form of a budget stop by a real CLI is Codex's, in test_agent_clis.py
-async def test_claude_code_is_stopped_when_the_budget_is_spent(servers: Servers) -> None:
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+async def test_claude_code_is_stopped_when_the_budget_is_spent(servers: Servers, sandbox: str) -> None:
     emulator = servers.emulator
-    repo_ref = make_repo(emulator, "test: python -m pytest -q\n")
+    repo_ref = make_repo(emulator, f"test: {check(sandbox)}\n")
     with ScriptedAnthropic(respond=endless_model) as upstream:
-        result = await run_agent(servers, repo_ref, "claude", claude_settings(upstream), max_tokens=4000)
+        result = await run_agent(
+            servers, repo_ref, "claude", claude_settings(upstream, sandbox), sandbox=sandbox, max_tokens=4000
+        )
 
     assert result.outcome is RunOutcome.BUDGET_EXCEEDED
     assert upstream.calls == 3  # 1500 tokens each: the third crosses 4000 and nothing follows it

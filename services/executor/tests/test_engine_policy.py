@@ -145,3 +145,29 @@ def test_root_a_writable_read_only_root_and_unknown_fields_are_refused(
             check_container_create(changed, policy)
     sockets = policy.read_only_roots[0]
     assert "read-write" in refused(policy, body, Binds=[f"{sockets}:{sockets}:rw"])
+
+
+def test_an_agent_cli_run_passes_only_with_its_packages_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLIs' image (deploy/images/sandbox-agents) is allowlisted by name, and the CLIs' pinned
+    packages are a read-only root: the run the sandbox asks for passes, the same packages writable (an
+    agent could then change the CLI every later run starts) or not listed are refused."""
+    image = "paid/sandbox-agents:node20.20.2"
+    root, clis = tmp_path / "workspaces", tmp_path / "agent-clis"
+    worktree = root / "run-1" / "worktree"
+    worktree.mkdir(parents=True)
+    clis.mkdir()
+    client = RecordingClient()
+    monkeypatch.setattr(DockerSandbox, "_client", lambda self: client)
+    monkeypatch.setattr("os.getuid", lambda: 1000)
+    request = SandboxRequest(run_key="run-1", worktree=worktree, env={}, read_only=(clis,))
+    DockerSandbox(image).prepare(Invocation(argv=[str(clis / "codex")], stdin=None, env={}), request)
+    body = wire_body(client.created)
+    check_container_create(body, EnginePolicy.of([image], root, [clis]))
+
+    writable = [bind.replace(":ro", ":rw") for bind in body["HostConfig"]["Binds"]]
+    assert "read-write bind" in refused(EnginePolicy.of([image], root, [clis]), body, Binds=writable)
+    assert "outside the sandbox's allowed paths" in refused(EnginePolicy.of([image], root, []), body)
+    with pytest.raises(ContainerRefused, match="allowlist"):
+        check_container_create(body, EnginePolicy.of(["paid/python:3.11"], root, [clis]))

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from faststream.nats import NatsBroker
 
 from paid_devstack.processes import wait_until
@@ -18,9 +19,11 @@ from paid_runtime.github_trust import MARKER_PREFIX
 OWNER, REPO, OUTSIDER = "Codertocat", "Hello-World", "outsider"
 
 
-def delivery(github_fixture: Any, number: int, sender: str, secret: str) -> tuple[bytes, dict[str, str]]:
+def delivery(
+    github_fixture: Any, number: int, sender: str, secret: str, label: str = "paid-build"
+) -> tuple[bytes, dict[str, str]]:
     payload = github_fixture("issues", "labeled")
-    payload["label"]["name"] = "paid-build"
+    payload["label"]["name"] = label
     payload["issue"]["number"] = number
     payload["sender"]["login"] = sender
     body = json.dumps(payload).encode()
@@ -41,14 +44,19 @@ def refusals(github: GitHubEmulator, number: int) -> list[dict[str, Any]]:
     return [c for c in github.comments(OWNER, REPO, number) if MARKER_PREFIX in str(c["body"])]
 
 
+# `paid-agent:<agent>` asks for a build with that agent (docs/agents.md): the same labelers may use it.
+LABELS = pytest.mark.parametrize("label", ["paid-build", "paid-agent:codex"])
+
+
+@LABELS
 async def test_an_untrusted_labeler_starts_nothing_and_gets_one_comment(
-    client: httpx.AsyncClient, broker: NatsBroker, github: GitHubEmulator, github_fixture: Any
+    client: httpx.AsyncClient, broker: NatsBroker, github: GitHubEmulator, github_fixture: Any, label: str
 ) -> None:
     number = int(github.create_issue(OWNER, REPO, title="Please build", as_user=OWNER)["number"])
     before = await stream_count(broker)
 
     for _ in range(3):  # GitHub redelivering, or several hooks: still one comment
-        body, headers = delivery(github_fixture, number, OUTSIDER, "test-webhook-secret")
+        body, headers = delivery(github_fixture, number, OUTSIDER, "test-webhook-secret", label)
         response = await client.post("/webhooks/github", content=body, headers=headers)
         assert response.status_code == 202
         assert response.json()["accepted"] is False
@@ -62,15 +70,16 @@ async def test_an_untrusted_labeler_starts_nothing_and_gets_one_comment(
     assert len(refusals(github, number)) == 1
 
 
+@LABELS
 async def test_a_collaborator_with_write_permission_is_trusted(
-    client: httpx.AsyncClient, broker: NatsBroker, github: GitHubEmulator, github_fixture: Any
+    client: httpx.AsyncClient, broker: NatsBroker, github: GitHubEmulator, github_fixture: Any, label: str
 ) -> None:
     github.add_user(login := f"writer-{uuid.uuid4().hex[:6]}")
     github.set_permission(OWNER, REPO, login, "write")
     number = int(github.create_issue(OWNER, REPO, title="Please build", as_user=OWNER)["number"])
     before = await stream_count(broker)
 
-    body, headers = delivery(github_fixture, number, login, "test-webhook-secret")
+    body, headers = delivery(github_fixture, number, login, "test-webhook-secret", label)
     response = await client.post("/webhooks/github", content=body, headers=headers)
 
     assert response.json()["accepted"] is True

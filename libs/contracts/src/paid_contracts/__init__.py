@@ -46,7 +46,13 @@ from paid_contracts.iterations import CheckOutcome, IterationSummary
 from paid_contracts.pinned import PinnedText
 from paid_contracts.planning import PlanCompleted, PlanCreated, PlannedTask
 from paid_contracts.progress import RunOutputAppended
-from paid_contracts.projects import LabelMapping, ProjectRegistered, ProjectSnapshot, ProjectUpdated
+from paid_contracts.projects import (
+    AGENT_LABEL_PREFIX,
+    LabelMapping,
+    ProjectRegistered,
+    ProjectSnapshot,
+    ProjectUpdated,
+)
 from paid_contracts.prompts import (
     ArmSummary,
     ExperimentConcluded,
@@ -58,6 +64,7 @@ from paid_contracts.prompts import (
 from paid_contracts.reactions import ReactionAction, ReactionChanged
 
 __all__ = [
+    "AGENT_LABEL_PREFIX",
     "ALL_EVENTS",
     "ArmSummary",
     "BaseBranchPushed",

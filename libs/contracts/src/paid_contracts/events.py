@@ -37,6 +37,11 @@ class WorkRequested(Event):
 class BuildRequested(WorkRequested):
     SUBJECT: ClassVar[str] = subjects.GITHUB_BUILD_REQUESTED
     type: Literal["paid.github.build_requested"] = "paid.github.build_requested"
+    agent: str | None = Field(
+        default=None,
+        description="the agent a `paid-agent:<agent>` label names, as written (unchecked: the executor "
+        "holds it to the project's allowed agents); absent for the build label",
+    )
 
 
 class PlanRequested(WorkRequested):

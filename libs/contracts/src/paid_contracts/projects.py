@@ -20,6 +20,11 @@ from paid_contracts.github import RepoRef
 LabelName = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
+# `paid-agent:<agent>` on an issue asks for a build with that agent, as `/paid build agent=<agent>` does:
+# by a trusted labeler only, held to the project's allowed agents (docs/agents.md).
+AGENT_LABEL_PREFIX = "paid-agent:"
+
+
 class LabelMapping(BaseModel):
     """The labels that ask Paid for work on this project (GitHub compares label names case-insensitively)."""
 

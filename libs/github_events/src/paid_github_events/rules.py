@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paid_contracts import (
+    AGENT_LABEL_PREFIX,
     BuildRequested,
     Correlation,
     IssueCommented,
@@ -55,6 +56,13 @@ def work_kinds(labels: LabelMapping) -> dict[str, type[BuildRequested] | type[Pl
     return {labels.build.lower(): BuildRequested, labels.plan.lower(): PlanRequested}
 
 
+def agent_label(label: str) -> str | None:
+    """The agent a `paid-agent:<agent>` label names (its text after the prefix, as written), else None."""
+    if label.lower().startswith(AGENT_LABEL_PREFIX):
+        return label[len(AGENT_LABEL_PREFIX) :]
+    return None
+
+
 def work_requested(
     repo: RepoRef,
     *,
@@ -67,13 +75,16 @@ def work_requested(
     origin: Origin,
     pinned: PinnedText | None = None,
 ) -> WorkRequested | Ignored:
-    """An issue labeled with one of Paid's labels by a person; `pinned`, the issue's text then."""
-    kind = work_kinds(labels).get(label.lower())
+    """An issue labeled with one of Paid's labels by a person; `pinned`, the issue's text then. A
+    `paid-agent:<agent>` label is a build request naming its agent."""
+    agent = agent_label(label)
+    kind = BuildRequested if agent is not None else work_kinds(labels).get(label.lower())
     if kind is None:
         return Ignored(f"label {label!r} is not one of Paid's labels")
     if is_bot(actor, actor_type):
         return Ignored(f"{actor} is a bot")
     return kind(
+        **({"agent": agent} if agent is not None else {}),
         event_id=labeled_event_id(repo.owner, repo.name, number, label, labeled_at),
         producer=origin.producer,
         correlation=Correlation(repo=repo.full_name, issue=number),

@@ -10,6 +10,7 @@ from temporalio.client import Client
 
 from paid_contracts import BuildRequested, IssueCommented, IssueRef, PromptCategory, TaskReady, subjects
 from paid_contracts.markers import paid_marker
+from paid_executor.agents.choice import AgentChoiceError, label_choice, project_policy
 from paid_executor.attempts import Explain, PullStates, start_attempt, trigger_of
 from paid_executor.comment_commands import CommandContext, register_commands
 from paid_executor.config import ExecutorSettings
@@ -40,6 +41,23 @@ def from_build_requested(event: BuildRequested, settings: ExecutorSettings) -> E
         pinned=event.pinned,
         **_policy(settings),
     )
+
+
+async def build_request(
+    event: BuildRequested, settings: ExecutorSettings, explain: Explain
+) -> ExecutionInput | None:
+    """The run a build request asks for. A `paid-agent:<agent>` label's agent (its labeler trusted by the
+    gateway or the poller, as for the build label) is the trigger's choice, as `/paid build agent=`;
+    refused, it starts nothing and is explained once on the issue (None)."""
+    request = from_build_requested(event, settings)
+    if event.agent is None:
+        return request
+    try:
+        choice = label_choice(event.agent, project_policy(settings))
+    except AgentChoiceError as refused:
+        await explain(request, str(refused))
+        return None
+    return request.model_copy(update={"trigger_agent": choice.agent})
 
 
 def from_command(event: IssueCommented, issue: IssueRef, settings: ExecutorSettings) -> ExecutionInput:
@@ -200,7 +218,10 @@ def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> 
         stream=STREAMS["PAID_GITHUB"],
     )
     async def on_build_requested(event: BuildRequested) -> None:
-        request = await prompts.choose(from_build_requested(event, settings))
+        requested = await build_request(event, settings, explain)
+        if requested is None:
+            return
+        request = await prompts.choose(requested)
         await start_execution(
             client,
             request,

@@ -19,6 +19,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from paid_executor.activities.agent import agent_env
+from paid_executor.activities.worktrees import heartbeating
 from paid_executor.agents.base import Invocation
 from paid_executor.agents.process import AgentTimeoutError, ProcessOutcome, run_agent_process
 from paid_executor.config import ExecutorSettings
@@ -147,7 +148,10 @@ class Launcher:
         """Runs the agent until it ends, or until the proxy says the budget is spent (then None)."""
         sandbox, request = launch.sandbox, launch.request
         try:
-            prepared = sandbox.prepare(invocation, request)
+            # A container's creation blocks for seconds on a loaded engine (on vfs it copies the image):
+            # off the event loop, with heartbeats, so the run is not taken for lost meanwhile.
+            async with heartbeating(step | {"sandbox": "starting"}):
+                prepared = await asyncio.to_thread(sandbox.prepare, invocation, request)
         except SandboxError as error:
             raise ApplicationError(str(error), type="SandboxUnavailable", non_retryable=True) from error
         if prepared.note:
@@ -182,7 +186,8 @@ class Launcher:
                 agent.cancel()
                 with contextlib.suppress(BaseException):
                     await agent
-            sandbox.release(prepared)
+            async with heartbeating(step | {"sandbox": "stopping"}):
+                await asyncio.to_thread(sandbox.release, prepared)
 
     async def check(self, launch: Launch, command: str, on_progress: Callable[[str], None]) -> CheckResult:
         """One test or lint command in the agent's sandbox, without the proxy or its token."""
@@ -200,7 +205,9 @@ class Launcher:
             cpu_seconds=int(timeout * base.cpus) + 1,
         )
         box = launch.sandbox
-        prepared = box.prepare(Invocation(argv=["sh", "-c", command], stdin=None, env={}), check_request)
+        invocation = Invocation(argv=["sh", "-c", command], stdin=None, env={})
+        async with heartbeating({"step": "check", "sandbox": "starting"}):
+            prepared = await asyncio.to_thread(box.prepare, invocation, check_request)
         try:
             outcome = await run_agent_process(
                 prepared.invocation,
@@ -215,7 +222,8 @@ class Launcher:
         except AgentTimeoutError as error:
             return CheckResult(command=command, exit_code=124, output=f"$ {command}\n{error}")
         finally:
-            box.release(prepared)
+            async with heartbeating({"step": "check", "sandbox": "stopping"}):
+                await asyncio.to_thread(box.release, prepared)
         output = (outcome.stdout + outcome.stderr).strip()
         return CheckResult(
             command=command,

@@ -101,6 +101,20 @@ def parse_trigger_choice(argument: str, policy: AgentPolicy) -> TriggerChoice:
     return TriggerChoice(agent, model)
 
 
+def label_choice(agent: str, policy: AgentPolicy) -> TriggerChoice:
+    """The agent a trusted user's `paid-agent:<agent>` label names, checked as `/paid build agent=` is;
+    AgentChoiceError otherwise (a name Paid does not know is not echoed: the label's text is anyone's)."""
+    if agent not in AGENTS:
+        known = ", ".join(AGENTS)
+        raise AgentChoiceError(f"the `paid-agent:` label names an unknown agent; Paid knows {known}")
+    if not policy.allows(agent):
+        raise AgentChoiceError(
+            f"the label `paid-agent:{agent}` chooses an agent this project does not allow "
+            f"(allowed: {', '.join(allowed_agents(policy))})"
+        )
+    return TriggerChoice(agent)
+
+
 def choose_agent(
     policy: AgentPolicy,
     *,
