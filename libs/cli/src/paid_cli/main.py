@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from paid_cli import runs, tokens
+from paid_cli.budgets import budgets_app
 from paid_cli.client import ApiError
 from paid_cli.evolution import experiments_app, prompts_app
 from paid_cli.github import github_app
@@ -31,6 +32,7 @@ app.add_typer(github_app, name="github")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(notifications_app, name="notifications")
+app.add_typer(budgets_app, name="budgets")
 console = Console()
 
 HomeOption = Annotated[Path | None, typer.Option(help="data directory (default $PAID_HOME or ./.paid)")]

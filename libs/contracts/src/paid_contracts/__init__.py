@@ -1,5 +1,6 @@
 """Paid's wire format: event models, NATS subjects and streams. No I/O lives here."""
 
+from paid_contracts.budget_caps import BudgetCaps, BudgetsReply, ListProjectBudgets, SetProjectBudget
 from paid_contracts.budgets import BudgetAlerted, BudgetExhausted, BudgetThresholdReached
 from paid_contracts.catalog import ALL_EVENTS
 from paid_contracts.commands import (
@@ -61,8 +62,10 @@ __all__ = [
     "ArmSummary",
     "BaseBranchPushed",
     "BudgetAlerted",
+    "BudgetCaps",
     "BudgetExhausted",
     "BudgetThresholdReached",
+    "BudgetsReply",
     "BuildRequested",
     "CancelRun",
     "CheckOutcome",
@@ -83,6 +86,7 @@ __all__ = [
     "IssueRef",
     "IterationSummary",
     "LabelMapping",
+    "ListProjectBudgets",
     "PauseRun",
     "PinnedText",
     "PlanCompleted",
@@ -110,6 +114,7 @@ __all__ = [
     "RunOutputAppended",
     "RunStarted",
     "RunStatusView",
+    "SetProjectBudget",
     "TaskReady",
     "TraceContext",
     "TriggerSource",

@@ -9,7 +9,7 @@ from pathlib import Path
 import docker
 from docker.errors import DockerException
 
-from paid_executor import commands, subscribers, workspace_owners
+from paid_executor import commands, project_budgets, subscribers, workspace_owners
 from paid_executor.activities.deps import make_deps
 from paid_executor.config import ExecutorSettings
 from paid_executor.sandbox.docker import reap_orphans
@@ -46,6 +46,7 @@ async def serve(settings: ExecutorSettings) -> None:
     )
     subscribers.register(broker, client, settings)
     commands.register(broker, client)
+    project_budgets.register(broker, engine, settings)
     if settings.sandbox == "docker":
         await asyncio.to_thread(reap_sandbox_containers)
     await asyncio.to_thread(reap_orphaned_workspaces, settings.workspace_root)
