@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 
 from paid_executor.activities import AgentActivities, ExecutorDeps, GitHubActivities, RunActivities
 from paid_executor.activities.iterations import IterationActivities
+from paid_executor.cost_rollup import CostRollupActivities, DailyCostRollupWorkflow
 from paid_executor.rounds.activities import RoundActivities
 from paid_executor.rounds.conversation import PullConversationWorkflow
 from paid_executor.workflows import AgentExecutionWorkflow
@@ -86,8 +87,8 @@ class ExecutorWorker(Worker):
         super().__init__(
             client,
             task_queue=task_queue,
-            workflows=[AgentExecutionWorkflow, PullConversationWorkflow],
-            activities=activities(loop),
+            workflows=[AgentExecutionWorkflow, PullConversationWorkflow, DailyCostRollupWorkflow],
+            activities=[*activities(loop), CostRollupActivities(deps.sessions).roll_up_costs],
             **options,
         )
         self.home = Worker(client, task_queue=self.home_queue, activities=home_activities(loop), **options)
