@@ -126,6 +126,8 @@ async def dev_client(temporal: TemporalDevServer) -> AsyncIterator[Client]:
     await client.get_schedule_handle(SCHEDULE_ID).delete()
 
 
+# Heavy: it starts Temporal's dev server; the job's workflow is in the default run above.
+@pytest.mark.heavy
 async def test_the_schedule_is_made_once_updated_in_place_and_fires_the_rollup(
     dev_client: Client, engine: AsyncEngine
 ) -> None:

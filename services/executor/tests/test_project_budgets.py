@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import pytest
 from faststream.nats import NatsBroker
 from nats.errors import Error as NatsError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,9 +18,12 @@ from paid_contracts.budget_caps import BudgetCaps, BudgetsReply, ListProjectBudg
 from paid_devstack import wait_until_async
 from paid_devstack.nats import NatsServer
 from paid_executor import project_budgets
+from paid_executor.activities.launch import Launcher
 from paid_executor.config import ExecutorSettings
 from paid_executor.project_budgets import own_caps, set_caps, with_own_caps
-from paid_executor.proxy import Cap, SpendPolicy
+from paid_executor.proxy import Budget, Cap, SpendPolicy
+from paid_executor.run_workspace import RunPaths
+from paid_executor.workspace import Identity
 from paid_github_emulator.server import GitHubEmulator
 from paid_runtime.messaging import make_broker
 
@@ -105,6 +109,39 @@ async def test_caps_are_set_listed_and_reset_over_nats(
     assert await own_caps(engine, project) is None
 
 
+async def test_an_iterations_proxy_token_counts_against_the_projects_own_caps(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    project = f"acme/Own-{uuid.uuid4().hex[:8]}"
+    await set_caps(
+        engine, project.upper(), BudgetCaps(daily_max_tokens=4000, time_zone="Asia/Tokyo"), actor="t"
+    )
+    settings = ExecutorSettings(workspace_root=tmp_path / "ws")
+    launcher = Launcher(settings, Identity("Paid", "paid@localhost"), engine)
+    paths = RunPaths(*(tmp_path / part for part in ("run", "wt", "up", "work", "git", "prompt", "pgid")))
+    try:
+        async with launcher.metered(
+            launcher.sandbox("none"),
+            "none",
+            run_id="run-1",
+            run_key="run-1",
+            paths=paths,
+            budget=Budget(),
+            timeout=60,
+            policy=settings.spend_policy(project),
+        ) as launch:
+            policy = launch.ledger.policy
+    finally:
+        await launcher.stop()
+
+    assert policy is not None
+    assert policy.day == Cap(4000, settings.project_daily_max_cost_usd)  # own tokens, the default dollars
+    assert policy.month == Cap(settings.project_monthly_max_tokens, settings.project_monthly_max_cost_usd)
+    assert policy.time_zone == "Asia/Tokyo"
+
+
+# Heavy: a whole run through the proxy; its short form is the test above.
+@pytest.mark.heavy
 async def test_a_projects_own_daily_cap_stops_its_run_within_one_call(
     env: WorkflowEnvironment,
     emulator: GitHubEmulator,

@@ -252,6 +252,8 @@ async def test_the_cli_sets_shows_lists_and_resets_a_projects_caps(
     assert len(executor.requests) == 3  # the refused ones never reached the executor
 
 
+# Heavy: a browser session; the API and CLI tests above are its short form.
+@pytest.mark.heavy
 @pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium (apt-get install chromium)")
 async def test_an_admin_sets_caps_on_the_budgets_page_and_a_bad_value_is_named(
     api_settings: GatewaySettings,

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import text
 from temporalio import activity, workflow
-from temporalio.client import Client, ScheduleIntervalSpec, ScheduleSpec
 from temporalio.common import RetryPolicy
 
-with workflow.unsafe.imports_passed_through():
+with workflow.unsafe.imports_passed_through():  # not re-imported in the sandbox of each workflow run
+    from pydantic import BaseModel, ConfigDict, Field
+    from sqlalchemy import text
     from sqlalchemy.ext.asyncio import async_sessionmaker
     from sqlmodel.ext.asyncio.session import AsyncSession
+    from temporalio.client import Client, ScheduleIntervalSpec, ScheduleSpec
 
     from paid_runtime.schedules import Ensured, ensure_schedule
 
