@@ -3,7 +3,8 @@ emulator and through a MeteringProxy in front of it, alternately, by paid_llm's 
 streamed, Anthropic and OpenAI). Also what metering and pricing cost alone (paid_llm's UsageMeter and
 the genai-prices lookup) on one real-shaped answer. A third proxy counts every call in the shared
 spend ledger (an embedded PostgreSQL: reserve before, settle after), so the budgets' own cost per call
-is the p50 of the paired budgeted-minus-plain proxied calls. Prints `name value unit` lines."""
+is the p50 of the paired budgeted-minus-plain proxied calls (it includes the shared backoff's read,
+also timed alone). Prints `name value unit` lines."""
 
 from __future__ import annotations
 
@@ -107,6 +108,17 @@ def metering_and_pricing(runs: int) -> float:
     return statistics.median(took) * 1_000_000
 
 
+async def backoff_check(proxy: MeteringProxy, runs: int) -> float:
+    """The shared backoff's read before each budgeted call (proxy/backoff.py), alone: part of the
+    budgets' overhead above."""
+    took = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await proxy.backoff.remaining("anthropic")
+        took.append(time.perf_counter() - started)
+    return statistics.median(took) * 1000
+
+
 async def main(runs: int) -> None:
     print(f"proxy_usage_and_price_per_call_p50 {metering_and_pricing(runs * 10):.1f} us")
     with (
@@ -134,6 +146,7 @@ async def main(runs: int) -> None:
         await budgeted.start()
         try:
             await measure(emulator, plain, budgeted, runs)
+            print(f"proxy_backoff_check_p50 {await backoff_check(budgeted, runs * 5):.3f} ms")
         finally:
             await plain.stop()
             await budgeted.stop()

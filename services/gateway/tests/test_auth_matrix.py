@@ -36,6 +36,10 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/api/runs/{run_id}/retry"): OP,
     ("GET", "/api/costs"): V,
     ("GET", "/api/budgets"): V,
+    # A project's own caps decide how much Paid may spend on it: admins only.
+    ("GET", "/api/budgets/{owner}/{name}"): A,
+    ("PUT", "/api/budgets/{owner}/{name}"): A,
+    ("DELETE", "/api/budgets/{owner}/{name}"): A,
     ("GET", "/api/queue"): V,
     ("GET", "/api/me"): V,
     ("POST", "/api/tokens"): A,
@@ -64,6 +68,7 @@ BODIES = {
     "/api/runs/{run_id}/instruct": {"text": "use smaller steps"},
     "/api/tokens": {"name": "m", "role": "viewer"},
     "/api/projects/{owner}/{name}": {"poll_interval_seconds": 30},
+    "/api/budgets/{owner}/{name}": {"daily_max_cost_usd": 5},
     "/api/evolution/experiments/{experiment_id}/approval": {"approved": True},
 }
 

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from paid_cli import runs, tokens
+from paid_cli.budgets import budgets_app
 from paid_cli.client import ApiError
 from paid_cli.evolution import experiments_app, prompts_app
 from paid_cli.github import github_app
@@ -31,6 +32,7 @@ app.add_typer(github_app, name="github")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(notifications_app, name="notifications")
+app.add_typer(budgets_app, name="budgets")
 console = Console()
 
 HomeOption = Annotated[Path | None, typer.Option(help="data directory (default $PAID_HOME or ./.paid)")]
@@ -73,10 +75,10 @@ def up(
         typer.Option(envvar="PAID_ADMIN_TOKEN", help="the API's admin token; default: a fresh one"),
     ] = None,
 ) -> None:
-    """Start Temporal, NATS, PostgreSQL (embedded unless given) and the five services; Ctrl-C stops all."""
+    """Start Temporal, NATS, PostgreSQL (embedded unless given) and the six services; Ctrl-C stops all."""
     # Imported here: the dev stack pulls in most of the runtime, seconds that `paid runs list` need not pay.
     from paid_devstack import default_home
-    from paid_devstack.platform import PaidPlatform, PlatformConfig, temporal_access_settings
+    from paid_devstack.platform import WITH_NOTIFIER, PaidPlatform, PlatformConfig, temporal_access_settings
 
     admin_token = admin_token or f"paid_{secrets.token_urlsafe(32)}"
     config = PlatformConfig(
@@ -100,6 +102,7 @@ def up(
         database_url=database,
         trace_explorer=trace_explorer,
         service_env={"gateway": {"PAID_GATEWAY_ADMIN_TOKEN": admin_token}},
+        services=WITH_NOTIFIER,
     )
     platform = PaidPlatform(config)
     started = time.monotonic()

@@ -1,5 +1,6 @@
 """Paid's wire format: event models, NATS subjects and streams. No I/O lives here."""
 
+from paid_contracts.budget_caps import BudgetCaps, BudgetsReply, ListProjectBudgets, SetProjectBudget
 from paid_contracts.budgets import BudgetAlerted, BudgetExhausted, BudgetThresholdReached
 from paid_contracts.catalog import ALL_EVENTS
 from paid_contracts.commands import (
@@ -69,8 +70,10 @@ __all__ = [
     "ArmSummary",
     "BaseBranchPushed",
     "BudgetAlerted",
+    "BudgetCaps",
     "BudgetExhausted",
     "BudgetThresholdReached",
+    "BudgetsReply",
     "BuildRequested",
     "CancelRun",
     "CheckOutcome",
@@ -91,6 +94,7 @@ __all__ = [
     "IssueRef",
     "IterationSummary",
     "LabelMapping",
+    "ListProjectBudgets",
     "PauseRun",
     "PinnedText",
     "PlanCompleted",
@@ -119,6 +123,7 @@ __all__ = [
     "RunOutputAppended",
     "RunStarted",
     "RunStatusView",
+    "SetProjectBudget",
     "TaskReady",
     "TraceContext",
     "TriggerSource",

@@ -103,6 +103,8 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
         # The token minter (issue 20): only the gateway holds the GitHub App's key and answers these.
         # Requesters are listed here as each one starts asking (the scan refuses unused grants).
         serves=(subjects.GITHUB_APP_MINT, subjects.GITHUB_APP_REVOKE, subjects.GITHUB_APP_RELEASE_JOB),
+        # Projects' budget caps, which the executor keeps (admins set them through the gateway's API).
+        requests=(subjects.EXECUTOR_BUDGETS_LIST, subjects.EXECUTOR_BUDGETS_SET),
     ),
     ServiceAccess(
         "poller",
@@ -144,7 +146,7 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
             ),
             *_durables("executor", STREAM_PLAN.name, task_ready=subjects.PLAN_TASK_READY),
         ),
-        serves=(f"{subjects.EXECUTOR_CMD_PREFIX}.*",),
+        serves=(f"{subjects.EXECUTOR_CMD_PREFIX}.*", f"{subjects.EXECUTOR_BUDGETS_PREFIX}.*"),
         # A run's own GitHub token, revoked (released) when the run ends.
         requests=(subjects.PROMPT_RESOLVE, subjects.GITHUB_APP_MINT, subjects.GITHUB_APP_RELEASE_JOB),
     ),

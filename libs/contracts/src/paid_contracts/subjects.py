@@ -63,6 +63,10 @@ EXECUTOR_CMD_PAUSE = f"{EXECUTOR_CMD_PREFIX}.pause"
 EXECUTOR_CMD_RESUME = f"{EXECUTOR_CMD_PREFIX}.resume"
 EXECUTOR_CMD_INSTRUCT = f"{EXECUTOR_CMD_PREFIX}.instruct"
 EXECUTOR_CMD_STATUS = f"{EXECUTOR_CMD_PREFIX}.status"
+# Projects' own budget caps (budget_caps.py): kept by the executor, which owns the spend ledger.
+EXECUTOR_BUDGETS_PREFIX = "paid.executor.budgets"
+EXECUTOR_BUDGETS_LIST = f"{EXECUTOR_BUDGETS_PREFIX}.list"
+EXECUTOR_BUDGETS_SET = f"{EXECUTOR_BUDGETS_PREFIX}.set"
 
 # Issue 20: GitHub App installation tokens, minted by the one component holding the App's key
 # (the gateway). Core NATS request-reply only: a token must never be stored in a stream.

@@ -23,6 +23,8 @@ from paid_devstack.stack import InfraStack
 from paid_devstack.supervisor import ServiceSpec, ServiceSupervisor
 
 SERVICES = ("gateway", "poller", "planner", "executor", "evolution")
+WITH_NOTIFIER = (*SERVICES, "notifier")
+"""What `paid up` starts. The test stacks leave the notifier out: none of them has a channel to send to."""
 
 
 @dataclass
@@ -69,6 +71,8 @@ class PaidPlatform:
         self.http_ports = {name: free_port() for name in config.services}
         self.evolution_api_token = secrets.token_urlsafe(32)
         """Shared by evolution (its API answers only this) and the gateway (which serves that API)."""
+        self.notifier_api_token = secrets.token_urlsafe(32)
+        """Shared by the notifier (its channels API answers only this) and the gateway, likewise."""
 
     def start(self, timeout: float = 90.0) -> None:
         if self.trace_explorer is not None:
@@ -150,8 +154,13 @@ class PaidPlatform:
             if "evolution" in self.http_ports:
                 shared["EVOLUTION_API_URL"] = self.url("evolution")
                 shared["EVOLUTION_API_TOKEN"] = self.evolution_api_token
+            if "notifier" in self.http_ports:
+                shared["NOTIFIER_API_URL"] = self.url("notifier")
+                shared["NOTIFIER_API_TOKEN"] = self.notifier_api_token
         if name == "evolution":
             shared["API_TOKEN"] = self.evolution_api_token
+        if name == "notifier":
+            shared["API_TOKEN"] = self.notifier_api_token
         if name == "executor":
             shared["WORKSPACE_ROOT"] = str(self.workspace_root)
         prefix = f"PAID_{name.upper()}_"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -83,6 +84,7 @@ class RecordedRequest(_Frozen):
     stream: bool
     headers: dict[str, str]
     body: dict[str, Any]
+    received_at: float = Field(default_factory=time.time, description="when it arrived (epoch seconds)")
 
 
 class RuleBook:

@@ -123,6 +123,9 @@ class ExecutorSettings(GitHubSettings):
         default=30, gt=0, description="how long a dead worker's reservations keep counting"
     )
     check_timeout_seconds: float = 15 * 60
+    cost_rollup_every_hours: float = Field(
+        default=24, ge=0, description="how often the cost roll-up's schedule fires (0: no schedule is made)"
+    )
     anthropic_base_url: str = "https://api.anthropic.com"
     anthropic_api_key: str = ""
     openai_base_url: str = "https://api.openai.com"

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import docker
 from docker.errors import DockerException
+from temporalio.service import RPCError
 
-from paid_executor import commands, subscribers, workspace_owners
+from paid_executor import commands, project_budgets, subscribers, workspace_owners
 from paid_executor.activities.deps import make_deps
 from paid_executor.config import ExecutorSettings
+from paid_executor.cost_rollup import ensure_cost_rollup
 from paid_executor.sandbox.docker import reap_orphans
 from paid_executor.worker import make_worker
 from paid_runtime.database import make_engine, migrate, session_factory
@@ -46,6 +49,7 @@ async def serve(settings: ExecutorSettings) -> None:
     )
     subscribers.register(broker, client, settings)
     commands.register(broker, client)
+    project_budgets.register(broker, engine, settings)
     if settings.sandbox == "docker":
         await asyncio.to_thread(reap_sandbox_containers)
     await asyncio.to_thread(reap_orphaned_workspaces, settings.workspace_root)
@@ -57,6 +61,13 @@ async def serve(settings: ExecutorSettings) -> None:
         )
     deps = make_deps(settings, broker, session_factory(engine))
     worker = make_worker(client, deps)
+    if settings.cost_rollup_every_hours:
+        every = timedelta(hours=settings.cost_rollup_every_hours)
+        try:
+            ensured = await ensure_cost_rollup(client, task_queue=settings.task_queue, every=every)
+            log.info("the daily cost roll-up's schedule: %s", ensured)
+        except RPCError as error:  # runs matter more than a roll-up; the next start tries again
+            log.error("could not create or update the cost roll-up's schedule: %s", error)
     checks = {
         "nats": nats_ready(broker),
         "database": database_ready(engine),

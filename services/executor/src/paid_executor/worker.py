@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 from paid_executor.activities import AgentActivities, ExecutorDeps, GitHubActivities, RunActivities
 from paid_executor.activities.iterations import IterationActivities
 from paid_executor.activities.worktrees import release_runs
+from paid_executor.cost_rollup import CostRollupActivities, DailyCostRollupWorkflow
 from paid_executor.review_activities import ReviewActivities
 from paid_executor.review_workflow import ReviewModeWorkflow
 from paid_executor.rounds.activities import RoundActivities
@@ -92,8 +93,13 @@ class ExecutorWorker(Worker):
         super().__init__(
             client,
             task_queue=task_queue,
-            workflows=[AgentExecutionWorkflow, PullConversationWorkflow, ReviewModeWorkflow],
-            activities=activities(loop),
+            workflows=[
+                AgentExecutionWorkflow,
+                PullConversationWorkflow,
+                ReviewModeWorkflow,
+                DailyCostRollupWorkflow,
+            ],
+            activities=[*activities(loop), CostRollupActivities(deps.sessions).roll_up_costs],
             **options,
         )
         self.home = Worker(client, task_queue=self.home_queue, activities=home_activities(loop), **options)

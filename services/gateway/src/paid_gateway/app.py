@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paid_gateway import dashboard, token_service, webhooks
 from paid_gateway.admission import WebhookAdmission
+from paid_gateway.budget_caps import ExecutorBudgets, Requester
 from paid_gateway.config import GatewaySettings
 from paid_gateway.delivery_log import DeliveryLog
 from paid_gateway.deps import Publisher, TemporalProvider
@@ -44,7 +45,9 @@ def create_app(
     checks: dict[str, ReadinessCheck] | None = None,
     temporal: TemporalProvider | None = None,
     hub: ChangeHub | None = None,
+    requester: Requester | None = None,
 ) -> FastAPI:
+    """`requester`: core NATS requests to other services (the executor's budget caps)."""
     app = FastAPI(
         title="paid-gateway",
         summary="Paid's API: runs, their live output and their control",
@@ -66,6 +69,7 @@ def create_app(
         temporal = LazyTemporal(access.target, access.namespace, tls=access.tls, api_key=access.api_key)
     app.state.temporal = temporal
     app.state.hub = hub or ChangeHub()
+    app.state.executor_budgets = ExecutorBudgets(requester)
     install_error_handlers(app)
     app.add_middleware(WebhookAdmission, path=WEBHOOK_PATH, limit=settings.webhook_max_in_flight)
     app.include_router(webhooks.router)

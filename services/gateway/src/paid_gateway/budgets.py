@@ -1,12 +1,13 @@
 """Spend against caps per project: the read model behind `GET /api/budgets` and the dashboard's budgets
 page.
 
-The caps are the executor's shared budgets (`PAID_EXECUTOR_PROJECT_DAILY_MAX_*`, `..._MONTHLY_MAX_*`),
-which its spend ledger enforces at the metering proxy. The gateway cannot read that ledger (another
-service's tables), so it is told the same caps (`PAID_GATEWAY_PROJECT_*`, the same defaults, checked by
-tests/test_budget_defaults.py) and counts spend from its runs projection: finished runs, by the UTC day
-and month they started. A run in flight counts once it ends. A project without caps of its own shows the
-defaults, and says so (`cap_source`).
+The caps are the executor's shared budgets, which its spend ledger enforces at the metering proxy: each
+project's own caps where an admin set them, else the defaults, both as the executor answers them
+(routers/budgets.py asks; when it does not answer, the gateway's copy of the defaults,
+`PAID_GATEWAY_PROJECT_*`, checked against the executor's by tests/test_budget_defaults.py). The gateway
+cannot read the ledger (another service's tables), so it counts spend from its runs projection:
+finished runs, by the UTC day and month they started. A run in flight counts once it ends.
+`cap_source` says whose caps a line shows.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Cap:
 class ProjectCaps:
     day: Cap
     month: Cap
+    time_zone: str = "UTC"  # where the executor's days and months begin for the project
 
 
 class BudgetLine(BaseModel):
@@ -58,6 +60,7 @@ class BudgetLine(BaseModel):
 class ProjectBudget(BaseModel):
     project: str
     lines: list[BudgetLine]
+    time_zone: str = Field(default="UTC", description="where the executor's budget days and months begin")
 
 
 class BudgetList(BaseModel):
@@ -95,6 +98,7 @@ def project_budgets(
                     _line("day", today, day_rows, caps.day, source),
                     _line("month", today.replace(day=1), rows, caps.month, source),
                 ],
+                time_zone=caps.time_zone,
             )
         )
     return BudgetList(projects=result)

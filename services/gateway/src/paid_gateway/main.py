@@ -10,6 +10,7 @@ from pathlib import Path
 
 from paid_gateway import token_service
 from paid_gateway.app import SERVICE, create_app
+from paid_gateway.budget_caps import nats_requester
 from paid_gateway.config import GatewaySettings
 from paid_gateway.project_attention import ProjectAttention
 from paid_gateway.projections import subscriber as projections
@@ -53,6 +54,7 @@ async def serve(settings: GatewaySettings) -> None:
         sessions=sessions,
         checks={"nats": nats_ready(broker), "database": database_ready(engine)},
         hub=hub,
+        requester=nats_requester(broker),
     )
     attention = ProjectAttention(sessions, app.state.publisher, app.state.projects)
     token_service.register(broker, app.state.minter, app.state.projects, attention)

@@ -24,6 +24,7 @@ from paid_executor.agents.base import Invocation
 from paid_executor.agents.process import AgentTimeoutError, ProcessOutcome, run_agent_process
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import CheckResult
+from paid_executor.project_budgets import own_caps, with_own_caps
 from paid_executor.proxy import Budget, Ledger, MeteringProxy, SharedLedger, SpendPolicy
 from paid_executor.proxy.server import Upstreams
 from paid_executor.proxy.shared_ledger import ledger_engine
@@ -92,6 +93,8 @@ class Launcher:
         """A proxy token for the run's budget (and the shared `policy`), valid while the block runs,
         and the sandbox request."""
         proxy = await self.proxy()
+        if policy is not None and proxy.shared is not None:
+            policy = with_own_caps(policy, await own_caps(proxy.shared.engine, policy.project))
         token, ledger = proxy.open_run(run_id, budget, policy)
         settings = self.settings
         env = self.environment(sandbox_name) | {

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from paid_executor.proxy.backoff import ProviderBackoff, retry_after_seconds
 from paid_executor.proxy.budgets import SpendPolicy
 from paid_executor.proxy.ledger import Budget, Ledger
 from paid_executor.proxy.shared_ledger import Reservation, SharedLedger
@@ -35,6 +36,7 @@ HOP_HEADERS = frozenset(
     {"host", "content-length", "connection", "transfer-encoding", "accept-encoding", "keep-alive"}
 )
 AUTH_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-goog-api-key"})
+UNCHECKED = "Paid cannot check its budgets and its providers' pauses now; try again later"
 PROVIDERS = {
     Wire.ANTHROPIC_MESSAGES: "anthropic",
     Wire.OPENAI_CHAT: "openai",
@@ -53,9 +55,10 @@ class Upstreams:
     gemini_key: str = ""
 
 
-def _error(status: int, kind: str, message: str) -> JSONResponse:
+def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     # Anthropic's error shape; OpenAI clients read `error.message` from it as well.
-    return JSONResponse({"type": "error", "error": {"type": kind, "message": message}}, status_code=status)
+    body = {"type": "error", "error": {"type": kind, "message": message}}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class MeteringProxy:
@@ -68,10 +71,13 @@ class MeteringProxy:
         *,
         fallback_price: FallbackPrice | None = None,
         shared: SharedLedger | None = None,
+        backoff: ProviderBackoff | None = None,
     ) -> None:
-        """`shared`: the ledger of budgets across runs and workers; None counts each run alone."""
+        """`shared`: the ledger of budgets across runs and workers; None counts each run alone.
+        `backoff`: pauses of providers that answered 429 (by default in the shared ledger's database)."""
         self.upstreams = upstreams
         self.shared = shared
+        self.backoff = backoff or ProviderBackoff(None if shared is None else shared.engine)
         self.fallback_price = fallback_price or FallbackPrice()
         self.socket_path = socket_path
         self.port = 0
@@ -140,6 +146,17 @@ class MeteringProxy:
             return _error(401, "authentication_error", "unknown or expired Paid run token")
         if ledger.reason is not None:
             return self._refuse(ledger)
+        path = request.url.path
+        wire = wire_for_path(path)
+        provider = PROVIDERS[wire]
+        try:
+            paused = await self.backoff.wait(provider)  # before reserving: a waiting call holds no room
+        except (SQLAlchemyError, OSError) as error:
+            log.warning("the provider backoff is unavailable: %s", error)
+            return _error(503, "overloaded_error", UNCHECKED)
+        if paused:
+            message = f"{provider} asked Paid to wait; try again in {paused:.0f} s"
+            return _error(429, "rate_limit_error", message, {"retry-after": str(max(1, round(paused)))})
         requested_at = datetime.now(UTC)
         reservation: Reservation | None = None
         if self.shared is not None and ledger.policy is not None:
@@ -147,13 +164,11 @@ class MeteringProxy:
                 reserved = await self.shared.reserve(ledger.policy.scopes(requested_at), run_id=ledger.run_id)
             except (SQLAlchemyError, OSError) as error:  # closed: no call goes uncounted
                 log.warning("the spend ledger is unavailable: %s", error)
-                return _error(503, "overloaded_error", "Paid cannot check its budgets now; try again later")
+                return _error(503, "overloaded_error", UNCHECKED)
             if reserved.refused is not None:
                 ledger.stop(reserved.refused)
                 return self._refuse(ledger)
             reservation = reserved.reservation
-        path = request.url.path
-        wire = wire_for_path(path)
         base, key = self._upstream(wire)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS | AUTH_HEADERS}
         headers["accept-encoding"] = "identity"
@@ -180,6 +195,8 @@ class MeteringProxy:
         except httpx.HTTPError as error:
             self._settle(call, answered=False)
             return _error(502, "api_error", f"the LLM provider could not be reached: {error}")
+        if response.status_code == 429:
+            await self._pause(provider, response.headers.get("retry-after"))
         out_headers = {k: v for k, v in response.headers.items() if k.lower() not in HOP_HEADERS}
         out_headers.pop("content-encoding", None)
         if "text/event-stream" in response.headers.get("content-type", ""):
@@ -195,6 +212,15 @@ class MeteringProxy:
             await response.aclose()
             self._settle(call, answered=answered)
         return Response(content, status_code=response.status_code, headers=out_headers)
+
+    async def _pause(self, provider: str, retry_after: str | None) -> None:
+        seconds = retry_after_seconds(retry_after)
+        if seconds is None:
+            return
+        try:
+            await self.backoff.pause(provider, seconds)
+        except (SQLAlchemyError, OSError) as error:  # this run's agent still gets the 429 to honour
+            log.error("sharing %s's pause failed: %s", provider, error)
 
     def _upstream(self, wire: Wire) -> tuple[str, str]:
         upstreams = self.upstreams
