@@ -238,7 +238,7 @@ async def test_the_same_ci_failure_after_a_round_stops_the_ci_rounds_and_closing
     assert "<check>" in stand_ins.prompts[0]
     lines = [line for line in stand_ins.comment.splitlines() if line.startswith("- ")]
     assert len(lines) == 2
-    assert lines[1].startswith("- The check failed the same way after round 1")
+    assert lines[1].startswith("- The check `tests` ended as failure. It failed the same way after round 1")
 
 
 async def test_a_conflict_round_merges_the_base_and_pushes_a_merge_and_a_clean_base_needs_no_agent(

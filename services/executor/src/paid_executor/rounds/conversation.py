@@ -98,10 +98,11 @@ class PullConversationWorkflow:
                 continue
             if request.failure_signature and request.failure_signature == self._last_failure:
                 self._stopped_kinds.append(request.kind)
+                which = request.summary.strip().splitlines()[0] + " " if request.summary.strip() else ""
                 await self._comment(
                     state,
                     f"stopped-{request.kind}",
-                    f"The check failed the same way after round {self._rounds} as before it; Paid stops "
+                    f"{which}It failed the same way after round {self._rounds} as before it; Paid stops "
                     "its CI rounds on this pull request, since another round would most likely do the same.",
                 )
                 continue
