@@ -26,6 +26,7 @@ AGENT_RETRY = RetryPolicy(
 QUICK_TIMEOUT = timedelta(seconds=30)
 LOOP_PATCH = "fix-forward-loop-1"
 HOME_QUEUE_PATCH = "home-queue-1"  # the worktree's activities on its worker's own task queue
+ROUND_REHOME_PATCH = "round-rehome-1"  # a round whose worktree's worker is lost starts again elsewhere
 MAX_REHOMES = 3  # moves of a run to a fresh worktree after losing its worker; then an honest failure
 REPEAT_LIMIT = 3  # the same diff or the same failures this many times: the agent is going in circles
 GIT_ALLOWANCE = timedelta(minutes=10)  # clone and push, on top of the agent's own time
