@@ -1,5 +1,6 @@
-"""`scripts/chaos`: N pipeline runs while random processes are SIGKILLed; prints runs, kills, lost,
-duplicated. Exits 1 when anything was lost or done twice."""
+"""`scripts/chaos`: N pipeline runs (or, with `--scenario review-rounds`, N review rounds on Paid's pull
+requests) while random processes are SIGKILLed; prints runs, kills, lost, duplicated. Exits 1 when
+anything was lost or done twice."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import nats
 from nats.errors import Error as NatsError
 
 from paid_devstack.chaos import ALL_VICTIMS, ChaosDriver, ChaosReport
+from paid_devstack.chaos_rounds import ReviewRoundChaosDriver
 from paid_devstack.postgres import libpq_url
 from paid_devstack.sandbox import EmulatedPaid
 
@@ -33,12 +35,30 @@ def executor_env(heartbeat_seconds: float = 2.0) -> dict[str, str]:
     }
 
 
+SCENARIOS = ("runs", "review-rounds")
+
+
 def run_chaos(
-    *, runs: int, seed: int, victims: tuple[str, ...], min_seconds: float, heartbeat_seconds: float = 2.0
+    *,
+    runs: int,
+    seed: int,
+    victims: tuple[str, ...],
+    min_seconds: float,
+    heartbeat_seconds: float = 2.0,
+    scenario: str = "runs",
 ) -> ChaosReport:
     home = Path(tempfile.mkdtemp(prefix="paid-chaos-"))
-    with EmulatedPaid(home, service_env={"executor": executor_env(heartbeat_seconds)}) as paid:
-        driver = ChaosDriver(paid, runs=runs, seed=seed, victims=victims, min_chaos_seconds=min_seconds)
+    env = executor_env(heartbeat_seconds)
+    if scenario == "review-rounds":  # a round whose worker died moves on sooner than the default 30 s
+        env["PAID_EXECUTOR_HOME_START_TIMEOUT_SECONDS"] = "10"
+    with EmulatedPaid(home, service_env={"executor": env}) as paid:
+        driver: ChaosDriver | ReviewRoundChaosDriver
+        if scenario == "review-rounds":
+            driver = ReviewRoundChaosDriver(
+                paid, pulls=runs, seed=seed, victims=victims, min_chaos_seconds=min_seconds
+            )
+        else:
+            driver = ChaosDriver(paid, runs=runs, seed=seed, victims=victims, min_chaos_seconds=min_seconds)
         report = driver.run()
         return dataclasses.replace(report, refused_without_credentials=asyncio.run(refusals(paid)))
 
@@ -68,7 +88,8 @@ async def refusals(paid: EmulatedPaid) -> tuple[str, ...]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--scenario", choices=SCENARIOS, default="runs")
+    parser.add_argument("--runs", type=int, default=20, help="issues labeled (runs) or reviewed (rounds)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--min-seconds", type=float, default=60.0, help="keep killing at least this long")
     parser.add_argument("--victims", default=",".join(ALL_VICTIMS))
@@ -83,6 +104,7 @@ def main() -> int:
         victims=tuple(args.victims.split(",")),
         min_seconds=args.min_seconds,
         heartbeat_seconds=args.heartbeat_seconds,
+        scenario=args.scenario,
     )
     print("\n".join(report.lines()))
     for problem in report.lost + report.duplicated:

@@ -51,6 +51,7 @@ class StandIns:
     conflicts: tuple[str, ...] = ("calc.py",)  # what a conflict round's merge leaves to the agent
     merges: list[bool] = field(default_factory=list)
     parents: list[tuple[str, ...]] = field(default_factory=list)
+    homes: list[str] = field(default_factory=list)  # the task queues of the next worktrees (else none)
 
     def activities(self) -> list[Callable[..., Any]]:
         @activity.defn(name="fetch_issue")
@@ -68,7 +69,8 @@ class StandIns:
         async def prepare_round_workspace(request: RoundWorkspaceInput) -> RoundWorkspaceInfo:
             self.merges.append(request.merge_base)
             if not request.merge_base:
-                return RoundWorkspaceInfo(base_sha=HEAD, config=RepoConfig())
+                home = self.homes.pop(0) if self.homes else None
+                return RoundWorkspaceInfo(base_sha=HEAD, config=RepoConfig(), task_queue=home)
             return RoundWorkspaceInfo(
                 base_sha=MERGED,
                 config=RepoConfig(),
@@ -238,7 +240,7 @@ async def test_the_same_ci_failure_after_a_round_stops_the_ci_rounds_and_closing
     assert "<check>" in stand_ins.prompts[0]
     lines = [line for line in stand_ins.comment.splitlines() if line.startswith("- ")]
     assert len(lines) == 2
-    assert lines[1].startswith("- The check failed the same way after round 1")
+    assert lines[1].startswith("- The check `tests` ended as failure. It failed the same way after round 1")
 
 
 async def test_a_conflict_round_merges_the_base_and_pushes_a_merge_and_a_clean_base_needs_no_agent(

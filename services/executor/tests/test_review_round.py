@@ -176,7 +176,10 @@ async def test_a_trusted_review_adds_a_commit_and_replies_and_an_untrusted_one_s
         approved.raise_for_status()
     approval = listed_review(calc_repo, number, approved.json(), producer="test")
     assert approval is not None
-    assert await on_review(env.client, approval, settings) is None
+    assert (
+        await on_review(env.client, approval, settings, GitHubCredentials.fixed(settings.github_token))
+        is None
+    )
     assert emulator.merge_pull("alice", calc_repo.name, number, as_user="rita")["merged"] is True
     assert emulator.issue("alice", calc_repo.name, 1)["state"] == "closed"
     progress = [

@@ -153,12 +153,40 @@ class ChaosMonkey(threading.Thread):
         raise RuntimeError(f"{victim} would not start again: {self.errors[-1]}")
 
 
+class FailedDeliveries:
+    """GitHub does not retry failed webhook deliveries; teams redeliver them (or let the poller catch
+    up). Called, this redelivers, at most once a second each, the deliveries of `event`.`action` none
+    of whose attempts succeeded; it answers True, to be polled beside other conditions."""
+
+    def __init__(self, paid: EmulatedPaid, *, event: str, action: str) -> None:
+        self.paid = paid
+        self.event = event
+        self.action = action
+        self._redelivered: Counter[str] = Counter()
+        self._last_redelivery: dict[str, float] = {}
+
+    @property
+    def redelivered(self) -> int:
+        return sum(self._redelivered.values())
+
+    def __call__(self) -> bool:
+        attempts: dict[str, list[bool]] = {}
+        for delivery in self.paid.github.deliveries(event=self.event, action=self.action):
+            attempts.setdefault(delivery.guid, []).append(delivery.succeeded)
+        now = time.monotonic()
+        for guid, outcomes in attempts.items():
+            pending = len(outcomes) - 1 < self._redelivered[guid]
+            recent = now - self._last_redelivery.get(guid, 0.0) < 1.0
+            if not any(outcomes) and not pending and not recent and self._redelivered[guid] < 60:
+                self._redelivered[guid] += 1
+                self._last_redelivery[guid] = now
+                self.paid.github.redeliver(guid)
+        return True
+
+
 class ChaosDriver:
     """Labels `runs` issues while a `ChaosMonkey` kills processes, then checks every issue's outcome.
-
-    GitHub does not retry failed webhook deliveries; teams redeliver them (or let the poller catch
-    up). The driver plays that part: a delivery whose attempts all failed is redelivered.
-    """
+    A label's delivery whose attempts all failed is redelivered, as a team would."""
 
     def __init__(
         self,
@@ -176,8 +204,7 @@ class ChaosDriver:
         self.monkey = ChaosMonkey(paid, rng=random.Random(seed + 1), victims=victims)
         self.label_gap = label_gap
         self.min_chaos_seconds = min_chaos_seconds
-        self._redelivered: Counter[str] = Counter()
-        self._last_redelivery: dict[str, float] = {}
+        self._redeliver_failed = FailedDeliveries(paid, event="issues", action="labeled")
         self._quiet = threading.Event()
 
     def run(self, *, settle_timeout: float = 600.0) -> ChaosReport:
@@ -204,8 +231,9 @@ class ChaosDriver:
             )
         except StartupError as error:  # what never settled is counted as lost below
             log.error("chaos: %s", error)
-        redelivered = sum(self._redelivered.values())
-        report = ChaosReport(runs=self.runs, kills=self.monkey.kills, redelivered=redelivered)
+        report = ChaosReport(
+            runs=self.runs, kills=self.monkey.kills, redelivered=self._redeliver_failed.redelivered
+        )
         for issue in issues:
             pulls = self.paid.pulls(issue)
             results = self._result_comments(issue)
@@ -226,21 +254,6 @@ class ChaosDriver:
 
     def _settled(self, issue: DemoIssue) -> bool:
         return bool(self._result_comments(issue))
-
-    def _redeliver_failed(self) -> bool:
-        """Redelivers, at most once a second each, the deliveries none of whose attempts succeeded."""
-        attempts: dict[str, list[bool]] = {}
-        for delivery in self.paid.github.deliveries(event="issues", action="labeled"):
-            attempts.setdefault(delivery.guid, []).append(delivery.succeeded)
-        now = time.monotonic()
-        for guid, outcomes in attempts.items():
-            pending = len(outcomes) - 1 < self._redelivered[guid]
-            recent = now - self._last_redelivery.get(guid, 0.0) < 1.0
-            if not any(outcomes) and not pending and not recent and self._redelivered[guid] < 60:
-                self._redelivered[guid] += 1
-                self._last_redelivery[guid] = now
-                self.paid.github.redeliver(guid)
-        return True
 
     def _running_workflows(self) -> int:
         async def count() -> int:

@@ -68,10 +68,21 @@ def issue_body() -> str:
     )
 
 
+ISSUE_EVENTS = ("issues", "issue_comment")
+ROUND_EVENTS = (*ISSUE_EVENTS, "pull_request", "pull_request_review")  # what brings Paid back to its PR
+
+
 def seed_demo_repository(
-    emulator: GitHubEmulator, *, owner: str, repo: str, webhook_url: str, webhook_secret: str
+    emulator: GitHubEmulator,
+    *,
+    owner: str,
+    repo: str,
+    webhook_url: str,
+    webhook_secret: str,
+    hook_events: tuple[str, ...] = ISSUE_EVENTS,
 ) -> DemoIssue:
-    """Creates the repository, its webhook to Paid's gateway, and the issue (not yet labeled)."""
+    """Creates the repository, its webhook to Paid's gateway (for `hook_events`), and the issue (not yet
+    labeled)."""
     emulator.create_repository(
         owner,
         repo,
@@ -79,6 +90,6 @@ def seed_demo_repository(
         description="Paid demo: a calculator whose add() is broken",
     )
     emulator.set_permission(owner, repo, BOT, "write")
-    emulator.create_hook(owner, repo, webhook_url, secret=webhook_secret, events=["issues", "issue_comment"])
+    emulator.create_hook(owner, repo, webhook_url, secret=webhook_secret, events=list(hook_events))
     issue = emulator.create_issue(owner, repo, title="add() subtracts", body=issue_body(), as_user=MAINTAINER)
     return DemoIssue(owner=owner, repo=repo, number=int(issue["number"]), html_url=str(issue["html_url"]))

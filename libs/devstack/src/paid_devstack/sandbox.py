@@ -9,7 +9,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from paid_devstack.demo_repo import BOT, BUILD_LABEL, MAINTAINER, DemoIssue, seed_demo_repository
+from paid_devstack.demo_repo import (
+    BOT,
+    BUILD_LABEL,
+    ISSUE_EVENTS,
+    MAINTAINER,
+    DemoIssue,
+    seed_demo_repository,
+)
 from paid_devstack.platform import SERVICES, PaidPlatform, PlatformConfig
 from paid_devstack.processes import wait_until
 from paid_github_emulator import GitHubEmulator
@@ -72,7 +79,9 @@ class EmulatedPaid:
             self._platform.stop()
         self.github.stop()
 
-    def create_repository(self, owner: str, repo: str) -> DemoIssue:
+    def create_repository(
+        self, owner: str, repo: str, *, hook_events: tuple[str, ...] = ISSUE_EVENTS
+    ) -> DemoIssue:
         """A repository owned by the maintainer, with a failing test and an issue describing the fix."""
         issue = seed_demo_repository(
             self.github,
@@ -80,6 +89,7 @@ class EmulatedPaid:
             repo=repo,
             webhook_url=self.platform.webhook_url,
             webhook_secret=self.webhook_secret,
+            hook_events=hook_events,
         )
         self.github.set_permission(owner, repo, MAINTAINER, "admin")
         return issue

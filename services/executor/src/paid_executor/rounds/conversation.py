@@ -13,7 +13,6 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
-from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from paid_contracts.workflow_ids import (
@@ -24,21 +23,24 @@ with workflow.unsafe.imports_passed_through():
     )
     from paid_executor.activities import GitHubActivities
     from paid_executor.activities.iterations import IterationActivities
-    from paid_executor.params import IssueDetails, IterationInput, RunContext
+    from paid_executor.params import RunContext
     from paid_executor.rounds.activities import RoundActivities
     from paid_executor.rounds.params import (
         ConversationCommentInput,
         ConversationInput,
         ConversationStatus,
-        RoundPublishInput,
         RoundRequest,
-        RoundWorkspaceInfo,
         RoundWorkspaceInput,
-        ThreadRepliesInput,
     )
-    from paid_executor.rounds.prompt import ROUND_TITLES, round_prompt
+    from paid_executor.rounds.round_work import RoundHostLost, work_round
     from paid_executor.run_failures import failure_detail
-    from paid_executor.run_limits import AGENT_RETRY, GIT_ALLOWANCE, QUICK_RETRY, QUICK_TIMEOUT
+    from paid_executor.run_limits import (
+        GIT_ALLOWANCE,
+        MAX_REHOMES,
+        QUICK_RETRY,
+        QUICK_TIMEOUT,
+        ROUND_REHOME_PATCH,
+    )
 
 
 @workflow.defn(name=PULL_CONVERSATION_WORKFLOW)
@@ -98,10 +100,11 @@ class PullConversationWorkflow:
                 continue
             if request.failure_signature and request.failure_signature == self._last_failure:
                 self._stopped_kinds.append(request.kind)
+                which = request.summary.strip().splitlines()[0] + " " if request.summary.strip() else ""
                 await self._comment(
                     state,
                     f"stopped-{request.kind}",
-                    f"The check failed the same way after round {self._rounds} as before it; Paid stops "
+                    f"{which}It failed the same way after round {self._rounds} as before it; Paid stops "
                     "its CI rounds on this pull request, since another round would most likely do the same.",
                 )
                 continue
@@ -153,7 +156,7 @@ class PullConversationWorkflow:
         )
         title = f"Round {number} ({kind}, asked by @{request.requested_by})"
         await self._comment(state, f"round-{number}", f"{title} is running.")
-        prepared, home = False, None
+        prepared, home, moves = False, None, 0
         try:
             issue = await workflow.execute_activity_method(
                 GitHubActivities.fetch_issue,
@@ -161,18 +164,36 @@ class PullConversationWorkflow:
                 start_to_close_timeout=QUICK_TIMEOUT,
                 retry_policy=QUICK_RETRY,
             )
-            self._step = "clone"
-            workspace = await workflow.execute_activity_method(
-                RoundActivities.prepare_round_workspace,
-                RoundWorkspaceInput(
-                    run=run, issue=issue, branch=state.branch, merge_base=request.kind == "conflict"
-                ),
-                start_to_close_timeout=GIT_ALLOWANCE,
-                heartbeat_timeout=timedelta(seconds=state.policy.heartbeat_timeout_seconds),
-                retry_policy=QUICK_RETRY,
-            )
-            prepared, home = True, workspace.task_queue
-            outcome = await self._work(state, request, run, issue, workspace)
+            while True:
+                self._step = "clone"
+                workspace = await workflow.execute_activity_method(
+                    RoundActivities.prepare_round_workspace,
+                    RoundWorkspaceInput(
+                        run=run, issue=issue, branch=state.branch, merge_base=request.kind == "conflict"
+                    ),
+                    start_to_close_timeout=GIT_ALLOWANCE,
+                    heartbeat_timeout=timedelta(seconds=state.policy.heartbeat_timeout_seconds),
+                    retry_policy=QUICK_RETRY,
+                )
+                prepared, home = True, workspace.task_queue
+                try:
+                    outcome = await work_round(
+                        state, request, run, issue, workspace, number=number, step=self._set_step
+                    )
+                    break
+                except RoundHostLost as lost:
+                    if moves >= MAX_REHOMES or not workflow.patched(ROUND_REHOME_PATCH):
+                        raise lost.error from None
+                    moves += 1
+                    prepared = False
+                    if not lost.unreachable:  # else nobody polls its queue; the orphan reaper frees its disk
+                        await self._cleanup(run, home, state)
+                    await self._comment(
+                        state,
+                        f"round-{number}",
+                        f"{title} lost the worker holding its worktree ({lost.detail}); it starts again "
+                        f"on a fresh one (move {moves} of at most {MAX_REHOMES}).",
+                    )
         except ActivityError as error:
             outcome = f"failed: {failure_detail(error)}"
         finally:
@@ -180,100 +201,8 @@ class PullConversationWorkflow:
                 await self._cleanup(run, home, state)
         await self._comment(state, f"round-{number}", f"{title} {outcome}")
 
-    async def _work(
-        self,
-        state: ConversationInput,
-        request: RoundRequest,
-        run: RunContext,
-        issue: IssueDetails,
-        workspace: RoundWorkspaceInfo,
-    ) -> str:
-        if workspace.config is None:
-            return f"did not run: {workspace.config_error}"
-        if request.kind == "conflict" and not workspace.conflicts:
-            return "found that the base merges cleanly now; nothing to resolve."
-        policy, home = state.policy, workspace.task_queue
-        home_timeout = timedelta(seconds=policy.home_start_timeout_seconds) if home else None
-        prompt = round_prompt(
-            request,
-            repository=state.issue.repo.full_name,
-            branch=state.branch,
-            number=state.number,
-            title=issue.title,
-            conflicts=workspace.conflicts,
-        )
-        self._step = "agent"
-        iteration = await workflow.execute_activity_method(
-            IterationActivities.run_iteration,
-            IterationInput(
-                run=run,
-                issue=issue,
-                branch=state.branch,
-                base_sha=workspace.base_sha,
-                iteration=1,
-                prompt=prompt,
-                config=workspace.config,
-                sandbox=policy.sandbox,
-                timeout_seconds=policy.agent_timeout_seconds,
-                max_tokens=policy.max_tokens,
-                max_cost_usd=policy.max_cost_usd,
-            ),
-            start_to_close_timeout=timedelta(seconds=policy.agent_timeout_seconds) + GIT_ALLOWANCE,
-            heartbeat_timeout=timedelta(seconds=policy.heartbeat_timeout_seconds),
-            retry_policy=AGENT_RETRY,
-            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-            task_queue=home,
-            schedule_to_start_timeout=home_timeout,
-        )
-        if iteration.budget_exceeded:
-            return f"stopped: budget exceeded ({iteration.budget_exceeded}); nothing was pushed."
-        if iteration.failed_checks:
-            names = ", ".join(check.command for check in iteration.failed_checks)
-            return f"left failing checks ({names}); nothing was pushed."
-        if iteration.forbidden:
-            return (
-                "changed paths Paid may not change ("
-                + ", ".join(iteration.forbidden)
-                + "); nothing was pushed."
-            )
-        if not iteration.changed_files:
-            return "ended without a change; nothing was pushed."
-        self._step = "publish"
-        published = await workflow.execute_activity_method(
-            RoundActivities.publish_round,
-            RoundPublishInput(
-                run=run,
-                clone_url=issue.clone_url,
-                branch=state.branch,
-                head_sha=workspace.base_sha,
-                message=f"{ROUND_TITLES[request.kind]} on #{state.number} (round {self._rounds})\n\n"
-                f"{iteration.result.summary.strip()[:2000]}".rstrip(),
-                merge_parents=(workspace.head_sha, workspace.merged_base_sha)
-                if request.kind == "conflict"
-                else (),
-                conflicts=workspace.conflicts,
-            ),
-            start_to_close_timeout=GIT_ALLOWANCE,
-            heartbeat_timeout=timedelta(seconds=max(policy.heartbeat_timeout_seconds, 30)),
-            retry_policy=QUICK_RETRY,
-            task_queue=home,
-            schedule_to_start_timeout=home_timeout,
-        )
-        if request.threads:
-            self._step = "reply"
-            await workflow.execute_activity_method(
-                RoundActivities.reply_in_threads,
-                ThreadRepliesInput(
-                    issue=state.issue,
-                    number=state.number,
-                    round_key=request.change_id,
-                    threads=request.threads,
-                    body=f"Paid addressed this in {published.head_sha[:12]}.",
-                ),
-                start_to_close_timeout=QUICK_TIMEOUT,
-                retry_policy=QUICK_RETRY,
-            )
-        return f"pushed {published.head_sha[:12]} ({published.changed_files} file(s) changed)."
+    def _set_step(self, step: str) -> None:
+        self._step = step
 
     async def _cleanup(self, run: RunContext, home: str | None, state: ConversationInput) -> None:
         try:
