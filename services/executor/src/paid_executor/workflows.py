@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
         execution_workflow_id,
     )
     from paid_executor.activities import AgentActivities, GitHubActivities, RunActivities
+    from paid_executor.admission_gate import AdmissionGate
     from paid_executor.fix_forward import FixForwardLoop
     from paid_executor.params import (
         AgentRunInput,
@@ -51,7 +52,7 @@ def branch_for(issue: IssueRef) -> str:
 
 
 @workflow.defn(name=EXECUTION_WORKFLOW)
-class AgentExecutionWorkflow(FixForwardLoop):
+class AgentExecutionWorkflow(FixForwardLoop, AdmissionGate):
     @workflow.signal(name=ExecutionSignal.CANCEL)
     def cancel(self, reason: str = "") -> None:
         """Stops the run: the agent's process is killed, cleanup runs, the outcome is cancelled.
@@ -77,6 +78,11 @@ class AgentExecutionWorkflow(FixForwardLoop):
         if instruction.strip():
             self._instructions.append(instruction.strip())
 
+    @workflow.signal(name=ExecutionSignal.ADMIT)
+    def admission_wake(self) -> None:
+        """A slot freed: a queued run looks again now rather than at its next poll."""
+        self._wake_for_admission()
+
     @workflow.query(name=EXECUTION_STATUS_QUERY)
     def status(self) -> RunStatus:
         return RunStatus(
@@ -89,11 +95,18 @@ class AgentExecutionWorkflow(FixForwardLoop):
             cost_usd=self._cost,
             last_output=self._last_output,
             pending_instructions=len(self._instructions),
+            queue_position=self._queue_position,
+            queue_reason=self._queue_reason,
         )
 
     @workflow.run
     async def run(self, request: ExecutionInput) -> ExecutionResult:
         info = workflow.info()
+        cancelled = False
+        try:
+            admitted = await self._await_admission(request)
+        except asyncio.CancelledError:  # cancelled through Temporal while queued
+            admitted, cancelled = False, True
         started = workflow.now()
         run = RunContext(
             run_id=info.run_id,
@@ -115,10 +128,11 @@ class AgentExecutionWorkflow(FixForwardLoop):
         await workflow.execute_activity_method(
             RunActivities.start_run, run, start_to_close_timeout=QUICK_TIMEOUT, retry_policy=QUICK_RETRY
         )
-        cancelled = False
         loop = workflow.patched(LOOP_PATCH)
         try:
-            if loop:
+            if not admitted:
+                outcome, detail = RunOutcome.CANCELLED, "the run was cancelled while it was queued"
+            elif loop:
                 outcome, detail = await self._execute_loop(run, request)
             else:
                 outcome, detail = await self._execute(run, request)
@@ -133,6 +147,7 @@ class AgentExecutionWorkflow(FixForwardLoop):
         duration = (workflow.now() - started).total_seconds()
         report = self._run_report(run, outcome, detail, duration, loop=loop)
         await self._report(report)
+        await self._release_admission()
         if cancelled:
             raise asyncio.CancelledError
         if outcome is RunOutcome.ERROR:
