@@ -18,7 +18,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=60)
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="paid-bench-throughput-"))
-    with EmulatedPaid(home, service_env={"executor": {"PAID_EXECUTOR_AGENT": "demo"}}) as paid:
+    executor_env = {
+        "PAID_EXECUTOR_AGENT": "demo",
+        # The executor's throughput is measured, not the admission limits (README "Fair concurrency").
+        "PAID_EXECUTOR_MAX_RUNNING_RUNS": str(args.runs),
+        "PAID_EXECUTOR_MAX_RUNNING_RUNS_PER_PROVIDER": str(args.runs),
+    }
+    with EmulatedPaid(home, service_env={"executor": executor_env}) as paid:
         issues = [paid.create_repository("bench", f"throughput-{n}") for n in range(args.runs)]
         began = time.monotonic()
         for issue in issues:
