@@ -62,6 +62,10 @@ async def hold(args: argparse.Namespace) -> None:
             "PAID_EXECUTOR_AGENT": "command",
             "PAID_EXECUTOR_AGENT_COMMAND": agent,
             "PAID_EXECUTOR_SANDBOX": "none",
+            # The worker's capacity is measured, not the admission limits (README "Fair concurrency").
+            "PAID_EXECUTOR_MAX_RUNNING_RUNS": str(args.runs),
+            "PAID_EXECUTOR_MAX_RUNNING_RUNS_PER_PROJECT": str(args.runs),
+            "PAID_EXECUTOR_MAX_RUNNING_RUNS_PER_PROVIDER": str(args.runs),
         }
         try:
             with executor_stack(home, env) as stack:

@@ -54,7 +54,13 @@ def main() -> None:
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="paid-bench-throughput-"))
     git = GitShim(home / "git-shim")
-    executor_env = {"PAID_EXECUTOR_AGENT": "demo", "PATH": git.path(os.environ.get("PATH", "/usr/bin:/bin"))}
+    executor_env = {
+        "PAID_EXECUTOR_AGENT": "demo",
+        "PATH": git.path(os.environ.get("PATH", "/usr/bin:/bin")),
+        # The executor's throughput is measured, not the admission limits (README "Fair concurrency").
+        "PAID_EXECUTOR_MAX_RUNNING_RUNS": str(args.runs),
+        "PAID_EXECUTOR_MAX_RUNNING_RUNS_PER_PROVIDER": str(args.runs),
+    }
     with EmulatedPaid(home, service_env={"executor": executor_env}) as paid:
         issues = [paid.create_repository("bench", f"throughput-{n}") for n in range(args.runs)]
         pids = engine_pids(paid)

@@ -1,6 +1,10 @@
 """Webhook -> agent process started, p50/p99: an issue is labeled on the GitHub emulator, whose signed
 delivery goes through the gateway, JetStream, the executor's subscriber, a Temporal workflow and the
-activity that starts the agent; a trivial agent stamps the time it started.
+activity that starts the agent; a trivial agent stamps the time it started. Also the admission step's
+share (a slot under the concurrency limits, README "Fair concurrency"): the run's first workflow task,
+read from each run's history, is where admission runs (a local activity, one database transaction); its
+duration from WorkflowTaskStarted to WorkflowTaskCompleted is printed, with no run queued (limits above
+the runs).
 
 Then the profile of those runs, p50 per step: the webhook to the workflow's start (gateway, JetStream,
 the executor's subscriber, Temporal's start), the workflow up to the agent's activity starting, from
@@ -23,12 +27,14 @@ import time
 from pathlib import Path
 
 from history_timing import history_timing, median_timing, print_timing
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
 from paid_contracts.workflow_ids import execution_workflow_id
 from paid_devstack import wait_until
 from paid_devstack.demo_repo import MAINTAINER
 from paid_devstack.sandbox import EmulatedPaid
+from paid_runtime.temporal import connect_temporal
 
 STAMP_AGENT = Path(__file__).parent / "agents" / "stamp_agent.sh"
 
@@ -71,6 +77,23 @@ async def profile(target: str, repository: str, runs: list[tuple[int, float, flo
     print(f"{prefix}_agent_activity_to_process {statistics.median(to_agent) * 1000:.0f} ms")
 
 
+async def first_workflow_tasks_ms(target: str, workflow_ids: list[str]) -> list[float]:
+    """Each run's first workflow task, started to completed: where admission runs before start_run."""
+    client = await connect_temporal(target)
+    durations = []
+    for workflow_id in workflow_ids:
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        started = next(
+            e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
+        )
+        completed = next(
+            e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+        )
+        span = completed.event_time.ToDatetime() - started.event_time.ToDatetime()
+        durations.append(span.total_seconds() * 1000)
+    return durations
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=50)
@@ -109,11 +132,16 @@ def main() -> None:
             latencies_ms.append((started_at - sent) * 1000)
             runs.append((number, sent, started_at))
         asyncio.run(profile(paid.platform.infra.temporal_target, "bench/latency", runs))
+        target = paid.platform.infra.temporal_target
+        ids = [execution_workflow_id("bench/latency", number) for number in numbers]
+        admission_ms = asyncio.run(first_workflow_tasks_ms(target, ids))
     print(f"webhook_to_agent_start_eager_start {args.eager_start} flag")
     print(f"webhook_to_agent_start_runs {len(latencies_ms)} runs")
     print(f"webhook_to_agent_start_p50 {statistics.median(latencies_ms):.0f} ms")
     print(f"webhook_to_agent_start_p99 {percentile(latencies_ms, 0.99):.0f} ms")
     print(f"webhook_to_agent_start_max {max(latencies_ms):.0f} ms")
+    print(f"webhook_to_agent_start_admission_task_p50 {statistics.median(admission_ms):.1f} ms")
+    print(f"webhook_to_agent_start_admission_task_p99 {percentile(admission_ms, 0.99):.1f} ms")
 
 
 if __name__ == "__main__":

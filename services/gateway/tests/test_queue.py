@@ -6,19 +6,29 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio import workflow
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from paid_contracts.workflow_ids import EXECUTION_WORKFLOW, execution_workflow_id, parse_execution_workflow_id
+from paid_contracts.workflow_ids import (
+    EXECUTION_STATUS_QUERY,
+    EXECUTION_WORKFLOW,
+    execution_workflow_id,
+    parse_execution_workflow_id,
+)
 from paid_devstack import free_port, wait_until_async
 from paid_devstack.browser import accessibility_violations, chromium, chromium_path, screenshot_path
 from paid_devstack.temporal import TemporalDevServer
@@ -175,3 +185,88 @@ async def test_the_queue_answers_503_while_temporal_cannot_be_reached(
         answer = await http.get("/api/queue", headers={"Authorization": f"Bearer {role_tokens[Role.VIEWER]}"})
     assert answer.status_code == 503
     assert answer.json()["detail"] == "Temporal is unavailable; try again"
+
+
+async def paid_runs_queue(url: str, token: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "paid"),
+        "runs",
+        "queue",
+        "--url",
+        url,
+        "--token",
+        token,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "250"},
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, stderr.decode()
+    return stdout.decode()
+
+
+@workflow.defn(name=EXECUTION_WORKFLOW)
+class StandInExecution:
+    """Answers the status query as the executor's workflow does: `queued`, with a place and a reason,
+    while held by the admission limits; another step once it has a slot."""
+
+    def __init__(self) -> None:
+        self._status: dict[str, object] = {}
+
+    @workflow.run
+    async def run(self, status: dict[str, object]) -> None:
+        self._status = status
+        await workflow.wait_condition(lambda: False)
+
+    @workflow.query(name=EXECUTION_STATUS_QUERY)
+    def status(self) -> dict[str, object]:
+        return self._status
+
+
+async def test_queued_runs_show_their_place_in_the_fair_order_and_why(
+    queue_api: str, temporal: Client, role_tokens: dict[Role, str]
+) -> None:
+    """Runs the executor holds back are listed as `queued` in the order they will start (their place,
+    not their request time), before the runs that wait for a worker."""
+    repo = f"acme/fair-{uuid.uuid4().hex[:8]}"
+    task_queue = f"stand-in-{uuid.uuid4()}"
+    why = "the project's 1 run slot(s) are taken"
+    statuses = [
+        {"step": "queued", "queue_position": 2, "queue_reason": why},
+        {"step": "queued", "queue_position": 1, "queue_reason": why},
+        {"step": "clone"},
+    ]
+    ids = []
+    async with Worker(
+        temporal,
+        task_queue=task_queue,
+        workflows=[StandInExecution],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    ):
+        for number, status in enumerate(statuses, 1):
+            handle = await temporal.start_workflow(
+                EXECUTION_WORKFLOW, status, id=execution_workflow_id(repo, number), task_queue=task_queue
+            )
+            ids.append(handle.id)
+        try:
+
+            async def listed() -> bool:
+                return len(await queued_of(queue_api, role_tokens[Role.VIEWER], repo)) == 3
+
+            await wait_until_async(listed, timeout=30, what="the runs in Temporal's visibility")
+            queued = await queued_of(queue_api, role_tokens[Role.VIEWER], repo)
+            assert [(r["issue_number"], r["position"], r["status"], r["reason"]) for r in queued] == [
+                (2, 1, "queued", why),
+                (1, 2, "queued", why),
+                (3, 3, "waiting", None),
+            ]
+            table = await paid_runs_queue(queue_api, role_tokens[Role.VIEWER])  # the CLI shows the same
+            rows = [[cell.strip() for cell in line.split("│")] for line in table.splitlines() if repo in line]
+            assert [(row[1], row[3], row[5]) for row in rows] == [
+                ("1", "#2", "queued"),
+                ("2", "#1", "queued"),
+                ("3", "#3", "waiting"),
+            ]
+        finally:
+            for workflow_id in ids:
+                await temporal.get_workflow_handle(workflow_id).terminate("test over")

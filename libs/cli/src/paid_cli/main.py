@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from paid_cli import runs, tokens
+from paid_cli import queue, runs, tokens
 from paid_cli.budgets import budgets_app
 from paid_cli.client import ApiError
 from paid_cli.evolution import experiments_app, prompts_app
@@ -192,6 +192,7 @@ def endpoints_table(platform: PaidPlatform) -> Table:
 
 
 runs.register(app)  # runs, logs, cancel/pause/resume/instruct, token (issue 7)
+queue.register(runs.runs_app)  # paid runs queue (issue 22)
 runs.token_app.command("rotate")(tokens.rotate)
 
 if __name__ == "__main__":

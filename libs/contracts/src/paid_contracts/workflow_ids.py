@@ -15,6 +15,7 @@ class ExecutionSignal(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     INSTRUCT = "inject_instruction"
+    ADMIT = "admission_wake"  # from the executor itself: a slot freed, a queued run looks again
 
 
 EXECUTION_STATUS_QUERY = "status"

@@ -4,9 +4,10 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from paid_executor.admission import AdmissionLimits
 from paid_executor.proxy.budgets import Cap, SpendPolicy
 from paid_runtime.settings import GitHubSettings
 
@@ -135,6 +136,19 @@ class ExecutorSettings(GitHubSettings):
     max_concurrent_activities: int = Field(
         default=1000, ge=1, description="runs one worker holds at once (an agent is a process, not a thread)"
     )
+    # Runs holding a slot at once (README, "Fair concurrency"); runs past a limit wait as queued.
+    max_running_runs: int = Field(default=16, description="runs started and not finished, in all")
+    max_running_runs_per_project: int = Field(default=4, description="the same, per project")
+    max_running_runs_per_provider: int = Field(default=8, description="the same, per model provider")
+    project_max_running_runs: dict[str, int] = Field(
+        default_factory=dict,
+        description="per-project overrides of max_running_runs_per_project, by owner/repo (JSON)",
+    )
+    admission_poll_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="how often a queued run looks again for a slot, besides being woken when one frees",
+    )
     round_cap: int = Field(
         default=3, ge=0, description="follow-up rounds of each kind (review, CI, conflict) per pull request"
     )
@@ -154,6 +168,35 @@ class ExecutorSettings(GitHubSettings):
     fix_ci_label: str = "paid-fix-ci"
     git_author_name: str = "Paid"
     git_author_email: str = "paid@localhost"
+
+    @field_validator("max_running_runs", "max_running_runs_per_project", "max_running_runs_per_provider")
+    @classmethod
+    def _positive_limit(cls, value: int, info: ValidationInfo) -> int:
+        if value < 1:
+            raise ValueError(
+                f"PAID_EXECUTOR_{str(info.field_name).upper()}={value}: a run limit must be at least 1 "
+                "(queued runs would never start)"
+            )
+        return value
+
+    @field_validator("project_max_running_runs")
+    @classmethod
+    def _positive_project_limits(cls, value: dict[str, int]) -> dict[str, int]:
+        for project, limit in value.items():
+            if limit < 1:
+                raise ValueError(
+                    f"PAID_EXECUTOR_PROJECT_MAX_RUNNING_RUNS[{project[:100]!r}]={limit}: a run limit must be "
+                    "at least 1 (queued runs would never start)"
+                )
+        return value
+
+    def admission_limits(self) -> AdmissionLimits:
+        return AdmissionLimits(
+            total=self.max_running_runs,
+            per_project=self.max_running_runs_per_project,
+            per_provider=self.max_running_runs_per_provider,
+            projects=self.project_max_running_runs,
+        )
 
     @model_validator(mode="after")
     def _sandboxed_in_production(self) -> ExecutorSettings:

@@ -229,6 +229,9 @@ class RunStatus(_Params):
     cost_usd: float
     last_output: str
     pending_instructions: int
+    # Added with fair admission: while the step is "queued", the run's place (1: next to start) and why.
+    queue_position: int | None = None
+    queue_reason: str | None = None
 
 
 class RunReport(_Params):

@@ -42,6 +42,10 @@ class RunState:
         # an older worker prepared the worktree: the worktree's activities then use the shared queue.
         self._home: str | None = None
         self._home_start_timeout = timedelta(seconds=30)
+        self._queue_position: int | None = None
+        self._queue_reason: str | None = None
+        self._admission_woken = False
+        self._admission_asked = False  # the run has a row in the admission queue, to release at its end
 
     async def _activity(self, handle: workflow.ActivityHandle[T]) -> T:
         """Awaits an activity that the `cancel` signal may interrupt."""

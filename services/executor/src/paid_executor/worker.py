@@ -19,6 +19,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from paid_executor.activities import AgentActivities, ExecutorDeps, GitHubActivities, RunActivities
+from paid_executor.activities.admission import AdmissionActivities
 from paid_executor.activities.iterations import IterationActivities
 from paid_executor.activities.worktrees import release_runs
 from paid_executor.cost_rollup import CostRollupActivities, DailyCostRollupWorkflow
@@ -42,8 +43,11 @@ def activities(loop: IterationActivities) -> list[Callable[..., Any]]:
     runs, github, agent = RunActivities(deps), GitHubActivities(deps), AgentActivities(deps)
     rounds = RoundActivities(deps, home_queue=loop.home_queue)
     review = ReviewActivities(deps, loop.launcher)
+    admission = AdmissionActivities(deps)
     return [
         *home_activities(loop),
+        admission.admit_run,
+        admission.release_run,
         loop.prepare_workspace,
         rounds.prepare_round_workspace,
         rounds.reply_in_threads,

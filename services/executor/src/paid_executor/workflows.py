@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
         execution_workflow_id,
     )
     from paid_executor.activities import AgentActivities, GitHubActivities, RunActivities
+    from paid_executor.admission_gate import AdmissionGate
     from paid_executor.fix_forward import FixForwardLoop
     from paid_executor.params import (
         ExecutionInput,
@@ -50,7 +51,7 @@ def branch_for(issue: IssueRef) -> str:
 
 
 @workflow.defn(name=EXECUTION_WORKFLOW)
-class AgentExecutionWorkflow(FixForwardLoop):
+class AgentExecutionWorkflow(FixForwardLoop, AdmissionGate):
     @workflow.signal(name=ExecutionSignal.CANCEL)
     def cancel(self, reason: str = "") -> None:
         """Stops the run: the agent's process is killed, cleanup runs, the outcome is cancelled.
@@ -76,6 +77,11 @@ class AgentExecutionWorkflow(FixForwardLoop):
         if instruction.strip():
             self._instructions.append(instruction.strip())
 
+    @workflow.signal(name=ExecutionSignal.ADMIT)
+    def admission_wake(self) -> None:
+        """A slot freed: a queued run looks again now rather than at its next poll."""
+        self._wake_for_admission()
+
     @workflow.query(name=EXECUTION_STATUS_QUERY)
     def status(self) -> RunStatus:
         return RunStatus(
@@ -88,11 +94,18 @@ class AgentExecutionWorkflow(FixForwardLoop):
             cost_usd=self._cost,
             last_output=self._last_output,
             pending_instructions=len(self._instructions),
+            queue_position=self._queue_position,
+            queue_reason=self._queue_reason,
         )
 
     @workflow.run
     async def run(self, request: ExecutionInput) -> ExecutionResult:
         info = workflow.info()
+        cancelled = False
+        try:
+            admitted = await self._await_admission(request)
+        except asyncio.CancelledError:  # cancelled through Temporal while queued
+            admitted, cancelled = False, True
         started = workflow.now()
         run = RunContext(
             run_id=info.run_id,
@@ -117,12 +130,14 @@ class AgentExecutionWorkflow(FixForwardLoop):
         )
         if not alongside:
             await starting
-        cancelled = False
         # Every run takes the fix-forward loop. The route before it is gone (its last recorded history
         # with it); histories that recorded this patch's marker still replay, new ones record none.
         workflow.deprecate_patch(LOOP_PATCH)
         try:
-            outcome, detail = await self._execute_loop(run, request, starting)
+            if not admitted:
+                outcome, detail = RunOutcome.CANCELLED, "the run was cancelled while it was queued"
+            else:
+                outcome, detail = await self._execute_loop(run, request, starting)
         except RunFailedError as failure:
             outcome, detail = failure.outcome, failure.detail
         except asyncio.CancelledError:
@@ -136,6 +151,7 @@ class AgentExecutionWorkflow(FixForwardLoop):
         duration = (workflow.now() - started).total_seconds()
         report = self._run_report(run, outcome, detail, duration)
         await self._report(report)
+        await self._release_admission()
         if cancelled:
             raise asyncio.CancelledError
         if outcome is RunOutcome.ERROR:
