@@ -18,12 +18,22 @@ from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paid_contracts import IssueRef, PromptCategory, RepoRef, RunFinished, RunOutcome
+from paid_contracts import (
+    ExperimentConcluded,
+    IssueRef,
+    PromptCategory,
+    RepoRef,
+    RunFinished,
+    RunOutcome,
+    subjects,
+)
 from paid_devstack.nats import NatsServer
 from paid_evolution import api, experiments, repo, subscribers
+from paid_evolution.activities import EvolutionActivities, EvolutionDeps
 from paid_evolution.arms import ArmChoice
 from paid_evolution.decisions import ExperimentSettings, Verdict
 from paid_evolution.models import Experiment, RunRecord
+from paid_evolution.params import ConcludeInput, EvaluateInput, MutationInput
 from paid_prompt_client import PromptClient
 from paid_runtime.messaging import ensure_streams, make_broker
 
@@ -202,24 +212,37 @@ async def add_scores(session: AsyncSession, experiment: Experiment, arm: str, sc
     await session.commit()
 
 
+class NoMutations:
+    async def generate(self, request: MutationInput) -> list[str]:
+        raise AssertionError("no mutation is asked for here")
+
+
 async def test_the_api_shows_which_agent_and_model_won(
-    sessions: async_sessionmaker[AsyncSession], session: AsyncSession, project: str
+    sessions: async_sessionmaker[AsyncSession], session: AsyncSession, broker: NatsBroker, project: str
 ) -> None:
-    """Both arms run the same prompt version, so only the arm, its agent and model say who won."""
+    """Both arms run the same prompt version, so only the arm, its agent and model say who won; the
+    workflow's activities carry the arm from the evaluation to the conclusion and its announcement."""
     settings = ExperimentSettings(min_samples_per_arm=30, max_samples_per_arm=400)
     experiment = await agents_experiment(session, project, settings)
     await add_scores(session, experiment, "control", [1.0] * 50 + [0.0] * 50)
     await add_scores(session, experiment, "candidate-1", [1.0] * 300)
-    evaluation = await experiments.evaluate(session, experiment_id=experiment.id)
-    assert (evaluation.decision.verdict, evaluation.winner_arm) == (Verdict.PROMOTE, "candidate-1")
-    decision = await experiments.conclude(
-        session,
-        experiment_id=experiment.id,
-        verdict=evaluation.decision.verdict,
-        winner_version=evaluation.winner_version,
-        winner_arm=evaluation.winner_arm,
+    activities = EvolutionActivities(EvolutionDeps(sessions=sessions, broker=broker, generator=NoMutations()))
+    evaluation = await activities.evaluate(EvaluateInput(experiment_id=experiment.id, out_of_time=False))
+    assert (evaluation.verdict, evaluation.winner_arm) == (Verdict.PROMOTE, "candidate-1")
+    decision = await activities.conclude(
+        ConcludeInput(
+            experiment_id=experiment.id,
+            verdict=evaluation.verdict,
+            winner_version=evaluation.winner_version,
+            winner_arm=evaluation.winner_arm,
+        )
     )
     assert decision == "promoted"
+    announced = await broker.connection.jetstream().get_last_msg(
+        "PAID_EVOLUTION", subjects.EVOLUTION_EXPERIMENT_CONCLUDED
+    )
+    concluded = ExperimentConcluded.model_validate_json(announced.data or b"")
+    assert (concluded.experiment_id, concluded.winner_arm) == (experiment.id, "candidate-1")
 
     shown = await api_get(sessions, f"/api/experiments/{experiment.id}")
     listed = await api_get(sessions, "/api/experiments", project=project)

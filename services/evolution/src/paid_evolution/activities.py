@@ -195,6 +195,7 @@ class EvolutionActivities:
                 winner_version=experiment.winner_version,
                 decision=decision,
                 arms=arms,
+                winner_arm=experiment.winner_arm,
             ),
         )
         if decision == "promoted" and experiment.winner_version is not None:
