@@ -9,6 +9,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -17,12 +18,22 @@ from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paid_contracts import IssueRef, PromptCategory, RepoRef, RunFinished, RunOutcome
+from paid_contracts import (
+    ExperimentConcluded,
+    IssueRef,
+    PromptCategory,
+    RepoRef,
+    RunFinished,
+    RunOutcome,
+    subjects,
+)
 from paid_devstack.nats import NatsServer
 from paid_evolution import api, experiments, repo, subscribers
+from paid_evolution.activities import EvolutionActivities, EvolutionDeps
 from paid_evolution.arms import ArmChoice
-from paid_evolution.decisions import ExperimentSettings
-from paid_evolution.models import Experiment
+from paid_evolution.decisions import ExperimentSettings, Verdict
+from paid_evolution.models import Experiment, RunRecord
+from paid_evolution.params import ConcludeInput, EvaluateInput, MutationInput
 from paid_prompt_client import PromptClient
 from paid_runtime.messaging import ensure_streams, make_broker
 
@@ -42,14 +53,16 @@ async def evolution(
     await broker.stop()
 
 
-async def agents_experiment(session: AsyncSession, project: str) -> Experiment:
+async def agents_experiment(
+    session: AsyncSession, project: str, settings: ExperimentSettings | None = None
+) -> Experiment:
     return await experiments.start_experiment(
         session,
         category=CODING,
         project=project,
         control_choice=ArmChoice(agent="claude"),
         candidates=[ArmChoice(agent="codex", model="gpt-5-codex")],
-        settings=ExperimentSettings(),
+        settings=settings or ExperimentSettings(),
     )
 
 
@@ -161,3 +174,92 @@ async def test_the_api_shows_each_arms_agent_and_model(
         "control": ("claude", None, "coding@1"),
         "candidate-1": ("codex", "gpt-5-codex", "coding@1"),
     }
+
+
+async def api_get(sessions: async_sessionmaker[AsyncSession], path: str, **params: str) -> Any:
+    app = api.mount(FastAPI(), sessions, token="gateway-token")
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": "Bearer gateway-token"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://e", headers=headers) as http:
+        answer = await http.get(path, params=params)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+async def add_scores(session: AsyncSession, experiment: Experiment, arm: str, scores: list[float]) -> None:
+    now = datetime.now(UTC)
+    for score in scores:
+        session.add(
+            RunRecord(
+                run_id=str(uuid.uuid4()),
+                workflow_id="w",
+                repo=experiment.project,
+                issue=1,
+                agent="codex" if arm == "candidate-1" else "claude",
+                prompt_version="coding@1",
+                outcome="succeeded",
+                started_at=now,
+                duration_seconds=1,
+                iterations=1,
+                recorded_at=now,
+                category=experiment.category,
+                project=experiment.project,
+                experiment_id=experiment.id,
+                arm=arm,
+                score=score,
+            )
+        )
+    await session.commit()
+
+
+class NoMutations:
+    async def generate(self, request: MutationInput) -> list[str]:
+        raise AssertionError("no mutation is asked for here")
+
+
+async def test_the_api_shows_which_agent_and_model_won(
+    sessions: async_sessionmaker[AsyncSession], session: AsyncSession, broker: NatsBroker, project: str
+) -> None:
+    """Both arms run the same prompt version, so only the arm, its agent and model say who won; the
+    workflow's activities carry the arm from the evaluation to the conclusion and its announcement."""
+    settings = ExperimentSettings(min_samples_per_arm=30, max_samples_per_arm=400)
+    experiment = await agents_experiment(session, project, settings)
+    await add_scores(session, experiment, "control", [1.0] * 50 + [0.0] * 50)
+    await add_scores(session, experiment, "candidate-1", [1.0] * 300)
+    activities = EvolutionActivities(EvolutionDeps(sessions=sessions, broker=broker, generator=NoMutations()))
+    evaluation = await activities.evaluate(EvaluateInput(experiment_id=experiment.id, out_of_time=False))
+    assert (evaluation.verdict, evaluation.winner_arm) == (Verdict.PROMOTE, "candidate-1")
+    decision = await activities.conclude(
+        ConcludeInput(
+            experiment_id=experiment.id,
+            verdict=evaluation.verdict,
+            winner_version=evaluation.winner_version,
+            winner_arm=evaluation.winner_arm,
+        )
+    )
+    assert decision == "promoted"
+    announced = await broker.connection.jetstream().get_last_msg(
+        "PAID_EVOLUTION", subjects.EVOLUTION_EXPERIMENT_CONCLUDED
+    )
+    concluded = ExperimentConcluded.model_validate_json(announced.data or b"")
+    assert (concluded.experiment_id, concluded.winner_arm) == (experiment.id, "candidate-1")
+
+    shown = await api_get(sessions, f"/api/experiments/{experiment.id}")
+    listed = await api_get(sessions, "/api/experiments", project=project)
+
+    fields = ("winner_version", "winner_arm", "winner_agent", "winner_model")
+    expected = ("coding@1", "candidate-1", "codex", "gpt-5-codex")
+    assert tuple(shown[field] for field in fields) == expected
+    assert [tuple(x[field] for field in fields) for x in listed] == [expected]
+
+
+async def test_an_undecided_experiment_names_no_winning_arm(
+    sessions: async_sessionmaker[AsyncSession], session: AsyncSession, project: str
+) -> None:
+    experiment = await agents_experiment(session, project)
+    decision = await experiments.conclude(
+        session, experiment_id=experiment.id, verdict=Verdict.INCONCLUSIVE, winner_version=None
+    )
+    assert decision == "inconclusive"
+    shown = await api_get(sessions, f"/api/experiments/{experiment.id}")
+    assert (shown["winner_arm"], shown["winner_agent"], shown["winner_model"]) == (None, None, None)

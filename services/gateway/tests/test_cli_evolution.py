@@ -60,6 +60,7 @@ async def test_prompts_and_experiments_from_the_command_line(
     assert code == 0
     assert "[0.080, 0.440]" in stdout
     assert "0.0042" in stdout
+    assert "winner candidate-1: agent codex, version coding@2 (awaiting_approval)" in stdout
     code, _, stderr = await paid("experiments", "approve", "exp-1", url=live_api, token=viewer)
     assert (code, "needs the operator role" in stderr, stand_in.approvals) == (4, True, [])
 

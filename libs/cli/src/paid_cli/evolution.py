@@ -129,7 +129,7 @@ def list_experiments(
             _print_json(found)
             return
         rows = [
-            (x["id"], x["category"], x["project"], x["control_version"], x["status"], x["winner_version"])
+            (x["id"], x["category"], x["project"], x["control_version"], x["status"], _winner(x))
             for x in found
         ]
         out.print(_table(("experiment", "category", "project", "control", "status", "winner"), rows))
@@ -153,7 +153,7 @@ def show_experiment(
             return
         out.print(f"{x['category']} experiment {x['id']} on {x['project']}: {x['status']}", markup=False)
         if x["winner_version"]:
-            out.print(f"winner {x['winner_version']} ({x['decision']})", markup=False)
+            out.print(f"winner {_winner(x)} ({x['decision']})", markup=False)
         rows = [
             (
                 a["arm"],
@@ -214,3 +214,18 @@ def rollback(
             out.print(f"{category} for {project}: {result['from']} -> {result['to']}", markup=False)
 
     _run(action)
+
+
+def _winner(experiment: dict[str, Any]) -> str:
+    """The winning arm with its agent and model, which an agent or model arm needs to be told apart
+    from the control it shares its prompt version with; the version alone for older answers."""
+    version = experiment.get("winner_version") or ""
+    arm = experiment.get("winner_arm")
+    if not version or not arm:
+        return version
+    named = [
+        f"{kind} {experiment[f'winner_{kind}']}"
+        for kind in ("agent", "model")
+        if experiment.get(f"winner_{kind}")
+    ]
+    return f"{arm}: {', '.join([*named, f'version {version}'])}"

@@ -94,6 +94,10 @@ class ExperimentConcluded(Event):
     winner_version: str | None = None
     decision: str = Field(description="`promoted`, `awaiting_approval`, `discarded`, `inconclusive`, ...")
     arms: tuple[ArmSummary, ...] = ()
+    winner_arm: str | None = Field(
+        default=None,
+        description="the arm that won, one of `arms` (agent and model arms may share the control's version)",
+    )
 
 
 EVENTS: tuple[type[Event], ...] = (PromptPromoted, ExperimentConcluded)

@@ -146,6 +146,7 @@ class EvolutionActivities:
             verdict=evaluation.decision.verdict,
             winner_version=evaluation.winner_version,
             stopped_arms=list(evaluation.decision.newly_stopped),
+            winner_arm=evaluation.winner_arm,
         )
 
     @activity.defn(name="evolution.conclude")
@@ -156,6 +157,7 @@ class EvolutionActivities:
                 experiment_id=request.experiment_id,
                 verdict=request.verdict,
                 winner_version=request.winner_version,
+                winner_arm=request.winner_arm,
             )
         await self._announce(request.experiment_id)
         return decision
@@ -193,6 +195,7 @@ class EvolutionActivities:
                 winner_version=experiment.winner_version,
                 decision=decision,
                 arms=arms,
+                winner_arm=experiment.winner_arm,
             ),
         )
         if decision == "promoted" and experiment.winner_version is not None:

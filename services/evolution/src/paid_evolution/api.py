@@ -27,7 +27,7 @@ from temporalio.client import Client
 from paid_contracts import PromptCategory
 from paid_evolution import experiments, operations, registry
 from paid_evolution.decisions import CONTROL, ExperimentSettings
-from paid_evolution.models import ActivePrompt, Experiment
+from paid_evolution.models import ActivePrompt, Experiment, ExperimentArm
 from paid_evolution.stats import ArmSample, compare
 
 
@@ -74,6 +74,11 @@ class ExperimentPublic(BaseModel):
     status: str
     decision: str | None
     winner_version: str | None
+    # The arm that won, with its agent and model: an agent or model arm shares its prompt version with
+    # the control, so `winner_version` alone does not say which arm won.
+    winner_arm: str | None = None
+    winner_agent: str | None = None
+    winner_model: str | None = None
     started_at: datetime
     concluded_at: datetime | None
     settings: ExperimentSettings
@@ -156,16 +161,25 @@ def make_router() -> APIRouter:
             query = query.where(Experiment.project == project)
         if status is not None:
             query = query.where(Experiment.status == status)
-        return [_experiment(row) for row in (await session.exec(query)).all()]
+        rows = (await session.exec(query)).all()
+        decided = [row.id for row in rows if row.winner_version is not None]
+        arms: dict[str, list[ExperimentArm]] = {}
+        if decided:
+            found = await session.exec(
+                select(ExperimentArm).where(col(ExperimentArm.experiment_id).in_(decided))
+            )
+            for arm in found.all():
+                arms.setdefault(arm.experiment_id, []).append(arm)
+        return [_experiment(row, arms.get(row.id, [])) for row in rows]
 
     @router.get("/experiments/{experiment_id}")
     async def experiment(experiment_id: str, session: SessionDep) -> ExperimentPublic:
         row = await session.get(Experiment, experiment_id)
         if row is None:
             raise HTTPException(404, f"no experiment {experiment_id!r}")
-        public = _experiment(row)
-        samples = await experiments.samples(session, experiment_id=experiment_id)
         arms = await experiments.arms_of(session, experiment_id=experiment_id)
+        public = _experiment(row, arms)
+        samples = await experiments.samples(session, experiment_id=experiment_id)
         control = samples.get(CONTROL, ArmSample())
         alpha = public.settings.alpha / max(1, len(arms) - 1)
         for arm in arms:
@@ -223,7 +237,19 @@ class ApprovalAnswer(BaseModel):
     approved: bool
 
 
-def _experiment(row: Experiment) -> ExperimentPublic:
+def _winner(row: Experiment, arms: list[ExperimentArm]) -> ExperimentArm | None:
+    """The arm that won; for an experiment concluded before arms were recorded as winners, the one arm
+    with the winning version, if only one has it."""
+    if row.winner_version is None:
+        return None
+    if row.winner_arm is not None:
+        return next((arm for arm in arms if arm.arm == row.winner_arm), None)
+    with_version = [arm for arm in arms if arm.version_id == row.winner_version]
+    return with_version[0] if len(with_version) == 1 else None
+
+
+def _experiment(row: Experiment, arms: list[ExperimentArm]) -> ExperimentPublic:
+    winner = _winner(row, arms)
     return ExperimentPublic(
         id=row.id,
         category=row.category,
@@ -232,6 +258,9 @@ def _experiment(row: Experiment) -> ExperimentPublic:
         status=row.status,
         decision=row.decision,
         winner_version=row.winner_version,
+        winner_arm=winner.arm if winner else None,
+        winner_agent=winner.agent if winner else None,
+        winner_model=winner.model if winner else None,
         started_at=row.started_at,
         concluded_at=row.concluded_at,
         settings=ExperimentSettings.model_validate(row.settings),

@@ -171,6 +171,7 @@ async def summaries(session: AsyncSession, *, experiment_id: str) -> tuple[ArmSu
 class Evaluation:
     decision: Decision
     winner_version: str | None
+    winner_arm: str | None = None
 
 
 async def evaluate(
@@ -196,12 +197,19 @@ async def evaluate(
             arm.stop_reason = "clearly worse than the control"
             session.add(arm)
     await session.commit()
-    winner = next((arm.version_id for arm in arms if arm.arm == decision.winner), None)
-    return Evaluation(decision, winner)
+    winner = next((arm for arm in arms if arm.arm == decision.winner), None)
+    if winner is None:
+        return Evaluation(decision, None)
+    return Evaluation(decision, winner.version_id, winner.arm)
 
 
 async def conclude(
-    session: AsyncSession, *, experiment_id: str, verdict: Verdict, winner_version: str | None
+    session: AsyncSession,
+    *,
+    experiment_id: str,
+    verdict: Verdict,
+    winner_version: str | None,
+    winner_arm: str | None = None,
 ) -> str:
     """Ends the experiment. A winner is promoted, or awaits approval when the project asks for it.
     Losing candidates are retired. Returns the decision recorded."""
@@ -213,7 +221,7 @@ async def conclude(
     policy = await session.get(ProjectPolicy, experiment.project)
     arms = await arms_of(session, experiment_id=experiment_id)
     if verdict is Verdict.PROMOTE and winner_version is not None:
-        experiment.winner_version = winner_version
+        experiment.winner_version, experiment.winner_arm = winner_version, winner_arm
         if policy is not None and policy.require_approval:
             experiment.status, experiment.decision = "awaiting_approval", "awaiting_approval"
             session.add(experiment)
@@ -249,7 +257,7 @@ async def approve(session: AsyncSession, *, experiment_id: str, approved: bool) 
         )
         decision = "promoted"
     else:
-        experiment.winner_version = None
+        experiment.winner_version = experiment.winner_arm = None
         decision = "rejected"
     await _close(session, experiment, arms, decision)
     return decision

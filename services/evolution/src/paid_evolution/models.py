@@ -135,6 +135,8 @@ class Experiment(SQLModel, table=True):
     status: str = "running"  # running, awaiting_approval, concluded
     decision: str | None = None
     winner_version: str | None = None
+    # The arm that won: agent and model arms may share their prompt version with the control.
+    winner_arm: str | None = None
     alpha: float
     min_samples_per_arm: int
     started_at: datetime

@@ -88,12 +88,14 @@ class EvaluationResult(BaseModel):
     verdict: Verdict
     winner_version: str | None
     stopped_arms: list[str]
+    winner_arm: str | None = None  # added with agent and model arms, which may share a version
 
 
 class ConcludeInput(BaseModel):
     experiment_id: str
     verdict: Verdict
     winner_version: str | None
+    winner_arm: str | None = None  # added with agent and model arms (None from older histories)
 
 
 class ApproveInput(BaseModel):

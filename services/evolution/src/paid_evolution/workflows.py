@@ -149,6 +149,7 @@ class PromptEvolutionWorkflow:
                 experiment_id=experiment_id,
                 verdict=evaluation.verdict,
                 winner_version=evaluation.winner_version,
+                winner_arm=evaluation.winner_arm,
             ),
             start_to_close_timeout=DB_TIMEOUT,
             retry_policy=DB_RETRY,

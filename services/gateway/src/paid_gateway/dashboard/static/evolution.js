@@ -81,7 +81,7 @@ async function openExperiments(experimentId) {
       const cell = el("td");
       cell.append(el("a", x.id, { href: `#/experiments/${enc(x.id)}` }));
       row.append(cell, el("td", x.category), el("td", x.project), el("td", x.control_version),
-        el("td", x.status, { class: `status status-${x.status}` }), el("td", x.winner_version || ""), el("td", when(x.started_at)));
+        el("td", x.status, { class: `status status-${x.status}` }), el("td", winnerText(x)), el("td", when(x.started_at)));
       return row;
     }));
     $("#no-experiments").hidden = list.length > 0;
@@ -92,11 +92,18 @@ async function openExperiments(experimentId) {
   }
 }
 
+// An agent or model arm shares its prompt version with the control: name the arm, its agent and model.
+function winnerText(x) {
+  if (!x.winner_version || !x.winner_arm) return x.winner_version || "";
+  const parts = [x.winner_agent && `agent ${x.winner_agent}`, x.winner_model && `model ${x.winner_model}`];
+  return `${x.winner_arm}: ${[...parts.filter(Boolean), `version ${x.winner_version}`].join(", ")}`;
+}
+
 function renderExperiment(x) {
   currentExperiment = x;
   $("#experiment-title").textContent = `${x.category} experiment ${x.id} on ${x.project}`;
   $("#experiment-status").textContent = x.status;
-  $("#experiment-decision").textContent = [x.decision, x.winner_version && `winner ${x.winner_version}`].filter(Boolean).join(", ");
+  $("#experiment-decision").textContent = [x.decision, x.winner_version && `winner ${winnerText(x)}`].filter(Boolean).join(", ");
   $("#arms tbody").replaceChildren(...x.arms.map((arm) => {
     const row = el("tr", null, { "data-arm": arm.arm });
     const interval = arm.interval ? `[${number(arm.interval[0])}, ${number(arm.interval[1])}]` : "";
