@@ -13,9 +13,12 @@ from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from paid_contracts.budget_caps import BudgetCaps
 from paid_executor import admission_store
+from paid_executor.activities.admission import budget_scopes
 from paid_executor.admission import AdmissionLimits, Ticket, fair_order, plan_admissions, provider_of
 from paid_executor.config import ExecutorSettings
+from paid_executor.project_budgets import caps_by_project, set_caps
 from paid_executor.proxy.budgets import Cap, Scope
 from paid_runtime.database import session_factory
 
@@ -144,3 +147,34 @@ async def test_a_spent_budget_queues_the_project_until_it_is_raised(engine: Asyn
         again = await admission_store.admit(session, ticket(project, 1), limits, budget_scopes=scopes)
         assert again.admitted
         await admission_store.release(session, [f"{project}#1"], limits)
+
+
+async def test_a_projects_own_cap_holds_its_runs_back_where_the_default_would_not(
+    engine: AsyncEngine,
+) -> None:
+    """The caps an admin set for the project (API, `executor.project_budgets`) decide, as at the proxy."""
+    sessions = session_factory(engine)
+    project, other = f"alice/own-{uuid.uuid4().hex[:8]}", f"alice/default-{uuid.uuid4().hex[:8]}"
+    settings = ExecutorSettings(budgets_shared=True, project_daily_max_cost_usd=20.0)
+    now = datetime.now(UTC)
+    for name in (project, other):  # each project has spent $5 today
+        (day_scope, *_) = budget_scopes(settings, {}, now)(name)
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("INSERT INTO executor.spend_counters (scope, spent_usd) VALUES (:k, 5.0)"),
+                {"k": day_scope.key},
+            )
+    await set_caps(engine, project, BudgetCaps(daily_max_cost_usd=5.0), actor="admin")
+    limits = AdmissionLimits(total=10, per_project=10, per_provider=10)
+    try:
+        async with sessions() as session:
+            scopes = budget_scopes(settings, await caps_by_project(session), now)
+            held = await admission_store.admit(session, ticket(project, 1), limits, budget_scopes=scopes)
+            admitted = await admission_store.admit(session, ticket(other, 1), limits, budget_scopes=scopes)
+        assert not held.admitted
+        assert "daily budget" in (held.reason or "")
+        assert admitted.admitted
+    finally:
+        await set_caps(engine, project, None, actor="admin")
+        async with sessions() as session:
+            await admission_store.release(session, [f"{project}#1", f"{other}#1"], limits)

@@ -13,6 +13,7 @@ from faststream.nats import NatsBroker, NatsMessage
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paid_contracts.budget_caps import (
     BudgetCaps,
@@ -53,6 +54,12 @@ async def own_caps(engine: AsyncEngine, project: str) -> BudgetCaps | None:
 async def all_caps(engine: AsyncEngine) -> dict[str, BudgetCaps]:
     async with engine.connect() as connection:
         rows = (await connection.execute(SELECT_ALL)).all()
+    return {str(row[0]): _caps(row[1]) for row in rows}
+
+
+async def caps_by_project(session: AsyncSession) -> dict[str, BudgetCaps]:
+    """Every project's own caps, keyed as `project_key` spells the project."""
+    rows = (await session.execute(SELECT_ALL)).all()
     return {str(row[0]): _caps(row[1]) for row in rows}
 
 

@@ -8,14 +8,19 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from paid_contracts.budget_caps import BudgetCaps, project_key
 from paid_executor import admission_store
 from paid_executor.activities.deps import ExecutorDeps
 from paid_executor.admission import Ticket, provider_of
+from paid_executor.admission_store import BudgetScopes
+from paid_executor.config import ExecutorSettings
 from paid_executor.params import _Params
+from paid_executor.project_budgets import caps_by_project, with_own_caps
 from paid_executor.proxy.budgets import Scope
 
 log = logging.getLogger(__name__)
@@ -62,7 +67,7 @@ class AdmissionActivities:
         )
         async with self.deps.sessions() as session:
             placement = await admission_store.admit(
-                session, ticket, settings.admission_limits(), budget_scopes=self._budgets
+                session, ticket, settings.admission_limits(), budget_scopes=await self._budgets(session)
             )
         if not placement.admitted:
             await self._release_ended(request.workflow_id)
@@ -84,13 +89,14 @@ class AdmissionActivities:
                 session,
                 workflow_ids,
                 self.deps.settings.admission_limits(),
-                budget_scopes=self._budgets,
+                budget_scopes=await self._budgets(session),
             )
 
-    def _budgets(self, project: str) -> tuple[Scope, ...]:
-        """The project's budgets now, whose exhaustion holds its runs back (none when budgets are off)."""
-        policy = self.deps.settings.spend_policy(project)
-        return () if policy is None else policy.scopes(datetime.now(UTC))
+    async def _budgets(self, session: AsyncSession) -> BudgetScopes:
+        """The projects' budgets now, whose exhaustion holds their runs back (none when budgets are off),
+        with each project's own caps (set through the API) in place of the defaults."""
+        own = await caps_by_project(session) if self.deps.settings.budgets_shared else {}
+        return budget_scopes(self.deps.settings, own, datetime.now(UTC))
 
     async def _release_ended(self, besides: str) -> None:
         """Rows of runs Temporal no longer runs (terminated, or ended without releasing) would hold
@@ -116,3 +122,16 @@ class AdmissionActivities:
         if ended:
             log.warning("releasing the admissions of runs that no longer run: %s", ", ".join(ended))
             await self._release(ended)
+
+
+def budget_scopes(settings: ExecutorSettings, own: dict[str, BudgetCaps], now: datetime) -> BudgetScopes:
+    """A project's budget scopes at `now`: the defaults of `settings`, each replaced by the project's own
+    cap where it set one, as the metering proxy enforces them (launch.py)."""
+
+    def scopes(project: str) -> tuple[Scope, ...]:
+        policy = settings.spend_policy(project)
+        if policy is None:
+            return ()
+        return with_own_caps(policy, own.get(project_key(project))).scopes(now)
+
+    return scopes
