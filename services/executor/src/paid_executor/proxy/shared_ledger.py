@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import URL, text
 from sqlalchemy.exc import DBAPIError
@@ -44,19 +44,63 @@ CREATE_COUNTERS = text(
     "INSERT INTO executor.spend_counters (scope) SELECT unnest(CAST(:keys AS text[])) "
     "ON CONFLICT (scope) DO NOTHING"
 )
+# Reads, decides and reserves in one statement, so a reservation is one round trip. It starts the
+# call on the rule of budgets.decide (room for the estimate on top of spent and reserved, or some room
+# and no reservation); when it does not, it answers the state it read and the caller decides why.
+# The compare-and-set holds within the statement: its UPDATE waits for a concurrent writer's row
+# lock, then checks the version it read against the row as committed, and bumps nothing if it moved.
 RESERVE = text(
     """
-    WITH bumped AS (
+    WITH estimate AS (
+        SELECT CAST(:estimate_tokens AS bigint) AS tokens, CAST(:estimate_usd AS float8) AS usd
+    ),
+    wanted AS (
+        SELECT * FROM unnest(
+            CAST(:keys AS text[]), CAST(:cap_tokens AS bigint[]), CAST(:cap_usd AS float8[])
+        ) AS w(scope, cap_tokens, cap_usd)
+    ),
+    live AS (
+        SELECT s.scope, sum(r.tokens) AS tokens, sum(r.usd) AS usd, count(*) AS n
+        FROM executor.spend_reservations r, unnest(r.scopes) AS s(scope)
+        WHERE r.scopes && CAST(:keys AS text[]) AND r.lease_until > clock_timestamp()
+        GROUP BY s.scope
+    ),
+    state AS (
+        SELECT w.scope, w.cap_tokens, w.cap_usd, c.version,
+               coalesce(c.spent_tokens, 0) AS spent_tokens, coalesce(c.spent_usd, 0) AS spent_usd,
+               coalesce(l.tokens, 0) AS reserved_tokens, coalesce(l.usd, 0) AS reserved_usd,
+               coalesce(l.n, 0) AS n
+        FROM wanted w
+        LEFT JOIN executor.spend_counters c ON c.scope = w.scope
+        LEFT JOIN live l ON l.scope = w.scope
+    ),
+    fits AS (
+        SELECT bool_and(
+            version IS NOT NULL
+            AND (cap_tokens IS NULL OR (spent_tokens < cap_tokens
+                 AND (n = 0 OR spent_tokens + reserved_tokens + e.tokens <= cap_tokens)))
+            AND (cap_usd IS NULL OR (spent_usd < cap_usd
+                 AND (n = 0 OR spent_usd + reserved_usd + e.usd <= cap_usd)))
+        ) AS ok
+        FROM state, estimate e
+    ),
+    bumped AS (
         UPDATE executor.spend_counters c SET version = c.version + 1
-        FROM (SELECT unnest(CAST(:keys AS text[])) AS scope, unnest(CAST(:versions AS bigint[])) AS v) seen
-        WHERE c.scope = seen.scope AND c.version = seen.v
+        FROM state s
+        WHERE c.scope = s.scope AND c.version = s.version AND (SELECT ok FROM fits)
         RETURNING c.scope
+    ),
+    reserved AS (
+        INSERT INTO executor.spend_reservations (id, run_id, holder, scopes, tokens, usd, lease_until)
+        SELECT :id, :run_id, :holder, CAST(:keys AS text[]), e.tokens, e.usd,
+               clock_timestamp() + make_interval(secs => :lease)
+        FROM estimate e
+        WHERE (SELECT count(*) FROM bumped) = :n
+        RETURNING id
     )
-    INSERT INTO executor.spend_reservations (id, run_id, holder, scopes, tokens, usd, lease_until)
-    SELECT :id, :run_id, :holder, CAST(:keys AS text[]), :tokens, :usd,
-           clock_timestamp() + make_interval(secs => :lease)
-    WHERE (SELECT count(*) FROM bumped) = :n
-    RETURNING id
+    SELECT scope, version, spent_tokens, spent_usd, reserved_tokens, reserved_usd, n,
+           (SELECT count(*) FROM reserved)
+    FROM state
     """
 )
 SETTLE = text(
@@ -102,7 +146,7 @@ class Reserved:
 
 
 def ledger_engine(url: URL | str) -> AsyncEngine:
-    """A pool for the ledger alone, tuned for the proxy's hot path (a reservation is two round trips,
+    """A pool for the ledger alone, tuned for the proxy's hot path (a reservation is one round trip,
     a settlement one):
     - each statement commits alone: every write is one statement, and compare-and-set, not a
       transaction, is what keeps two decisions apart (a version bumped by a failed reservation only
@@ -218,40 +262,52 @@ class SharedLedger:
     async def _try_reserve(
         self, scopes: tuple[Scope, ...], keys: tuple[str, ...], run_id: str
     ) -> tuple[Decision, Reservation | None]:
-        async with self.engine.connect() as connection:
-            states, versions = await self._read(connection, keys)
-            if any(version is None for version in versions):
-                await connection.execute(CREATE_COUNTERS, {"keys": list(keys)})
-                states, versions = await self._read(connection, keys)
-            decision = decide(scopes, states, self.estimate)
-            if decision.verdict is not Verdict.START:
-                return decision, None
-            reservation = Reservation(f"{self.holder}:{secrets.token_hex(8)}", keys, scopes, run_id)
-            self._held.add(reservation.id)  # renewed from now on, before anyone can see it expire
-            written = await connection.execute(
-                RESERVE,
-                {
-                    "keys": list(keys),
-                    "versions": versions,
-                    "n": len(keys),
-                    "id": reservation.id,
-                    "run_id": run_id,
-                    "holder": self.holder,
-                    "tokens": self.estimate.tokens or 0,
-                    "usd": self.estimate.usd or 0.0,
-                    "lease": self.lease_seconds,
-                },
-            )
-            if written.first() is None:  # another call changed a scope since we read it
+        reservation = Reservation(f"{self.holder}:{secrets.token_hex(8)}", keys, scopes, run_id)
+        self._held.add(reservation.id)  # renewed from now on, before anyone can see it expire
+        try:
+            async with self.engine.connect() as connection:
+                rows = (
+                    await connection.execute(
+                        RESERVE,
+                        {
+                            "keys": list(keys),
+                            "cap_tokens": [scope.cap.tokens for scope in scopes],
+                            "cap_usd": [scope.cap.usd for scope in scopes],
+                            "n": len(keys),
+                            "id": reservation.id,
+                            "run_id": run_id,
+                            "holder": self.holder,
+                            "estimate_tokens": self.estimate.tokens or 0,
+                            "estimate_usd": float(self.estimate.usd or 0.0),
+                            "lease": self.lease_seconds,
+                        },
+                    )
+                ).all()
+                if rows and rows[0][7]:
+                    return Decision(Verdict.START), reservation
                 self._held.discard(reservation.id)
-                raise _Changed
-            return decision, reservation
+                states, versions = self._states(rows, keys)
+                if any(version is None for version in versions):
+                    await connection.execute(CREATE_COUNTERS, {"keys": list(keys)})
+                    raise _Changed
+        except BaseException:
+            self._held.discard(reservation.id)
+            raise
+        decision = decide(scopes, states, self.estimate)
+        if decision.verdict is Verdict.START:  # there was room, but another call took it meanwhile
+            raise _Changed
+        return decision, None
 
     @staticmethod
     async def _read(
         connection: AsyncConnection, keys: tuple[str, ...]
     ) -> tuple[dict[str, ScopeState], list[int | None]]:
-        rows = (await connection.execute(READ, {"keys": list(keys)})).all()
+        return SharedLedger._states((await connection.execute(READ, {"keys": list(keys)})).all(), keys)
+
+    @staticmethod
+    def _states(
+        rows: Sequence[Sequence[Any]], keys: tuple[str, ...]
+    ) -> tuple[dict[str, ScopeState], list[int | None]]:
         by_key = {row[0]: row for row in rows}
         states = {
             key: ScopeState(int(row[2]), float(row[3]), int(row[4]), float(row[5]), int(row[6]))
