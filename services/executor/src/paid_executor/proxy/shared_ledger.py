@@ -15,110 +15,23 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import URL, text
+from sqlalchemy import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from paid_executor.proxy.budgets import Cap, Decision, Scope, ScopeState, Verdict, decide, thresholds_crossed
+from paid_executor.proxy.ledger_statements import (
+    CREATE_COUNTERS,
+    FORGET_EXPIRED,
+    READ,
+    RENEW,
+    RESERVE,
+    SETTLE,
+)
 from paid_executor.proxy.spend_alerts import SpendAlerts, threshold_event
 
 log = logging.getLogger(__name__)
 
-READ = text(
-    """
-    WITH wanted AS (SELECT unnest(CAST(:keys AS text[])) AS scope),
-    live AS (
-        SELECT s.scope, sum(r.tokens) AS tokens, sum(r.usd) AS usd, count(*) AS n
-        FROM executor.spend_reservations r, unnest(r.scopes) AS s(scope)
-        WHERE r.scopes && CAST(:keys AS text[]) AND r.lease_until > clock_timestamp()
-        GROUP BY s.scope
-    )
-    SELECT w.scope, c.version, coalesce(c.spent_tokens, 0), coalesce(c.spent_usd, 0),
-           coalesce(l.tokens, 0), coalesce(l.usd, 0), coalesce(l.n, 0)
-    FROM wanted w
-    LEFT JOIN executor.spend_counters c ON c.scope = w.scope
-    LEFT JOIN live l ON l.scope = w.scope
-    """
-)
-CREATE_COUNTERS = text(
-    "INSERT INTO executor.spend_counters (scope) SELECT unnest(CAST(:keys AS text[])) "
-    "ON CONFLICT (scope) DO NOTHING"
-)
-# Reads, decides and reserves in one statement, so a reservation is one round trip. It starts the
-# call on the rule of budgets.decide (room for the estimate on top of spent and reserved, or some room
-# and no reservation); when it does not, it answers the state it read and the caller decides why.
-# The compare-and-set holds within the statement: its UPDATE waits for a concurrent writer's row
-# lock, then checks the version it read against the row as committed, and bumps nothing if it moved.
-RESERVE = text(
-    """
-    WITH estimate AS (
-        SELECT CAST(:estimate_tokens AS bigint) AS tokens, CAST(:estimate_usd AS float8) AS usd
-    ),
-    wanted AS (
-        SELECT * FROM unnest(
-            CAST(:keys AS text[]), CAST(:cap_tokens AS bigint[]), CAST(:cap_usd AS float8[])
-        ) AS w(scope, cap_tokens, cap_usd)
-    ),
-    live AS (
-        SELECT s.scope, sum(r.tokens) AS tokens, sum(r.usd) AS usd, count(*) AS n
-        FROM executor.spend_reservations r, unnest(r.scopes) AS s(scope)
-        WHERE r.scopes && CAST(:keys AS text[]) AND r.lease_until > clock_timestamp()
-        GROUP BY s.scope
-    ),
-    state AS (
-        SELECT w.scope, w.cap_tokens, w.cap_usd, c.version,
-               coalesce(c.spent_tokens, 0) AS spent_tokens, coalesce(c.spent_usd, 0) AS spent_usd,
-               coalesce(l.tokens, 0) AS reserved_tokens, coalesce(l.usd, 0) AS reserved_usd,
-               coalesce(l.n, 0) AS n
-        FROM wanted w
-        LEFT JOIN executor.spend_counters c ON c.scope = w.scope
-        LEFT JOIN live l ON l.scope = w.scope
-    ),
-    fits AS (
-        SELECT bool_and(
-            version IS NOT NULL
-            AND (cap_tokens IS NULL OR (spent_tokens < cap_tokens
-                 AND (n = 0 OR spent_tokens + reserved_tokens + e.tokens <= cap_tokens)))
-            AND (cap_usd IS NULL OR (spent_usd < cap_usd
-                 AND (n = 0 OR spent_usd + reserved_usd + e.usd <= cap_usd)))
-        ) AS ok
-        FROM state, estimate e
-    ),
-    bumped AS (
-        UPDATE executor.spend_counters c SET version = c.version + 1
-        FROM state s
-        WHERE c.scope = s.scope AND c.version = s.version AND (SELECT ok FROM fits)
-        RETURNING c.scope
-    ),
-    reserved AS (
-        INSERT INTO executor.spend_reservations (id, run_id, holder, scopes, tokens, usd, lease_until)
-        SELECT :id, :run_id, :holder, CAST(:keys AS text[]), e.tokens, e.usd,
-               clock_timestamp() + make_interval(secs => :lease)
-        FROM estimate e
-        WHERE (SELECT count(*) FROM bumped) = :n
-        RETURNING id
-    )
-    SELECT scope, version, spent_tokens, spent_usd, reserved_tokens, reserved_usd, n,
-           (SELECT count(*) FROM reserved)
-    FROM state
-    """
-)
-SETTLE = text(
-    """
-    WITH released AS (DELETE FROM executor.spend_reservations WHERE id = :id)
-    UPDATE executor.spend_counters
-    SET spent_tokens = spent_tokens + :tokens, spent_usd = spent_usd + :usd, version = version + 1
-    WHERE scope = ANY(CAST(:keys AS text[]))
-    RETURNING scope, spent_tokens, spent_usd
-    """
-)
-RENEW = text(
-    "UPDATE executor.spend_reservations SET lease_until = clock_timestamp() + make_interval(secs => :lease) "
-    "WHERE id = ANY(CAST(:ids AS text[]))"
-)
-FORGET_EXPIRED = text(
-    "DELETE FROM executor.spend_reservations WHERE lease_until < clock_timestamp() - interval '1 hour'"
-)
 RETRYABLE_STATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 
 
@@ -143,6 +56,7 @@ class Reserved:
 
     reservation: Reservation | None
     refused: str | None = None
+    paused: float = 0.0  # seconds until the call's provider may be called again
 
 
 def ledger_engine(url: URL | str) -> AsyncEngine:
@@ -195,15 +109,22 @@ class SharedLedger:
             await asyncio.gather(self._renewer, return_exceptions=True)
             self._renewer = None
 
-    async def reserve(self, scopes: tuple[Scope, ...], *, run_id: str) -> Reserved:
-        """Waits while calls in flight hold the room this one needs; refuses once a cap is reached."""
+    async def reserve(
+        self, scopes: tuple[Scope, ...], *, run_id: str, provider: str | None = None
+    ) -> Reserved:
+        """Waits while calls in flight hold the room this one needs; refuses once a cap is reached.
+        With `provider`, answers at once (reserving nothing) while that provider is paused."""
         keys = tuple(scope.key for scope in scopes)
         pause = self.wait_seconds
         while True:
             try:
-                decision, reservation = await self._retrying(lambda: self._try_reserve(scopes, keys, run_id))
+                decision, reservation, paused = await self._retrying(
+                    lambda: self._try_reserve(scopes, keys, run_id, provider)
+                )
             except _Changed:
                 continue  # read again at once: the ledger moved, it is not full
+            if paused > 0:
+                return Reserved(None, paused=paused)
             if decision.verdict is Verdict.REFUSE:
                 return Reserved(None, refused=decision.reason)
             if reservation is not None:
@@ -260,8 +181,8 @@ class SharedLedger:
             return (await self._read(connection, keys))[0]
 
     async def _try_reserve(
-        self, scopes: tuple[Scope, ...], keys: tuple[str, ...], run_id: str
-    ) -> tuple[Decision, Reservation | None]:
+        self, scopes: tuple[Scope, ...], keys: tuple[str, ...], run_id: str, provider: str | None
+    ) -> tuple[Decision, Reservation | None, float]:
         reservation = Reservation(f"{self.holder}:{secrets.token_hex(8)}", keys, scopes, run_id)
         self._held.add(reservation.id)  # renewed from now on, before anyone can see it expire
         try:
@@ -280,12 +201,15 @@ class SharedLedger:
                             "estimate_tokens": self.estimate.tokens or 0,
                             "estimate_usd": float(self.estimate.usd or 0.0),
                             "lease": self.lease_seconds,
+                            "provider": provider,
                         },
                     )
                 ).all()
                 if rows and rows[0][7]:
-                    return Decision(Verdict.START), reservation
+                    return Decision(Verdict.START), reservation, 0.0
                 self._held.discard(reservation.id)
+                if rows and rows[0][8] is not None:
+                    return Decision(Verdict.WAIT), None, float(rows[0][8])
                 states, versions = self._states(rows, keys)
                 if any(version is None for version in versions):
                     await connection.execute(CREATE_COUNTERS, {"keys": list(keys)})
@@ -296,7 +220,7 @@ class SharedLedger:
         decision = decide(scopes, states, self.estimate)
         if decision.verdict is Verdict.START:  # there was room, but another call took it meanwhile
             raise _Changed
-        return decision, None
+        return decision, None, 0.0
 
     @staticmethod
     async def _read(
