@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from paid_devstack.postgres import EmbeddedPostgres
 from paid_devstack.waiting import wait_until_async
 from paid_executor.proxy import Cap, SharedLedger, SpendPolicy
+from paid_executor.proxy.budgets import Scope, ScopeState, Verdict, decide
+from paid_executor.proxy.shared_ledger import _Changed
 from paid_runtime.database import make_engine
 
 CALLS = 8
@@ -69,3 +71,56 @@ async def test_calls_that_all_read_the_last_room_before_any_writes_start_only_on
             await pool.dispose()
 
     assert len(started) == 1
+
+
+# (spent tokens, spent usd, reserved tokens, reserved usd): with a reservation when anything is reserved
+STATES = [
+    (0, 0.0, 0, 0.0),
+    (6000, 0.0, 2000, 0.0),  # room for exactly one more estimate
+    (9000, 0.0, 0, 0.0),  # some room, no reservation: the one call that may pass the cap
+    (7000, 0.0, 2000, 0.0),
+    (0, 0.95, 0, 0.1),
+    (0, 0.8, 0, 0.1),  # exactly one more estimate in money
+    (10_000, 0.0, 0, 0.0),
+    (0, 1.2, 0, 0.0),
+]
+
+
+async def test_the_reservation_statement_decides_as_the_rule_does(engine: AsyncEngine) -> None:
+    """The statement's own START condition and budgets.decide read the same state; were they to
+    disagree, a call would be reserved past the rule, or read again forever."""
+    ledger = SharedLedger(engine, holder="worker", estimate=Cap(tokens=2000, usd=0.1))
+    for spent_tokens, spent_usd, reserved_tokens, reserved_usd in STATES:
+        key = f"project:alice/rule-{uuid.uuid4().hex[:8]}:day:2026-12-07"
+        scope = Scope(key, Cap(tokens=10_000, usd=1.0), "the day")
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO executor.spend_counters (scope, spent_tokens, spent_usd) VALUES (:k, :t, :u)"
+                ),
+                {"k": key, "t": spent_tokens, "u": spent_usd},
+            )
+            if reserved_tokens or reserved_usd:
+                await connection.execute(
+                    text(
+                        "INSERT INTO executor.spend_reservations "
+                        "(id, run_id, holder, scopes, tokens, usd, lease_until) "
+                        "VALUES (:id, 'other', 'other', ARRAY[:k], :t, :u, now() + interval '1 hour')"
+                    ),
+                    {"id": f"held-{key}", "k": key, "t": reserved_tokens, "u": reserved_usd},
+                )
+        held = 1 if reserved_tokens or reserved_usd else 0
+        state = ScopeState(spent_tokens, spent_usd, reserved_tokens, reserved_usd, held)
+        expected = decide((scope,), {key: state}, ledger.estimate).verdict
+        try:
+            decision, _, _ = await ledger._try_reserve((scope,), (key,), "run", None)
+            verdict: Verdict | str = decision.verdict
+        except _Changed:
+            verdict = "the statement found no room where the rule starts the call"
+        assert (spent_tokens, spent_usd, reserved_tokens, reserved_usd, verdict) == (
+            spent_tokens,
+            spent_usd,
+            reserved_tokens,
+            reserved_usd,
+            expected,
+        )
