@@ -3,18 +3,21 @@ emulator and through a MeteringProxy in front of it, alternately, by paid_llm's 
 streamed, Anthropic and OpenAI). Also what metering and pricing cost alone (paid_llm's UsageMeter and
 the genai-prices lookup) on one real-shaped answer. A third proxy counts every call in the shared
 spend ledger (an embedded PostgreSQL: reserve before, settle after), so the budgets' own cost per call
-is the p50 of the paired budgeted-minus-plain proxied calls (it includes the shared backoff's read,
-also timed alone). Prints `name value unit` lines."""
+is the p50 of the paired budgeted-minus-plain proxied calls (the shared backoff's pause is read by the
+same statement; its separate lookup is timed alone). The clients run in a process of their own, as agents do. Then the ledger's statements
+alone, in a loop. Prints `name value unit` lines."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import multiprocessing
 import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -65,33 +68,73 @@ async def timed(call: Callable[[LLMClient], Awaitable[None]], llm: LLMClient) ->
     return time.perf_counter() - started
 
 
-async def measure(emulator: LLMEmulator, plain: MeteringProxy, budgeted: MeteringProxy, runs: int) -> None:
-    for provider in HTTP_PROVIDERS:
-        run_id = f"bench-{provider.value}"
-        token, ledger = plain.open_run(run_id, Budget(max_tokens=10**12))
-        policy = SpendPolicy(project="bench/bench", day=HIGH, month=HIGH, global_month=HIGH)
-        budget_token, _ = budgeted.open_run(run_id, Budget(max_tokens=10**12), policy)
-        direct = client(provider, emulator.url, "sk-bench")
-        proxied = client(provider, plain.url, token)
-        with_budgets = client(provider, budgeted.url, budget_token)
-        for mode, call in (("complete", complete), ("stream", stream)):
-            for llm in (direct, proxied, with_budgets):
-                await call(llm)  # warm each connection
-            rounds = [
-                (await timed(call, direct), await timed(call, proxied), await timed(call, with_budgets))
-                for _ in range(runs)
-            ]
-            name = f"proxy_{provider.value}_{mode}"
-            print(f"{name}_direct_p50 {statistics.median(d for d, _, _ in rounds) * 1000:.2f} ms")
-            print(f"{name}_proxied_p50 {statistics.median(p for _, p, _ in rounds) * 1000:.2f} ms")
-            print(f"{name}_overhead_p50 {statistics.median(p - d for d, p, _ in rounds) * 1000:.2f} ms")
-            print(f"{name}_budgeted_p50 {statistics.median(b for _, _, b in rounds) * 1000:.2f} ms")
-            print(
-                f"{name}_budgets_overhead_p50 {statistics.median(b - p for _, p, b in rounds) * 1000:.2f} ms"
-            )
-        print(f"proxy_{provider.value}_metered_cost {ledger.cost_usd:.6f} usd")
+Round = tuple[float, float, float]  # one call straight, through the plain proxy, through the budgeted one
+
+
+def agent_rounds(provider: str, mode: str, endpoints: list[tuple[str, str]], runs: int) -> list[Round]:
+    """Runs in a process of its own, as an agent does: the proxies' work after an answer is sent (the
+    settlement) then competes with the agent for the CPU, not for the agent's event loop."""
+    return asyncio.run(_agent_rounds(Provider(provider), mode, endpoints, runs))
+
+
+async def _agent_rounds(
+    provider: Provider, mode: str, endpoints: list[tuple[str, str]], runs: int
+) -> list[Round]:
+    call = complete if mode == "complete" else stream
+    direct, proxied, with_budgets = (client(provider, url, key) for url, key in endpoints)
+    try:
+        for llm in (direct, proxied, with_budgets):
+            await call(llm)  # warm each connection
+        return [
+            (await timed(call, direct), await timed(call, proxied), await timed(call, with_budgets))
+            for _ in range(runs)
+        ]
+    finally:
         for llm in (direct, proxied, with_budgets):
             await llm.aclose()
+
+
+async def measure(emulator: LLMEmulator, plain: MeteringProxy, budgeted: MeteringProxy, runs: int) -> None:
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as agent:
+        for provider in HTTP_PROVIDERS:
+            run_id = f"bench-{provider.value}"
+            token, ledger = plain.open_run(run_id, Budget(max_tokens=10**12))
+            policy = SpendPolicy(project="bench/bench", day=HIGH, month=HIGH, global_month=HIGH)
+            budget_token, _ = budgeted.open_run(run_id, Budget(max_tokens=10**12), policy)
+            endpoints = [(emulator.url, "sk-bench"), (plain.url, token), (budgeted.url, budget_token)]
+            for mode in ("complete", "stream"):
+                rounds = await loop.run_in_executor(
+                    agent, agent_rounds, provider.value, mode, endpoints, runs
+                )
+                report(f"proxy_{provider.value}_{mode}", rounds)
+            print(f"proxy_{provider.value}_metered_cost {ledger.cost_usd:.6f} usd")
+
+
+def report(name: str, rounds: list[Round]) -> None:
+    print(f"{name}_direct_p50 {statistics.median(d for d, _, _ in rounds) * 1000:.2f} ms")
+    print(f"{name}_proxied_p50 {statistics.median(p for _, p, _ in rounds) * 1000:.2f} ms")
+    print(f"{name}_overhead_p50 {statistics.median(p - d for d, p, _ in rounds) * 1000:.2f} ms")
+    print(f"{name}_budgeted_p50 {statistics.median(b for _, _, b in rounds) * 1000:.2f} ms")
+    print(f"{name}_budgets_overhead_p50 {statistics.median(b - p for _, p, b in rounds) * 1000:.2f} ms")
+
+
+async def ledger_alone(shared: SharedLedger, runs: int) -> None:
+    """The budgets' own work, outside any HTTP call: the one statement a budgeted call waits for before
+    it is forwarded (pause, read, decide, compare-and-set), and the settlement that runs after it."""
+    policy = SpendPolicy(project="bench/alone", day=HIGH, month=HIGH, global_month=HIGH)
+    reserving, settling = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        scopes = policy.scopes(datetime.now(UTC))
+        reserved = await shared.reserve(scopes, run_id="bench", provider="anthropic")
+        reserving.append(time.perf_counter() - started)
+        assert reserved.reservation is not None
+        started = time.perf_counter()
+        await shared.settle(reserved.reservation, tokens=100, usd=0.001)
+        settling.append(time.perf_counter() - started)
+    print(f"ledger_reserve_alone_p50 {statistics.median(reserving) * 1000:.2f} ms")
+    print(f"ledger_settle_alone_p50 {statistics.median(settling) * 1000:.2f} ms")
 
 
 def metering_and_pricing(runs: int) -> float:
@@ -109,8 +152,8 @@ def metering_and_pricing(runs: int) -> float:
 
 
 async def backoff_check(proxy: MeteringProxy, runs: int) -> float:
-    """The shared backoff's read before each budgeted call (proxy/backoff.py), alone: part of the
-    budgets' overhead above."""
+    """The shared backoff's own lookup (proxy/backoff.py), alone: what a call pays when the pauses do not
+    live in the ledger's database (where they do, the one reservation statement reads them)."""
     took = []
     for _ in range(runs):
         started = time.perf_counter()
@@ -147,6 +190,7 @@ async def main(runs: int) -> None:
         try:
             await measure(emulator, plain, budgeted, runs)
             print(f"proxy_backoff_check_p50 {await backoff_check(budgeted, runs * 5):.3f} ms")
+            await ledger_alone(shared, runs)
         finally:
             await plain.stop()
             await budgeted.stop()

@@ -5,6 +5,7 @@ logs each request it receives with the time it arrived."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -16,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paid_devstack.postgres import EmbeddedPostgres
-from paid_executor.proxy import Budget, Cap, MeteringProxy, SharedLedger
+from paid_executor.proxy import Budget, Cap, MeteringProxy, SharedLedger, SpendPolicy
 from paid_executor.proxy.backoff import ProviderBackoff, retry_after_seconds
 from paid_executor.proxy.server import Upstreams
 from paid_llm_emulator.server import LLMEmulator
@@ -72,13 +73,24 @@ async def call(proxy: MeteringProxy, token: str) -> httpx.Response:
         return await client.post("/v1/messages", headers={"x-api-key": token}, json=body)
 
 
+def budgets(with_budgets: bool) -> SpendPolicy | None:
+    """A budgeted run's call reads the pause in the statement that reserves its room; others read it alone."""
+    room = Cap(tokens=10**9)
+    project = f"alice/paused-{uuid.uuid4().hex[:8]}"
+    return SpendPolicy(project=project, day=room, month=room, global_month=room) if with_budgets else None
+
+
+@pytest.mark.parametrize("with_budgets", [False, True])
 async def test_a_429_with_retry_after_pauses_every_run_on_every_worker_until_the_deadline(
-    llm: LLMEmulator, two_workers: list[MeteringProxy]
+    llm: LLMEmulator, two_workers: list[MeteringProxy], with_budgets: bool
 ) -> None:
     llm.fail(429, "rate limited", times=1, retry_after=PAUSE_SECONDS)
     llm.reply("fine")
     first, second = two_workers
-    tokens = [proxy.open_run(f"run-{n}", Budget())[0] for n, proxy in enumerate((first, second, second))]
+    tokens = [
+        proxy.open_run(f"run-{n}", Budget(), budgets(with_budgets))[0]
+        for n, proxy in enumerate((first, second, second))
+    ]
 
     refused = await call(first, tokens[0])
     answers = await asyncio.gather(call(first, tokens[0]), call(second, tokens[1]), call(second, tokens[2]))
@@ -92,14 +104,15 @@ async def test_a_429_with_retry_after_pauses_every_run_on_every_worker_until_the
     assert [request.received_at >= deadline for request in later] == [True, True, True]
 
 
+@pytest.mark.parametrize("with_budgets", [False, True])
 async def test_a_pause_longer_than_a_call_may_wait_is_answered_at_once_with_the_time_left(
-    llm: LLMEmulator, two_workers: list[MeteringProxy]
+    llm: LLMEmulator, two_workers: list[MeteringProxy], with_budgets: bool
 ) -> None:
     llm.fail(429, "rate limited", times=1, retry_after=600)
     llm.reply("fine")
     first, second = two_workers
-    token_first, _ = first.open_run("run-a", Budget())
-    token_second, _ = second.open_run("run-b", Budget())
+    token_first, _ = first.open_run("run-a", Budget(), budgets(with_budgets))
+    token_second, _ = second.open_run("run-b", Budget(), budgets(with_budgets))
 
     await call(first, token_first)
     held_back = await call(second, token_second)

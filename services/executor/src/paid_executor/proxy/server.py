@@ -14,7 +14,7 @@ import secrets
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -22,9 +22,10 @@ import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from paid_executor.proxy.admission import admit, error_response, refusal
 from paid_executor.proxy.backoff import ProviderBackoff, retry_after_seconds
 from paid_executor.proxy.budgets import SpendPolicy
 from paid_executor.proxy.ledger import Budget, Ledger
@@ -36,7 +37,6 @@ HOP_HEADERS = frozenset(
     {"host", "content-length", "connection", "transfer-encoding", "accept-encoding", "keep-alive"}
 )
 AUTH_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-goog-api-key"})
-UNCHECKED = "Paid cannot check its budgets and its providers' pauses now; try again later"
 PROVIDERS = {
     Wire.ANTHROPIC_MESSAGES: "anthropic",
     Wire.OPENAI_CHAT: "openai",
@@ -53,12 +53,6 @@ class Upstreams:
     openai_key: str = ""
     gemini_url: str = "https://generativelanguage.googleapis.com"
     gemini_key: str = ""
-
-
-def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    # Anthropic's error shape; OpenAI clients read `error.message` from it as well.
-    body = {"type": "error", "error": {"type": kind, "message": message}}
-    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class MeteringProxy:
@@ -143,32 +137,16 @@ class MeteringProxy:
     async def _forward(self, request: Request) -> Response:
         ledger = self._ledger_for(request)
         if ledger is None:
-            return _error(401, "authentication_error", "unknown or expired Paid run token")
+            return error_response(401, "authentication_error", "unknown or expired Paid run token")
         if ledger.reason is not None:
-            return self._refuse(ledger)
+            return refusal(ledger)
         path = request.url.path
         wire = wire_for_path(path)
         provider = PROVIDERS[wire]
-        try:
-            paused = await self.backoff.wait(provider)  # before reserving: a waiting call holds no room
-        except (SQLAlchemyError, OSError) as error:
-            log.warning("the provider backoff is unavailable: %s", error)
-            return _error(503, "overloaded_error", UNCHECKED)
-        if paused:
-            message = f"{provider} asked Paid to wait; try again in {paused:.0f} s"
-            return _error(429, "rate_limit_error", message, {"retry-after": str(max(1, round(paused)))})
-        requested_at = datetime.now(UTC)
-        reservation: Reservation | None = None
-        if self.shared is not None and ledger.policy is not None:
-            try:
-                reserved = await self.shared.reserve(ledger.policy.scopes(requested_at), run_id=ledger.run_id)
-            except (SQLAlchemyError, OSError) as error:  # closed: no call goes uncounted
-                log.warning("the spend ledger is unavailable: %s", error)
-                return _error(503, "overloaded_error", UNCHECKED)
-            if reserved.refused is not None:
-                ledger.stop(reserved.refused)
-                return self._refuse(ledger)
-            reservation = reserved.reservation
+        admitted = await admit(ledger, provider, self.shared, self.backoff)
+        if isinstance(admitted, Response):
+            return admitted
+        requested_at, reservation = admitted
         base, key = self._upstream(wire)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS | AUTH_HEADERS}
         headers["accept-encoding"] = "identity"
@@ -194,7 +172,7 @@ class MeteringProxy:
             response = await self._client.send(upstream, stream=True)
         except httpx.HTTPError as error:
             self._settle(call, answered=False)
-            return _error(502, "api_error", f"the LLM provider could not be reached: {error}")
+            return error_response(502, "api_error", f"the LLM provider could not be reached: {error}")
         if response.status_code == 429:
             await self._pause(provider, response.headers.get("retry-after"))
         out_headers = {k: v for k, v in response.headers.items() if k.lower() not in HOP_HEADERS}
@@ -238,10 +216,6 @@ class MeteringProxy:
         finally:
             await response.aclose()
             self._settle(call)
-
-    def _refuse(self, ledger: Ledger) -> Response:
-        ledger.refused += 1
-        return _error(403, "permission_error", f"Paid stopped this run: budget exceeded: {ledger.reason}")
 
     def _settle(self, call: _Call, *, answered: bool = True) -> None:
         """Counts the call in the run's ledger (when answered) at once, and settles its shared

@@ -11,70 +11,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import URL, text
+from sqlalchemy import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from paid_executor.proxy.budgets import Cap, Decision, Scope, ScopeState, Verdict, decide, thresholds_crossed
+from paid_executor.proxy.ledger_statements import (
+    CREATE_COUNTERS,
+    FORGET_EXPIRED,
+    READ,
+    RENEW,
+    RESERVE,
+    SETTLE,
+)
 from paid_executor.proxy.spend_alerts import SpendAlerts, threshold_event
 
 log = logging.getLogger(__name__)
 
-READ = text(
-    """
-    WITH wanted AS (SELECT unnest(CAST(:keys AS text[])) AS scope),
-    live AS (
-        SELECT s.scope, sum(r.tokens) AS tokens, sum(r.usd) AS usd, count(*) AS n
-        FROM executor.spend_reservations r, unnest(r.scopes) AS s(scope)
-        WHERE r.scopes && CAST(:keys AS text[]) AND r.lease_until > clock_timestamp()
-        GROUP BY s.scope
-    )
-    SELECT w.scope, c.version, coalesce(c.spent_tokens, 0), coalesce(c.spent_usd, 0),
-           coalesce(l.tokens, 0), coalesce(l.usd, 0), coalesce(l.n, 0)
-    FROM wanted w
-    LEFT JOIN executor.spend_counters c ON c.scope = w.scope
-    LEFT JOIN live l ON l.scope = w.scope
-    """
-)
-CREATE_COUNTERS = text(
-    "INSERT INTO executor.spend_counters (scope) SELECT unnest(CAST(:keys AS text[])) "
-    "ON CONFLICT (scope) DO NOTHING"
-)
-RESERVE = text(
-    """
-    WITH bumped AS (
-        UPDATE executor.spend_counters c SET version = c.version + 1
-        FROM (SELECT unnest(CAST(:keys AS text[])) AS scope, unnest(CAST(:versions AS bigint[])) AS v) seen
-        WHERE c.scope = seen.scope AND c.version = seen.v
-        RETURNING c.scope
-    )
-    INSERT INTO executor.spend_reservations (id, run_id, holder, scopes, tokens, usd, lease_until)
-    SELECT :id, :run_id, :holder, CAST(:keys AS text[]), :tokens, :usd,
-           clock_timestamp() + make_interval(secs => :lease)
-    WHERE (SELECT count(*) FROM bumped) = :n
-    RETURNING id
-    """
-)
-SETTLE = text(
-    """
-    WITH released AS (DELETE FROM executor.spend_reservations WHERE id = :id)
-    UPDATE executor.spend_counters
-    SET spent_tokens = spent_tokens + :tokens, spent_usd = spent_usd + :usd, version = version + 1
-    WHERE scope = ANY(CAST(:keys AS text[]))
-    RETURNING scope, spent_tokens, spent_usd
-    """
-)
-RENEW = text(
-    "UPDATE executor.spend_reservations SET lease_until = clock_timestamp() + make_interval(secs => :lease) "
-    "WHERE id = ANY(CAST(:ids AS text[]))"
-)
-FORGET_EXPIRED = text(
-    "DELETE FROM executor.spend_reservations WHERE lease_until < clock_timestamp() - interval '1 hour'"
-)
 RETRYABLE_STATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 
 
@@ -99,10 +56,11 @@ class Reserved:
 
     reservation: Reservation | None
     refused: str | None = None
+    paused: float = 0.0  # seconds until the call's provider may be called again
 
 
 def ledger_engine(url: URL | str) -> AsyncEngine:
-    """A pool for the ledger alone, tuned for the proxy's hot path (a reservation is two round trips,
+    """A pool for the ledger alone, tuned for the proxy's hot path (a reservation is one round trip,
     a settlement one):
     - each statement commits alone: every write is one statement, and compare-and-set, not a
       transaction, is what keeps two decisions apart (a version bumped by a failed reservation only
@@ -151,15 +109,22 @@ class SharedLedger:
             await asyncio.gather(self._renewer, return_exceptions=True)
             self._renewer = None
 
-    async def reserve(self, scopes: tuple[Scope, ...], *, run_id: str) -> Reserved:
-        """Waits while calls in flight hold the room this one needs; refuses once a cap is reached."""
+    async def reserve(
+        self, scopes: tuple[Scope, ...], *, run_id: str, provider: str | None = None
+    ) -> Reserved:
+        """Waits while calls in flight hold the room this one needs; refuses once a cap is reached.
+        With `provider`, answers at once (reserving nothing) while that provider is paused."""
         keys = tuple(scope.key for scope in scopes)
         pause = self.wait_seconds
         while True:
             try:
-                decision, reservation = await self._retrying(lambda: self._try_reserve(scopes, keys, run_id))
+                decision, reservation, paused = await self._retrying(
+                    lambda: self._try_reserve(scopes, keys, run_id, provider)
+                )
             except _Changed:
                 continue  # read again at once: the ledger moved, it is not full
+            if paused > 0:
+                return Reserved(None, paused=paused)
             if decision.verdict is Verdict.REFUSE:
                 return Reserved(None, refused=decision.reason)
             if reservation is not None:
@@ -216,42 +181,57 @@ class SharedLedger:
             return (await self._read(connection, keys))[0]
 
     async def _try_reserve(
-        self, scopes: tuple[Scope, ...], keys: tuple[str, ...], run_id: str
-    ) -> tuple[Decision, Reservation | None]:
-        async with self.engine.connect() as connection:
-            states, versions = await self._read(connection, keys)
-            if any(version is None for version in versions):
-                await connection.execute(CREATE_COUNTERS, {"keys": list(keys)})
-                states, versions = await self._read(connection, keys)
-            decision = decide(scopes, states, self.estimate)
-            if decision.verdict is not Verdict.START:
-                return decision, None
-            reservation = Reservation(f"{self.holder}:{secrets.token_hex(8)}", keys, scopes, run_id)
-            self._held.add(reservation.id)  # renewed from now on, before anyone can see it expire
-            written = await connection.execute(
-                RESERVE,
-                {
-                    "keys": list(keys),
-                    "versions": versions,
-                    "n": len(keys),
-                    "id": reservation.id,
-                    "run_id": run_id,
-                    "holder": self.holder,
-                    "tokens": self.estimate.tokens or 0,
-                    "usd": self.estimate.usd or 0.0,
-                    "lease": self.lease_seconds,
-                },
-            )
-            if written.first() is None:  # another call changed a scope since we read it
+        self, scopes: tuple[Scope, ...], keys: tuple[str, ...], run_id: str, provider: str | None
+    ) -> tuple[Decision, Reservation | None, float]:
+        reservation = Reservation(f"{self.holder}:{secrets.token_hex(8)}", keys, scopes, run_id)
+        self._held.add(reservation.id)  # renewed from now on, before anyone can see it expire
+        try:
+            async with self.engine.connect() as connection:
+                rows = (
+                    await connection.execute(
+                        RESERVE,
+                        {
+                            "keys": list(keys),
+                            "cap_tokens": [scope.cap.tokens for scope in scopes],
+                            "cap_usd": [scope.cap.usd for scope in scopes],
+                            "n": len(keys),
+                            "id": reservation.id,
+                            "run_id": run_id,
+                            "holder": self.holder,
+                            "estimate_tokens": self.estimate.tokens or 0,
+                            "estimate_usd": float(self.estimate.usd or 0.0),
+                            "lease": self.lease_seconds,
+                            "provider": provider,
+                        },
+                    )
+                ).all()
+                if rows and rows[0][7]:
+                    return Decision(Verdict.START), reservation, 0.0
                 self._held.discard(reservation.id)
-                raise _Changed
-            return decision, reservation
+                if rows and rows[0][8] is not None:
+                    return Decision(Verdict.WAIT), None, float(rows[0][8])
+                states, versions = self._states(rows, keys)
+                if any(version is None for version in versions):
+                    await connection.execute(CREATE_COUNTERS, {"keys": list(keys)})
+                    raise _Changed
+        except BaseException:
+            self._held.discard(reservation.id)
+            raise
+        decision = decide(scopes, states, self.estimate)
+        if decision.verdict is Verdict.START:  # there was room, but another call took it meanwhile
+            raise _Changed
+        return decision, None, 0.0
 
     @staticmethod
     async def _read(
         connection: AsyncConnection, keys: tuple[str, ...]
     ) -> tuple[dict[str, ScopeState], list[int | None]]:
-        rows = (await connection.execute(READ, {"keys": list(keys)})).all()
+        return SharedLedger._states((await connection.execute(READ, {"keys": list(keys)})).all(), keys)
+
+    @staticmethod
+    def _states(
+        rows: Sequence[Sequence[Any]], keys: tuple[str, ...]
+    ) -> tuple[dict[str, ScopeState], list[int | None]]:
         by_key = {row[0]: row for row in rows}
         states = {
             key: ScopeState(int(row[2]), float(row[3]), int(row[4]), float(row[5]), int(row[6]))
