@@ -4,8 +4,8 @@ streamed, Anthropic and OpenAI). Also what metering and pricing cost alone (paid
 the genai-prices lookup) on one real-shaped answer. A third proxy counts every call in the shared
 spend ledger (an embedded PostgreSQL: reserve before, settle after), so the budgets' own cost per call
 is the p50 of the paired budgeted-minus-plain proxied calls (the shared backoff's pause is read by the
-same statement; its separate lookup is timed alone). The clients run in a process of their own, as agents do. Then the ledger's statements
-alone, in a loop. Prints `name value unit` lines."""
+same statement; its separate lookup is timed alone). The clients run in a process of their own, as
+agents do. Then the ledger's statements alone, in a loop. Prints `name value unit` lines."""
 
 from __future__ import annotations
 
