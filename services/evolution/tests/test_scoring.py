@@ -76,3 +76,16 @@ def test_weights_are_data_and_bad_files_are_refused(tmp_path: Path) -> None:
     not_yaml.write_text("weights: [")
     with pytest.raises(ValueError, match="not YAML"):
         load_weights(not_yaml)
+
+
+def test_follow_up_rounds_and_a_slow_merge_lower_the_score_and_no_summary_scores_as_before() -> None:
+    merged_as_is = score(pull_request_state="merged")
+    three_reviews = score(pull_request_state="merged", follow_up_rounds=3, hours_to_merge=1.0)
+    one_review = score(pull_request_state="merged", follow_up_rounds=1, hours_to_merge=1.0)
+    assert three_reviews < one_review < merged_as_is
+    assert score(pull_request_state="merged", follow_up_rounds=1, hours_to_merge=60.0) < one_review
+    assert score(pull_request_state="merged", follow_up_rounds=1, hours_to_merge=1.0, ci_stopped=True) < (
+        one_review
+    )
+    assert score(pull_request_state="closed", follow_up_rounds=1) < score(pull_request_state="closed")
+    assert score(pull_request_state="merged", follow_up_rounds=None, hours_to_merge=1.0) == merged_as_is

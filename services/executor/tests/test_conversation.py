@@ -26,6 +26,7 @@ from paid_executor.rounds.params import (
     ConversationCommentInput,
     ConversationInput,
     ConversationPolicy,
+    FollowUpSummaryInput,
     ReviewThread,
     RoundPublished,
     RoundPublishInput,
@@ -52,6 +53,7 @@ class StandIns:
     merges: list[bool] = field(default_factory=list)
     parents: list[tuple[str, ...]] = field(default_factory=list)
     homes: list[str] = field(default_factory=list)  # the task queues of the next worktrees (else none)
+    summaries: list[FollowUpSummaryInput] = field(default_factory=list)
 
     def activities(self) -> list[Callable[..., Any]]:
         @activity.defn(name="fetch_issue")
@@ -102,6 +104,10 @@ class StandIns:
             self.comment = request.body
             return 1
 
+        @activity.defn(name="publish_follow_up")
+        async def publish_follow_up(request: FollowUpSummaryInput) -> None:
+            self.summaries.append(request)
+
         @activity.defn(name="cleanup_workspace")
         async def cleanup_workspace(run: RunContext) -> None:
             self.cleanups += 1
@@ -114,6 +120,7 @@ class StandIns:
             reply_in_threads,
             post_conversation_comment,
             cleanup_workspace,
+            publish_follow_up,
         ]
 
 
@@ -168,6 +175,10 @@ async def test_rounds_are_deduplicated_capped_and_survive_continue_as_new(env: W
 
     assert (status.rounds, status.counts) == (2, {"review": 2})
     assert status.seen == ("review-1", "review-2", "review-3")
+    # Summed up once when it ended, across its continues-as-new, for evolution's scores.
+    assert [(s.rounds, s.rounds_without_push, s.ci_stopped) for s in stand_ins.summaries] == [
+        ({"review": 2}, 0, False)
+    ]
     assert len(stand_ins.prompts) == 2
     assert '<comment id="11" author="rita" at="calc.py:2">' in stand_ins.prompts[0]
     assert "Rename it, {{ please }}" in stand_ins.prompts[0]
@@ -236,6 +247,7 @@ async def test_the_same_ci_failure_after_a_round_stops_the_ci_rounds_and_closing
         assert await handle.result() == 1
 
     assert (status.rounds, status.counts) == (1, {"ci": 1})
+    assert [(s.number, s.rounds, s.ci_stopped) for s in stand_ins.summaries] == [(2, {"ci": 1}, True)]
     assert len(stand_ins.prompts) == 1
     assert "<check>" in stand_ins.prompts[0]
     lines = [line for line in stand_ins.comment.splitlines() if line.startswith("- ")]
@@ -272,6 +284,7 @@ async def test_a_conflict_round_merges_the_base_and_pushes_a_merge_and_a_clean_b
         assert await handle.result() == 2
 
     assert stand_ins.merges == [True, True]
+    assert [(s.rounds, s.rounds_without_push) for s in stand_ins.summaries] == [({"conflict": 2}, 1)]
     assert len(stand_ins.prompts) == 1
     assert "- calc.py" in stand_ins.prompts[0]
     assert (stand_ins.leases, stand_ins.parents) == ([MERGED], [(HEAD, BASE)])

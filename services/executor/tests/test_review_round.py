@@ -2,7 +2,8 @@
 comments brings the agent back to Paid's pull request (a fresh worktree at its head, the same sandbox),
 which gains one commit and a reply in each thread, with one conversation comment; a read-only user's
 review starts nothing, and the same review twice starts one round; the approval starts none, the
-merge closes the issue, and the one conversation comment is still the only one. Runs on Temporal's
+merge closes the issue, the one conversation comment is still the only one, and the ended conversation
+sums up its one review round for evolution, once. Runs on Temporal's
 time-skipping server against the GitHub emulator, with the demo agent applying the diff a reviewer
 suggests."""
 
@@ -17,12 +18,20 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from paid_contracts import IssueRef, PullRequestReviewed, RepoRef, RunOutcome
+from paid_contracts import (
+    IssueRef,
+    PullRequestClosed,
+    PullRequestReviewed,
+    RepoRef,
+    RunOutcome,
+    TriggerSource,
+    follow_up_event_id,
+)
 from paid_contracts.workflow_ids import pull_conversation_workflow_id
 from paid_executor.config import ExecutorSettings
 from paid_executor.rounds.conversation import PullConversationWorkflow
 from paid_executor.rounds.params import ConversationStatus
-from paid_executor.rounds.subscribers import on_review
+from paid_executor.rounds.subscribers import on_pull_closed, on_review
 from paid_github_emulator.server import GitHubEmulator
 from paid_github_events import listed_review
 from paid_runtime.github_credentials import GitHubCredentials
@@ -30,6 +39,7 @@ from paid_runtime.messaging import publish_event
 
 from .conftest import ISSUE_WITH_FIX, TOKEN
 from .test_attempts import attempt_result, consuming_broker, labeled, settings
+from .test_follow_up_publish import follow_ups_of
 from .test_subscribers import eventually
 
 __all__ = ["consuming_broker", "settings"]  # fixtures shared with test_attempts
@@ -186,3 +196,21 @@ async def test_a_trusted_review_adds_a_commit_and_replies_and_an_untrusted_one_s
         c for c in emulator.comments("alice", calc_repo.name, number) if "pr-conversation=" in c["body"]
     ]
     assert [c["id"] for c in progress] == [conversation[0]["id"]]
+
+    # The closed pull request ends the conversation, which sums up its rounds once for evolution.
+    closed = PullRequestClosed(
+        producer="test",
+        repo=calc_repo,
+        number=number,
+        merged=True,
+        head_ref="paid/issue-1",
+        source=TriggerSource.WEBHOOK,
+        source_id=f"closed-{number}",
+    )
+    assert await on_pull_closed(env.client, closed) is True
+    conversation_id = pull_conversation_workflow_id(calc_repo.full_name, number)
+    assert await env.client.get_workflow_handle(conversation_id).result() == 1
+    summaries = await follow_ups_of(consuming_broker, follow_up_event_id(conversation_id))
+    assert [(s["rounds"], s["rounds_without_push"], s["ci_stopped"]) for s in summaries] == [
+        ({"review": 1}, 0, False)
+    ]

@@ -25,6 +25,7 @@ from paid_contracts.events import (
     TriggerSource,
     WorkRequested,
 )
+from paid_contracts.follow_ups import FollowUpFinished, follow_up_event_id
 from paid_contracts.github import IssueRef, RepoRef
 from paid_contracts.github_events import (
     BaseBranchPushed,
@@ -84,6 +85,7 @@ __all__ = [
     "Correlation",
     "Event",
     "ExperimentConcluded",
+    "FollowUpFinished",
     "GetRunStatus",
     "InjectInstruction",
     "InstallationTokenReply",
@@ -128,4 +130,5 @@ __all__ = [
     "TraceContext",
     "TriggerSource",
     "WorkRequested",
+    "follow_up_event_id",
 ]

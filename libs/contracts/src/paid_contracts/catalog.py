@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from paid_contracts import budgets, events, github_events, planning, progress, projects, prompts, reactions
+from paid_contracts import (
+    budgets,
+    events,
+    follow_ups,
+    github_events,
+    planning,
+    progress,
+    projects,
+    prompts,
+    reactions,
+)
 from paid_contracts.envelope import Event
 
 ALL_EVENTS: tuple[type[Event], ...] = (
@@ -14,4 +24,5 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     *reactions.EVENTS,
     *progress.EVENTS,
     *budgets.EVENTS,
+    *follow_ups.EVENTS,
 )

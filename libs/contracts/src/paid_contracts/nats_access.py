@@ -154,7 +154,12 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
         "evolution",
         publishes=("paid.evolution.>",),
         durables=(
-            *_durables("evolution", STREAM_RUN.name, run_finished=subjects.RUN_FINISHED),
+            *_durables(
+                "evolution",
+                STREAM_RUN.name,
+                run_finished=subjects.RUN_FINISHED,
+                follow_up_finished=subjects.RUN_FOLLOW_UP_FINISHED,
+            ),
             *_durables(
                 "evolution",
                 GITHUB,

@@ -79,3 +79,6 @@ BUDGET_ALERTED = "paid.budget.alerted"
 BUDGET_EXHAUSTED = "paid.budget.exhausted"
 STREAM_BUDGET = StreamSpec("PAID_BUDGET", ("paid.budget.>",))
 ALL_STREAMS = (*ALL_STREAMS, STREAM_BUDGET)
+
+# A pull request's follow-up rounds, summed up when its conversation ends (evolution scores them).
+RUN_FOLLOW_UP_FINISHED = "paid.run.follow_up_finished"

@@ -156,3 +156,19 @@ class ExperimentArm(SQLModel, table=True):
     model: str | None = None
     stopped_at: datetime | None = None
     stop_reason: str | None = None
+
+
+class FollowUpRecord(SQLModel, table=True):
+    """A pull request's follow-up rounds, as its conversation summed them up when it ended (once per
+    pull request: a redelivered summary changes nothing)."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = SCHEMA
+
+    repo: str = Field(primary_key=True)
+    number: int = Field(primary_key=True)
+    event_id: str
+    rounds: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    rounds_without_push: int
+    ci_stopped: bool
+    at: datetime

@@ -3,16 +3,24 @@ whenever a late outcome (a merge, a closed PR, a vote) arrives."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import Any
 
 from sqlalchemy import or_
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paid_contracts import PullRequestClosed, ReactionAction, ReactionChanged, RunFinished
-from paid_evolution.models import Experiment, ExperimentArm, PullRequestState, RunRecord, Vote
+from paid_contracts import FollowUpFinished, PullRequestClosed, ReactionAction, ReactionChanged, RunFinished
+from paid_evolution.models import (
+    Experiment,
+    ExperimentArm,
+    FollowUpRecord,
+    PullRequestState,
+    RunRecord,
+    Vote,
+)
 from paid_evolution.registry import RegistryError, category_of
 from paid_evolution.scoring import RunFacts, ScoreWeights, load_weights, score_run
 
@@ -135,6 +143,38 @@ async def record_pull_request_closed(
     return run_ids
 
 
+async def record_follow_up(
+    session: AsyncSession, *, event: FollowUpFinished, weights: ScoreWeights | None = None
+) -> list[str] | None:
+    """Keeps the pull request's rounds (even before its run is known) and re-scores the runs that opened
+    it. None when the summary was already known (a redelivery): nothing changes."""
+    repo_name = event.issue.repo.full_name
+    result = await session.exec(
+        insert(FollowUpRecord)
+        .values(
+            repo=repo_name,
+            number=event.pull_request_number,
+            event_id=event.event_id,
+            rounds=dict(event.rounds),
+            rounds_without_push=event.rounds_without_push,
+            ci_stopped=event.ci_stopped,
+            at=event.occurred_at,
+        )
+        .on_conflict_do_nothing(index_elements=["repo", "number"])
+    )
+    await session.commit()
+    if not result.rowcount:
+        return None
+    runs = await session.exec(
+        select(RunRecord.run_id).where(
+            RunRecord.repo == repo_name, RunRecord.pull_request_number == event.pull_request_number
+        )
+    )
+    run_ids = list(runs.all())
+    await rescore(session, run_ids=run_ids, weights=weights)
+    return run_ids
+
+
 async def record_reaction(
     session: AsyncSession, *, event: ReactionChanged, weights: ScoreWeights | None = None
 ) -> list[str]:
@@ -176,10 +216,11 @@ async def rescore(session: AsyncSession, *, run_ids: list[str], weights: ScoreWe
         run = await session.get(RunRecord, run_id)
         if run is None:
             continue
-        state = None
+        state, ended, follow_up = None, None, None
         if run.pull_request_number is not None:
             ended = await session.get(PullRequestState, (run.repo, run.pull_request_number))
             state = ended.state if ended else "open"
+            follow_up = await session.get(FollowUpRecord, (run.repo, run.pull_request_number))
         numbers = [run.issue] + ([run.pull_request_number] if run.pull_request_number else [])
         votes = (
             await session.exec(select(Vote.value).where(Vote.repo == run.repo, col(Vote.number).in_(numbers)))
@@ -191,12 +232,30 @@ async def rescore(session: AsyncSession, *, run_ids: list[str], weights: ScoreWe
             votes_down=sum(1 for v in votes if v < 0),
             iterations=run.iterations,
             cost_usd=run.cost_usd,
+            **_follow_up_facts(run, follow_up, ended),
         )
         run.score = score_run(facts, weights)
         run.pull_request_state = state
         run.scored_at = datetime.now(UTC)
         session.add(run)
     await session.commit()
+
+
+def _follow_up_facts(
+    run: RunRecord, follow_up: FollowUpRecord | None, ended: PullRequestState | None
+) -> dict[str, Any]:
+    """The follow-up part of a run's facts; none without a summary, so such a run scores as before."""
+    if follow_up is None:
+        return {}
+    hours_to_merge = None
+    if ended is not None and ended.state == "merged":
+        run_end = run.started_at + timedelta(seconds=run.duration_seconds)
+        hours_to_merge = (ended.at - run_end).total_seconds() / 3600
+    return {
+        "follow_up_rounds": sum(follow_up.rounds.values()),
+        "ci_stopped": follow_up.ci_stopped,
+        "hours_to_merge": hours_to_merge,
+    }
 
 
 async def get_run(session: AsyncSession, *, run_id: str) -> RunRecord | None:

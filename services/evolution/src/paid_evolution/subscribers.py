@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paid_contracts import (
+    FollowUpFinished,
     PromptResolveReply,
     PromptResolveRequest,
     PullRequestClosed,
@@ -67,6 +68,16 @@ def register(broker: NatsBroker, sessions: async_sessionmaker[AsyncSession]) -> 
             runs = await repo.record_pull_request_closed(session, event=event)
         state = "merged" if event.merged else "closed"
         log.info("%s#%d %s: re-scored runs %s", event.repo.full_name, event.number, state, runs)
+
+    @subscribe("follow-up-finished", subjects.RUN_FOLLOW_UP_FINISHED)
+    async def on_follow_up_finished(event: FollowUpFinished) -> None:
+        async with sessions() as session:
+            runs = await repo.record_follow_up(session, event=event)
+        pull = f"{event.issue.repo.full_name}#{event.pull_request_number}"
+        if runs is None:
+            log.info("follow-up rounds of %s already known", pull)
+        else:
+            log.info("follow-up rounds of %s %s: re-scored runs %s", pull, event.rounds, runs)
 
     @subscribe("reaction-changed", subjects.GITHUB_REACTION_CHANGED)
     async def on_reaction_changed(event: ReactionChanged) -> None:

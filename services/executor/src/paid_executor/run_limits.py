@@ -29,6 +29,7 @@ HOME_QUEUE_PATCH = "home-queue-1"  # the worktree's activities on its worker's o
 # The start record alongside fetching the issue, the prompt alongside preparing the worktree: neither
 # need precede them, and the agent starts sooner by both (bench/webhook_to_agent_start.py's profile).
 ALONGSIDE_PATCH = "bookkeeping-alongside-1"
+FOLLOW_UP_SUMMARY_PATCH = "follow-up-summary-1"  # an ended conversation publishes its rounds' summary
 ROUND_REHOME_PATCH = "round-rehome-1"  # a round whose worktree's worker is lost starts again elsewhere
 MAX_REHOMES = 3  # moves of a run to a fresh worktree after losing its worker; then an honest failure
 REPEAT_LIMIT = 3  # the same diff or the same failures this many times: the agent is going in circles

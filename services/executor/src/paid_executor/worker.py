@@ -52,6 +52,7 @@ def activities(loop: IterationActivities) -> list[Callable[..., Any]]:
         rounds.prepare_round_workspace,
         rounds.reply_in_threads,
         rounds.post_conversation_comment,
+        rounds.publish_follow_up,
         runs.start_run,
         runs.finish_run,
         github.fetch_issue,

@@ -10,14 +10,15 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from paid_contracts import IssueRef
+from paid_contracts import FollowUpFinished, IssueRef, follow_up_event_id
 from paid_contracts.markers import paid_marker
-from paid_executor.activities.deps import ExecutorDeps
+from paid_executor.activities.deps import PRODUCER, ExecutorDeps
 from paid_executor.activities.worktrees import WorktreeActivities, heartbeating
 from paid_executor.host_repository import HostRepository
 from paid_executor.repo_config import REGULAR_MODES, RepoConfig, RepoConfigError, load_repo_config
 from paid_executor.rounds.params import (
     ConversationCommentInput,
+    FollowUpSummaryInput,
     RoundPublished,
     RoundPublishInput,
     RoundWorkspaceInfo,
@@ -27,6 +28,7 @@ from paid_executor.rounds.params import (
 from paid_executor.workspace import GitError
 from paid_runtime.github_credentials import GitHubCredential, acting_login
 from paid_runtime.github_trust import GitHubUnavailableError, github_client
+from paid_runtime.messaging import publish_event
 
 
 def conversation_marker(number: int) -> str:
@@ -140,6 +142,21 @@ class RoundActivities(WorktreeActivities):
                 _raise_for(reply, f"replying to review comment {thread.comment_id}")
                 written += 1
         return written
+
+    @activity.defn(name="publish_follow_up")
+    async def publish_follow_up(self, request: FollowUpSummaryInput) -> None:
+        await publish_event(
+            self.deps.broker,
+            FollowUpFinished(
+                event_id=follow_up_event_id(request.workflow_id),
+                producer=PRODUCER,
+                issue=request.issue,
+                pull_request_number=request.number,
+                rounds=request.rounds,
+                rounds_without_push=request.rounds_without_push,
+                ci_stopped=request.ci_stopped,
+            ),
+        )
 
     @activity.defn(name="post_conversation_comment")
     async def post_conversation_comment(self, request: ConversationCommentInput) -> int:

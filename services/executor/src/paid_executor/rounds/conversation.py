@@ -29,12 +29,14 @@ with workflow.unsafe.imports_passed_through():
         ConversationCommentInput,
         ConversationInput,
         ConversationStatus,
+        FollowUpSummaryInput,
         RoundRequest,
         RoundWorkspaceInput,
     )
-    from paid_executor.rounds.round_work import RoundHostLost, work_round
+    from paid_executor.rounds.round_work import PUSHED, RoundHostLost, work_round
     from paid_executor.run_failures import failure_detail
     from paid_executor.run_limits import (
+        FOLLOW_UP_SUMMARY_PATCH,
         GIT_ALLOWANCE,
         MAX_REHOMES,
         QUICK_RETRY,
@@ -55,6 +57,7 @@ class PullConversationWorkflow:
         self._lines: dict[str, str] = {}  # the conversation comment's lines, by round
         self._last_failure = ""
         self._stopped_kinds: list[str] = []
+        self._without_push = 0
 
     @workflow.signal(name=ConversationSignal.ROUND)
     def request_round(self, request: RoundRequest) -> None:
@@ -90,9 +93,12 @@ class PullConversationWorkflow:
         self._lines = dict(state.lines)
         self._last_failure = state.last_failure
         self._stopped_kinds = list(state.stopped_kinds)
+        self._without_push = state.rounds_without_push
         while True:
             await workflow.wait_condition(lambda: bool(self._pending) or self._stopped)
             if self._stopped:
+                if workflow.patched(FOLLOW_UP_SUMMARY_PATCH):
+                    await self._summarize(state)
                 return self._rounds
             request = self._pending.pop(0)
             self._step = "starting"
@@ -139,6 +145,7 @@ class PullConversationWorkflow:
                             "lines": dict(self._lines),
                             "last_failure": self._last_failure,
                             "stopped_kinds": tuple(self._stopped_kinds),
+                            "rounds_without_push": self._without_push,
                         }
                     )
                 )
@@ -199,7 +206,29 @@ class PullConversationWorkflow:
         finally:
             if prepared:
                 await self._cleanup(run, home, state)
+        if not outcome.startswith(PUSHED):
+            self._without_push += 1
         await self._comment(state, f"round-{number}", f"{title} {outcome}")
+
+    async def _summarize(self, state: ConversationInput) -> None:
+        """What the rounds came to, for evolution's scores; named by this conversation, so it counts
+        once however often it is published."""
+        try:
+            await workflow.execute_activity_method(
+                RoundActivities.publish_follow_up,
+                FollowUpSummaryInput(
+                    workflow_id=workflow.info().workflow_id,
+                    issue=state.issue,
+                    number=state.number,
+                    rounds=dict(self._counts),
+                    rounds_without_push=self._without_push,
+                    ci_stopped="ci" in self._stopped_kinds,
+                ),
+                start_to_close_timeout=QUICK_TIMEOUT,
+                retry_policy=QUICK_RETRY,
+            )
+        except ActivityError as error:  # the run then scores as if it had no rounds; the PR is unharmed
+            workflow.logger.warning("follow-up summary not published: %s", failure_detail(error))
 
     def _set_step(self, step: str) -> None:
         self._step = step

@@ -68,6 +68,7 @@ class ConversationInput(_Params):
     lines: dict[str, str] = Field(default_factory=dict)  # the conversation comment's lines, by round
     last_failure: str = ""  # the failure signature of the last CI round
     stopped_kinds: tuple[str, ...] = ()  # kinds of round that start no more (the same failure twice)
+    rounds_without_push: int = 0  # rounds that ended without pushing their work
 
 
 class ConversationStatus(_Params):
@@ -117,6 +118,17 @@ class ThreadRepliesInput(_Params):
     round_key: str  # names the round in the replies' markers, so a retried activity replies once
     threads: tuple[ReviewThread, ...]
     body: str
+
+
+class FollowUpSummaryInput(_Params):
+    """What the conversation's rounds came to, published once when it ends."""
+
+    workflow_id: str
+    issue: IssueRef
+    number: int
+    rounds: dict[str, int]
+    rounds_without_push: int
+    ci_stopped: bool
 
 
 class ConversationCommentInput(_Params):

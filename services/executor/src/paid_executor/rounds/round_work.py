@@ -27,6 +27,9 @@ with workflow.unsafe.imports_passed_through():
     from paid_executor.run_limits import AGENT_RETRY, GIT_ALLOWANCE, QUICK_RETRY, QUICK_TIMEOUT
 
 
+PUSHED = "pushed "  # how the line of a round that pushed its work goes on
+
+
 class RoundHostLost(Exception):
     """The worker holding the round's worktree was lost while its agent ran: the round may start again
     on a fresh worktree, since nothing of it was pushed."""
@@ -139,4 +142,4 @@ async def work_round(
             start_to_close_timeout=QUICK_TIMEOUT,
             retry_policy=QUICK_RETRY,
         )
-    return f"pushed {published.head_sha[:12]} ({published.changed_files} file(s) changed)."
+    return f"{PUSHED}{published.head_sha[:12]} ({published.changed_files} file(s) changed)."
