@@ -1,14 +1,14 @@
 """follow-up rounds per pull request (paid.run.follow_up_finished), which enter its runs' scores
 
-Revision ID: evolution_0004
-Revises: evolution_0003
+Revision ID: evolution_0005
+Revises: evolution_0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "evolution_0004"
-down_revision = "evolution_0003"
+revision = "evolution_0005"
+down_revision = "evolution_0004"
 branch_labels = None
 depends_on = None
 
