@@ -63,6 +63,9 @@ EXECUTOR_CMD_PAUSE = f"{EXECUTOR_CMD_PREFIX}.pause"
 EXECUTOR_CMD_RESUME = f"{EXECUTOR_CMD_PREFIX}.resume"
 EXECUTOR_CMD_INSTRUCT = f"{EXECUTOR_CMD_PREFIX}.instruct"
 EXECUTOR_CMD_STATUS = f"{EXECUTOR_CMD_PREFIX}.status"
+# Liveness: each executor process answers on `<prefix>.<token of its home queue>` over its own
+# connection; a killed process's subscription goes with its connection (paid_executor.liveness).
+EXECUTOR_ALIVE_PREFIX = "paid.executor.alive"
 
 # Issue 20: GitHub App installation tokens, minted by the one component holding the App's key
 # (the gateway). Core NATS request-reply only: a token must never be stored in a stream.
