@@ -63,7 +63,7 @@ async def test_a_killed_process_is_gone_and_a_stopped_one_is_never_taken_for_gon
     nats_server: NatsServer, broker: NatsBroker
 ) -> None:
     stopped_home, killed_home = new_home(), new_home()
-    watch = HomeWatch(lambda: broker.connection, interval=0.1, timeout=0.3)
+    watch = HomeWatch(lambda: broker.connection, interval=0.1, timeout=0.3, settle=0)
     with (
         answering_process(nats_server.url, stopped_home) as stopped,
         answering_process(nats_server.url, killed_home) as killed,
@@ -98,6 +98,7 @@ class _Flapping:
 
     def __init__(self) -> None:
         self.requests = 0
+        self.stats = {"reconnects": 0}
 
     async def request(self, subject: str, payload: bytes, *, timeout: float) -> object:
         self.requests += 1
@@ -106,9 +107,19 @@ class _Flapping:
         return object()
 
 
+class _Reconnecting(_Flapping):
+    """A connection that finds no responders because it has itself just reconnected (a restarted server)."""
+
+    async def request(self, subject: str, payload: bytes, *, timeout: float) -> object:
+        self.requests += 1
+        if self.requests == 1:
+            self.stats["reconnects"] += 1
+        raise NoRespondersError
+
+
 async def test_no_responders_once_between_answers_is_not_gone() -> None:
     connection = _Flapping()
-    watch = HomeWatch(lambda: cast(NatsClient, connection), interval=0, timeout=0.1)
+    watch = HomeWatch(lambda: cast(NatsClient, connection), interval=0, timeout=0.1, settle=0)
     watching = asyncio.create_task(watch.until_gone(new_home()))
     await wait_until_async(lambda: connection.requests >= 20, timeout=30, what="twenty probes")
     assert not watching.done()
@@ -117,6 +128,15 @@ async def test_no_responders_once_between_answers_is_not_gone() -> None:
 
 async def test_one_probe_loop_per_home_however_many_runs_wait_on_it(broker: NatsBroker) -> None:
     home = new_home()
-    watch = HomeWatch(lambda: broker.connection, interval=0.05, timeout=0.3)
+    watch = HomeWatch(lambda: broker.connection, interval=0.05, timeout=0.3, settle=0)
     await asyncio.wait_for(asyncio.gather(*(watch.until_gone(home) for _ in range(10))), timeout=30)
     assert watch.probes[home] == 2  # two "no responders" in a row, for all ten waiters
+
+
+async def test_no_responders_right_after_the_watchers_own_reconnect_is_not_believed() -> None:
+    connection = _Reconnecting()
+    watch = HomeWatch(lambda: cast(NatsClient, connection), interval=0, timeout=0.1, settle=3600)
+    watching = asyncio.create_task(watch.until_gone(new_home()))
+    await wait_until_async(lambda: connection.requests >= 20, timeout=30, what="twenty probes")
+    assert not watching.done()
+    watching.cancel()

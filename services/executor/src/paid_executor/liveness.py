@@ -10,14 +10,17 @@ Every executor process answers on `paid.executor.alive.<token of its home queue>
   (SIGSTOP), or busy. Unknown, never taken for lost: the run's heartbeat timeout stays the judge.
 
 A reconnecting process is briefly without its subscription too, so `HomeWatch` takes a home for gone only
-after `confirmations` "no responders" in a row, `interval` apart. One probe loop per home per process,
-however many runs on that home it watches.
+after `confirmations` "no responders" in a row, `interval` apart, and believes none for `settle` seconds
+after its own connection (re)connected (a restarted nats-server drops every process at once). One probe
+loop per home per process, however many runs on that home it watches.
 
 Trust: only the executor's NATS user may subscribe to or request these subjects
 (`paid_contracts.nats_access`); agents have no NATS access at all. An answer carries no data: the worst a
 rogue executor process could do is keep a lost home looking alive, which the heartbeat timeout still ends.
 A host lost without its sockets closing (power, network) is seen by nats-server only after its pings go
-unanswered; the heartbeat timeout covers that case as before."""
+unanswered; the heartbeat timeout covers that case as before. Likewise a process stopped for longer than
+nats-server's ping interval times its maximum of outstanding pings (2 min x 2 by default) loses its
+connection and is then gone: by then its heartbeats have long timed out too."""
 
 from __future__ import annotations
 
@@ -41,6 +44,10 @@ log = logging.getLogger(__name__)
 PROBE_TIMEOUT_SECONDS = 1.0
 PROBE_INTERVAL_SECONDS = 0.5
 CONFIRMATIONS = 2
+# After this process's own connection (re)connects, other processes may still be reconnecting (a NATS
+# server restart drops them all; nats-py waits 2 s before trying the same server again): their "no
+# responders" is not believed for this long.
+RECONNECT_SETTLE_SECONDS = 5.0
 ALIVE_ANSWER = b"alive"
 
 
@@ -104,11 +111,15 @@ class HomeWatch:
         interval: float = PROBE_INTERVAL_SECONDS,
         timeout: float = PROBE_TIMEOUT_SECONDS,
         confirmations: int = CONFIRMATIONS,
+        settle: float = RECONNECT_SETTLE_SECONDS,
     ) -> None:
         self._connection = connection
         self._interval = interval
         self._timeout = timeout
         self._confirmations = confirmations
+        self._settle = settle
+        self._reconnects: int | None = None  # as last seen; None: before the first probe
+        self._settled_at = 0.0  # loop time from which a "no responders" is believed
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._waiters: dict[str, int] = {}
         self.probes: dict[str, int] = {}  # probes sent per home, for tests and metrics
@@ -135,15 +146,26 @@ class HomeWatch:
         except IncorrectState as error:  # the broker is not connected yet
             log.debug("no NATS connection to probe %s: %r", home_queue, error)
             return Liveness.UNKNOWN
-        return await probe(connection, home_queue, timeout=self._timeout)
+        now = asyncio.get_running_loop().time()
+        reconnects = connection.stats["reconnects"]
+        if reconnects != self._reconnects:  # this process (re)connected: so may everyone else
+            self._reconnects = reconnects
+            self._settled_at = now + self._settle
+        liveness = await probe(connection, home_queue, timeout=self._timeout)
+        if liveness is Liveness.GONE and now < self._settled_at:
+            return Liveness.UNKNOWN
+        return liveness
 
     async def _watch(self, home_queue: str) -> None:
         missing = 0
+        clock = asyncio.get_running_loop()
         while True:
+            started = clock.time()
             self.probes[home_queue] = self.probes.get(home_queue, 0) + 1
             liveness = await self._probe(home_queue)
             missing = missing + 1 if liveness is Liveness.GONE else 0
             if missing >= self._confirmations:
                 log.warning("executor process of %s is gone: no responders %d times", home_queue, missing)
                 return
-            await asyncio.sleep(self._interval)  # the probe's cadence, not a wait for a result
+            # One probe per interval at most; a timed-out probe has already waited longer.
+            await asyncio.sleep(max(0.0, started + self._interval - clock.time()))
