@@ -54,6 +54,9 @@ class NatsUse:
     """(durable name, filter subject)"""
     serves: set[str] = field(default_factory=set)
     requests: set[str] = field(default_factory=set)
+    raw_requests: set[str] = field(default_factory=set)
+    """Subjects given to `.request(...)`: over NATS even when the service serves them too (another of
+    its processes answers, as the executor's liveness)."""
     unresolved: list[str] = field(default_factory=list)
 
     def add(self, other: NatsUse) -> None:
@@ -61,6 +64,7 @@ class NatsUse:
         self.durables |= other.durables
         self.serves |= other.serves
         self.requests |= other.requests
+        self.raw_requests |= other.raw_requests
         self.unresolved += other.unresolved
 
 
@@ -113,7 +117,7 @@ def undeclared(use: NatsUse, access: ServiceAccess) -> list[str]:
     problems += [f"publishes {s}" for s in sorted(use.publishes) if not _covered(s, access.publishes)]
     # A service builds the request model of a subject it serves to answer itself in-process (the gateway's
     # own trust checks ask its minter directly): that is no request over NATS.
-    requests = {s for s in use.requests if s not in use.serves}
+    requests = {s for s in use.requests if s not in use.serves or s in use.raw_requests}
     problems += [f"requests {s}" for s in sorted(requests) if s not in access.requests]
     problems += [f"serves {s}" for s in sorted(use.serves) if not _covered(s, access.serves)]
     declared = {(durable.name, durable.subject) for durable in access.durables}
@@ -172,6 +176,8 @@ class _Scanner(ast.NodeVisitor):
         elif name in ("publish", "request") and node.args and self._names_a_subject(node.args[0]):
             target = self.use.publishes if name == "publish" else self.use.requests
             target.add(self._subject(node.args[0]))
+            if name == "request":
+                self.use.raw_requests.add(self._subject(node.args[0]))
         if name not in NOT_A_PUBLISH:
             self._events_sent(node)
         self.generic_visit(node)
@@ -212,6 +218,9 @@ class _Scanner(ast.NodeVisitor):
             return node.attr == "SUBJECT" or (
                 isinstance(node.value, ast.Name) and node.value.id == "subjects"
             )
+        if isinstance(node, ast.JoinedStr):  # f"{subjects.PREFIX}.{token}": a subject per instance
+            first = node.values[0] if node.values else None
+            return isinstance(first, ast.FormattedValue) and self._names_a_subject(first.value)
         return isinstance(node, ast.Name) and (node.id in self.constants or hasattr(subjects, node.id))
 
     def _subject(self, node: ast.expr) -> str:
@@ -223,6 +232,14 @@ class _Scanner(ast.NodeVisitor):
                 return str(getattr(subjects, node.attr))
         if isinstance(node, ast.Name) and node.id not in self.constants and hasattr(subjects, node.id):
             return str(getattr(subjects, node.id))
+        if isinstance(node, ast.JoinedStr) and self._names_a_subject(node):
+            return "".join(self._subject_part(value) for value in node.values)
+        return self._text(node)
+
+    def _subject_part(self, node: ast.expr) -> str:
+        """A known subject as itself, any other formatted value as the one token it stands for."""
+        if isinstance(node, ast.FormattedValue):
+            return self._subject(node.value) if self._names_a_subject(node.value) else "*"
         return self._text(node)
 
     def _text(self, node: ast.expr) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from paid_contracts.nats_access import ACCESS_BY_SERVICE
@@ -81,3 +83,22 @@ def test_the_check_fails_on_a_grant_nothing_uses() -> None:
 def test_the_check_fails_on_a_raw_subscription() -> None:
     source = "async def spy(connection):\n    await connection.subscribe('paid.github.>')\n"
     assert _executor_use_plus(source) == ["serves paid.github.>"]
+
+
+def test_a_subject_per_instance_is_read_with_one_token_for_the_instance() -> None:
+    use = scan_service("planner")
+    use.add(
+        scan_source(
+            "from paid_contracts import subjects\n"
+            "async def ask(connection, home):\n"
+            "    await connection.request(f'{subjects.EXECUTOR_ALIVE_PREFIX}.{home}', b'')\n",
+            "services/planner/src/paid_planner/forged.py",
+        )
+    )
+    assert undeclared(use, ACCESS_BY_SERVICE["planner"]) == ["requests paid.executor.alive.*"]
+
+
+def test_a_raw_request_to_a_subject_the_service_also_serves_is_declared_as_a_request() -> None:
+    access = ACCESS_BY_SERVICE["executor"]
+    without = replace(access, requests=tuple(s for s in access.requests if "alive" not in s))
+    assert undeclared(scan_service("executor"), without) == ["requests paid.executor.alive.*"]

@@ -146,9 +146,19 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
             ),
             *_durables("executor", STREAM_PLAN.name, task_ready=subjects.PLAN_TASK_READY),
         ),
-        serves=(f"{subjects.EXECUTOR_CMD_PREFIX}.*", f"{subjects.EXECUTOR_BUDGETS_PREFIX}.*"),
-        # A run's own GitHub token, revoked (released) when the run ends.
-        requests=(subjects.PROMPT_RESOLVE, subjects.GITHUB_APP_MINT, subjects.GITHUB_APP_RELEASE_JOB),
+        serves=(
+            f"{subjects.EXECUTOR_CMD_PREFIX}.*",
+            f"{subjects.EXECUTOR_BUDGETS_PREFIX}.*",
+            f"{subjects.EXECUTOR_ALIVE_PREFIX}.*",
+        ),
+        # A run's own GitHub token, revoked (released) when the run ends; the liveness of the executor
+        # process holding a run's worktree, asked by another executor process.
+        requests=(
+            subjects.PROMPT_RESOLVE,
+            subjects.GITHUB_APP_MINT,
+            subjects.GITHUB_APP_RELEASE_JOB,
+            f"{subjects.EXECUTOR_ALIVE_PREFIX}.*",
+        ),
     ),
     ServiceAccess(
         "evolution",

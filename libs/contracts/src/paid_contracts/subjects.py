@@ -67,6 +67,9 @@ EXECUTOR_CMD_STATUS = f"{EXECUTOR_CMD_PREFIX}.status"
 EXECUTOR_BUDGETS_PREFIX = "paid.executor.budgets"
 EXECUTOR_BUDGETS_LIST = f"{EXECUTOR_BUDGETS_PREFIX}.list"
 EXECUTOR_BUDGETS_SET = f"{EXECUTOR_BUDGETS_PREFIX}.set"
+# Liveness: each executor process answers on `<prefix>.<token of its home queue>` over its own
+# connection; a killed process's subscription goes with its connection (paid_executor.liveness).
+EXECUTOR_ALIVE_PREFIX = "paid.executor.alive"
 
 # Issue 20: GitHub App installation tokens, minted by the one component holding the App's key
 # (the gateway). Core NATS request-reply only: a token must never be stored in a stream.

@@ -23,6 +23,7 @@ from paid_executor.activities.admission import AdmissionActivities
 from paid_executor.activities.iterations import IterationActivities
 from paid_executor.activities.worktrees import release_runs
 from paid_executor.cost_rollup import CostRollupActivities, DailyCostRollupWorkflow
+from paid_executor.liveness import answer_for
 from paid_executor.review_activities import ReviewActivities
 from paid_executor.review_workflow import ReviewModeWorkflow
 from paid_executor.rounds.activities import RoundActivities
@@ -108,13 +109,17 @@ class ExecutorWorker(Worker):
             **options,
         )
         self.home = Worker(client, task_queue=self.home_queue, activities=home_activities(loop), **options)
+        self._broker = deps.broker
 
     async def run(self) -> None:
         shared = asyncio.create_task(super().run(), name="executor-shared-queue")
         home = asyncio.create_task(self.home.run(), name="executor-home-queue")
+        # Other processes tell this one's death from its NATS connection closing (liveness.py).
+        alive = asyncio.create_task(answer_for(self._broker, self.home_queue), name="executor-liveness")
         try:
             await asyncio.wait({shared, home}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            alive.cancel()
             await self.shutdown()
             await asyncio.wait({shared, home})
             await release_runs(self.home_queue)
