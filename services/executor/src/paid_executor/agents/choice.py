@@ -25,15 +25,11 @@ choose among the agents the operator allowed, never past them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from paid_contracts.agents import AGENTS, MODEL_NAME, OPERATOR_ONLY
 from paid_executor.config import ExecutorSettings
-
-AGENTS = ("demo", "claude", "aider", "opencode", "codex", "gemini", "command")
-OPERATOR_ONLY = frozenset({"command"})
-MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$")
 
 
 class AgentChoiceError(ValueError):
