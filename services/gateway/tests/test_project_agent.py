@@ -1,0 +1,109 @@
+"""A project's agent and model through `/api/projects`: stored, shown, announced in the snapshot the
+executor keeps, cleared by null; an unknown agent, the operator's `command` or a model that is not a
+plain name gets a 422 that names the field, and nothing changes."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from faststream.nats import NatsBroker
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from paid_contracts import ProjectRegistered, ProjectUpdated, subjects
+from paid_gateway.app import create_app
+from paid_gateway.config import GatewaySettings
+from paid_runtime.messaging import publish_event
+from paid_runtime.secretbox import generate_key
+
+ADMIN = "admin-token-for-the-project-agent-tests"
+
+
+@pytest.fixture
+async def api(
+    settings: GatewaySettings, broker: NatsBroker, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = settings.model_copy(update={"secrets_keys": [generate_key()], "admin_token": ADMIN})
+    app = create_app(settings, publisher=functools.partial(publish_event, broker), sessions=sessions)
+    headers = {"Authorization": f"Bearer {ADMIN}"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway", headers=headers) as client:
+        yield client
+
+
+def repository() -> str:
+    return f"acme/agent-{uuid.uuid4().hex[:8]}"
+
+
+async def last_snapshot(broker: NatsBroker, subject: str) -> bytes:
+    message = await broker.connection.jetstream().get_last_msg("PAID_PROJECT", subject)
+    return message.data or b""
+
+
+async def test_the_agent_is_stored_announced_and_cleared_by_null(
+    api: httpx.AsyncClient, broker: NatsBroker
+) -> None:
+    name = repository()
+    created = await api.post(
+        "/api/projects", json={"repository": name, "agent": "codex", "agent_model": "gpt-5"}
+    )
+    assert created.status_code == 201, created.text
+    assert (created.json()["agent"], created.json()["agent_model"]) == ("codex", "gpt-5")
+    registered = ProjectRegistered.model_validate_json(
+        await last_snapshot(broker, subjects.PROJECT_REGISTERED)
+    )
+    assert (registered.project_id, registered.agent, registered.agent_model) == (name, "codex", "gpt-5")
+
+    untouched = await api.patch(f"/api/projects/{name}", json={"polling": "paused"})
+    assert (untouched.json()["agent"], untouched.json()["agent_model"]) == ("codex", "gpt-5")
+
+    cleared = await api.patch(f"/api/projects/{name}", json={"agent": "gemini", "agent_model": None})
+    assert (cleared.json()["agent"], cleared.json()["agent_model"], cleared.json()["version"]) == (
+        "gemini",
+        None,
+        3,
+    )
+    updated = ProjectUpdated.model_validate_json(await last_snapshot(broker, subjects.PROJECT_UPDATED))
+    assert (updated.project_id, updated.version, updated.agent, updated.agent_model) == (
+        name,
+        3,
+        "gemini",
+        None,
+    )
+
+    reset = await api.patch(f"/api/projects/{name}", json={"agent": None})
+    assert (reset.json()["agent"], reset.json()["agent_model"]) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "says"),
+    [
+        ({"agent": "cursor"}, "body.agent", "unknown agent"),
+        ({"agent": "command"}, "body.agent", "operator's command line"),
+        ({"agent": 7}, "body.agent", ""),
+        ({"agent_model": "--config=/etc/passwd"}, "body.agent_model", ""),
+        ({"agent_model": "gpt 5; rm -rf"}, "body.agent_model", ""),
+        ({"agent_model": ""}, "body.agent_model", ""),
+    ],
+)
+async def test_a_bad_agent_or_model_gets_a_422_naming_the_field_and_changes_nothing(
+    api: httpx.AsyncClient, fields: dict[str, Any], field: str, says: str
+) -> None:
+    name = repository()
+    refused = await api.post("/api/projects", json={"repository": name, **fields})
+    assert refused.status_code == 422, refused.text
+    assert [problem["where"] for problem in refused.json()["errors"]] == [field]
+    assert says in refused.json()["detail"]
+    assert (await api.get(f"/api/projects/{name}")).status_code == 404
+
+    await api.post("/api/projects", json={"repository": name, "agent": "aider"})
+    update = await api.patch(f"/api/projects/{name}", json=fields)
+    assert update.status_code == 422, update.text
+    assert [problem["where"] for problem in update.json()["errors"]] == [field]
+    kept = (await api.get(f"/api/projects/{name}")).json()
+    assert (kept["agent"], kept["version"]) == ("aider", 1)
