@@ -4,7 +4,9 @@ plain name gets a 422 that names the field, and nothing changes."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,9 +16,13 @@ import pytest
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
+from typer.testing import CliRunner
 
+from paid_cli.main import app as cli
 from paid_contracts import ProjectRegistered, ProjectUpdated, subjects
+from paid_devstack.browser import accessibility_violations, chromium, chromium_path
 from paid_gateway.app import create_app
+from paid_gateway.auth.tokens import Role
 from paid_gateway.config import GatewaySettings
 from paid_runtime.messaging import publish_event
 from paid_runtime.secretbox import generate_key
@@ -107,3 +113,67 @@ async def test_a_bad_agent_or_model_gets_a_422_naming_the_field_and_changes_noth
     assert [problem["where"] for problem in update.json()["errors"]] == [field]
     kept = (await api.get(f"/api/projects/{name}")).json()
     assert (kept["agent"], kept["version"]) == ("aider", 1)
+
+
+async def test_the_cli_sets_shows_and_clears_the_projects_agent(
+    live_api: str, role_tokens: dict[Role, str]
+) -> None:
+    name = repository()
+    env = {"PAID_URL": live_api, "PAID_TOKEN": role_tokens[Role.ADMIN], "COLUMNS": "250"}
+
+    async def paid(*args: str) -> tuple[int, str]:
+        result = await asyncio.to_thread(CliRunner().invoke, cli, ["project", *args], env=env)
+        return result.exit_code, result.output
+
+    assert (await paid("add", name, "--agent", "codex", "--model", "gpt-5"))[0] == 0
+    code, listed = await paid("list")
+    assert code == 0
+    assert re.search(rf"{re.escape(name)}.*codex gpt-5", listed), listed
+    code, refused = await paid("update", name, "--agent", "command")
+    assert code == 1
+    assert "422" in refused
+    assert "body.agent" in refused
+    assert (await paid("update", name, "--agent", "gemini"))[0] == 0
+    assert re.search(rf"{re.escape(name)}.*gemini gpt-5", (await paid("list"))[1])
+    assert (await paid("update", name, "--clear-agent"))[0] == 0
+    _, cleared = await paid("list")
+    assert not re.search(rf"{re.escape(name)}.*(gemini|gpt-5)", cleared), cleared
+    assert (await paid("update", name, "--clear-agent", "--agent", "aider"))[0] == 2
+
+
+# Heavy: a browser session; the API and CLI tests above are its short form.
+@pytest.mark.heavy
+@pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium (apt-get install chromium)")
+async def test_an_admin_chooses_the_projects_agent_on_the_dashboard_and_a_bad_model_is_named(
+    live_api: str, role_tokens: dict[Role, str]
+) -> None:
+    name = repository()
+    admin = {"Authorization": f"Bearer {role_tokens[Role.ADMIN]}"}
+    async with httpx.AsyncClient(base_url=live_api, headers=admin) as http:
+        assert (await http.post("/api/projects", json={"repository": name})).status_code == 201
+        async with chromium() as browser:
+            page = await browser.new_page()
+            await page.goto(live_api + "/")
+            await page.evaluate("token => localStorage.setItem('paid.token', token)", role_tokens[Role.ADMIN])
+            await page.goto(live_api + "/#/")
+            await page.locator("#agent-form").wait_for()
+            await page.select_option("#agent-project", name)
+            await page.select_option("#agent-choice", "codex")
+            await page.fill("#agent-model", "gpt-5")
+            await page.click("#agent-form button[type=submit]")
+            await page.locator("#agent-result", has_text="codex with gpt-5 saved").wait_for()
+            assert await accessibility_violations(page) == ""
+
+            await page.fill("#agent-model", "--config /etc/passwd")
+            await page.click("#agent-form button[type=submit]")
+            await page.locator("#agent-result", has_text="agent_model").wait_for()
+            await page.select_option("#agent-choice", "")
+            await page.fill("#agent-model", "")
+            await page.click("#agent-form button[type=submit]")
+            await page.locator("#agent-result", has_text="the executor's agent saved").wait_for()
+        shown = (await http.get(f"/api/projects/{name}")).json()
+    assert (shown["agent"], shown["agent_model"], shown["version"]) == (
+        None,
+        None,
+        3,
+    )  # the refusal changed nothing

@@ -47,7 +47,7 @@ async def serve(settings: ExecutorSettings) -> None:
         password=settings.nats_password,
         replicas=settings.nats_replicas,
     )
-    subscribers.register(broker, client, settings)
+    subscribers.register(broker, client, settings, engine)
     commands.register(broker, client)
     project_budgets.register(broker, engine, settings)
     project_agents.register(broker, engine)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from paid_contracts import ProjectSnapshot
 from paid_contracts.budget_caps import project_key
 from paid_contracts.subjects import STREAM_PROJECT
+from paid_executor.params import ExecutionInput
 from paid_runtime.messaging import STREAMS
 from paid_runtime.subscriptions import durable_subscriber
 
@@ -54,7 +55,7 @@ async def save_snapshot(engine: AsyncEngine, snapshot: ProjectSnapshot) -> bool:
     }
     async with engine.begin() as connection:
         result = await connection.execute(UPSERT_NEWER, values)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result.rowcount)
 
 
 async def project_agent(engine: AsyncEngine, project: str) -> ProjectAgent | None:
@@ -82,3 +83,12 @@ def register(broker: NatsBroker, engine: AsyncEngine) -> None:
             )
         else:
             log.info("project %s v%d is older than the one kept; ignored", event.project_id, event.version)
+
+
+async def with_project_agent(engine: AsyncEngine, request: ExecutionInput) -> ExecutionInput:
+    """The request with the project's agent and model as kept now: a later change never alters a run
+    already requested."""
+    kept = await project_agent(engine, request.issue.repo.full_name)
+    if kept is None:
+        return request
+    return request.model_copy(update={"project_agent": kept.agent, "project_model": kept.agent_model})
