@@ -92,6 +92,8 @@ async def test_the_agent_is_stored_announced_and_cleared_by_null(
         ({"agent": "cursor"}, "body.agent", "unknown agent"),
         ({"agent": "command"}, "body.agent", "operator's command line"),
         ({"agent": 7}, "body.agent", ""),
+        ({"agent": ["codex"]}, "body.agent", ""),  # unhashable: once a 500
+        ({"agent": {"name": "codex"}}, "body.agent", ""),
         ({"agent_model": "--config=/etc/passwd"}, "body.agent_model", ""),
         ({"agent_model": "gpt 5; rm -rf"}, "body.agent_model", ""),
         ({"agent_model": ""}, "body.agent_model", ""),

@@ -39,11 +39,13 @@ def _check_secret(secret: SecretStr | None) -> SecretStr | None:
 
 
 def _check_agent(agent: object) -> object:
+    if not isinstance(agent, str):  # not a name at all (a list is not even hashable): the type's error
+        return agent
     if agent in OPERATOR_ONLY:
         raise ValueError(
             f"`{agent}` runs the operator's command line: only the executor's settings choose it"
         )
-    if isinstance(agent, str) and agent not in AGENTS:
+    if agent not in AGENTS:
         raise ValueError(
             f"unknown agent; Paid knows {', '.join(a for a in AGENTS if a not in OPERATOR_ONLY)}"
         )
