@@ -4,6 +4,8 @@ this executor does not allow ends the run before any agent starts, with one comm
 
 from __future__ import annotations
 
+import contextlib
+import json
 import uuid
 from pathlib import Path
 
@@ -11,13 +13,20 @@ import pytest
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import WorkflowFailureError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
-from paid_contracts import RepoRef, RunOutcome
+from paid_contracts import BuildRequested, IssueRef, RepoRef, RunOutcome, TriggerSource
+from paid_devstack import wait_until_async
+from paid_devstack.nats import NatsServer
+from paid_executor import subscribers
+from paid_executor.config import ExecutorSettings
 from paid_executor.project_agents import save_snapshot, with_project_agent
 from paid_executor.subscribers import start_execution
 from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
+from paid_runtime.messaging import make_broker, publish_event
 
 from .conftest import BUGGY_CALC, FIXED_CALC, ISSUE_WITH_FIX, TEST_CALC, TOKEN
 from .loop_support import loop_request, loop_worker, script_agent
@@ -103,3 +112,48 @@ async def test_a_projects_agent_this_executor_does_not_allow_runs_nothing_and_sa
 
     assert not ran.exists()
     assert "this project's agent `gemini` is not one this Paid allows" in only_comment(emulator, repo_ref)
+
+
+async def test_a_build_request_carries_the_projects_agent_as_kept(
+    env: WorkflowEnvironment, worker: Worker, nats_server: NatsServer, engine: AsyncEngine, calc_repo: RepoRef
+) -> None:
+    """The subscriber's glue: a build request for a project with an agent starts a run whose input
+    names it (the run then holds it to the allowed agents, as above)."""
+    await save_snapshot(engine, snapshot(calc_repo.full_name, 1, "codex", "gpt-5"))
+    consumer = make_broker(nats_server.url, "executor-project-agent-test")
+    subscribers.register(consumer, env.client, ExecutorSettings(task_queue=worker.task_queue), engine)
+    await consumer.start()
+    issue = IssueRef(repo=calc_repo, number=1)
+    handle = env.client.get_workflow_handle(workflow_id_for(issue))
+    try:
+        event = BuildRequested(
+            producer="test",
+            issue=issue,
+            label="paid-build",
+            actor="alice",
+            source=TriggerSource.WEBHOOK,
+            source_id=str(uuid.uuid4()),
+        )
+        await publish_event(consumer, event)
+
+        async def started() -> bool:
+            try:
+                await handle.describe()
+            except RPCError:
+                return False
+            return True
+
+        await wait_until_async(started, timeout=60, what="the build request's run to start")
+        history = await handle.fetch_history()
+    finally:
+        await consumer.stop()
+        with contextlib.suppress(RPCError):
+            await handle.terminate("the test read its input")
+
+    start = history.events[0].workflow_execution_started_event_attributes
+    request = json.loads(start.input.payloads[0].data)
+    assert (request["project_agent"], request["project_model"], request["agent"]) == (
+        "codex",
+        "gpt-5",
+        "demo",
+    )
