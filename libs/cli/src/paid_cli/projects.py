@@ -46,6 +46,16 @@ def _client(gateway: str | None, admin_token: str | None) -> httpx.Client:
     return httpx.Client(base_url=gateway.rstrip("/"), headers=headers, timeout=30.0)
 
 
+AgentOption = Annotated[
+    str | None, typer.Option(help="the project's agent, e.g. codex (default: the executor's setting)")
+]
+ModelOption = Annotated[str | None, typer.Option(help="the model for the project's agent, e.g. gpt-5")]
+
+
+def _agent(agent: str | None, model: str | None) -> dict[str, Any]:
+    return ({"agent": agent} if agent else {}) | ({"agent_model": model} if model else {})
+
+
 def _labels(pairs: list[str]) -> dict[str, str]:
     labels = {}
     for pair in pairs:
@@ -90,6 +100,8 @@ def add(
     poll_interval: Annotated[float | None, typer.Option(help="seconds between polls")] = None,
     allow: Annotated[list[str], typer.Option(help="a login trusted to trigger Paid (repeatable)")] = [],  # noqa: B006
     paused: Annotated[bool, typer.Option(help="register without polling")] = False,
+    agent: AgentOption = None,
+    model: ModelOption = None,
 ) -> None:
     """Register a repository: credentials, labels, poll interval, webhook secret, allowlist."""
     if webhook_secret_prompt:
@@ -104,6 +116,7 @@ def add(
     body |= {"installation_id": installation_id} if installation_id else {}
     body |= {"webhook_secret": webhook_secret} if webhook_secret else {}
     body |= {"poll_interval_seconds": poll_interval} if poll_interval else {}
+    body |= _agent(agent, model)
     project = _call("POST", gateway, admin_token, "/api/projects", body)
     console.print(f"[green]registered[/green] {project['repository']} (version {project['version']})")
 
@@ -120,13 +133,21 @@ def update(
     end_secret_rotation: Annotated[bool, typer.Option(help="stop accepting the previous secret")] = False,
     polling: Annotated[str | None, typer.Option(help="active, paused or stopped")] = None,
     poll_interval: Annotated[float | None, typer.Option(help="seconds between polls")] = None,
+    agent: AgentOption = None,
+    model: ModelOption = None,
+    clear_agent: Annotated[
+        bool, typer.Option(help="forget the project's agent and model: the executor's setting applies")
+    ] = False,
 ) -> None:
     """Change a project; a new webhook secret keeps the previous one valid during the rotation."""
+    if clear_agent and (agent or model):
+        raise typer.BadParameter("--clear-agent cannot be combined with --agent or --model")
     body: dict[str, Any] = {"end_secret_rotation": end_secret_rotation}
     body |= {"token": token} if token else {}
     body |= {"webhook_secret": webhook_secret} if webhook_secret else {}
     body |= {"polling": polling} if polling else {}
     body |= {"poll_interval_seconds": poll_interval} if poll_interval else {}
+    body |= {"agent": None, "agent_model": None} if clear_agent else _agent(agent, model)
     project = _call("PATCH", gateway, admin_token, f"/api/projects/{repository}", body)
     console.print(f"[green]updated[/green] {project['repository']} (version {project['version']})")
 
@@ -144,6 +165,7 @@ def list_projects(gateway: GatewayOption = None, admin_token: AdminOption = None
         "polling",
         "every",
         "allowlist",
+        "agent",
         "version",
     ):
         table.add_column(column)
@@ -158,6 +180,7 @@ def list_projects(gateway: GatewayOption = None, admin_token: AdminOption = None
             project["polling"],
             f"{project['poll_interval_seconds']:g} s",
             ", ".join(project["allowlist"]) or "-",
+            " ".join(filter(None, (project.get("agent"), project.get("agent_model")))) or "-",
             str(project["version"]),
         )
     console.print(table)

@@ -145,6 +145,8 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
                 review_requested=subjects.GITHUB_REVIEW_REQUESTED,
             ),
             *_durables("executor", STREAM_PLAN.name, task_ready=subjects.PLAN_TASK_READY),
+            # Projects' agent and model (paid_executor.project_agents).
+            *_durables("executor", STREAM_PROJECT.name, projects="paid.project.>"),
         ),
         serves=(
             f"{subjects.EXECUTOR_CMD_PREFIX}.*",

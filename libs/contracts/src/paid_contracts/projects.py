@@ -12,6 +12,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from paid_contracts import subjects
+from paid_contracts.agents import MODEL_NAME_PATTERN, ChoosableAgentName
 from paid_contracts.envelope import Event
 from paid_contracts.github import RepoRef
 
@@ -54,6 +55,14 @@ class ProjectSnapshot(Event):
     poll_interval_seconds: float = Field(gt=0)
     polling: Literal["active", "paused", "stopped"] = "active"
     allowlist: tuple[str, ...] = Field(default=(), description="logins trusted to trigger Paid")
+    agent: ChoosableAgentName | None = Field(
+        default=None, description="the project's agent; null: the executor's PAID_EXECUTOR_AGENT"
+    )
+    agent_model: str | None = Field(
+        default=None,
+        pattern=MODEL_NAME_PATTERN,
+        description="the model for the project's agent; null: the agent's default (or the executor's)",
+    )
 
 
 class ProjectRegistered(ProjectSnapshot):

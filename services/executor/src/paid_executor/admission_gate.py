@@ -33,7 +33,7 @@ class AdmissionGate(RunState):
         ask = AdmissionRequest(
             workflow_id=info.workflow_id,
             project=request.issue.repo.full_name,
-            agent=request.trigger_agent or request.experiment_agent or request.agent,
+            agent=request.trigger_agent or request.experiment_agent or request.project_agent or request.agent,
             model=request.trigger_model or request.experiment_model,
             requested_at=info.start_time,
         )

@@ -7,12 +7,11 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from paid_contracts.agents import AgentName, ChoosableAgentName
 from paid_executor.admission import AdmissionLimits
 from paid_executor.proxy.budgets import Cap, SpendPolicy
 from paid_runtime.settings import GitHubSettings
 
-AgentName = Literal["demo", "claude", "aider", "opencode", "codex", "gemini", "command"]
-RepositoryAgentName = Literal["demo", "claude", "aider", "opencode", "codex", "gemini"]
 SandboxName = Literal["bwrap", "docker", "none", "local"]  # local: the old name of none
 
 
@@ -59,7 +58,7 @@ class ExecutorSettings(GitHubSettings):
     codex_executable: str = Field(default="codex", description="path of Codex's `codex`")
     gemini_executable: str = Field(default="gemini", description="path of Gemini CLI's `gemini`")
     agent_model: str | None = Field(default=None, description="model flag for agents that take one")
-    allowed_agents: list[RepositoryAgentName] = Field(
+    allowed_agents: list[ChoosableAgentName] = Field(
         default_factory=list,
         description="agents a repository's .paid.yml may choose besides `agent` (never `command`); "
         "see docs/agents.md for the precedence",

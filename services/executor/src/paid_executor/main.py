@@ -11,7 +11,7 @@ import docker
 from docker.errors import DockerException
 from temporalio.service import RPCError
 
-from paid_executor import commands, project_budgets, subscribers, workspace_owners
+from paid_executor import commands, project_agents, project_budgets, subscribers, workspace_owners
 from paid_executor.activities.deps import make_deps
 from paid_executor.config import ExecutorSettings
 from paid_executor.cost_rollup import ensure_cost_rollup
@@ -47,9 +47,10 @@ async def serve(settings: ExecutorSettings) -> None:
         password=settings.nats_password,
         replicas=settings.nats_replicas,
     )
-    subscribers.register(broker, client, settings)
+    subscribers.register(broker, client, settings, engine)
     commands.register(broker, client)
     project_budgets.register(broker, engine, settings)
+    project_agents.register(broker, engine)
     if settings.sandbox == "docker":
         await asyncio.to_thread(reap_sandbox_containers)
     await asyncio.to_thread(reap_orphaned_workspaces, settings.workspace_root)

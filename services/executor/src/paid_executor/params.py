@@ -58,6 +58,10 @@ class ExecutionInput(_Params):
     experiment_arm: str | None = None
     experiment_agent: str | None = None
     experiment_model: str | None = None
+    # Added with the project's agent: what the project's setting (the gateway's API) named when the run
+    # was requested (project_agents.py); None: the executor's own `agent` and PAID_EXECUTOR_AGENT_MODEL.
+    project_agent: str | None = None
+    project_model: str | None = None
 
 
 class RunContext(_Params):
@@ -78,6 +82,8 @@ class RunContext(_Params):
     experiment_arm: str | None = None
     experiment_agent: str | None = None
     experiment_model: str | None = None
+    project_agent: str | None = None  # see ExecutionInput.project_agent
+    project_model: str | None = None
 
 
 class IssueDetails(_Params):

@@ -11,6 +11,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from paid_contracts.agents import OPERATOR_ONLY
 from paid_executor.agents.choice import (
     AgentChoiceError,
     AgentPolicy,
@@ -111,11 +112,22 @@ class RunWorkspace:
         return ExperimentArmChoice(run.experiment_agent, run.experiment_model)
 
     def agent_policy(self) -> AgentPolicy:
-        """The project's setting: the run's agent, fixed when it was requested, with the configured
-        model when that agent is the configured one."""
-        settings, agent = self.settings, self.run.agent
+        """The project's setting, fixed when the run was requested: the agent and model chosen for the
+        project through the API, held to this executor's allowed agents; else the run's agent, with the
+        configured model when that agent is the configured one."""
+        settings, run = self.settings, self.run
+        allowed = frozenset(settings.allowed_agents)
+        if run.project_agent is not None:
+            if run.project_agent != settings.agent and run.project_agent not in allowed:
+                choosable = ", ".join(sorted({settings.agent, *allowed} - OPERATOR_ONLY))
+                raise AgentChoiceError(
+                    f"this project's agent `{run.project_agent}` is not one this Paid allows "
+                    f"(PAID_EXECUTOR_ALLOWED_AGENTS: {choosable}); an admin can choose another"
+                )
+            return AgentPolicy(agent=run.project_agent, model=run.project_model, allowed=allowed)
+        agent = run.agent
         model = settings.agent_model if agent == settings.agent else None
-        return AgentPolicy(agent=agent, model=model, allowed=frozenset(settings.allowed_agents))
+        return AgentPolicy(agent=agent, model=run.project_model or model, allowed=allowed)
 
     async def attach_base(self, issue: IssueDetails, *, token: str) -> str:
         """The base brought into the host's mirror, and the run's host repository over it; answers the

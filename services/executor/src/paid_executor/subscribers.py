@@ -6,6 +6,7 @@ import logging
 import uuid
 
 from faststream.nats import NatsBroker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from paid_contracts import BuildRequested, IssueCommented, IssueRef, PromptCategory, TaskReady, subjects
@@ -15,6 +16,7 @@ from paid_executor.attempts import Explain, PullStates, start_attempt, trigger_o
 from paid_executor.comment_commands import CommandContext, register_commands
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import ExecutionInput
+from paid_executor.project_agents import with_project_agent
 from paid_executor.review_trigger import register_review_mode
 from paid_executor.rounds.subscribers import register_rounds
 from paid_executor.workflows import workflow_id_for
@@ -193,8 +195,17 @@ class CodingPrompts:
         )
 
 
-def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> None:
+def register(
+    broker: NatsBroker, client: Client, settings: ExecutorSettings, engine: AsyncEngine | None = None
+) -> None:
+    """`engine`: where the projects' agents are kept (project_agents.py); None: the executor's own."""
     prompts = CodingPrompts(broker)
+
+    async def prepare(request: ExecutionInput) -> ExecutionInput:
+        if engine is not None:
+            request = await with_project_agent(engine, request)
+        return await prompts.choose(request)
+
     credentials = GitHubCredentials.from_settings(settings, lambda: broker.connection)
     register_rounds(broker, client, settings, credentials)
     register_review_mode(broker, client, settings, credentials)
@@ -202,7 +213,7 @@ def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> 
     explain = github_explanations(settings, credentials)
     context = CommandContext(
         settings=settings,
-        prepare=prompts.choose,
+        prepare=prepare,
         to_request=lambda event, issue: from_command(event, issue, settings),
         pull_states=pull_states,
         explain=explain,
@@ -221,7 +232,7 @@ def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> 
         requested = await build_request(event, settings, explain)
         if requested is None:
             return
-        request = await prompts.choose(requested)
+        request = await prepare(requested)
         await start_execution(
             client,
             request,
@@ -239,7 +250,7 @@ def register(broker: NatsBroker, client: Client, settings: ExecutorSettings) -> 
         stream=STREAMS["PAID_PLAN"],
     )
     async def on_task_ready(event: TaskReady) -> None:
-        request = await prompts.choose(from_task_ready(event, settings))
+        request = await prepare(from_task_ready(event, settings))
         await start_execution(
             client,
             request,

@@ -123,6 +123,8 @@ class AgentExecutionWorkflow(FixForwardLoop, AdmissionGate):
             experiment_arm=request.experiment_arm,
             experiment_agent=request.experiment_agent,
             experiment_model=request.experiment_model,
+            project_agent=request.project_agent,
+            project_model=request.project_model,
         )
         alongside = workflow.patched(ALONGSIDE_PATCH)
         starting = workflow.start_activity_method(

@@ -44,6 +44,8 @@ class Project(SQLModel, table=True):
     previous_secret_valid_until: datetime | None = None
     app_state: str | None = None  # installed, suspended or uninstalled, for projects of the GitHub App
     attention_reason: str | None = None  # why the project needs a person, e.g. an uninstalled App
+    agent: str | None = None  # None: the executor's own setting
+    agent_model: str | None = None
     version: int
     created_at: datetime
     updated_at: datetime

@@ -22,6 +22,7 @@ from paid_contracts import (
     ProjectUpdated,
     RepoRef,
 )
+from paid_contracts.agents import AGENTS, OPERATOR_ONLY, ChoosableAgentName
 from paid_gateway import projects_repo
 from paid_gateway.models import Project
 from paid_gateway.project_schemas import AppState, Polling, ProjectCreate, ProjectPublic, ProjectUpdate
@@ -43,6 +44,8 @@ def new_project(request: ProjectCreate, *, box: SecretBox, default_interval: flo
         poll_interval_seconds=request.poll_interval_seconds or default_interval,
         polling=request.polling,
         allowlist=list(request.allowlist),
+        agent=request.agent,
+        agent_model=request.agent_model,
         webhook_secret_ciphertext=(
             box.encrypt(request.webhook_secret.get_secret_value()) if request.webhook_secret else None
         ),
@@ -70,6 +73,10 @@ def apply_update(
         project.polling = change.polling
     if change.allowlist is not None:
         project.allowlist = list(change.allowlist)
+    if "agent" in change.model_fields_set:  # null clears the project's choice
+        project.agent = change.agent
+    if "agent_model" in change.model_fields_set:
+        project.agent_model = change.agent_model
     if change.webhook_secret is not None:
         project.previous_webhook_secret_ciphertext = project.webhook_secret_ciphertext
         project.previous_secret_valid_until = now + rotation if project.webhook_secret_ciphertext else None
@@ -99,6 +106,8 @@ def snapshot(
         poll_interval_seconds=project.poll_interval_seconds,
         polling=_polling(project.polling),
         allowlist=tuple(project.allowlist),
+        agent=_agent(project.agent),
+        agent_model=project.agent_model,
     )
 
 
@@ -120,6 +129,8 @@ def public(project: Project) -> ProjectPublic:
         poll_interval_seconds=project.poll_interval_seconds,
         polling=_polling(project.polling),
         allowlist=list(project.allowlist),
+        agent=project.agent,
+        agent_model=project.agent_model,
         has_webhook_secret=project.webhook_secret_ciphertext is not None,
         previous_secret_valid_until=project.previous_secret_valid_until,
         app_state=_app_state(project.app_state),
@@ -134,6 +145,12 @@ def _app_state(value: str | None) -> AppState | None:
     if value not in (None, "installed", "suspended", "uninstalled"):
         raise ValueError(f"unknown App state {value!r}")
     return cast(AppState | None, value)
+
+
+def _agent(value: str | None) -> ChoosableAgentName | None:
+    if value is not None and (value not in AGENTS or value in OPERATOR_ONLY):
+        raise ValueError(f"unknown agent {value!r}")
+    return cast(ChoosableAgentName | None, value)
 
 
 def _polling(value: str) -> Polling:

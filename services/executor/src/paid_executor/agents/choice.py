@@ -3,8 +3,9 @@
 Precedence, lowest first; each level that names an agent replaces the agent *and* its model (a model
 belongs to the agent it was chosen for), a level that names only a model changes the model:
 
-1. the project's setting: the run's agent (PAID_EXECUTOR_AGENT when the run was requested) with
-   PAID_EXECUTOR_AGENT_MODEL;
+1. the project's setting: the agent and model an admin chose for the project through the gateway
+   (project_agents.py), else the run's agent (PAID_EXECUTOR_AGENT when the run was requested) with
+   PAID_EXECUTOR_AGENT_MODEL; held to PAID_EXECUTOR_ALLOWED_AGENTS (run_workspace.agent_policy);
 2. the repository's `.paid.yml` (`agent:`, `model:`), read from the base commit;
 3. the run's evolution experiment arm, when the arm is an agent or a model (assigned when the run was
    requested): an experiment compares agents for the project, so it beats the repository's habit;
@@ -25,15 +26,11 @@ choose among the agents the operator allowed, never past them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from paid_contracts.agents import AGENTS, MODEL_NAME, OPERATOR_ONLY
 from paid_executor.config import ExecutorSettings
-
-AGENTS = ("demo", "claude", "aider", "opencode", "codex", "gemini", "command")
-OPERATOR_ONLY = frozenset({"command"})
-MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$")
 
 
 class AgentChoiceError(ValueError):

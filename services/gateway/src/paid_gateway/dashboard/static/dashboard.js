@@ -126,13 +126,14 @@ async function loadProjects() {
     projectsFromRegistry = true;
     $("#projects tbody").replaceChildren(...list.map((p) => {
       const row = el("tr");
-      const name = p.name || p.full_name || `${p.owner}/${p.repo}`;
+      const name = p.repository;
       const mine = [...runs.values()].filter((r) => (r.project || r.repo) === name);
       row.append(el("td", name), el("td", mine.length), el("td", mine.filter((r) => r.status === "running").length),
         el("td", money(mine.reduce((sum, r) => sum + (r.cost_usd || 0), 0))));
       return row;
     }));
     $("#projects-source").textContent = "From the projects registry.";
+    showAgentForm(list);
   } catch { /* no registry on this gateway: projects come from the runs */ }
 }
 
