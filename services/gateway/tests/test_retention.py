@@ -6,6 +6,8 @@ cannot run): created once, unchanged when asked again, updated in place, and fir
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
@@ -15,12 +17,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from paid_devstack import wait_until_async
 from paid_devstack.temporal import TemporalDevServer
 from paid_devstack.test_servers import time_skipping_environment
-from paid_gateway.retention import RULES
+from paid_gateway.config import GatewaySettings
+from paid_gateway.retention import RULES, gateway_retention
 from paid_runtime.database import session_factory
 from paid_runtime.retention import (
     RetentionInput,
@@ -29,7 +33,9 @@ from paid_runtime.retention import (
     ensure_retention,
     retention_worker,
     schedule_id,
+    serve_retention,
 )
+from paid_runtime.temporal_access import TemporalAccess
 
 DAYS = 7
 
@@ -197,3 +203,40 @@ async def test_the_schedule_is_made_once_updated_in_place_and_fires_the_retentio
         await dev_client.get_workflow_handle(started).result()
 
     assert (await rows.left())["deliveries"] == ["young"]  # the updated setting (DAYS) was the one applied
+
+
+# Heavy: the dev server again. What the gateway runs at start: the schedule kept and its worker served.
+@pytest.mark.heavy
+async def test_the_gateways_retention_task_makes_its_schedule_serves_its_firing_and_stops_when_cancelled(
+    dev_client: Client, temporal: TemporalDevServer, engine: AsyncEngine
+) -> None:
+    rows = Rows(engine, datetime.now().astimezone())
+    await rows.delivery("old", timedelta(days=DAYS + 1))
+    await rows.delivery("young", timedelta(days=DAYS - 1))
+    settings = GatewaySettings(retention_days=DAYS, retention_task_queue=f"retention-{uuid.uuid4().hex[:8]}")
+    access = TemporalAccess(target=temporal.target, namespace="default", tls=False, api_key=None)
+    task = asyncio.create_task(serve_retention(access, gateway_retention(settings), session_factory(engine)))
+    handle = dev_client.get_schedule_handle(schedule_id("gateway"))
+
+    async def scheduled() -> bool:
+        try:
+            await handle.describe()
+        except RPCError:
+            return False
+        return True
+
+    try:
+        await wait_until_async(scheduled, timeout=60, what="the retention schedule")
+        await handle.trigger()
+        await wait_until_async(
+            lambda: rows_left(rows, ["young"]), timeout=60, what="the firing served by the gateway's worker"
+        )
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert task.cancelled()
+
+
+async def rows_left(rows: Rows, deliveries: list[str]) -> bool:
+    return (await rows.left())["deliveries"] == deliveries
