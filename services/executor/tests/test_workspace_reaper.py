@@ -3,6 +3,7 @@ a live worker's runs, and anything the executor did not mark as its own, are lef
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -12,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from paid_devstack import wait_until
-from paid_executor import workspace_owners
+from paid_devstack import wait_until, wait_until_async
+from paid_executor import workspace_owners, workspace_sweeper
 from paid_executor.tree_overlay import _mount, can_mount_overlay, unmount_worktree
 from paid_executor.workspace_owners import OWNERS_DIR, claim, mark_owned, reap_orphans
+from paid_executor.workspace_sweeper import sweep_once, sweep_periodically
 
 needs_overlay = pytest.mark.skipif(
     not can_mount_overlay(Path("/tmp/paid-overlay-probe")),
@@ -160,3 +162,54 @@ def test_a_dead_workers_overlay_is_unmounted_and_the_base_tree_untouched(
     assert os.path.ismount(live.worktree)
     assert sorted(path.name for path in base.iterdir()) == ["calc.py"]  # the lower layer, as it was
     assert (base / "calc.py").read_text() == "def add(a, b):\n    return a - b\n"
+
+
+async def test_the_periodic_sweep_removes_a_worker_that_died_later_and_never_a_live_run(
+    root: Path, base: Path, workers: list[Worker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sweeps: list[workspace_owners.Reaped] = []
+
+    def counted_sweep(root: Path) -> workspace_owners.Reaped:
+        sweeps.append(sweep_once(root))
+        return sweeps[-1]
+
+    monkeypatch.setattr(workspace_sweeper, "sweep_once", counted_sweep)
+    live = start(root, base, "run-live", workers, mount=False)
+    dying = start(root, base, "run-dying", workers, mount=False)
+    mine = root / "exec-mine"
+    mark_owned(root, mine, "run-mine")  # a run of this (live) process, mid-way
+    (mine / "run-mine").mkdir()
+    sweeper = asyncio.create_task(sweep_periodically(root, every_seconds=0.05))
+    try:
+        await wait_until_async(lambda: len(sweeps) >= 2, timeout=30, what="two sweeps")
+        assert dying.run_dir.is_dir()  # its worker lives: swept past, untouched
+        dying.kill()  # dies after this process started, as a sibling replica would
+        await wait_until_async(
+            lambda: not dying.run_dir.exists(), timeout=30, what="the sweep of the dead run"
+        )
+    finally:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+    assert (live.worktree / "agent-wrote.txt").read_text() == "work in progress"
+    assert running(live.agent_pid)
+    assert (mine / "run-mine").is_dir()
+
+
+def test_a_run_taken_over_after_the_reaper_looked_is_kept(
+    root: Path, base: Path, workers: list[Worker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dead = start(root, base, "run-taken", workers, mount=False)
+    dead.kill()
+    is_alive = workspace_owners._is_alive
+
+    def taken_over_meanwhile(lock: Path, held: list[int]) -> bool:
+        alive = is_alive(lock, held)  # dead: the reaper will go for its run...
+        mark_owned(root, dead.run_dir, "run-taken")  # ...which this live process takes over first
+        return alive
+
+    monkeypatch.setattr(workspace_owners, "_is_alive", taken_over_meanwhile)
+
+    assert reap_orphans(root).runs == []
+    assert (dead.worktree / "agent-wrote.txt").read_text() == "work in progress"
+    assert (dead.run_dir / "run-taken.owner").read_text() == claim(root)

@@ -126,6 +126,11 @@ class ExecutorSettings(GitHubSettings):
     cost_rollup_every_hours: float = Field(
         default=24, ge=0, description="how often the cost roll-up's schedule fires (0: no schedule is made)"
     )
+    workspace_sweep_every_minutes: float = Field(
+        default=10,
+        ge=0,
+        description="how often the worktrees of dead workers on this host are removed (0: at start only)",
+    )
     anthropic_base_url: str = "https://api.anthropic.com"
     anthropic_api_key: str = ""
     openai_base_url: str = "https://api.openai.com"

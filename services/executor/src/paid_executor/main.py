@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -11,12 +13,13 @@ import docker
 from docker.errors import DockerException
 from temporalio.service import RPCError
 
-from paid_executor import commands, project_agents, project_budgets, subscribers, workspace_owners
+from paid_executor import commands, project_agents, project_budgets, subscribers
 from paid_executor.activities.deps import make_deps
 from paid_executor.config import ExecutorSettings
 from paid_executor.cost_rollup import ensure_cost_rollup
 from paid_executor.sandbox.docker import reap_orphans
 from paid_executor.worker import make_worker
+from paid_executor.workspace_sweeper import sweep_once, sweep_periodically
 from paid_runtime.database import make_engine, migrate, session_factory
 from paid_runtime.host import ServiceHost
 from paid_runtime.http import health_app, make_server
@@ -53,7 +56,8 @@ async def serve(settings: ExecutorSettings) -> None:
     project_agents.register(broker, engine)
     if settings.sandbox == "docker":
         await asyncio.to_thread(reap_sandbox_containers)
-    await asyncio.to_thread(reap_orphaned_workspaces, settings.workspace_root)
+    # Worktrees a dead worker on this host left: removed before taking work, then every few minutes.
+    await asyncio.to_thread(sweep_once, settings.workspace_root)
     if settings.sandbox in ("none", "local"):  # production refuses it when the settings load
         log.warning(
             "PAID_EXECUTOR_SANDBOX=%s: agents run as plain processes with this worker's access to files, "
@@ -77,6 +81,12 @@ async def serve(settings: ExecutorSettings) -> None:
     http = make_server(health_app(SERVICE, checks), settings.http_host, settings.http_port)
     host = ServiceHost(SERVICE)
     host.on_stop(engine.dispose)
+    if settings.workspace_sweep_every_minutes:
+        sweeper = asyncio.create_task(
+            sweep_periodically(settings.workspace_root, settings.workspace_sweep_every_minutes * 60),
+            name="workspace-sweeper",
+        )
+        host.on_stop(functools.partial(stop_task, sweeper))
     await host.run(http=http, broker=broker, worker=worker)
 
 
@@ -91,15 +101,10 @@ def reap_sandbox_containers() -> None:
         log.info("removed %d orphaned sandbox container(s): %s", len(removed), ", ".join(removed))
 
 
-def reap_orphaned_workspaces(root: Path) -> None:
-    """Worktrees (and their overlay mounts) a dead worker on this host left: removed before taking work."""
-    reaped = workspace_owners.reap_orphans(root)
-    if reaped.runs:
-        log.info(
-            "removed %d orphaned run workspace(s): %s", len(reaped.runs), ", ".join(map(str, reaped.runs))
-        )
-    for worktree in reaped.kept_mounted:
-        log.warning("an orphaned worktree stays mounted: %s", worktree)
+async def stop_task(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def main() -> None:

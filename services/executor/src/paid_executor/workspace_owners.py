@@ -12,6 +12,11 @@ The reaper only touches what carries an owner marker written here: a run directo
 older version's, or anything else under the root) is left alone, and only a run's own worktree path,
 beside the `.upper` directory of the overlay made for it, is unmounted. A worktree that stays mounted
 after a lazy unmount is left in place rather than deleted through the mount.
+
+The reaper runs at start-up and then periodically (workspace_sweeper), while this host's workers are
+preparing runs. A run is taken over by writing its marker under `<root>/.owners/markers.mutex`, and
+the reaper reads a run's marker again under the same lock before removing anything: a run a live
+worker took over after the reaper first looked is left alone.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import logging
 import os
 import secrets
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +36,7 @@ from paid_executor.tree_overlay import unmount_worktree
 
 OWNERS_DIR = ".owners"
 OWNER_SUFFIX = ".owner"
+MARKERS_MUTEX = "markers.mutex"  # not `*.lock`: those are the owners' locks
 log = logging.getLogger(__name__)
 _CLAIMS: dict[Path, str] = {}  # workspace root -> this process's owner id (its lock stays open)
 
@@ -51,11 +58,24 @@ def claim(root: Path) -> str:
 
 def mark_owned(root: Path, run_dir: Path, run_id: str) -> None:
     """Records that this process owns the run's files (taking them over from any earlier owner)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    marker = run_dir / f"{run_id}{OWNER_SUFFIX}"
-    partial = run_dir / f".{run_id}{OWNER_SUFFIX}.{secrets.token_hex(4)}"
-    partial.write_text(claim(root))
-    partial.replace(marker)
+    owner = claim(root)
+    with _markers_locked(root):
+        run_dir.mkdir(parents=True, exist_ok=True)
+        marker = run_dir / f"{run_id}{OWNER_SUFFIX}"
+        partial = run_dir / f".{run_id}{OWNER_SUFFIX}.{secrets.token_hex(4)}"
+        partial.write_text(owner)
+        partial.replace(marker)
+
+
+@contextlib.contextmanager
+def _markers_locked(root: Path) -> Iterator[None]:
+    """Excludes marking a run and reaping it, across the processes (and threads) of this host."""
+    descriptor = os.open(root.resolve() / OWNERS_DIR / MARKERS_MUTEX, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 @dataclass(frozen=True)
@@ -75,16 +95,15 @@ def reap_orphans(root: Path) -> Reaped:
     held: list[int] = []  # the dead owners' locks, held while their runs go, so no reaper races us
     try:
         for marker in sorted(root.glob(f"*/*{OWNER_SUFFIX}")):
-            try:
-                owner = marker.read_text().strip()
-            except OSError:
-                continue
-            if owner == _CLAIMS.get(root):
+            owner = _owner_of(marker)
+            if owner is None or owner == _CLAIMS.get(root):
                 continue
             if owner not in live:
                 live[owner] = _is_alive(owners / f"{owner}.lock", held)
             if not live[owner]:
-                _reap_run(marker, reaped)
+                with _markers_locked(root):
+                    if _owner_of(marker) == owner:  # not taken over since it was read
+                        _reap_run(marker, reaped)
         for owner, alive in live.items():
             if not alive:
                 (owners / f"{owner}.lock").unlink(missing_ok=True)
@@ -95,6 +114,13 @@ def reap_orphans(root: Path) -> Reaped:
         for descriptor in held:
             os.close(descriptor)
     return reaped
+
+
+def _owner_of(marker: Path) -> str | None:
+    try:
+        return marker.read_text().strip()
+    except OSError:
+        return None
 
 
 def _is_alive(lock: Path, held: list[int]) -> bool:

@@ -59,6 +59,11 @@ class GatewaySettings(ServiceSettings):
     trace_ui_url: str | None = None  # e.g. http://jaeger:16686/trace/{trace_id}
     stream_poll_seconds: float = 1.0  # live streams re-read this often without a local wake-up
     output_tail_lines: int = 200
+    # Retention (gateway/retention.py): run output and events, and webhook delivery records, older than
+    # this many days are deleted once a day by a Temporal Schedule; 0 keeps them forever.
+    retention_days: int = Field(default=90, ge=0)
+    retention_every_hours: float = Field(default=24.0, gt=0)
+    retention_task_queue: str = "paid-gateway"
     # The executor's shared budgets per project (PAID_EXECUTOR_PROJECT_*; same defaults), shown against
     # spend on the budgets page; None is no limit in that unit.
     project_daily_max_tokens: int | None = Field(default=20_000_000, ge=1)

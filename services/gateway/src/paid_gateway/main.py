@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
 import logging
@@ -15,12 +16,14 @@ from paid_gateway.config import GatewaySettings
 from paid_gateway.project_attention import ProjectAttention
 from paid_gateway.projections import subscriber as projections
 from paid_gateway.projections.hub import ChangeHub
+from paid_gateway.retention import gateway_retention
 from paid_runtime.database import make_engine, migrate, session_factory
 from paid_runtime.host import ServiceHost
 from paid_runtime.http import make_server
 from paid_runtime.logs import setup_logging
 from paid_runtime.messaging import make_broker, publish_event
 from paid_runtime.readiness import database_ready, nats_ready
+from paid_runtime.retention import serve_retention
 from paid_runtime.telemetry import setup_tracing
 from paid_runtime.temporal import check_temporal_admits
 from paid_runtime.temporal_access import refusal_exits_at_once, temporal_access
@@ -65,8 +68,19 @@ async def serve(settings: GatewaySettings) -> None:
     http = make_server(app, settings.http_host, settings.http_port)
     host = ServiceHost(SERVICE)
     host.on_stop(engine.dispose)
+    if settings.retention_days:  # stopped before the engine is disposed (cleanups run last first)
+        retention = asyncio.create_task(
+            serve_retention(access, gateway_retention(settings), sessions), name="retention"
+        )
+        host.on_stop(functools.partial(stop_task, retention))
     host.on_stop(app.state.deliveries.drain)  # before dispose: the records of answered deliveries
     await host.run(http=http, broker=broker)
+
+
+async def stop_task(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def main() -> None:

@@ -13,9 +13,14 @@ class NotifierSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="PAID_NOTIFIER_", extra="ignore")
 
     http_port: int = 8105
-    # The notifier runs no Temporal worker: nothing to point at.
+    # Temporal runs only the retention job (retention.py); empty: no retention, the delivery log is kept.
     temporal_target: str = ""
     temporal_ui_url: str = ""
+    # Delivery records done with (delivered or failed) older than this many days are deleted once a
+    # day by a Temporal Schedule; 0 keeps them forever. Pending ones are never deleted.
+    retention_days: int = Field(default=90, ge=0)
+    retention_every_hours: float = Field(default=24.0, gt=0)
+    retention_task_queue: str = "paid-notifier"
     db_schema: str = "notifier"
     # The channels as JSON (a list of ChannelSpec), written to the notifier's table at start.
     channels: list[ChannelSpec] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from pathlib import Path
 
 import httpx
@@ -12,17 +13,21 @@ from paid_notifier import api, subscribers
 from paid_notifier.channels import Senders, SmtpRelay
 from paid_notifier.config import NotifierSettings
 from paid_notifier.delivery import Dispatcher, RetryPolicy
+from paid_notifier.retention import notifier_retention
 from paid_notifier.store import Store
-from paid_runtime.database import make_engine, migrate
+from paid_runtime.database import make_engine, migrate, session_factory
 from paid_runtime.host import host_service
 from paid_runtime.http import health_app
 from paid_runtime.logs import setup_logging
 from paid_runtime.messaging import make_broker
 from paid_runtime.readiness import dependency_checks
+from paid_runtime.retention import serve_retention
 from paid_runtime.telemetry import instrument_http_clients, setup_tracing
+from paid_runtime.temporal_access import temporal_access
 
 SERVICE = "notifier"
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
 
 
 def dispatcher_for(settings: NotifierSettings, store: Store, http: httpx.AsyncClient) -> Dispatcher:
@@ -64,14 +69,23 @@ async def serve(settings: NotifierSettings) -> None:
     dispatcher = dispatcher_for(settings, store, http)
     subscribers.register(broker, dispatcher)
     retries = asyncio.create_task(dispatcher.run(settings.retry_poll_seconds), name="notifier-retries")
+    jobs = [retries]
+    if settings.retention_days and settings.temporal_target:
+        retention = serve_retention(
+            temporal_access(settings, SERVICE), notifier_retention(settings), session_factory(engine)
+        )
+        jobs.append(asyncio.create_task(retention, name="notifier-retention"))
+    elif settings.retention_days:
+        log.warning("no PAID_NOTIFIER_TEMPORAL_TARGET: the delivery log is kept (no retention job)")
     app = api.mount(health_app(SERVICE, dependency_checks(broker, engine)), store, token=settings.api_token)
     listen = (settings.http_host, settings.http_port)
     try:
         await host_service(SERVICE, app, listen=listen, engine=engine, broker=broker)
     finally:
-        retries.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await retries
+        for job in jobs:
+            job.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
         await http.aclose()
 
 
