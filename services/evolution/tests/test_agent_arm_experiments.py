@@ -32,10 +32,12 @@ from paid_evolution import api, experiments, repo, subscribers
 from paid_evolution.activities import EvolutionActivities, EvolutionDeps
 from paid_evolution.arms import ArmChoice
 from paid_evolution.decisions import ExperimentSettings, Verdict
-from paid_evolution.models import Experiment, RunRecord
+from paid_evolution.models import Experiment
 from paid_evolution.params import ConcludeInput, EvaluateInput, MutationInput
 from paid_prompt_client import PromptClient
 from paid_runtime.messaging import ensure_streams, make_broker
+
+from .test_experiments import add_scores as add_scored_runs
 
 CODING = PromptCategory.CODING
 
@@ -187,29 +189,8 @@ async def api_get(sessions: async_sessionmaker[AsyncSession], path: str, **param
 
 
 async def add_scores(session: AsyncSession, experiment: Experiment, arm: str, scores: list[float]) -> None:
-    now = datetime.now(UTC)
-    for score in scores:
-        session.add(
-            RunRecord(
-                run_id=str(uuid.uuid4()),
-                workflow_id="w",
-                repo=experiment.project,
-                issue=1,
-                agent="codex" if arm == "candidate-1" else "claude",
-                prompt_version="coding@1",
-                outcome="succeeded",
-                started_at=now,
-                duration_seconds=1,
-                iterations=1,
-                recorded_at=now,
-                category=experiment.category,
-                project=experiment.project,
-                experiment_id=experiment.id,
-                arm=arm,
-                score=score,
-            )
-        )
-    await session.commit()
+    agent = "codex" if arm == "candidate-1" else "claude"
+    await add_scored_runs(session, experiment, arm, scores, agent=agent, prompt_version="coding@1")
 
 
 class NoMutations:

@@ -31,7 +31,16 @@ async def candidate(session: AsyncSession, text: str) -> str:
     return version.id
 
 
-async def add_scores(session: AsyncSession, experiment: Experiment, arm: str, scores: list[float]) -> None:
+async def add_scores(
+    session: AsyncSession,
+    experiment: Experiment,
+    arm: str,
+    scores: list[float],
+    *,
+    agent: str = "demo",
+    prompt_version: str = "?",
+) -> None:
+    """Scored runs of `arm`, as the scoring of finished runs records them."""
     now = datetime.now(UTC)
     for score in scores:
         session.add(
@@ -40,8 +49,8 @@ async def add_scores(session: AsyncSession, experiment: Experiment, arm: str, sc
                 workflow_id="w",
                 repo=experiment.project,
                 issue=1,
-                agent="demo",
-                prompt_version="?",
+                agent=agent,
+                prompt_version=prompt_version,
                 outcome="succeeded",
                 started_at=now,
                 duration_seconds=1,
