@@ -24,7 +24,7 @@ from paid_planner.texts import AUTO_NOTE, comment_marker
 from paid_planner.workflows import PlanningWorkflow, plan_workflow_id
 
 from .conftest import Published, World, task
-from .helpers import eventually, planning_input
+from .helpers import eventually, planning_input, record_history
 
 CHAIN = json.dumps(
     {
@@ -129,6 +129,7 @@ async def test_auto_mode_builds_the_next_task_on_a_pull_request_and_stops_on_a_f
     await merge(handle, third, 92)
     await handle.result()
     assert len(comments_with(world, stopped)) == 1
+    await record_history(handle, "auto_stopped_then_merged")
 
 
 async def idle_since(handle: WorkflowHandle, signal: str | None = None) -> list[str] | None:
