@@ -18,7 +18,7 @@ from paid_contracts import RunFinished, RunOutcome
 from paid_devstack.waiting import wait_until_async
 from paid_llm_emulator import LLMEmulator
 from paid_planner import repo
-from paid_planner.params import TaskBuilt, TaskMerged
+from paid_planner.params import Answer, TaskBuilt, TaskMerged
 from paid_planner.subscribers import report_built
 from paid_planner.texts import AUTO_NOTE, comment_marker
 from paid_planner.workflows import PlanningWorkflow, plan_workflow_id
@@ -174,7 +174,8 @@ async def test_a_plain_plan_ignores_pull_requests_whatever_its_issue_asks(
     temporal: WorkflowEnvironment, worker: Worker, world: World, llm: LLMEmulator, published: Published
 ) -> None:
     """The plan label on an issue asking for auto mode: a plain plan (only the auto label marks a plan
-    auto, see libs/github_events' test); a task's pull request releases nothing until it merges."""
+    auto, see libs/github_events' test); a task's pull request releases nothing, until a trusted
+    labeler applies the auto label."""
     repository = world.issue.repo
     world.emulator.edit_issue(
         repository.owner, repository.name, world.issue.number, as_user="octo-org",
@@ -194,9 +195,15 @@ async def test_a_plain_plan_ignores_pull_requests_whatever_its_issue_asks(
     assert await scheduled_after(handle, "task_built") == []
     assert released(published, plan_id) == ["t1"]
     assert AUTO_NOTE not in plan_comment(world, plan_id)
+    # An untrusted `auto` answer changes nothing; the auto label applied now (a trusted labeler's start
+    # signal) turns the plan to auto mode, and t1's pull request, heard before, releases t2.
+    untrusted = Answer(author="stranger", body="auto please", trusted=False, auto=True)
+    await handle.signal(PlanningWorkflow.answer, untrusted)
+    assert await scheduled_after(handle, "answer") == []
+    await handle.signal(PlanningWorkflow.answer, Answer(author="octo-org", auto=True))
+    await eventually(lambda: released(published, plan_id) == ["t1", "t2"], "t2 released on t1's PR")
 
     await merge(handle, first, 90)
-    await eventually(lambda: released(published, plan_id) == ["t1", "t2"], "t2 released on t1's merge")
     await merge(handle, second, 91)
     await eventually(lambda: released(published, plan_id) == ["t1", "t2", "t3"], "t3 released")
     await merge(handle, third, 92)
