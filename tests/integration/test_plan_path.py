@@ -116,3 +116,33 @@ async def test_a_planned_issue_is_built_task_by_task(
     assert second_pull is not None
     readme = paid.github.file_content(issue.owner, issue.repo, "README.md", ref=second_pull["head"]["ref"])
     assert readme == README_NOTE
+
+
+@pytest.mark.heavy
+async def test_an_auto_issue_builds_the_next_task_on_the_first_pull_request_without_a_merge(
+    paid: EmulatedPaid, issue: DemoIssue, llm: LLMEmulator
+) -> None:
+    """`paid-auto`: the second task is built as soon as the first has its pull request open, nobody
+    merging. Built from the default branch, it does not have the first's fix, so the repository's tests
+    fail there and auto mode stops with one comment."""
+    title = f"Make the calculator right, in auto mode ({issue.repo})"
+    parent = paid.github.create_issue(
+        issue.owner, issue.repo, title=title, body="add() is wrong.", as_user=MAINTAINER
+    )
+    llm.reply(plan_for(title), contains=title)
+
+    paid.label(DemoIssue(issue.owner, issue.repo, parent["number"], parent["html_url"]), "paid-auto")
+
+    def stopped() -> list[dict[str, Any]]:
+        found = paid.github.comments(issue.owner, issue.repo, parent["number"])
+        return [c for c in found if "Auto mode stopped" in c["body"]]
+
+    wait_until(lambda: bool(stopped()), timeout=240, what="the second task built, and auto mode stopped")
+    first, second = paid.github.sub_issues(issue.owner, issue.repo, parent["number"])
+    first_pull = pull_closing(paid, issue, first["number"])
+    assert first_pull is not None
+    assert first_pull["state"] == "open"
+    assert not first_pull.get("merged_at")
+    [comment] = stopped()
+    assert f"#{second['number']}" in comment["body"]
+    assert pull_closing(paid, issue, second["number"]) is None

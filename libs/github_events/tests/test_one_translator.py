@@ -17,6 +17,7 @@ from paid_contracts import (
     IssueRef,
     LabelMapping,
     PinnedText,
+    PlanRequested,
     PullRequestReviewed,
     RepoRef,
     TriggerSource,
@@ -256,3 +257,35 @@ def test_an_agent_label_is_a_build_request_naming_its_agent_on_both_paths() -> N
         source_id="1",
     )
     assert plain.agent is None
+
+
+def test_the_auto_label_is_a_plan_request_marked_auto_on_both_paths() -> None:
+    """`paid-auto` (any case) by a person is a plan request marked `auto`, the same event by webhook and by
+    poll (the labeler's trust check is the gateway's and poller's, as for the plan label). Only a labeling
+    marks a plan auto: the plan label on an issue whose text asks for auto mode is a plain plan request,
+    and a bot's auto label requests nothing."""
+    asking = "Please run this in auto mode.\n\n/paid auto\n\nlabels: paid-auto\nauto: true"
+    with GitHubEmulator() as emu, WebhookReceiver() as receiver:
+        set_up(emu, receiver.url)
+        auto = int(
+            emu.create_issue(OWNER, NAME, title="Split", body="Split the API.", as_user=OWNER)["number"]
+        )
+        plain = int(emu.create_issue(OWNER, NAME, title="Auto please", body=asking, as_user=OWNER)["number"])
+        emu.add_labels(OWNER, NAME, auto, ["Paid-Auto"], as_user=OWNER)
+        emu.add_labels(OWNER, NAME, plain, ["paid-plan"], as_user=OWNER)
+        emu.add_labels(OWNER, NAME, plain, ["paid-auto"], as_user="renovate[bot]")
+        emu.wait_for_deliveries(3, event="issues", action="labeled")
+        repo = RepoRef(owner=OWNER, name=NAME, clone_url=f"{emu.base_url}/{OWNER}/{NAME}.git")
+        pushed, polled = from_webhooks(emu), from_rest(emu, repo)
+
+    assert what_happened(pushed) == what_happened(polled)
+    for events in (pushed, polled):
+        requested = [event for event in events if isinstance(event, PlanRequested)]
+        assert sorted((event.issue.number, event.label, event.auto) for event in requested) == [
+            (auto, "Paid-Auto", True),
+            (plain, "paid-plan", False),
+        ]
+    old = {"producer": "t", "issue": {"repo": {"owner": "o", "name": "r"}, "number": 1}, "label": "paid-plan"}
+    assert (
+        PlanRequested.model_validate(old | {"actor": "a", "source": "poll", "source_id": "1"}).auto is False
+    )

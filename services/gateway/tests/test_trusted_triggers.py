@@ -44,8 +44,9 @@ def refusals(github: GitHubEmulator, number: int) -> list[dict[str, Any]]:
     return [c for c in github.comments(OWNER, REPO, number) if MARKER_PREFIX in str(c["body"])]
 
 
-# `paid-agent:<agent>` asks for a build with that agent (docs/agents.md): the same labelers may use it.
-LABELS = pytest.mark.parametrize("label", ["paid-build", "paid-agent:codex"])
+# `paid-agent:<agent>` asks for a build with that agent (docs/agents.md), `paid-auto` for a plan built
+# task after task with no human step (docs/planning.md): the same labelers may use them.
+LABELS = pytest.mark.parametrize("label", ["paid-build", "paid-agent:codex", "paid-auto"])
 
 
 @LABELS

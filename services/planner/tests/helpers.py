@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
+
+from temporalio.client import WorkflowHandle
 
 from paid_contracts import IssueRef
 from paid_planner.params import PlanningInput
@@ -26,3 +30,13 @@ def planning_input(issue: IssueRef, **extra: object) -> PlanningInput:
         request_event_id=str(uuid.uuid4()),
         **extra,  # type: ignore[arg-type]
     )
+
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def record_history(handle: WorkflowHandle, name: str) -> None:
+    """With PAID_RECORD_HISTORIES=1, keeps the finished history for test_replay.py."""
+    if os.environ.get("PAID_RECORD_HISTORIES"):
+        HISTORIES.mkdir(exist_ok=True)
+        (HISTORIES / f"{name}.json").write_text((await handle.fetch_history()).to_json())

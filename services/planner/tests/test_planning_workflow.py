@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Awaitable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -27,7 +25,7 @@ from paid_planner.texts import comment_marker, task_marker
 from paid_planner.workflows import PlanningWorkflow, plan_workflow_id
 
 from .conftest import THREE_TASKS, Published, World, task
-from .helpers import eventually, planning_input
+from .helpers import eventually, planning_input, record_history
 
 
 async def start(
@@ -54,16 +52,6 @@ async def merge_every_task(handle: WorkflowHandle, world: World) -> PlanningResu
     result: PlanningResult = await handle.result()
     assert result.status is PlanStatus.COMPLETED
     return result
-
-
-HISTORIES = Path(__file__).parent / "histories"
-
-
-async def record_history(handle: WorkflowHandle, name: str) -> None:
-    """With PAID_RECORD_HISTORIES=1, keeps the finished history for test_replay.py."""
-    if os.environ.get("PAID_RECORD_HISTORIES"):
-        HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / f"{name}.json").write_text((await handle.fetch_history()).to_json())
 
 
 async def plan_failure(result: Awaitable[object]) -> ApplicationError:

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -149,13 +150,14 @@ async def test_paids_own_comments_are_not_events(
     assert result.published == 0
 
 
+@pytest.mark.parametrize("label", ["paid-plan", "paid-auto"])
 async def test_an_untrusted_labeler_starts_nothing_and_gets_one_comment(
-    activities: PollerActivities, world: Any, broker: NatsBroker
+    activities: PollerActivities, world: Any, broker: NatsBroker, label: str
 ) -> None:
     world.emulator.add_user("stranger")
     env = ActivityEnvironment()
     await env.run(activities.poll_repository, target_of(world))
-    world.emulator.add_labels(world.owner, world.name, 1, ["paid-plan"], as_user="stranger")
+    world.emulator.add_labels(world.owner, world.name, 1, [label], as_user="stranger")
 
     result = await env.run(activities.poll_repository, target_of(world))
 

@@ -47,6 +47,11 @@ class BuildRequested(WorkRequested):
 class PlanRequested(WorkRequested):
     SUBJECT: ClassVar[str] = subjects.GITHUB_PLAN_REQUESTED
     type: Literal["paid.github.plan_requested"] = "paid.github.plan_requested"
+    auto: bool = Field(
+        default=False,
+        description="the auto label: each task is released as the tasks it depends on have their pull "
+        "requests opened, with no human step between tasks (absent from older events: a plain plan)",
+    )
 
 
 class TaskReady(Event):

@@ -115,12 +115,16 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
     ServiceAccess(
         "planner",
         publishes=("paid.plan.>",),
-        durables=_durables(
-            "planner",
-            GITHUB,
-            plan_requested=subjects.GITHUB_PLAN_REQUESTED,
-            issue_commented=subjects.GITHUB_ISSUE_COMMENTED,
-            pull_request_closed=subjects.GITHUB_PULL_REQUEST_CLOSED,
+        durables=(
+            *_durables(
+                "planner",
+                GITHUB,
+                plan_requested=subjects.GITHUB_PLAN_REQUESTED,
+                issue_commented=subjects.GITHUB_ISSUE_COMMENTED,
+                pull_request_closed=subjects.GITHUB_PULL_REQUEST_CLOSED,
+            ),
+            # Auto mode: a task's run ending (with a pull request or without) releases or stops the plan.
+            *_durables("planner", STREAM_RUN.name, run_finished=subjects.RUN_FINISHED),
         ),
         requests=(
             subjects.GITHUB_APP_MINT,

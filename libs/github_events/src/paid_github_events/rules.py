@@ -52,8 +52,13 @@ def is_bot(login: str, account_type: str | None) -> bool:
 
 
 def work_kinds(labels: LabelMapping) -> dict[str, type[BuildRequested] | type[PlanRequested]]:
-    """Label name (lower-cased, as GitHub compares them) -> the work it requests."""
-    return {labels.build.lower(): BuildRequested, labels.plan.lower(): PlanRequested}
+    """Label name (lower-cased, as GitHub compares them) -> the work it requests. The auto label is a
+    plan request marked `auto`; only a labeling says so, never the issue's text."""
+    return {
+        labels.build.lower(): BuildRequested,
+        labels.plan.lower(): PlanRequested,
+        labels.auto.lower(): PlanRequested,
+    }
 
 
 def agent_label(label: str) -> str | None:
@@ -76,15 +81,19 @@ def work_requested(
     pinned: PinnedText | None = None,
 ) -> WorkRequested | Ignored:
     """An issue labeled with one of Paid's labels by a person; `pinned`, the issue's text then. A
-    `paid-agent:<agent>` label is a build request naming its agent."""
+    `paid-agent:<agent>` label is a build request naming its agent; the auto label, a plan request
+    marked `auto`."""
     agent = agent_label(label)
     kind = BuildRequested if agent is not None else work_kinds(labels).get(label.lower())
     if kind is None:
         return Ignored(f"label {label!r} is not one of Paid's labels")
     if is_bot(actor, actor_type):
         return Ignored(f"{actor} is a bot")
+    marks: dict[str, object] = {"agent": agent} if agent is not None else {}
+    if label.lower() == labels.auto.lower():
+        marks["auto"] = True
     return kind(
-        **({"agent": agent} if agent is not None else {}),
+        **marks,
         event_id=labeled_event_id(repo.owner, repo.name, number, label, labeled_at),
         producer=origin.producer,
         correlation=Correlation(repo=repo.full_name, issue=number),

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from paid_contracts import IssueRef, PinnedText, PromptCategory
+from paid_contracts import IssueRef, PinnedText, PromptCategory, RunOutcome
 from paid_planner.plan_schema import PlanDraft, TaskDraft
 from paid_prompt_client import DEFAULT_PROMPTS
 
@@ -29,6 +29,10 @@ class PlanStatus(StrEnum):
 class TaskStatus(StrEnum):
     PENDING = "pending"
     READY = "ready"
+    BUILT = "built"
+    """Auto mode: its run opened a pull request (not merged yet)."""
+    FAILED = "failed"
+    """Auto mode: its run ended without a pull request."""
     DONE = "done"
 
 
@@ -46,6 +50,8 @@ class PlanningInput(_Params):
     """From evolution's registry when the plan was requested; older histories lack it and used this one."""
     prompt_template: str | None = None
     """The resolved version's text; None means the bundled text of `prompt_version`."""
+    auto: bool = False
+    """Requested with the auto label: a task is released once the tasks it depends on have pull requests."""
 
 
 class PlanStatusUpdate(_Params):
@@ -79,6 +85,7 @@ class Answer(_Params):
     comment_id: int | None = None
     trusted: bool = True
     pinned: PinnedText | None = None  # the label applied again: the issue's text at that moment
+    auto: bool = False  # the auto label applied (by a trusted labeler): the plan goes on in auto mode
 
 
 class PinnedContextInput(_Params):
@@ -90,6 +97,19 @@ class PinnedContextInput(_Params):
 class TaskMerged(_Params):
     issue_number: int
     pull_request: int
+
+
+class TaskBuilt(_Params):
+    """A run on a task's sub-issue ended: with a pull request (`pull_request`), or without one."""
+
+    issue_number: int
+    run_id: str
+    outcome: RunOutcome
+    pull_request: int | None = None
+
+    @property
+    def opened_pull_request(self) -> bool:
+        return self.pull_request is not None and self.outcome is RunOutcome.SUCCEEDED
 
 
 class DraftInput(_Params):

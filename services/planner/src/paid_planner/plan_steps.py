@@ -207,6 +207,8 @@ async def post_plan(
     statuses: dict[str, TaskStatus],
     outcome: DraftOutcome,
     prompt_version: str,
+    *,
+    auto: bool = False,
 ) -> str:
     text = texts.plan_text(
         plan,
@@ -215,6 +217,7 @@ async def post_plan(
         prompt_version=prompt_version,
         model=outcome.model,
         cost_usd=outcome.cost_usd,
+        auto=auto,
     )
     return await comment(plan_id, issue, "plan", text)
 

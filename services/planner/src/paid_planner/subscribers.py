@@ -12,11 +12,18 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from paid_contracts import IssueCommented, PlanRequested, PromptCategory, PullRequestClosed, subjects
+from paid_contracts import (
+    IssueCommented,
+    PlanRequested,
+    PromptCategory,
+    PullRequestClosed,
+    RunFinished,
+    subjects,
+)
 from paid_planner import repo
 from paid_planner.answer_trust import AnswerTrust
 from paid_planner.config import PlannerSettings
-from paid_planner.params import Answer, PlanningInput, TaskMerged
+from paid_planner.params import Answer, PlanningInput, TaskBuilt, TaskMerged
 from paid_planner.texts import is_paid_text
 from paid_planner.workflows import PlanningWorkflow, plan_workflow_id
 from paid_prompt_client import PromptClient
@@ -48,6 +55,10 @@ def register(
     @subscribe("pull-request-closed", subjects.GITHUB_PULL_REQUEST_CLOSED)
     async def on_pull_request_closed(event: PullRequestClosed) -> None:
         await release_merged(client, event, sessions)
+
+    @subscribe("run-finished", subjects.RUN_FINISHED)
+    async def on_run_finished(event: RunFinished) -> None:
+        await report_built(client, event, sessions)
 
 
 class PlanningPrompts:
@@ -92,6 +103,7 @@ async def start_planning(
         answer_timeout_days=settings.answer_timeout_days,
         max_question_rounds=settings.max_question_rounds,
         pinned=event.pinned,
+        auto=event.auto,
     )
     if prompts is not None:
         request = await prompts.choose(request)
@@ -103,7 +115,9 @@ async def start_planning(
             task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             start_signal="answer",
-            start_signal_args=[Answer(author=event.actor, body="", trusted=True, pinned=event.pinned)],
+            start_signal_args=[
+                Answer(author=event.actor, body="", trusted=True, pinned=event.pinned, auto=event.auto)
+            ],
         )
     except WorkflowAlreadyStartedError:
         log.info("%s already planned; request %s changes nothing", workflow_id, event.event_id)
@@ -150,7 +164,30 @@ async def release_merged(
     return signalled
 
 
-async def _signal(client: Client, workflow_id: str, signal: str, payload: Answer | TaskMerged) -> bool:
+async def report_built(
+    client: Client, event: RunFinished, sessions: async_sessionmaker[AsyncSession]
+) -> bool:
+    """A run on a planned sub-issue ended: its plan hears how (an auto plan releases the task's dependents
+    on its pull request, and stops on a failure; a plain plan ignores it). The event is the executor's:
+    only it may publish on `paid.run.>`."""
+    async with sessions() as session:
+        task = await repo.task_for_issue(
+            session, repo=event.issue.repo.full_name, issue_number=event.issue.number
+        )
+    if task is None:
+        return False
+    built = TaskBuilt(
+        issue_number=event.issue.number,
+        run_id=event.run_id,
+        outcome=event.outcome,
+        pull_request=event.pull_request_number,
+    )
+    return await _signal(client, task.plan_id, "task_built", built)
+
+
+async def _signal(
+    client: Client, workflow_id: str, signal: str, payload: Answer | TaskMerged | TaskBuilt
+) -> bool:
     try:
         await client.get_workflow_handle(workflow_id).signal(signal, payload)
     except RPCError as error:

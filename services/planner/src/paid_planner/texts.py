@@ -46,7 +46,18 @@ def failure_text(reason: str) -> str:
     )
 
 
-STATUS_MARK = {TaskStatus.PENDING: "waiting", TaskStatus.READY: "ready to build", TaskStatus.DONE: "merged"}
+STATUS_MARK = {
+    TaskStatus.PENDING: "waiting",
+    TaskStatus.READY: "ready to build",
+    TaskStatus.BUILT: "pull request open",
+    TaskStatus.FAILED: "build failed",
+    TaskStatus.DONE: "merged",
+}
+ORDER_NOTE = "Tasks are built in order."
+AUTO_NOTE = (
+    "Auto mode: each task is built as soon as the tasks it depends on have pull requests open, with no "
+    "step of yours in between; merging stays yours."
+)
 
 
 def plan_text(
@@ -57,6 +68,7 @@ def plan_text(
     prompt_version: str,
     model: str,
     cost_usd: float | None,
+    auto: bool = False,
 ) -> str:
     lines = [
         "## Plan",
@@ -73,8 +85,20 @@ def plan_text(
         status = STATUS_MARK[statuses.get(task.id, TaskStatus.PENDING)]
         lines.append(f"| {position} | {task.title} | {sub_issue} | {depends} | {status} |")
     cost = f", ${cost_usd:.4f}" if cost_usd is not None else ""
-    lines += ["", f"Planned with prompt `{prompt_version}` on `{model}`{cost}. Tasks are built in order."]
+    note = AUTO_NOTE if auto else ORDER_NOTE
+    lines += ["", f"Planned with prompt `{prompt_version}` on `{model}`{cost}. {note}"]
     return "\n".join(lines)
+
+
+def auto_stopped_text(title: str, number: int, outcome: str) -> str:
+    return "\n".join(
+        [
+            f"Auto mode stopped: the build of #{number} ({title}) ended `{outcome}` without a pull request.",
+            "",
+            "Paid releases no more tasks by itself. The rest are released as the tasks they depend on "
+            f"merge, as in a plan without auto mode; `/paid retry` on #{number} builds it again.",
+        ]
+    )
 
 
 def done_text(count: int) -> str:

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         PlanStatus,
         RepositoryContext,
         SubIssue,
+        TaskBuilt,
         TaskMerged,
         TaskStatus,
     )
@@ -51,6 +52,9 @@ class PlanningWorkflow:
         self._actor = ""
         self._pinned: PinnedText | None = None
         self._prompt_version = ""
+        self._built: list[TaskBuilt] = []
+        self._auto = False
+        self._auto_stopped = False
 
     @workflow.signal
     def answer(self, answer: Answer) -> None:
@@ -59,10 +63,21 @@ class PlanningWorkflow:
             self._answers.append(answer)
         if answer.pinned is not None and answer.trusted:  # the label applied again vouches for the text now
             self._pinned = answer.pinned
+        if answer.auto and answer.trusted:  # the auto label: a plan goes on in auto mode (until it stops)
+            self._auto = True
 
     @workflow.signal
     def task_merged(self, merged: TaskMerged) -> None:
         self._merged.append(merged)
+
+    @workflow.signal
+    def task_built(self, built: TaskBuilt) -> None:
+        """A run on a sub-issue ended; only auto mode acts on it (a plain plan waits for merges)."""
+        self._built.append(built)
+
+    @property
+    def _releasing_on_pull_requests(self) -> bool:
+        return self._auto and not self._auto_stopped
 
     @workflow.run
     async def run(self, request: PlanningInput) -> PlanningResult:
@@ -71,6 +86,7 @@ class PlanningWorkflow:
         # A start signal (the label applied again) may already have pinned a newer text.
         self._pinned = self._pinned or request.pinned
         self._prompt_version = request.prompt_version
+        self._auto = self._auto or request.auto
         await steps.save_status(plan_id, request.issue, PlanStatus.REQUESTED)
         answers: list[Answer] = []
         rounds = 0
@@ -105,7 +121,14 @@ class PlanningWorkflow:
         await steps.store(plan_id, request.issue, plan, issues, outcome, self._prompt_version)
         statuses = {task.id: TaskStatus.PENDING for task in plan.tasks}
         comment = await steps.post_plan(
-            plan_id, request.issue, plan, issues, statuses, outcome, self._prompt_version
+            plan_id,
+            request.issue,
+            plan,
+            issues,
+            statuses,
+            outcome,
+            self._prompt_version,
+            auto=self._releasing_on_pull_requests,
         )
         await steps.publish_created(
             plan_id,
@@ -195,16 +218,25 @@ class PlanningWorkflow:
         by_number = {sub.number: task_id for task_id, sub in issues.items()}
         while True:
             for task in plan.tasks:
-                ready = all(statuses[d] is TaskStatus.DONE for d in task.depends_on)
-                if statuses[task.id] is TaskStatus.PENDING and ready:
+                if statuses[task.id] is TaskStatus.PENDING and self._may_build(task.depends_on, statuses):
                     await steps.release(
                         plan_id, issue, task.id, task.title, tuple(task.depends_on), issues[task.id]
                     )
                     statuses[task.id] = TaskStatus.READY
-            await steps.post_plan(plan_id, issue, plan, issues, statuses, outcome, self._prompt_version)
+            await steps.post_plan(
+                plan_id,
+                issue,
+                plan,
+                issues,
+                statuses,
+                outcome,
+                self._prompt_version,
+                auto=self._releasing_on_pull_requests,
+            )
             if all(status is TaskStatus.DONE for status in statuses.values()):
                 return
-            await workflow.wait_condition(lambda: bool(self._merged))
+            # A plain plan wakes for merges only, as before auto mode (its recorded histories replay).
+            await workflow.wait_condition(lambda: bool(self._merged) or (self._auto and bool(self._built)))
             while self._merged:
                 merged = self._merged.pop(0)
                 task_id = by_number.get(merged.issue_number)
@@ -212,3 +244,40 @@ class PlanningWorkflow:
                     continue
                 statuses[task_id] = TaskStatus.DONE
                 await steps.task_status(plan_id, task_id, TaskStatus.DONE, merged.pull_request)
+            while self._built and self._auto:
+                await self._take_built(plan_id, issue, plan, statuses, by_number, self._built.pop(0))
+
+    def _may_build(self, depends_on: list[str], statuses: dict[str, TaskStatus]) -> bool:
+        """Its dependencies are merged; in auto mode, an open pull request of theirs is enough."""
+        enough = (
+            {TaskStatus.DONE, TaskStatus.BUILT} if self._releasing_on_pull_requests else {TaskStatus.DONE}
+        )
+        return all(statuses[d] in enough for d in depends_on)
+
+    async def _take_built(
+        self,
+        plan_id: str,
+        issue: IssueRef,
+        plan: PlanDraft,
+        statuses: dict[str, TaskStatus],
+        by_number: dict[int, str],
+        built: TaskBuilt,
+    ) -> None:
+        """Auto mode: a released task's pull request lets its dependents go; its failure stops auto mode
+        with one comment (a later failure adds none). A redelivered or stale run's end changes nothing."""
+        task_id = by_number.get(built.issue_number)
+        if task_id is None:
+            return
+        status = statuses[task_id]
+        if built.opened_pull_request and status in {TaskStatus.READY, TaskStatus.FAILED}:
+            statuses[task_id] = TaskStatus.BUILT
+            await steps.task_status(plan_id, task_id, TaskStatus.BUILT, built.pull_request)
+        elif not built.opened_pull_request and status is TaskStatus.READY:
+            statuses[task_id] = TaskStatus.FAILED
+            await steps.task_status(plan_id, task_id, TaskStatus.FAILED, None)
+            if self._auto_stopped:
+                return
+            self._auto_stopped = True
+            title = next(task.title for task in plan.tasks if task.id == task_id)
+            text = texts.auto_stopped_text(title, built.issue_number, built.outcome.value)
+            await steps.comment(plan_id, issue, "auto-stopped", text)
