@@ -147,6 +147,11 @@ class Tree:
             span = parent
         return found
 
+    def reaches_a_root(self, span: SpanRecord) -> bool:
+        """Every ancestor of `span` is here, up to a span without a parent."""
+        top = ([span, *self.ancestors(span)])[-1]
+        return not top.parent_span_id
+
     def named(self, service: str, name: str) -> list[SpanRecord]:
         return [s for s in self.spans if s.service_name == service and s.name == name]
 
@@ -184,13 +189,14 @@ def test_the_plan_path_is_one_trace_linked_from_the_webhook_to_the_github_calls(
     )
 
     def reaches_the_executor(all_spans: list[SpanRecord]) -> bool:
-        """Both ends are exported, and so is each span's parent: services export in batches, at their
-        own pace, so a child (the executor's consumer) may arrive before its parent (the publish)."""
+        """Both ends are exported, and so is every span up to the trace's root: services export in
+        batches, at their own pace, so a child (the executor's consumer) may arrive before its parents
+        (the publish, and the gateway's webhook request at the root)."""
         in_trace = Tree([s for s in all_spans if s.trace_id == workflow_span.trace_id])
         consumers = in_trace.named("executor", "paid.plan.task_ready process")
         activities = in_trace.named("planner", "RunActivity:planner.ensure_sub_issue")
         ends = [*consumers, *activities]
-        return bool(consumers and activities) and all(in_trace.parent(span) is not None for span in ends)
+        return bool(consumers and activities) and all(in_trace.reaches_a_root(span) for span in ends)
 
     spans.wait_for(reaches_the_executor, timeout=90)
     tree = Tree(spans.spans_for_trace(workflow_span.trace_id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import Iterable
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -13,9 +14,10 @@ from faststream.nats import JStream, NatsBroker
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from faststream.security import SASLPlaintext
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import StorageType
-from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError
+from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError, ServiceUnavailableError
 from prometheus_client import REGISTRY
 
 from paid_contracts import Event
@@ -107,13 +109,24 @@ async def ensure_streams(broker: NatsBroker, *, replicas: int = 1) -> None:
     await _declare_streams(broker.connection.jetstream(), replicas)
 
 
-async def provision_streams(admin_url: str, *, replicas: int = 1) -> None:
+async def provision_streams(admin_url: str, *, replicas: int = 1, timeout: float = 60) -> None:
     """`ensure_streams` over a connection of its own: what `paid up`, the dev stack and compose's
     `provision` job run as the provisioning user before the services start. `admin_url` may list a
-    cluster's seeds; each stream is kept on `replicas` of its nodes (at most 5, JetStream's limit)."""
+    cluster's seeds; each stream is kept on `replicas` of its nodes (at most 5, JetStream's limit).
+    A cluster that has just formed may take longer than one request to place a replicated stream, or
+    answer that JetStream is not ready yet: the declarations (idempotent) are tried again until
+    `timeout`."""
     connection = await nats.connect(seed_urls(admin_url), connect_timeout=5)
+    deadline = time.monotonic() + timeout
     try:
-        await _declare_streams(connection.jetstream(), replicas)
+        while True:
+            try:
+                await _declare_streams(connection.jetstream(), replicas)
+                return
+            except (NatsTimeoutError, ServiceUnavailableError):
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
     finally:
         await connection.close()
 
