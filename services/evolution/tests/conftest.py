@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paid_devstack.nats import NatsServer
 from paid_devstack.postgres import EmbeddedPostgres
-from paid_evolution import registry
+from paid_evolution import registry, subscribers
 from paid_runtime.database import make_engine, migrate, session_factory
 from paid_runtime.messaging import ensure_streams, make_broker
 
@@ -76,5 +76,19 @@ async def broker(nats_server: NatsServer) -> AsyncIterator[NatsBroker]:
     broker = make_broker(nats_server.url, "evolution-test")
     await broker.connect()
     await ensure_streams(broker)
+    yield broker
+    await broker.stop()
+
+
+@pytest.fixture
+async def evolution(
+    nats_server: NatsServer, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[NatsBroker]:
+    """Evolution's subscribers on the session's NATS server."""
+    broker = make_broker(nats_server.url, "evolution")
+    subscribers.register(broker, sessions)
+    await broker.connect()
+    await ensure_streams(broker)
+    await broker.start()
     yield broker
     await broker.stop()

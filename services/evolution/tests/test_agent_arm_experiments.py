@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,32 +26,17 @@ from paid_contracts import (
     RunOutcome,
     subjects,
 )
-from paid_devstack.nats import NatsServer
-from paid_evolution import api, experiments, repo, subscribers
+from paid_evolution import api, experiments, repo
 from paid_evolution.activities import EvolutionActivities, EvolutionDeps
 from paid_evolution.arms import ArmChoice
 from paid_evolution.decisions import ExperimentSettings, Verdict
 from paid_evolution.models import Experiment
 from paid_evolution.params import ConcludeInput, EvaluateInput, MutationInput
 from paid_prompt_client import PromptClient
-from paid_runtime.messaging import ensure_streams, make_broker
 
 from .test_experiments import add_scores as add_scored_runs
 
 CODING = PromptCategory.CODING
-
-
-@pytest.fixture
-async def evolution(
-    nats_server: NatsServer, sessions: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[NatsBroker]:
-    broker = make_broker(nats_server.url, "evolution")
-    subscribers.register(broker, sessions)
-    await broker.connect()
-    await ensure_streams(broker)
-    await broker.start()
-    yield broker
-    await broker.stop()
 
 
 async def agents_experiment(

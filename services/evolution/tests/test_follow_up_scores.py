@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,25 +22,11 @@ from paid_contracts import (
     TriggerSource,
     follow_up_event_id,
 )
-from paid_devstack.nats import NatsServer
-from paid_evolution import repo, subscribers
+from paid_evolution import repo
 from paid_evolution.models import FollowUpRecord, RunRecord
-from paid_runtime.messaging import ensure_streams, make_broker, publish_event
+from paid_runtime.messaging import publish_event
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def evolution(
-    nats_server: NatsServer, sessions: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[NatsBroker]:
-    broker = make_broker(nats_server.url, "evolution")
-    subscribers.register(broker, sessions)
-    await broker.connect()
-    await ensure_streams(broker)
-    await broker.start()
-    yield broker
-    await broker.stop()
 
 
 def follow_up(repo_ref: RepoRef, number: int, **rounds: int) -> FollowUpFinished:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -24,29 +24,15 @@ from paid_contracts import (
     RunOutcome,
     TriggerSource,
 )
-from paid_devstack.nats import NatsServer
-from paid_evolution import experiments, registry, repo, subscribers
+from paid_evolution import experiments, registry, repo
 from paid_evolution.decisions import ExperimentSettings
 from paid_evolution.models import PullRequestState, RunRecord
 from paid_prompt_client import PromptClient
-from paid_runtime.messaging import ensure_streams, make_broker, publish_event
+from paid_runtime.messaging import publish_event
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
 CODING = PromptCategory.CODING
-
-
-@pytest.fixture
-async def evolution(
-    nats_server: NatsServer, sessions: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[NatsBroker]:
-    broker = make_broker(nats_server.url, "evolution")
-    subscribers.register(broker, sessions)
-    await broker.connect()
-    await ensure_streams(broker)
-    await broker.start()
-    yield broker
-    await broker.stop()
 
 
 async def eventually(probe: Callable[[], Awaitable[T | None]], *, what: str, timeout: float = 20) -> T:

@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 
-import pytest
 from faststream.nats import NatsBroker
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paid_contracts import PromptCategory, PromptResolveReply, subjects
-from paid_devstack.nats import NatsServer
-from paid_evolution import experiments, registry, subscribers
+from paid_evolution import experiments, registry
 from paid_evolution.decisions import ExperimentSettings
 from paid_prompt_client import PromptClient
-from paid_runtime.messaging import ensure_streams, make_broker
 
 CODING = PromptCategory.CODING
 VARIABLES = ("repo", "branch", "number", "title", "body")
-
-
-@pytest.fixture
-async def evolution(
-    nats_server: NatsServer, sessions: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[NatsBroker]:
-    broker = make_broker(nats_server.url, "evolution")
-    subscribers.register(broker, sessions)
-    await broker.connect()
-    await ensure_streams(broker)
-    await broker.start()
-    yield broker
-    await broker.stop()
 
 
 async def test_a_run_gets_the_active_prompt_of_its_project(
