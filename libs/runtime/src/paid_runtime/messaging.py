@@ -158,6 +158,7 @@ async def require_streams(broker: NatsBroker, names: Iterable[str]) -> None:
 
 ELECTION_RETRY_FIRST_PAUSE = 0.1
 ELECTION_RETRY_MAX_PAUSE = 1.0
+PUBLISH_ATTEMPT_TIMEOUT = 2.0
 
 
 class EventBusUnavailableError(ConnectionError):
@@ -172,26 +173,33 @@ async def publish_event(broker: NatsBroker, event: Event, *, timeout: float = 5.
     503, which promises GitHub that nothing was accepted) or retried.
 
     In a cluster, a stream whose leader's node was just lost answers no one until the survivors elect
-    the next leader: the publish is tried again, with the same Nats-Msg-Id (so the stream stores it
-    once), until `timeout` has passed.
+    the next leader, and a request written to a node that died with it is never answered at all: each
+    attempt waits at most `PUBLISH_ATTEMPT_TIMEOUT`, and the publish is tried again (after the client
+    reconnected, if it had to), with the same Nats-Msg-Id so the stream stores it once, until `timeout`
+    has passed.
     """
     if event.trace.traceparent is None:
         event = event.model_copy(update={"trace": current_trace_context()})
+    if not broker.connection.is_connected:
+        raise EventBusUnavailableError(f"not connected to NATS; {event.type} {event.event_id} not sent")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     pause = ELECTION_RETRY_FIRST_PAUSE
     while True:
-        if not broker.connection.is_connected:
-            raise EventBusUnavailableError(f"not connected to NATS; {event.type} {event.event_id} not sent")
+        remaining = deadline - loop.time()
         try:
+            if not broker.connection.is_connected:
+                raise EventBusUnavailableError(
+                    f"lost NATS while publishing {event.type} {event.event_id}; it may have been stored"
+                )
             await broker.publish(
                 event,
                 subject=event.subject,
                 headers={"Nats-Msg-Id": event.event_id},
                 stream=_stream_for(event.subject),
-                timeout=max(deadline - loop.time(), ELECTION_RETRY_FIRST_PAUSE),
+                timeout=max(min(remaining, PUBLISH_ATTEMPT_TIMEOUT), ELECTION_RETRY_FIRST_PAUSE),
             )
-        except NoStreamResponseError:
+        except (NoStreamResponseError, NatsTimeoutError, EventBusUnavailableError):
             if loop.time() + pause >= deadline:
                 raise
             await asyncio.sleep(pause)
