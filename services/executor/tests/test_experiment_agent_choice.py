@@ -19,6 +19,7 @@ from paid_executor.agents.choice import (
     ExperimentArmChoice,
     TriggerChoice,
     choose_agent,
+    evolution_choice,
 )
 from paid_executor.subscribers import start_execution
 from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
@@ -53,6 +54,20 @@ def test_an_arm_of_prompts_only_leaves_the_agent_to_the_run_and_is_counted() -> 
         PROJECT, repository_agent="codex", repository_model="gpt-5", experiment=ExperimentArmChoice()
     )
     assert choice == AgentChoice("codex", "gpt-5", ".paid.yml", experiment_used=True)
+
+
+def test_outside_experiments_the_promoted_agent_is_applied_like_an_arm() -> None:
+    """Evolution answers the agent and model promoted with the active prompt; with neither, and no
+    experiment, the run keeps its own choice. A promoted agent the project does not allow is ignored."""
+    assert evolution_choice(None, None, None, None) is None
+    assert evolution_choice("exp-1", "candidate-1", None, None) == ExperimentArmChoice()
+    promoted = evolution_choice(None, None, "codex", "gpt-5-codex")
+    assert promoted == ExperimentArmChoice(agent="codex", model="gpt-5-codex")
+    choice = choose_agent(PROJECT, repository_agent="aider", repository_model=None, experiment=promoted)
+    assert (choice.agent, choice.model, choice.source) == ("codex", "gpt-5-codex", "experiment")
+    refused = evolution_choice(None, None, "gemini", None)
+    choice = choose_agent(PROJECT, repository_agent="aider", repository_model=None, experiment=refused)
+    assert (choice.agent, choice.source) == ("aider", ".paid.yml")
 
 
 @pytest.mark.parametrize("trigger", [TriggerChoice(agent="aider"), TriggerChoice(model="o3")])

@@ -69,6 +69,8 @@ class PromptPromoted(Event):
     previous_version: str | None = None
     experiment_id: str | None = None
     reason: str = Field(description="`experiment`, `approval`, `rollback` or `manual`")
+    agent: str | None = Field(default=None, description="promoted with the version; None: the run's own")
+    model: str | None = Field(default=None, description="promoted with the version; None: the run's own")
 
 
 class ArmSummary(BaseModel):

@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from paid_contracts import ExperimentConcluded, PromptCategory, PromptPromoted
 from paid_evolution import experiments, registry
+from paid_evolution.arms import ran_with
 from paid_evolution.models import ALL_PROJECTS, Experiment, RunRecord
 from paid_evolution.mutation import MutationGenerator
 from paid_evolution.params import (
@@ -181,6 +182,8 @@ class EvolutionActivities:
             experiment = await session.get(Experiment, experiment_id)
             assert experiment is not None
             arms = await experiments.summaries(session, experiment_id=experiment_id)
+            ran = await experiments.arms_of(session, experiment_id=experiment_id)
+            won = ran_with(ran, experiment.winner_arm)
         category = PromptCategory(experiment.category)
         decision = experiment.decision or ""
         await publish_event(
@@ -202,7 +205,9 @@ class EvolutionActivities:
             await publish_event(
                 self.deps.broker,
                 PromptPromoted(
-                    event_id=f"{experiment_id}:promoted",
+                    # Not "<id>:promoted": that is the conclusion's own id, and the stream would drop
+                    # the promotion as its duplicate.
+                    event_id=f"{experiment_id}:prompt_promoted",
                     producer=PRODUCER,
                     category=category,
                     project=experiment.project,
@@ -210,6 +215,8 @@ class EvolutionActivities:
                     previous_version=experiment.control_version,
                     experiment_id=experiment_id,
                     reason="experiment",
+                    agent=won.agent,
+                    model=won.model,
                 ),
             )
 

@@ -49,6 +49,8 @@ class ActivePublic(BaseModel):
     project: str
     version_id: str
     since: datetime
+    agent: str | None = None
+    model: str | None = None
 
 
 class ArmPublic(BaseModel):

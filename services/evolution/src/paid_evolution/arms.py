@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from paid_evolution.models import PromptVersion
+from paid_evolution.models import ExperimentArm, PromptVersion
 
 # Evolution does not know the executor's agents; it keeps names plain, and the executor decides whether
 # a run may use the arm's agent (never past the project's allowed agents; else the run is not counted).
@@ -42,3 +42,10 @@ def describe(choice: ArmChoice) -> str:
     parts = [choice.version_id or "the active version"]
     parts += [f"{kind} {name}" for kind, name in (("agent", choice.agent), ("model", choice.model)) if name]
     return ", ".join(parts)
+
+
+def ran_with(arms: list[ExperimentArm], winner_arm: str | None) -> ArmChoice:
+    """What the winning arm ran with, promoted with its version (an experiment recorded before arms were
+    named promotes its version alone)."""
+    winner = next((arm for arm in arms if arm.arm == winner_arm), None)
+    return ArmChoice(agent=winner.agent, model=winner.model) if winner else ArmChoice()

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paid_contracts import ArmSummary, PromptCategory
 from paid_evolution import registry
-from paid_evolution.arms import ArmChoice, ResolvedArm, checked_names, describe
+from paid_evolution.arms import ArmChoice, ResolvedArm, checked_names, describe, ran_with
 from paid_evolution.assignment import ArmWeight, assign
 from paid_evolution.decisions import CONTROL, Decision, ExperimentSettings, Verdict, decide
 from paid_evolution.models import Experiment, ExperimentArm, ProjectPolicy, PromptVersion, RunRecord
@@ -53,8 +53,11 @@ async def start_experiment(
         raise ValueError("an experiment needs at least one candidate")
     if experiment_id is not None and (existing := await session.get(Experiment, experiment_id)) is not None:
         return existing  # a retried activity
-    control = await registry.active_version(session, category=category, project=project)
-    base = control_choice or ArmChoice()
+    active = await registry.active_choice(session, category=category, project=project)
+    control = active.version
+    # The control is what runs use today: the agent and model promoted with the active version, unless
+    # the experiment names its own.
+    base = control_choice or ArmChoice(agent=active.agent, model=active.model)
     if base.version_id not in (None, control.id):
         raise ValueError(f"the control's version is the active one, {control.id}")
     base = ArmChoice(control.id, *checked_names(base.agent, base.model))
@@ -128,7 +131,8 @@ async def resolve_arm(
     version alone."""
     experiment = await open_experiment(session, category=category, project=project)
     if experiment is None or experiment.status != "running":
-        return ResolvedArm(await registry.active_version(session, category=category, project=project))
+        active = await registry.active_choice(session, category=category, project=project)
+        return ResolvedArm(active.version, agent=active.agent, model=active.model)
     arms = [arm for arm in await arms_of(session, experiment_id=experiment.id) if arm.stopped_at is None]
     arm_name = assign(experiment.id, run_key, [ArmWeight(arm.arm, arm.weight) for arm in arms])
     chosen = next(arm for arm in arms if arm.arm == arm_name)
@@ -227,12 +231,15 @@ async def conclude(
             session.add(experiment)
             await session.commit()
             return "awaiting_approval"
+        won = ran_with(arms, winner_arm)
         await registry.activate(
             session,
             version_id=winner_version,
             project=experiment.project,
             reason="experiment",
             experiment_id=experiment_id,
+            agent=won.agent,
+            model=won.model,
         )
         decision = "promoted"
     else:
@@ -248,12 +255,15 @@ async def approve(session: AsyncSession, *, experiment_id: str, approved: bool) 
         raise ValueError(f"experiment {experiment_id} awaits no approval (status {experiment.status})")
     arms = await arms_of(session, experiment_id=experiment_id)
     if approved:
+        won = ran_with(arms, experiment.winner_arm)
         await registry.activate(
             session,
             version_id=experiment.winner_version,
             project=experiment.project,
             reason="approval",
             experiment_id=experiment_id,
+            agent=won.agent,
+            model=won.model,
         )
         decision = "promoted"
     else:

@@ -98,6 +98,9 @@ class ActivePrompt(SQLModel, table=True):
     project: str = Field(primary_key=True)  # ALL_PROJECTS for the default
     version_id: str
     since: datetime
+    # The agent and model promoted with the version (an experiment's winning arm); None: the run's own.
+    agent: str | None = None
+    model: str | None = None
 
 
 class Promotion(SQLModel, table=True):
@@ -114,6 +117,10 @@ class Promotion(SQLModel, table=True):
     experiment_id: str | None = None
     reason: str
     at: datetime
+    agent: str | None = None
+    model: str | None = None
+    previous_agent: str | None = None
+    previous_model: str | None = None
 
 
 class ProjectPolicy(SQLModel, table=True):

@@ -20,6 +20,7 @@ async def rollback(
     """Re-activates the version before the last promotion and announces it. Returns (from, to)."""
     async with sessions() as session:
         current, restored = await registry.rollback(session, category=category, project=project)
+        now_active = await registry.active_choice(session, category=category, project=project)
     await publish_event(
         broker,
         PromptPromoted(
@@ -29,6 +30,8 @@ async def rollback(
             version=restored,
             previous_version=current,
             reason="rollback",
+            agent=now_active.agent,
+            model=now_active.model,
         ),
     )
     return current, restored

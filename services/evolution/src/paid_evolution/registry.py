@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func
@@ -125,10 +126,25 @@ async def list_versions(session: AsyncSession, *, category: PromptCategory) -> l
 
 async def active_version(session: AsyncSession, *, category: PromptCategory, project: str) -> PromptVersion:
     """The project's own active version, else the default for every project."""
+    return (await active_choice(session, category=category, project=project)).version
+
+
+@dataclass(frozen=True)
+class ActiveChoice:
+    """What a run outside experiments uses: the active version, and the agent and model an experiment
+    promoted with it (None: the run's own choice)."""
+
+    version: PromptVersion
+    agent: str | None = None
+    model: str | None = None
+
+
+async def active_choice(session: AsyncSession, *, category: PromptCategory, project: str) -> ActiveChoice:
     for key in (project, ALL_PROJECTS):
         pointer = await session.get(ActivePrompt, (category.value, key))
         if pointer is not None:
-            return await get_version(session, version_id=pointer.version_id)
+            version = await get_version(session, version_id=pointer.version_id)
+            return ActiveChoice(version, pointer.agent, pointer.model)
     raise RegistryError(f"no active {category.value} prompt for {project} (was the registry seeded?)")
 
 
@@ -139,22 +155,24 @@ async def activate(
     project: str,
     reason: str,
     experiment_id: str | None = None,
+    agent: str | None = None,
+    model: str | None = None,
 ) -> str | None:
-    """Points (category, project) at the version; records the promotion; returns the previous version."""
+    """Points (category, project) at the version, with the agent and model promoted with it; records the
+    promotion and what it replaced; returns the previous version."""
     version = await get_version(session, version_id=version_id)
     category = version.category
     pointer = await session.get(ActivePrompt, (category, project))
+    if pointer is None and project != ALL_PROJECTS:
+        pointer = await session.get(ActivePrompt, (category, ALL_PROJECTS))
     previous = pointer.version_id if pointer else None
-    if previous is None and project != ALL_PROJECTS:
-        default = await session.get(ActivePrompt, (category, ALL_PROJECTS))
-        previous = default.version_id if default else None
+    previous_agent, previous_model = (pointer.agent, pointer.model) if pointer else (None, None)
     now = datetime.now(UTC)
+    chosen = {"version_id": version_id, "since": now, "agent": agent, "model": model}
     await session.exec(
         insert(ActivePrompt)
-        .values(category=category, project=project, version_id=version_id, since=now)
-        .on_conflict_do_update(
-            index_elements=["category", "project"], set_={"version_id": version_id, "since": now}
-        )
+        .values(category=category, project=project, **chosen)
+        .on_conflict_do_update(index_elements=["category", "project"], set_=chosen)
     )
     session.add(
         Promotion(
@@ -165,6 +183,10 @@ async def activate(
             experiment_id=experiment_id,
             reason=reason,
             at=now,
+            agent=agent,
+            model=model,
+            previous_agent=previous_agent,
+            previous_model=previous_model,
         )
     )
     version.status = "active"
@@ -193,7 +215,14 @@ async def rollback(session: AsyncSession, *, category: PromptCategory, project: 
             f"the last promotion of {category.value} prompts of {project} is rolled back already"
         )
     current = await active_version(session, category=category, project=project)
-    await activate(session, version_id=last.previous_version_id, project=project, reason="rollback")
+    await activate(
+        session,
+        version_id=last.previous_version_id,
+        project=project,
+        reason="rollback",
+        agent=last.previous_agent,
+        model=last.previous_model,
+    )
     return current.id, last.previous_version_id
 
 

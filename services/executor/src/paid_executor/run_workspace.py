@@ -18,6 +18,7 @@ from paid_executor.agents.choice import (
     ExperimentArmChoice,
     TriggerChoice,
     choose_agent,
+    evolution_choice,
 )
 from paid_executor.config import ExecutorSettings
 from paid_executor.host_repository import HostRepository
@@ -107,9 +108,9 @@ class RunWorkspace:
 
     def experiment_arm(self) -> ExperimentArmChoice | None:
         run = self.run
-        if run.experiment_id is None or run.experiment_arm is None:
-            return None
-        return ExperimentArmChoice(run.experiment_agent, run.experiment_model)
+        return evolution_choice(
+            run.experiment_id, run.experiment_arm, run.experiment_agent, run.experiment_model
+        )
 
     def agent_policy(self) -> AgentPolicy:
         """The project's setting, fixed when the run was requested: the agent and model chosen for the

@@ -53,6 +53,18 @@ class ExperimentArmChoice:
     model: str | None = None
 
 
+def evolution_choice(
+    experiment_id: str | None, arm: str | None, agent: str | None, model: str | None
+) -> ExperimentArmChoice | None:
+    """What evolution's answer asks of the run: its arm in an experiment (a prompt-only arm too, so the
+    run is counted); outside one, the agent and model promoted with the active prompt, if any. Either
+    is held to the same rules (`choose_agent`)."""
+    in_experiment = experiment_id is not None and arm is not None
+    if not in_experiment and agent is None and model is None:
+        return None
+    return ExperimentArmChoice(agent, model)
+
+
 @dataclass(frozen=True)
 class AgentPolicy:
     """The project's setting: its agent and model, and the other agents a repository may choose."""
