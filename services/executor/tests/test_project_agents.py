@@ -5,15 +5,21 @@ no agent clears the project's choice."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
+import pytest
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from paid_contracts import ProjectRegistered, ProjectUpdated, RepoRef
+from paid_contracts import IssueRef, ProjectRegistered, ProjectUpdated, RepoRef
 from paid_devstack import wait_until_async
 from paid_devstack.nats import NatsServer
 from paid_executor import project_agents
-from paid_executor.project_agents import ProjectAgent, project_agent, save_snapshot
+from paid_executor.agents.choice import AgentChoiceError, kept_policy
+from paid_executor.config import ExecutorSettings
+from paid_executor.params import RunContext
+from paid_executor.project_agents import ProjectAgent, project_agent, save_snapshot, with_project_agent_now
+from paid_runtime.database import session_factory
 from paid_runtime.messaging import make_broker, publish_event
 
 
@@ -74,3 +80,33 @@ async def test_the_consumer_keeps_the_newest_snapshot(
         await executor.stop()
 
     assert await project_agent(engine, project) == ProjectAgent(3, "codex", "gpt-5")
+
+
+async def test_a_follow_up_round_reads_the_projects_agent_when_it_starts(engine: AsyncEngine) -> None:
+    """A round (or review mode) is not requested like a run: it takes the project's choice as kept at
+    its start, so a change made since the pull request opened applies to its next round."""
+    project = a_project()
+    owner, name = project.split("/")
+    run = RunContext(
+        run_id="r",
+        workflow_id="conv",
+        issue=IssueRef(repo=RepoRef(owner=owner, name=name), number=1),
+        agent="claude",
+        prompt_version="round@1",
+        started_at=datetime.now(UTC),
+    )
+    sessions = session_factory(engine)
+    assert await with_project_agent_now(sessions, run) == run
+    await save_snapshot(engine, snapshot(project, 1, "codex", "gpt-5"))
+    kept = await with_project_agent_now(sessions, run)
+    assert (kept.agent, kept.project_agent, kept.project_model) == ("claude", "codex", "gpt-5")
+
+
+def test_the_projects_agent_is_held_to_the_allowed_agents_wherever_it_is_used() -> None:
+    settings = ExecutorSettings(agent="claude", agent_model="claude-sonnet-4-5", allowed_agents=["codex"])
+    own = kept_policy(settings, run_agent="claude", project_agent=None, project_model=None)
+    assert (own.agent, own.model) == ("claude", "claude-sonnet-4-5")
+    codex = kept_policy(settings, run_agent="claude", project_agent="codex", project_model="gpt-5")
+    assert (codex.agent, codex.model) == ("codex", "gpt-5")
+    with pytest.raises(AgentChoiceError, match="not one this Paid allows"):
+        kept_policy(settings, run_agent="claude", project_agent="gemini", project_model=None)

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 from faststream.nats import NatsBroker
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paid_contracts import ProjectSnapshot
 from paid_contracts.budget_caps import project_key
 from paid_contracts.subjects import STREAM_PROJECT
-from paid_executor.params import ExecutionInput
+from paid_executor.params import ExecutionInput, RunContext
 from paid_runtime.messaging import STREAMS
 from paid_runtime.subscriptions import durable_subscriber
 
@@ -92,3 +93,20 @@ async def with_project_agent(engine: AsyncEngine, request: ExecutionInput) -> Ex
     if kept is None:
         return request
     return request.model_copy(update={"project_agent": kept.agent, "project_model": kept.agent_model})
+
+
+async def kept_now(sessions: async_sessionmaker[AsyncSession], project: str) -> ProjectAgent | None:
+    """The project's agent and model as kept at this moment (a run fixes them when it is requested; a
+    follow-up round and review mode read them when they start)."""
+    async with sessions() as session:
+        row = (await session.execute(SELECT_ONE, {"project": project_key(project)})).first()
+    return None if row is None else ProjectAgent(int(row[0]), row[1], row[2])
+
+
+async def with_project_agent_now(sessions: async_sessionmaker[AsyncSession], run: RunContext) -> RunContext:
+    """A follow-up round's run with the project's agent and model as kept now; the round then chooses as
+    a run does (agents/choice.py)."""
+    kept = await kept_now(sessions, run.issue.repo.full_name)
+    if kept is None:
+        return run
+    return run.model_copy(update={"project_agent": kept.agent, "project_model": kept.agent_model})

@@ -20,7 +20,9 @@ from paid_contracts.markers import paid_marker
 from paid_executor.activities.deps import ExecutorDeps
 from paid_executor.activities.launch import Launcher
 from paid_executor.activities.worktrees import heartbeating
+from paid_executor.agents.choice import AgentChoiceError, AgentPolicy, kept_policy
 from paid_executor.agents.registry import adapter_for
+from paid_executor.project_agents import kept_now
 from paid_executor.proxy import Budget
 from paid_executor.review_mode import FINDINGS_FILE, ReviewFindingsError, defused, parse_findings
 from paid_executor.review_posting import post_review
@@ -114,12 +116,24 @@ class ReviewActivities:
         finally:
             await asyncio.to_thread(shutil.rmtree, root, True)
 
+    async def _project_policy(self, request: ReviewModeInput) -> AgentPolicy:
+        """The project's agent and model as kept now (project_agents.py), held to this executor's allowed
+        agents; else review mode's own agent."""
+        kept = await kept_now(self.deps.sessions, request.repo.full_name)
+        return kept_policy(
+            self.deps.settings,
+            run_agent=request.agent,
+            project_agent=kept.agent if kept else None,
+            project_model=kept.agent_model if kept else None,
+        )
+
     async def _run_agent(self, request: ReviewModeInput, directories: ReviewDirectories, prompt: str) -> None:
         settings = self.deps.settings
         try:
             sandbox = self.launcher.sandbox(request.sandbox)
-            adapter = adapter_for(request.agent, settings)
-        except (SandboxError, ValueError) as error:
+            policy = await self._project_policy(request)
+            adapter = adapter_for(policy.agent, settings, model=policy.model)
+        except (SandboxError, ValueError, AgentChoiceError) as error:
             raise ApplicationError(str(error), type="NotConfigured", non_retryable=True) from error
         root = directories.root
         prompt_file = root / "prompt.md"

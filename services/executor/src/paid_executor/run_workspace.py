@@ -11,14 +11,15 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from paid_contracts.agents import OPERATOR_ONLY
 from paid_executor.agents.choice import (
+    AgentChoice,
     AgentChoiceError,
     AgentPolicy,
     ExperimentArmChoice,
     TriggerChoice,
     choose_agent,
     evolution_choice,
+    kept_policy,
 )
 from paid_executor.config import ExecutorSettings
 from paid_executor.host_repository import HostRepository
@@ -90,21 +91,25 @@ class RunWorkspace:
                 raise
             base = await self._check_out(issue, branch, token)
         try:
-            config = load_repo_config(await self.host.repo_files(base))
-            choice = choose_agent(
-                self.agent_policy(),
-                repository_agent=config.agent,
-                repository_model=config.model,
-                trigger=TriggerChoice(self.run.trigger_agent, self.run.trigger_model),
-                experiment=self.experiment_arm(),
-            )
+            config, choice = await self.configuration(base)
         except (RepoConfigError, AgentChoiceError) as error:
             return PreparedWorkspace(base_sha=base, config=None, config_error=str(error))
-        # From here on the configuration names the agent and model the run uses, whoever chose them.
-        chosen = config.model_copy(update={"agent": choice.agent, "model": choice.model})
         return PreparedWorkspace(
-            base_sha=base, config=chosen, config_error=None, experiment_used=choice.experiment_used
+            base_sha=base, config=config, config_error=None, experiment_used=choice.experiment_used
         )
+
+    async def configuration(self, base: str) -> tuple[RepoConfig, AgentChoice]:
+        """`.paid.yml` at the trusted commit `base`, with the agent and model the run uses, whichever
+        level chose them (agents/choice.py). Raises RepoConfigError or AgentChoiceError."""
+        config = load_repo_config(await self.host.repo_files(base))
+        choice = choose_agent(
+            self.agent_policy(),
+            repository_agent=config.agent,
+            repository_model=config.model,
+            trigger=TriggerChoice(self.run.trigger_agent, self.run.trigger_model),
+            experiment=self.experiment_arm(),
+        )
+        return config.model_copy(update={"agent": choice.agent, "model": choice.model}), choice
 
     def experiment_arm(self) -> ExperimentArmChoice | None:
         run = self.run
@@ -113,22 +118,14 @@ class RunWorkspace:
         )
 
     def agent_policy(self) -> AgentPolicy:
-        """The project's setting, fixed when the run was requested: the agent and model chosen for the
-        project through the API, held to this executor's allowed agents; else the run's agent, with the
-        configured model when that agent is the configured one."""
-        settings, run = self.settings, self.run
-        allowed = frozenset(settings.allowed_agents)
-        if run.project_agent is not None:
-            if run.project_agent != settings.agent and run.project_agent not in allowed:
-                choosable = ", ".join(sorted({settings.agent, *allowed} - OPERATOR_ONLY))
-                raise AgentChoiceError(
-                    f"this project's agent `{run.project_agent}` is not one this Paid allows "
-                    f"(PAID_EXECUTOR_ALLOWED_AGENTS: {choosable}); an admin can choose another"
-                )
-            return AgentPolicy(agent=run.project_agent, model=run.project_model, allowed=allowed)
-        agent = run.agent
-        model = settings.agent_model if agent == settings.agent else None
-        return AgentPolicy(agent=agent, model=run.project_model or model, allowed=allowed)
+        """The project's setting, fixed when the run was requested (agents/choice.py)."""
+        run = self.run
+        return kept_policy(
+            self.settings,
+            run_agent=run.agent,
+            project_agent=run.project_agent,
+            project_model=run.project_model,
+        )
 
     async def attach_base(self, issue: IssueDetails, *, token: str) -> str:
         """The base brought into the host's mirror, and the run's host repository over it; answers the

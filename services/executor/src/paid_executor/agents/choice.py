@@ -185,9 +185,26 @@ def _project_and_repository(
 
 def project_policy(settings: ExecutorSettings) -> AgentPolicy:
     """The project's setting as the executor is configured now (a run fixes its agent when requested)."""
-    return AgentPolicy(
-        agent=settings.agent, model=settings.agent_model, allowed=frozenset(settings.allowed_agents)
-    )
+    return kept_policy(settings, run_agent=settings.agent, project_agent=None, project_model=None)
+
+
+def kept_policy(
+    settings: ExecutorSettings, *, run_agent: str, project_agent: str | None, project_model: str | None
+) -> AgentPolicy:
+    """The project's setting as kept for a run (project_agents.py): the agent and model chosen for the
+    project through the API, held to this executor's allowed agents; else the run's agent, with the
+    configured model when that agent is the configured one."""
+    allowed = frozenset(settings.allowed_agents)
+    if project_agent is not None:
+        if project_agent != settings.agent and project_agent not in allowed:
+            choosable = ", ".join(sorted({settings.agent, *allowed} - OPERATOR_ONLY))
+            raise AgentChoiceError(
+                f"this project's agent `{project_agent}` is not one this Paid allows "
+                f"(PAID_EXECUTOR_ALLOWED_AGENTS: {choosable}); an admin can choose another"
+            )
+        return AgentPolicy(agent=project_agent, model=project_model, allowed=allowed)
+    model = settings.agent_model if run_agent == settings.agent else None
+    return AgentPolicy(agent=run_agent, model=project_model or model, allowed=allowed)
 
 
 def allowed_agents(policy: AgentPolicy) -> list[str]:

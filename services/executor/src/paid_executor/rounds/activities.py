@@ -14,7 +14,9 @@ from paid_contracts import FollowUpFinished, IssueRef, follow_up_event_id
 from paid_contracts.markers import paid_marker
 from paid_executor.activities.deps import PRODUCER, ExecutorDeps
 from paid_executor.activities.worktrees import WorktreeActivities, heartbeating
+from paid_executor.agents.choice import AgentChoiceError
 from paid_executor.host_repository import HostRepository
+from paid_executor.project_agents import with_project_agent_now
 from paid_executor.repo_config import REGULAR_MODES, RepoConfig, RepoConfigError, load_repo_config
 from paid_executor.rounds.params import (
     ConversationCommentInput,
@@ -55,7 +57,7 @@ class RoundActivities(WorktreeActivities):
         """The pull request's head as the agent's worktree (for a conflict round, the base merged into
         it, with git's markers where they conflict). The configuration comes from the default branch,
         never from the head, which an agent wrote."""
-        workspace = self.take_workspace(request.run)
+        workspace = self.take_workspace(await with_project_agent_now(self.deps.sessions, request.run))
         issue = request.issue
         try:
             async with heartbeating({"step": "clone"}):
@@ -67,10 +69,10 @@ class RoundActivities(WorktreeActivities):
                     await workspace.host.git("update-ref", "refs/heads/paid-base", merged.commit)
                 await workspace.host.check_out(workspace.paths.worktree, request.branch, issue.clone_url)
                 await workspace.hide_instructions(head)
-                try:
-                    config: RepoConfig | None = load_repo_config(await workspace.host.repo_files(base))
+                try:  # the agent and model as a run's: the project's, or `.paid.yml`'s where allowed
+                    config: RepoConfig | None = (await workspace.configuration(base))[0]
                     error = None
-                except RepoConfigError as invalid:
+                except (RepoConfigError, AgentChoiceError) as invalid:
                     config, error = None, str(invalid)
         except GitError as failure:
             raise ApplicationError(str(failure), type="CloneFailed") from failure
