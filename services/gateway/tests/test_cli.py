@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paid_cli import tokens
 from paid_contracts import RunOutcome
+from paid_contracts.iterations import CheckOutcome, IterationSummary
 from paid_gateway.auth.tokens import Role
 from paid_gateway.config import GatewaySettings
 from paid_gateway.projections import projector
@@ -85,6 +86,40 @@ async def test_runs_show_the_attempt(
     code, stdout, _ = await paid("runs", "show", run.run_id, url=live_api, token=role_tokens[Role.VIEWER])
     assert code == 0
     assert re.search(r"attempt\s+2\b", stdout)
+
+
+async def test_runs_show_prints_each_iteration_with_its_checks_as_plain_text(
+    live_api: str, sessions: async_sessionmaker[AsyncSession], role_tokens: dict[Role, str]
+) -> None:
+    """A check's command comes from the repository: rich markup in it is printed, never rendered."""
+    run = RunScript()
+    hostile = "pytest -q [bold red]ALL GREEN[/bold red]"
+    iterations = [
+        IterationSummary(
+            number=1,
+            files_changed=2,
+            insertions=7,
+            deletions=1,
+            checks=(CheckOutcome(command=hostile, exit_code=1, passed=False),),
+            tokens=1200,
+            cost_usd=0.02,
+        ),
+        IterationSummary(
+            number=2,
+            files_changed=2,
+            insertions=9,
+            deletions=1,
+            checks=(CheckOutcome(command=hostile, exit_code=0, passed=True),),
+            tokens=800,
+            cost_usd=0.01,
+        ),
+    ]
+    await project(sessions, run.started(), run.finished(iteration_summaries=iterations))
+    code, stdout, _ = await paid("runs", "show", run.run_id, url=live_api, token=role_tokens[Role.VIEWER])
+    assert code == 0
+    assert "#1  2 files, +7 -1  1200 tokens" in stdout
+    assert f"failed (exit 1)  {hostile}" in stdout
+    assert f"passed  {hostile}" in stdout
 
 
 async def test_exit_codes(

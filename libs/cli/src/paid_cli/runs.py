@@ -131,12 +131,29 @@ def show_run(
             out.print(f"[bold]{name:>15}[/bold]  {value if value is not None else ''}")
         for step in detail["steps"]:
             out.print(f"{'':>15}  {step['occurred_at'][:19]}  {step['summary']}")
+        _print_iterations(detail.get("iteration_summaries") or [])
         if detail["output_tail"]:
             out.rule("output (tail)")
             for line in detail["output_tail"]:
                 out.print(line["text"], markup=False, highlight=False)
 
     _run(action)
+
+
+def _print_iterations(iterations: list[dict[str, Any]]) -> None:
+    """Per iteration: the change against the base, each check's outcome, tokens and cost. A check's
+    command and output were written by the repository and the agent: printed as text, never markup."""
+    if not iterations:
+        return
+    out.rule("iterations")
+    for iteration in iterations:
+        change = f"{iteration['files_changed']} files, +{iteration['insertions']} -{iteration['deletions']}"
+        spent = f"{iteration['tokens']} tokens, {_money(iteration['cost_usd'])}"
+        stopped = ", budget exceeded" if iteration.get("budget_exceeded") else ""
+        out.print(f"#{iteration['number']}  {change}  {spent}{stopped}", markup=False, highlight=False)
+        for check in iteration["checks"]:
+            verdict = "passed" if check["passed"] else f"failed (exit {check['exit_code']})"
+            out.print(f"    {verdict}  {check['command']}", markup=False, highlight=False)
 
 
 def logs(
