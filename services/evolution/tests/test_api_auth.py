@@ -56,7 +56,7 @@ async def test_every_data_route_refuses_a_caller_without_the_internal_token(
 ) -> None:
     app = app_with(sessions, TOKEN)
     routes = data_routes(app)
-    assert len(routes) == 8
+    assert len(routes) == 9
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://evolution") as http:
         for method, path in routes:
             response = await http.request(method, path, headers=headers, json={"approved": True})

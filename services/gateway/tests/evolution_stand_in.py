@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
 from serving import served
 
 INTERNAL_TOKEN = "internal-token-shared-with-evolution"
@@ -36,6 +37,7 @@ class Evolution:
     def __init__(self) -> None:
         self.approvals: list[bytes] = []
         self.rollbacks = 0
+        self.comparisons: list[dict[str, Any]] = []
         self.active = [
             {"category": "coding", "project": "*", "version_id": "coding@1", "since": "2026-12-01T10:00:00Z"}
         ]
@@ -88,6 +90,9 @@ class Evolution:
                 self.experiment |= {"status": "concluded", "decision": "promoted"}
                 self.active.append({**self.active[0], "project": "acme/calc", "version_id": "coding@2"})
                 return {"experiment_id": "exp-1", "answer": "approved"}
+            if request.method == "POST" and rest == "experiments":
+                self.comparisons.append(await request.json())
+                return JSONResponse({"experiment_id": "exp-3"}, status_code=202)
             if request.method == "POST" and rest == "prompts/coding/projects/acme/calc/rollback":
                 self.rollbacks += 1
                 self.active = [a for a in self.active if a["project"] != "acme/calc"]

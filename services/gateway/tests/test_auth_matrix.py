@@ -58,6 +58,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/api/evolution/experiments/{experiment_id}"): V,
     ("POST", "/api/evolution/prompts/{category}/projects/{project:path}/rollback"): OP,
     ("POST", "/api/evolution/experiments/{experiment_id}/approval"): OP,
+    ("POST", "/api/evolution/experiments"): OP,
     ("GET", "/api/evolution/audit"): OP,  # the gateway's own audit records of the two above
     # The notifier's channels carry webhook secrets and decide where Paid's news goes: admins only.
     ("GET", "/api/notifications/channels"): A,
@@ -70,6 +71,11 @@ BODIES = {
     "/api/projects/{owner}/{name}": {"poll_interval_seconds": 30},
     "/api/budgets/{owner}/{name}": {"daily_max_cost_usd": 5},
     "/api/evolution/experiments/{experiment_id}/approval": {"approved": True},
+    "/api/evolution/experiments": {
+        "category": "coding",
+        "project": "acme/app",
+        "candidates": [{"agent": "codex"}],
+    },
 }
 
 

@@ -88,3 +88,35 @@ async def test_prompts_and_experiments_from_the_command_line(
         ("test-operator", "prompt.rollback", "coding:acme/calc", 200),
         ("test-operator", "experiment.approve", "exp-404", 404),
     ]
+
+
+async def test_a_comparison_of_agents_from_the_command_line(
+    live_api: str, role_tokens: dict[Role, str], evolution: tuple[Evolution, str]
+) -> None:
+    stand_in, operator = evolution[0], role_tokens[Role.OPERATOR]
+    code, stdout, _ = await paid(
+        "experiments",
+        "start",
+        "acme/calc",
+        "--candidate",
+        "agent=codex,model=gpt-5-codex",
+        "--candidate",
+        "version=coding@2",
+        "--control",
+        "agent=claude",
+        url=live_api,
+        token=operator,
+    )
+    assert (code, stdout.strip()) == (0, "experiment exp-3 started on acme/calc")
+    assert stand_in.comparisons == [
+        {
+            "category": "coding",
+            "project": "acme/calc",
+            "candidates": [{"agent": "codex", "model": "gpt-5-codex"}, {"version_id": "coding@2"}],
+            "control": {"agent": "claude"},
+        }
+    ]
+    code, _, stderr = await paid(
+        "experiments", "start", "acme/calc", "--candidate", "command=rm -rf /", url=live_api, token=operator
+    )
+    assert (code, "an arm is agent=NAME" in stderr, len(stand_in.comparisons)) == (2, True, 1)

@@ -129,6 +129,35 @@ async def test_a_scoped_operator_acts_on_its_own_project(
     assert [x["id"] for x in unscoped] == ["exp-1", "exp-2"]
 
 
+async def test_a_comparison_starts_only_on_a_project_the_token_reaches(
+    gateway: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], evolution: tuple[TwoProjects, str]
+) -> None:
+    calc = await token(sessions, Role.OPERATOR, ["acme/calc"])
+    viewer = await token(sessions, Role.VIEWER, None)
+    arms = {"category": "coding", "candidates": [{"agent": "codex"}]}
+
+    elsewhere = await gateway.post(
+        "/api/evolution/experiments", json={**arms, "project": OTHER}, headers=calc
+    )
+    unnamed = await gateway.post("/api/evolution/experiments", json=arms, headers=calc)
+    read_only = await gateway.post(
+        "/api/evolution/experiments", json={**arms, "project": "acme/calc"}, headers=viewer
+    )
+    own = await gateway.post(
+        "/api/evolution/experiments", json={**arms, "project": "acme/calc"}, headers=calc
+    )
+    records = await gateway.get("/api/evolution/audit", params={"target": "coding:acme/calc"}, headers=calc)
+
+    assert (elsewhere.status_code, unnamed.status_code, read_only.status_code) == (404, 404, 403)
+    assert (own.status_code, own.json()) == (202, {"experiment_id": "exp-3"})
+    assert evolution[0].comparisons == [{**arms, "project": "acme/calc"}]
+    admin = {"Authorization": "Bearer bootstrap-admin-token-for-the-gateway-tests"}
+    target = f"coding:{OTHER}"
+    audited = (await gateway.get("/api/evolution/audit", params={"target": target}, headers=admin)).json()
+    assert [r["status"] for r in audited if r["action"] == "experiment.start"] == [404]
+    assert [r["status"] for r in records.json() if r["action"] == "experiment.start"] == [202]
+
+
 async def test_tokens_are_created_with_their_projects(gateway: httpx.AsyncClient) -> None:
     admin = {"Authorization": "Bearer bootstrap-admin-token-for-the-gateway-tests"}
     made = await gateway.post(

@@ -1,5 +1,6 @@
-"""`paid prompts list|show|diff` and `paid experiments list|show|approve|rollback`: evolution's API through
-the gateway (`/api/evolution/...`), under the token's role: viewers read, operators approve and roll back."""
+"""`paid prompts list|show|diff` and `paid experiments list|show|start|approve|rollback`: evolution's API
+through the gateway (`/api/evolution/...`), under the token's role: viewers read, operators start
+comparisons, approve and roll back."""
 
 from __future__ import annotations
 
@@ -214,6 +215,60 @@ def rollback(
             out.print(f"{category} for {project}: {result['from']} -> {result['to']}", markup=False)
 
     _run(action)
+
+
+ArmOption = Annotated[
+    list[str],
+    typer.Option(
+        "--candidate",
+        help="an arm: agent=NAME, model=NAME and/or version=ID, comma-separated; repeat for more arms",
+    ),
+]
+
+
+@experiments_app.command("start")
+def start(
+    project: Annotated[str, typer.Argument(help="owner/name")],
+    candidates: ArmOption,
+    category: Annotated[str, typer.Option(help="coding, planning, ...")] = "coding",
+    control: Annotated[
+        str | None, typer.Option(help="the control's agent=/model= (default: what runs use today)")
+    ] = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Compares arms (agents, models, prompt versions) against the control on a project now (operator
+    role): e.g. `paid experiments start acme/app --candidate agent=codex,model=gpt-5-codex`."""
+
+    def action() -> None:
+        body = {
+            "category": category,
+            "project": project,
+            "candidates": [_arm(candidate) for candidate in candidates],
+            **({"control": _arm(control)} if control else {}),
+        }
+        answer = GatewayClient(url, token).call("POST", f"{EVOLUTION}/experiments", json=body)
+        if as_json:
+            _print_json(answer)
+        else:
+            out.print(f"experiment {answer['experiment_id']} started on {project}", markup=False)
+
+    _run(action)
+
+
+def _arm(text: str) -> dict[str, str]:
+    """`agent=codex,model=gpt-5` as evolution's arm; an unknown key is the user's error, said at once."""
+    keys = {"agent": "agent", "model": "model", "version": "version_id"}
+    arm: dict[str, str] = {}
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        key, separator, value = part.partition("=")
+        if not separator or key not in keys or not value:
+            raise typer.BadParameter(f"{part!r}: an arm is agent=NAME, model=NAME and/or version=ID")
+        arm[keys[key]] = value
+    if not arm:
+        raise typer.BadParameter("an arm names an agent, a model or a version")
+    return arm
 
 
 def _winner(experiment: dict[str, Any]) -> str:

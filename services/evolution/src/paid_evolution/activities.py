@@ -17,23 +17,26 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from paid_contracts import ExperimentConcluded, PromptCategory, PromptPromoted
 from paid_evolution import experiments, registry
-from paid_evolution.arms import ran_with
+from paid_evolution.arms import ArmChoice, ran_with
 from paid_evolution.models import ALL_PROJECTS, Experiment, RunRecord
 from paid_evolution.mutation import MutationGenerator
 from paid_evolution.params import (
     ApproveInput,
     AssessInput,
     Assessment,
+    ComparisonStartInput,
     ConcludeInput,
     EvaluateInput,
     EvaluationResult,
     EvolutionInput,
     MutationInput,
     RegisterInput,
+    StartedComparison,
     StartInput,
     SweepInput,
     Target,
 )
+from paid_evolution.registry import RegistryError
 from paid_prompt_client import PromptTemplateError
 from paid_runtime.messaging import publish_event
 
@@ -136,6 +139,27 @@ class EvolutionActivities:
             except experiments.ExperimentAlreadyOpenError as error:
                 raise ApplicationError(str(error), type="ExperimentAlreadyOpen", non_retryable=True) from None
         return experiment.id
+
+    @activity.defn(name="evolution.start_comparison")
+    async def start_comparison(self, request: ComparisonStartInput) -> StartedComparison:
+        """A person's comparison as an experiment (its id fixed by the caller, so a retry finds it)."""
+        comparison = request.comparison
+        async with self.deps.sessions() as session:
+            try:
+                experiment = await experiments.start_experiment(
+                    session,
+                    category=request.category,
+                    project=request.project,
+                    candidates=[ArmChoice(**arm.model_dump()) for arm in comparison.candidates],
+                    control_choice=ArmChoice(**comparison.control.model_dump()),
+                    settings=request.settings,
+                    experiment_id=comparison.experiment_id,
+                )
+            except experiments.ExperimentAlreadyOpenError as error:
+                raise ApplicationError(str(error), type="ExperimentAlreadyOpen", non_retryable=True) from None
+            except (ValueError, RegistryError) as error:  # checked when it was asked; the registry moved
+                raise ApplicationError(str(error), type="ArmsRefused", non_retryable=True) from None
+        return StartedComparison(experiment_id=experiment.id, control_version=experiment.control_version)
 
     @activity.defn(name="evolution.evaluate")
     async def evaluate(self, request: EvaluateInput) -> EvaluationResult:

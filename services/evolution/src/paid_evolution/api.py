@@ -12,13 +12,11 @@ from __future__ import annotations
 import difflib
 import hmac
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from faststream.nats import NatsBroker
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,65 +24,18 @@ from temporalio.client import Client
 
 from paid_contracts import PromptCategory
 from paid_evolution import experiments, operations, registry
-from paid_evolution.decisions import CONTROL, ExperimentSettings
+from paid_evolution.decisions import CONTROL
 from paid_evolution.models import ActivePrompt, Experiment, ExperimentArm
+from paid_evolution.public import (
+    ActivePublic,
+    ApprovalAnswer,
+    ArmPublic,
+    ComparisonRequest,
+    ExperimentPublic,
+    VersionPublic,
+    experiment_public,
+)
 from paid_evolution.stats import ArmSample, compare
-
-
-class VersionPublic(BaseModel):
-    id: str
-    category: str
-    number: int
-    template: str
-    variables: list[str]
-    content_hash: str
-    parent_id: str | None
-    reason: str
-    status: str
-    created_at: datetime
-
-
-class ActivePublic(BaseModel):
-    category: str
-    project: str
-    version_id: str
-    since: datetime
-    agent: str | None = None
-    model: str | None = None
-
-
-class ArmPublic(BaseModel):
-    arm: str
-    version_id: str
-    weight: float
-    stopped: bool
-    stop_reason: str | None
-    samples: int
-    mean_score: float | None
-    agent: str | None = None  # the arm's agent and model, when the arm is one (None: the run's own)
-    model: str | None = None
-    difference: float | None = None  # against the control
-    interval: tuple[float, float] | None = None  # always-valid, at the experiment's corrected alpha
-    p_value: float | None = None  # always-valid
-
-
-class ExperimentPublic(BaseModel):
-    id: str
-    category: str
-    project: str
-    control_version: str
-    status: str
-    decision: str | None
-    winner_version: str | None
-    # The arm that won, with its agent and model: an agent or model arm shares its prompt version with
-    # the control, so `winner_version` alone does not say which arm won.
-    winner_arm: str | None = None
-    winner_agent: str | None = None
-    winner_model: str | None = None
-    started_at: datetime
-    concluded_at: datetime | None
-    settings: ExperimentSettings
-    arms: list[ArmPublic] = []
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -172,7 +123,7 @@ def make_router() -> APIRouter:
             )
             for arm in found.all():
                 arms.setdefault(arm.experiment_id, []).append(arm)
-        return [_experiment(row, arms.get(row.id, [])) for row in rows]
+        return [experiment_public(row, arms.get(row.id, [])) for row in rows]
 
     @router.get("/experiments/{experiment_id}")
     async def experiment(experiment_id: str, session: SessionDep) -> ExperimentPublic:
@@ -180,7 +131,7 @@ def make_router() -> APIRouter:
         if row is None:
             raise HTTPException(404, f"no experiment {experiment_id!r}")
         arms = await experiments.arms_of(session, experiment_id=experiment_id)
-        public = _experiment(row, arms)
+        public = experiment_public(row, arms)
         samples = await experiments.samples(session, experiment_id=experiment_id)
         control = samples.get(CONTROL, ArmSample())
         alpha = public.settings.alpha / max(1, len(arms) - 1)
@@ -216,6 +167,28 @@ def make_router() -> APIRouter:
             raise HTTPException(409, str(error)) from None
         return {"from": current, "to": restored}
 
+    @router.post("/experiments", status_code=status.HTTP_202_ACCEPTED)
+    async def start_comparison(asked: ComparisonRequest, request: Request) -> dict[str, str]:
+        """Starts a person's comparison of arms (prompt versions, agents, models); its experiment is then
+        evaluated, concluded and approved like any other."""
+        state = request.app.state
+        try:
+            experiment_id = await operations.start_comparison(
+                state.evolution_sessions,
+                state.evolution_temporal,
+                task_queue=state.evolution_task_queue,
+                category=asked.category,
+                project=asked.project,
+                control=asked.control,
+                candidates=asked.candidates,
+                settings=asked.settings,
+            )
+        except (ValueError, registry.RegistryError) as error:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+        except (experiments.ExperimentAlreadyOpenError, operations.EvolutionBusyError) as error:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+        return {"experiment_id": experiment_id}
+
     @router.post("/experiments/{experiment_id}/approval")
     async def approval(experiment_id: str, answer: ApprovalAnswer, request: Request) -> dict[str, str]:
         state = request.app.state
@@ -235,40 +208,6 @@ def make_router() -> APIRouter:
     return router
 
 
-class ApprovalAnswer(BaseModel):
-    approved: bool
-
-
-def _winner(row: Experiment, arms: list[ExperimentArm]) -> ExperimentArm | None:
-    """The arm that won; for an experiment concluded before arms were recorded as winners, the one arm
-    with the winning version, if only one has it."""
-    if row.winner_version is None:
-        return None
-    if row.winner_arm is not None:
-        return next((arm for arm in arms if arm.arm == row.winner_arm), None)
-    with_version = [arm for arm in arms if arm.version_id == row.winner_version]
-    return with_version[0] if len(with_version) == 1 else None
-
-
-def _experiment(row: Experiment, arms: list[ExperimentArm]) -> ExperimentPublic:
-    winner = _winner(row, arms)
-    return ExperimentPublic(
-        id=row.id,
-        category=row.category,
-        project=row.project,
-        control_version=row.control_version,
-        status=row.status,
-        decision=row.decision,
-        winner_version=row.winner_version,
-        winner_arm=winner.arm if winner else None,
-        winner_agent=winner.agent if winner else None,
-        winner_model=winner.model if winner else None,
-        started_at=row.started_at,
-        concluded_at=row.concluded_at,
-        settings=ExperimentSettings.model_validate(row.settings),
-    )
-
-
 def mount(
     app: FastAPI,
     sessions: async_sessionmaker[AsyncSession],
@@ -276,12 +215,15 @@ def mount(
     token: str,
     broker: NatsBroker | None = None,
     temporal: Client | None = None,
+    task_queue: str = "evolution",
 ) -> FastAPI:
-    """The read routes need only the database; rollback needs the broker, approval the Temporal client.
+    """The read routes need only the database; rollback needs the broker, approval and comparisons the
+    Temporal client (comparisons start on `task_queue`).
     `token`: the internal token callers must present; empty refuses every call."""
     app.state.evolution_api_token = token
     app.state.evolution_sessions = sessions
     app.state.evolution_broker = broker
     app.state.evolution_temporal = temporal
+    app.state.evolution_task_queue = task_queue
     app.include_router(make_router())
     return app

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from paid_contracts import PromptCategory
+from paid_evolution import registry
 from paid_evolution.models import ExperimentArm, PromptVersion
 
 # Evolution does not know the executor's agents; it keeps names plain, and the executor decides whether
@@ -49,3 +54,33 @@ def ran_with(arms: list[ExperimentArm], winner_arm: str | None) -> ArmChoice:
     named promotes its version alone)."""
     winner = next((arm for arm in arms if arm.arm == winner_arm), None)
     return ArmChoice(agent=winner.agent, model=winner.model) if winner else ArmChoice()
+
+
+async def checked_arms(
+    session: AsyncSession,
+    *,
+    category: PromptCategory,
+    project: str,
+    candidates: Sequence[str | ArmChoice],
+    control_choice: ArmChoice | None = None,
+) -> tuple[PromptVersion, ArmChoice, list[ArmChoice]]:
+    """The control's version, the control and the candidates, each checked: plain names, versions of the
+    category, no candidate equal to the control or to another. Raises ValueError or RegistryError."""
+    active = await registry.active_choice(session, category=category, project=project)
+    control = active.version
+    # The control is what runs use today: the agent and model promoted with the active version, unless
+    # the experiment names its own.
+    base = control_choice or ArmChoice(agent=active.agent, model=active.model)
+    if base.version_id not in (None, control.id):
+        raise ValueError(f"the control's version is the active one, {control.id}")
+    base = ArmChoice(control.id, *checked_names(base.agent, base.model))
+    choices: list[ArmChoice] = []
+    for candidate in candidates:
+        choice = ArmChoice(candidate) if isinstance(candidate, str) else candidate
+        version_id = choice.version_id or control.id
+        version = await registry.get_version(session, version_id=version_id)
+        choice = ArmChoice(version_id, *checked_names(choice.agent, choice.model))
+        if version.category != category.value or choice in (base, *choices):
+            raise ValueError(f"{describe(choice)} cannot be a candidate against {describe(base)}")
+        choices.append(choice)
+    return control, base, choices

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paid_contracts import ArmSummary, PromptCategory
 from paid_evolution import registry
-from paid_evolution.arms import ArmChoice, ResolvedArm, checked_names, describe, ran_with
+from paid_evolution.arms import ArmChoice, ResolvedArm, checked_arms, ran_with
 from paid_evolution.assignment import ArmWeight, assign
 from paid_evolution.decisions import CONTROL, Decision, ExperimentSettings, Verdict, decide
 from paid_evolution.models import Experiment, ExperimentArm, ProjectPolicy, PromptVersion, RunRecord
@@ -53,23 +53,9 @@ async def start_experiment(
         raise ValueError("an experiment needs at least one candidate")
     if experiment_id is not None and (existing := await session.get(Experiment, experiment_id)) is not None:
         return existing  # a retried activity
-    active = await registry.active_choice(session, category=category, project=project)
-    control = active.version
-    # The control is what runs use today: the agent and model promoted with the active version, unless
-    # the experiment names its own.
-    base = control_choice or ArmChoice(agent=active.agent, model=active.model)
-    if base.version_id not in (None, control.id):
-        raise ValueError(f"the control's version is the active one, {control.id}")
-    base = ArmChoice(control.id, *checked_names(base.agent, base.model))
-    choices: list[ArmChoice] = []
-    for candidate in candidates:
-        choice = ArmChoice(candidate) if isinstance(candidate, str) else candidate
-        version_id = choice.version_id or control.id
-        version = await registry.get_version(session, version_id=version_id)
-        choice = ArmChoice(version_id, *checked_names(choice.agent, choice.model))
-        if version.category != category.value or choice in (base, *choices):
-            raise ValueError(f"{describe(choice)} cannot be a candidate against {describe(base)}")
-        choices.append(choice)
+    control, base, choices = await checked_arms(
+        session, category=category, project=project, candidates=candidates, control_choice=control_choice
+    )
     experiment = Experiment(
         id=experiment_id or str(uuid.uuid4()),
         category=category.value,

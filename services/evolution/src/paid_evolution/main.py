@@ -62,7 +62,12 @@ async def serve(settings: EvolutionSettings) -> None:
     )
     checks = dependency_checks(broker, engine, client)
     app = api.mount(
-        health_app(SERVICE, checks), sessions, token=settings.api_token, broker=broker, temporal=client
+        health_app(SERVICE, checks),
+        sessions,
+        token=settings.api_token,
+        broker=broker,
+        temporal=client,
+        task_queue=settings.task_queue,
     )
     listen = (settings.http_host, settings.http_port)
     await host_service(SERVICE, app, listen=listen, engine=engine, broker=broker, worker=worker)

@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from paid_contracts import PromptCategory
 from paid_evolution.decisions import ExperimentSettings, Verdict
 
 
+class ArmSpec(BaseModel):
+    """One arm a person asks for: a prompt version (None: the active one), an agent, a model, or a
+    combination (None: the run's own choice)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version_id: str | None = None
+    agent: str | None = None
+    model: str | None = None
+
+
+class Comparison(BaseModel):
+    """A comparison a person started (API, CLI): these arms against the control, at once, without
+    judging or mutating the active prompt first. The experiment's id is fixed by whoever started it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    experiment_id: str
+    control: ArmSpec = ArmSpec()
+    candidates: list[ArmSpec] = Field(min_length=1, max_length=4)
+
+
 class EvolutionInput(BaseModel):
     category: PromptCategory
     project: str
+    # Set: a person's comparison of arms; None (every evolution before comparisons): judge and mutate.
+    comparison: Comparison | None = None
     threshold: float = Field(
         default=0.6, ge=0, le=1, description="evolve when the active mean score is below"
     )
@@ -77,6 +101,18 @@ class StartInput(BaseModel):
     project: str
     candidates: list[str]
     settings: ExperimentSettings
+
+
+class ComparisonStartInput(BaseModel):
+    category: PromptCategory
+    project: str
+    comparison: Comparison
+    settings: ExperimentSettings
+
+
+class StartedComparison(BaseModel):
+    experiment_id: str
+    control_version: str
 
 
 class EvaluateInput(BaseModel):

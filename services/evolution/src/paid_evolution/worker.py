@@ -30,6 +30,7 @@ def activities(deps: EvolutionDeps) -> list[Callable[..., Any]]:
         a.generate_mutations,
         a.register_candidates,
         a.start_experiment,
+        a.start_comparison,
         a.evaluate,
         a.conclude,
         a.approve,

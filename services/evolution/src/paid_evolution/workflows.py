@@ -3,7 +3,7 @@ EvolutionSweepWorkflow (on a Temporal schedule) starts one per category and proj
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -16,6 +16,8 @@ with workflow.unsafe.imports_passed_through():
     from paid_evolution.params import (
         ApproveInput,
         AssessInput,
+        Comparison,
+        ComparisonStartInput,
         ConcludeInput,
         EvaluateInput,
         EvolutionInput,
@@ -61,6 +63,8 @@ class PromptEvolutionWorkflow:
     @workflow.run
     async def run(self, request: EvolutionInput) -> EvolutionResult:
         started = workflow.now()
+        if request.comparison is not None:
+            return await self._compare(request, request.comparison, started)
         self._stage = "assessing"
         assessment = await workflow.execute_activity_method(
             EvolutionActivities.assess,
@@ -127,6 +131,36 @@ class PromptEvolutionWorkflow:
             start_to_close_timeout=DB_TIMEOUT,
             retry_policy=DB_RETRY,
         )
+        return await self._experiment(request, experiment_id, result, candidates, started)
+
+    async def _compare(
+        self, request: EvolutionInput, comparison: Comparison, started: datetime
+    ) -> EvolutionResult:
+        """A person's comparison: its arms go straight into an experiment, whatever the active prompt's
+        record; evaluation, conclusion and approval as for mutations."""
+        self._stage = "experimenting"
+        begun = await workflow.execute_activity_method(
+            EvolutionActivities.start_comparison,
+            ComparisonStartInput(
+                category=request.category,
+                project=request.project,
+                comparison=comparison,
+                settings=request.experiment,
+            ),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+        result = EvolutionResult(outcome="compared", active_version=begun.control_version)
+        return await self._experiment(request, begun.experiment_id, result, [], started)
+
+    async def _experiment(
+        self,
+        request: EvolutionInput,
+        experiment_id: str,
+        result: EvolutionResult,
+        candidates: list[str],
+        started: datetime,
+    ) -> EvolutionResult:
         self._experiment_id = experiment_id
         settings = request.experiment
         deadline = workflow.now() + timedelta(days=settings.max_days)

@@ -4,8 +4,8 @@ Trust boundary: evolution answers only callers that present the internal token t
 (`PAID_GATEWAY_EVOLUTION_API_TOKEN`); the dashboard and the CLI never hold it. Here each route first
 checks the caller's API token and role (viewers read; changing which prompt runs needs an operator),
 then forwards the request with the internal token. Evolution's answer, status included, is passed on.
-Every operator action (approve, reject, roll back) leaves an audit record in the gateway's own table,
-with evolution's answer, readable by operators at `GET /api/evolution/audit`.
+Every operator action (start a comparison, approve, reject, roll back) leaves an audit record in the
+gateway's own table, with evolution's answer, readable by operators at `GET /api/evolution/audit`.
 
 Project scopes: a token created with `projects` sees only those projects' active prompts and
 experiments; another project's experiment answers 404 (as if it did not exist) and cannot be approved,
@@ -86,6 +86,24 @@ async def rollback(
     if not operator.sees(project):
         await refuse(operator, session, "prompt.rollback", target, f"the token does not reach {project}")
     return await audited(operator, session, "prompt.rollback", target, request, path)
+
+
+@router.post("/experiments", status_code=status.HTTP_202_ACCEPTED)
+async def start_comparison(operator: Operator, session: SessionDep, request: Request) -> Response:
+    """Compare arms (prompt versions, agents, models) on a project now: `{"category", "project",
+    "control", "candidates", "settings"}`; evolution checks them (422) and starts the experiment (202),
+    or says the project is being evolved already (409). Leaves an audit record."""
+    try:
+        asked = json.loads(await request.body())
+        project, category = asked.get("project"), asked.get("category")
+    except (ValueError, AttributeError):
+        project = category = None  # evolution refuses the body with the reason; the record says so
+    target = f"{category}:{project}" if isinstance(project, str) else "(no project)"
+    if isinstance(project, str) and not operator.sees(project):
+        await refuse(operator, session, "experiment.start", target, f"the token does not reach {project}")
+    if project is None and operator.projects is not None:
+        await refuse(operator, session, "experiment.start", target, "a scoped token names its project")
+    return await audited(operator, session, "experiment.start", target, request, "/experiments")
 
 
 @router.post("/experiments/{experiment_id}/approval")
