@@ -2,7 +2,7 @@
 did before) against committing the last iteration's import again (`worktree_import.recommit`, now).
 Each pair runs both on the same change, alternating which goes first, on a generated repository of
 `--files` files (the large repository's size by default); it prints the p50 of each, the paired saving
-and the load beside them.
+and the load average beside them, one `name value unit` line each.
 
 Usage: bench/publish_step.py [--files N] [--pairs N]
 """
@@ -82,11 +82,11 @@ async def measure(files: int, pairs: int) -> None:
             reused.append(second)
             saved.append(first - second)
         load_after = os.getloadavg()[0]
-        for step, times in (("import-again", walked), ("recommit", reused)):
-            milliseconds = statistics.median(times) * 1000
-            print(f"publish_commit_seconds{{step={step},files={files}}} p50 {milliseconds:.1f} ms")
-        print(f"publish_commit_saving{{files={files}}} paired p50 {statistics.median(saved) * 1000:.1f} ms")
-        print(f"load_average {load_before:.1f} -> {load_after:.1f} ({pairs} pairs)")
+        for step, times in (("import_again", walked), ("recommit", reused)):
+            print(f"publish_commit_{step}_p50 {statistics.median(times) * 1000:.1f} ms")
+        print(f"publish_commit_saving_paired_p50 {statistics.median(saved) * 1000:.1f} ms")
+        print(f"publish_commit_files {files} files")
+        print(f"publish_commit_load_average {(load_before + load_after) / 2:.1f} load")
 
 
 def main() -> None:
