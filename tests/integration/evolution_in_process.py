@@ -11,7 +11,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
@@ -19,18 +18,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.testing import WorkflowEnvironment
 
-from paid_contracts import (
-    IssueRef,
-    PromptCategory,
-    PullRequestClosed,
-    RepoRef,
-    RunFinished,
-    RunOutcome,
-    TriggerSource,
-)
 from paid_devstack import free_port, wait_until_async
 from paid_devstack.test_servers import time_skipping_environment
-from paid_evolution import api, experiments, registry, repo
+from paid_evolution import api, registry
 from paid_evolution.activities import EvolutionDeps
 from paid_evolution.main import MIGRATIONS
 from paid_evolution.params import MutationInput
@@ -88,69 +78,3 @@ async def _serving(
         server.should_exit = True
         await serving
         await engine.dispose()
-
-
-async def record_outcome(
-    sessions: async_sessionmaker[AsyncSession], project: str, *, version: str, merged: bool, number: int
-) -> None:
-    """A finished run as the executor reports it, and its pull request's end as the gateway does."""
-    owner, name = project.split("/")
-    async with sessions() as session:
-        await repo.record_run(
-            session,
-            trace_id=None,
-            event=RunFinished(
-                producer="executor",
-                run_id=str(uuid.uuid4()),
-                workflow_id=f"exec:{project}#{number}:1",
-                issue=IssueRef(repo=RepoRef(owner=owner, name=name), number=number),
-                agent="demo",
-                prompt_version=version,
-                outcome=RunOutcome.SUCCEEDED if merged else RunOutcome.TESTS_FAILING,
-                started_at=datetime.now(UTC).isoformat(),
-                duration_seconds=30,
-                iterations=1 if merged else 3,
-                pull_request_number=number,
-                detail="" if merged else "the tests still fail",
-            ),
-        )
-        await repo.record_pull_request_closed(
-            session,
-            event=PullRequestClosed(
-                producer="gateway",
-                repo=RepoRef(owner=owner, name=name),
-                number=number,
-                merged=merged,
-                head_ref=f"paid/issue-{number}",
-                source=TriggerSource.WEBHOOK,
-                source_id=str(uuid.uuid4()),
-            ),
-        )
-
-
-async def feed_experiment(
-    sessions: async_sessionmaker[AsyncSession], project: str, *, runs: int, winning_arm: str
-) -> dict[str, str]:
-    """Runs resolved as the executor resolves them: the winning arm's pull requests merge, the others'
-    do not. Returns each arm's version."""
-
-    async def opened() -> bool:
-        async with sessions() as session:
-            found = await experiments.open_experiment(
-                session, category=PromptCategory.CODING, project=project
-            )
-        return found is not None
-
-    await wait_until_async(opened, timeout=30, what="the experiment to start")
-    versions: dict[str, str] = {}
-    for number in range(1, runs + 1):
-        async with sessions() as session:
-            version, _, arm = await experiments.resolve(
-                session, category=PromptCategory.CODING, project=project, run_key=f"exec:{project}#{number}:1"
-            )
-        assert arm is not None, "every run during an experiment gets an arm"
-        versions[arm] = version.id
-        await record_outcome(
-            sessions, project, version=version.id, merged=arm == winning_arm, number=1000 + number
-        )
-    return versions

@@ -33,6 +33,7 @@ from paid_devstack.test_servers import scratch_postgres
 from paid_evolution import experiments
 from paid_evolution.decisions import ExperimentSettings
 from paid_evolution.params import EvolutionInput
+from paid_evolution.testing import experiment_is_open, feed_experiment, record_outcome
 from paid_evolution.workflows import PromptEvolutionWorkflow, evolution_workflow_id
 from paid_gateway.app import create_app
 from paid_gateway.auth.repo import create_token
@@ -48,8 +49,6 @@ from .evolution_in_process import (
     INTERNAL_TOKEN,
     RunningEvolution,
     evolution_service,
-    feed_experiment,
-    record_outcome,
 )
 
 pytestmark = [
@@ -127,6 +126,11 @@ async def start_awaiting_approval(evolution: RunningEvolution, project: str) -> 
         request,
         id=evolution_workflow_id(PromptCategory.CODING, project),
         task_queue=evolution.task_queue,
+    )
+    await wait_until_async(
+        functools.partial(experiment_is_open, evolution.sessions, project),
+        timeout=30,
+        what="the experiment to start",
     )
     versions = await feed_experiment(evolution.sessions, project, runs=50, winning_arm=WINNER)
     await evolution.env.sleep(timedelta(hours=25))  # the first daily check finds the winner

@@ -4,10 +4,11 @@ real PostgreSQL and NATS JetStream: days of durable timers pass in seconds."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,21 +24,17 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from paid_contracts import (
-    IssueRef,
     PromptCategory,
-    PullRequestClosed,
-    RepoRef,
-    RunFinished,
-    RunOutcome,
-    TriggerSource,
 )
+from paid_devstack import wait_until_async
 from paid_devstack.test_servers import time_skipping_environment
-from paid_evolution import api, experiments, registry, repo
+from paid_evolution import api, experiments, registry
 from paid_evolution.activities import EvolutionDeps
 from paid_evolution.decisions import ExperimentSettings
 from paid_evolution.llm_mutation import LlmMutationGenerator
 from paid_evolution.mutation import reflection_prompt
 from paid_evolution.params import EvolutionInput, EvolutionResult, MutationInput, SweepInput
+from paid_evolution.testing import experiment_is_open, feed_experiment, record_outcome
 from paid_evolution.worker import make_worker
 from paid_evolution.workflows import EvolutionSweepWorkflow, PromptEvolutionWorkflow, evolution_workflow_id
 from paid_llm import LLMSettings, Provider, make_client
@@ -109,44 +106,6 @@ def evolution_input(project: str, **experiment: float) -> EvolutionInput:
     )
 
 
-async def record(
-    sessions: async_sessionmaker[AsyncSession], project: str, *, version: str, succeeded: bool, number: int
-) -> None:
-    owner, name = project.split("/")
-    run_id = str(uuid.uuid4())
-    async with sessions() as session:
-        await repo.record_run(
-            session,
-            trace_id=None,
-            event=RunFinished(
-                producer="executor",
-                run_id=run_id,
-                workflow_id=f"exec:{project}#{number}:1",
-                issue=IssueRef(repo=RepoRef(owner=owner, name=name), number=number),
-                agent="demo",
-                prompt_version=version,
-                outcome=RunOutcome.SUCCEEDED if succeeded else RunOutcome.TESTS_FAILING,
-                started_at=datetime.now(UTC).isoformat(),
-                duration_seconds=30,
-                iterations=1 if succeeded else 3,
-                pull_request_number=number,
-                detail="" if succeeded else "the tests still fail: test_add expected 5, got -1",
-            ),
-        )
-        await repo.record_pull_request_closed(
-            session,
-            event=PullRequestClosed(
-                producer="gateway",
-                repo=RepoRef(owner=owner, name=name),
-                number=number,
-                merged=succeeded,
-                head_ref=f"paid/issue-{number}",
-                source=TriggerSource.WEBHOOK,
-                source_id=str(uuid.uuid4()),
-            ),
-        )
-
-
 async def eventually(probe: Callable[[], Awaitable[T | None]], *, what: str, timeout: float = 30) -> T:
     deadline = asyncio.get_running_loop().time() + timeout
     while (value := await probe()) is None:
@@ -167,35 +126,17 @@ async def start(
     )
 
 
-async def feed_experiment(
-    sessions: async_sessionmaker[AsyncSession], project: str, *, runs: int, winning_arm: str
+async def feed_once_open(
+    sessions: async_sessionmaker[AsyncSession], project: str, *, winning_arm: str
 ) -> dict[str, str]:
-    """Runs resolved as the executor would: the winning arm's prompt succeeds, the others fail."""
-
-    async def opened() -> str | None:
-        async with sessions() as session:
-            experiment = await experiments.open_experiment(session, category=CODING, project=project)
-        return experiment.id if experiment else None
-
-    experiment_id = await eventually(opened, what="the experiment to start")
-    versions: dict[str, str] = {}
-    for number in range(1, runs + 1):
-        async with sessions() as session:
-            version, _, arm = await experiments.resolve(
-                session, category=CODING, project=project, run_key=f"exec:{project}#{number}:1"
-            )
-        assert arm is not None
-        versions[arm] = version.id
-        await record(
-            sessions, project, version=version.id, succeeded=arm == winning_arm, number=1000 + number
-        )
-    assert experiment_id
-    return versions
+    opened = functools.partial(experiment_is_open, sessions, project)
+    await wait_until_async(opened, timeout=30, what="the experiment to start")
+    return await feed_experiment(sessions, project, runs=140, winning_arm=winning_arm)
 
 
 async def seed_failures(sessions: async_sessionmaker[AsyncSession], project: str, count: int = 12) -> None:
     for number in range(1, count + 1):
-        await record(sessions, project, version="coding@1", succeeded=number % 4 == 0, number=number)
+        await record_outcome(sessions, project, version="coding@1", merged=number % 4 == 0, number=number)
 
 
 async def test_a_failing_prompt_is_mutated_tested_for_days_and_the_better_candidate_promoted(
@@ -207,7 +148,7 @@ async def test_a_failing_prompt_is_mutated_tested_for_days_and_the_better_candid
 ) -> None:
     await seed_failures(sessions, project)
     handle = await start(env, worker, evolution_input(project))
-    versions = await feed_experiment(sessions, project, runs=140, winning_arm="candidate-1")
+    versions = await feed_once_open(sessions, project, winning_arm="candidate-1")
 
     result = await handle.result()
 
@@ -256,7 +197,7 @@ async def test_a_project_that_requires_approval_promotes_only_when_approved(
         await experiments.set_policy(session, project=project, require_approval=True)
     await seed_failures(sessions, project)
     handle = await start(env, worker, evolution_input(project))
-    versions = await feed_experiment(sessions, project, runs=140, winning_arm="candidate-2")
+    versions = await feed_once_open(sessions, project, winning_arm="candidate-2")
 
     await env.sleep(timedelta(hours=25))  # the first daily check runs and finds the winner
 
@@ -299,7 +240,7 @@ async def test_a_healthy_prompt_or_too_little_data_starts_nothing(
         task_queue=worker.task_queue,
     )
     for number in range(1, 13):
-        await record(sessions, project, version="coding@1", succeeded=True, number=number)
+        await record_outcome(sessions, project, version="coding@1", merged=True, number=number)
     healthy = await env.client.execute_workflow(
         PromptEvolutionWorkflow.run,
         evolution_input(project),
@@ -317,7 +258,7 @@ async def test_a_healthy_prompt_or_too_little_data_starts_nothing(
 async def test_the_sweep_starts_one_evolution_per_category_and_project(
     env: WorkflowEnvironment, worker: Worker, sessions: async_sessionmaker[AsyncSession], project: str
 ) -> None:
-    await record(sessions, project, version="coding@1", succeeded=True, number=1)
+    await record_outcome(sessions, project, version="coding@1", merged=True, number=1)
     # threshold 0: every target is healthy, so the sweep starts evolutions that end at once.
     defaults = EvolutionInput(category=CODING, project="-", threshold=0.0, min_samples=1)
 

@@ -13,11 +13,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from paid_contracts import RepoRef
 from paid_executor.params import ExecutionResult
-from paid_executor.subscribers import start_execution
-from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
 
-from .loop_support import loop_request, loop_worker
+from .loop_support import loop_request, loop_worker, run_to_end
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,4 @@ async def run_agent(
         env, servers.emulator, servers.engine, servers.broker, workspaces, agent=agent, **settings
     ) as worker:
         request = loop_request(repo_ref, agent=agent, **({"sandbox": "bwrap"} | overrides))
-        run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
-        return await env.client.get_workflow_handle_for(
-            AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
-        ).result()
+        return await run_to_end(env.client, request, worker.task_queue)

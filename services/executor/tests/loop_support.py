@@ -1,5 +1,5 @@
-"""Helpers for the fix-forward loop's tests: a worker with chosen settings, scripted agents, a
-scripted Anthropic-style endpoint."""
+"""Helpers for the fix-forward loop's tests: a worker with chosen settings, a run started and awaited,
+scripted agents, a scripted Anthropic-style endpoint."""
 
 from __future__ import annotations
 
@@ -13,16 +13,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from paid_contracts import IssueRef, RepoRef
 from paid_executor.activities import make_deps
 from paid_executor.config import ExecutorSettings
-from paid_executor.params import ExecutionInput
+from paid_executor.params import ExecutionInput, ExecutionResult
+from paid_executor.subscribers import start_execution
 from paid_executor.worker import make_worker
+from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
 from paid_runtime.database import session_factory
 
@@ -61,6 +65,35 @@ def loop_request(repo_ref: RepoRef, number: int = 1, **overrides: Any) -> Execut
         "agent_timeout_seconds": 120,
     }
     return ExecutionInput(**(fields | overrides))
+
+
+def execution_of(
+    client: Client, issue: IssueRef, run_id: str | None, attempt: int = 1
+) -> WorkflowHandle[AgentExecutionWorkflow, ExecutionResult]:
+    """The started attempt's handle; `run_id` is start_execution's answer (None: nothing started)."""
+    assert run_id is not None, f"attempt {attempt} did not start"
+    return client.get_workflow_handle_for(
+        AgentExecutionWorkflow.run, workflow_id_for(issue, attempt), run_id=run_id
+    )
+
+
+async def start_run(
+    client: Client, request: ExecutionInput, task_queue: str
+) -> WorkflowHandle[AgentExecutionWorkflow, ExecutionResult]:
+    run_id = await start_execution(client, request, task_queue=task_queue)
+    return execution_of(client, request.issue, run_id)
+
+
+async def run_to_end(client: Client, request: ExecutionInput, task_queue: str) -> ExecutionResult:
+    return await (await start_run(client, request, task_queue)).result()
+
+
+async def run_fails(client: Client, request: ExecutionInput, task_queue: str) -> WorkflowFailureError:
+    """The run's failure: how a run refused before (or stopped after) its agent ends."""
+    handle = await start_run(client, request, task_queue)
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    return failed.value
 
 
 def script_agent(path: Path, body: str) -> str:

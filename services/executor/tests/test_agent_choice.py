@@ -10,7 +10,6 @@ import pytest
 from faststream.nats import NatsBroker
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from paid_contracts import RepoRef, RunOutcome
@@ -25,12 +24,10 @@ from paid_executor.agents.choice import (
 from paid_executor.agents.registry import adapter_for
 from paid_executor.config import ExecutorSettings
 from paid_executor.repo_config import RepoConfigError, RepoFiles, load_repo_config
-from paid_executor.subscribers import start_execution
-from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
 
 from .conftest import BUGGY_CALC, FIXED_CALC, ISSUE_WITH_FIX, TEST_CALC, TOKEN
-from .loop_support import loop_request, loop_worker, script_agent
+from .loop_support import loop_request, loop_worker, run_fails, run_to_end, script_agent
 from .test_fix_forward import make_repo, only_comment
 from .test_workflow import run_events
 
@@ -143,10 +140,7 @@ async def test_paid_yml_choosing_a_disallowed_agent_runs_nothing_and_says_why(
     settings = {"agent": project_agent, "agent_command": command, "allowed_agents": allowed}
     request = loop_request(repo_ref, agent=project_agent)
     async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", **settings) as worker:
-        run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
-        handle = env.client.get_workflow_handle(workflow_id_for(request.issue), run_id=run_id)
-        with pytest.raises(WorkflowFailureError):
-            await handle.result()
+        await run_fails(env.client, request, worker.task_queue)
 
     assert not ran.exists()
     body = only_comment(emulator, repo_ref)
@@ -177,11 +171,7 @@ async def test_run_finished_names_the_agent_paid_yml_and_the_model_the_trigger_c
     settings = {"agent": "command", "agent_command": command, "allowed_agents": ["demo"]}
     request = loop_request(repo_ref, agent="command", trigger_model="trigger-model-2")
     async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", **settings) as worker:
-        run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
-        assert run_id is not None
-        result = await env.client.get_workflow_handle_for(
-            AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
-        ).result()
+        result = await run_to_end(env.client, request, worker.task_queue)
 
     assert result.outcome is RunOutcome.SUCCEEDED, result.detail
     assert not ran.exists()

@@ -9,10 +9,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -21,12 +19,19 @@ from paid_executor.attempts import attempts_of
 from paid_executor.params import ExecutionResult
 from paid_executor.repo import get_run
 from paid_executor.subscribers import start_execution
-from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
 from paid_runtime.database import session_factory
 
-from .loop_support import ScriptedAnthropic, loop_request, loop_worker, script_agent
-from .test_fix_forward import make_repo, only_comment, run
+from .loop_support import (
+    ScriptedAnthropic,
+    execution_of,
+    loop_request,
+    loop_worker,
+    run_fails,
+    run_to_end,
+    script_agent,
+)
+from .test_fix_forward import make_repo, only_comment
 
 # An agent that keeps calling its model through ANTHROPIC_BASE_URL, as a real one does.
 CALLING_AGENT = (
@@ -80,7 +85,7 @@ async def test_the_proxy_stops_a_run_over_its_token_budget_within_one_call(
         tmp_path / "agent.py", CALLING_AGENT + f"    pathlib.Path({str(calls)!r}).write_text(str(i + 1))"
     )
     async with metered_worker(env, emulator, engine, broker, tmp_path, agent) as (upstream, worker):
-        result = await run(env.client, loop_request(repo_ref, max_tokens=4000), worker.task_queue)
+        result = await run_to_end(env.client, loop_request(repo_ref, max_tokens=4000), worker.task_queue)
 
     assert result.outcome is RunOutcome.BUDGET_EXCEEDED
     # 1500 tokens a call: the third call crosses 4000, and no fourth call reaches the provider.
@@ -109,7 +114,7 @@ async def test_the_projects_daily_budget_stops_a_run_within_one_call_with_one_co
         project_daily_max_tokens=4000,
         spend_reserve_tokens_per_call=1500,
     ) as (upstream, worker):
-        result = await run(env.client, loop_request(repo_ref), worker.task_queue)
+        result = await run_to_end(env.client, loop_request(repo_ref), worker.task_queue)
 
     assert result.outcome is RunOutcome.BUDGET_EXCEEDED
     # Two calls fit in 4000 tokens; the third is the one call that may pass the cap; none follows.
@@ -136,11 +141,7 @@ async def test_a_paid_yml_that_raises_the_budget_gets_one_comment_and_no_run(
     ran = tmp_path / "ran"
     agent = script_agent(tmp_path / "agent.py", f"pathlib.Path({str(ran)!r}).write_text('x')")
     async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", agent_command=agent) as worker:
-        request = loop_request(repo_ref, max_cost_usd=5.0)
-        run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
-        handle = env.client.get_workflow_handle(workflow_id_for(request.issue), run_id=run_id)
-        with pytest.raises(WorkflowFailureError):
-            await handle.result()
+        await run_fails(env.client, loop_request(repo_ref, max_cost_usd=5.0), worker.task_queue)
 
     assert not ran.exists()
     body = only_comment(emulator, repo_ref)
@@ -159,11 +160,7 @@ async def test_a_new_request_after_budget_exceeded_starts_attempt_2(
     first_request = loop_request(repo_ref, max_tokens=4000)
 
     async def attempt_result(number: int, run_id: str | None) -> ExecutionResult:
-        assert run_id is not None, f"attempt {number} did not start"
-        handle = env.client.get_workflow_handle_for(
-            AgentExecutionWorkflow.run, workflow_id_for(first_request.issue, number), run_id=run_id
-        )
-        return await handle.result()
+        return await execution_of(env.client, first_request.issue, run_id, number).result()
 
     async with metered_worker(env, emulator, engine, broker, tmp_path, agent) as (_, worker):
         started = await start_execution(env.client, first_request, task_queue=worker.task_queue)

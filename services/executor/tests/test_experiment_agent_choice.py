@@ -21,12 +21,10 @@ from paid_executor.agents.choice import (
     choose_agent,
     evolution_choice,
 )
-from paid_executor.subscribers import start_execution
-from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
 
 from .conftest import BUGGY_CALC, FIXED_CALC, ISSUE_WITH_FIX, TEST_CALC, TOKEN
-from .loop_support import loop_request, loop_worker, script_agent
+from .loop_support import loop_request, loop_worker, run_to_end, script_agent
 from .test_workflow import run_events
 
 PROJECT = AgentPolicy(agent="claude", model="claude-sonnet-4-5", allowed=frozenset({"codex", "aider"}))
@@ -136,11 +134,7 @@ async def test_a_run_uses_its_arms_agent_and_names_the_arm_only_when_it_did(
         experiment_agent=arm_agent,
     )
     async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", **settings) as worker:
-        run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
-        assert run_id is not None
-        result = await env.client.get_workflow_handle_for(
-            AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
-        ).result()
+        result = await run_to_end(env.client, request, worker.task_queue)
 
     finished = (await run_events(broker, result.run_id))["paid.run.finished"]
     assert finished["agent"] == ran_agent

@@ -8,20 +8,16 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from paid_contracts import RepoRef, RunOutcome
-from paid_executor.params import ExecutionInput, ExecutionResult
-from paid_executor.subscribers import start_execution
-from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
+from paid_executor.workflows import AgentExecutionWorkflow
 from paid_github_emulator.server import GitHubEmulator
 
 from .conftest import BUGGY_CALC, FIXED_CALC, TEST_CALC, TOKEN
-from .loop_support import loop_request, loop_worker, script_agent
+from .loop_support import loop_request, loop_worker, run_fails, run_to_end, script_agent, start_run
 from .test_workflow import run_events
 
 FIX = f"pathlib.Path('calc.py').write_text({FIXED_CALC!r})"
@@ -38,15 +34,6 @@ def make_repo(emulator: GitHubEmulator, paid_yml: str | None) -> RepoRef:
     emulator.create_repository("alice", name, files)
     emulator.create_issue("alice", name, title="add() subtracts", body="add(2, 3) is -1", as_user="alice")
     return RepoRef(owner="alice", name=name)
-
-
-async def run(client: Client, request: ExecutionInput, task_queue: str) -> ExecutionResult:
-    run_id = await start_execution(client, request, task_queue=task_queue)
-    assert run_id is not None
-    handle = client.get_workflow_handle_for(
-        AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
-    )
-    return await handle.result()
 
 
 def only_comment(emulator: GitHubEmulator, repo_ref: RepoRef) -> str:
@@ -74,7 +61,7 @@ async def test_failures_go_back_to_the_agent_until_the_tests_pass(
         f"else:\n    {NO_FIX}",
     )
     async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", agent_command=agent) as worker:
-        result = await run(env.client, loop_request(repo_ref), worker.task_queue)
+        result = await run_to_end(env.client, loop_request(repo_ref), worker.task_queue)
 
     assert result.outcome is RunOutcome.SUCCEEDED
     prompts = [(seen / str(i)).read_text() for i in range(2)]
@@ -112,7 +99,7 @@ async def test_tests_that_keep_failing_end_as_tests_failing_with_the_output(
     repo_ref = make_repo(emulator, "test: python -m pytest -q\nmax_iterations: 2\n")
     agent = script_agent(tmp_path / "agent.py", NO_FIX)
     async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", agent_command=agent) as worker:
-        result = await run(env.client, loop_request(repo_ref), worker.task_queue)
+        result = await run_to_end(env.client, loop_request(repo_ref), worker.task_queue)
 
     assert result.outcome is RunOutcome.TESTS_FAILING
     assert emulator.pulls("alice", repo_ref.name) == []
@@ -133,7 +120,7 @@ async def test_the_same_diff_three_times_stops_the_loop(
     repo_ref = make_repo(emulator, "test: python -m pytest -q\nmax_iterations: 6\n")
     agent = script_agent(tmp_path / "agent.py", "pathlib.Path('notes.txt').write_text('same')")
     async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", agent_command=agent) as worker:
-        result = await run(env.client, loop_request(repo_ref), worker.task_queue)
+        result = await run_to_end(env.client, loop_request(repo_ref), worker.task_queue)
 
     assert result.outcome is RunOutcome.TESTS_FAILING
     assert "stopped after 3 iterations" in result.detail
@@ -155,7 +142,7 @@ async def test_a_forbidden_path_is_never_published(
         "pathlib.Path('.github', 'ci.yml').write_text(str(len(prompt)))",
     )
     async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", agent_command=agent) as worker:
-        result = await run(env.client, loop_request(repo_ref), worker.task_queue)
+        result = await run_to_end(env.client, loop_request(repo_ref), worker.task_queue)
 
     assert result.outcome is RunOutcome.ITERATION_LIMIT
     assert emulator.pulls("alice", repo_ref.name) == []
@@ -173,10 +160,7 @@ async def test_an_invalid_paid_yml_gets_one_clear_comment_and_no_run(
     ran = tmp_path / "ran"
     agent = script_agent(tmp_path / "agent.py", f"pathlib.Path({str(ran)!r}).write_text('x')")
     async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", agent_command=agent) as worker:
-        run_id = await start_execution(env.client, loop_request(repo_ref), task_queue=worker.task_queue)
-        handle = env.client.get_workflow_handle(workflow_id_for(loop_request(repo_ref).issue), run_id=run_id)
-        with pytest.raises(WorkflowFailureError):
-            await handle.result()
+        await run_fails(env.client, loop_request(repo_ref), worker.task_queue)
 
     assert not ran.exists()
     body = only_comment(emulator, repo_ref)
@@ -200,11 +184,7 @@ async def test_cancel_kills_the_agent_cleans_up_and_says_so(
     )
     workspaces = tmp_path / "ws"
     async with loop_worker(env, emulator, engine, broker, workspaces, agent_command=agent) as worker:
-        request = loop_request(repo_ref)
-        run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
-        handle = env.client.get_workflow_handle_for(
-            AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
-        )
+        handle = await start_run(env.client, loop_request(repo_ref), worker.task_queue)
         deadline = time.monotonic() + 60
         while not pid_file.exists():
             assert time.monotonic() < deadline, "the agent never started"
@@ -242,11 +222,7 @@ async def test_pause_holds_the_next_iteration_and_instructions_reach_its_prompt(
         f"if 'use addition' in prompt:\n    {FIX}\nelse:\n    {NO_FIX}",
     )
     async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", agent_command=agent) as worker:
-        request = loop_request(repo_ref)
-        run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
-        handle = env.client.get_workflow_handle_for(
-            AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
-        )
+        handle = await start_run(env.client, loop_request(repo_ref), worker.task_queue)
         deadline = time.monotonic() + 60
         while not (seen / "0").exists():
             assert time.monotonic() < deadline

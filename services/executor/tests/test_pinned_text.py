@@ -11,16 +11,13 @@ from pathlib import Path
 import pytest
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from paid_contracts import PinnedText, RepoRef
-from paid_executor.subscribers import start_execution
-from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
 
 from .conftest import BUGGY_CALC, FIXED_CALC, TEST_CALC, TOKEN
-from .loop_support import loop_request, loop_worker, script_agent
+from .loop_support import loop_request, loop_worker, run_fails, script_agent
 
 READER, READER_TOKEN = "mallory", "ghp_mallory_token"
 LABELED = PinnedText(title="add() subtracts", body="add(2, 3) is -1")
@@ -78,15 +75,10 @@ async def test_an_edit_during_the_run_stops_it_before_the_next_launch_or_the_pus
     agent = script_agent(tmp_path / "agent.py", body)
     async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", agent_command=agent) as worker:
         request = loop_request(repo, label="paid-build", pinned=LABELED, max_iterations=3)
-        run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
-        handle = env.client.get_workflow_handle_for(
-            AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
-        )
-        with pytest.raises(WorkflowFailureError) as failed:
-            await handle.result()
+        failed = await run_fails(env.client, request, worker.task_queue)
 
     why = "IssueEditedAfterTrigger: the issue's title or body changed after the `paid-build` label"
-    assert f"{stopped_at}: {why}" in str(failed.value.cause)
+    assert f"{stopped_at}: {why}" in str(failed.cause)
     received = [path.read_text() for path in prompts.iterdir()]
     assert len(received) == 1, "the agent was launched again after the edit"
     assert LABELED.body in received[0]
@@ -110,14 +102,9 @@ async def test_an_issue_edited_before_the_run_starts_never_reaches_an_agent(
     agent = script_agent(tmp_path / "agent.py", f"pathlib.Path({str(started)!r}).write_text(prompt)")
     async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", agent_command=agent) as worker:
         request = loop_request(repo, label="paid-build", pinned=LABELED)
-        run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
-        handle = env.client.get_workflow_handle_for(
-            AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
-        )
-        with pytest.raises(WorkflowFailureError) as failed:
-            await handle.result()
+        failed = await run_fails(env.client, request, worker.task_queue)
 
-    assert "fetch_issue: IssueEditedAfterTrigger: the issue's title" in str(failed.value.cause)
+    assert "fetch_issue: IssueEditedAfterTrigger: the issue's title" in str(failed.cause)
     assert not started.exists(), "an agent was started on an edited issue"
     (comment,) = emulator.comments("alice", repo.name, 1)
     assert "changed after the `paid-build` label was applied" in str(comment["body"])

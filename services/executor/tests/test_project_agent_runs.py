@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -23,13 +22,12 @@ from paid_devstack.nats import NatsServer
 from paid_executor import subscribers
 from paid_executor.config import ExecutorSettings
 from paid_executor.project_agents import save_snapshot, with_project_agent
-from paid_executor.subscribers import start_execution
-from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
+from paid_executor.workflows import workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
 from paid_runtime.messaging import make_broker, publish_event
 
 from .conftest import BUGGY_CALC, FIXED_CALC, ISSUE_WITH_FIX, TEST_CALC, TOKEN
-from .loop_support import loop_request, loop_worker, script_agent
+from .loop_support import loop_request, loop_worker, run_fails, run_to_end, script_agent
 from .test_fix_forward import only_comment
 from .test_project_agents import snapshot
 from .test_workflow import run_events
@@ -79,11 +77,7 @@ async def test_a_run_uses_the_projects_agent_and_paid_yml_still_wins(
     settings = {"agent": "command", "agent_command": command, "allowed_agents": ["demo"]}
     request = loop_request(repo_ref, project_agent="demo", project_model="project-model-1")
     async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", **settings) as worker:
-        run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
-        assert run_id is not None
-        result = await env.client.get_workflow_handle_for(
-            AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
-        ).result()
+        result = await run_to_end(env.client, request, worker.task_queue)
 
     assert result.outcome is RunOutcome.SUCCEEDED, result.detail
     assert not ran.exists()
@@ -105,10 +99,7 @@ async def test_a_projects_agent_this_executor_does_not_allow_runs_nothing_and_sa
     settings = {"agent": "command", "agent_command": command, "allowed_agents": ["demo"]}
     request = loop_request(repo_ref, project_agent="gemini")
     async with loop_worker(env, emulator, engine, broker, tmp_path / "ws", **settings) as worker:
-        run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
-        handle = env.client.get_workflow_handle(workflow_id_for(request.issue), run_id=run_id)
-        with pytest.raises(WorkflowFailureError):
-            await handle.result()
+        await run_fails(env.client, request, worker.task_queue)
 
     assert not ran.exists()
     assert "this project's agent `gemini` is not one this Paid allows" in only_comment(emulator, repo_ref)

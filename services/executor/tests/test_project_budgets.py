@@ -27,9 +27,9 @@ from paid_executor.workspace import Identity
 from paid_github_emulator.server import GitHubEmulator
 from paid_runtime.messaging import make_broker
 
-from .loop_support import loop_request, script_agent
+from .loop_support import loop_request, run_to_end, script_agent
 from .test_budget_runs import CALLING_AGENT, metered_worker
-from .test_fix_forward import make_repo, only_comment, run
+from .test_fix_forward import make_repo, only_comment
 
 
 def test_own_caps_replace_the_defaults_unit_by_unit() -> None:
@@ -160,7 +160,7 @@ async def test_a_projects_own_daily_cap_stops_its_run_within_one_call(
     async with metered_worker(
         env, emulator, engine, broker, tmp_path, agent, spend_reserve_tokens_per_call=1500
     ) as (upstream, worker):  # the default daily cap (20M tokens) would let all 50 calls through
-        result = await run(env.client, loop_request(repo_ref), worker.task_queue)
+        result = await run_to_end(env.client, loop_request(repo_ref), worker.task_queue)
 
     assert result.outcome is RunOutcome.BUDGET_EXCEEDED
     assert upstream.calls == 3  # two fit in 4000 tokens, the third is the one that may pass the cap

@@ -36,8 +36,7 @@ from paid_executor.workflows import workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
 
 from .conftest import BUGGY_CALC, FIXED_CALC, TOKEN
-from .loop_support import loop_request, loop_worker, script_agent
-from .test_fix_forward import run
+from .loop_support import loop_request, loop_worker, run_to_end, script_agent
 from .test_workflow import run_events
 
 APP_PERMISSIONS = {"contents": "write", "pull_requests": "write", "issues": "write", "metadata": "read"}
@@ -152,7 +151,7 @@ async def test_a_run_uses_its_own_minted_token_and_revokes_it_at_the_end(
         agent_command=agent,
     ) as worker:
         request = loop_request(repo)
-        result = await run(env.client, request, worker.task_queue)
+        result = await run_to_end(env.client, request, worker.task_queue)
 
     assert result.outcome is RunOutcome.SUCCEEDED, result.detail
     job = f"run:{result.run_id}"
@@ -204,7 +203,7 @@ async def test_a_refused_credential_fails_the_run_at_once(
         env, emulator, engine, broker, tmp_path / "ws", github_credentials="minter", github_token=""
     ) as worker:
         with pytest.raises(WorkflowFailureError) as failed:
-            await run(env.client, loop_request(repo), worker.task_queue)
+            await run_to_end(env.client, loop_request(repo), worker.task_queue)
     assert "uninstalled" in str(failed.value.cause)
     # Refused for good: asked for the issue and for the result comment, then the run ended; no loop.
     assert len(minter.requests) <= 3, len(minter.requests)
@@ -230,7 +229,7 @@ async def test_a_refused_credential_still_gets_one_clear_comment_from_the_global
         env, emulator, engine, broker, tmp_path / "ws", github_credentials="minter", github_token=TOKEN
     ) as worker:
         with pytest.raises(WorkflowFailureError):
-            await run(env.client, loop_request(repo), worker.task_queue)
+            await run_to_end(env.client, loop_request(repo), worker.task_queue)
     (comment,) = emulator.comments("alice", repo.name, 1)
     assert comment["user"]["login"] == "alice"  # the global token's identity, not the refused App's
     assert "uninstalled" in comment["body"]

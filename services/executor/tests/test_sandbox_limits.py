@@ -26,8 +26,7 @@ from paid_executor.sandbox.bwrap import bwrap_path
 from paid_github_emulator.server import GitHubEmulator
 
 from .docker_support import can_build_image, docker_client, ensure_test_image
-from .loop_support import loop_request, loop_worker, script_agent
-from .test_fix_forward import run
+from .loop_support import loop_request, loop_worker, run_to_end, script_agent
 from .test_trust_boundary import make_repo
 
 needs_bwrap = pytest.mark.skipif(bwrap_path() is None, reason="needs bubblewrap (bwrap), not installed")
@@ -212,7 +211,7 @@ async def test_a_run_whose_agent_hits_a_limit_reports_it(
         sandbox_image=image,
     ) as worker:
         with pytest.raises(WorkflowFailureError):
-            await run(env.client, loop_request(repo, sandbox=kind), worker.task_queue)
+            await run_to_end(env.client, loop_request(repo, sandbox=kind), worker.task_queue)
     comments = emulator.comments("alice", repo.name, 1)
     assert len(comments) == 1
     assert reported in comments[0]["body"]

@@ -39,8 +39,7 @@ from paid_github_emulator.server import GitHubEmulator
 from .adversary import CREDENTIAL_SCAN, REPORT, Canary, adversary, listening
 from .conftest import BUGGY_CALC, FIXED_CALC, TOKEN
 from .docker_support import can_build_image, docker_client, ensure_test_image
-from .loop_support import loop_request, loop_worker
-from .test_fix_forward import run
+from .loop_support import loop_request, loop_worker, run_to_end
 
 DOCKER = docker_client()
 BRANCH = "paid/issue-1"
@@ -161,7 +160,7 @@ async def test_an_adversarial_agent_gains_nothing_on_the_host(
         sandbox_image=image,
     ) as worker:
         try:
-            result: ExecutionResult | WorkflowFailureError = await run(
+            result: ExecutionResult | WorkflowFailureError = await run_to_end(
                 env.client, loop_request(repo, sandbox=kind), worker.task_queue
             )
         except WorkflowFailureError as error:  # judged after the markers, which say more

@@ -14,20 +14,21 @@ from typing import Any
 import pytest
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
+from temporalio.client import WorkflowFailureError, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from paid_contracts import IssueRef, RepoRef, RunOutcome
 from paid_executor import repo
-from paid_executor.params import ExecutionInput, ExecutionResult
+from paid_executor.params import ExecutionInput
 from paid_executor.subscribers import start_execution
 from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
 from paid_runtime.database import session_factory
 
 from .conftest import FIXED_CALC, ISSUE_WITH_FIX, TOKEN
+from .loop_support import run_to_end, start_run
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -42,14 +43,6 @@ def request_for(repo_ref: RepoRef, number: int) -> ExecutionInput:
         agent="demo",
         agent_timeout_seconds=120,
     )
-
-
-async def run_to_end(client: Client, request: ExecutionInput, task_queue: str) -> ExecutionResult:
-    run_id = await start_execution(client, request, task_queue=task_queue)
-    assert run_id is not None
-    return await client.get_workflow_handle_for(
-        AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
-    ).result()
 
 
 async def run_events(broker: NatsBroker, run_id: str) -> dict[str, dict[str, Any]]:
@@ -193,13 +186,11 @@ async def test_an_issue_without_a_diff_ends_in_error_with_a_comment_and_no_pull_
         "alice", calc_repo.name, title="add() subtracts", body="Please fix it.", as_user="alice"
     )
     request = request_for(calc_repo, 1)
-    run_id = await start_execution(env.client, request, task_queue=worker.task_queue)
-    assert run_id is not None
+    handle = await start_run(env.client, request, worker.task_queue)
+    run_id = handle.run_id
 
     with pytest.raises(WorkflowFailureError):
-        await env.client.get_workflow_handle_for(
-            AgentExecutionWorkflow.run, workflow_id_for(request.issue), run_id=run_id
-        ).result()
+        await handle.result()
 
     assert emulator.pulls("alice", calc_repo.name) == []
     comments = emulator.comments("alice", calc_repo.name, 1)

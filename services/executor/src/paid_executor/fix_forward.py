@@ -172,6 +172,7 @@ class FixForwardLoop(RunReporting):
                     summary=last.result.summary,
                     result=last.result,
                     last_output=last.last_output,
+                    checked_commit=last.commit,
                 ),
                 start_to_close_timeout=GIT_ALLOWANCE,
                 heartbeat_timeout=timedelta(seconds=max(request.heartbeat_timeout_seconds, 30)),

@@ -187,6 +187,7 @@ class IterationOutput(_Params):
     tokens: int = 0  # metered by the proxy, else reported by the agent
     cost_usd: float = 0.0
     usage: Usage | None = None  # every token kind, when the proxy metered the iteration's calls
+    commit: str = ""  # the worktree as its checks left it, imported into the host's repository
 
     def summary(self) -> IterationSummary:
         return IterationSummary(
@@ -221,6 +222,7 @@ class PublishInput(_Params):
     summary: str
     result: AgentResult
     last_output: str
+    checked_commit: str = ""  # the last iteration's import (worktree_import.recommit); "": import again
 
 
 class RunStatus(_Params):

@@ -30,7 +30,7 @@ from paid_executor.repository_cache import TREES_DIR, RepositoryCache, repositor
 from paid_executor.tree_overlay import OverlayTrees, unmount_worktree
 from paid_executor.workspace import GitError, Identity, sanitise
 from paid_executor.workspace_owners import OWNER_SUFFIX, mark_owned
-from paid_executor.worktree_import import ImportedChange, import_worktree
+from paid_executor.worktree_import import ImportedChange, import_worktree, recommit
 
 
 @dataclass(frozen=True)
@@ -176,6 +176,17 @@ class RunWorkspace:
             allow_workflow_changes=config.allow_workflow_changes,
             kept=await hidden_instructions(self.host, base),
         )
+
+    async def publishable_change(
+        self, checked: str, base: str, message: str, config: RepoConfig
+    ) -> ImportedChange:
+        """What the last iteration imported after its checks, committed with `message`; the worktree is
+        imported again only when this host does not hold that import."""
+        allow_workflows = config.allow_workflow_changes
+        recommitted = await recommit(
+            self.host, checked, base=base, message=message, allow_workflow_changes=allow_workflows
+        )
+        return recommitted or await self.import_change(base, message, config)
 
     async def push(self, url: str, commit: str, branch: str, *, token: str) -> None:
         await self.host.push(url, commit, branch, token=token)

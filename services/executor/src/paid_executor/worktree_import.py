@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import re
 import stat
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -22,6 +23,7 @@ from pathlib import Path
 from paid_executor.host_repository import HostRepository, TreeEntry, hardened, host_git_env
 from paid_executor.workspace import GitError
 
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 IMPORT_REF = "refs/paid/import"
 """fast-import's commit names a branch, but the import resets it before the end, so no ref is ever
 written: concurrent imports into one host repository (a retried activity beside the attempt it
@@ -115,6 +117,36 @@ async def import_worktree(
         f"{path} ({why})"
         for path in changed
         if (why := _refusal(path, allow_workflow_changes, os.fsencode(path) in gitlinks)) is not None
+    ]
+    return ImportedChange(commit=commit, changed_files=tuple(changed), refused=tuple(refused))
+
+
+async def recommit(
+    host: HostRepository, checked: str, *, base: str, message: str, allow_workflow_changes: bool
+) -> ImportedChange | None:
+    """The tree of an earlier import (`checked`: the one an iteration made after its checks) committed
+    again on `base` with `message`, without walking the worktree again: what was checked is what is
+    published, whatever a process left behind wrote since. None when this host repository does not
+    hold `checked` on `base` (the run moved here, or a history recorded before imports were kept): the
+    caller imports the worktree then. The refusals by path are worked out again here; those of the walk
+    (files it could not take) are the iteration's, and a run whose iteration refused any never publishes."""
+    if not _OBJECT_ID.fullmatch(checked):
+        return None
+    try:
+        header, _, _ = (await host.git("cat-file", "commit", checked)).partition(b"\n\n")
+    except GitError:
+        return None
+    fields = [line.decode().split(" ", 1) for line in header.splitlines()]
+    trees = [value for key, value in fields if key == "tree"]
+    if len(trees) != 1 or [value for key, value in fields if key == "parent"] != [base]:
+        return None
+    commit = await host.commit_tree(trees[0], (base,), message)
+    changed, entries = await asyncio.gather(host.changed_paths(base, commit), host.entries(base))
+    refused = [
+        f"{path} ({why})"
+        for path in changed
+        if (why := _refusal(path, allow_workflow_changes, path in entries and entries[path].mode == "160000"))
+        is not None
     ]
     return ImportedChange(commit=commit, changed_files=tuple(changed), refused=tuple(refused))
 

@@ -158,6 +158,7 @@ class IterationActivities(WorktreeActivities):
             tokens=tokens,
             cost_usd=cost,
             usage=ledger.usage if ledger.calls else None,
+            commit=imported.commit,
         )
 
     @staticmethod

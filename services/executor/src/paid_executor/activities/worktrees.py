@@ -117,8 +117,8 @@ class WorktreeActivities:
                 config = load_repo_config(await workspace.host.repo_files(request.base_sha))
             except RepoConfigError:
                 config = RepoConfig()
-            imported = await workspace.import_change(
-                request.base_sha, commit_message(request, self.identity), config
+            imported = await workspace.publishable_change(
+                request.checked_commit, request.base_sha, commit_message(request, self.identity), config
             )
             if refused := (*config.forbidden_matches(list(imported.changed_files)), *imported.refused):
                 raise ApplicationError(

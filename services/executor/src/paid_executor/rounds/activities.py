@@ -95,7 +95,9 @@ class RoundActivities(WorktreeActivities):
                 config = load_repo_config(await host.repo_files("refs/paid/base"))
             except RepoConfigError:
                 config = RepoConfig()
-            imported = await workspace.import_change(request.head_sha, request.message, config)
+            imported = await workspace.publishable_change(
+                request.checked_commit, request.head_sha, request.message, config
+            )
             if refused := (*config.forbidden_matches(list(imported.changed_files)), *imported.refused):
                 raise ApplicationError(
                     "Paid refuses to push these changes: " + ", ".join(refused),

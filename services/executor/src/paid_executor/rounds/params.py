@@ -105,6 +105,7 @@ class RoundPublishInput(_Params):
     # the base), and none of `conflicts` may still hold a conflict marker.
     merge_parents: tuple[str, ...] = ()
     conflicts: tuple[str, ...] = ()
+    checked_commit: str = ""  # the iteration's import (worktree_import.recommit); "": import again
 
 
 class RoundPublished(_Params):

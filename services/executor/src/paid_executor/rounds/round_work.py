@@ -121,6 +121,7 @@ async def work_round(
             if request.kind == "conflict"
             else (),
             conflicts=workspace.conflicts,
+            checked_commit=iteration.commit,
         ),
         start_to_close_timeout=GIT_ALLOWANCE,
         heartbeat_timeout=timedelta(seconds=max(policy.heartbeat_timeout_seconds, 30)),
