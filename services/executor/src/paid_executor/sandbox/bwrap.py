@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 from paid_executor.agents.base import Invocation
-from paid_executor.sandbox import bridge
 from paid_executor.sandbox.base import Prepared, SandboxError, SandboxRequest
 from paid_executor.sandbox.cgroup import Limits, LimitsUnavailableError, apply_limits, remove_cgroup
+from paid_executor.sandbox.editable_sources import unneeded_editable_sources
+from paid_executor.sandbox.relay import relay_command, socat_path
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # What programs need from /etc, and nothing else (no credentials, no host configuration).
@@ -35,6 +36,10 @@ def bwrap_path() -> str | None:
 
 class BubblewrapSandbox:
     name = "bwrap"
+
+    def __init__(self, *, prefer_socat: bool = True) -> None:
+        """prefer_socat=False: the Python bridge relays to the proxy even where socat is installed."""
+        self.socat = socat_path(SYSTEM_DIRS) if prefer_socat else None
 
     def prepare(self, invocation: Invocation, request: SandboxRequest) -> Prepared:
         executable = bwrap_path()
@@ -64,7 +69,7 @@ class BubblewrapSandbox:
         if request.proxy_socket is not None and request.proxy_port is not None:
             inside = "/run/paid/proxy.sock"
             args += ["--ro-bind", str(request.proxy_socket), inside]
-            command = [sys.executable, "-S", bridge.__file__, str(request.proxy_port), inside, "--", *command]
+            command = relay_command(request.proxy_port, inside, command, socat=self.socat)
         args += ["--remount-ro", "/", "--clearenv"]
         for key, value in sorted(env.items()):
             args += ["--setenv", key, value]
@@ -96,8 +101,10 @@ class BubblewrapSandbox:
 def _interpreter_paths() -> list[Path]:
     """The worker's Python (for the bridge and Python agents) and the workspace's installed tools."""
     paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent}
-    # Editable installs put the workspace's sources on sys.path: the demo agent and the bridge need them.
+    # Editable installs put the workspace's sources on sys.path: the demo agent and the Python bridge
+    # need the executor's and its libs'.
     paths |= {Path(entry) for entry in sys.path if entry and Path(entry).is_dir()}
+    paths -= unneeded_editable_sources()
     wanted = sorted(path for path in paths if not str(path).startswith(SYSTEM_DIRS))
     # A path under another one is in its bind already (bwrap binds recursively); each mount left out
     # is ~1 ms off every sandbox's start.
