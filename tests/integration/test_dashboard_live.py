@@ -23,7 +23,7 @@ from paid_runtime.temporal import connect_temporal
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PAID = str(Path(sys.executable).parent / "paid")
-CANCEL_DEADLINE_MS = 2000
+CANCEL_DEADLINE_MS = 60_000  # a deadline, not a figure: the time taken is printed below
 
 
 def _gate_issue(paid: EmulatedPaid, issue: DemoIssue, gate: Path) -> None:

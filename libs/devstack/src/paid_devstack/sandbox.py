@@ -100,13 +100,13 @@ class EmulatedPaid:
     def pulls(self, issue: DemoIssue) -> list[Json]:
         return self.github.pulls(issue.owner, issue.repo, state="all")
 
-    def wait_for_pull(self, issue: DemoIssue, timeout: float = 120.0) -> Json:
+    def wait_for_pull(self, issue: DemoIssue, timeout: float = 180.0) -> Json:
         wait_until(
             lambda: bool(self.pulls(issue)), timeout=timeout, what=f"a pull request for {issue.html_url}"
         )
         return self.pulls(issue)[0]
 
-    def wait_for_result_comment(self, issue: DemoIssue, timeout: float = 60.0) -> Json:
+    def wait_for_result_comment(self, issue: DemoIssue, timeout: float = 180.0) -> Json:
         def result_comments() -> list[Json]:
             return [
                 c
