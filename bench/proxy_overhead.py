@@ -24,6 +24,7 @@ from pathlib import Path
 import paid_executor
 from paid_devstack.test_servers import scratch_postgres
 from paid_executor.proxy import Budget, Cap, MeteringProxy, SharedLedger, SpendPolicy
+from paid_executor.proxy.ledger_statements import RESERVE, SETTLE
 from paid_executor.proxy.server import Upstreams
 from paid_executor.proxy.shared_ledger import ledger_engine
 from paid_executor.proxy.spend_alerts import SpendAlerts
@@ -137,6 +138,37 @@ async def ledger_alone(shared: SharedLedger, runs: int) -> None:
     print(f"ledger_settle_alone_p50 {statistics.median(settling) * 1000:.2f} ms")
 
 
+async def reserve_statement_paired(shared: SharedLedger, runs: int) -> None:
+    """The reservation statement through SQLAlchemy (as the proxy ran it before) and through asyncpg's
+    own pool (as it runs it now), alternately on the same database, each reservation settled untimed."""
+    policy = SpendPolicy(project="bench/paired", day=HIGH, month=HIGH, global_month=HIGH)
+    scopes = policy.scopes(datetime.now(UTC))
+    await shared.reserve(scopes, run_id="warm", provider="anthropic")  # counters made, pool opened
+    keys = [scope.key for scope in scopes]
+    caps_tokens = [scope.cap.tokens for scope in scopes]
+    caps_usd = [None if scope.cap.usd is None else float(scope.cap.usd) for scope in scopes]
+    direct = await shared.reservation_pool()
+    took: dict[str, list[float]] = {"sqlalchemy": [], "asyncpg": []}
+    for number in range(runs):
+        for route in ("sqlalchemy", "asyncpg") if number % 2 else ("asyncpg", "sqlalchemy"):
+            reservation = f"paired-{route}-{number}"
+            args = (keys, caps_tokens, caps_usd, len(keys), reservation, "b", "b", 100, 0.01, 30.0, None)
+            started = time.perf_counter()
+            if route == "asyncpg":
+                rows = await direct.fetch(RESERVE, *args)
+            else:
+                async with shared.engine.connect() as connection:
+                    rows = (await connection.exec_driver_sql(RESERVE, args)).all()
+            took[route].append(time.perf_counter() - started)
+            assert rows[0][7] == 1, "reserved"
+            async with shared.engine.connect() as connection:
+                await connection.execute(SETTLE, {"id": reservation, "keys": keys, "tokens": 1, "usd": 0.0})
+    for route, times in took.items():
+        print(f"ledger_reserve_statement_{route}_p50 {statistics.median(times) * 1000:.3f} ms")
+    saved = [old - new for old, new in zip(took["sqlalchemy"], took["asyncpg"], strict=True)]
+    print(f"ledger_reserve_statement_saved_paired_p50 {statistics.median(saved) * 1000:.3f} ms")
+
+
 def metering_and_pricing(runs: int) -> float:
     counts = {"input_tokens": 12, "cache_creation_input_tokens": 2000, "cache_read_input_tokens": 30000}
     body = json.dumps(
@@ -191,6 +223,7 @@ async def main(runs: int) -> None:
             await measure(emulator, plain, budgeted, runs)
             print(f"proxy_backoff_check_p50 {await backoff_check(budgeted, runs * 5):.3f} ms")
             await ledger_alone(shared, runs)
+            await reserve_statement_paired(shared, runs)
         finally:
             await plain.stop()
             await budgeted.stop()

@@ -77,6 +77,7 @@ def test_the_check_fails_on_a_grant_nothing_uses() -> None:
     use.publishes.discard("paid.plan.completed")
     use.publishes.discard("paid.plan.created")
     use.publishes.discard("paid.plan.task_ready")
+    use.publishes.discard("paid.plan.needs_input")
     assert undeclared(use, ACCESS_BY_SERVICE["planner"]) == ["grants publish paid.plan.>, unused"]
 
 

@@ -57,6 +57,7 @@ def test_provision_creates_the_streams_and_the_roles(tmp_path: Path, monkeypatch
         assert CliRunner().invoke(app, ["provision"]).exit_code == 0
         _, rotated = asyncio.run(_streams_and_roles(server.admin_url, postgres.url))
     assert streams == [
+        "PAID_ATTENTION",
         "PAID_BUDGET",
         "PAID_DEAD",
         "PAID_EVOLUTION",

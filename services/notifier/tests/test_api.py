@@ -43,6 +43,15 @@ async def test_a_channel_is_set_listed_without_its_secret_and_removed(client: ht
     assert [c["name"] for c in (await client.get("/api/channels")).json()] == ["ops"]
 
 
+async def test_a_channel_takes_the_needs_input_and_project_needs_attention_kinds(
+    client: httpx.AsyncClient,
+) -> None:
+    kinds = ["needs_input", "project_needs_attention"]
+    body = {"name": "people", "kind": "email", "target": "owner@example.com", "events": kinds}
+    assert (await client.put("/api/channels/people", json=body)).status_code == 200
+    assert [c["events"] for c in (await client.get("/api/channels")).json()] == [kinds]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -158,6 +158,13 @@ async def test_questions_wait_for_days_then_the_answer_is_planned_with(
     await eventually(lambda: "paid-needs-input" in world.labels(), "the needs-input label")
     [asked] = with_marker(world.comments(), questions)
     assert "1. Which storage backend?" in str(asked["body"])
+    # The notifier hears of the questions (needs input), as posted and with the comment to answer.
+    await eventually(lambda: published.of("paid.plan.needs_input", plan_id), "the event", timeout=120)
+    [needs_input] = published.of("paid.plan.needs_input", plan_id)
+    assert needs_input["questions"] == ["Which storage backend?", "Keep the old API?"]
+    assert (needs_input["round"], needs_input["label"]) == (1, "paid-needs-input")
+    assert needs_input["comment_url"] == asked["html_url"]
+    assert needs_input["issue"]["number"] == world.issue.number
     # Days pass (time skipping); an untrusted stranger's comment does not count as an answer.
     await temporal.sleep(timedelta(days=3))
     await handle.signal(PlanningWorkflow.answer, Answer(author="stranger", body="use mongo", trusted=False))

@@ -53,7 +53,10 @@ def set_channel(
     project: Annotated[str | None, typer.Option(help="owner/name; default: every project")] = None,
     event: Annotated[
         list[str] | None,
-        typer.Option(help="a kind of event to send (repeat); default: every kind"),
+        typer.Option(
+            help="a kind of event to send (repeat): run_finished, needs_input, budget_alert, budget_stop,"
+            " pr_ready, project_needs_attention; default: every kind"
+        ),
     ] = None,
     secret: Annotated[
         str | None,

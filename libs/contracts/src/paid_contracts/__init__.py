@@ -46,11 +46,12 @@ from paid_contracts.github_tokens import (
 )
 from paid_contracts.iterations import CheckOutcome, IterationSummary
 from paid_contracts.pinned import PinnedText
-from paid_contracts.planning import PlanCompleted, PlanCreated, PlannedTask
+from paid_contracts.planning import PlanCompleted, PlanCreated, PlannedTask, PlanNeedsInput
 from paid_contracts.progress import RunOutputAppended
 from paid_contracts.projects import (
     AGENT_LABEL_PREFIX,
     LabelMapping,
+    ProjectNeedsAttention,
     ProjectRegistered,
     ProjectSnapshot,
     ProjectUpdated,
@@ -101,8 +102,10 @@ __all__ = [
     "PinnedText",
     "PlanCompleted",
     "PlanCreated",
+    "PlanNeedsInput",
     "PlanRequested",
     "PlannedTask",
+    "ProjectNeedsAttention",
     "ProjectRegistered",
     "ProjectSnapshot",
     "ProjectUpdated",

@@ -16,7 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paid_contracts import subjects
-from paid_contracts.subjects import STREAM_BUDGET, STREAM_GITHUB, STREAM_PLAN, STREAM_PROJECT, STREAM_RUN
+from paid_contracts.subjects import (
+    STREAM_ATTENTION,
+    STREAM_BUDGET,
+    STREAM_GITHUB,
+    STREAM_PLAN,
+    STREAM_PROJECT,
+    STREAM_RUN,
+)
 
 ADMIN_USER = "paid-admin"
 NEXT_LOGIN_SUFFIX = ".next"
@@ -98,7 +105,7 @@ GITHUB = STREAM_GITHUB.name
 SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
     ServiceAccess(
         "gateway",
-        publishes=("paid.github.>", "paid.project.>"),
+        publishes=("paid.github.>", "paid.project.>", "paid.attention.>"),
         durables=_durables("gateway", STREAM_RUN.name, run_projection="paid.run.>"),
         # The token minter (issue 20): only the gateway holds the GitHub App's key and answers these.
         # Requesters are listed here as each one starts asking (the scan refuses unused grants).
@@ -199,6 +206,10 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
                 STREAM_BUDGET.name,
                 budget_alerted=subjects.BUDGET_ALERTED,
                 budget_exhausted=subjects.BUDGET_EXHAUSTED,
+            ),
+            *_durables("notifier", STREAM_PLAN.name, plan_needs_input=subjects.PLAN_NEEDS_INPUT),
+            *_durables(
+                "notifier", STREAM_ATTENTION.name, project_needs_attention=subjects.PROJECT_NEEDS_ATTENTION
             ),
         ),
     ),

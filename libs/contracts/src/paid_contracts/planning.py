@@ -47,4 +47,19 @@ class PlanCompleted(Event):
     tasks: int = Field(ge=0)
 
 
-EVENTS: tuple[type[Event], ...] = (PlanCreated, PlanCompleted)
+class PlanNeedsInput(Event):
+    """The planner found the issue unclear, posted its questions and waits for a trusted answer.
+
+    The questions are the model's words about untrusted issue text: a consumer shows them as text only."""
+
+    SUBJECT: ClassVar[str] = subjects.PLAN_NEEDS_INPUT
+    type: Literal["paid.plan.needs_input"] = "paid.plan.needs_input"
+    plan_id: str
+    issue: IssueRef
+    round: int = Field(ge=1, description="1 for the first questions, 2 after one answer, ...")
+    questions: tuple[str, ...] = Field(description="as posted (at most 20, each cut to 1,000 characters)")
+    comment_url: str | None = Field(default=None, description="the comment that asks them")
+    label: str = Field(description="the label that marks the issue while it waits, e.g. paid-needs-input")
+
+
+EVENTS: tuple[type[Event], ...] = (PlanCreated, PlanCompleted, PlanNeedsInput)

@@ -75,4 +75,22 @@ class ProjectUpdated(ProjectSnapshot):
     type: Literal["paid.project.updated"] = "paid.project.updated"
 
 
-EVENTS: tuple[type[Event], ...] = (ProjectRegistered, ProjectUpdated)
+class ProjectNeedsAttention(Event):
+    """A project now needs a person: its App installation suspended or removed, or its credential
+    refused. Announced once per change of the reason (the event id names the project's version).
+
+    `reason` is Paid's own sentence, but may quote GitHub's answer: consumers show it as text only."""
+
+    SUBJECT: ClassVar[str] = subjects.PROJECT_NEEDS_ATTENTION
+    type: Literal["paid.attention.project_needs_attention"] = "paid.attention.project_needs_attention"
+    project: str = Field(description="owner/name of the repository, as registered")
+    version: int = Field(ge=1, description="the project's version that set the reason")
+    reason: str
+    app_state: str | None = Field(default=None, description="the GitHub App's state, when it has one")
+
+
+def attention_event_id(project: str, version: int) -> str:
+    return f"attention:{project.lower()}:{version}"
+
+
+EVENTS: tuple[type[Event], ...] = (ProjectRegistered, ProjectUpdated, ProjectNeedsAttention)

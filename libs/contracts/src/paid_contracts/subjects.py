@@ -18,6 +18,7 @@ GITHUB_REVIEW_REQUESTED = "paid.github.review_requested"
 PLAN_TASK_READY = "paid.plan.task_ready"
 PLAN_CREATED = "paid.plan.created"
 PLAN_COMPLETED = "paid.plan.completed"
+PLAN_NEEDS_INPUT = "paid.plan.needs_input"
 RUN_STARTED = "paid.run.started"
 RUN_FINISHED = "paid.run.finished"
 RUN_PULL_REQUEST_OPENED = "paid.run.pull_request_opened"
@@ -85,3 +86,9 @@ ALL_STREAMS = (*ALL_STREAMS, STREAM_BUDGET)
 
 # A pull request's follow-up rounds, summed up when its conversation ends (evolution scores them).
 RUN_FOLLOW_UP_FINISHED = "paid.run.follow_up_finished"
+
+# Issue 22: a project a person must act on (its App suspended or uninstalled, its credential refused),
+# announced by the gateway. Not under `paid.project.>`, whose consumers read every message as a snapshot.
+PROJECT_NEEDS_ATTENTION = "paid.attention.project_needs_attention"
+STREAM_ATTENTION = StreamSpec("PAID_ATTENTION", ("paid.attention.>",))
+ALL_STREAMS = (*ALL_STREAMS, STREAM_ATTENTION)

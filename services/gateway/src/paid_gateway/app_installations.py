@@ -17,10 +17,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from paid_contracts import LabelMapping, ProjectSnapshot
+from paid_contracts import Event, LabelMapping, ProjectSnapshot
 from paid_gateway import project_registry, projects_repo
 from paid_gateway.config import GatewaySettings
 from paid_gateway.models import Project
+from paid_gateway.project_attention import needs_attention
 from paid_gateway.project_registry import ProjectCache
 from paid_gateway.project_schemas import REPOSITORY_PATTERN, Polling, ProjectCreate, ProjectUpdate
 from paid_runtime.secretbox import SecretBox
@@ -79,7 +80,7 @@ async def apply(
     sessions: async_sessionmaker[AsyncSession],
     settings: GatewaySettings,
     box: SecretBox,
-    announce: Callable[[ProjectSnapshot], Awaitable[None]],
+    announce: Callable[[Event], Awaitable[None]],
     cache: ProjectCache,
 ) -> list[str]:
     """Apply a verified App delivery; returns one record per repository changed."""
@@ -90,10 +91,11 @@ async def apply(
     records = []
     for change in changes(event, payload):
         async with sessions() as session:
-            snapshot = await _apply_one(session, change, installation_id, settings=settings, box=box)
-            if snapshot is None:
+            announced = await _apply_one(session, change, installation_id, settings=settings, box=box)
+            if not announced:
                 continue
-            await announce(snapshot)
+            for announcement in announced:
+                await announce(announcement)
             await session.commit()
         cache.forget(change.repository)
         record = f"{change.repository}: App {change.app_state}, polling {change.polling}"
@@ -104,13 +106,14 @@ async def apply(
 
 async def _apply_one(
     session: AsyncSession, change: Change, installation_id: int, *, settings: GatewaySettings, box: SecretBox
-) -> ProjectSnapshot | None:
+) -> list[Event]:
+    """The project's snapshot, and its new need of attention if it has one; nothing if no project."""
     now = datetime.now(UTC)
     key = projects_repo.project_key(change.repository)
     project = await projects_repo.get_project(session, key=key, for_update=True)
     if project is None:
         if change.app_state != "installed":
-            return None  # nothing to pause or stop
+            return []  # nothing to pause or stop
         project = project_registry.new_project(
             ProjectCreate(
                 repository=change.repository,
@@ -123,13 +126,19 @@ async def _apply_one(
         )
         _mark(project, change)
         await projects_repo.add_project(session, project=project)
-        return project_registry.registered(project)
+        return _with_attention(project_registry.registered(project), project, None)
+    before = project.attention_reason
     update = ProjectUpdate(installation_id=installation_id, polling=change.polling)
     project_registry.apply_update(project, update, box=box, rotation=timedelta(0), now=now)
     _mark(project, change)
     session.add(project)
     await session.flush()
-    return project_registry.updated(project)
+    return _with_attention(project_registry.updated(project), project, before)
+
+
+def _with_attention(snapshot: ProjectSnapshot, project: Project, before: str | None) -> list[Event]:
+    attention = needs_attention(project, before)
+    return [snapshot] if attention is None else [snapshot, attention]
 
 
 def _mark(project: Project, change: Change) -> None:

@@ -24,7 +24,7 @@ from opentelemetry import trace
 from prometheus_client import Counter
 from starlette.background import BackgroundTask
 
-from paid_contracts import LabelMapping, ProjectSnapshot, WorkRequested
+from paid_contracts import Event, LabelMapping, WorkRequested
 from paid_gateway import app_installations, token_service
 from paid_gateway.bodies import BadContentLengthError, BodyTooLargeError, read_limited_body
 from paid_gateway.config import GatewaySettings
@@ -139,9 +139,9 @@ async def receive_github_webhook(
 async def _installation_changed(
     request: Request, settings: GatewaySettings, publish: PublisherDep, event: str, payload: dict[str, Any]
 ) -> JSONResponse:
-    async def announce(snapshot: ProjectSnapshot) -> None:
+    async def announce(announcement: Event) -> None:
         async with asyncio.timeout(settings.publish_timeout_seconds):
-            await publish(snapshot)
+            await publish(announcement)
 
     try:
         records = await app_installations.apply(

@@ -13,7 +13,15 @@ import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from paid_contracts import BudgetAlerted, BudgetExhausted, Event, PullRequestOpened, RunFinished
+from paid_contracts import (
+    BudgetAlerted,
+    BudgetExhausted,
+    Event,
+    PlanNeedsInput,
+    ProjectNeedsAttention,
+    PullRequestOpened,
+    RunFinished,
+)
 from paid_notifier.routing import kind_of, project_of
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -52,6 +60,17 @@ def compose(event: Event) -> Notification:
         else:
             title = f"{project}: {event.percent}% of the {what} spent"
         return Notification(title, (f"Spent {spent} of {cap}.",))
+    if isinstance(event, PlanNeedsInput):
+        lines = [f"{n}. {question}" for n, question in enumerate(event.questions, start=1)]
+        lines.append(f"Answer on the issue, or apply the label {event.label!r} again.")
+        return Notification(
+            f"{event.issue.key}: the planner needs input ({len(event.questions)} question(s))",
+            tuple(lines),
+            event.comment_url,
+        )
+    if isinstance(event, ProjectNeedsAttention):
+        state = (f"GitHub App: {event.app_state}",) if event.app_state else ()
+        return Notification(f"{project}: needs attention", (event.reason, *state))
     return Notification(f"{project}: {event.type}", ())
 
 

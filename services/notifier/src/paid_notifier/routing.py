@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from paid_contracts import BudgetAlerted, BudgetExhausted, Event, PullRequestOpened, RunFinished
+from paid_contracts import (
+    BudgetAlerted,
+    BudgetExhausted,
+    Event,
+    PlanNeedsInput,
+    ProjectNeedsAttention,
+    PullRequestOpened,
+    RunFinished,
+)
 from paid_contracts.notifications import ChannelSpec, NotificationKind
 
 NOTIFIED: dict[type[Event], NotificationKind] = {
@@ -10,6 +18,8 @@ NOTIFIED: dict[type[Event], NotificationKind] = {
     PullRequestOpened: NotificationKind.PR_READY,
     BudgetAlerted: NotificationKind.BUDGET_ALERT,
     BudgetExhausted: NotificationKind.BUDGET_STOP,
+    PlanNeedsInput: NotificationKind.NEEDS_INPUT,
+    ProjectNeedsAttention: NotificationKind.PROJECT_NEEDS_ATTENTION,
 }
 
 
@@ -19,9 +29,9 @@ def kind_of(event: Event) -> NotificationKind | None:
 
 def project_of(event: Event) -> str | None:
     """owner/name; None for an event of no project (the global budget)."""
-    if isinstance(event, RunFinished | PullRequestOpened):
+    if isinstance(event, RunFinished | PullRequestOpened | PlanNeedsInput):
         return event.issue.repo.full_name
-    if isinstance(event, BudgetAlerted | BudgetExhausted):
+    if isinstance(event, BudgetAlerted | BudgetExhausted | ProjectNeedsAttention):
         return event.project
     return event.correlation.project
 

@@ -6,7 +6,15 @@ import logging
 
 from faststream.nats import NatsBroker
 
-from paid_contracts import BudgetAlerted, BudgetExhausted, PullRequestOpened, RunFinished, subjects
+from paid_contracts import (
+    BudgetAlerted,
+    BudgetExhausted,
+    PlanNeedsInput,
+    ProjectNeedsAttention,
+    PullRequestOpened,
+    RunFinished,
+    subjects,
+)
 from paid_notifier.delivery import Dispatcher
 from paid_runtime.subscriptions import durable_subscribers
 
@@ -33,9 +41,20 @@ def register(broker: NatsBroker, dispatcher: Dispatcher) -> None:
     async def on_budget_exhausted(event: BudgetExhausted) -> None:
         await _accept(dispatcher, event)
 
+    @subscribe("plan-needs-input", subjects.PLAN_NEEDS_INPUT)
+    async def on_plan_needs_input(event: PlanNeedsInput) -> None:
+        await _accept(dispatcher, event)
 
-async def _accept(
-    dispatcher: Dispatcher, event: RunFinished | PullRequestOpened | BudgetAlerted | BudgetExhausted
-) -> None:
+    @subscribe("project-needs-attention", subjects.PROJECT_NEEDS_ATTENTION)
+    async def on_project_needs_attention(event: ProjectNeedsAttention) -> None:
+        await _accept(dispatcher, event)
+
+
+Notified = (
+    RunFinished | PullRequestOpened | BudgetAlerted | BudgetExhausted | PlanNeedsInput | ProjectNeedsAttention
+)
+
+
+async def _accept(dispatcher: Dispatcher, event: Notified) -> None:
     routed = await dispatcher.accept(event)
     log.info("%s %s: %d channel(s)", event.type, event.event_id, routed)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
-from paid_contracts import Event, IssueRef, PlanCompleted, PlanCreated, TaskReady
+from paid_contracts import Event, IssueRef, PlanCompleted, PlanCreated, PlanNeedsInput, TaskReady
 from paid_planner import context, drafting, issue_writes, repo
 from paid_planner.drafting import LLMFactory
 from paid_planner.github import GitHubFactory
@@ -114,6 +114,10 @@ class PlannerActivities:
     async def publish_plan_completed(self, event: PlanCompleted) -> None:
         await self.publish(event)
 
+    @activity.defn(name="planner.publish_plan_needs_input")
+    async def publish_plan_needs_input(self, event: PlanNeedsInput) -> None:
+        await self.publish(event)
+
     def all(self) -> list[Callable[..., Any]]:
         return [
             self.save_plan_status,
@@ -129,4 +133,5 @@ class PlannerActivities:
             self.publish_plan_created,
             self.publish_task_ready,
             self.publish_plan_completed,
+            self.publish_plan_needs_input,
         ]

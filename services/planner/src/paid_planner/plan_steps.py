@@ -11,7 +11,15 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from paid_contracts import Correlation, IssueRef, PlanCompleted, PlanCreated, PlannedTask, TaskReady
+    from paid_contracts import (
+        Correlation,
+        IssueRef,
+        PlanCompleted,
+        PlanCreated,
+        PlannedTask,
+        PlanNeedsInput,
+        TaskReady,
+    )
     from paid_planner import texts
     from paid_planner.activities import PlannerActivities
     from paid_planner.params import (
@@ -165,6 +173,34 @@ async def publish_completed(plan_id: str, issue: IssueRef, tasks: int) -> None:
             plan_id=plan_id,
             issue=issue,
             tasks=tasks,
+        ),
+        start_to_close_timeout=SHORT,
+        retry_policy=DATABASE_RETRY,
+    )
+
+
+# The notification carries the questions as posted, bounded: the model's output has no length of its own.
+MAX_NOTIFIED_QUESTIONS = 20
+MAX_QUESTION_CHARS = 1000
+
+
+async def publish_needs_input(
+    plan_id: str, issue: IssueRef, questions: list[str], round_: int, comment_url: str, label: str
+) -> None:
+    """Once per round of this plan's run: a plan asked again after a fresh label is another notice."""
+    await workflow.execute_activity_method(
+        PlannerActivities.publish_plan_needs_input,
+        PlanNeedsInput(
+            event_id=f"{plan_id}:{workflow.info().run_id}:questions-{round_}",
+            occurred_at=workflow.now(),
+            producer=PRODUCER,
+            correlation=correlation(issue),
+            plan_id=plan_id,
+            issue=issue,
+            round=round_,
+            questions=tuple(q[:MAX_QUESTION_CHARS] for q in questions[:MAX_NOTIFIED_QUESTIONS]),
+            comment_url=comment_url or None,
+            label=label,
         ),
         start_to_close_timeout=SHORT,
         retry_policy=DATABASE_RETRY,

@@ -38,6 +38,9 @@ with workflow.unsafe.imports_passed_through():
 from paid_planner import plan_steps as steps
 from paid_planner.plan_steps import GITHUB_RETRY, SHORT
 
+# Histories recorded before plans announced their questions replay without the announcement.
+NEEDS_INPUT_EVENT = "plan-needs-input-event"
+
 
 def plan_workflow_id(issue: IssueRef) -> str:
     return f"plan:{issue.key}"
@@ -192,9 +195,12 @@ class PlanningWorkflow:
         self._answers.clear()
         self._waiting_for_answer = True
         try:
-            await steps.comment(plan_id, request.issue, f"questions-{round_}", text)
+            asked = await steps.comment(plan_id, request.issue, f"questions-{round_}", text)
             await steps.set_label(request.issue, request.needs_input_label, present=True)
             await steps.save_status(plan_id, request.issue, PlanStatus.NEEDS_INPUT)
+            if workflow.patched(NEEDS_INPUT_EVENT):
+                label = request.needs_input_label
+                await steps.publish_needs_input(plan_id, request.issue, questions, round_, asked, label)
             await workflow.wait_condition(
                 lambda: bool(self._answers), timeout=timedelta(days=request.answer_timeout_days)
             )

@@ -10,12 +10,11 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import JSONResponse, Response
 
 from paid_executor.proxy.backoff import ProviderBackoff
 from paid_executor.proxy.ledger import Ledger
-from paid_executor.proxy.shared_ledger import Reservation, SharedLedger
+from paid_executor.proxy.shared_ledger import LEDGER_ERRORS, Reservation, SharedLedger
 
 log = logging.getLogger(__name__)
 UNCHECKED = "Paid cannot check its budgets and its providers' pauses now; try again later"
@@ -66,7 +65,7 @@ async def admit(
             if reserved.paused > backoff.max_wait_seconds:
                 return paused_response(provider, reserved.paused)
             await asyncio.sleep(reserved.paused)  # the provider's deadline, then ask again
-    except (SQLAlchemyError, OSError) as error:
+    except LEDGER_ERRORS as error:
         log.warning("the spend ledger or the provider backoff is unavailable: %s", error)
         return error_response(503, "overloaded_error", UNCHECKED)
     if reserved.refused is not None:

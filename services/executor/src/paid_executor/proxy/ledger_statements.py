@@ -29,26 +29,28 @@ CREATE_COUNTERS = text(
 # starts the call on the rule of budgets.decide (room for the estimate on top of spent and reserved,
 # or some room and no reservation); when it does not, it answers the state it read and the caller
 # decides why.
+# Run by asyncpg itself (positional parameters, prepared once per connection), the hot path's one
+# statement: $1 keys, $2 token caps, $3 USD caps, $4 how many keys, $5 the reservation's id, $6 run id,
+# $7 holder, $8 and $9 the estimate in tokens and USD, $10 the lease in seconds, $11 the provider.
 # The compare-and-set holds within the statement: its UPDATE waits for a concurrent writer's row
 # lock, then checks the version it read against the row as committed, and bumps nothing if it moved.
-RESERVE = text(
-    """
+RESERVE = """
     WITH estimate AS (
-        SELECT CAST(:estimate_tokens AS bigint) AS tokens, CAST(:estimate_usd AS float8) AS usd
+        SELECT CAST($8 AS bigint) AS tokens, CAST($9 AS float8) AS usd
     ),
     paused AS (
         SELECT EXTRACT(EPOCH FROM until - clock_timestamp()) AS seconds FROM executor.provider_backoffs
-        WHERE provider = CAST(:provider AS text) AND until > clock_timestamp()
+        WHERE provider = CAST($11 AS text) AND until > clock_timestamp()
     ),
     wanted AS (
         SELECT * FROM unnest(
-            CAST(:keys AS text[]), CAST(:cap_tokens AS bigint[]), CAST(:cap_usd AS float8[])
+            CAST($1 AS text[]), CAST($2 AS bigint[]), CAST($3 AS float8[])
         ) AS w(scope, cap_tokens, cap_usd)
     ),
     live AS (
         SELECT s.scope, sum(r.tokens) AS tokens, sum(r.usd) AS usd, count(*) AS n
         FROM executor.spend_reservations r, unnest(r.scopes) AS s(scope)
-        WHERE r.scopes && CAST(:keys AS text[]) AND r.lease_until > clock_timestamp()
+        WHERE r.scopes && CAST($1 AS text[]) AND r.lease_until > clock_timestamp()
         GROUP BY s.scope
     ),
     state AS (
@@ -78,17 +80,16 @@ RESERVE = text(
     ),
     reserved AS (
         INSERT INTO executor.spend_reservations (id, run_id, holder, scopes, tokens, usd, lease_until)
-        SELECT :id, :run_id, :holder, CAST(:keys AS text[]), e.tokens, e.usd,
-               clock_timestamp() + make_interval(secs => :lease)
+        SELECT $5, $6, $7, CAST($1 AS text[]), e.tokens, e.usd,
+               clock_timestamp() + make_interval(secs => $10)
         FROM estimate e
-        WHERE (SELECT count(*) FROM bumped) = :n
+        WHERE (SELECT count(*) FROM bumped) = $4
         RETURNING id
     )
     SELECT scope, version, spent_tokens, spent_usd, reserved_tokens, reserved_usd, n,
            (SELECT count(*) FROM reserved), (SELECT seconds FROM paused)
     FROM state
-    """
-)
+"""
 SETTLE = text(
     """
     WITH released AS (DELETE FROM executor.spend_reservations WHERE id = :id)
