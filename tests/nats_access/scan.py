@@ -14,6 +14,9 @@ PromptClient` brings in the module that defines `PromptClient`, not the whole li
 modules those import from do, transitively; `paid_contracts`
 and `paid_runtime` are the wire format and the plumbing every service shares, not uses of their own.
 
+A service's `testing.py` (like `temporalio.testing`) builds events for tests to feed the service, never
+to send them: it is not scanned, and the scan fails if any other module of the service imports it.
+
 A subject expression the scan cannot resolve is reported, so the scan never passes by not looking.
 """
 
@@ -30,6 +33,7 @@ import paid_contracts
 from paid_contracts import subjects
 from paid_contracts.nats_access import ServiceAccess
 
+TEST_SUPPORT = "testing.py"
 ROOT = Path(__file__).resolve().parents[2]
 SUBJECT_MODELS = {
     name: value
@@ -73,6 +77,10 @@ def scan_service(service: str) -> NatsUse:
     library_files: set[Path] = set()
     for path in sorted((ROOT / "services" / service / "src").rglob("*.py")):
         source = path.read_text()
+        if path.name == TEST_SUPPORT:
+            continue
+        if _imports_test_support(ast.parse(source), f"paid_{service}"):
+            raise AssertionError(f"{path.relative_to(ROOT)} imports the tests' support module")
         use.add(scan_source(source, str(path.relative_to(ROOT))))
         library_files |= _library_modules_used(ast.parse(source), own_package=f"paid_{service}")
     scanned: set[Path] = set()
@@ -86,6 +94,20 @@ def scan_service(service: str) -> NatsUse:
         if path.name != "__init__.py":
             library_files |= _library_modules_used(ast.parse(source), own_package=None)
     return use
+
+
+def _imports_test_support(tree: ast.Module, package: str) -> bool:
+    support = f"{package}.{TEST_SUPPORT.removesuffix('.py')}"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module is not None:
+            names = {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+        elif isinstance(node, ast.Import):
+            names = {alias.name for alias in node.names}
+        else:
+            continue
+        if support in names:
+            return True
+    return False
 
 
 def _library_modules_used(tree: ast.Module, own_package: str | None) -> set[Path]:
