@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import replace
 
 import pytest
 
 from paid_contracts.nats_access import ACCESS_BY_SERVICE
 
-from .scan import ROOT, scan_service, scan_source, undeclared
+from .scan import ROOT, _imports_test_support, scan_service, scan_source, undeclared
 
 SERVICES = sorted(path.name for path in (ROOT / "services").iterdir() if (path / "pyproject.toml").exists())
 
@@ -103,3 +104,13 @@ def test_a_raw_request_to_a_subject_the_service_also_serves_is_declared_as_a_req
     access = ACCESS_BY_SERVICE["executor"]
     without = replace(access, requests=tuple(s for s in access.requests if "alive" not in s))
     assert undeclared(scan_service("executor"), without) == ["requests paid.executor.alive.*"]
+
+
+def test_a_services_test_support_module_must_not_be_imported_by_the_service() -> None:
+    """Its events are not scanned, so the service itself must never use it."""
+    found = _imports_test_support(
+        ast.parse("from paid_evolution.testing import record_outcome\n"), "paid_evolution"
+    )
+    assert found
+    assert not _imports_test_support(ast.parse("from paid_evolution import repo\n"), "paid_evolution")
+    assert _imports_test_support(ast.parse("import paid_evolution.testing\n"), "paid_evolution")
