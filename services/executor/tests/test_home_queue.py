@@ -24,6 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from paid_contracts import RepoRef, RunOutcome
+from paid_contracts.workflow_ids import ExecutionSignal
 from paid_devstack.waiting import wait_until_async
 from paid_executor.activities import ExecutorDeps, make_deps
 from paid_executor.activities.iterations import IterationActivities
@@ -81,6 +82,7 @@ async def activity_events(client: Client, workflow_id: str) -> list[tuple[str, s
         EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "completed",
         EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "failed",
         EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "timed out",
+        EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "cancelled",
     }
     async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
@@ -91,8 +93,19 @@ async def activity_events(client: Client, workflow_id: str) -> list[tuple[str, s
     return [(kind, queue, end) for kind, queue, end in scheduled.values()]
 
 
+async def signals(client: Client, workflow_id: str) -> list[tuple[str, str]]:
+    """(name, first argument) of every signal the workflow received, in order."""
+    received = []
+    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+            attrs = event.workflow_execution_signaled_event_attributes
+            [argument] = await client.data_converter.decode(attrs.input.payloads, [str])
+            received.append((attrs.signal_name, argument))
+    return received
+
+
 def _scheduled_id(event: HistoryEvent) -> int:
-    for name in ("completed", "failed", "timed_out"):
+    for name in ("completed", "failed", "timed_out", "canceled"):
         field = f"activity_task_{name}_event_attributes"
         if event.HasField(field):
             return int(getattr(event, field).scheduled_event_id)
@@ -103,17 +116,22 @@ def started_on(events: list[tuple[str, str, str]], kind: str) -> list[tuple[str,
     return [(queue, end) for activity, queue, end in events if activity == kind]
 
 
-async def test_a_run_whose_worker_is_lost_moves_to_another_and_opens_one_pull_request(
+async def test_a_run_whose_worker_is_gone_moves_at_once_to_another_and_opens_one_pull_request(
     env: WorkflowEnvironment,
     deps: ExecutorDeps,
     emulator: GitHubEmulator,
     calc_repo: RepoRef,
     broker: NatsBroker,
 ) -> None:
+    """The lost worker's home has no NATS subscription (its process is gone): the survivor's LostHomes
+    signals the run, which moves on that signal. The heartbeat and home-start timeouts are an hour, and
+    the clock is never skipped before the move, so neither timeout can be what moved it."""
     emulator.create_issue(
         "alice", calc_repo.name, title="add() subtracts", body=ISSUE_WITH_FIX, as_user="alice"
     )
-    request = request_for(calc_repo, 1)
+    request = request_for(calc_repo, 1).model_copy(
+        update={"heartbeat_timeout_seconds": 3600, "home_start_timeout_seconds": 3600}
+    )
     workflow_id = workflow_id_for(request.issue)
     shared = deps.settings.task_queue
 
@@ -130,14 +148,22 @@ async def test_a_run_whose_worker_is_lost_moves_to_another_and_opens_one_pull_re
         await wait_until_async(iteration_waits_at_the_lost_home, timeout=60, what="the first clone")
     # The worker that cloned is gone; another takes the run when it moves.
     async with make_worker(env.client, deps) as survivor:
+        home = survivor.home_queue
+
+        async def iteration_done_at_the_survivor() -> bool:
+            events = started_on(await activity_events(env.client, workflow_id), "run_iteration")
+            return (home, "completed") in events
+
+        # Polled, not awaited as a result: the clock stays put, so only the signal can move the run.
+        await wait_until_async(iteration_done_at_the_survivor, timeout=120, what="the run to move")
         handle = env.client.get_workflow_handle_for(AgentExecutionWorkflow.run, workflow_id, run_id=run_id)
         result = await handle.result()
+    assert survivor.lost_homes.signalled == [(lost_home, workflow_id)]
 
     assert result.outcome is RunOutcome.SUCCEEDED, result.detail
     events = await activity_events(env.client, workflow_id)
     assert started_on(events, "prepare_workspace") == [(shared, "completed"), (shared, "completed")]
-    home = survivor.home_queue
-    assert started_on(events, "run_iteration") == [(lost_home, "timed out"), (home, "completed")]
+    assert started_on(events, "run_iteration") == [(lost_home, "cancelled"), (home, "completed")]
     assert started_on(events, "publish_change") == [(home, "completed")]
     assert started_on(events, "cleanup_workspace") == [(home, "completed")]
 
@@ -147,13 +173,14 @@ async def test_a_run_whose_worker_is_lost_moves_to_another_and_opens_one_pull_re
     assert emulator.file_content("alice", calc_repo.name, "calc.py", ref="paid/issue-1") == FIXED_CALC
     [comment] = emulator.comments("alice", calc_repo.name, 1)  # the progress note, then the result
     assert pulls[0]["html_url"] in comment["body"]
+    assert await signals(env.client, workflow_id) == [(ExecutionSignal.HOME_LOST, lost_home)]
     finished = (await run_events(broker, result.run_id))["paid.run.finished"]
     assert finished["outcome"] == "succeeded"
     assert finished["iterations"] == 1
 
     if os.environ.get("PAID_RECORD_HISTORIES"):
         history = await env.client.get_workflow_handle(workflow_id).fetch_history()
-        (HISTORIES / "rehomed.json").write_text(history.to_json())
+        (HISTORIES / "rehomed_on_liveness.json").write_text(history.to_json())
 
 
 # Heavy: one move is in the default run (test_a_run_whose_worker_is_lost_moves_to_another...).
