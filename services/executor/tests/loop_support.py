@@ -16,13 +16,12 @@ from typing import Any
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from paid_contracts import IssueRef, RepoRef
 from paid_executor.activities import make_deps
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import ExecutionInput
-from paid_executor.worker import make_worker
+from paid_executor.worker import ExecutorWorker, make_worker
 from paid_github_emulator.server import GitHubEmulator
 from paid_runtime.database import session_factory
 
@@ -37,7 +36,7 @@ async def loop_worker(
     broker: NatsBroker,
     workspaces: Path,
     **overrides: Any,
-) -> AsyncIterator[Worker]:
+) -> AsyncIterator[ExecutorWorker]:
     defaults: dict[str, Any] = {
         "github_api_url": emulator.api_url,
         "github_token": TOKEN,

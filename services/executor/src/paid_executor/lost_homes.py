@@ -97,6 +97,11 @@ class LostHomes:
         self._lost: dict[str, float] = {}  # home -> loop time it was signalled as lost
         self.signalled: list[tuple[str, str]] = []  # (home, workflow id), for tests and metrics
 
+    @property
+    def probes(self) -> dict[str, int]:
+        """Liveness probes sent per home so far."""
+        return self._watch.probes
+
     async def run(self) -> None:
         """Until cancelled."""
         clock = asyncio.get_running_loop()
