@@ -58,6 +58,7 @@ def launch_second_executor(paid: EmulatedPaid) -> None:
             argv=list(first.argv),
             env={**first.env, "PAID_EXECUTOR_HTTP_PORT": str(port)},
             health_url=f"http://127.0.0.1:{port}/readyz",
+            ready_timeout=300,  # a loaded machine
         )
     )
 

@@ -4,8 +4,10 @@ each workflow homed there (`ExecutionSignal.HOME_LOST`); the workflow drops the 
 run to a fresh worktree on a live worker (fix_forward.FixForwardLoop._at_home).
 
 Which run is homed where is in `executor.run_homes`, written by prepare_workspace on the home itself and
-joined with `executor.runs` for the runs still running. A restarted executor finds its predecessor's runs
-there too, so a single replica's runs move as soon as it is back (after liveness' settle time).
+joined with `executor.runs` for the runs still running (a run's row is overwritten when it moves and
+kept after it ends, one small row per run like `executor.runs` itself). A restarted executor finds its
+predecessor's runs there too, so a single replica's runs move as soon as it is back (after liveness'
+settle time).
 
 Only "gone" moves a run: a starved or stopped process still holds its connection and reads as unknown,
 and its runs stay where they are (the heartbeat timeout, now long, remains the last resort). A run whose
@@ -41,7 +43,6 @@ RECORD = text(
     "VALUES (:run_id, :workflow_id, :home_queue, clock_timestamp()) "
     "ON CONFLICT (run_id) DO UPDATE SET home_queue = excluded.home_queue, updated_at = excluded.updated_at"
 )
-FORGET = text("DELETE FROM executor.run_homes WHERE run_id = :run_id AND home_queue = :home_queue")
 HOMES = text(
     "SELECT DISTINCT h.home_queue FROM executor.run_homes h "
     "JOIN executor.runs r ON r.run_id = h.run_id WHERE r.status = 'running'"
@@ -58,11 +59,6 @@ async def record_home(
     async with sessions() as session, session.begin():
         values = {"run_id": run_id, "workflow_id": workflow_id, "home_queue": home_queue}
         await session.execute(RECORD, values)
-
-
-async def forget_home(sessions: async_sessionmaker[AsyncSession], *, run_id: str, home_queue: str) -> None:
-    async with sessions() as session, session.begin():
-        await session.execute(FORGET, {"run_id": run_id, "home_queue": home_queue})
 
 
 async def running_homes(sessions: async_sessionmaker[AsyncSession]) -> set[str]:

@@ -18,7 +18,7 @@ from paid_executor.activities.deps import ExecutorDeps
 from paid_executor.activities.pinned_issue import unchanged_meanwhile
 from paid_executor.agents.process import kill_recorded_group
 from paid_executor.agents.registry import describe_agent
-from paid_executor.lost_homes import forget_home, record_home
+from paid_executor.lost_homes import record_home
 from paid_executor.params import AgentRunOutput, PublishInput, RunContext, WorkspaceInfo, WorkspaceInput
 from paid_executor.repo_config import RepoConfig, RepoConfigError, load_repo_config
 from paid_executor.run_workspace import RunWorkspace
@@ -163,8 +163,6 @@ class WorktreeActivities:
         kill_recorded_group(workspace.paths.pgid_file)
         await asyncio.to_thread(workspace.cleanup)
         _PREPARED.pop(workspace.paths.worktree, None)
-        if self.home_queue is not None:
-            await forget_home(self.deps.sessions, run_id=run.run_id, home_queue=self.home_queue)
 
 
 def commit_message(request: PublishInput, identity: Identity) -> str:
