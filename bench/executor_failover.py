@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType, PendingActivityState
@@ -164,10 +165,14 @@ def main() -> None:
     try:
         with EmulatedPaid(home / "paid", service_env={"executor": executor_env}) as paid:
             client = asyncio.run(Client.connect(paid.platform.infra.endpoints.temporal_target))
+            # A restart may take minutes on a loaded machine (the default allows 60 s).
+            supervisor = paid.platform.supervisor
+            supervisor._specs["executor"] = replace(supervisor._specs["executor"], ready_timeout=300)
             if args.replicas == 2:
                 launch_second_executor(paid)
             if args.hold:
                 spurious = hold_under_load(paid, client, args, held_pids)
+                print(f"# {args.hold} held runs under load: {spurious} moved", flush=True)
             for run in range(args.runs):
                 issue = paid.create_repository("bench", f"failover-{run}")
                 seen = len(stamps.read_text().splitlines())
@@ -189,6 +194,7 @@ def main() -> None:
                     what="the agent started again on a live executor",
                 )
                 resumed.append(time.monotonic() - killed)
+                print(f"# run {run}: killed {victim}, agent resumed after {resumed[-1]:.2f} s", flush=True)
                 paid.wait_for_pull(issue, timeout=180)
                 finished.append(time.monotonic() - killed)
                 assert len(paid.pulls(issue)) == 1

@@ -27,6 +27,8 @@ from collections.abc import Iterable
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import ResetStickyTaskQueueRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
@@ -129,11 +131,25 @@ class LostHomes:
         log.warning("executor home %s is gone; moving its %d running run(s)", home, len(runs))
         await self._signal_all(home, runs)
 
+    async def _unstick(self, workflow_id: str, run_id: str) -> None:
+        """The run's next workflow task goes to the shared queue, not to the sticky queue of the worker
+        that last ran it: that is often the gone process, whose sticky queue would hold the signal's task
+        for `sticky_queue_schedule_to_start_timeout` (3 s). Costs one history replay on a live worker."""
+        request = ResetStickyTaskQueueRequest(
+            namespace=self._client.namespace,
+            execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
+        )
+        try:
+            await self._client.workflow_service.reset_sticky_task_queue(request)
+        except RPCError as error:  # not supported (the test server) or ended: the signal still moves it
+            log.debug("sticky queue of %s not reset: %s", workflow_id, error)
+
     async def _signal_all(self, home: str, runs: Iterable[tuple[str, str]]) -> None:
         slots = asyncio.Semaphore(SIGNALS_IN_FLIGHT)
 
         async def signal(workflow_id: str, run_id: str) -> None:
             async with slots:
+                await self._unstick(workflow_id, run_id)
                 handle = self._client.get_workflow_handle(workflow_id, run_id=run_id)
                 try:
                     await handle.signal(ExecutionSignal.HOME_LOST, home)
