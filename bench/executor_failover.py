@@ -11,7 +11,7 @@ that process's NATS connection gone and signals the run, which moves to a fresh 
 (paid_executor.lost_homes). The heartbeat and home-start timeouts are only the fallback; they default to
 compose's 30 s here, so a figure near them means the liveness path did not act.
 
-`--hold N --burners K`: before the kills, N runs whose agents sleep are held on the executors while K
+`--hold N --burners K`: after the kills, N runs whose agents sleep are held on the executors while K
 busy-looping processes starve the CPU for `--window` seconds; every move of a held run then is spurious
 (its process is alive), and their count is printed. Prints `name value unit`.
 Usage: bench/executor_failover.py [--runs N] [--replicas 1|2] [--hold N --burners K --window S]
@@ -170,9 +170,6 @@ def main() -> None:
             supervisor._specs["executor"] = replace(supervisor._specs["executor"], ready_timeout=300)
             if args.replicas == 2:
                 launch_second_executor(paid)
-            if args.hold:
-                spurious = hold_under_load(paid, client, args, held_pids)
-                print(f"# {args.hold} held runs under load: {spurious} moved", flush=True)
             for run in range(args.runs):
                 issue = paid.create_repository("bench", f"failover-{run}")
                 seen = len(stamps.read_text().splitlines())
@@ -201,6 +198,9 @@ def main() -> None:
                 moved.append(asyncio.run(moves(client, issue)))
                 if args.replicas == 2:
                     paid.platform.start_service(victim)  # two replicas again for the next run
+            if args.hold:  # after the kills, which would move the held runs of the killed process
+                spurious = hold_under_load(paid, client, args, held_pids)
+                print(f"# {args.hold} held runs under load: {spurious} moved", flush=True)
     finally:
         stop_held_agents(held_pids)
     mode = "" if args.replicas == 1 else f"{{replicas={args.replicas}}}"  # one: the names as before
