@@ -6,24 +6,34 @@ Default (one executor): the executor is started again at once; the run resumes o
 the pending run_iteration's worker identity, `pid@host`) is killed and not restarted until the run is
 done, so the run resumes on the survivor.
 
-Either way the run's worktree was on the killed process, so the resume time is bounded below by the
-activity's heartbeat timeout (how soon Temporal declares the dead worker's attempt lost) plus the home
-queue's schedule-to-start timeout (how soon the run is moved to a fresh clone on a live process); both
-are printed with the figures. Prints `name value unit`.
-Usage: bench/executor_failover.py [--runs N] [--replicas 1|2] [--heartbeat-timeout S] [--home-start-timeout S]
+Either way the run's worktree was on the killed process: the surviving (or restarted) executor sees
+that process's NATS connection gone and signals the run, which moves to a fresh worktree at once
+(paid_executor.lost_homes). The heartbeat and home-start timeouts are only the fallback; they default to
+compose's 30 s here, so a figure near them means the liveness path did not act.
+
+`--hold N --burners K`: after the kills, N runs whose agents sleep are held on the executors while K
+busy-looping processes starve the CPU for `--window` seconds; every move of a held run then is spurious
+(its process is alive), and their count is printed. Prints `name value unit`.
+Usage: bench/executor_failover.py [--runs N] [--replicas 1|2] [--hold N --burners K --window S]
+    [--heartbeat-timeout S] [--home-start-timeout S]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client
 
 from paid_contracts.workflow_ids import execution_workflow_id
@@ -35,6 +45,8 @@ from paid_devstack.supervisor import ServiceSpec
 
 STAMP_AGENT = Path(__file__).parent / "agents" / "stamp_agent.sh"
 REPLICAS = ("executor", "executor-2")
+HELD = "held-"  # repositories whose runs' agents sleep until the bench ends
+BURNER = "while True: pass"
 
 
 def launch_second_executor(paid: EmulatedPaid) -> None:
@@ -47,6 +59,7 @@ def launch_second_executor(paid: EmulatedPaid) -> None:
             argv=list(first.argv),
             env={**first.env, "PAID_EXECUTOR_HTTP_PORT": str(port)},
             health_url=f"http://127.0.0.1:{port}/readyz",
+            ready_timeout=300,  # a loaded machine
         )
     )
 
@@ -76,64 +89,133 @@ def replica_running_the_agent(paid: EmulatedPaid, client: Client, issue: DemoIss
     return found[0]
 
 
+async def moves(client: Client, issue: DemoIssue) -> int:
+    """How many times the issue's run moved: worktrees prepared after the first."""
+    handle = client.get_workflow_handle(execution_workflow_id(f"{issue.owner}/{issue.repo}", issue.number))
+    prepared = 0
+    async for event in handle.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            activity = event.activity_task_scheduled_event_attributes.activity_type.name
+            prepared += activity == "prepare_workspace"
+    return max(prepared - 1, 0)
+
+
+def stop_held_agents(pids: Path) -> None:
+    for line in pids.read_text().splitlines():
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{line}/cmdline").read_bytes().split(b"\0")[:2] == [b"sleep", b"3600"]:
+                os.kill(int(line), signal.SIGKILL)
+
+
+def hold_under_load(paid: EmulatedPaid, client: Client, args: argparse.Namespace, pids: Path) -> int:
+    """Holds `args.hold` runs, starves the CPU for `args.window` s, and returns how many held runs moved."""
+    held = [paid.create_repository("bench", f"{HELD}{i}") for i in range(args.hold)]
+    for issue in held:
+        paid.label(issue)
+    wait_until(lambda: len(pids.read_text().splitlines()) >= args.hold, timeout=600, what="every held agent")
+    burners = [subprocess.Popen([sys.executable, "-c", BURNER]) for _ in range(args.burners)]
+    try:
+        time.sleep(args.window)  # the load's length: any move meanwhile is spurious
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+
+    async def count() -> int:
+        return sum([await moves(client, issue) for issue in held])
+
+    return asyncio.run(count())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--replicas", type=int, choices=(1, 2), default=1)
-    parser.add_argument("--heartbeat-timeout", type=float, default=1.0)
-    parser.add_argument("--home-start-timeout", type=float, default=2.0)
+    parser.add_argument("--hold", type=int, default=0)
+    parser.add_argument("--burners", type=int, default=4)
+    parser.add_argument("--window", type=float, default=30.0)
+    parser.add_argument("--heartbeat-timeout", type=float, default=30.0)
+    parser.add_argument("--home-start-timeout", type=float, default=30.0)
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="paid-bench-failover-"))
     stamps = home / "agent-starts.txt"
     stamps.touch()
+    held_pids = home / "held-agents.txt"
+    held_pids.touch()
     demo = Path(sys.executable).parent / "paid-demo-agent"
+    hold = f'if grep -q bench/{HELD} "$PAID_PROMPT_FILE"; then echo $$ >> {held_pids}; exec sleep 3600; fi'
     executor_env = {
         "PAID_EXECUTOR_AGENT": "command",
-        # stamps its start, holds the run for 5 s (the window to kill in), then makes the change
-        "PAID_EXECUTOR_AGENT_COMMAND": f"sh -c 'sh {STAMP_AGENT} {stamps}; sleep 5; exec {demo}'",
+        # a held run's agent sleeps; any other stamps its start, holds the run for 5 s (the window to
+        # kill in), then makes the change
+        "PAID_EXECUTOR_AGENT_COMMAND": f"sh -c '{hold}; sh {STAMP_AGENT} {stamps}; sleep 5; exec {demo}'",
         "PAID_EXECUTOR_HEARTBEAT_TIMEOUT_SECONDS": str(args.heartbeat_timeout),
         # The agent stamps a file outside its worktree, which a sandbox (bwrap, the default) refuses.
         "PAID_EXECUTOR_SANDBOX": "none",
         "PAID_EXECUTOR_HOME_START_TIMEOUT_SECONDS": str(args.home_start_timeout),
+        "PAID_EXECUTOR_MAX_RUNNING_RUNS": str(args.hold + 10),
+        "PAID_EXECUTOR_MAX_RUNNING_RUNS_PER_PROJECT": str(args.hold + 10),
+        "PAID_EXECUTOR_MAX_RUNNING_RUNS_PER_PROVIDER": str(args.hold + 10),
     }
     resumed: list[float] = []
     finished: list[float] = []
     restarted: list[float] = []
-    with EmulatedPaid(home / "paid", service_env={"executor": executor_env}) as paid:
-        client: Client | None = None
-        if args.replicas == 2:
-            launch_second_executor(paid)
+    moved: list[int] = []
+    spurious: int | None = None
+    try:
+        with EmulatedPaid(home / "paid", service_env={"executor": executor_env}) as paid:
             client = asyncio.run(Client.connect(paid.platform.infra.endpoints.temporal_target))
-        for run in range(args.runs):
-            issue = paid.create_repository("bench", f"failover-{run}")
-            seen = len(stamps.read_text().splitlines())
-            paid.label(issue)
-            wait_until(lambda s=seen: len(stamps.read_text().splitlines()) > s, timeout=60, what="the agent")  # type: ignore[misc]
-            victim = "executor" if client is None else replica_running_the_agent(paid, client, issue)
-            killed = time.monotonic()
-            paid.platform.kill(victim)
-            if client is None:
-                paid.platform.start_service(victim)
-                restarted.append(time.monotonic() - killed)
-            wait_until(
-                lambda s=seen: len(stamps.read_text().splitlines()) > s + 1,  # type: ignore[misc]
-                timeout=90,
-                what="the agent started again on a live executor",
-            )
-            resumed.append(time.monotonic() - killed)
-            paid.wait_for_pull(issue, timeout=90)
-            finished.append(time.monotonic() - killed)
-            assert len(paid.pulls(issue)) == 1
-            if client is not None:
-                paid.platform.start_service(victim)  # two replicas again for the next run
+            # A restart may take minutes on a loaded machine (the default allows 60 s).
+            supervisor = paid.platform.supervisor
+            supervisor._specs["executor"] = replace(supervisor._specs["executor"], ready_timeout=300)
+            if args.replicas == 2:
+                launch_second_executor(paid)
+            for run in range(args.runs):
+                issue = paid.create_repository("bench", f"failover-{run}")
+                seen = len(stamps.read_text().splitlines())
+                paid.label(issue)
+                wait_until(
+                    lambda s=seen: len(stamps.read_text().splitlines()) > s,  # type: ignore[misc]
+                    timeout=60,
+                    what="the agent",
+                )
+                victim = "executor" if args.replicas == 1 else replica_running_the_agent(paid, client, issue)
+                killed = time.monotonic()
+                paid.platform.kill(victim)
+                if args.replicas == 1:
+                    paid.platform.start_service(victim)
+                    restarted.append(time.monotonic() - killed)
+                wait_until(
+                    lambda s=seen: len(stamps.read_text().splitlines()) > s + 1,  # type: ignore[misc]
+                    timeout=180,
+                    what="the agent started again on a live executor",
+                )
+                resumed.append(time.monotonic() - killed)
+                print(f"# run {run}: killed {victim}, agent resumed after {resumed[-1]:.2f} s", flush=True)
+                paid.wait_for_pull(issue, timeout=180)
+                finished.append(time.monotonic() - killed)
+                assert len(paid.pulls(issue)) == 1
+                moved.append(asyncio.run(moves(client, issue)))
+                if args.replicas == 2:
+                    paid.platform.start_service(victim)  # two replicas again for the next run
+            if args.hold:  # after the kills, which would move the held runs of the killed process
+                spurious = hold_under_load(paid, client, args, held_pids)
+                print(f"# {args.hold} held runs under load: {spurious} moved", flush=True)
+    finally:
+        stop_held_agents(held_pids)
     mode = "" if args.replicas == 1 else f"{{replicas={args.replicas}}}"  # one: the names as before
     print(f"executor_failover_heartbeat_timeout{mode} {args.heartbeat_timeout:.1f} s")
     print(f"executor_failover_home_start_timeout{mode} {args.home_start_timeout:.1f} s")
     if restarted:
         print(f"executor_kill_to_restarted_and_ready_p50{mode} {statistics.median(restarted):.1f} s")
-    print(f"executor_kill_to_agent_resumed_p50{mode} {statistics.median(resumed):.1f} s")
-    print(f"executor_kill_to_agent_resumed_max{mode} {max(resumed):.1f} s")
+    print(f"executor_kill_to_agent_resumed_p50{mode} {statistics.median(resumed):.2f} s")
+    print(f"executor_kill_to_agent_resumed_max{mode} {max(resumed):.2f} s")
     print(f"executor_kill_to_pull_request_p50{mode} {statistics.median(finished):.1f} s")
+    print(f"executor_failover_moves_per_killed_run_max{mode} {max(moved)} moves")
+    if spurious is not None:
+        print(f"executor_failover_held_runs{mode} {args.hold} runs")
+        print(f"executor_failover_load{mode} {args.burners} busy-loop processes for {args.window:g} s")
+        print(f"executor_failover_spurious_moves{mode} {spurious} moves")
 
 
 if __name__ == "__main__":

@@ -18,14 +18,13 @@ from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from paid_contracts import IssueRef, RepoRef
 from paid_executor.activities import make_deps
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import ExecutionInput, ExecutionResult
 from paid_executor.subscribers import start_execution
-from paid_executor.worker import make_worker
+from paid_executor.worker import ExecutorWorker, make_worker
 from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
 from paid_runtime.database import session_factory
@@ -41,7 +40,7 @@ async def loop_worker(
     broker: NatsBroker,
     workspaces: Path,
     **overrides: Any,
-) -> AsyncIterator[Worker]:
+) -> AsyncIterator[ExecutorWorker]:
     defaults: dict[str, Any] = {
         "github_api_url": emulator.api_url,
         "github_token": TOKEN,

@@ -8,112 +8,52 @@ its prepare_workspace answers with a home queue that no process polls any more."
 from __future__ import annotations
 
 import os
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from faststream.nats import NatsBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.api.enums.v1 import EventType
-from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from paid_contracts import RepoRef, RunOutcome
+from paid_contracts.workflow_ids import ExecutionSignal
 from paid_devstack.waiting import wait_until_async
-from paid_executor.activities import ExecutorDeps, make_deps
-from paid_executor.activities.iterations import IterationActivities
-from paid_executor.activities.worktrees import release_runs
-from paid_executor.config import ExecutorSettings
+from paid_executor.activities import ExecutorDeps
 from paid_executor.params import ExecutionInput
 from paid_executor.run_limits import MAX_REHOMES
 from paid_executor.subscribers import start_execution
-from paid_executor.worker import activities, make_worker, worker_options
+from paid_executor.worker import make_worker
 from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
-from paid_runtime.database import session_factory
 
-from .conftest import FIXED_CALC, ISSUE_WITH_FIX, TOKEN
+from .conftest import FIXED_CALC, ISSUE_WITH_FIX
+from .home_support import activity_events, home_deps, lost_worker, signals, started_on
 from .test_workflow import HISTORIES, request_for, run_events
 
 
 @pytest.fixture
 def deps(emulator: GitHubEmulator, engine: AsyncEngine, broker: NatsBroker, tmp_path: Path) -> ExecutorDeps:
-    settings = ExecutorSettings(
-        github_api_url=emulator.api_url,
-        github_token=TOKEN,
-        github_credentials="global",  # no gateway here: the token minter is tested on its own
-        workspace_root=tmp_path / "workspaces",
-        task_queue=f"executor-home-{uuid.uuid4()}",
-    )
-    return make_deps(settings, broker, session_factory(engine))
+    return home_deps(emulator, engine, broker, tmp_path)
 
 
-@asynccontextmanager
-async def lost_worker(client: Client, deps: ExecutorDeps) -> AsyncIterator[str]:
-    """A worker on the shared queue whose home queue nobody polls (its process is gone); yields it.
-    Its run files go with it, as they would with its host."""
-    home = f"{deps.settings.task_queue}@lost-host-{uuid.uuid4().hex[:8]}"
-    try:
-        async with Worker(
-            client,
-            task_queue=deps.settings.task_queue,
-            workflows=[AgentExecutionWorkflow],
-            activities=activities(IterationActivities(deps, home_queue=home)),
-            # No sticky workflow cache: the time-skipping server never hands a dead worker's sticky
-            # workflow tasks back to the shared queue (a real server does, after 5 s).
-            max_cached_workflows=0,
-            **worker_options(deps),
-        ):
-            yield home
-    finally:
-        await release_runs(home)
-
-
-async def activity_events(client: Client, workflow_id: str) -> list[tuple[str, str, str]]:
-    """(activity type, task queue, how it ended) of every activity the workflow scheduled, in order."""
-    scheduled: dict[int, list[str]] = {}
-    ended = {
-        EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "completed",
-        EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "failed",
-        EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "timed out",
-    }
-    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            attrs = event.activity_task_scheduled_event_attributes
-            scheduled[event.event_id] = [attrs.activity_type.name, attrs.task_queue.name, "pending"]
-        elif event.event_type in ended:
-            scheduled[_scheduled_id(event)][2] = ended[event.event_type]
-    return [(kind, queue, end) for kind, queue, end in scheduled.values()]
-
-
-def _scheduled_id(event: HistoryEvent) -> int:
-    for name in ("completed", "failed", "timed_out"):
-        field = f"activity_task_{name}_event_attributes"
-        if event.HasField(field):
-            return int(getattr(event, field).scheduled_event_id)
-    raise AssertionError(event)
-
-
-def started_on(events: list[tuple[str, str, str]], kind: str) -> list[tuple[str, str]]:
-    return [(queue, end) for activity, queue, end in events if activity == kind]
-
-
-async def test_a_run_whose_worker_is_lost_moves_to_another_and_opens_one_pull_request(
+async def test_a_run_whose_worker_is_gone_moves_at_once_to_another_and_opens_one_pull_request(
     env: WorkflowEnvironment,
     deps: ExecutorDeps,
     emulator: GitHubEmulator,
     calc_repo: RepoRef,
     broker: NatsBroker,
 ) -> None:
+    """The lost worker's home has no NATS subscription (its process is gone): the survivor's LostHomes
+    signals the run, which moves on that signal. The heartbeat and home-start timeouts are an hour, and
+    the clock is never skipped before the move, so neither timeout can be what moved it."""
     emulator.create_issue(
         "alice", calc_repo.name, title="add() subtracts", body=ISSUE_WITH_FIX, as_user="alice"
     )
-    request = request_for(calc_repo, 1)
+    request = request_for(calc_repo, 1).model_copy(
+        update={"heartbeat_timeout_seconds": 3600, "home_start_timeout_seconds": 3600}
+    )
     workflow_id = workflow_id_for(request.issue)
     shared = deps.settings.task_queue
 
@@ -130,14 +70,22 @@ async def test_a_run_whose_worker_is_lost_moves_to_another_and_opens_one_pull_re
         await wait_until_async(iteration_waits_at_the_lost_home, timeout=60, what="the first clone")
     # The worker that cloned is gone; another takes the run when it moves.
     async with make_worker(env.client, deps) as survivor:
+        home = survivor.home_queue
+
+        async def iteration_done_at_the_survivor() -> bool:
+            events = started_on(await activity_events(env.client, workflow_id), "run_iteration")
+            return (home, "completed") in events
+
+        # Polled, not awaited as a result: the clock stays put, so only the signal can move the run.
+        await wait_until_async(iteration_done_at_the_survivor, timeout=120, what="the run to move")
         handle = env.client.get_workflow_handle_for(AgentExecutionWorkflow.run, workflow_id, run_id=run_id)
         result = await handle.result()
+    assert survivor.lost_homes.signalled == [(lost_home, workflow_id)]
 
     assert result.outcome is RunOutcome.SUCCEEDED, result.detail
     events = await activity_events(env.client, workflow_id)
     assert started_on(events, "prepare_workspace") == [(shared, "completed"), (shared, "completed")]
-    home = survivor.home_queue
-    assert started_on(events, "run_iteration") == [(lost_home, "timed out"), (home, "completed")]
+    assert started_on(events, "run_iteration") == [(lost_home, "cancelled"), (home, "completed")]
     assert started_on(events, "publish_change") == [(home, "completed")]
     assert started_on(events, "cleanup_workspace") == [(home, "completed")]
 
@@ -147,13 +95,14 @@ async def test_a_run_whose_worker_is_lost_moves_to_another_and_opens_one_pull_re
     assert emulator.file_content("alice", calc_repo.name, "calc.py", ref="paid/issue-1") == FIXED_CALC
     [comment] = emulator.comments("alice", calc_repo.name, 1)  # the progress note, then the result
     assert pulls[0]["html_url"] in comment["body"]
+    assert await signals(env.client, workflow_id) == [(ExecutionSignal.HOME_LOST, lost_home)]
     finished = (await run_events(broker, result.run_id))["paid.run.finished"]
     assert finished["outcome"] == "succeeded"
     assert finished["iterations"] == 1
 
     if os.environ.get("PAID_RECORD_HISTORIES"):
         history = await env.client.get_workflow_handle(workflow_id).fetch_history()
-        (HISTORIES / "rehomed.json").write_text(history.to_json())
+        (HISTORIES / "rehomed_on_liveness.json").write_text(history.to_json())
 
 
 # Heavy: one move is in the default run (test_a_run_whose_worker_is_lost_moves_to_another...).

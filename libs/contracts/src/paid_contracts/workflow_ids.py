@@ -16,6 +16,7 @@ class ExecutionSignal(StrEnum):
     RESUME = "resume"
     INSTRUCT = "inject_instruction"
     ADMIT = "admission_wake"  # from the executor itself: a slot freed, a queued run looks again
+    HOME_LOST = "home_lost"  # from the executor itself: the process holding the run's worktree is gone
 
 
 EXECUTION_STATUS_QUERY = "status"

@@ -65,9 +65,10 @@ class ExecutorSettings(GitHubSettings):
     )
     agent_timeout_seconds: float = 30 * 60
     heartbeat_timeout_seconds: float = Field(
-        default=20,
-        description="how soon a killed worker's agent run is noticed and retried elsewhere; short "
-        "values make a busy host's runs look dead",
+        default=60,
+        description="the last resort for a run whose worker is lost without its NATS connection closing "
+        "(a killed process's runs move within seconds, lost_homes.py); short values make a busy host's "
+        "runs look dead",
     )
     home_start_timeout_seconds: float = Field(
         default=30,

@@ -4,7 +4,9 @@ HostLostError for the workflow to move the run."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -37,6 +39,15 @@ with workflow.unsafe.imports_passed_through():
     from paid_executor.run_reporting import RunReporting
 
 
+T = TypeVar("T")
+
+
+def _observed(attempt: asyncio.Future[Any]) -> None:
+    """Reads the dropped attempt's end, so that its failure is not reported as never retrieved."""
+    if not attempt.cancelled():
+        attempt.exception()
+
+
 class FixForwardLoop(RunReporting):
     async def _prepare(
         self, run: RunContext, issue: IssueDetails, branch: str, request: ExecutionInput
@@ -54,7 +65,36 @@ class FixForwardLoop(RunReporting):
             )
         )
         self._home = workspace.task_queue if self._homed else None
+        self._lost_homes.discard(workspace.task_queue or "")  # it just answered: back, if it was lost
         return workspace
+
+    async def _at_home(self, handle: workflow.ActivityHandle[T], *, cancellable: bool = True) -> T:
+        """Awaits an activity on the run's home; HostLostError as soon as an executor reports the home's
+        process gone (lost_homes.py). The lost attempt is not awaited: its process cannot answer the
+        cancellation, and whatever it would return is dropped. `cancellable`: the `cancel` signal may
+        interrupt it (not the push, as before)."""
+        home = self._home
+        if not self._watching_home or home is None:
+            return await (self._activity(handle) if cancellable else handle)
+        if cancellable:
+            if self._cancel_requested:
+                handle.cancel()
+            self._current = handle
+        lost = asyncio.ensure_future(workflow.wait_condition(lambda: home in self._lost_homes))
+        try:
+            await workflow.wait([handle, lost], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if self._current is handle:
+                self._current = None
+        if handle.done():
+            return handle.result()
+        handle.add_done_callback(_observed)
+        handle.cancel()
+        raise HostLostError(
+            f"the executor process holding the worktree ({home}) is gone: its NATS connection closed",
+            unreachable=True,
+        )
 
     async def _fix_forward(
         self,
@@ -86,7 +126,7 @@ class FixForwardLoop(RunReporting):
                 self._instructions.clear()
                 self._iterations = iteration
                 self._step = "agent"
-                last = await self._activity(
+                last = await self._at_home(
                     workflow.start_activity_method(
                         IterationActivities.run_iteration,
                         IterationInput(
@@ -162,6 +202,7 @@ class FixForwardLoop(RunReporting):
                 return RunOutcome.NO_CHANGES, "the agent changed no file"
             await self._safe_point()
             self._step = "publish"
+<<<<<<< HEAD
             self._change = await workflow.execute_activity_method(
                 IterationActivities.publish_change,
                 PublishInput(
@@ -173,12 +214,27 @@ class FixForwardLoop(RunReporting):
                     result=last.result,
                     last_output=last.last_output,
                     checked_commit=last.commit,
+=======
+            self._change = await self._at_home(
+                workflow.start_activity_method(
+                    IterationActivities.publish_change,
+                    PublishInput(
+                        run=run,
+                        issue=issue,
+                        branch=branch,
+                        base_sha=workspace.base_sha,
+                        summary=last.result.summary,
+                        result=last.result,
+                        last_output=last.last_output,
+                    ),
+                    start_to_close_timeout=GIT_ALLOWANCE,
+                    heartbeat_timeout=timedelta(seconds=max(request.heartbeat_timeout_seconds, 30)),
+                    retry_policy=QUICK_RETRY,
+                    task_queue=self._home,
+                    schedule_to_start_timeout=self._home_start_timeout if self._home else None,
+>>>>>>> issue-24a-s9
                 ),
-                start_to_close_timeout=GIT_ALLOWANCE,
-                heartbeat_timeout=timedelta(seconds=max(request.heartbeat_timeout_seconds, 30)),
-                retry_policy=QUICK_RETRY,
-                task_queue=self._home,
-                schedule_to_start_timeout=self._home_start_timeout if self._home else None,
+                cancellable=False,
             )
         except ActivityError as error:
             if self._home is not None and not self._cancel_requested and (lost := host_lost(error)):

@@ -140,17 +140,25 @@ class HomeWatch:
                 self._loops.pop(home_queue, None)
                 loop.cancel()
 
-    async def _probe(self, home_queue: str) -> Liveness:
+    def note_connection(self) -> NatsClient | None:
+        """Starts the settle time when this process's connection (re)connected; call it often (a probe
+        does) so that it starts from the connect rather than from the first probe. None: not connected."""
         try:
             connection = self._connection()
-        except IncorrectState as error:  # the broker is not connected yet
-            log.debug("no NATS connection to probe %s: %r", home_queue, error)
-            return Liveness.UNKNOWN
-        now = asyncio.get_running_loop().time()
+        except IncorrectState:  # the broker is not connected yet
+            return None
         reconnects = connection.stats["reconnects"]
         if reconnects != self._reconnects:  # this process (re)connected: so may everyone else
             self._reconnects = reconnects
-            self._settled_at = now + self._settle
+            self._settled_at = asyncio.get_running_loop().time() + self._settle
+        return connection
+
+    async def _probe(self, home_queue: str) -> Liveness:
+        connection = self.note_connection()
+        if connection is None:
+            log.debug("no NATS connection to probe %s", home_queue)
+            return Liveness.UNKNOWN
+        now = asyncio.get_running_loop().time()
         liveness = await probe(connection, home_queue, timeout=self._timeout)
         if liveness is Liveness.GONE and now < self._settled_at:
             return Liveness.UNKNOWN

@@ -31,6 +31,9 @@ HOME_QUEUE_PATCH = "home-queue-1"  # the worktree's activities on its worker's o
 ALONGSIDE_PATCH = "bookkeeping-alongside-1"
 FOLLOW_UP_SUMMARY_PATCH = "follow-up-summary-1"  # an ended conversation publishes its rounds' summary
 ROUND_REHOME_PATCH = "round-rehome-1"  # a round whose worktree's worker is lost starts again elsewhere
+# A run moves as soon as an executor reports its home's process gone (lost_homes.py), not only after
+# the home's heartbeat or schedule-to-start timeout.
+HOME_LIVENESS_PATCH = "home-liveness-1"
 MAX_REHOMES = 3  # moves of a run to a fresh worktree after losing its worker; then an honest failure
 REPEAT_LIMIT = 3  # the same diff or the same failures this many times: the agent is going in circles
 GIT_ALLOWANCE = timedelta(minutes=10)  # clone and push, on top of the agent's own time

@@ -42,6 +42,8 @@ class RunState:
         # an older worker prepared the worktree: the worktree's activities then use the shared queue.
         self._home: str | None = None
         self._home_start_timeout = timedelta(seconds=30)
+        self._watching_home = False  # the home-liveness patch: a lost home ends the awaited attempt at once
+        self._lost_homes: set[str] = set()  # home queues an executor reported gone (lost_homes.py)
         self._queue_position: int | None = None
         self._queue_reason: str | None = None
         self._admission_woken = False

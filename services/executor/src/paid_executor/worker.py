@@ -4,7 +4,8 @@ Every process polls two task queues: the shared one (workflows and every activit
 start or continue any run) and its own "home" queue, `<shared>@<hostname>-<short uuid>`. A run's
 worktree is on the disk of the process that cloned it, so the activities that need it (the agent's
 iterations, the push, the cleanup) go to that process's home queue; the workflow moves the run to a
-fresh worktree when the home does not answer (see workflows.AgentExecutionWorkflow)."""
+fresh worktree when the home's process is gone (lost_homes.py) or does not answer (see
+workflows.AgentExecutionWorkflow)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from paid_executor.activities.admission import AdmissionActivities
 from paid_executor.activities.iterations import IterationActivities
 from paid_executor.activities.worktrees import release_runs
 from paid_executor.cost_rollup import CostRollupActivities, DailyCostRollupWorkflow
-from paid_executor.liveness import answer_for
+from paid_executor.liveness import HomeWatch, answer_for
+from paid_executor.lost_homes import LostHomes
 from paid_executor.review_activities import ReviewActivities
 from paid_executor.review_workflow import ReviewModeWorkflow
 from paid_executor.rounds.activities import RoundActivities
@@ -110,18 +112,24 @@ class ExecutorWorker(Worker):
         )
         self.home = Worker(client, task_queue=self.home_queue, activities=home_activities(loop), **options)
         self._broker = deps.broker
+        # This process watches the other processes' homes and moves their runs when one is gone.
+        self.lost_homes = LostHomes(
+            client, deps.sessions, HomeWatch(lambda: deps.broker.connection), own_home=self.home_queue
+        )
 
     async def run(self) -> None:
         shared = asyncio.create_task(super().run(), name="executor-shared-queue")
         home = asyncio.create_task(self.home.run(), name="executor-home-queue")
         # Other processes tell this one's death from its NATS connection closing (liveness.py).
         alive = asyncio.create_task(answer_for(self._broker, self.home_queue), name="executor-liveness")
+        watching = asyncio.create_task(self.lost_homes.run(), name="executor-lost-homes")
         try:
             await asyncio.wait({shared, home}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             alive.cancel()
+            watching.cancel()
             await self.shutdown()
-            await asyncio.wait({shared, home})
+            await asyncio.wait({shared, home, watching})
             await release_runs(self.home_queue)
         for task in (shared, home):
             task.result()  # raises the first worker's fatal error

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from paid_executor.run_failures import HostLostError, RunCancelledError, RunFailedError, failure_detail
     from paid_executor.run_limits import (
         ALONGSIDE_PATCH,
+        HOME_LIVENESS_PATCH,
         HOME_QUEUE_PATCH,
         LOOP_PATCH,
         MAX_REHOMES,
@@ -81,6 +82,12 @@ class AgentExecutionWorkflow(FixForwardLoop, AdmissionGate):
     def admission_wake(self) -> None:
         """A slot freed: a queued run looks again now rather than at its next poll."""
         self._wake_for_admission()
+
+    @workflow.signal(name=ExecutionSignal.HOME_LOST)
+    def home_lost(self, home_queue: str) -> None:
+        """From an executor that saw the process holding `home_queue` go (lost_homes.py): a run homed
+        there moves at once; any other run ignores it."""
+        self._lost_homes.add(home_queue)
 
     @workflow.query(name=EXECUTION_STATUS_QUERY)
     def status(self) -> RunStatus:
@@ -199,6 +206,7 @@ class AgentExecutionWorkflow(FixForwardLoop, AdmissionGate):
                 await rendering
             self._homed = workflow.patched(HOME_QUEUE_PATCH)
             self._home_start_timeout = timedelta(seconds=request.home_start_timeout_seconds)
+            self._watching_home = self._homed and workflow.patched(HOME_LIVENESS_PATCH)
             workspace = await self._prepare(run, issue, branch, request)
             prompt = await rendering
             await starting  # the start record precedes anything the agent does

@@ -18,6 +18,7 @@ from paid_executor.activities.deps import ExecutorDeps
 from paid_executor.activities.pinned_issue import unchanged_meanwhile
 from paid_executor.agents.process import kill_recorded_group
 from paid_executor.agents.registry import describe_agent
+from paid_executor.lost_homes import record_home
 from paid_executor.params import AgentRunOutput, PublishInput, RunContext, WorkspaceInfo, WorkspaceInput
 from paid_executor.repo_config import RepoConfig, RepoConfigError, load_repo_config
 from paid_executor.run_workspace import RunWorkspace
@@ -84,12 +85,16 @@ class WorktreeActivities:
     async def prepare_workspace(self, request: WorkspaceInput) -> WorkspaceInfo:
         workspace = self.take_workspace(request.run)
         kill_recorded_group(workspace.paths.pgid_file)  # an earlier attempt's agent, if its worker was killed
+        # Written alongside the clone: the other executors watch this home for the run (lost_homes.py).
+        recording = asyncio.create_task(self._record_home(request.run))
         try:
             async with heartbeating({"step": "clone"}):
                 token = await self.deps.run_token(request.run)
                 prepared = await workspace.prepare(request.issue, request.branch, token=token)
         except GitError as error:
             raise ApplicationError(str(error), type="CloneFailed") from error
+        finally:
+            await recording
         return WorkspaceInfo(
             base_sha=prepared.base_sha,
             config=prepared.config,
@@ -97,6 +102,12 @@ class WorktreeActivities:
             experiment_used=prepared.experiment_used,
             task_queue=self.home_queue,
         )
+
+    async def _record_home(self, run: RunContext) -> None:
+        if self.home_queue is not None:
+            await record_home(
+                self.deps.sessions, run_id=run.run_id, workflow_id=run.workflow_id, home_queue=self.home_queue
+            )
 
     def existing_workspace(self, run: RunContext) -> RunWorkspace:
         """The run's workspace, or WorktreeMissing: the workflow then prepares a fresh one elsewhere."""
