@@ -202,19 +202,6 @@ class FixForwardLoop(RunReporting):
                 return RunOutcome.NO_CHANGES, "the agent changed no file"
             await self._safe_point()
             self._step = "publish"
-<<<<<<< HEAD
-            self._change = await workflow.execute_activity_method(
-                IterationActivities.publish_change,
-                PublishInput(
-                    run=run,
-                    issue=issue,
-                    branch=branch,
-                    base_sha=workspace.base_sha,
-                    summary=last.result.summary,
-                    result=last.result,
-                    last_output=last.last_output,
-                    checked_commit=last.commit,
-=======
             self._change = await self._at_home(
                 workflow.start_activity_method(
                     IterationActivities.publish_change,
@@ -226,13 +213,13 @@ class FixForwardLoop(RunReporting):
                         summary=last.result.summary,
                         result=last.result,
                         last_output=last.last_output,
+                        checked_commit=last.commit,
                     ),
                     start_to_close_timeout=GIT_ALLOWANCE,
                     heartbeat_timeout=timedelta(seconds=max(request.heartbeat_timeout_seconds, 30)),
                     retry_policy=QUICK_RETRY,
                     task_queue=self._home,
                     schedule_to_start_timeout=self._home_start_timeout if self._home else None,
->>>>>>> issue-24a-s9
                 ),
                 cancellable=False,
             )
