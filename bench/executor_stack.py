@@ -40,6 +40,9 @@ class ExecutorStack:
                 return int(line.split()[1]) / 1024
         return float("nan")
 
+    def threads(self) -> int:
+        return len(list(Path(f"/proc/{self.executor.pid}/task").iterdir()))
+
 
 @contextmanager
 def executor_stack(home: Path, executor_env: dict[str, str]) -> Iterator[ExecutorStack]:
