@@ -5,6 +5,8 @@ GitHub emulator; N issues each start an AgentExecutionWorkflow whose trivial age
 and then sleeps. Counts the agents running at once and reads the worker's RSS (agents excluded).
 
 Prints `name value unit` lines. Usage: bench/concurrent_runs.py [--runs N] [--timeout S]
+[--cached-workflows N] (the worker's workflow cache; 0 keeps the executor's default)
+[--child-watcher pidfd|threads]
 """
 
 from __future__ import annotations
@@ -67,6 +69,10 @@ async def hold(args: argparse.Namespace) -> None:
             "PAID_EXECUTOR_MAX_RUNNING_RUNS_PER_PROJECT": str(args.runs),
             "PAID_EXECUTOR_MAX_RUNNING_RUNS_PER_PROVIDER": str(args.runs),
         }
+        if args.child_watcher:
+            env["PAID_EXECUTOR_CHILD_WATCHER"] = args.child_watcher
+        if args.cached_workflows:
+            env["PAID_EXECUTOR_MAX_CACHED_WORKFLOWS"] = str(args.cached_workflows)
         try:
             with executor_stack(home, env) as stack:
                 stack.github.create_repository(OWNER, "hold", {"README.md": "hold\n"})
@@ -98,6 +104,7 @@ async def hold(args: argparse.Namespace) -> None:
                 ramp = time.monotonic() - began
                 held = started(announce)
                 rss = stack.rss_mib()
+                threads = stack.threads()
                 alive = alive_agents(announce)
         finally:
             stop_agents(announce)  # the stopped executor leaves them running, holding their worktrees
@@ -107,6 +114,7 @@ async def hold(args: argparse.Namespace) -> None:
     print(f"concurrent_runs_worker_rss {rss:.0f} MiB")
     print(f"concurrent_runs_worker_rss_idle {baseline:.0f} MiB")
     print(f"concurrent_runs_rss_per_run {(rss - baseline) / max(held, 1) * 1024:.0f} KiB")
+    print(f"concurrent_runs_worker_threads {threads} threads")
 
 
 def main() -> None:
@@ -115,6 +123,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--cached-workflows", type=int, default=0)
+    parser.add_argument("--child-watcher", choices=("pidfd", "threads"))
     asyncio.run(hold(parser.parse_args()))
 
 

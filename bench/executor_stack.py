@@ -40,6 +40,9 @@ class ExecutorStack:
                 return int(line.split()[1]) / 1024
         return float("nan")
 
+    def threads(self) -> int:
+        return len(list(Path(f"/proc/{self.executor.pid}/task").iterdir()))
+
 
 @contextmanager
 def executor_stack(home: Path, executor_env: dict[str, str]) -> Iterator[ExecutorStack]:
@@ -69,7 +72,7 @@ def executor_stack(home: Path, executor_env: dict[str, str]) -> Iterator[Executo
         executor = subprocess.Popen([str(EXECUTOR)], env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             port = env["PAID_EXECUTOR_HTTP_PORT"]
-            wait_until(lambda: _ready(port), timeout=180, what="the executor")  # a loaded machine
+            wait_until(lambda: _ready(port), timeout=600, what="the executor")  # a loaded machine: minutes
             yield ExecutorStack(temporal, github, executor, task_queue, home / "workspaces")
         finally:
             executor.send_signal(signal.SIGTERM)

@@ -141,6 +141,17 @@ class ExecutorSettings(GitHubSettings):
     max_concurrent_activities: int = Field(
         default=1000, ge=1, description="runs one worker holds at once (an agent is a process, not a thread)"
     )
+    child_watcher: Literal["pidfd", "threads"] = Field(
+        default="pidfd",
+        description="how the worker waits for its agents' processes: pidfd (one file descriptor each, "
+        "where the kernel has pidfd_open) or threads (asyncio's default on Python 3.11: a thread each)",
+    )
+    max_cached_workflows: int = Field(
+        default=1000,
+        ge=0,
+        description="workflows the worker keeps in memory between their tasks; one evicted replays its "
+        "history when it next wakes (a run waiting on its agent wakes once, when the agent ends)",
+    )
     # Runs holding a slot at once (README, "Fair concurrency"); runs past a limit wait as queued.
     max_running_runs: int = Field(default=16, description="runs started and not finished, in all")
     max_running_runs_per_project: int = Field(default=4, description="the same, per project")

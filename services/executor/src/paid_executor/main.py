@@ -9,15 +9,13 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
-import docker
-from docker.errors import DockerException
 from temporalio.service import RPCError
 
 from paid_executor import commands, project_agents, project_budgets, subscribers
 from paid_executor.activities.deps import make_deps
+from paid_executor.agents.process import watch_children_with_pidfds
 from paid_executor.config import ExecutorSettings
 from paid_executor.cost_rollup import ensure_cost_rollup
-from paid_executor.sandbox.docker import reap_orphans
 from paid_executor.worker import make_worker
 from paid_executor.workspace_sweeper import sweep_once, sweep_periodically
 from paid_runtime.database import make_engine, migrate, session_factory
@@ -37,6 +35,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 async def serve(settings: ExecutorSettings) -> None:
     setup_logging(SERVICE, settings.log_level)
+    if settings.child_watcher == "pidfd":
+        watch_children_with_pidfds()
     access = temporal_access(settings, SERVICE)  # a bad certificate or key stops here, in one line
     setup_tracing(SERVICE, settings.otlp_endpoint)
     instrument_http_clients()
@@ -92,6 +92,12 @@ async def serve(settings: ExecutorSettings) -> None:
 
 def reap_sandbox_containers() -> None:
     """Containers a killed worker on this host left running: removed before taking new work."""
+    # Imported here: a worker without the docker sandbox does not carry the Docker SDK in its memory.
+    import docker
+    from docker.errors import DockerException
+
+    from paid_executor.sandbox.docker import reap_orphans
+
     try:
         removed = reap_orphans(docker.from_env())
     except DockerException as error:

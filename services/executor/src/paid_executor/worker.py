@@ -78,6 +78,7 @@ def worker_options(deps: ExecutorDeps) -> dict[str, Any]:
     return {
         "graceful_shutdown_timeout": timedelta(seconds=10),
         "max_concurrent_activities": deps.settings.max_concurrent_activities,
+        "max_cached_workflows": deps.settings.max_cached_workflows,
         # Cancellation reaches an activity with its next heartbeat: one a second per running agent
         # kills a cancelled one within about a second, without flooding the server at 200+ runs.
         "max_heartbeat_throttle_interval": timedelta(seconds=1),

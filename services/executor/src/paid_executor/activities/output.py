@@ -1,8 +1,9 @@
 """Publishes the agent's output while it runs, as `RunOutputAppended` batches for live tails.
 
-Lines are buffered and flushed about twice a second; the event id `{run_id}:output:{attempt}:{sequence}`
-makes a re-published batch a duplicate. A failed publish is logged and its lines dropped: the live
-tail is best effort and must never fail or slow the run.
+Lines are buffered and flushed about half a second after the first one arrives: a silent agent costs
+no wake-ups (at 1,000 waiting runs, a timer each would be 2,000 a second). The event id
+`{run_id}:output:{attempt}:{sequence}` makes a re-published batch a duplicate. A failed publish is
+logged and its lines dropped: the live tail is best effort and must never fail or slow the run.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ class OutputPublisher:
         self._pending: list[str] = []
         self._sequence = 0
         self._task: asyncio.Task[None] | None = None
+        self._arrived = asyncio.Event()
 
     def line(self, text: str) -> None:
         self._pending.append(text.rstrip("\n")[:MAX_LINE_CHARS])
+        self._arrived.set()
 
     async def __aenter__(self) -> OutputPublisher:
         self._task = asyncio.create_task(self._flush_periodically())
@@ -52,7 +55,9 @@ class OutputPublisher:
 
     async def _flush_periodically(self) -> None:
         while True:
-            await asyncio.sleep(FLUSH_SECONDS)
+            await self._arrived.wait()
+            await asyncio.sleep(FLUSH_SECONDS)  # the lines that follow go in the same batch
+            self._arrived.clear()
             await self.flush()
 
     async def flush(self) -> None:
