@@ -85,6 +85,32 @@ def scheduled_before_closed(history: WorkflowHistory, later: str, earlier: str) 
     raise AssertionError(f"neither {later} scheduled nor {earlier} completed")
 
 
+def scheduled_activities(history: WorkflowHistory) -> list[str]:
+    return [
+        event.activity_task_scheduled_event_attributes.activity_type.name
+        for event in history.events
+        if event.HasField("activity_task_scheduled_event_attributes")
+    ]
+
+
+def first_task(history: WorkflowHistory) -> tuple[list[str], list[str]]:
+    """What the run's first workflow task did: its local activities and the activities it scheduled."""
+    local: list[str] = []
+    scheduled: list[str] = []
+    completed = False
+    for event in history.events:
+        if event.HasField("workflow_task_completed_event_attributes"):
+            completed = True
+        elif completed and event.HasField("workflow_task_scheduled_event_attributes"):
+            break
+        elif completed and event.HasField("activity_task_scheduled_event_attributes"):
+            scheduled.append(event.activity_task_scheduled_event_attributes.activity_type.name)
+        elif completed and event.marker_recorded_event_attributes.marker_name == "core_local_activity":
+            data = event.marker_recorded_event_attributes.details["data"].payloads[0].data
+            local.append(json.loads(data)["activity_type"])
+    return local, scheduled
+
+
 async def test_issue_with_a_diff_becomes_one_pull_request(
     env: WorkflowEnvironment,
     worker: Worker,
@@ -149,13 +175,19 @@ async def test_issue_with_a_diff_becomes_one_pull_request(
     assert row.finished_at is not None
 
     history = await env.client.get_workflow_handle(workflow_id_for(request.issue)).fetch_history()
-    # The bookkeeping that need not precede the agent runs alongside: the start record while the issue
-    # is fetched, the prompt while the worktree is prepared (each pair scheduled before either closes).
-    assert scheduled_before_closed(history, "fetch_issue", "start_run")
+    # The issue is read as a local activity in the first workflow task (no activity of its own), and
+    # the bookkeeping that need not precede the agent runs alongside: the start record and the prompt
+    # while the worktree is prepared (each pair scheduled before either closes).
+    assert first_task(history) == (
+        ["admit_run", "fetch_issue"],
+        ["start_run", "render_prompt", "prepare_workspace"],
+    )
+    assert "fetch_issue" not in scheduled_activities(history)
+    assert scheduled_before_closed(history, "prepare_workspace", "start_run")
     assert scheduled_before_closed(history, "prepare_workspace", "render_prompt")
     if os.environ.get("PAID_RECORD_HISTORIES"):
         HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / "succeeded_alongside.json").write_text(history.to_json())
+        (HISTORIES / "succeeded_fetch_local.json").write_text(history.to_json())
 
     # The same request again (a redelivered event): the finished workflow is not started anew.
     assert await start_execution(env.client, request, task_queue=worker.task_queue) is None
