@@ -11,8 +11,14 @@ the executor's subscriber, Temporal's start), the workflow up to the agent's act
 its Temporal history (`history_timing.py`: each activity's execution, their waits in the task queue,
 the workflow tasks), and that activity's start to the agent's process (the sandbox and the spawn).
 
+With `--repo large` the repository is the large one `repository_cache.py` generates (20,000 files,
+5,000 commits; generated once into its cache directory), pushed over the seeded one, and one run before
+the measured ones warms the executor's mirror and base tree: the figures are the warm cache's, named
+`webhook_to_agent_start_large_*`.
+
 Prints `name value unit` lines. Usage: bench/webhook_to_agent_start.py [--runs N] [--eager-start on|off]
-(`off` is the executor before eager workflow start, for a before-and-after in one session).
+[--repo small|large] (`off` is the executor before eager workflow start, for a before-and-after in one
+session).
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ import argparse
 import asyncio
 import contextlib
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from history_timing import history_timing, median_timing, print_timing
+from repository_cache import generate
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
@@ -37,6 +45,16 @@ from paid_devstack.sandbox import EmulatedPaid
 from paid_runtime.temporal import connect_temporal
 
 STAMP_AGENT = Path(__file__).parent / "agents" / "stamp_agent.sh"
+LARGE = {"files": 20_000, "commits": 5_000, "changes": 3, "file_bytes": 6_000}  # repository_cache.py's
+
+
+def large_repository(cache_dir: Path) -> Path:
+    shape = "{files}f-{commits}c-{changes}x-{file_bytes}b".format(**LARGE)
+    repository = cache_dir / f"generated-{shape}.git"
+    if not repository.exists():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        generate(repository, **LARGE)
+    return repository
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -45,7 +63,7 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
-async def profile(target: str, repository: str, runs: list[tuple[int, float, float]]) -> None:
+async def profile(target: str, repository: str, runs: list[tuple[int, float, float]], prefix: str) -> None:
     """`runs`: (issue number, webhook sent, agent started), in seconds since the epoch."""
     client = await Client.connect(target)
     to_workflow, timings, to_agent = [], [], []
@@ -71,7 +89,7 @@ async def profile(target: str, repository: str, runs: list[tuple[int, float, flo
         to_agent.append(agent_started - events[-1].event_time.ToDatetime().timestamp())
     if not timings:
         return
-    prefix = "webhook_to_agent_start_profile"
+    prefix = f"{prefix}_profile"
     print(f"{prefix}_webhook_to_workflow_started {statistics.median(to_workflow) * 1000:.0f} ms")
     print_timing(prefix, median_timing(timings))
     print(f"{prefix}_agent_activity_to_process {statistics.median(to_agent) * 1000:.0f} ms")
@@ -98,7 +116,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--eager-start", choices=("on", "off"), default="on")
+    parser.add_argument("--repo", choices=("small", "large"), default="small")
+    parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "paid-bench")
     args = parser.parse_args()
+    name = "webhook_to_agent_start" + ("_large" if args.repo == "large" else "")
     home = Path(tempfile.mkdtemp(prefix="paid-bench-"))
     stamps = home / "agent-starts.txt"
     stamps.touch()
@@ -108,14 +129,26 @@ def main() -> None:
         # The stamp file is outside the worktree, which a sandbox would hide.
         "PAID_EXECUTOR_SANDBOX": "none",
         "PAID_EXECUTOR_EAGER_WORKFLOW_START": "true" if args.eager_start == "on" else "false",
+        # Limits above the runs: none waits for a slot (the runs it measured before still finishing).
+        "PAID_EXECUTOR_MAX_RUNNING_RUNS": str(args.runs + 1),  # the large repository's warm-up too
+        "PAID_EXECUTOR_MAX_RUNNING_RUNS_PER_PROJECT": str(args.runs + 1),
+        "PAID_EXECUTOR_MAX_RUNNING_RUNS_PER_PROVIDER": str(args.runs + 1),
     }
     with EmulatedPaid(home / "paid", service_env={"executor": executor_env}) as paid:
         first = paid.create_repository("bench", "latency")
+        warm_up = []
+        if args.repo == "large":
+            url = paid.github.git_url("bench", "latency", paid.maintainer_token)
+            source = large_repository(args.cache_dir)
+            subprocess.run(
+                ["git", "--git-dir", str(source), "push", "--quiet", "--force", url, "main:main"], check=True
+            )
+            warm_up = [first.number]  # its run fills the mirror and the base tree: not measured
         numbers = [first.number] + [
             int(
                 paid.github.create_issue("bench", "latency", title=f"bench {i}", as_user=MAINTAINER)["number"]
             )
-            for i in range(args.runs - 1)
+            for i in range(args.runs - 1 + len(warm_up))
         ]
         latencies_ms = []
         runs: list[tuple[int, float, float]] = []
@@ -125,23 +158,25 @@ def main() -> None:
             paid.github.add_labels("bench", "latency", number, ["paid-build"], as_user=MAINTAINER)
             wait_until(
                 lambda seen=seen: len(stamps.read_text().splitlines()) > seen,  # type: ignore[misc]
-                timeout=30,
+                timeout=900 if number in warm_up else 30,  # the warm-up fetches the whole repository
                 what=f"the agent of issue {number}",
             )
             started_at = float(stamps.read_text().splitlines()[seen].split()[0])
+            if number in warm_up:
+                continue
             latencies_ms.append((started_at - sent) * 1000)
             runs.append((number, sent, started_at))
-        asyncio.run(profile(paid.platform.infra.temporal_target, "bench/latency", runs))
         target = paid.platform.infra.temporal_target
-        ids = [execution_workflow_id("bench/latency", number) for number in numbers]
+        asyncio.run(profile(target, "bench/latency", runs, name))
+        ids = [execution_workflow_id("bench/latency", number) for number, _, _ in runs]
         admission_ms = asyncio.run(first_workflow_tasks_ms(target, ids))
-    print(f"webhook_to_agent_start_eager_start {args.eager_start} flag")
-    print(f"webhook_to_agent_start_runs {len(latencies_ms)} runs")
-    print(f"webhook_to_agent_start_p50 {statistics.median(latencies_ms):.0f} ms")
-    print(f"webhook_to_agent_start_p99 {percentile(latencies_ms, 0.99):.0f} ms")
-    print(f"webhook_to_agent_start_max {max(latencies_ms):.0f} ms")
-    print(f"webhook_to_agent_start_admission_task_p50 {statistics.median(admission_ms):.1f} ms")
-    print(f"webhook_to_agent_start_admission_task_p99 {percentile(admission_ms, 0.99):.1f} ms")
+    print(f"{name}_eager_start {args.eager_start} flag")
+    print(f"{name}_runs {len(latencies_ms)} runs")
+    print(f"{name}_p50 {statistics.median(latencies_ms):.0f} ms")
+    print(f"{name}_p99 {percentile(latencies_ms, 0.99):.0f} ms")
+    print(f"{name}_max {max(latencies_ms):.0f} ms")
+    print(f"{name}_admission_task_p50 {statistics.median(admission_ms):.1f} ms")
+    print(f"{name}_admission_task_p99 {percentile(admission_ms, 0.99):.1f} ms")
 
 
 if __name__ == "__main__":

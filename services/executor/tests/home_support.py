@@ -53,8 +53,6 @@ async def lost_worker(client: Client, deps: ExecutorDeps) -> AsyncIterator[str]:
             activities=activities(IterationActivities(deps, home_queue=home)),
             # No sticky workflow cache: the time-skipping server never hands a dead worker's sticky
             # workflow tasks back to the shared queue (a real server does, after 5 s).
-            # No sticky workflow cache: the time-skipping server never hands a dead worker's sticky
-            # workflow tasks back to the shared queue (a real server does, after 5 s).
             **(worker_options(deps) | {"max_cached_workflows": 0}),
         ):
             yield home

@@ -29,6 +29,9 @@ HOME_QUEUE_PATCH = "home-queue-1"  # the worktree's activities on its worker's o
 # The start record alongside fetching the issue, the prompt alongside preparing the worktree: neither
 # need precede them, and the agent starts sooner by both (bench/webhook_to_agent_start.py's profile).
 ALONGSIDE_PATCH = "bookkeeping-alongside-1"
+# The issue read as a local activity in the run's first workflow task, beside admission: one workflow
+# task and one activity dispatch fewer before the agent (bench/webhook_to_agent_start.py's profile).
+FETCH_LOCAL_PATCH = "fetch-issue-local-1"
 FOLLOW_UP_SUMMARY_PATCH = "follow-up-summary-1"  # an ended conversation publishes its rounds' summary
 ROUND_REHOME_PATCH = "round-rehome-1"  # a round whose worktree's worker is lost starts again elsewhere
 # A run moves as soon as an executor reports its home's process gone (lost_homes.py), not only after

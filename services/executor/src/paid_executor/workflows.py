@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from paid_contracts import IssueRef, RunOutcome
@@ -24,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from paid_executor.params import (
         ExecutionInput,
         ExecutionResult,
+        IssueDetails,
         PromptInput,
         PullRequestInput,
         RunContext,
@@ -33,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from paid_executor.run_failures import HostLostError, RunCancelledError, RunFailedError, failure_detail
     from paid_executor.run_limits import (
         ALONGSIDE_PATCH,
+        FETCH_LOCAL_PATCH,
         HOME_LIVENESS_PATCH,
         HOME_QUEUE_PATCH,
         LOOP_PATCH,
@@ -174,6 +177,22 @@ class AgentExecutionWorkflow(FixForwardLoop, AdmissionGate):
             pull_request_number=self._pull.number if self._pull else None,
         )
 
+    async def _fetch_issue(self, run: RunContext) -> IssueDetails:
+        """The live issue, refused when edited since the trigger, before any worktree exists."""
+        fetch, timeout, retry = GitHubActivities.fetch_issue, QUICK_TIMEOUT, QUICK_RETRY
+        if not workflow.patched(FETCH_LOCAL_PATCH):
+            return await workflow.execute_activity_method(
+                fetch, run, start_to_close_timeout=timeout, retry_policy=retry
+            )
+        try:
+            return await workflow.execute_local_activity_method(
+                fetch, run, start_to_close_timeout=timeout, retry_policy=retry
+            )
+        except (ApplicationError, TemporalTimeoutError) as error:  # a local activity's, not an ActivityError
+            if self._cancel_requested:
+                raise RunCancelledError from error
+            raise RunFailedError(RunOutcome.ERROR, f"fetch_issue: {error}") from error
+
     async def _execute_loop(
         self, run: RunContext, request: ExecutionInput, starting: workflow.ActivityHandle[None]
     ) -> tuple[RunOutcome, str]:
@@ -190,12 +209,7 @@ class AgentExecutionWorkflow(FixForwardLoop, AdmissionGate):
         branch = branch_for(run.issue)
         started = workflow.now()
         try:
-            issue = await workflow.execute_activity_method(
-                GitHubActivities.fetch_issue,
-                run,
-                start_to_close_timeout=QUICK_TIMEOUT,
-                retry_policy=QUICK_RETRY,
-            )
+            issue = await self._fetch_issue(run)
             rendering = workflow.start_activity_method(
                 AgentActivities.render_prompt,
                 PromptInput(run=run, issue=issue, branch=branch),
