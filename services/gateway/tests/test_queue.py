@@ -106,7 +106,9 @@ async def request_runs(temporal: Client, repo: str, *issues: tuple[int, int]) ->
 
 
 async def queued_of(live: str, viewer: str, repo: str) -> list[dict[str, object]]:
-    async with httpx.AsyncClient(base_url=live) as http:
+    # A deadline, not a figure: the page asks each waiting run for its place, 2 s at most for one no
+    # worker serves, and the session's server holds the earlier tests' waiting runs too.
+    async with httpx.AsyncClient(base_url=live, timeout=120) as http:
         answer = await http.get("/api/queue", headers={"Authorization": f"Bearer {viewer}"})
     answer.raise_for_status()
     return [run for run in answer.json()["runs"] if run["repo"] == repo]
