@@ -191,7 +191,9 @@ def main() -> None:
                     what="the agent started again on a live executor",
                 )
                 resumed.append(time.monotonic() - killed)
-                print(f"# run {run}: killed {victim}, agent resumed after {resumed[-1]:.2f} s", flush=True)
+                print(
+                    f"# run {run}: killed {victim}, agent resumed after {resumed[-1]:.2f} s", file=sys.stderr
+                )
                 paid.wait_for_pull(issue, timeout=180)
                 finished.append(time.monotonic() - killed)
                 assert len(paid.pulls(issue)) == 1
@@ -200,7 +202,7 @@ def main() -> None:
                     paid.platform.start_service(victim)  # two replicas again for the next run
             if args.hold:  # after the kills, which would move the held runs of the killed process
                 spurious = hold_under_load(paid, client, args, held_pids)
-                print(f"# {args.hold} held runs under load: {spurious} moved", flush=True)
+                print(f"# {args.hold} held runs under load: {spurious} moved", file=sys.stderr)
     finally:
         stop_held_agents(held_pids)
     mode = "" if args.replicas == 1 else f"{{replicas={args.replicas}}}"  # one: the names as before
