@@ -17,7 +17,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from paid_contracts import ExperimentConcluded, PromptCategory, PromptPromoted
 from paid_evolution import experiments, registry
-from paid_evolution.arms import ArmChoice, ran_with
+from paid_evolution.arms import ran_with
 from paid_evolution.models import ALL_PROJECTS, Experiment, RunRecord
 from paid_evolution.mutation import MutationGenerator
 from paid_evolution.params import (
@@ -144,14 +144,15 @@ class EvolutionActivities:
     async def start_comparison(self, request: ComparisonStartInput) -> StartedComparison:
         """A person's comparison as an experiment (its id fixed by the caller, so a retry finds it)."""
         comparison = request.comparison
+        control_choice, candidate_choices = comparison.choices()
         async with self.deps.sessions() as session:
             try:
                 experiment = await experiments.start_experiment(
                     session,
                     category=request.category,
                     project=request.project,
-                    candidates=[ArmChoice(**arm.model_dump()) for arm in comparison.candidates],
-                    control_choice=ArmChoice(**comparison.control.model_dump()),
+                    candidates=candidate_choices,
+                    control_choice=control_choice,
                     settings=request.settings,
                     experiment_id=comparison.experiment_id,
                 )

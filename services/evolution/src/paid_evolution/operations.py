@@ -12,7 +12,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from paid_contracts import PromptCategory, PromptPromoted
 from paid_evolution import experiments, registry
-from paid_evolution.arms import ArmChoice, checked_arms
+from paid_evolution.arms import checked_arms
 from paid_evolution.decisions import ExperimentSettings
 from paid_evolution.models import Experiment
 from paid_evolution.params import ArmSpec, Comparison, EvolutionInput
@@ -77,6 +77,8 @@ async def start_comparison(
     """Checks the arms now (ValueError or RegistryError: the caller's mistake), then starts the target's
     evolution on them; answers the experiment's id. ExperimentAlreadyOpenError or EvolutionBusyError
     when the target is already being evolved."""
+    comparison = Comparison(experiment_id=str(uuid.uuid4()), control=control, candidates=candidates)
+    control_choice, candidate_choices = comparison.choices()
     async with sessions() as session:
         if await experiments.open_experiment(session, category=category, project=project) is not None:
             raise experiments.ExperimentAlreadyOpenError(
@@ -86,10 +88,9 @@ async def start_comparison(
             session,
             category=category,
             project=project,
-            candidates=[ArmChoice(**arm.model_dump()) for arm in candidates],
-            control_choice=ArmChoice(**control.model_dump()),
+            candidates=candidate_choices,
+            control_choice=control_choice,
         )
-    comparison = Comparison(experiment_id=str(uuid.uuid4()), control=control, candidates=candidates)
     evolution = EvolutionInput(category=category, project=project, comparison=comparison, experiment=settings)
     workflow_id = evolution_workflow_id(category, project)
     try:

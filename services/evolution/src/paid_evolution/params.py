@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from paid_contracts import PromptCategory
+from paid_evolution.arms import ArmChoice
 from paid_evolution.decisions import ExperimentSettings, Verdict
 
 
@@ -28,6 +29,11 @@ class Comparison(BaseModel):
     experiment_id: str
     control: ArmSpec = ArmSpec()
     candidates: list[ArmSpec] = Field(min_length=1, max_length=4)
+
+    def choices(self) -> tuple[ArmChoice, list[ArmChoice]]:
+        """The control and the candidates as an experiment takes them."""
+        control = ArmChoice(**self.control.model_dump())
+        return control, [ArmChoice(**arm.model_dump()) for arm in self.candidates]
 
 
 class EvolutionInput(BaseModel):

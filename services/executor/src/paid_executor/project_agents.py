@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from faststream.nats import NatsBroker
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from paid_contracts import ProjectSnapshot
@@ -61,7 +61,11 @@ async def save_snapshot(engine: AsyncEngine, snapshot: ProjectSnapshot) -> bool:
 
 async def project_agent(engine: AsyncEngine, project: str) -> ProjectAgent | None:
     async with engine.connect() as connection:
-        row = (await connection.execute(SELECT_ONE, {"project": project_key(project)})).first()
+        return await _kept(connection, project)
+
+
+async def _kept(source: AsyncConnection | AsyncSession, project: str) -> ProjectAgent | None:
+    row = (await source.execute(SELECT_ONE, {"project": project_key(project)})).first()
     return None if row is None else ProjectAgent(int(row[0]), row[1], row[2])
 
 
@@ -99,8 +103,7 @@ async def kept_now(sessions: async_sessionmaker[AsyncSession], project: str) -> 
     """The project's agent and model as kept at this moment (a run fixes them when it is requested; a
     follow-up round and review mode read them when they start)."""
     async with sessions() as session:
-        row = (await session.execute(SELECT_ONE, {"project": project_key(project)})).first()
-    return None if row is None else ProjectAgent(int(row[0]), row[1], row[2])
+        return await _kept(session, project)
 
 
 async def with_project_agent_now(sessions: async_sessionmaker[AsyncSession], run: RunContext) -> RunContext:
