@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -150,3 +152,29 @@ diff --git a/calc.py b/calc.py
 +    return a + b
 """
 ISSUE_WITH_FIX = f"add(2, 3) returns -1. Apply this:\n\n```diff\n{FIX_DIFF}```\n"
+
+
+@pytest.fixture
+def upstream(tmp_path: Path) -> Iterator[Path]:
+    """A unix socket answering each connection with the size of what it received; for the bridge's and the
+    socat relay's tests."""
+    path = tmp_path / "proxy.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen()
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            with connection:
+                received = b""
+                while chunk := connection.recv(65536):
+                    received += chunk
+                connection.sendall(b"got %d" % len(received))
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield path
+    server.close()

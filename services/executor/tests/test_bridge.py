@@ -7,38 +7,9 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from paid_executor.sandbox import bridge
-
-
-@pytest.fixture
-def upstream(tmp_path: Path) -> Iterator[str]:
-    """A unix socket answering each connection with the size of what it received."""
-    path = str(tmp_path / "proxy.sock")
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
-    server.listen()
-
-    def serve() -> None:
-        while True:
-            try:
-                connection, _ = server.accept()
-            except OSError:
-                return
-            with connection:
-                received = b""
-                while chunk := connection.recv(65536):
-                    received += chunk
-                connection.sendall(b"got %d" % len(received))
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield path
-    server.close()
 
 
 def free_port() -> int:
@@ -47,8 +18,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def run_bridged(socket_path: str, *command: str) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-S", bridge.__file__, str(free_port()), socket_path, "--", *command]
+def run_bridged(socket_path: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-S", bridge.__file__, str(free_port()), str(socket_path), "--", *command]
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -66,20 +37,20 @@ sys.exit(7)
 """
 
 
-def test_a_connection_is_relayed_both_ways_and_the_exit_status_passed_on(upstream: str) -> None:
+def test_a_connection_is_relayed_both_ways_and_the_exit_status_passed_on(upstream: Path) -> None:
     port = free_port()
-    argv = [sys.executable, "-S", bridge.__file__, str(port), upstream, "--"]
+    argv = [sys.executable, "-S", bridge.__file__, str(port), str(upstream), "--"]
     done = subprocess.run(
         [*argv, sys.executable, "-c", CLIENT, str(port)], capture_output=True, text=True, timeout=60
     )
     assert (done.returncode, done.stdout.strip()) == (7, "got 300000"), done.stderr
 
 
-def test_a_command_killed_by_a_signal_exits_as_a_shell_reports_it(upstream: str) -> None:
+def test_a_command_killed_by_a_signal_exits_as_a_shell_reports_it(upstream: Path) -> None:
     assert run_bridged(upstream, "sh", "-c", "kill -TERM $$").returncode == 128 + 15
 
 
-def test_the_command_starts_clean(upstream: str) -> None:
+def test_the_command_starts_clean(upstream: Path) -> None:
     # `yes` dies of SIGPIPE (141 in the pipeline's status) only if SIGPIPE is not ignored.
     done = run_bridged(
         upstream, "bash", "-c", "yes | head -1 >/dev/null; echo ${PIPESTATUS[0]}; ls /proc/self/fd"
@@ -89,7 +60,7 @@ def test_the_command_starts_clean(upstream: str) -> None:
     assert sorted(descriptors) == ["0", "1", "2", "3"]  # 3 is ls's own listing of the directory
 
 
-def test_a_command_that_cannot_start_is_named(upstream: str) -> None:
+def test_a_command_that_cannot_start_is_named(upstream: Path) -> None:
     done = run_bridged(upstream, "no-such-program-here")
     assert done.returncode == 127
     assert "cannot run no-such-program-here" in done.stderr

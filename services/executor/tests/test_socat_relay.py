@@ -6,11 +6,8 @@ instead of a wait without end."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,31 +24,6 @@ pytestmark = [
     ),
 ]
 PORT = 8765
-
-
-@pytest.fixture
-def upstream(tmp_path: Path) -> Iterator[Path]:
-    """A unix socket answering each connection with the size of what it received."""
-    path = tmp_path / "proxy.sock"
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
-    server.listen()
-
-    def serve() -> None:
-        while True:
-            try:
-                connection, _ = server.accept()
-            except OSError:
-                return
-            with connection:
-                received = b""
-                while chunk := connection.recv(65536):
-                    received += chunk
-                connection.sendall(b"got %d" % len(received))
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield path
-    server.close()
 
 
 def run_relayed(
