@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from paid_cli.client import ApiError, GatewayClient
-from paid_cli.runs import JsonOption, TokenOption, UrlOption, _money, _print_json, _run, out
+from paid_cli.options import JsonOption, TokenOption, UrlOption, money, out, print_json, run_action
 
 BUDGETS = "/api/budgets"
 CAP_FIELDS = ("daily_max_tokens", "daily_max_cost_usd", "monthly_max_tokens", "monthly_max_cost_usd")
@@ -39,7 +39,7 @@ def list_budgets(url: UrlOption = None, token: TokenOption = None, as_json: Json
     def action() -> None:
         budgets = GatewayClient(url, token).call("GET", BUDGETS)
         if as_json:
-            _print_json(budgets)
+            print_json(budgets)
             return
         table = Table(show_header=True)
         for column in ("project", "period", "runs", "spent", "cap", "tokens", "token cap", "used", "caps"):
@@ -51,8 +51,8 @@ def list_budgets(url: UrlOption = None, token: TokenOption = None, as_json: Json
                     project["project"],
                     f"{line['period']} from {line['starts']} ({project.get('time_zone', 'UTC')})",
                     line["runs"],
-                    _money(line["spent_usd"]),
-                    "no cap" if line["cap_usd"] is None else _money(line["cap_usd"]),
+                    money(line["spent_usd"]),
+                    "no cap" if line["cap_usd"] is None else money(line["cap_usd"]),
                     _tokens(line["spent_tokens"]),
                     _tokens(line["cap_tokens"]),
                     used,
@@ -62,7 +62,7 @@ def list_budgets(url: UrlOption = None, token: TokenOption = None, as_json: Json
         out.print(table)
         out.print(Text(budgets["note"]))
 
-    _run(action)
+    run_action(action)
 
 
 @budgets_app.command("show")
@@ -74,7 +74,7 @@ def show_caps(
     def action() -> None:
         _print_caps(GatewayClient(url, token).call("GET", _path(project)), as_json)
 
-    _run(action)
+    run_action(action)
 
 
 @budgets_app.command("set")
@@ -109,7 +109,7 @@ def set_caps(
         _print_caps(client.call("PUT", _path(project), json=body), as_json)
         return 0
 
-    _run(action)
+    run_action(action)
 
 
 @budgets_app.command("reset")
@@ -120,12 +120,12 @@ def reset_caps(project: ProjectArgument, url: UrlOption = None, token: TokenOpti
         answer = GatewayClient(url, token).call("DELETE", _path(project))
         out.print(Text(f"{answer['project']}: the default caps"))
 
-    _run(action)
+    run_action(action)
 
 
 def _print_caps(answer: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        _print_json(answer)
+        print_json(answer)
         return
     own, defaults = answer["caps"], answer["defaults"]
     table = Table(show_header=True, title=answer["project"])

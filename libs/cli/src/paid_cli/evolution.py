@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from paid_cli.client import GatewayClient
-from paid_cli.runs import JsonOption, TokenOption, UrlOption, _print_json, _run, out
+from paid_cli.options import JsonOption, TokenOption, UrlOption, out, print_json, run_action
 
 EVOLUTION = "/api/evolution"
 prompts_app = typer.Typer(help="Prompt versions in evolution's registry.", no_args_is_help=True)
@@ -51,20 +51,20 @@ def list_prompts(
             active = client.call("GET", f"{EVOLUTION}/prompts")
             rows = [(a["category"], a["project"], a["version_id"], a["since"][:19]) for a in active]
             if as_json:
-                _print_json(active)
+                print_json(active)
             else:
                 out.print(_table(("category", "project", "version", "since"), rows))
             return
         versions = client.call("GET", f"{EVOLUTION}/prompts/{quote(category, safe='')}/versions")
         if as_json:
-            _print_json(versions)
+            print_json(versions)
             return
         lineage = [
             (v["id"], v["parent_id"], v["status"], v["reason"], v["created_at"][:19]) for v in versions
         ]
         out.print(_table(("version", "parent", "status", "reason", "created"), lineage))
 
-    _run(action)
+    run_action(action)
 
 
 @prompts_app.command("show")
@@ -79,7 +79,7 @@ def show_prompt(
     def action() -> None:
         found = GatewayClient(url, token).call("GET", f"{EVOLUTION}/versions/{quote(version, safe='')}")
         if as_json:
-            _print_json(found)
+            print_json(found)
             return
         for name in ("id", "parent_id", "status", "reason", "variables", "content_hash", "created_at"):
             out.print(
@@ -88,7 +88,7 @@ def show_prompt(
         out.rule("template")
         sys.stdout.write(found["template"])
 
-    _run(action)
+    run_action(action)
 
 
 @prompts_app.command("diff")
@@ -106,11 +106,11 @@ def diff_prompt(
         path = f"{EVOLUTION}/versions/{quote(version, safe='')}/diff"
         diff = GatewayClient(url, token).call("GET", path, params=params)
         if as_json:
-            _print_json(diff)
+            print_json(diff)
         else:
             sys.stdout.write(diff["diff"])
 
-    _run(action)
+    run_action(action)
 
 
 @experiments_app.command("list")
@@ -127,7 +127,7 @@ def list_experiments(
         params = {k: v for k, v in {"project": project, "status": status}.items() if v is not None}
         found = GatewayClient(url, token).call("GET", f"{EVOLUTION}/experiments", params=params)
         if as_json:
-            _print_json(found)
+            print_json(found)
             return
         rows = [
             (x["id"], x["category"], x["project"], x["control_version"], x["status"], _winner(x))
@@ -135,7 +135,7 @@ def list_experiments(
         ]
         out.print(_table(("experiment", "category", "project", "control", "status", "winner"), rows))
 
-    _run(action)
+    run_action(action)
 
 
 @experiments_app.command("show")
@@ -150,7 +150,7 @@ def show_experiment(
     def action() -> None:
         x = GatewayClient(url, token).call("GET", f"{EVOLUTION}/experiments/{quote(experiment, safe='')}")
         if as_json:
-            _print_json(x)
+            print_json(x)
             return
         out.print(f"{x['category']} experiment {x['id']} on {x['project']}: {x['status']}", markup=False)
         if x["winner_version"]:
@@ -172,7 +172,7 @@ def show_experiment(
         columns = ("arm", "version", "samples", "mean", "difference", "interval", "p-value")
         out.print(_table(columns, rows))
 
-    _run(action)
+    run_action(action)
 
 
 @experiments_app.command("approve")
@@ -189,11 +189,11 @@ def approve(
         path = f"{EVOLUTION}/experiments/{quote(experiment, safe='')}/approval"
         answer = GatewayClient(url, token).call("POST", path, json={"approved": not reject})
         if as_json:
-            _print_json(answer)
+            print_json(answer)
         else:
             out.print(f"{experiment}: {answer['answer']}", markup=False)
 
-    _run(action)
+    run_action(action)
 
 
 @experiments_app.command("rollback")
@@ -210,11 +210,11 @@ def rollback(
         path = f"{EVOLUTION}/prompts/{quote(category, safe='')}/projects/{quote(project)}/rollback"
         result = GatewayClient(url, token).call("POST", path)
         if as_json:
-            _print_json(result)
+            print_json(result)
         else:
             out.print(f"{category} for {project}: {result['from']} -> {result['to']}", markup=False)
 
-    _run(action)
+    run_action(action)
 
 
 ArmOption = Annotated[
@@ -250,11 +250,11 @@ def start(
         }
         answer = GatewayClient(url, token).call("POST", f"{EVOLUTION}/experiments", json=body)
         if as_json:
-            _print_json(answer)
+            print_json(answer)
         else:
             out.print(f"experiment {answer['experiment_id']} started on {project}", markup=False)
 
-    _run(action)
+    run_action(action)
 
 
 def _arm(text: str) -> dict[str, str]:

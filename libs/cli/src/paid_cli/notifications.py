@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from paid_cli.client import GatewayClient
-from paid_cli.runs import JsonOption, TokenOption, UrlOption, _print_json, _run, out
+from paid_cli.options import JsonOption, TokenOption, UrlOption, out, print_json, run_action
 
 CHANNELS = "/api/notifications/channels"
 notifications_app = typer.Typer(help="Notification channels (needs an admin token).", no_args_is_help=True)
@@ -25,7 +25,7 @@ def list_channels(url: UrlOption = None, token: TokenOption = None, as_json: Jso
     def action() -> None:
         channels = GatewayClient(url, token).call("GET", CHANNELS)
         if as_json:
-            _print_json(channels)
+            print_json(channels)
             return
         table = Table(show_header=True)
         for column in ("name", "kind", "target", "project", "events", "signed"):
@@ -42,7 +42,7 @@ def list_channels(url: UrlOption = None, token: TokenOption = None, as_json: Jso
             table.add_row(*(Text(str(value)) for value in row))  # text, not markup
         out.print(table)
 
-    _run(action)
+    run_action(action)
 
 
 @notifications_app.command("set")
@@ -80,7 +80,7 @@ def set_channel(
         GatewayClient(url, token).call("PUT", f"{CHANNELS}/{quote(name, safe='')}", json=body)
         out.print(Text(f"channel {name} set"))
 
-    _run(action)
+    run_action(action)
 
 
 @notifications_app.command("remove")
@@ -93,4 +93,4 @@ def remove_channel(
         GatewayClient(url, token).call("DELETE", f"{CHANNELS}/{quote(name, safe='')}")
         out.print(Text(f"channel {name} removed"))
 
-    _run(action)
+    run_action(action)

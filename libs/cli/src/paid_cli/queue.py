@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from paid_cli.client import GatewayClient
-from paid_cli.runs import DEFAULT_URL, JsonOption, TokenOption, UrlOption, _print_json, _run, out
+from paid_cli.options import DEFAULT_URL, JsonOption, TokenOption, UrlOption, out, print_json, run_action
 
 
 def show_queue(url: UrlOption = DEFAULT_URL, token: TokenOption = None, as_json: JsonOption = False) -> None:
@@ -16,7 +16,7 @@ def show_queue(url: UrlOption = DEFAULT_URL, token: TokenOption = None, as_json:
     def action() -> None:
         queue = GatewayClient(url, token).call("GET", "/api/queue")
         if as_json:
-            _print_json(queue)
+            print_json(queue)
             return
         table = Table(show_header=True)
         for column in ("position", "repository", "issue", "attempt", "status", "why", "requested"):
@@ -35,7 +35,7 @@ def show_queue(url: UrlOption = DEFAULT_URL, token: TokenOption = None, as_json:
         if not queue["runs"]:
             out.print("No run is waiting: every requested run has started.")
 
-    _run(action)
+    run_action(action)
 
 
 def register(runs_app: typer.Typer) -> None:

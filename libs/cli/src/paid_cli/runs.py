@@ -7,59 +7,27 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from paid_cli.client import EXIT_ERROR, ApiError, GatewayClient
+from paid_cli.options import (
+    DEFAULT_URL,
+    JsonOption,
+    TokenOption,
+    UrlOption,
+    err,
+    money,
+    out,
+    print_json,
+    run_action,
+)
 
-out = Console()
-err = Console(stderr=True)
-
-UrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--url",
-        envvar=["PAID_URL", "PAID_GATEWAY_URL"],
-        help="the gateway's address (default: the one `paid up` saved, else http://127.0.0.1:8100)",
-        show_default=False,
-    ),
-]
-TokenOption = Annotated[
-    str | None,
-    typer.Option(
-        "--token",
-        envvar=["PAID_TOKEN", "PAID_ADMIN_TOKEN"],
-        help="an API token (default: the one `paid up` saved)",
-        show_default=False,
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="print JSON instead of text")]
 RunArgument = Annotated[str, typer.Argument(help="run id, its first characters, or owner/repo#issue")]
-DEFAULT_URL = None  # the credentials file, else credentials.FALLBACK_URL
-
 runs_app = typer.Typer(help="Agent runs.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens (needs an admin token).", no_args_is_help=True)
-
-
-def _run(action: Callable[[], int | None]) -> None:
-    try:
-        code = action() or 0
-    except ApiError as error:
-        err.print(f"[red]error:[/red] {error.detail}")
-        raise typer.Exit(error.exit_code) from None
-    raise typer.Exit(code)
-
-
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
-
-
-def _money(value: float | None) -> str:
-    return "" if value is None else f"${value:.2f}"
 
 
 @runs_app.command("list")
@@ -81,7 +49,7 @@ def list_runs(
             params["active"] = "true"
         runs = GatewayClient(url, token).call("GET", "/api/runs", params=params)["runs"]
         if as_json:
-            _print_json(runs)
+            print_json(runs)
             return
         table = Table(show_header=True)
         for column in ("run", "repository", "issue", "attempt", "status", "started", "cost"):
@@ -94,11 +62,11 @@ def list_runs(
                 str(run["attempt"]),
                 run["status"],
                 (run["started_at"] or "")[:19],
-                _money(run["cost_usd"]),
+                money(run["cost_usd"]),
             )
         out.print(table)
 
-    _run(action)
+    run_action(action)
 
 
 @runs_app.command("show")
@@ -110,7 +78,7 @@ def show_run(
     def action() -> None:
         detail = GatewayClient(url, token).resolve_run(run)
         if as_json:
-            _print_json(detail)
+            print_json(detail)
             return
         facts = [
             ("run", detail["run_id"]),
@@ -122,7 +90,7 @@ def show_run(
             ("prompt version", detail["prompt_version"]),
             ("iterations", detail["iterations"]),
             ("tokens", f"{detail['input_tokens']} in / {detail['output_tokens']} out"),
-            ("cost", _money(detail["cost_usd"])),
+            ("cost", money(detail["cost_usd"])),
             ("pull request", detail["pull_request_url"]),
             ("Temporal", detail["links"]["temporal"]),
             ("trace", detail["links"]["trace"] or detail["trace_id"]),
@@ -137,7 +105,7 @@ def show_run(
             for line in detail["output_tail"]:
                 out.print(line["text"], markup=False, highlight=False)
 
-    _run(action)
+    run_action(action)
 
 
 def _print_iterations(iterations: list[dict[str, Any]]) -> None:
@@ -148,7 +116,7 @@ def _print_iterations(iterations: list[dict[str, Any]]) -> None:
     out.rule("iterations")
     for iteration in iterations:
         change = f"{iteration['files_changed']} files, +{iteration['insertions']} -{iteration['deletions']}"
-        spent = f"{iteration['tokens']} tokens, {_money(iteration['cost_usd'])}"
+        spent = f"{iteration['tokens']} tokens, {money(iteration['cost_usd'])}"
         stopped = ", budget exceeded" if iteration.get("budget_exceeded") else ""
         out.print(f"#{iteration['number']}  {change}  {spent}{stopped}", markup=False, highlight=False)
         for check in iteration["checks"]:
@@ -178,7 +146,7 @@ def logs(
                     _emit_line(line, as_json)
             elif event == "end":
                 if as_json:
-                    _print_json({"end": data})
+                    print_json({"end": data})
                 else:
                     err.print(
                         f"run {data['run_id'][:8]} ended: [bold]{data['status']}[/bold] {data['detail']}"
@@ -187,7 +155,7 @@ def logs(
         err.print("[red]error:[/red] the gateway closed the stream before the run ended")
         return EXIT_ERROR
 
-    _run(action)
+    run_action(action)
 
 
 def _emit_line(line: dict[str, Any], as_json: bool) -> None:
@@ -212,7 +180,7 @@ def _control(
         run_id = client.resolve_run(run)["run_id"]
         answer = client.call("POST", f"/api/runs/{run_id}/{action}", json=body)
         if not wait:
-            _print_json(answer) if as_json else out.print(answer["detail"])
+            print_json(answer) if as_json else out.print(answer["detail"])
             return
         deadline = time.monotonic() + 120
         with err.status(f"{action} sent; waiting for run {run_id[:8]} to end..."):
@@ -223,9 +191,9 @@ def _control(
                 time.sleep(0.25)
             else:
                 raise ApiError(0, f"run {run_id[:8]} was still running after 120 s")
-        _print_json(detail) if as_json else out.print(f"run {run_id[:8]} ended: {detail['status']}")
+        print_json(detail) if as_json else out.print(f"run {run_id[:8]} ended: {detail['status']}")
 
-    _run(act)
+    run_action(act)
 
 
 WaitOption = Annotated[bool, typer.Option("--wait", help="wait (with a spinner) until the run has ended")]
@@ -287,14 +255,14 @@ def create_token(
             request["projects"] = project
         created = GatewayClient(url, token).call("POST", "/api/tokens", json=request)
         if as_json:
-            _print_json(created)
+            print_json(created)
         else:
             err.print(
                 f"token {created['token_id']} ({created['role']}) for {created['name']}; it is shown once:"
             )
             sys.stdout.write(created["token"] + "\n")
 
-    _run(action)
+    run_action(action)
 
 
 def register(app: typer.Typer) -> None:
