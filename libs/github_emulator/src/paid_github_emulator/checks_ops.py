@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from paid_github_emulator import shapes_checks
+from paid_github_emulator.check_records import CheckRun, CheckSuite, CommitStatus
 from paid_github_emulator.errors import not_found, validation_failed
 from paid_github_emulator.git_history import GitHistory
 from paid_github_emulator.hub import Hub
 from paid_github_emulator.shapes import Json, timestamp
 from paid_github_emulator.shapes_git import commit as commit_json
 from paid_github_emulator.shapes_git import short_branch
-from paid_github_emulator.state import CheckRun, CheckSuite, CommitStatus, Issue, Repo, User
+from paid_github_emulator.state import Issue, Repo, User
 
 STATUS_STATES = frozenset({"error", "failure", "pending", "success"})
 CONCLUSIONS = frozenset(shapes_checks.RANKED)

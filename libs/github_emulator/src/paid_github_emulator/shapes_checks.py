@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from paid_github_emulator.check_records import CheckRun, CheckSuite, CommitStatus
 from paid_github_emulator.shapes import Json, Urls, node_id, simple_user, timestamp
-from paid_github_emulator.state import CheckRun, CheckSuite, CommitStatus, Issue, Repo, User
+from paid_github_emulator.state import Issue, Repo, User
 
 
 def app(urls: Urls, owner: User) -> Json:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from paid_github_emulator.check_records import CheckRun, CheckSuite, CommitStatus
+
 Permission = Literal["admin", "maintain", "write", "triage", "read", "none"]
 PERMISSION_RANK: dict[str, int] = {"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
 
@@ -144,46 +146,6 @@ class ReviewComment:
     created_at: datetime
     updated_at: datetime
     in_reply_to: int | None = None
-
-
-@dataclass
-class CheckSuite:
-    id: int
-    head_sha: str
-    head_branch: str | None
-    app_owner: str  # the emulator stands in one GitHub App per user who writes checks
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass
-class CheckRun:
-    id: int
-    suite_id: int
-    name: str
-    head_sha: str
-    status: str  # queued, in_progress, completed
-    conclusion: str | None
-    started_at: datetime
-    completed_at: datetime | None
-    external_id: str = ""
-    details_url: str | None = None
-    title: str | None = None
-    summary: str | None = None
-    text: str | None = None
-    annotations: list[dict[str, object]] = field(default_factory=list)
-
-
-@dataclass
-class CommitStatus:
-    id: int
-    sha: str
-    state: str  # error, failure, pending, success
-    context: str
-    description: str | None
-    target_url: str | None
-    creator: str
-    created_at: datetime
 
 
 @dataclass

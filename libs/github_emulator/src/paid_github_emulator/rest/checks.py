@@ -9,11 +9,12 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel
 
 from paid_github_emulator import checks_ops, shapes_checks
+from paid_github_emulator.check_records import CheckRun
 from paid_github_emulator.errors import ApiError, not_found
 from paid_github_emulator.git_history import GitHistory
 from paid_github_emulator.rest.deps import CurrentUser, HubDep, PageDep, RepoDep, require
 from paid_github_emulator.shapes import Json
-from paid_github_emulator.state import CheckRun, Repo
+from paid_github_emulator.state import Repo
 
 router = APIRouter(prefix="/repos/{owner}/{repo}")
 
