@@ -18,6 +18,12 @@ from temporalio.worker import Worker
 
 from paid_contracts import IssueRef, PullRequestClosed, RepoRef, TriggerSource
 from paid_contracts.workflow_ids import ConversationSignal, pull_conversation_workflow_id
+from paid_executor.activities.admission import (
+    AdmissionAnswer,
+    AdmissionRequest,
+    ReleaseAnswer,
+    ReleaseRequest,
+)
 from paid_executor.agents.base import AgentResult
 from paid_executor.params import IssueDetails, IterationInput, IterationOutput, RunContext
 from paid_executor.repo_config import RepoConfig
@@ -54,8 +60,22 @@ class StandIns:
     parents: list[tuple[str, ...]] = field(default_factory=list)
     homes: list[str] = field(default_factory=list)  # the task queues of the next worktrees (else none)
     summaries: list[FollowUpSummaryInput] = field(default_factory=list)
+    full: str | None = None  # while set, the admission gate answers "wait", with this reason
+    admissions: list[str] = field(default_factory=list)  # "asked" and "released", in order
 
     def activities(self) -> list[Callable[..., Any]]:
+        @activity.defn(name="admit_run")
+        async def admit_run(request: AdmissionRequest) -> AdmissionAnswer:
+            self.admissions.append("asked")
+            if self.full:
+                return AdmissionAnswer(admitted=False, position=1, reason=self.full, poll_seconds=3600)
+            return AdmissionAnswer(admitted=True)
+
+        @activity.defn(name="release_run")
+        async def release_run(request: ReleaseRequest) -> ReleaseAnswer:
+            self.admissions.append("released")
+            return ReleaseAnswer()
+
         @activity.defn(name="fetch_issue")
         async def fetch_issue(run: RunContext) -> IssueDetails:
             return IssueDetails(
@@ -113,6 +133,8 @@ class StandIns:
             self.cleanups += 1
 
         return [
+            admit_run,
+            release_run,
             fetch_issue,
             prepare_round_workspace,
             run_iteration,
@@ -187,6 +209,7 @@ async def test_rounds_are_deduplicated_capped_and_survive_continue_as_new(env: W
     assert stand_ins.leases == [HEAD, HEAD]
     assert stand_ins.replies == [(11, 12), (13,)]
     assert stand_ins.cleanups == 2
+    assert stand_ins.admissions == ["asked", "released", "asked", "released"]  # a slot per round
     lines = [line for line in stand_ins.comment.splitlines() if line.startswith("- ")]
     assert lines == [
         f"- Round 1 (review, asked by @rita) pushed {PUSHED[:12]} (1 file(s) changed).",

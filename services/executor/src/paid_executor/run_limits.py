@@ -34,6 +34,8 @@ ALONGSIDE_PATCH = "bookkeeping-alongside-1"
 FETCH_LOCAL_PATCH = "fetch-issue-local-1"
 FOLLOW_UP_SUMMARY_PATCH = "follow-up-summary-1"  # an ended conversation publishes its rounds' summary
 ROUND_REHOME_PATCH = "round-rehome-1"  # a round whose worktree's worker is lost starts again elsewhere
+# A round waits for a slot under the same concurrency limits and budgets as a run, and frees it after.
+ROUND_ADMISSION_PATCH = "round-admission-1"
 # A run moves as soon as an executor reports its home's process gone (lost_homes.py), not only after
 # the home's heartbeat or schedule-to-start timeout.
 HOME_LIVENESS_PATCH = "home-liveness-1"

@@ -19,10 +19,13 @@ with workflow.unsafe.imports_passed_through():
         PULL_CONVERSATION_STATUS_QUERY,
         PULL_CONVERSATION_WORKFLOW,
         ConversationSignal,
+        ExecutionSignal,
         round_run_id,
     )
     from paid_executor.activities import GitHubActivities
+    from paid_executor.activities.admission import AdmissionAnswer, AdmissionRequest
     from paid_executor.activities.iterations import IterationActivities
+    from paid_executor.admission_gate import await_slot, release_slot
     from paid_executor.params import RunContext
     from paid_executor.rounds.activities import RoundActivities
     from paid_executor.rounds.params import (
@@ -41,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         MAX_REHOMES,
         QUICK_RETRY,
         QUICK_TIMEOUT,
+        ROUND_ADMISSION_PATCH,
         ROUND_REHOME_PATCH,
     )
 
@@ -58,6 +62,7 @@ class PullConversationWorkflow:
         self._last_failure = ""
         self._stopped_kinds: list[str] = []
         self._without_push = 0
+        self._admission_woken = False
 
     @workflow.signal(name=ConversationSignal.ROUND)
     def request_round(self, request: RoundRequest) -> None:
@@ -70,6 +75,11 @@ class PullConversationWorkflow:
     def stop(self) -> None:
         """The pull request closed, or `/paid stop`: no further round starts."""
         self._stopped = True
+
+    @workflow.signal(name=ExecutionSignal.ADMIT)
+    def admission_wake(self) -> None:
+        """A slot freed: a round waiting for one looks again now rather than at its next poll."""
+        self._admission_woken = True
 
     @workflow.query(name=PULL_CONVERSATION_STATUS_QUERY)
     def status(self) -> ConversationStatus:
@@ -162,6 +172,11 @@ class PullConversationWorkflow:
             started_at=workflow.now(),
         )
         title = f"Round {number} ({kind}, asked by @{request.requested_by})"
+        admission = workflow.patched(ROUND_ADMISSION_PATCH)
+        if admission and not await self._await_slot(state, title, number):
+            await self._comment(state, f"round-{number}", f"{title} did not start: rounds were stopped.")
+            await release_slot(info.workflow_id)
+            return
         await self._comment(state, f"round-{number}", f"{title} is running.")
         prepared, home, moves = False, None, 0
         try:
@@ -206,9 +221,36 @@ class PullConversationWorkflow:
         finally:
             if prepared:
                 await self._cleanup(run, home, state)
+            if admission:
+                await release_slot(info.workflow_id)
         if not outcome.startswith(PUSHED):
             self._without_push += 1
         await self._comment(state, f"round-{number}", f"{title} {outcome}")
+
+    async def _await_slot(self, state: ConversationInput, title: str, number: int) -> bool:
+        """A round's agent takes a slot like a run's, under the same limits and budgets, so that one
+        busy pull request cannot take every agent slot. False when the rounds stop while it waits."""
+        said: list[str] = []
+
+        async def queued(answer: AdmissionAnswer) -> None:
+            self._step, self._admission_woken = "queued", False
+            reason = answer.reason or "the concurrency limits are reached"
+            if reason not in said:  # once per reason, not at every poll
+                said.append(reason)
+                await self._comment(state, f"round-{number}", f"{title} waits for a slot: {reason}.")
+
+        return await await_slot(
+            AdmissionRequest(
+                workflow_id=workflow.info().workflow_id,
+                project=state.issue.repo.full_name,
+                agent=state.policy.agent,
+                model=None,
+                requested_at=workflow.now(),
+            ),
+            queued=queued,
+            look_again=lambda: self._admission_woken,
+            given_up=lambda: self._stopped,
+        )
 
     async def _summarize(self, state: ConversationInput) -> None:
         """What the rounds came to, for evolution's scores; named by this conversation, so it counts
