@@ -17,7 +17,14 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from paid_contracts import RepoRef
-from paid_contracts.workflow_ids import REVIEW_MODE_WORKFLOW
+from paid_contracts.workflow_ids import REVIEW_MODE_WORKFLOW, ExecutionSignal
+
+with workflow.unsafe.imports_passed_through():
+    from paid_executor.activities.admission import AdmissionAnswer, AdmissionRequest
+    from paid_executor.admission_gate import await_slot, release_slot
+
+# The review's agent waits for a slot under the same limits and budgets as a run's, and frees it after.
+REVIEW_ADMISSION_PATCH = "review-admission-1"
 
 REVIEW_PINNED_HEAD = "review_pinned_head"
 POST_MODE_REVIEW = "post_mode_review"
@@ -79,8 +86,43 @@ class ReviewModeResult(BaseModel):
 
 @workflow.defn(name=REVIEW_MODE_WORKFLOW)
 class ReviewModeWorkflow:
+    def __init__(self) -> None:
+        self._admission_woken = False
+        self._step = "starting"
+
+    @workflow.signal(name=ExecutionSignal.ADMIT)
+    def admission_wake(self) -> None:
+        """A slot freed: a review waiting for one looks again now rather than at its next poll."""
+        self._admission_woken = True
+
+    @workflow.query(name="step")
+    def step(self) -> str:
+        return self._step
+
     @workflow.run
     async def run(self, request: ReviewModeInput) -> ReviewModeResult:
+        if not workflow.patched(REVIEW_ADMISSION_PATCH):
+            return await self._review(request)
+        try:
+            await self._await_slot(request)
+            return await self._review(request)
+        finally:
+            await release_slot(workflow.info().workflow_id)
+
+    async def _await_slot(self, request: ReviewModeInput) -> None:
+        async def queued(answer: AdmissionAnswer) -> None:
+            self._step, self._admission_woken = "queued", False
+
+        ask = AdmissionRequest(
+            workflow_id=workflow.info().workflow_id,
+            project=request.repo.full_name,
+            agent=request.agent,
+            requested_at=workflow.now(),
+        )
+        await await_slot(ask, queued=queued, look_again=lambda: self._admission_woken, given_up=lambda: False)
+        self._step = "reviewing"
+
+    async def _review(self, request: ReviewModeInput) -> ReviewModeResult:
         try:
             found = await workflow.execute_activity(
                 REVIEW_PINNED_HEAD,
