@@ -21,11 +21,12 @@ from paid_executor.agents.choice import (
     evolution_choice,
     kept_policy,
 )
+from paid_executor.base_configs import base_config
 from paid_executor.config import ExecutorSettings
 from paid_executor.host_repository import HostRepository
 from paid_executor.instructions import hidden_instructions, hide_from_agent
 from paid_executor.params import IssueDetails, RunContext
-from paid_executor.repo_config import RepoConfig, RepoConfigError, load_repo_config
+from paid_executor.repo_config import RepoConfig, RepoConfigError
 from paid_executor.repository_cache import TREES_DIR, RepositoryCache, Token, repository_cache
 from paid_executor.tree_overlay import OverlayTrees, unmount_worktree
 from paid_executor.workspace import GitError, Identity, sanitise
@@ -102,7 +103,7 @@ class RunWorkspace:
     async def configuration(self, base: str) -> tuple[RepoConfig, AgentChoice]:
         """`.paid.yml` at the trusted commit `base`, with the agent and model the run uses, whichever
         level chose them (agents/choice.py). Raises RepoConfigError or AgentChoiceError."""
-        config = load_repo_config(await self.host.repo_files(base))
+        config = await base_config(self.host, base)
         choice = choose_agent(
             self.agent_policy(),
             repository_agent=config.agent,
