@@ -3,8 +3,11 @@
 tree, .paid.yml read from the base): as an overlay over the base's read-only tree where this host may
 mount, and as the run's own copy; beside a full clone of the same repository, with the floors
 measured in the same run (an overlay mount alone; `git archive | tar -x` of the base out of the
-mirror, i.e. writing the files and nothing else). The origin is a local repository reached over
-file:// (git's pack protocol, without a network's latency: a real clone costs more).
+mirror, i.e. writing the files and nothing else). The overlay is timed twice, alternating: with the
+incremental fetch every run used to make, and with the base commit known beforehand (as GitHub reports
+it beside the issue), which the warm mirror holds, so nothing is fetched; their paired difference is
+printed. The origin is a local repository reached over file:// (git's pack protocol, without a
+network's latency: a real clone, and a real fetch, cost more).
 
 The repository is generated once with `git fast-import` (--files, --commits; each later commit
 changes --changes files) and kept in --cache-dir, so later runs reuse it. Prints `name value unit`
@@ -102,10 +105,17 @@ def run_workspace(scratch: Path, run_id: str, *, overlay: bool) -> RunWorkspace:
     return RunWorkspace(settings, run)
 
 
-def prepared(workspace: RunWorkspace, url: str) -> float:
-    """Seconds until the run's tree is ready (RunWorkspace.prepare: the executor's own path)."""
+def prepared(workspace: RunWorkspace, url: str, known_base: str | None = None) -> float:
+    """Seconds until the run's tree is ready (RunWorkspace.prepare: the executor's own path). With
+    `known_base` (the commit GitHub reported beside the issue) a mirror that holds it is not fetched."""
     issue = IssueDetails(
-        title="t", body=None, html_url="https://x/1", state="open", default_branch="main", clone_url=url
+        title="t",
+        body=None,
+        html_url="https://x/1",
+        state="open",
+        default_branch="main",
+        clone_url=url,
+        base_sha=known_base,
     )
     started = time.perf_counter()
     asyncio.run(workspace.prepare(issue, "paid/issue-1", token=""))
@@ -138,7 +148,7 @@ def measure(origin: Path, label: str, runs: int) -> None:
         ).stdout.strip()
         figures: dict[str, list[float]] = {"full_clone": [], "cache_copy": [], "floor_export": []}
         if overlay:
-            figures |= {"cache_overlay": [], "floor_mount": []}
+            figures |= {"cache_overlay": [], "cache_overlay_known_base": [], "floor_mount": []}
         for attempt in range(runs):  # interleaved, so that load on the machine falls on all alike
             target = scratch / f"clone-{attempt}"
             started = time.perf_counter()
@@ -156,6 +166,8 @@ def measure(origin: Path, label: str, runs: int) -> None:
             if overlay:
                 workspace = run_workspace(scratch, f"overlay-{attempt}", overlay=True)
                 figures["cache_overlay"].append(prepared(workspace, url))
+                workspace = run_workspace(scratch, f"known-{attempt}", overlay=True)
+                figures["cache_overlay_known_base"].append(prepared(workspace, url, known_base=base))
                 tree = scratch / "cache" / TREES_DIR / base
                 figures["floor_mount"].append(mount_floor(scratch, tree, attempt))
         packed = sum(path.stat().st_size for path in (mirror / "objects").rglob("*") if path.is_file())
@@ -170,6 +182,18 @@ def measure(origin: Path, label: str, runs: int) -> None:
         overlay_p50 = p50["cache_overlay"]
         print(f"tree_ready_cache_overlay_over_floor_mount{tag} {overlay_p50 / p50['floor_mount']:.1f} x")
         print(f"tree_ready_full_clone_over_cache_overlay{tag} {p50['full_clone'] / overlay_p50:.1f} x")
+        known_p50 = p50["cache_overlay_known_base"]
+        print(
+            f"tree_ready_cache_overlay_known_base_over_floor_mount{tag} "
+            f"{known_p50 / p50['floor_mount']:.1f} x"
+        )
+        print(
+            f"tree_ready_full_clone_over_cache_overlay_known_base{tag} {p50['full_clone'] / known_p50:.1f} x"
+        )
+        saved = [
+            a - b for a, b in zip(figures["cache_overlay"], figures["cache_overlay_known_base"], strict=True)
+        ]
+        print(f"tree_ready_fetch_skipped_saving_p50{tag} {statistics.median(saved) * 1000:.1f} ms")
     print(f"tree_ready_overlay{tag} {'yes' if overlay else 'no'} mountable")
 
 

@@ -185,6 +185,7 @@ async def test_a_second_run_on_the_same_issue_reuses_the_open_pull_request(
     )
     request = request_for(calc_repo, 1)
     first = await run_to_end(env.client, request, worker.task_queue)
+    fetched_before = upload_packs(emulator)
 
     # Another execution of the same issue under another id, as a retried or re-requested run would be.
     second = await env.client.execute_workflow(
@@ -198,6 +199,13 @@ async def test_a_second_run_on_the_same_issue_reuses_the_open_pull_request(
     assert len(pulls) == 1
     assert second.outcome is RunOutcome.SUCCEEDED
     assert second.pull_request_number == first.pull_request_number
+    # The default branch has not moved: the host's mirror holds the base GitHub reported, so the
+    # second run's tree came without a fetch.
+    assert upload_packs(emulator) == fetched_before
+
+
+def upload_packs(emulator: GitHubEmulator) -> int:
+    return sum("git-upload-pack" in record.path for record in emulator.access_log())
 
 
 async def test_an_issue_without_a_diff_ends_in_error_with_a_comment_and_no_pull_request(

@@ -110,8 +110,8 @@ class HostRepository:
         alternates = self.git_dir / "objects" / "info" / "alternates"
         alternates.parent.mkdir(parents=True, exist_ok=True)
         alternates.write_text(f"{(mirror / 'objects').resolve()}\n")
-        await self.git("update-ref", "refs/paid/base", base)
-        await self.git("update-ref", "refs/heads/paid-base", base)
+        updates = f"update refs/paid/base {base}\nupdate refs/heads/paid-base {base}\n"
+        await self.git("update-ref", "--stdin", stdin=updates.encode())  # one process, not two
 
     async def check_out(self, worktree: Path, work_branch: str, public_url: str) -> None:
         """Gives the agent a repository of its own to work in: the base commit alone (shallow), sent

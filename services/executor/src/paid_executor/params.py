@@ -93,6 +93,9 @@ class IssueDetails(_Params):
     state: str
     default_branch: str
     clone_url: str
+    # The default branch's commit as GitHub reported it beside the issue: when the host's mirror
+    # already holds it, the worktree is made without a fetch (repository_cache.py).
+    base_sha: str | None = None
 
 
 class PromptInput(_Params):

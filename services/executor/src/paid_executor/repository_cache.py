@@ -21,15 +21,14 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import os
-import secrets
-import shutil
+import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from paid_executor.cache_files import move_aside_and_delete, mtime, pin_name, size
 from paid_executor.file_lock import flocked
 from paid_executor.host_repository import hardened, host_git_env
 from paid_executor.tree_overlay import OverlayTrees
@@ -41,6 +40,9 @@ TREES_DIR = "trees"  # the overlays' base trees (tree_overlay.py)
 PIN_REFS = "refs/paid/pins"
 LAST_USED = "paid-last-used"
 PIN_GRACE_SECONDS = 600  # a pin is made just before its host repository: it counts as live meanwhile
+OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256, lower case as git prints it
+# A token, or what mints one when a fetch needs it (a cache hit needs none).
+Token = str | None | Callable[[], Awaitable[str]]
 
 
 @dataclass(frozen=True)
@@ -91,24 +93,28 @@ class RepositoryCache:
             yield
 
     async def refresh(
-        self, url: str, branch: str, *, token: str | None = None, pin: Path | None = None
+        self,
+        url: str,
+        branch: str,
+        *,
+        token: Token = None,
+        pin: Path | None = None,
+        known_base: str | None = None,
     ) -> MirroredBase:
         """Brings `branch` of `url` into its mirror (building the mirror if it is missing or corrupt)
-        and answers the branch's commit, pinned for the host repository at `pin` when given."""
+        and answers the branch's commit, pinned for the host repository at `pin` when given.
+
+        `known_base`: the branch's commit as GitHub reported it. When the mirror already holds that
+        commit nothing is fetched and it is the base: a commit id names its content, so no ref of the
+        mirror (nor anything a run could have written) decides what the base is. `token` is then
+        never asked for; a callable is awaited only when a fetch is needed."""
         mirror = self.mirror_path(url)
         async with self.locked(mirror):
             if not await self._usable(mirror):
                 await self._rebuild(mirror)
-            try:
-                await self._fetch(mirror, url, branch, token)
-            except GitError:
-                if await self._intact(mirror, full=True):
-                    raise  # the network or the remote, not the mirror
-                log.warning("mirror %s is corrupt after a fetch; rebuilding it", mirror)
-                await self._rebuild(mirror)
-                await self._fetch(mirror, url, branch, token)
-            tip = await self.git(mirror, "rev-parse", "--verify", f"refs/heads/{branch}^{{commit}}")
-            base = tip.decode().strip()
+            base = await self._held_commit(mirror, known_base) if known_base else None
+            if base is None:
+                base = await self._fetch_tip(mirror, url, branch, await _resolved(token))
             if pin is not None:
                 await self._pin(mirror, pin, base)
             (mirror / LAST_USED).touch()
@@ -120,6 +126,30 @@ class RepositoryCache:
         if due:
             await self.collect(keep=mirror)
         return MirroredBase(mirror=mirror, base_sha=base)
+
+    async def _fetch_tip(self, mirror: Path, url: str, branch: str, token: str | None) -> str:
+        try:
+            await self._fetch(mirror, url, branch, token)
+        except GitError:
+            if await self._intact(mirror, full=True):
+                raise  # the network or the remote, not the mirror
+            log.warning("mirror %s is corrupt after a fetch; rebuilding it", mirror)
+            await self._rebuild(mirror)
+            await self._fetch(mirror, url, branch, token)
+        tip = await self.git(mirror, "rev-parse", "--verify", f"refs/heads/{branch}^{{commit}}")
+        return tip.decode().strip()
+
+    async def _held_commit(self, mirror: Path, sha: str) -> str | None:
+        """`sha` when it is a full object id (never a ref or an expression) of a commit the mirror
+        holds; None otherwise."""
+        if not OBJECT_ID.fullmatch(sha):
+            log.warning("not an object id, fetching instead: %r", sha[:100])
+            return None
+        try:
+            kind = await self.git(mirror, "cat-file", "-t", sha)
+        except GitError:
+            return None  # not fetched yet
+        return sha if kind.strip() == b"commit" else None
 
     def _housekeeping_due(self, mirror: Path) -> bool:
         now = time.monotonic()
@@ -171,7 +201,7 @@ class RepositoryCache:
     async def _remove(self, mirror: Path) -> None:
         """Moves the mirror aside at once (a reader never sees half of it), then deletes it."""
         self._verified.discard(mirror)
-        await asyncio.to_thread(_move_aside_and_delete, mirror)
+        await asyncio.to_thread(move_aside_and_delete, mirror)
 
     async def _fetch(self, mirror: Path, url: str, branch: str, token: str | None) -> None:
         await self.git(
@@ -186,7 +216,7 @@ class RepositoryCache:
         )
 
     async def _pin(self, mirror: Path, host_git: Path, base: str) -> None:
-        name = _pin_name(host_git)
+        name = pin_name(host_git)
         (mirror / PINS_DIR).mkdir(exist_ok=True)
         (mirror / PINS_DIR / name).write_text(str(host_git))
         await self.git(mirror, "update-ref", f"{PIN_REFS}/{name}", base)
@@ -211,14 +241,14 @@ class RepositoryCache:
         trees = OverlayTrees(self.root / TREES_DIR)
         mirrors = sorted(
             (path for path in self.root.glob("*.git") if path.is_dir()),
-            key=lambda path: _mtime(path / LAST_USED),
+            key=lambda path: mtime(path / LAST_USED),
         )
-        sizes = {path: await asyncio.to_thread(_size, path) for path in mirrors}
-        total = sum(sizes.values()) + await asyncio.to_thread(_size, trees.root)
+        sizes = {path: await asyncio.to_thread(size, path) for path in mirrors}
+        total = sum(sizes.values()) + await asyncio.to_thread(size, trees.root)
         evicted: list[Path] = []
         if total > self.max_bytes and trees.root.is_dir():
             evicted += await trees.evict_unused()
-            total = sum(sizes.values()) + await asyncio.to_thread(_size, trees.root)
+            total = sum(sizes.values()) + await asyncio.to_thread(size, trees.root)
         for mirror in mirrors:
             if total <= self.max_bytes:
                 break
@@ -233,41 +263,17 @@ class RepositoryCache:
         return evicted
 
 
-def _move_aside_and_delete(mirror: Path) -> None:
-    if not mirror.exists():
-        return
-    doomed = mirror.with_name(f"{mirror.name}.removing-{secrets.token_hex(4)}")
-    mirror.rename(doomed)
-    shutil.rmtree(doomed, ignore_errors=True)
+async def _resolved(token: Token) -> str | None:
+    return await token() if callable(token) else token
 
 
 def _pins_by_liveness(pins: Path) -> tuple[list[str], list[str]]:
     live: list[str] = []
     stale: list[str] = []
     for pin in sorted(pins.glob("*")):
-        fresh = time.time() - _mtime(pin) < PIN_GRACE_SECONDS
+        fresh = time.time() - mtime(pin) < PIN_GRACE_SECONDS
         (live if fresh or Path(pin.read_text()).exists() else stale).append(pin.name)
     return live, stale
-
-
-def _pin_name(host_git: Path) -> str:
-    return hashlib.sha256(str(host_git).encode()).hexdigest()[:24]
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
-
-
-def _size(root: Path) -> int:
-    total = 0
-    for directory, _, files in os.walk(root):
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(directory, name)).st_size
-    return total
 
 
 _CACHES: dict[Path, RepositoryCache] = {}

@@ -21,12 +21,13 @@ from paid_executor.agents.choice import (
     evolution_choice,
     kept_policy,
 )
+from paid_executor.base_configs import base_config
 from paid_executor.config import ExecutorSettings
 from paid_executor.host_repository import HostRepository
 from paid_executor.instructions import hidden_instructions, hide_from_agent
 from paid_executor.params import IssueDetails, RunContext
-from paid_executor.repo_config import RepoConfig, RepoConfigError, load_repo_config
-from paid_executor.repository_cache import TREES_DIR, RepositoryCache, repository_cache
+from paid_executor.repo_config import RepoConfig, RepoConfigError
+from paid_executor.repository_cache import TREES_DIR, RepositoryCache, Token, repository_cache
 from paid_executor.tree_overlay import OverlayTrees, unmount_worktree
 from paid_executor.workspace import GitError, Identity, sanitise
 from paid_executor.workspace_owners import OWNER_SUFFIX, mark_owned
@@ -80,10 +81,11 @@ class RunWorkspace:
         lost_mount = paths.overlay_upper.exists() and not os.path.ismount(paths.worktree)
         return paths.worktree.is_dir() and paths.host_git.is_dir() and not lost_mount
 
-    async def prepare(self, issue: IssueDetails, branch: str, *, token: str) -> PreparedWorkspace:
+    async def prepare(self, issue: IssueDetails, branch: str, *, token: Token) -> PreparedWorkspace:
         """Brings the base into the host's mirror, gives the run a host repository over it and copies
         the base out as the agent's worktree; the configuration comes from the base commit, whatever
-        the agent later writes. A mirror found corrupt on the way is rebuilt, once."""
+        the agent later writes. A mirror found corrupt on the way is rebuilt, once. The base is the
+        commit GitHub reported beside the issue when the mirror holds it, with no fetch."""
         try:
             base = await self._check_out(issue, branch, token)
         except GitError:
@@ -101,7 +103,7 @@ class RunWorkspace:
     async def configuration(self, base: str) -> tuple[RepoConfig, AgentChoice]:
         """`.paid.yml` at the trusted commit `base`, with the agent and model the run uses, whichever
         level chose them (agents/choice.py). Raises RepoConfigError or AgentChoiceError."""
-        config = load_repo_config(await self.host.repo_files(base))
+        config = await base_config(self.host, base)
         choice = choose_agent(
             self.agent_policy(),
             repository_agent=config.agent,
@@ -127,18 +129,22 @@ class RunWorkspace:
             project_model=run.project_model,
         )
 
-    async def attach_base(self, issue: IssueDetails, *, token: str) -> str:
+    async def attach_base(self, issue: IssueDetails, *, token: Token, known_base: str | None = None) -> str:
         """The base brought into the host's mirror, and the run's host repository over it; answers the
-        base commit. The agent's worktree is not made here."""
+        base commit. The agent's worktree is not made here. `known_base`: see RepositoryCache.refresh."""
         await asyncio.to_thread(self._take_over)
         mirrored = await self.cache.refresh(
-            issue.clone_url, issue.default_branch, token=token, pin=self.paths.host_git
+            issue.clone_url,
+            issue.default_branch,
+            token=token,
+            pin=self.paths.host_git,
+            known_base=known_base,
         )
         await self.host.attach_base(mirrored.mirror, mirrored.base_sha)
         return mirrored.base_sha
 
-    async def _check_out(self, issue: IssueDetails, branch: str, token: str) -> str:
-        base = await self.attach_base(issue, token=token)
+    async def _check_out(self, issue: IssueDetails, branch: str, token: Token) -> str:
+        base = await self.attach_base(issue, token=token, known_base=issue.base_sha)
         paths = self.paths
         if self.settings.worktree_overlay and await asyncio.to_thread(self.trees.available):
             tree = await self.trees.base_tree(self.host)

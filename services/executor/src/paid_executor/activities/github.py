@@ -7,7 +7,7 @@ import asyncio
 from typing import cast
 
 from githubkit.exception import RequestFailed
-from githubkit_schemas.latest.models import PullRequest, PullRequestSimple
+from githubkit_schemas.latest.models import FullRepository, PullRequest, PullRequestSimple
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -33,6 +33,19 @@ def result_marker(run_id: str) -> str:
     return paid_marker(f"run={run_id}:result")
 
 
+async def repository_and_tip(
+    github: GitHubClient, owner: str, name: str
+) -> tuple[FullRepository, str | None]:
+    """The repository and its default branch's commit; None when GitHub cannot say (an empty
+    repository): the workspace then fetches the branch and takes its tip."""
+    repository = (await github.rest.repos.async_get(owner, name)).parsed_data
+    try:
+        tip = await github.rest.git.async_get_ref(owner, name, f"heads/{repository.default_branch}")
+    except RequestFailed:
+        return repository, None
+    return repository, tip.parsed_data.object_.sha
+
+
 class GitHubActivities:
     def __init__(self, deps: ExecutorDeps) -> None:
         self.deps = deps
@@ -43,11 +56,11 @@ class GitHubActivities:
         token = await self.deps.run_token(run)
         try:
             async with self.deps.github(token) as github:
-                issue_response, repository_response = await asyncio.gather(
+                issue_response, (repository, base_sha) = await asyncio.gather(
                     github.rest.issues.async_get(owner, name, number),
-                    github.rest.repos.async_get(owner, name),
+                    repository_and_tip(github, owner, name),
                 )
-                issue, repository = issue_response.parsed_data, repository_response.parsed_data
+                issue = issue_response.parsed_data
         except RequestFailed as error:
             raise github_failure(error, f"reading {run.issue.key}") from error
         if issue.pull_request:
@@ -62,6 +75,7 @@ class GitHubActivities:
             state=issue.state,
             default_branch=repository.default_branch,
             clone_url=clone_url or f"{self.deps.settings.github_web_url}/{owner}/{name}.git",
+            base_sha=base_sha,
         )
 
     @activity.defn(name="open_pull_request")

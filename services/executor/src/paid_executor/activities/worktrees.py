@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -89,8 +90,9 @@ class WorktreeActivities:
         recording = asyncio.create_task(self._record_home(request.run))
         try:
             async with heartbeating({"step": "clone"}):
-                token = await self.deps.run_token(request.run)
-                prepared = await workspace.prepare(request.issue, request.branch, token=token)
+                prepared = await workspace.prepare(
+                    request.issue, request.branch, token=functools.partial(self.deps.run_token, request.run)
+                )
         except GitError as error:
             raise ApplicationError(str(error), type="CloneFailed") from error
         finally:
