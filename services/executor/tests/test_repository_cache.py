@@ -194,7 +194,6 @@ async def test_the_size_cap_evicts_mirrors_no_live_run_pins_oldest_first(tmp_pat
     assert not list(cache.root.glob("*.removing-*"))
 
 
-
 async def test_runs_on_many_repositories_walk_the_cache_once_a_period(tmp_path: Path) -> None:
     # A collection walks every mirror and base tree: one per period for the cache, not per mirror.
     cache = RepositoryCache(tmp_path / "cache", max_bytes=10**9, housekeeping_seconds=3600)
