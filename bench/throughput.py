@@ -6,7 +6,8 @@ sandboxes, checks), Temporal, PostgreSQL, NATS and the other services; a run's t
 The GitHub emulator runs in this process (threads, and `git http-backend` for clones and pushes): its
 CPU is printed apart, as process=github_emulator, and is in none of Paid's figures. Within the
 executor's figure, process=executor_self is its own Python process and process=git_shim the bench's
-shell around each git; git processes are counted by subcommand too. One unmeasured run goes first.
+shell around each git; git processes are counted by subcommand too, and Temporal's requests by
+operation (temporal_requests.py). One unmeasured run goes first.
 Prints `name value unit` lines. Usage: bench/throughput.py [--runs N]"""
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import os
 import resource
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from process_cpu import GitShim, own_cpu_seconds, tree_cpu_seconds
+from temporal_requests import requests_by_operation
 
 from paid_devstack import wait_until
 from paid_devstack.sandbox import EmulatedPaid
@@ -85,6 +88,9 @@ def main() -> None:
         paid.label(warm_up)
         paid.wait_for_result_comment(warm_up, timeout=600)
         pids = engine_pids(paid)
+        temporal = paid.platform.infra.temporal
+        metrics_url = temporal.metrics_url if temporal is not None else None
+        requests_before = requests_by_operation(metrics_url) if metrics_url else Counter[str]()
         before = cpu_by_engine(pids, git)
         git_calls, git_commands = git.calls(), git.commands()
         emulator_before = bench_process_seconds()
@@ -101,6 +107,7 @@ def main() -> None:
         after = cpu_by_engine(pids, git)
         git_calls = git.calls() - git_calls
         git_commands = git.commands() - git_commands
+        requests = (requests_by_operation(metrics_url) if metrics_url else Counter[str]()) - requests_before
         succeeded = sum(1 for issue in issues if len(paid.pulls(issue)) == 1)
     print(f"throughput_runs {args.runs} runs")
     print(f"throughput_pull_requests {succeeded} runs")
@@ -112,6 +119,11 @@ def main() -> None:
     print(f"throughput_git_processes_per_run {git_calls / args.runs:.1f} processes")
     for command, calls in sorted(git_commands.items()):
         print(f"throughput_git_processes_per_run{{command={command}}} {calls / args.runs:.1f} processes")
+    # What drives Temporal's CPU: its requests per run, by operation (polls are long waits, not work).
+    for operation, count in sorted(requests.items()):
+        if count >= args.runs / 10:
+            per_run = count / args.runs
+            print(f"throughput_temporal_requests_per_run{{operation={operation}}} {per_run:.1f} requests")
     # What the machine had: a run's share of the wall time on every core.
     print(f"throughput_cpu_per_run{{process=available}} {(os.cpu_count() or 1) * elapsed / args.runs:.3f} s")
 
