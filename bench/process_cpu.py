@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections import Counter
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -35,6 +36,15 @@ def tree_cpu_seconds(root: int) -> float:
     return total / TICKS
 
 
+def own_cpu_seconds(pid: int) -> float:
+    """The process's own user + system time, without its children's (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 class GitShim:
     """A directory to put first on the executor's PATH, whose `git` logs the CPU of each real git."""
 
@@ -46,10 +56,22 @@ class GitShim:
         self.directory = directory
         self.log = directory / "git-times.log"
         self.log.touch()
+        self.commands_log = directory / "git-commands.log"
+        self.commands_log.touch()
         shim = directory / "git"
         # bash's `times` (getrusage, to the millisecond; dash's counts whole 10 ms ticks) prints the
-        # shell's own times, then its children's: "0m0.010s 0m0.004s".
-        shim.write_text(f'#!/bin/bash\n{real} "$@"\nstatus=$?\ntimes >> {self.log}\nexit $status\n')
+        # shell's own times, then its children's: "0m0.010s 0m0.004s". The subcommand is the first
+        # argument that is neither an option nor a `-c` option's value (argv never holds a token).
+        shim.write_text(
+            "#!/bin/bash\n"
+            'command=""; skip=""\n'
+            'for arg in "$@"; do\n'
+            '  if [ -n "$skip" ]; then skip=""; elif [ "$arg" = -c ] || [ "$arg" = -C ]; then skip=1;\n'
+            '  elif [ "${arg#-}" = "$arg" ]; then command=$arg; break; fi\n'
+            "done\n"
+            f'echo "${{command:-none}}" >> {self.commands_log}\n'
+            f'{real} "$@"\nstatus=$?\ntimes >> {self.log}\nexit $status\n'
+        )
         shim.chmod(0o755)
 
     def path(self, rest: str) -> str:
@@ -59,8 +81,16 @@ class GitShim:
         lines = self.log.read_text().splitlines()
         return sum(_minutes_seconds(part) for line in lines[1::2] for part in line.split())
 
+    def shim_seconds(self) -> float:
+        """The shim's own shells: the bench's cost, which the executor's tree figure includes."""
+        lines = self.log.read_text().splitlines()
+        return sum(_minutes_seconds(part) for line in lines[0::2] for part in line.split())
+
     def calls(self) -> int:
         return len(self.log.read_text().splitlines()) // 2
+
+    def commands(self) -> Counter[str]:
+        return Counter(self.commands_log.read_text().split())
 
 
 def _minutes_seconds(text: str) -> float:

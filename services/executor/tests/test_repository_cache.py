@@ -194,6 +194,26 @@ async def test_the_size_cap_evicts_mirrors_no_live_run_pins_oldest_first(tmp_pat
     assert not list(cache.root.glob("*.removing-*"))
 
 
+async def test_runs_on_many_repositories_walk_the_cache_once_a_period(tmp_path: Path) -> None:
+    # A collection walks every mirror and base tree: one per period for the cache, not per mirror.
+    cache = RepositoryCache(tmp_path / "cache", max_bytes=10**9, housekeeping_seconds=3600)
+    walked: list[Path | None] = []
+    collect = cache.collect
+
+    async def counted(*, keep: Path | None = None) -> list[Path]:
+        walked.append(keep)
+        return await collect(keep=keep)
+
+    cache.collect = counted  # type: ignore[method-assign]
+    origins = [make_origin(tmp_path / f"origin-{n}") for n in range(3)]
+    for origin in origins:
+        await cache.refresh(str(origin), "main")
+    assert walked == [cache.mirror_path(str(origins[0]))]
+    cache.housekeeping_seconds = 0
+    await cache.refresh(str(origins[1]), "main")
+    assert walked[1:] == [cache.mirror_path(str(origins[1]))]
+
+
 HOSTILE = """
 import json, os, pathlib, subprocess
 mirror = pathlib.Path({mirror!r})

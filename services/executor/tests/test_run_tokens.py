@@ -156,6 +156,8 @@ async def test_a_run_uses_its_own_minted_token_and_revokes_it_at_the_end(
     assert result.outcome is RunOutcome.SUCCEEDED, result.detail
     job = f"run:{result.run_id}"
     assert {(r.repository, r.purpose, r.job) for r in minter.requests} == {(repo.full_name, "run", job)}
+    # Asked once: every GitHub step of the run (issue, worktree, pushes, PR, comments) re-used it.
+    assert len(minter.requests) == 1, len(minter.requests)
     run_tokens = minter.minted[job]
     assert minter.released == [job]
 

@@ -47,6 +47,7 @@ class TemporalDevServer(LocalServer):
         self.port = port or free_port()
         self.ui_port = ui_port or free_port()
         self.http_port = http_port or free_port()
+        self.metrics_port = free_port()  # start-dev serves /metrics anyway, on a port it would not name
         self.namespace = namespace
         self.headless = headless
         self.db_path = self.data_dir / "temporal.db"
@@ -57,6 +58,7 @@ class TemporalDevServer(LocalServer):
             "--ip", LOOPBACK,
             "--port", str(self.port),
             "--http-port", str(self.http_port),
+            "--metrics-port", str(self.metrics_port),
             "--db-filename", str(self.db_path),
             "--log-level", log_level,
             "--namespace", namespace,
@@ -91,6 +93,11 @@ class TemporalDevServer(LocalServer):
     @property
     def http_url(self) -> str:
         return f"http://{LOOPBACK}:{self.http_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        """The server's Prometheus metrics (requests by operation: what a run costs the server)."""
+        return f"http://{LOOPBACK}:{self.metrics_port}/metrics"
 
     def _prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)

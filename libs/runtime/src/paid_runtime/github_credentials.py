@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from paid_contracts import InstallationTokenReply, InstallationTokenRequest
 from paid_contracts.github_tokens import CredentialMode, MintErrorKind, TokenPurpose
 from paid_runtime.github_trust import GitHubUnavailableError
+from paid_runtime.job_credential_cache import JobCredentialCache, JobCredentialKey
 
 if TYPE_CHECKING:
     from paid_runtime.settings import GitHubSettings
@@ -64,19 +65,31 @@ class GitHubCredentials:
         mode: CredentialMode = "minter",
         global_token: str = "",
         timeout: float = 10.0,
+        job_cache: JobCredentialCache | None = None,
     ) -> None:
         """`connection`: the service's NATS client, looked up when a request is made (a broker's
-        connection exists only once it started)."""
+        connection exists only once it started). `job_cache`: a job's credentials are kept in it until
+        the job is released (`job_tokens.release_job`), rather than asked of the minter at each use."""
         self._connection = connection
         self._mode = mode
         self._global_token = global_token
         self._timeout = timeout
+        self._job_cache = job_cache
 
     @classmethod
     def from_settings(
-        cls, settings: GitHubSettings, connection: Callable[[], NatsClient]
+        cls,
+        settings: GitHubSettings,
+        connection: Callable[[], NatsClient],
+        *,
+        job_cache: JobCredentialCache | None = None,
     ) -> GitHubCredentials:
-        return cls(connection, mode=settings.github_credentials, global_token=settings.github_token)
+        return cls(
+            connection,
+            mode=settings.github_credentials,
+            global_token=settings.github_token,
+            job_cache=job_cache,
+        )
 
     @classmethod
     def fixed(cls, token: str) -> GitHubCredentials:
@@ -107,6 +120,21 @@ class GitHubCredentials:
         expire."""
         if self._mode == "global":
             return self.global_credential()
+        if job is not None and self._job_cache is not None:
+            key = JobCredentialKey(repository, purpose, allow_workflows, job)
+            return await self._job_cache.get(
+                key, lambda: self._minted(repository, purpose, job=job, allow_workflows=allow_workflows)
+            )
+        return await self._minted(repository, purpose, job=job, allow_workflows=allow_workflows)
+
+    def forget_job(self, job: str) -> None:
+        """Drops the job's cached credentials (they are being revoked)."""
+        if self._job_cache is not None:
+            self._job_cache.forget_job(job)
+
+    async def _minted(
+        self, repository: str, purpose: TokenPurpose, *, job: str | None, allow_workflows: bool
+    ) -> GitHubCredential:
         request = InstallationTokenRequest(
             repository=repository, purpose=purpose, job=job, allow_workflows=allow_workflows
         )

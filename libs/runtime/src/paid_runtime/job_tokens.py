@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 async def release_job(credentials: GitHubCredentials, job: str) -> None:
     """Revokes every token minted for `job`; safe to repeat. A failure is logged, not raised: the
     tokens expire within the hour anyway."""
+    credentials.forget_job(job)  # before the revocation: no step of the job may be handed a dying token
     if credentials.mode == "global":
         return
     request = InstallationTokensRelease(job=job)

@@ -141,6 +141,14 @@ class ExecutorSettings(GitHubSettings):
     max_concurrent_activities: int = Field(
         default=1000, ge=1, description="runs one worker holds at once (an agent is a process, not a thread)"
     )
+    heartbeat_interval_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=30,
+        description="an activity's heartbeats reach Temporal at most this often: a cancelled run's agent is "
+        "killed within about this long, and each heartbeat is a request the server persists (the largest "
+        "share of a run's requests but polls; bench/throughput.py counts them)",
+    )
     child_watcher: Literal["pidfd", "threads"] = Field(
         default="pidfd",
         description="how the worker waits for its agents' processes: pidfd (one file descriptor each, "

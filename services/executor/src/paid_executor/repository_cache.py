@@ -58,6 +58,7 @@ class RepositoryCache:
     housekeeping_seconds: float = 60.0  # gc and collection at most this often: they walk the cache
     _verified: set[Path] = field(default_factory=set)
     _last_housekeeping: dict[Path, float] = field(default_factory=dict)
+    _last_collection: float = -float("inf")
     _local_locks: dict[Path, asyncio.Lock] = field(default_factory=dict)
 
     def mirror_path(self, url: str) -> Path:
@@ -123,7 +124,7 @@ class RepositoryCache:
                 await self._live_pins(mirror)  # drops the pins of finished runs
                 with contextlib.suppress(GitError):  # packs many small fetches into one; never fatal
                     await self.git(mirror, "gc", "--auto", "--quiet")
-        if due:
+        if due and self._collection_due():
             await self.collect(keep=mirror)
         return MirroredBase(mirror=mirror, base_sha=base)
 
@@ -156,6 +157,16 @@ class RepositoryCache:
         if now - self._last_housekeeping.get(mirror, -float("inf")) < self.housekeeping_seconds:
             return False
         self._last_housekeeping[mirror] = now
+        return True
+
+    def _collection_due(self) -> bool:
+        """Once per period for the whole cache, not per mirror: a collection walks every mirror and
+        base tree, so runs on many repositories would each walk all of them (the cap is overshot by at
+        most a period's new mirrors)."""
+        now = time.monotonic()
+        if now - self._last_collection < self.housekeeping_seconds:
+            return False
+        self._last_collection = now
         return True
 
     async def discard_if_corrupt(self, url: str) -> bool:

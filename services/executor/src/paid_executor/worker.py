@@ -79,10 +79,11 @@ def worker_options(deps: ExecutorDeps) -> dict[str, Any]:
         "graceful_shutdown_timeout": timedelta(seconds=10),
         "max_concurrent_activities": deps.settings.max_concurrent_activities,
         "max_cached_workflows": deps.settings.max_cached_workflows,
-        # Cancellation reaches an activity with its next heartbeat: one a second per running agent
-        # kills a cancelled one within about a second, without flooding the server at 200+ runs.
-        "max_heartbeat_throttle_interval": timedelta(seconds=1),
-        "default_heartbeat_throttle_interval": timedelta(seconds=1),
+        # Cancellation reaches an activity with its next heartbeat: one a second per running agent (the
+        # default) kills a cancelled one within about a second; each is also a request the server
+        # persists, so a longer interval trades cancel latency for server load (config.py).
+        "max_heartbeat_throttle_interval": timedelta(seconds=deps.settings.heartbeat_interval_seconds),
+        "default_heartbeat_throttle_interval": timedelta(seconds=deps.settings.heartbeat_interval_seconds),
         # A SIGKILLed replica's cached workflows wait this long before another replica takes their next
         # task (default 10 s): the dominant part of a failover. Shorter only costs a history replay when
         # a busy but live worker misses it.

@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 from paid_executor.config import ExecutorSettings
 from paid_executor.params import RunContext
 from paid_runtime.github_credentials import CredentialUnavailable, GitHubCredential, GitHubCredentials
+from paid_runtime.job_credential_cache import JobCredentialCache
 from paid_runtime.metrics import observe_github_response, observe_github_response_async
 
 GitHubClient = GitHub[TokenAuthStrategy]
@@ -35,8 +36,8 @@ class ExecutorDeps:
 
     async def run_token(self, run: RunContext, *, allow_workflows: bool = False) -> str:
         """The run's own token for its repository (contents, pull requests, issues write), asked of the
-        minter at each use: held in this process's memory only, never in a workflow payload. The minter
-        answers the cached token, or a new one when it is near expiry; `release_run_token` revokes them."""
+        minter once and kept for the run in this process's memory only, never in a workflow payload;
+        asked again when it nears expiry. `finish_run` (`release_job`) forgets and revokes them."""
         return await self.job_token(run.issue.repo.full_name, run_job(run), allow_workflows=allow_workflows)
 
     async def job_token(self, repository: str, job: str, *, allow_workflows: bool = False) -> str:
@@ -90,7 +91,10 @@ def run_job(run: RunContext) -> str:
 def make_deps(
     settings: ExecutorSettings, broker: NatsBroker, sessions: async_sessionmaker[AsyncSession]
 ) -> ExecutorDeps:
-    credentials = GitHubCredentials.from_settings(settings, lambda: broker.connection)
+    # A run's token is kept for the run (one request to the minter, not one per GitHub step).
+    credentials = GitHubCredentials.from_settings(
+        settings, lambda: broker.connection, job_cache=JobCredentialCache()
+    )
     return ExecutorDeps(
         settings=settings,
         broker=broker,
