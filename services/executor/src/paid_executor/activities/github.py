@@ -4,10 +4,9 @@ looks for what an earlier attempt made (branch, marker) before it creates anythi
 from __future__ import annotations
 
 import asyncio
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from githubkit.exception import RequestFailed
-from githubkit_schemas.latest.models import FullRepository, PullRequest, PullRequestSimple
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -21,6 +20,9 @@ from paid_executor.agents.registry import describe_agent
 from paid_executor.params import IssueDetails, PullRequestInfo, PullRequestInput, RunContext, RunReport
 from paid_runtime.messaging import publish_event
 from paid_runtime.temporal import workflow_ui_url
+
+if TYPE_CHECKING:  # the models load with the first response that needs them, not with the worker
+    from githubkit_schemas.latest.models import FullRepository, PullRequest, PullRequestSimple
 
 PAGE_SIZE = 100
 
@@ -142,7 +144,7 @@ class GitHubActivities:
         github: GitHubClient, owner: str, name: str, branch: str
     ) -> PullRequestSimple | None:
         response = await github.rest.pulls.async_list(owner, name, state="open", head=f"{owner}:{branch}")
-        pulls = cast(list[PullRequestSimple], response.parsed_data)
+        pulls = cast("list[PullRequestSimple]", response.parsed_data)
         # The head filter is exact on GitHub; checking again guards against servers that ignore it.
         return next((p for p in pulls if p.head.ref == branch), None)
 
