@@ -102,7 +102,7 @@ async def test_a_run_whose_worker_is_gone_moves_at_once_to_another_and_opens_one
 
     if os.environ.get("PAID_RECORD_HISTORIES"):
         history = await env.client.get_workflow_handle(workflow_id).fetch_history()
-        (HISTORIES / "rehomed_on_liveness.json").write_text(history.to_json())
+        (HISTORIES / "rehomed_move_alongside.json").write_text(history.to_json())
 
 
 # Heavy: one move is in the default run (test_a_run_whose_worker_is_lost_moves_to_another...).
