@@ -23,7 +23,7 @@ from paid_contracts import RepoRef, RunOutcome
 from paid_contracts.workflow_ids import ExecutionSignal
 from paid_devstack.waiting import wait_until_async
 from paid_executor.activities import ExecutorDeps
-from paid_executor.liveness import answer_for
+from paid_executor.liveness import PROBE_INTERVAL_SECONDS, RECONNECT_SETTLE_SECONDS, answer_for
 from paid_executor.subscribers import start_execution
 from paid_executor.worker import make_worker
 from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
@@ -39,7 +39,8 @@ HOUR = 3600  # heartbeat and home-start timeouts: neither may be what moves a ru
 # The lost attempt's agent is killed by the move's prepare_workspace (same process here) or by the
 # cancellation, whichever comes first.
 ENDED_BY_THE_MOVE = ("cancelled", "failed")
-PROBES_OF_A_LIVE_HOME = 16  # 8 s of probes at 0.5 s, past liveness' 5 s settle time
+# Probes for 8 s, past liveness' 5 s settle time
+PROBES_OF_A_LIVE_HOME = int((RECONNECT_SETTLE_SECONDS + 3) / PROBE_INTERVAL_SECONDS)
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ from paid_contracts import subjects
 
 log = logging.getLogger(__name__)
 PROBE_TIMEOUT_SECONDS = 1.0
-PROBE_INTERVAL_SECONDS = 0.5
+PROBE_INTERVAL_SECONDS = 0.25  # two in a row: a killed home is gone 0.25-0.5 s after its close
 CONFIRMATIONS = 2
 # After this process's own connection (re)connects, other processes may still be reconnecting (a NATS
 # server restart drops them all; nats-py waits 2 s before trying the same server again): their "no
