@@ -33,7 +33,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from failover_hops import history_stamps, home_seen_gone_at, nats_closed_at, print_hops
+from failover_hops import describe_hops, history_stamps, home_seen_gone_at, nats_closed_at, print_hops
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client
 
@@ -225,6 +225,8 @@ def main() -> None:
                 moved.append(asyncio.run(moves(client, issue)))
                 survivor = victim if args.replicas == 1 else next(r for r in REPLICAS if r != victim)
                 hops.append(hop_stamps(paid, client, issue, survivor, killed_at[-1], stamps, seen))
+                hop_line = describe_hops(hops[-1], killed_at[-1])
+                print(f"# run {run}, s since the kill: {hop_line}", file=sys.stderr)
                 if args.replicas == 2:
                     paid.platform.start_service(victim)  # two replicas again for the next run
             if args.hold:  # after the kills, which would move the held runs of the killed process

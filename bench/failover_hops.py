@@ -112,6 +112,11 @@ def _activity_stamps(
     return stamps
 
 
+def describe_hops(stamps: dict[str, float], killed_at: float) -> str:
+    """One run's hops, each since the kill, for a progress line."""
+    return ", ".join(f"{hop} {stamps[hop] - killed_at:.2f}" for hop in HOPS if hop in stamps)
+
+
 def print_hops(prefix: str, runs: list[dict[str, float]], killed: list[float]) -> None:
     """Per hop: the p50 since the previous hop seen, and since the kill."""
     for hop in HOPS:
