@@ -33,6 +33,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from failover_hops import describe_hops, history_stamps, home_seen_gone_at, nats_closed_at, print_hops
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client
 
@@ -127,6 +128,27 @@ def hold_under_load(paid: EmulatedPaid, client: Client, args: argparse.Namespace
     return asyncio.run(count())
 
 
+def hop_stamps(
+    paid: EmulatedPaid,
+    client: Client,
+    issue: DemoIssue,
+    survivor: str,
+    killed_at: float,
+    stamps: Path,
+    seen: int,
+) -> dict[str, float]:
+    """The wall-clock time of each hop of this run's failover (failover_hops.py)."""
+    workflow_id = execution_workflow_id(f"{issue.owner}/{issue.repo}", issue.number)
+    found = asyncio.run(history_stamps(client, workflow_id))
+    nats = paid.platform.infra.nats
+    if nats is not None and (closed := nats_closed_at(nats.monitor_url, killed_at)) is not None:
+        found["nats_closed"] = closed
+    if (gone := home_seen_gone_at(paid.platform.log_path(survivor), killed_at)) is not None:
+        found["home_seen_gone"] = gone
+    found["agent_started"] = float(stamps.read_text().splitlines()[seen + 1].split()[0])
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
@@ -161,6 +183,8 @@ def main() -> None:
     finished: list[float] = []
     restarted: list[float] = []
     moved: list[int] = []
+    hops: list[dict[str, float]] = []
+    killed_at: list[float] = []
     spurious: int | None = None
     try:
         with EmulatedPaid(home / "paid", service_env={"executor": executor_env}) as paid:
@@ -181,6 +205,7 @@ def main() -> None:
                 )
                 victim = "executor" if args.replicas == 1 else replica_running_the_agent(paid, client, issue)
                 killed = time.monotonic()
+                killed_at.append(time.time())
                 paid.platform.kill(victim)
                 if args.replicas == 1:
                     paid.platform.start_service(victim)
@@ -198,6 +223,10 @@ def main() -> None:
                 finished.append(time.monotonic() - killed)
                 assert len(paid.pulls(issue)) == 1
                 moved.append(asyncio.run(moves(client, issue)))
+                survivor = victim if args.replicas == 1 else next(r for r in REPLICAS if r != victim)
+                hops.append(hop_stamps(paid, client, issue, survivor, killed_at[-1], stamps, seen))
+                hop_line = describe_hops(hops[-1], killed_at[-1])
+                print(f"# run {run}, s since the kill: {hop_line}", file=sys.stderr)
                 if args.replicas == 2:
                     paid.platform.start_service(victim)  # two replicas again for the next run
             if args.hold:  # after the kills, which would move the held runs of the killed process
@@ -214,6 +243,7 @@ def main() -> None:
     print(f"executor_kill_to_agent_resumed_max{mode} {max(resumed):.2f} s")
     print(f"executor_kill_to_pull_request_p50{mode} {statistics.median(finished):.1f} s")
     print(f"executor_failover_moves_per_killed_run_max{mode} {max(moved)} moves")
+    print_hops(f"executor_failover{mode}", hops, killed_at)
     if spurious is not None:
         print(f"executor_failover_held_runs{mode} {args.hold} runs")
         print(f"executor_failover_load{mode} {args.burners} busy-loop processes for {args.window:g} s")

@@ -20,7 +20,7 @@ from paid_contracts import RepoRef
 from paid_devstack.nats import NatsServer
 from paid_devstack.postgres import EmbeddedPostgres
 from paid_devstack.test_servers import scratch_postgres, time_skipping_environment
-from paid_executor.activities import make_deps
+from paid_executor.activities import ExecutorDeps, make_deps
 from paid_executor.config import ExecutorSettings
 from paid_executor.worker import make_worker
 from paid_github_emulator.server import GitHubEmulator
@@ -61,6 +61,22 @@ async def broker(nats_server: NatsServer) -> AsyncIterator[NatsBroker]:
     await ensure_streams(broker)
     yield broker
     await broker.stop()
+
+
+@pytest.fixture
+def homed_deps(
+    emulator: GitHubEmulator, engine: AsyncEngine, broker: NatsBroker, tmp_path: Path
+) -> ExecutorDeps:
+    """The executor's dependencies on a shared task queue of their own, for tests that run several
+    workers on it, each with its home queue (home_support.py)."""
+    settings = ExecutorSettings(
+        github_api_url=emulator.api_url,
+        github_token=TOKEN,
+        github_credentials="global",  # no gateway here: the token minter is tested on its own
+        workspace_root=tmp_path / "workspaces",
+        task_queue=f"executor-home-{uuid.uuid4()}",
+    )
+    return make_deps(settings, broker, session_factory(engine))
 
 
 @pytest.fixture(scope="module")

@@ -1,43 +1,50 @@
-"""What the tests of homes share: the executor's dependencies, a worker whose home nobody serves, and
-the activities and signals a workflow's history shows."""
+"""What the tests of homes share: the run they move, a worker whose home nobody serves, and the
+activities and signals a workflow's history shows (the executor's dependencies are conftest's
+`homed_deps`)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
+from typing import Any
 
-from faststream.nats import NatsBroker
-from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from paid_executor.activities import ExecutorDeps, make_deps
+from paid_contracts import RepoRef
+from paid_devstack.waiting import wait_until_async
+from paid_executor.activities import ExecutorDeps
 from paid_executor.activities.iterations import IterationActivities
 from paid_executor.activities.worktrees import release_runs
-from paid_executor.config import ExecutorSettings
+from paid_executor.params import ExecutionInput
 from paid_executor.worker import activities, worker_options
 from paid_executor.workflows import AgentExecutionWorkflow
 from paid_github_emulator.server import GitHubEmulator
-from paid_runtime.database import session_factory
 
-from .conftest import TOKEN
+from .conftest import ISSUE_WITH_FIX
+from .test_workflow import request_for
 
 
-def home_deps(
-    emulator: GitHubEmulator, engine: AsyncEngine, broker: NatsBroker, tmp_path: Path
-) -> ExecutorDeps:
-    settings = ExecutorSettings(
-        github_api_url=emulator.api_url,
-        github_token=TOKEN,
-        github_credentials="global",  # no gateway here: the token minter is tested on its own
-        workspace_root=tmp_path / "workspaces",
-        task_queue=f"executor-home-{uuid.uuid4()}",
+def calc_fix_request(emulator: GitHubEmulator, calc_repo: RepoRef, **update: Any) -> ExecutionInput:
+    """Opens the calculator's issue #1 (its fix described) and answers the request that runs it, with
+    `update` (the timeouts a test needs)."""
+    emulator.create_issue(
+        "alice", calc_repo.name, title="add() subtracts", body=ISSUE_WITH_FIX, as_user="alice"
     )
-    return make_deps(settings, broker, session_factory(engine))
+    return request_for(calc_repo, 1).model_copy(update=update)
+
+
+async def until_iteration(client: Client, workflow_id: str, queue: str, end: str, *, what: str) -> None:
+    """Polls (never awaits a result: the time-skipping server's clock stays put) until a run_iteration
+    on `queue` is `end` ("pending", "completed", ...)."""
+
+    async def there() -> bool:
+        return (queue, end) in started_on(await activity_events(client, workflow_id), "run_iteration")
+
+    await wait_until_async(there, timeout=120, what=what)
 
 
 @asynccontextmanager

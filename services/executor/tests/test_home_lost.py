@@ -23,28 +23,23 @@ from paid_contracts import RepoRef, RunOutcome
 from paid_contracts.workflow_ids import ExecutionSignal
 from paid_devstack.waiting import wait_until_async
 from paid_executor.activities import ExecutorDeps
-from paid_executor.liveness import answer_for
+from paid_executor.liveness import PROBE_INTERVAL_SECONDS, RECONNECT_SETTLE_SECONDS, answer_for
 from paid_executor.subscribers import start_execution
 from paid_executor.worker import make_worker
 from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
 
-from .conftest import FIXED_CALC, ISSUE_WITH_FIX
-from .home_support import activity_events, home_deps, lost_worker, signals, started_on
-from .loop_support import loop_request, loop_worker, script_agent
+from .conftest import FIXED_CALC
+from .home_support import activity_events, calc_fix_request, lost_worker, signals, started_on, until_iteration
+from .loop_support import loop_request, loop_worker, script_agent, start_run
 from .test_fix_forward import make_repo, only_comment
-from .test_workflow import request_for
 
 HOUR = 3600  # heartbeat and home-start timeouts: neither may be what moves a run here
 # The lost attempt's agent is killed by the move's prepare_workspace (same process here) or by the
 # cancellation, whichever comes first.
 ENDED_BY_THE_MOVE = ("cancelled", "failed")
-PROBES_OF_A_LIVE_HOME = 16  # 8 s of probes at 0.5 s, past liveness' 5 s settle time
-
-
-@pytest.fixture
-def deps(emulator: GitHubEmulator, engine: AsyncEngine, broker: NatsBroker, tmp_path: Path) -> ExecutorDeps:
-    return home_deps(emulator, engine, broker, tmp_path)
+# Probes for 8 s, past liveness' 5 s settle time
+PROBES_OF_A_LIVE_HOME = int((RECONNECT_SETTLE_SECONDS + 3) / PROBE_INTERVAL_SECONDS)
 
 
 async def stop(task: asyncio.Task[None]) -> None:
@@ -57,31 +52,23 @@ async def stop(task: asyncio.Task[None]) -> None:
 @pytest.mark.heavy
 async def test_a_home_that_holds_its_connection_is_never_moved_and_one_that_loses_it_is(
     env: WorkflowEnvironment,
-    deps: ExecutorDeps,
+    homed_deps: ExecutorDeps,
     emulator: GitHubEmulator,
     calc_repo: RepoRef,
     broker: NatsBroker,
 ) -> None:
-    emulator.create_issue(
-        "alice", calc_repo.name, title="add() subtracts", body=ISSUE_WITH_FIX, as_user="alice"
-    )
-    request = request_for(calc_repo, 1).model_copy(
-        update={"heartbeat_timeout_seconds": HOUR, "home_start_timeout_seconds": HOUR}
+    request = calc_fix_request(
+        emulator, calc_repo, heartbeat_timeout_seconds=HOUR, home_start_timeout_seconds=HOUR
     )
     workflow_id = workflow_id_for(request.issue)
     answering: asyncio.Task[None] | None = None
     try:
-        async with lost_worker(env.client, deps) as starved_home:
+        async with lost_worker(env.client, homed_deps) as starved_home:
             # Its process answers on NATS but takes no task: as a starved or stopped (SIGSTOP) one does.
             answering = asyncio.create_task(answer_for(broker, starved_home))
-            run_id = await start_execution(env.client, request, task_queue=deps.settings.task_queue)
-
-            async def iteration_waits_at_the_starved_home() -> bool:
-                events = started_on(await activity_events(env.client, workflow_id), "run_iteration")
-                return (starved_home, "pending") in events
-
-            await wait_until_async(iteration_waits_at_the_starved_home, timeout=60, what="the first clone")
-        async with make_worker(env.client, deps) as survivor:
+            run_id = await start_execution(env.client, request, task_queue=homed_deps.settings.task_queue)
+            await until_iteration(env.client, workflow_id, starved_home, "pending", what="the first clone")
+        async with make_worker(env.client, homed_deps) as survivor:
 
             async def probed_many_times() -> bool:
                 return survivor.lost_homes.probes.get(starved_home, 0) >= PROBES_OF_A_LIVE_HOME
@@ -93,12 +80,9 @@ async def test_a_home_that_holds_its_connection_is_never_moved_and_one_that_lose
                 (starved_home, "pending")
             ]
             await stop(answering)  # its connection closes: now it is gone
-
-            async def moved_and_done() -> bool:
-                events = started_on(await activity_events(env.client, workflow_id), "run_iteration")
-                return (survivor.home_queue, "completed") in events
-
-            await wait_until_async(moved_and_done, timeout=120, what="the run to move once the home was gone")
+            await until_iteration(
+                env.client, workflow_id, survivor.home_queue, "completed", what="the move once it was gone"
+            )
             handle = env.client.get_workflow_handle_for(
                 AgentExecutionWorkflow.run, workflow_id, run_id=run_id
             )
@@ -137,8 +121,7 @@ async def test_a_home_lost_signal_for_a_live_home_moves_the_run_without_running_
     ) as worker:
         request = loop_request(repo_ref, heartbeat_timeout_seconds=HOUR, home_start_timeout_seconds=HOUR)
         workflow_id = workflow_id_for(request.issue)
-        run_id = await start_execution(env.client, request, task_queue=task_queue)
-        handle = env.client.get_workflow_handle_for(AgentExecutionWorkflow.run, workflow_id, run_id=run_id)
+        handle = await start_run(env.client, request, task_queue)
 
         async def agents_started(count: int) -> bool:
             return len(list(starts.iterdir())) >= count

@@ -9,38 +9,29 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from faststream.nats import NatsBroker
-from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from paid_contracts import RepoRef, RunOutcome
 from paid_contracts.workflow_ids import ExecutionSignal
-from paid_devstack.waiting import wait_until_async
 from paid_executor.activities import ExecutorDeps
-from paid_executor.params import ExecutionInput
 from paid_executor.run_limits import MAX_REHOMES
 from paid_executor.subscribers import start_execution
 from paid_executor.worker import make_worker
 from paid_executor.workflows import AgentExecutionWorkflow, workflow_id_for
 from paid_github_emulator.server import GitHubEmulator
 
-from .conftest import FIXED_CALC, ISSUE_WITH_FIX
-from .home_support import activity_events, home_deps, lost_worker, signals, started_on
-from .test_workflow import HISTORIES, request_for, run_events
-
-
-@pytest.fixture
-def deps(emulator: GitHubEmulator, engine: AsyncEngine, broker: NatsBroker, tmp_path: Path) -> ExecutorDeps:
-    return home_deps(emulator, engine, broker, tmp_path)
+from .conftest import FIXED_CALC
+from .home_support import activity_events, calc_fix_request, lost_worker, signals, started_on, until_iteration
+from .test_workflow import HISTORIES, run_events
 
 
 async def test_a_run_whose_worker_is_gone_moves_at_once_to_another_and_opens_one_pull_request(
     env: WorkflowEnvironment,
-    deps: ExecutorDeps,
+    homed_deps: ExecutorDeps,
     emulator: GitHubEmulator,
     calc_repo: RepoRef,
     broker: NatsBroker,
@@ -48,36 +39,22 @@ async def test_a_run_whose_worker_is_gone_moves_at_once_to_another_and_opens_one
     """The lost worker's home has no NATS subscription (its process is gone): the survivor's LostHomes
     signals the run, which moves on that signal. The heartbeat and home-start timeouts are an hour, and
     the clock is never skipped before the move, so neither timeout can be what moved it."""
-    emulator.create_issue(
-        "alice", calc_repo.name, title="add() subtracts", body=ISSUE_WITH_FIX, as_user="alice"
-    )
-    request = request_for(calc_repo, 1).model_copy(
-        update={"heartbeat_timeout_seconds": 3600, "home_start_timeout_seconds": 3600}
+    request = calc_fix_request(
+        emulator, calc_repo, heartbeat_timeout_seconds=3600, home_start_timeout_seconds=3600
     )
     workflow_id = workflow_id_for(request.issue)
-    shared = deps.settings.task_queue
+    shared = homed_deps.settings.task_queue
 
-    async with lost_worker(env.client, deps) as lost_home:
+    async with lost_worker(env.client, homed_deps) as lost_home:
         run_id = await start_execution(env.client, request, task_queue=shared)
         assert run_id is not None
-
-        async def iteration_waits_at_the_lost_home() -> bool:
-            return (lost_home, "pending") in started_on(
-                await activity_events(env.client, workflow_id), "run_iteration"
-            )
-
         # The time-skipping server moves its clock only while a result is awaited: not yet.
-        await wait_until_async(iteration_waits_at_the_lost_home, timeout=60, what="the first clone")
+        await until_iteration(env.client, workflow_id, lost_home, "pending", what="the first clone")
     # The worker that cloned is gone; another takes the run when it moves.
-    async with make_worker(env.client, deps) as survivor:
+    async with make_worker(env.client, homed_deps) as survivor:
         home = survivor.home_queue
-
-        async def iteration_done_at_the_survivor() -> bool:
-            events = started_on(await activity_events(env.client, workflow_id), "run_iteration")
-            return (home, "completed") in events
-
         # Polled, not awaited as a result: the clock stays put, so only the signal can move the run.
-        await wait_until_async(iteration_done_at_the_survivor, timeout=120, what="the run to move")
+        await until_iteration(env.client, workflow_id, home, "completed", what="the run to move")
         handle = env.client.get_workflow_handle_for(AgentExecutionWorkflow.run, workflow_id, run_id=run_id)
         result = await handle.result()
     assert survivor.lost_homes.signalled == [(lost_home, workflow_id)]
@@ -102,26 +79,23 @@ async def test_a_run_whose_worker_is_gone_moves_at_once_to_another_and_opens_one
 
     if os.environ.get("PAID_RECORD_HISTORIES"):
         history = await env.client.get_workflow_handle(workflow_id).fetch_history()
-        (HISTORIES / "rehomed_on_liveness.json").write_text(history.to_json())
+        (HISTORIES / "rehomed_move_alongside.json").write_text(history.to_json())
 
 
 # Heavy: one move is in the default run (test_a_run_whose_worker_is_lost_moves_to_another...).
 @pytest.mark.heavy
 async def test_a_run_that_keeps_losing_its_worker_fails_with_an_honest_comment(
     env: WorkflowEnvironment,
-    deps: ExecutorDeps,
+    homed_deps: ExecutorDeps,
     emulator: GitHubEmulator,
     calc_repo: RepoRef,
     broker: NatsBroker,
 ) -> None:
-    emulator.create_issue(
-        "alice", calc_repo.name, title="add() subtracts", body=ISSUE_WITH_FIX, as_user="alice"
-    )
-    request: ExecutionInput = request_for(calc_repo, 1).model_copy(update={"home_start_timeout_seconds": 15})
+    request = calc_fix_request(emulator, calc_repo, home_start_timeout_seconds=15)
     workflow_id = workflow_id_for(request.issue)
 
-    async with lost_worker(env.client, deps) as lost_home:
-        run_id = await start_execution(env.client, request, task_queue=deps.settings.task_queue)
+    async with lost_worker(env.client, homed_deps) as lost_home:
+        run_id = await start_execution(env.client, request, task_queue=homed_deps.settings.task_queue)
         assert run_id is not None
         with pytest.raises(WorkflowFailureError):
             await env.client.get_workflow_handle(workflow_id, run_id=run_id).result()
@@ -129,7 +103,7 @@ async def test_a_run_that_keeps_losing_its_worker_fails_with_an_honest_comment(
     events = await activity_events(env.client, workflow_id)
     moves = MAX_REHOMES + 1
     assert Counter(started_on(events, "prepare_workspace")) == {
-        (deps.settings.task_queue, "completed"): moves
+        (homed_deps.settings.task_queue, "completed"): moves
     }
     assert started_on(events, "run_iteration") == [(lost_home, "timed out")] * moves
     assert started_on(events, "publish_change") == []

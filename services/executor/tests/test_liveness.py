@@ -140,3 +140,57 @@ async def test_no_responders_right_after_the_watchers_own_reconnect_is_not_belie
     await wait_until_async(lambda: connection.requests >= 20, timeout=30, what="twenty probes")
     assert not watching.done()
     watching.cancel()
+
+
+class _AnsweredThenClosed(_Flapping):
+    """A home that answers `answers` times, then finds no responders: its process was killed."""
+
+    def __init__(self, answers: int = 1) -> None:
+        super().__init__()
+        self.answers = answers
+
+    async def request(self, subject: str, payload: bytes, *, timeout: float) -> object:
+        self.requests += 1
+        if self.requests <= self.answers:
+            return object()
+        raise NoRespondersError
+
+
+class _AnsweredThenOwnReconnect(_AnsweredThenClosed):
+    """The home answers once; then this process's own connection reconnects (a restarted server) and
+    the home is not subscribed again yet."""
+
+    async def request(self, subject: str, payload: bytes, *, timeout: float) -> object:
+        if self.requests == self.answers:
+            self.stats["reconnects"] += 1
+        return await super().request(subject, payload, timeout=timeout)
+
+
+async def test_within_the_settle_time_a_home_that_answered_on_this_connection_is_gone_once_it_stops() -> None:
+    connection = _AnsweredThenClosed()
+    watch = HomeWatch(lambda: cast(NatsClient, connection), interval=0, timeout=0.1, settle=3600)
+    await asyncio.wait_for(watch.until_gone(new_home()), timeout=30)
+    assert connection.requests == 3  # one answer, then two "no responders" in a row
+
+
+async def test_a_home_that_answered_before_the_watchers_own_reconnect_is_not_taken_for_gone() -> None:
+    connection = _AnsweredThenOwnReconnect()
+    watch = HomeWatch(lambda: cast(NatsClient, connection), interval=0, timeout=0.1, settle=3600)
+    watching = asyncio.create_task(watch.until_gone(new_home()))
+    await wait_until_async(lambda: connection.requests >= 20, timeout=30, what="twenty probes")
+    assert not watching.done()
+    watching.cancel()
+
+
+async def test_a_freshly_connected_watcher_sees_a_killed_process_gone_at_once(
+    nats_server: NatsServer, broker: NatsBroker
+) -> None:
+    home = new_home()
+    watch = HomeWatch(lambda: broker.connection, interval=0.1, timeout=0.3, settle=3600)
+    with answering_process(nats_server.url, home) as killed:
+        watching = asyncio.create_task(watch.until_gone(home))
+        await wait_until_async(lambda: watch.probes.get(home, 0) >= 2, timeout=30, what="a probe answered")
+        assert not watching.done()
+        killed.kill()
+        killed.wait()
+        await asyncio.wait_for(watching, timeout=30)

@@ -30,6 +30,8 @@ with workflow.unsafe.imports_passed_through():
     from paid_executor.run_limits import (
         AGENT_RETRY,
         GIT_ALLOWANCE,
+        MAX_REHOMES,
+        MOVE_ALONGSIDE_PATCH,
         QUICK_RETRY,
         REPEAT_LIMIT,
         LoopLimits,
@@ -67,6 +69,34 @@ class FixForwardLoop(RunReporting):
         self._home = workspace.task_queue if self._homed else None
         self._lost_homes.discard(workspace.task_queue or "")  # it just answered: back, if it was lost
         return workspace
+
+    async def _move(
+        self,
+        run: RunContext,
+        issue: IssueDetails,
+        branch: str,
+        request: ExecutionInput,
+        lost: HostLostError,
+        move: int,
+    ) -> WorkspaceInfo:
+        """A fresh worktree on whichever worker takes it; the issue is told alongside."""
+        note = self._progress(
+            run,
+            f"the worker holding this run's worktree was lost ({lost.detail}); starting again from a "
+            f"fresh clone on another worker (move {move} of at most {MAX_REHOMES})",
+        )
+        telling = None
+        if workflow.patched(MOVE_ALONGSIDE_PATCH):
+            telling = asyncio.ensure_future(note)
+        else:  # as recorded before: told, then moved
+            await note
+        if not lost.unreachable:  # the old home may still be up: stop its agent, free its disk
+            await self._cleanup(run)
+        try:
+            return await self._prepare(run, issue, branch, request)
+        finally:  # the note precedes anything the run says later
+            if telling is not None:
+                await telling
 
     async def _at_home(self, handle: workflow.ActivityHandle[T], *, cancellable: bool = True) -> T:
         """Awaits an activity on the run's home; HostLostError as soon as an executor reports the home's

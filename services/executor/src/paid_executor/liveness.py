@@ -11,8 +11,12 @@ Every executor process answers on `paid.executor.alive.<token of its home queue>
 
 A reconnecting process is briefly without its subscription too, so `HomeWatch` takes a home for gone only
 after `confirmations` "no responders" in a row, `interval` apart, and believes none for `settle` seconds
-after its own connection (re)connected (a restarted nats-server drops every process at once). One probe
-loop per home per process, however many runs on that home it watches.
+after its own connection (re)connected (a restarted nats-server drops every process at once) - unless
+that home answered on this connection: the home then held its subscription after this process's
+(re)connect, and it lost it since while this connection stayed up, which is its own connection closing,
+not a restarted server. So a freshly started executor (a replica just restarted) sees a peer killed at
+once instead of after the settle time. One probe loop per home per process, however many runs on that
+home it watches.
 
 Trust: only the executor's NATS user may subscribe to or request these subjects
 (`paid_contracts.nats_access`); agents have no NATS access at all. An answer carries no data: the worst a
@@ -42,7 +46,7 @@ from paid_contracts import subjects
 
 log = logging.getLogger(__name__)
 PROBE_TIMEOUT_SECONDS = 1.0
-PROBE_INTERVAL_SECONDS = 0.5
+PROBE_INTERVAL_SECONDS = 0.25  # two in a row: a killed home is gone 0.25-0.5 s after its close
 CONFIRMATIONS = 2
 # After this process's own connection (re)connects, other processes may still be reconnecting (a NATS
 # server restart drops them all; nats-py waits 2 s before trying the same server again): their "no
@@ -120,6 +124,7 @@ class HomeWatch:
         self._settle = settle
         self._reconnects: int | None = None  # as last seen; None: before the first probe
         self._settled_at = 0.0  # loop time from which a "no responders" is believed
+        self._answered: set[str] = set()  # homes that answered since this process's last (re)connect
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._waiters: dict[str, int] = {}
         self.probes: dict[str, int] = {}  # probes sent per home, for tests and metrics
@@ -138,6 +143,7 @@ class HomeWatch:
             if not self._waiters[home_queue]:
                 del self._waiters[home_queue]
                 self._loops.pop(home_queue, None)
+                self._answered.discard(home_queue)
                 loop.cancel()
 
     def note_connection(self) -> NatsClient | None:
@@ -151,6 +157,7 @@ class HomeWatch:
         if reconnects != self._reconnects:  # this process (re)connected: so may everyone else
             self._reconnects = reconnects
             self._settled_at = asyncio.get_running_loop().time() + self._settle
+            self._answered.clear()
         return connection
 
     async def _probe(self, home_queue: str) -> Liveness:
@@ -160,7 +167,9 @@ class HomeWatch:
             return Liveness.UNKNOWN
         now = asyncio.get_running_loop().time()
         liveness = await probe(connection, home_queue, timeout=self._timeout)
-        if liveness is Liveness.GONE and now < self._settled_at:
+        if liveness is Liveness.ALIVE:
+            self._answered.add(home_queue)
+        elif liveness is Liveness.GONE and now < self._settled_at and home_queue not in self._answered:
             return Liveness.UNKNOWN
         return liveness
 

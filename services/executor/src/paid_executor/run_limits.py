@@ -39,6 +39,9 @@ ROUND_ADMISSION_PATCH = "round-admission-1"
 # A run moves as soon as an executor reports its home's process gone (lost_homes.py), not only after
 # the home's heartbeat or schedule-to-start timeout.
 HOME_LIVENESS_PATCH = "home-liveness-1"
+# A moved run's progress comment is posted alongside its new worktree, not before it: the agent starts
+# again one activity sooner (bench/executor_failover.py's hops).
+MOVE_ALONGSIDE_PATCH = "move-progress-alongside-1"
 MAX_REHOMES = 3  # moves of a run to a fresh worktree after losing its worker; then an honest failure
 REPEAT_LIMIT = 3  # the same diff or the same failures this many times: the agent is going in circles
 GIT_ALLOWANCE = timedelta(minutes=10)  # clone and push, on top of the agent's own time

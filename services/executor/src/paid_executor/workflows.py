@@ -261,16 +261,8 @@ class AgentExecutionWorkflow(FixForwardLoop, AdmissionGate):
                             f"the {MAX_REHOMES} moves a run may make; the last time: {lost.detail}"
                         )
                     workflow.logger.warning("run %s lost its worker (%s); moving it", run.run_id, lost.detail)
-                    await self._progress(
-                        run,
-                        f"the worker holding this run's worktree was lost ({lost.detail}); starting "
-                        f"again from a fresh clone on another worker (move {loop.rehomes} of at most "
-                        f"{MAX_REHOMES})",
-                    )
-                    if not lost.unreachable:  # the old home may still be up: stop its agent, free its disk
-                        await self._cleanup(run)
                     loop.first_iteration = max(self._iterations, 1)
-                    workspace = await self._prepare(run, issue, branch, request)
+                    workspace = await self._move(run, issue, branch, request, lost, loop.rehomes)
                     if workspace.config is None:
                         return RunOutcome.ERROR, f"no run: {workspace.config_error}"
             if ended is not None:
