@@ -6,6 +6,8 @@ the time-skipping server, with stand-in activities (the real gate is covered in 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -43,29 +45,34 @@ FULL = "alice/calc has 2 runs at its limit of 2"
 HISTORIES = Path(__file__).parent / "histories"
 
 
-async def start(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[PullConversationWorkflow, int]:
-    return await env.client.start_workflow(
-        PullConversationWorkflow.run,
-        ConversationInput(issue=ISSUE, number=2, branch="paid/issue-1"),
-        id=f"pr:alice/calc#2-{uuid.uuid4()}",
-        task_queue=queue,
-        start_signal=ConversationSignal.ROUND,
-        start_signal_args=[review("review-1", (11, "Rename it"))],
-    )
-
-
-async def test_a_round_waits_for_a_slot_says_why_and_starts_when_woken(env: WorkflowEnvironment) -> None:
-    stand_ins = StandIns(full=FULL)
+@asynccontextmanager
+async def queued_round(
+    env: WorkflowEnvironment, stand_ins: StandIns
+) -> AsyncIterator[WorkflowHandle[PullConversationWorkflow, int]]:
+    """A conversation whose first round waits for a slot, with its worker running."""
     queue = f"round-admission-{uuid.uuid4()}"
     async with Worker(
         env.client, task_queue=queue, workflows=[PullConversationWorkflow], activities=stand_ins.activities()
     ):
-        handle = await start(env, queue)
+        handle = await env.client.start_workflow(
+            PullConversationWorkflow.run,
+            ConversationInput(issue=ISSUE, number=2, branch="paid/issue-1"),
+            id=f"pr:alice/calc#2-{uuid.uuid4()}",
+            task_queue=queue,
+            start_signal=ConversationSignal.ROUND,
+            start_signal_args=[review("review-1", (11, "Rename it"))],
+        )
 
         async def waiting() -> bool:
             return (await handle.query(PullConversationWorkflow.status)).step == "queued"
 
         await eventually(waiting, timeout=60)
+        yield handle
+
+
+async def test_a_round_waits_for_a_slot_says_why_and_starts_when_woken(env: WorkflowEnvironment) -> None:
+    stand_ins = StandIns(full=FULL)
+    async with queued_round(env, stand_ins) as handle:
         assert f"waits for a slot: {FULL}." in stand_ins.comment
         assert stand_ins.prompts == []  # no agent while it waits
 
@@ -89,16 +96,7 @@ async def test_rounds_stopped_while_one_waits_run_no_agent_and_give_the_place_ba
     env: WorkflowEnvironment,
 ) -> None:
     stand_ins = StandIns(full=FULL)
-    queue = f"round-admission-{uuid.uuid4()}"
-    async with Worker(
-        env.client, task_queue=queue, workflows=[PullConversationWorkflow], activities=stand_ins.activities()
-    ):
-        handle = await start(env, queue)
-
-        async def waiting() -> bool:
-            return (await handle.query(PullConversationWorkflow.status)).step == "queued"
-
-        await eventually(waiting, timeout=60)
+    async with queued_round(env, stand_ins) as handle:
         await handle.signal(PullConversationWorkflow.stop)
         await handle.result()
 
