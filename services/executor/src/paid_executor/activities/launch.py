@@ -128,17 +128,22 @@ class Launcher:
 
     def environment(self, sandbox: str) -> dict[str, str]:
         """A sandboxed agent gets a clean environment; an unsandboxed one the worker's, minus Paid's
-        secrets."""
+        secrets. Neither writes Python bytecode: the worktree's change is read after the checks, and a
+        repository that does not ignore `__pycache__` would get the checks' caches in its pull request."""
         venv_bin = str(Path(sys.executable).parent)
         if sandbox in UNSANDBOXED:
             env = agent_env(self.identity)
-            return env | {"PATH": f"{venv_bin}:{env.get('PATH', SANDBOX_PATH)}"}
+            return env | {
+                "PATH": f"{venv_bin}:{env.get('PATH', SANDBOX_PATH)}",
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
         env = self.identity.env() | {
             "PATH": f"{venv_bin}:{SANDBOX_PATH}",
             "LANG": "C.UTF-8",
             "TERM": "dumb",
             "GIT_CONFIG_NOSYSTEM": "1",
             "GIT_TERMINAL_PROMPT": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
         }
         if traceparent := current_trace_context().traceparent:
             env["TRACEPARENT"] = traceparent
