@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import statistics
+import sys
 import urllib.request
 from datetime import datetime
 from pathlib import Path
@@ -128,10 +129,10 @@ def print_hops(prefix: str, runs: list[dict[str, float]], killed: list[float]) -
             before = [stamps[h] for h in HOPS[: HOPS.index(hop)] if h in stamps]
             steps.append(stamps[hop] - (before[-1] if before else kill))
         if since_kill:
-            print(
-                f"{prefix}_hop_{hop}{{since=previous}} {statistics.median(steps) * 1000:.0f} ms"
-                f"  # since the kill {statistics.median(since_kill) * 1000:.0f} ms, n={len(since_kill)}"
-            )
+            # bench/run takes figures only: `name value unit`, the sample count on stderr.
+            print(f"{prefix}_hop_{hop}{{since=previous}} {statistics.median(steps) * 1000:.0f} ms")
+            print(f"{prefix}_hop_{hop}{{since=kill}} {statistics.median(since_kill) * 1000:.0f} ms")
+            print(f"# {prefix}_hop_{hop}: n={len(since_kill)}", file=sys.stderr)
 
 
 def _time(event: HistoryEvent) -> float:
