@@ -49,21 +49,13 @@ HEAD, PUSHED, BASE, MERGED = "a" * 40, "b" * 40, "c" * 40, "d" * 40
 
 
 @dataclass
-class StandIns:
-    prompts: list[str] = field(default_factory=list)
-    leases: list[str] = field(default_factory=list)
-    replies: list[tuple[int, ...]] = field(default_factory=list)
-    comment: str = ""
-    cleanups: int = 0
-    conflicts: tuple[str, ...] = ("calc.py",)  # what a conflict round's merge leaves to the agent
-    merges: list[bool] = field(default_factory=list)
-    parents: list[tuple[str, ...]] = field(default_factory=list)
-    homes: list[str] = field(default_factory=list)  # the task queues of the next worktrees (else none)
-    summaries: list[FollowUpSummaryInput] = field(default_factory=list)
+class AdmissionStandIns:
+    """The admission gate's two local activities, as a run's or a round's worker has them."""
+
     full: str | None = None  # while set, the admission gate answers "wait", with this reason
     admissions: list[str] = field(default_factory=list)  # "asked" and "released", in order
 
-    def activities(self) -> list[Callable[..., Any]]:
+    def admission_activities(self) -> list[Callable[..., Any]]:
         @activity.defn(name="admit_run")
         async def admit_run(request: AdmissionRequest) -> AdmissionAnswer:
             self.admissions.append("asked")
@@ -76,6 +68,23 @@ class StandIns:
             self.admissions.append("released")
             return ReleaseAnswer()
 
+        return [admit_run, release_run]
+
+
+@dataclass
+class StandIns(AdmissionStandIns):
+    prompts: list[str] = field(default_factory=list)
+    leases: list[str] = field(default_factory=list)
+    replies: list[tuple[int, ...]] = field(default_factory=list)
+    comment: str = ""
+    cleanups: int = 0
+    conflicts: tuple[str, ...] = ("calc.py",)  # what a conflict round's merge leaves to the agent
+    merges: list[bool] = field(default_factory=list)
+    parents: list[tuple[str, ...]] = field(default_factory=list)
+    homes: list[str] = field(default_factory=list)  # the task queues of the next worktrees (else none)
+    summaries: list[FollowUpSummaryInput] = field(default_factory=list)
+
+    def activities(self) -> list[Callable[..., Any]]:
         @activity.defn(name="fetch_issue")
         async def fetch_issue(run: RunContext) -> IssueDetails:
             return IssueDetails(
@@ -133,8 +142,7 @@ class StandIns:
             self.cleanups += 1
 
         return [
-            admit_run,
-            release_run,
+            *self.admission_activities(),
             fetch_issue,
             prepare_round_workspace,
             run_iteration,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,12 +20,6 @@ from temporalio.worker import Replayer, Worker
 
 from paid_contracts import IssueRef, RepoRef
 from paid_contracts.workflow_ids import ConversationSignal, ExecutionSignal
-from paid_executor.activities.admission import (
-    AdmissionAnswer,
-    AdmissionRequest,
-    ReleaseAnswer,
-    ReleaseRequest,
-)
 from paid_executor.review_workflow import (
     POST_MODE_REVIEW,
     REVIEW_PINNED_HEAD,
@@ -37,7 +32,7 @@ from paid_executor.review_workflow import (
 from paid_executor.rounds.conversation import PullConversationWorkflow
 from paid_executor.rounds.params import ConversationInput
 
-from .test_conversation import StandIns, review
+from .test_conversation import AdmissionStandIns, StandIns, review
 from .test_subscribers import eventually
 
 ISSUE = IssueRef(repo=RepoRef(owner="alice", name="calc"), number=1)
@@ -121,23 +116,10 @@ async def test_recorded_conversations_and_reviews_still_replay(recorded: Path) -
     await replayer.replay_workflow(history)
 
 
-class ReviewStandIns:
-    def __init__(self) -> None:
-        self.full: str | None = FULL
-        self.admissions: list[str] = []
-        self.reviewed = 0
-
-    @activity.defn(name="admit_run")
-    async def admit_run(self, request: AdmissionRequest) -> AdmissionAnswer:
-        self.admissions.append("asked")
-        if self.full:
-            return AdmissionAnswer(admitted=False, position=1, reason=self.full, poll_seconds=3600)
-        return AdmissionAnswer(admitted=True)
-
-    @activity.defn(name="release_run")
-    async def release_run(self, request: ReleaseRequest) -> ReleaseAnswer:
-        self.admissions.append("released")
-        return ReleaseAnswer()
+@dataclass
+class ReviewStandIns(AdmissionStandIns):
+    full: str | None = FULL
+    reviewed: int = 0
 
     @activity.defn(name=REVIEW_PINNED_HEAD)
     async def review(self, request: ReviewModeInput) -> ReviewFindingsOutput:
@@ -152,7 +134,7 @@ class ReviewStandIns:
 async def test_a_review_waits_for_a_slot_before_its_agent_and_gives_it_back(env: WorkflowEnvironment) -> None:
     stand_ins = ReviewStandIns()
     queue = f"review-admission-{uuid.uuid4()}"
-    activities = [stand_ins.admit_run, stand_ins.release_run, stand_ins.review, stand_ins.post]
+    activities = [*stand_ins.admission_activities(), stand_ins.review, stand_ins.post]
     async with Worker(env.client, task_queue=queue, workflows=[ReviewModeWorkflow], activities=activities):
         request = ReviewModeInput(
             repo=ISSUE.repo,
